@@ -1,0 +1,1 @@
+"""cxloop: open-source customer experience management."""

@@ -1,0 +1,1 @@
+"""The JSON API (L6); filled by the integration issue."""

@@ -1,0 +1,1 @@
+"""The demo organisation: a professional services firm built from planted truths."""

@@ -1,0 +1,128 @@
+"""The planted truths the demo is generated from, so that analytics can be checked against them.
+
+Driver weights are in NPS points per rating point: a client whose rating of a touchpoint is one
+point higher gives, other things equal, a recommendation score that many points higher.
+"""
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from cxloop.demo.organisation import FIRM, LUCKY_TEAM, TARGET_SEGMENT, TEAMS
+
+MONTHS = 24
+
+# Clients outside the target segment care most about being answered quickly, deadlines and
+# accurate invoices; strategic and key clients care most about expertise and the review meeting.
+DRIVER_WEIGHTS = {
+    "team_responsiveness": 0.90,
+    "deadlines": 0.65,
+    "billing_accuracy": 0.45,
+    "expertise": 0.28,
+    "invoice_clarity": 0.22,
+    "kickoff_meeting": 0.18,
+    "status_updates": 0.14,
+    "final_report": 0.12,
+    "results_review": 0.10,
+    "proposal_document": 0.08,
+    "document_request": 0.08,
+    "fee_negotiation": 0.06,
+    "first_call": 0.05,
+    "engagement_letter": 0.05,
+    "payment_terms": 0.04,
+    "renewal_proposal": 0.04,
+    "intro_meeting": 0.03,
+    "needs_assessment": 0.03,
+    "ongoing_contact": 0.02,
+    "website_inquiry": 0.02,
+}
+TARGET_DRIVER_WEIGHTS = {
+    "expertise": 0.95,
+    "results_review": 0.70,
+    "status_updates": 0.50,
+    "team_responsiveness": 0.30,
+    "final_report": 0.22,
+    "deadlines": 0.18,
+    "kickoff_meeting": 0.14,
+    "renewal_proposal": 0.12,
+    "needs_assessment": 0.10,
+    "first_call": 0.08,
+    "ongoing_contact": 0.08,
+    "proposal_document": 0.06,
+    "intro_meeting": 0.05,
+    "billing_accuracy": 0.05,
+    "invoice_clarity": 0.04,
+    "fee_negotiation": 0.04,
+    "engagement_letter": 0.03,
+    "document_request": 0.03,
+    "payment_terms": 0.02,
+    "website_inquiry": 0.02,
+}
+ROLLBACK_TOUCHPOINT, ROLLBACK_MONTHS_BEFORE_END, ROLLBACK_DROP = "billing_accuracy", 5, -0.8
+IMPROVEMENT_TOUCHPOINT, IMPROVEMENT_MONTHS_BEFORE_END, IMPROVEMENT_LIFT = "kickoff_meeting", 14, 0.7
+LUCKY_STREAK_MONTHS_BEFORE_END, LUCKY_STREAK_LENGTH = 9, 3
+LUCK_DRAWS = 5  # on its lucky streak a team's clients score as the best of this many draws
+
+
+def month_start(day: dt.date, months_back: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class PlantedTruth:
+    seed: int
+    start: dt.date
+    end: dt.date
+    driver_weights: dict[str, float]
+    target_segment: str
+    target_driver_weights: dict[str, float]
+    rollback: dict = field(default_factory=dict)
+    improvement: dict = field(default_factory=dict)
+    lucky_team: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        data["units"] = {
+            "driver_weights": "NPS points (0-10 scale) per rating point (1-5 scale)",
+            "rollback.drop": "rating points",
+            "improvement.lift": "rating points",
+        }
+        return data
+
+
+def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
+    """The truths of the demo whose data ends on ``end`` (the truths themselves do not depend on
+    ``seed``; the noise around them does)."""
+    lucky_start = month_start(end, LUCKY_STREAK_MONTHS_BEFORE_END)
+    lucky_team_name = dict((key, name) for key, name, _ in TEAMS)[LUCKY_TEAM]
+    return PlantedTruth(
+        seed=seed,
+        start=month_start(end, MONTHS),
+        end=end,
+        driver_weights=DRIVER_WEIGHTS,
+        target_segment=TARGET_SEGMENT,
+        target_driver_weights=TARGET_DRIVER_WEIGHTS,
+        rollback={
+            "touchpoint": ROLLBACK_TOUCHPOINT,
+            "from_month": month_start(end, ROLLBACK_MONTHS_BEFORE_END).isoformat()[:7],
+            "drop": ROLLBACK_DROP,
+        },
+        improvement={
+            "touchpoint": IMPROVEMENT_TOUCHPOINT,
+            "from_date": month_start(end, IMPROVEMENT_MONTHS_BEFORE_END).isoformat(),
+            "lift": IMPROVEMENT_LIFT,
+        },
+        lucky_team={
+            "team": lucky_team_name,
+            "true_effect": 0.0,
+            "draws": LUCK_DRAWS,
+            "streak_months": [
+                month_start(lucky_start, -i).isoformat()[:7] for i in range(LUCKY_STREAK_LENGTH)
+            ],
+            "explanation": (
+                f"A team of two at {FIRM}: its clients' scores in these months are the best of "
+                f"{LUCK_DRAWS} equally likely draws — luck, not skill; its true effect is zero."
+            ),
+        },
+    )

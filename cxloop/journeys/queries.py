@@ -1,0 +1,16 @@
+"""Read side of journeys."""
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from cxloop.journeys.models import Journey, Stage, Touchpoint
+
+
+def active_journeys() -> QuerySet[Journey]:
+    stages = Stage.objects.order_by("order").prefetch_related(
+        Prefetch("touchpoints", queryset=Touchpoint.objects.order_by("order"))
+    )
+    return (
+        Journey.objects.filter(is_active=True)
+        .annotate(touchpoint_count=Count("stages__touchpoints"))
+        .prefetch_related(Prefetch("stages", queryset=stages))
+    )

@@ -1,0 +1,1 @@
+"""Small pure helpers (L0): no Django, no cxloop apps."""

@@ -1,0 +1,169 @@
+"""Strict parsers for the ``CXLOOP_*`` environment variables.
+
+Each parser takes the variable's name and raw value (``None`` when unset) and either returns a
+typed value or raises :class:`SettingError` whose message names the variable, what it expects and
+what it got, so that a malformed setting stops start-up with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class SettingError(ValueError):
+    """A ``CXLOOP_*`` variable holds a value cxloop cannot use."""
+
+    def __init__(self, name: str, expected: str, value: str):
+        super().__init__(f"{name}: expected {expected}, got {value!r}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    engine: str  # "sqlite" or "postgresql"
+    name: str
+    user: str = ""
+    password: str = ""
+    host: str = ""
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class EmailUrl:
+    backend: str  # "smtp", "console" or "locmem"
+    host: str = ""
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+
+def parse_bool(name: str, value: str | None, *, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SettingError(name, "true or false (also 1/0, yes/no, on/off)", value)
+
+
+def parse_choice(name: str, value: str | None, *, choices: tuple[str, ...], default: str) -> str:
+    if value is None or value.strip() == "":
+        return default
+    if value.strip() not in choices:
+        raise SettingError(name, "one of " + ", ".join(choices), value)
+    return value.strip()
+
+
+def parse_path(name: str, value: str | None, *, default: Path) -> Path:
+    if value is None or value.strip() == "":
+        return default.resolve()
+    if "\0" in value:
+        raise SettingError(name, "a directory path", value)
+    return Path(value).expanduser().resolve()
+
+
+def parse_hosts(name: str, value: str | None, *, default: list[str]) -> list[str]:
+    if value is None or value.strip() == "":
+        return default
+    hosts = [host.strip() for host in value.split(",")]
+    if any(not host or " " in host or "/" in host for host in hosts):
+        raise SettingError(
+            name, "comma-separated host names such as cx.example.com,localhost", value
+        )
+    return hosts
+
+
+def parse_secret_key(name: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) < 32:
+        raise SettingError(name, "a random string of at least 32 characters", "<hidden>")
+    return value
+
+
+def _port(name: str, raw: str | None, value: str, expected: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingError(name, expected, value)
+    return int(raw)
+
+
+def _split_netloc(netloc: str) -> tuple[str, str, str, str | None]:
+    """``user:password@host:port`` → parts; the port stays a string for validation."""
+    credentials, _, hostport = netloc.rpartition("@")
+    user, _, password = credentials.partition(":")
+    if hostport.startswith("["):  # an IPv6 literal
+        host, _, rest = hostport[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    else:
+        host, _, port = hostport.partition(":")
+    return unquote(user), unquote(password), host, port
+
+
+def parse_database_url(name: str, value: str | None, *, data_dir: Path) -> DatabaseUrl:
+    expected = "postgres://user:password@host:port/dbname or sqlite:///path/to/file.sqlite3"
+    if value is None or value.strip() == "":
+        return DatabaseUrl(engine="sqlite", name=str(data_dir / "cxloop.sqlite3"))
+    url = urlsplit(value.strip())
+    if url.scheme == "sqlite":
+        path = unquote(url.path)
+        if url.netloc or not path or path == "/":
+            raise SettingError(name, expected, value)
+        return DatabaseUrl(engine="sqlite", name=path)
+    if url.scheme in ("postgres", "postgresql"):
+        user, password, host, port = _split_netloc(url.netloc)
+        dbname = unquote(url.path.lstrip("/"))
+        if not dbname or "/" in dbname:
+            raise SettingError(name, expected, value)
+        return DatabaseUrl(
+            engine="postgresql",
+            name=dbname,
+            user=user,
+            password=password,
+            host=host,
+            port=_port(name, port, value, expected),
+        )
+    raise SettingError(name, expected, value)
+
+
+def parse_email_url(name: str, value: str | None) -> EmailUrl:
+    expected = "smtp://user:password@host:port (also smtp+tls://, smtps://) or console://"
+    if value is None or value.strip() == "":
+        return EmailUrl(backend="console")
+    url = urlsplit(value.strip())
+    if url.scheme in ("console", "locmem"):
+        return EmailUrl(backend=url.scheme)
+    if url.scheme not in ("smtp", "smtp+tls", "smtps"):
+        raise SettingError(name, expected, value)
+    user, password, host, port = _split_netloc(url.netloc)
+    if not host:
+        raise SettingError(name, expected, value)
+    default_port = {"smtp": 25, "smtp+tls": 587, "smtps": 465}[url.scheme]
+    return EmailUrl(
+        backend="smtp",
+        host=host,
+        port=_port(name, port, value, expected) or default_port,
+        user=user,
+        password=password,
+        use_tls=url.scheme == "smtp+tls",
+        use_ssl=url.scheme == "smtps",
+    )
+
+
+def parse_base_url(name: str, value: str | None, *, default: str) -> str:
+    if value is None or value.strip() == "":
+        return default
+    url = urlsplit(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+        raise SettingError(name, "an address such as https://cx.example.com", value)
+    return value.strip().rstrip("/")

@@ -1,0 +1,71 @@
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from cxloop.demo.build import build_demo
+from cxloop.demo.simulate import PASSWORD, SIZES
+from cxloop.demo.truth import planted_truth
+from cxloop.management.commands.serve import serve
+from cxloop.people.models import Team
+
+DEMO_LOGINS = (
+    ("cx.lead", "CX lead, administrator"),
+    ("ceo", "executive"),
+    ("manager", "manager (partner, Moscow tax)"),
+    ("employee", "employee (Moscow tax)"),
+    ("viewer", "viewer"),
+)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(f"--end-date: expected YYYY-MM-DD, got {value!r}") from error
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, build the demo organisation if the database is empty, then serve it. "
+        "--truth prints the planted truths the demo is generated from."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="build, but do not serve")
+        parser.add_argument("--size", choices=sorted(SIZES), default="full")
+        parser.add_argument("--seed", type=int, default=2024, help="random seed (default 2024)")
+        parser.add_argument(
+            "--end-date", type=_date, default=None, help="last day of the demo data (default today)"
+        )
+        parser.add_argument("--truth", action="store_true", help="print the planted truths as JSON")
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port to serve on")
+        parser.add_argument("--workers", type=int, default=2)
+
+    def handle(self, *args, no_serve, size, seed, end_date, truth, bind, workers, **options):
+        planted = planted_truth(seed=seed, end=end_date or dt.date.today())
+        if truth:
+            self.stdout.write(json.dumps(planted.to_dict(), ensure_ascii=False, indent=2))
+            return
+        call_command("migrate", interactive=False, verbosity=0)
+        if Team.objects.exists():
+            self.stdout.write(
+                "The database already holds an organisation; the demo was not rebuilt."
+            )
+        else:
+            build_demo(planted, size=size, progress=options["verbosity"] > 0)
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo organisation built (size {size}, seed {seed}).")
+            )
+        self._print_logins(bind)
+        if not no_serve:
+            serve(bind, workers)
+
+    def _print_logins(self, bind: str) -> None:
+        self.stdout.write(f"Data: {settings.DATABASES['default']['NAME']}")
+        self.stdout.write(f"Address: http://{bind}/")
+        self.stdout.write(f"Demo logins (password {PASSWORD}):")
+        for username, role in DEMO_LOGINS:
+            self.stdout.write(f"  {username:10} {role}")

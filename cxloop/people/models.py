@@ -1,0 +1,75 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Team(models.Model):
+    """A unit of the organisation; teams nest (firm → office → practice)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="team_name_unique_in_parent"),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="team_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ancestors(self) -> list["Team"]:
+        chain, team = [], self.parent
+        while team is not None:
+            chain.append(team)
+            team = team.parent
+        return chain
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("administrator")
+    EXECUTIVE = "executive", _("executive")
+    MANAGER = "manager", _("manager")
+    EMPLOYEE = "employee", _("employee")
+    VIEWER = "viewer", _("viewer")
+
+
+class Employee(models.Model):
+    """A person of the organisation with a login, a team and a role."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.CASCADE,
+        related_name="employee",
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="employees"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.EMPLOYEE)
+    title = models.CharField(_("job title"), max_length=200, blank=True)
+    is_champion = models.BooleanField(
+        _("CX champion"), default=False, help_text=_("An internal champion of customer experience.")
+    )
+
+    class Meta:
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        ordering = ["user__last_name", "user__first_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="employee_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()

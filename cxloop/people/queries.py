@@ -1,0 +1,48 @@
+"""Read side of people: roles and the part of the team hierarchy a user may see."""
+
+from django.db.models import Count, QuerySet
+
+from cxloop.people.models import Employee, Role, Team
+
+ORGANISATION_WIDE = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.VIEWER})
+
+
+def employee_of(user) -> Employee | None:
+    try:
+        return user.employee
+    except Employee.DoesNotExist:
+        return None
+
+
+def role_of(user) -> str:
+    """A superuser without an employee record acts as an administrator."""
+    employee = employee_of(user)
+    if employee is not None:
+        return employee.role
+    return Role.ADMIN if user.is_superuser else Role.VIEWER
+
+
+def subtree_ids(root_id: int) -> list[int]:
+    """The team and every team below it, walked breadth-first over (id, parent) pairs."""
+    children: dict[int | None, list[int]] = {}
+    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(team_id)
+    found, frontier = [root_id], [root_id]
+    while frontier:
+        frontier = [child for team_id in frontier for child in children.get(team_id, [])]
+        found.extend(frontier)
+    return found
+
+
+def visible_teams(user) -> QuerySet[Team]:
+    """Administrators, executives and viewers see every team; managers their subtree; employees
+    their own team."""
+    role, employee = role_of(user), employee_of(user)
+    teams = Team.objects.annotate(employee_count=Count("employees")).select_related("parent")
+    if role in ORGANISATION_WIDE:
+        return teams
+    if employee is None:
+        return teams.none()
+    if role == Role.MANAGER:
+        return teams.filter(id__in=subtree_ids(employee.team_id))
+    return teams.filter(id=employee.team_id)

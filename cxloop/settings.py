@@ -1,0 +1,211 @@
+"""cxloop settings: every value comes from a ``CXLOOP_*`` environment variable.
+
+A malformed value raises :class:`cxloop.lib.env.SettingError`; the ``cxloop`` command turns it
+into one line naming the variable and exits non-zero before anything else runs.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from cxloop.lib import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = env.parse_path(
+    "CXLOOP_DATA_DIR", os.environ.get("CXLOOP_DATA_DIR"), default=Path("cxloop-data")
+)
+DEBUG = env.parse_bool("CXLOOP_DEBUG", os.environ.get("CXLOOP_DEBUG"), default=False)
+ALLOWED_HOSTS = env.parse_hosts(
+    "CXLOOP_ALLOWED_HOSTS",
+    os.environ.get("CXLOOP_ALLOWED_HOSTS"),
+    default=["127.0.0.1", "localhost", "[::1]", "testserver"],
+)
+BASE_URL = env.parse_base_url(
+    "CXLOOP_BASE_URL", os.environ.get("CXLOOP_BASE_URL"), default="http://127.0.0.1:8000"
+)
+# The Redis (rq) queue of ARCHITECTURE.md arrives with the issue that needs many workers; until
+# then "db" is the one queue cxloop ships and tests.
+TASKS_BACKEND = env.parse_choice(
+    "CXLOOP_TASKS", os.environ.get("CXLOOP_TASKS"), choices=("db",), default="db"
+)
+_database = env.parse_database_url(
+    "CXLOOP_DATABASE_URL", os.environ.get("CXLOOP_DATABASE_URL"), data_dir=DATA_DIR
+)
+_email = env.parse_email_url("CXLOOP_EMAIL_URL", os.environ.get("CXLOOP_EMAIL_URL"))
+_secret_key = env.parse_secret_key("CXLOOP_SECRET_KEY", os.environ.get("CXLOOP_SECRET_KEY"))
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)  # whitenoise warns about a missing STATIC_ROOT
+
+
+def _stored_secret_key() -> str:
+    """A key made once per data directory, so sessions survive restarts without configuration."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key or _stored_secret_key()
+
+INSTALLED_APPS = [
+    "cxloop",
+    "cxloop.people",
+    "cxloop.customers",
+    "cxloop.journeys",
+    "cxloop.surveys",
+    "cxloop.feedback",
+    "cxloop.front",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it must see the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "cxloop.urls"
+WSGI_APPLICATION = "cxloop.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if _database.engine == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _database.name,
+            "OPTIONS": {
+                # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+                # BEGIN so two writers queue on busy_timeout instead of failing mid-transaction.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _database.name,
+            "USER": _database.user,
+            "PASSWORD": _database.password,
+            "HOST": _database.host,
+            "PORT": _database.port or "",
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "front/locked_out.html"
+
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Europe/Moscow"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+
+if _email.backend == "smtp":
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.host
+    EMAIL_PORT = _email.port
+    EMAIL_HOST_USER = _email.user
+    EMAIL_HOST_PASSWORD = _email.password
+    EMAIL_USE_TLS = _email.use_tls
+    EMAIL_USE_SSL = _email.use_ssl
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = f"django.core.mail.backends.{_email.backend}.EmailBackend"
+DEFAULT_FROM_EMAIL = "cxloop <cxloop@localhost>"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}

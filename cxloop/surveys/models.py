@@ -1,0 +1,318 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from cxloop.i18n import localized
+from cxloop.lib.scales import SCORE_RANGES
+
+
+class SurveyKind(models.TextChoices):
+    RELATIONSHIP = "relationship", _("relationship (periodic)")
+    TRANSACTIONAL = "transactional", _("transactional (after an event)")
+    PULSE = "pulse", _("employee pulse")
+    INTERVIEW = "interview", _("interview guide (face to face)")
+
+
+class Survey(models.Model):
+    name_ru = models.CharField(_("name (Russian)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=SurveyKind)
+    languages = models.JSONField(
+        _("languages"),
+        default=list,
+        help_text=_('Codes the survey is offered in, e.g. ["ru", "en"].'),
+    )
+    is_anonymous = models.BooleanField(
+        _("anonymous"), default=False, help_text=_("Answers are not linked to the respondent.")
+    )
+    journey = models.ForeignKey(
+        "journeys.Journey",
+        verbose_name=_("journey"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="surveys",
+    )
+    touchpoints = models.ManyToManyField(
+        "journeys.Touchpoint", verbose_name=_("touchpoints"), blank=True, related_name="surveys"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["name_en"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SurveyKind.values), name="survey_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    def clean(self) -> None:
+        if not self.languages or not set(self.languages) <= {"ru", "en"}:
+            raise ValidationError(
+                {"languages": _("Choose one or both of ru and en, got %(value)s.")},
+                params={"value": self.languages},
+            )
+
+
+class QuestionKind(models.TextChoices):
+    NPS = "nps", _("NPS (0–10)")
+    CSAT = "csat", _("CSAT (1–5)")
+    CES = "ces", _("CES (1–7)")
+    RATING = "rating", _("rating (1–5)")
+    SINGLE = "single", _("single choice")
+    MULTIPLE = "multiple", _("multiple choice")
+    TEXT = "text", _("free text")
+
+
+SCORED_KINDS = tuple(SCORE_RANGES)
+
+
+def score_on_scale() -> Q:
+    """Scored kinds hold a score in their range; the others hold none."""
+    on_scale = Q(kind__in=[k for k in QuestionKind.values if k not in SCORED_KINDS]) & Q(
+        score__isnull=True
+    )
+    for kind, (low, high) in SCORE_RANGES.items():
+        on_scale |= Q(kind=kind, score__gte=low, score__lte=high)
+    return on_scale
+
+
+class Question(models.Model):
+    survey = models.ForeignKey(
+        Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="questions"
+    )
+    order = models.PositiveSmallIntegerField(_("order"))
+    kind = models.CharField(_("kind"), max_length=8, choices=QuestionKind)
+    text_ru = models.TextField(_("text (Russian)"))
+    text_en = models.TextField(_("text (English)"))
+    required = models.BooleanField(_("required"), default=False)
+    choices = models.JSONField(
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_('For choice questions: [{"value": "a", "ru": "…", "en": "…"}, …].'),
+    )
+    display_condition = models.JSONField(
+        _("display condition"),
+        null=True,
+        blank=True,
+        help_text=_('Show only if an earlier answer matches, e.g. {"question": 1, "lte": 6}.'),
+    )
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        verbose_name=_("touchpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="questions",
+    )
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["survey", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "order"], name="question_order_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=QuestionKind.values), name="question_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.text}"
+
+    @property
+    def text(self) -> str:
+        return localized(self, "text")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("e-mail")
+    SMS = "sms", _("SMS")
+    WEB = "web", _("open web link")
+    QR = "qr", _("QR code")
+    INTERVIEW = "interview", _("interview")
+    VISIT = "visit", _("client visit")
+    DEBRIEF = "debrief", _("project debrief")
+    RESEARCH = "research", _("third-party research")
+    IMPORT = "import", _("import")
+    API = "api", _("API")
+
+
+class Invitation(models.Model):
+    """A personal request to answer a survey; the link's token is kept only as its SHA-256."""
+
+    survey = models.ForeignKey(
+        Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="invitations"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel, default=Channel.EMAIL)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        verbose_name=_("touchpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+        help_text=_("For a transactional survey: the event it asks about."),
+    )
+    created_at = models.DateTimeField(_("created"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_created"
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True) | Q(started_at__isnull=False),
+                name="invitation_completed_after_started",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.contact}"
+
+
+class ResponseState(models.TextChoices):
+    STARTED = "started", _("started")
+    PARTIAL = "partial", _("partial")
+    COMPLETED = "completed", _("completed")
+
+
+class Response(models.Model):
+    survey = models.ForeignKey(
+        Survey, verbose_name=_("survey"), on_delete=models.PROTECT, related_name="responses"
+    )
+    invitation = models.ForeignKey(
+        Invitation,
+        verbose_name=_("invitation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+        help_text=_("Empty for anonymous answers."),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+    )
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        verbose_name=_("touchpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses",
+        help_text=_("For a transactional survey: the event it asks about."),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel)
+    language = models.CharField(_("language"), max_length=2, default="ru")
+    state = models.CharField(
+        _("state"), max_length=16, choices=ResponseState, default=ResponseState.STARTED
+    )
+    started_at = models.DateTimeField(_("started"))
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["survey", "submitted_at"], name="response_survey_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation"],
+                condition=Q(state="completed"),
+                name="response_one_completed_per_invitation",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | Q(submitted_at__isnull=False),
+                name="response_completed_has_submitted_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ResponseState.values), name="response_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="response_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=["ru", "en"]), name="response_language_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} #{self.pk}"
+
+
+class Answer(models.Model):
+    """One answer; ``kind`` and ``touchpoint`` are copied from the question so that analytics and
+    the score-range CHECK need no join."""
+
+    response = models.ForeignKey(
+        Response, verbose_name=_("response"), on_delete=models.CASCADE, related_name="answers"
+    )
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.PROTECT, related_name="answers"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=QuestionKind)
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        verbose_name=_("touchpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="answers",
+    )
+    score = models.SmallIntegerField(_("score"), null=True, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    choices = models.JSONField(_("chosen"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "question"], name="answer_unique_per_question"
+            ),
+            models.CheckConstraint(condition=score_on_scale(), name="answer_score_on_scale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}: {self.score if self.score is not None else self.text[:40]}"

@@ -1,0 +1,129 @@
+"""The ``cxloop`` command, run as a user runs it: a separate process on a fresh data directory."""
+
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cxloop.demo.simulate import PASSWORD
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    # SQLite in a fresh directory whatever database the test run itself uses.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CXLOOP_")}
+    return environment | {"CXLOOP_DATA_DIR": str(data_dir)}
+
+
+def cxloop(data_dir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop.cli", *args],
+        env=_environment(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("demo")
+    result = cxloop(data_dir, "demo", "--no-serve", "--size", "small", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "Demo organisation built (size small, seed 3)." in result.stdout
+    return data_dir
+
+
+def test_it_lists_cxloop_and_django_commands(tmp_path):
+    result = cxloop(tmp_path, "help")
+    assert result.returncode == 0
+    for command in ("demo", "serve", "worker", "migrate", "createsuperuser"):
+        assert re.search(rf"^\s+{command}$", result.stdout, re.MULTILINE), command
+
+
+def test_it_prints_the_planted_truths_as_json(tmp_path):
+    result = cxloop(tmp_path, "demo", "--truth", "--seed", "5", "--end-date", "2026-06-30")
+    truth = json.loads(result.stdout)
+    assert truth["seed"] == 5
+    assert truth["end"] == "2026-06-30"
+    assert truth["rollback"]["from_month"] == "2026-01"
+    assert max(truth["driver_weights"], key=truth["driver_weights"].get) == "team_responsiveness"
+    assert not (tmp_path / "cxloop.sqlite3").exists()  # printing the truth touches no database
+
+
+def test_it_rejects_a_malformed_end_date(tmp_path):
+    result = cxloop(tmp_path, "demo", "--truth", "--end-date", "yesterday")
+    assert result.returncode != 0
+    assert "--end-date: expected YYYY-MM-DD, got 'yesterday'" in result.stderr
+
+
+def test_it_prints_the_address_and_the_demo_logins(demo_dir):
+    result = cxloop(demo_dir, "demo", "--no-serve")
+    assert result.returncode == 0, result.stderr
+    assert "the demo was not rebuilt" in result.stdout
+    assert "Address: http://127.0.0.1:8000/" in result.stdout
+    assert f"password {PASSWORD}" in result.stdout
+    assert re.search(r"^\s+cx\.lead\s", result.stdout, re.MULTILINE)
+
+
+def test_it_runs_the_worker_over_an_empty_queue(demo_dir):
+    result = cxloop(demo_dir, "worker", "--batch")
+    assert result.returncode == 0, result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, deadline: float) -> None:
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_it_serves_the_demo_and_signs_in(demo_dir):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cxloop.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        env=_environment(demo_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"{base}/login/", time.monotonic() + 60)
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = browser.open(f"{base}/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"username": "cx.lead", "password": PASSWORD, "csrfmiddlewaretoken": token}
+        request = urllib.request.Request(
+            f"{base}/login/",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Referer": f"{base}/login/"},
+        )
+        home = browser.open(request)
+        assert home.url == f"{base}/"
+        html = home.read().decode()
+        assert "Путь клиента" in html
+        assert "Ежеквартальный опрос клиентов" in html
+        css = browser.open(f"{base}/static/front/base.css")
+        assert css.headers["Content-Type"].startswith("text/css")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,0 +1,101 @@
+"""The CXLOOP_* parsers, and start-up stopping with one line on a malformed value."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cxloop.lib import env
+
+
+def test_it_parses_booleans_strictly():
+    assert env.parse_bool("CXLOOP_DEBUG", "yes", default=False) is True
+    assert env.parse_bool("CXLOOP_DEBUG", "0", default=True) is False
+    assert env.parse_bool("CXLOOP_DEBUG", None, default=True) is True
+    with pytest.raises(env.SettingError, match="CXLOOP_DEBUG: expected true or false.*'maybe'"):
+        env.parse_bool("CXLOOP_DEBUG", "maybe", default=False)
+
+
+def test_it_defaults_the_database_to_sqlite_in_the_data_dir(tmp_path):
+    url = env.parse_database_url("CXLOOP_DATABASE_URL", None, data_dir=tmp_path)
+    assert url == env.DatabaseUrl(engine="sqlite", name=str(tmp_path / "cxloop.sqlite3"))
+
+
+def test_it_parses_a_postgres_url():
+    url = env.parse_database_url(
+        "CXLOOP_DATABASE_URL", "postgres://cx:p%40ss@db.internal:6432/cxloop", data_dir=Path(".")
+    )
+    assert url == env.DatabaseUrl("postgresql", "cxloop", "cx", "p@ss", "db.internal", 6432)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["nonsense", "mysql://u@h/db", "postgres://u@h:99999/db", "postgres://u@h/", "sqlite://"],
+)
+def test_it_rejects_a_malformed_database_url(value):
+    with pytest.raises(env.SettingError, match="CXLOOP_DATABASE_URL: expected postgres://"):
+        env.parse_database_url("CXLOOP_DATABASE_URL", value, data_dir=Path("."))
+
+
+def test_it_parses_email_urls():
+    smtp = env.parse_email_url("CXLOOP_EMAIL_URL", "smtp+tls://me:secret@mail.example.com")
+    assert (smtp.host, smtp.port, smtp.use_tls, smtp.user) == ("mail.example.com", 587, True, "me")
+    assert env.parse_email_url("CXLOOP_EMAIL_URL", None).backend == "console"
+    with pytest.raises(env.SettingError, match="CXLOOP_EMAIL_URL"):
+        env.parse_email_url("CXLOOP_EMAIL_URL", "pop3://mail.example.com")
+
+
+def test_it_checks_hosts_base_url_and_choices():
+    assert env.parse_hosts("H", "cx.example.com, localhost", default=[]) == [
+        "cx.example.com",
+        "localhost",
+    ]
+    with pytest.raises(env.SettingError, match="H: expected comma-separated"):
+        env.parse_hosts("H", "a,,b", default=[])
+    assert (
+        env.parse_base_url("B", "https://cx.example.com/", default="") == "https://cx.example.com"
+    )
+    with pytest.raises(env.SettingError, match="B: expected an address"):
+        env.parse_base_url("B", "cx.example.com", default="")
+    with pytest.raises(env.SettingError, match="T: expected one of db, got 'celery'"):
+        env.parse_choice("T", "celery", choices=("db",), default="db")
+
+
+def test_it_hides_a_short_secret_key_in_its_error():
+    with pytest.raises(env.SettingError) as caught:
+        env.parse_secret_key("CXLOOP_SECRET_KEY", "hunter2")
+    assert "hunter2" not in str(caught.value)
+
+
+def _cxloop(*args: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CXLOOP_")}
+    environment |= {"CXLOOP_DATA_DIR": str(tmp_path), **variables}
+    command = [sys.executable, "-m", "cxloop.cli", *args]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [("migrate", "CXLOOP_DATABASE_URL", "nonsense"), ("serve", "CXLOOP_DEBUG", "maybe")],
+)
+def test_it_stops_start_up_with_one_line_naming_the_variable(tmp_path, command, variable, value):
+    result = _cxloop(command, tmp_path=tmp_path, **{variable: value})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"cxloop: {variable}: expected ")
+    assert repr(value) in lines[0]
+
+
+def test_it_uses_sqlite_in_wal_mode_in_the_data_dir(tmp_path):
+    probe = (
+        "from django.db import connection; "
+        "print(connection.cursor().execute('PRAGMA journal_mode').fetchone()[0])"
+    )
+    result = _cxloop("shell", "--verbosity", "0", "-c", probe, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wal"
+    assert (tmp_path / "cxloop.sqlite3").exists()
