@@ -21,7 +21,7 @@ DEBUG = env.parse_bool("CXLOOP_DEBUG", os.environ.get("CXLOOP_DEBUG"), default=F
 ALLOWED_HOSTS = env.parse_hosts(
     "CXLOOP_ALLOWED_HOSTS",
     os.environ.get("CXLOOP_ALLOWED_HOSTS"),
-    default=["127.0.0.1", "localhost", "[::1]", "testserver"],
+    default=["127.0.0.1", "localhost", "[::1]"],
 )
 BASE_URL = env.parse_base_url(
     "CXLOOP_BASE_URL", os.environ.get("CXLOOP_BASE_URL"), default="http://127.0.0.1:8000"

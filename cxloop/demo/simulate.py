@@ -392,22 +392,24 @@ def _ratings(quality: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(quality), 1, 5)
 
 
-def _funnel(rng, sent: np.ndarray, opened_share: float):
-    """Times of each funnel step (NaT where the invitation stopped before it)."""
+def _funnel(rng, sent: np.ndarray, opened_share: np.ndarray, end: np.datetime64):
+    """Times of each funnel step; NaT where the invitation stopped before it or where the step
+    would fall after ``end`` (the invitation is still waiting then)."""
     n = len(sent)
     nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     bounced = rng.random(n) < BOUNCED
-    opened = ~bounced & (rng.random(n) < opened_share)
-    started = opened & (rng.random(n) < STARTED)
-    completed = started & (rng.random(n) < COMPLETED)
-    open_delay = (rng.exponential(1.5 * 86400, n) + 300).astype("timedelta64[s]")
-    start_delay = rng.integers(5, 600, n).astype("timedelta64[s]")
-    done_delay = rng.integers(60, 900, n).astype("timedelta64[s]")
-    opened_at = np.where(opened, sent + open_delay, nat)
-    started_at = np.where(started, opened_at + start_delay, nat)
-    completed_at = np.where(completed, started_at + done_delay, nat)
-    bounced_at = np.where(bounced, sent + np.timedelta64(40, "s"), nat)
-    return opened_at, started_at, completed_at, bounced_at
+    opened_at = sent + (rng.exponential(1.5 * 86400, n) + 300).astype("timedelta64[s]")
+    started_at = opened_at + rng.integers(5, 600, n).astype("timedelta64[s]")
+    completed_at = started_at + rng.integers(60, 900, n).astype("timedelta64[s]")
+    opened = ~bounced & (rng.random(n) < opened_share) & (opened_at <= end)
+    started = opened & (rng.random(n) < STARTED) & (started_at <= end)
+    completed = started & (rng.random(n) < COMPLETED) & (completed_at <= end)
+    return (
+        np.where(opened, opened_at, nat),
+        np.where(started, started_at, nat),
+        np.where(completed, completed_at, nat),
+        np.where(bounced, sent + np.timedelta64(40, "s"), nat),
+    )
 
 
 def draw_feedback(
@@ -462,7 +464,7 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
     n = len(survey)
     is_rel = survey == "relationship"
     opened_at, started_at, completed_at, bounced_at = _funnel(
-        rng, sent, np.where(is_rel, OPENED, TX_OPENED)
+        rng, sent, np.where(is_rel, OPENED, TX_OPENED), np.datetime64(truth.end, "s")
     )
     client = np.array([contacts[k].client for k in contact])
     when = sent.astype(np.int64)

@@ -132,6 +132,57 @@ class Question(models.Model):
     def __str__(self) -> str:
         return f"{self.order}. {self.text}"
 
+    def clean(self) -> None:
+        errors = {}
+        if self.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+            problem = choices_problem(self.choices)
+            if problem:
+                errors["choices"] = problem
+        elif self.choices:
+            errors["choices"] = _("Only choice questions have choices.")
+        if self.display_condition is not None:
+            problem = condition_problem(self.display_condition, self.order)
+            if problem:
+                errors["display_condition"] = problem
+        if errors:
+            raise ValidationError(errors)
+
+
+CONDITION_OPERATORS = ("eq", "ne", "lte", "gte", "in")
+
+
+def choices_problem(choices: object) -> str | None:
+    """Why ``choices`` is not a list of at least two {"value", "ru", "en"} objects, or None."""
+    if not isinstance(choices, list) or len(choices) < 2:
+        return _("A choice question needs at least two choices.")
+    for position, choice in enumerate(choices, start=1):
+        if not isinstance(choice, dict) or set(choice) != {"value", "ru", "en"}:
+            return _('Choice %(position)s must be {"value": …, "ru": …, "en": …}.') % {
+                "position": position
+            }
+    values = [choice["value"] for choice in choices]
+    if len(set(map(str, values))) != len(values):
+        return _("Choice values must differ from each other.")
+    return None
+
+
+def condition_problem(condition: object, order: int | None) -> str | None:
+    """Why ``condition`` cannot decide whether to show the question at ``order``, or None."""
+    if not isinstance(condition, dict) or "question" not in condition or len(condition) != 2:
+        return _('Write a condition as {"question": <number>, "<operator>": <value>}.')
+    (operator,) = set(condition) - {"question"}
+    if operator not in CONDITION_OPERATORS:
+        return _("Unknown operator %(operator)s; use one of %(operators)s.") % {
+            "operator": operator,
+            "operators": ", ".join(CONDITION_OPERATORS),
+        }
+    earlier = condition["question"]
+    if not isinstance(earlier, int) or (order is not None and not 1 <= earlier < order):
+        return _("A condition must refer to an earlier question by its number, got %(value)s.") % {
+            "value": earlier
+        }
+    return None
+
     @property
     def text(self) -> str:
         return localized(self, "text")

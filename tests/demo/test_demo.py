@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Max
 
 from cxloop.customers.models import Customer, Segment
 from cxloop.customers.queries import segment_customers
@@ -70,6 +70,13 @@ class SmallDemoTests(BaseTestCase):
         self.assertGreater(comments.filter(response__language="en").count(), 20)
         self.assertGreater(FaceToFaceRecord.objects.exclude(response=None).count(), 50)
         self.assertTrue(Employee.objects.filter(user__username="cx.lead", role="admin").exists())
+
+    def test_it_records_nothing_after_its_end_date(self):
+        latest = Response.objects.aggregate(Max("submitted_at"), Max("started_at"))
+        end = dt.datetime.combine(END, dt.time(), tzinfo=dt.UTC)
+        self.assertLessEqual(max(latest.values()), end)
+        self.assertGreater(min(latest.values()), end - dt.timedelta(days=14))
+        self.assertFalse(FaceToFaceRecord.objects.filter(met_on__gt=END).exists())
 
     def test_it_plants_the_strongest_driver_of_each_segment(self):
         # A few hundred complete answers settle the strongest driver; the full order of the top
