@@ -1,15 +1,20 @@
 """Records that carry their own text in Russian and English (``name_ru``/``name_en``)."""
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.utils.translation import get_language
 
 
+def pick(texts: Mapping[str, str]) -> str:
+    """The text for the active language from ``{"ru": …, "en": …}``, else the other one."""
+    active = (get_language() or settings.LANGUAGE_CODE)[:2]
+    for code in [active] + [code for code, _ in settings.LANGUAGES if code != active]:
+        if texts.get(code):
+            return texts[code]
+    return ""
+
+
 def localized(obj: object, field: str) -> str:
     """``obj.<field>_<language>`` in the active language, falling back to the other one."""
-    active = (get_language() or settings.LANGUAGE_CODE)[:2]
-    codes = [active] + [code for code, _ in settings.LANGUAGES if code != active]
-    for code in codes:
-        text = getattr(obj, f"{field}_{code}", "")
-        if text:
-            return text
-    return ""
+    return pick({code: getattr(obj, f"{field}_{code}", "") for code, _ in settings.LANGUAGES})

@@ -118,6 +118,8 @@ if _database.engine == "sqlite":
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not memory, so that tests of concurrent requests see real locking.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 else:

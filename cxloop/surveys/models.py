@@ -93,6 +93,9 @@ class Question(models.Model):
         Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="questions"
     )
     order = models.PositiveSmallIntegerField(_("order"))
+    page = models.PositiveSmallIntegerField(
+        _("page"), default=1, help_text=_("Respondents see one page at a time, in order.")
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=QuestionKind)
     text_ru = models.TextField(_("text (Russian)"))
     text_en = models.TextField(_("text (English)"))
@@ -124,6 +127,7 @@ class Question(models.Model):
         ordering = ["survey", "order"]
         constraints = [
             models.UniqueConstraint(fields=["survey", "order"], name="question_order_unique"),
+            models.CheckConstraint(condition=Q(page__gte=1), name="question_page_positive"),
             models.CheckConstraint(
                 condition=Q(kind__in=QuestionKind.values), name="question_kind_valid"
             ),
@@ -131,6 +135,10 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.text}"
+
+    @property
+    def text(self) -> str:
+        return localized(self, "text")
 
     def clean(self) -> None:
         errors = {}
@@ -182,10 +190,6 @@ def condition_problem(condition: object, order: int | None) -> str | None:
             "value": earlier
         }
     return None
-
-    @property
-    def text(self) -> str:
-        return localized(self, "text")
 
 
 class Channel(models.TextChoices):
@@ -301,6 +305,9 @@ class Response(models.Model):
     )
     started_at = models.DateTimeField(_("started"))
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    last_page = models.PositiveSmallIntegerField(
+        _("last page saved"), default=0, help_text=_("Where a respondent who comes back resumes.")
+    )
 
     class Meta:
         verbose_name = _("response")

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from cxloop.surveys.models import Question, Survey
 from cxloop.test import BaseTestCase
@@ -13,6 +14,9 @@ class QuestionValidationTests(BaseTestCase):
         cls.survey = Survey.objects.create(
             name_ru="Опрос", name_en="Survey", kind="relationship", languages=["ru", "en"]
         )
+
+    def setUp(self):
+        self.enterContext(translation.override("en"))
 
     def _question(self, **fields):
         defaults = {

@@ -1,0 +1,191 @@
+"""Write side of surveys: invitations, and answers from respondents, page by page.
+
+A respondent's answers are stored as soon as each page is submitted, so nothing they saw
+acknowledged is lost; completion is claimed with a conditional UPDATE, so that two simultaneous
+submissions for one invitation make one completed response and the other is told it was answered.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+
+from cxloop.surveys.models import (
+    Answer,
+    Channel,
+    Invitation,
+    Question,
+    QuestionKind,
+    Response,
+    ResponseState,
+    Survey,
+)
+
+TOKEN_BYTES = 24  # 192 random bits; the link carries the token, the database only its hash
+INVITATION_LIFETIME = dt.timedelta(days=30)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_invitation(
+    survey: Survey,
+    contact,
+    *,
+    now: dt.datetime,
+    channel: str = Channel.EMAIL,
+    touchpoint=None,
+    lifetime: dt.timedelta = INVITATION_LIFETIME,
+) -> tuple[Invitation, str]:
+    """A new invitation and the token for its link (shown once, never stored)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    invitation = Invitation.objects.create(
+        survey=survey,
+        contact=contact,
+        token_hash=hash_token(token),
+        channel=channel,
+        touchpoint=touchpoint,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    return invitation, token
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("survey", "contact__customer", "touchpoint")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def condition_holds(condition: Mapping | None, answers: Mapping[int, Answer]) -> bool:
+    """Whether a display condition holds for the answers given so far (keyed by question
+    number); a condition on an unanswered question does not hold."""
+    if not condition:
+        return True
+    answer = answers.get(condition["question"])
+    if answer is None:
+        return False
+    (operator,) = set(condition) - {"question"}
+    expected = condition[operator]
+    given = answer.score if answer.score is not None else (answer.choices or answer.text)
+    if isinstance(given, list):  # a multiple choice holds when any chosen value matches
+        return any(_compare(operator, value, expected) for value in given)
+    return _compare(operator, given, expected)
+
+
+def _compare(operator: str, given, expected) -> bool:
+    if operator == "in":
+        return given in expected
+    if operator == "eq":
+        return given == expected
+    if operator == "ne":
+        return given != expected
+    if not isinstance(given, int | float) or not isinstance(expected, int | float):
+        return False
+    return given <= expected if operator == "lte" else given >= expected
+
+
+def answers_by_number(response: Response) -> dict[int, Answer]:
+    return {a.question.order: a for a in response.answers.select_related("question")}
+
+
+def visible_pages(questions: Iterable[Question], answers: Mapping[int, Answer]) -> list[int]:
+    """The page numbers that show at least one question, given the answers so far."""
+    return sorted({q.page for q in questions if condition_holds(q.display_condition, answers)})
+
+
+def begin(invitation: Invitation, *, now: dt.datetime) -> Response:
+    """The respondent's response for ``invitation``: the unfinished one, or a new one.
+
+    The invitation row is locked (PostgreSQL) or the write lock taken (SQLite, IMMEDIATE) first,
+    so two first visits at the same moment make one response.
+    """
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        response = invitation.responses.order_by("-started_at").first()
+        if response is None:
+            response = Response.objects.create(
+                survey=invitation.survey,
+                invitation=invitation,
+                contact=None if invitation.survey.is_anonymous else invitation.contact,
+                customer=invitation.contact.customer,
+                touchpoint=invitation.touchpoint,
+                channel=invitation.channel,
+                language=invitation.contact.language,
+                state=ResponseState.STARTED,
+                started_at=now,
+            )
+        Invitation.objects.filter(pk=invitation.pk, opened_at=None).update(opened_at=now)
+    return response
+
+
+def _answer_fields(question: Question, value) -> dict:
+    if question.kind == QuestionKind.TEXT:
+        return {"score": None, "text": value, "choices": []}
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        chosen = value if isinstance(value, list) else [value]
+        return {"score": None, "text": "", "choices": chosen}
+    return {"score": int(value), "text": "", "choices": []}
+
+
+def draft_answers(
+    response: Response, questions: Iterable[Question], values: Mapping[int, object]
+) -> dict[int, Answer]:
+    """Unsaved answers for the questions given a value (``values`` by question id), keyed by
+    question number like :func:`answers_by_number`."""
+    return {
+        q.order: Answer(
+            response=response,
+            question=q,
+            kind=q.kind,
+            touchpoint=q.touchpoint or response.touchpoint,
+            **_answer_fields(q, values[q.pk]),
+        )
+        for q in questions
+        if values.get(q.pk) not in (None, "", [])
+    }
+
+
+def save_page(
+    response: Response,
+    questions: Iterable[Question],
+    values: Mapping[int, object],
+    *,
+    page: int,
+    language: str,
+    now: dt.datetime,
+    finish: bool = False,
+) -> bool:
+    """Store the answers of one page (``values`` by question id; empty means no answer) and, with
+    ``finish``, complete the response. False, with nothing written, when it was already completed.
+
+    A page submitted again replaces its earlier answers, so going back and changing an answer
+    keeps one answer per question. The response row is locked first: of two submissions at the
+    same moment, the second finds it completed.
+    """
+    questions = list(questions)
+    with transaction.atomic():
+        unfinished = (
+            Response.objects.select_for_update()
+            .filter(pk=response.pk)
+            .exclude(state=ResponseState.COMPLETED)
+        )
+        if not unfinished.exists():
+            return False
+        Answer.objects.filter(response=response, question__in=questions).delete()
+        Answer.objects.bulk_create(draft_answers(response, questions, values).values())
+        state = {"state": ResponseState.PARTIAL, "last_page": max(page, response.last_page)}
+        if finish:
+            state = {"state": ResponseState.COMPLETED, "submitted_at": now, "last_page": page}
+        unfinished.update(language=language, **state)
+        if response.invitation_id:
+            invitation = Invitation.objects.filter(pk=response.invitation_id)
+            invitation.filter(started_at=None).update(started_at=now)
+            if finish:
+                invitation.update(completed_at=now)
+    return True
