@@ -38,6 +38,15 @@ class Survey(models.Model):
         "journeys.Touchpoint", verbose_name=_("touchpoints"), blank=True, related_name="surveys"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    invitation_lifetime_days = models.PositiveSmallIntegerField(
+        _("days an invitation stays valid"), default=30
+    )
+    reminder_after_days = models.PositiveSmallIntegerField(
+        _("remind after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Send one reminder to those who have not finished; empty for none."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -218,6 +227,13 @@ class Invitation(models.Model):
         related_name="invitations",
     )
     token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    nonce = models.CharField(
+        _("nonce"),
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Random value the link's token is derived from with the secret key."),
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel, default=Channel.EMAIL)
     touchpoint = models.ForeignKey(
         "journeys.Touchpoint",
@@ -234,6 +250,7 @@ class Invitation(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"))
 
     class Meta:

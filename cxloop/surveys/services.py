@@ -1,15 +1,18 @@
-"""Write side of surveys: invitations, and answers from respondents, page by page.
+"""Write side of surveys: invitations and their e-mails, and answers from respondents.
 
 A respondent's answers are stored as soon as each page is submitted, so nothing they saw
 acknowledged is lost; completion is claimed with a conditional UPDATE, so that two simultaneous
 submissions for one invitation make one completed response and the other is told it was answered.
 """
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable, Mapping
 
+from django.conf import settings
 from django.db import transaction
 
 from cxloop.surveys.models import (
@@ -23,7 +26,7 @@ from cxloop.surveys.models import (
     Survey,
 )
 
-TOKEN_BYTES = 24  # 192 random bits; the link carries the token, the database only its hash
+TOKEN_BYTES = 24  # 192 bits in the link
 INVITATION_LIFETIME = dt.timedelta(days=30)
 
 
@@ -31,27 +34,38 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_invitation(
-    survey: Survey,
-    contact,
-    *,
-    now: dt.datetime,
-    channel: str = Channel.EMAIL,
-    touchpoint=None,
-    lifetime: dt.timedelta = INVITATION_LIFETIME,
-) -> tuple[Invitation, str]:
-    """A new invitation and the token for its link (shown once, never stored)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    invitation = Invitation.objects.create(
+def invitation_token(nonce: str) -> str:
+    """The link token of the invitation with ``nonce``: HMAC-SHA256 of 128 random bits under the
+    secret key, so that the database holds only its hash and a reminder can show the same link."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, f"cxloop.invitation:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode()
+
+
+def new_invitation(
+    survey: Survey, contact, *, now: dt.datetime, channel: str = Channel.EMAIL, touchpoint=None
+) -> Invitation:
+    """An unsaved invitation with a fresh nonce and the hash of its token."""
+    nonce = secrets.token_hex(16)
+    return Invitation(
         survey=survey,
         contact=contact,
-        token_hash=hash_token(token),
+        nonce=nonce,
+        token_hash=hash_token(invitation_token(nonce)),
         channel=channel,
         touchpoint=touchpoint,
         created_at=now,
-        expires_at=now + lifetime,
+        expires_at=now + dt.timedelta(days=survey.invitation_lifetime_days),
     )
-    return invitation, token
+
+
+def issue_invitation(
+    survey: Survey, contact, *, now: dt.datetime, channel: str = Channel.EMAIL, touchpoint=None
+) -> tuple[Invitation, str]:
+    """A new, saved invitation and the token for its link."""
+    invitation = new_invitation(survey, contact, now=now, channel=channel, touchpoint=touchpoint)
+    invitation.save()
+    return invitation, invitation_token(invitation.nonce)
 
 
 def invitation_for_token(token: str) -> Invitation | None:

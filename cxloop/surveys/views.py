@@ -6,6 +6,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from cxloop.customers.services import opt_out
 from cxloop.surveys.forms import PageForm, initial_values
 from cxloop.surveys.models import Invitation, ResponseState
 from cxloop.surveys.services import (
@@ -147,3 +148,30 @@ def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
             status=200,
             language=language,
         )
+
+
+@never_cache
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop all surveys to the contact of this invitation; a GET only asks, a POST does it."""
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        return _message(
+            request,
+            _("Link not found"),
+            _("This survey link is not valid. Please check that it was copied whole."),
+            status=404,
+            language=translation.get_language(),
+        )
+    contact = invitation.contact
+    with translation.override(contact.language):
+        if request.method == "POST":
+            opt_out(contact, now=timezone.now())
+            return _message(
+                request,
+                _("Unsubscribed"),
+                _("We will not send you any more surveys. Thank you for your time."),
+                status=200,
+                language=contact.language,
+            )
+        context = {"language": contact.language, "contact": contact}
+        return render(request, "surveys/unsubscribe.html", context)

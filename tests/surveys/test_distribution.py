@@ -1,0 +1,166 @@
+"""Invitations e-mailed through a real SMTP server, reminders, the fatigue rule, unsubscribing."""
+
+import datetime as dt
+import io
+import re
+
+from django.core.management import call_command
+from django.test import TransactionTestCase, override_settings
+from django.utils import timezone
+
+from cxloop.customers.models import Contact, Customer
+from cxloop.surveys.distribution import (
+    distribute,
+    due_reminders,
+    plan_invitations,
+    send_invitation,
+)
+from cxloop.surveys.models import Invitation, Survey
+from cxloop.surveys.services import hash_token, issue_invitation
+from tests.smtp import SmtpServer, free_port
+from tests.surveys.test_respond import make_survey
+
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/s/[^/\s]+/)")
+
+
+def run_worker() -> None:
+    call_command("worker", batch=True, verbosity=0)
+
+
+class DistributionTests(TransactionTestCase):
+    """Committed data, because the task worker runs each task in its own transaction."""
+
+    def setUp(self):
+        self.smtp = self.enterContext(SmtpServer())
+        self.enterContext(override_settings(**self.smtp.settings))
+        self.now = timezone.now()
+        customer = Customer.objects.create(external_id="C-1", name="Acme")
+
+        def contact(name, email, **fields):
+            fields = {"consent": True, "language": "ru", **fields}
+            return Contact.objects.create(customer=customer, name=name, email=email, **fields)
+
+        self.anna = contact("Анна Петрова", "anna@acme.example")
+        self.john = contact("John Smith", "john@acme.example", language="en")
+        self.gone = contact("Олег", "oleg@acme.example", opted_out_at=timezone.now())
+        self.shy = contact("Ирина", "irina@acme.example", consent=False)
+        self.mute = contact("Пётр", "")
+        self.bounce = contact("Bounce", "bounce@acme.example", language="en")
+        self.survey = make_survey(reminder_after_days=3)
+        self.other = Survey.objects.create(name_ru="Другой", name_en="Other", kind="transactional")
+
+    def test_it_lists_whom_it_skips_and_why(self):
+        issue_invitation(self.other, self.john, now=self.now - dt.timedelta(days=10))
+        everyone = [self.anna, self.john, self.gone, self.shy, self.mute, self.anna]
+        plan = plan_invitations(everyone, now=self.now, fatigue_days=30)
+        self.assertEqual(plan.invite, [self.anna])
+        reasons = {(s.contact.name, s.reason) for s in plan.skipped}
+        self.assertEqual(
+            reasons,
+            {
+                ("John Smith", "приглашали в последние 30 дней"),
+                ("Олег", "отказался от опросов"),
+                ("Ирина", "нет согласия на опросы"),
+                ("Пётр", "нет адреса e-mail"),
+                ("Анна Петрова", "указан дважды"),
+            },
+        )
+        self.assertEqual(
+            plan_invitations([self.john], now=self.now, fatigue_days=7).invite, [self.john]
+        )
+
+    def test_it_emails_a_personal_link_in_the_contacts_language(self):
+        distribute(self.survey, [self.anna, self.john], now=self.now, fatigue_days=30)
+        self.assertEqual(self.smtp.messages, [])  # nothing leaves before the worker runs
+        run_worker()
+        by_address = {m["To"]: m for m in self.smtp.messages}
+        self.assertEqual(set(by_address), {"anna@acme.example", "john@acme.example"})
+        russian = by_address["anna@acme.example"]
+        self.assertEqual(russian["Subject"], "Опрос клиентов")
+        self.assertIn("Анна Петрова", russian.get_content())
+        self.assertIn("/u/", russian["List-Unsubscribe"])
+        english = by_address["john@acme.example"].get_content()
+        self.assertIn("Dear John Smith", english)
+        path = LINK.search(english).group(1)
+        token = path.split("/")[2]
+        self.assertGreaterEqual(len(token) * 6, 128)
+        invitation = Invitation.objects.get(contact=self.john)
+        self.assertEqual(invitation.token_hash, hash_token(token))
+        self.assertIsNotNone(invitation.sent_at)
+        self.assertContains(self.client.get(path), "Would you recommend us?")
+
+    def test_it_sends_each_invitation_once_even_when_run_twice(self):
+        distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
+        invitation = Invitation.objects.get()
+        run_worker()
+        self.assertEqual(send_invitation(invitation.pk, now=self.now), "skipped")
+        self.assertEqual(len(self.smtp.messages), 1)
+
+    def test_it_records_a_refused_recipient_as_bounced(self):
+        distribute(self.survey, [self.bounce], now=self.now, fatigue_days=30)
+        run_worker()
+        invitation = Invitation.objects.get()
+        self.assertIsNotNone(invitation.bounced_at)
+        self.assertEqual(self.smtp.messages, [])
+
+    def test_it_keeps_an_invitation_unsent_when_the_server_is_down(self):
+        invitation, _ = issue_invitation(self.survey, self.anna, now=self.now)
+        with override_settings(EMAIL_PORT=free_port()), self.assertRaises(OSError):
+            send_invitation(invitation.pk, now=self.now)
+        invitation.refresh_from_db()
+        self.assertIsNone(invitation.sent_at)
+        self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+
+    def _reminders(self, days_later: int) -> None:
+        later = self.now + dt.timedelta(days=days_later)
+        for pk in due_reminders(later):
+            send_invitation(pk, now=later, reminder=True)
+
+    def test_it_reminds_once_those_who_have_not_finished(self):
+        distribute(self.survey, [self.anna, self.john], now=self.now, fatigue_days=30)
+        run_worker()
+        john = Invitation.objects.get(contact=self.john)
+        john.responses.create(
+            survey=self.survey,
+            channel="email",
+            state="completed",
+            started_at=self.now,
+            submitted_at=self.now,
+        )
+        self._reminders(days_later=2)
+        self.assertEqual(len(self.smtp.messages), 2)  # too early
+        self._reminders(days_later=4)
+        self._reminders(days_later=5)
+        reminders = self.smtp.messages[2:]
+        self.assertEqual([m["To"] for m in reminders], ["anna@acme.example"])
+        # Python folds long encoded subjects after "Subject:"; readers drop that space.
+        self.assertEqual(reminders[0]["Subject"].strip(), "Напоминание: Опрос клиентов")
+
+    def test_it_stops_surveys_after_unsubscribing(self):
+        distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
+        run_worker()
+        path = re.search(
+            r"http://127\.0\.0\.1:8000(/u/[^/\s]+/)", self.smtp.messages[0].get_content()
+        )
+        page = self.client.get(path.group(1))
+        self.assertContains(page, "Отписаться")
+        self.anna.refresh_from_db()
+        self.assertIsNone(self.anna.opted_out_at)  # a GET only asks
+        self.assertContains(self.client.post(path.group(1)), "Вы отписаны")
+        self.anna.refresh_from_db()
+        self.assertIsNotNone(self.anna.opted_out_at)
+        self._reminders(days_later=4)
+        self.assertEqual(len(self.smtp.messages), 1)
+        plan = plan_invitations([self.anna], now=self.now + dt.timedelta(days=60))
+        self.assertEqual(plan.skipped[0].reason, "отказался от опросов")
+
+    def test_it_sends_due_reminders_from_the_send_command(self):
+        distribute(self.survey, [self.anna], now=self.now - dt.timedelta(days=4), fatigue_days=30)
+        run_worker()
+        Invitation.objects.update(sent_at=self.now - dt.timedelta(days=4))
+        out = io.StringIO()
+        call_command("send", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "sent: 1")
+        call_command("send", stdout=out)
+        self.assertEqual(out.getvalue().split("\n")[1], "none due")
+        self.assertEqual(len(self.smtp.messages), 2)
