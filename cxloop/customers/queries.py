@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from cxloop.customers.models import Customer, Segment, SegmentKind
+from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.customers.rules import rule_q
 
 
@@ -15,3 +15,19 @@ def segment_customers(segment: Segment) -> QuerySet[Customer]:
 
 def target_segments() -> QuerySet[Segment]:
     return Segment.objects.filter(is_target=True)
+
+
+def segment_contacts(segment: Segment) -> QuerySet[Contact]:
+    return Contact.objects.filter(customer__in=segment_customers(segment)).order_by("pk")
+
+
+def contacts_by_email(emails: list[str]) -> dict[str, list[Contact]]:
+    """Contacts keyed by lower-cased e-mail (one address may belong to several customers)."""
+    found: dict[str, list[Contact]] = {}
+    for contact in Contact.objects.filter(email__in={e.lower() for e in emails} | set(emails)):
+        found.setdefault(contact.email.lower(), []).append(contact)
+    return found
+
+
+def all_segments() -> QuerySet[Segment]:
+    return Segment.objects.all()

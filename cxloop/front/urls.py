@@ -13,4 +13,5 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("surveys/<int:pk>/", views.survey_detail, name="survey_detail"),
 ]

@@ -46,3 +46,8 @@ def visible_teams(user) -> QuerySet[Team]:
     if role == Role.MANAGER:
         return teams.filter(id__in=subtree_ids(employee.team_id))
     return teams.filter(id=employee.team_id)
+
+
+def administers_cx(user) -> bool:
+    """Whether ``user`` runs the CX programme: designs and sends surveys."""
+    return role_of(user) == Role.ADMIN

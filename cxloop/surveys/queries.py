@@ -1,8 +1,11 @@
 """Read side of surveys."""
 
-from django.db.models import Count, Max, Q, QuerySet
+from dataclasses import dataclass
 
-from cxloop.surveys.models import ResponseState, Survey
+from django.db.models import Count, Max, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from cxloop.surveys.models import Invitation, ResponseState, Survey
 
 
 def active_surveys() -> QuerySet[Survey]:
@@ -15,3 +18,41 @@ def active_surveys() -> QuerySet[Survey]:
         )
         .order_by("kind", "name_en")
     )
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """How a survey's invitations progressed, step by step."""
+
+    invited: int
+    sent: int
+    opened: int
+    started: int
+    completed: int
+    bounced: int
+
+    @property
+    def delivered(self) -> int:
+        return self.sent - self.bounced
+
+    @property
+    def response_rate(self) -> float | None:
+        """Completed per delivered invitation; None before any was delivered."""
+        return self.completed / self.delivered if self.delivered else None
+
+
+def funnel(survey: Survey) -> Funnel:
+    counts = Invitation.objects.filter(survey=survey).aggregate(
+        invited=Count("id"),
+        sent=Count("sent_at"),
+        opened=Count("opened_at"),
+        started=Count("started_at"),
+        completed=Count("completed_at"),
+        bounced=Count("bounced_at"),
+    )
+    return Funnel(**counts)
+
+
+def survey_with_questions(pk: int) -> Survey:
+    """The survey with its questions; Http404 when there is none."""
+    return get_object_or_404(Survey.objects.prefetch_related("questions__touchpoint"), pk=pk)
