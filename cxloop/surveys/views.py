@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -114,7 +115,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             if not saved:
                 return _refusal(request, invitation, language)
             if finish:
-                return redirect("respond_thanks", token=token)
+                return redirect(reverse("respond_thanks", args=[token]) + f"?lang={language}")
             target = pages[max(index - 1, 0)] if going_back else pages[index + 1]
             return redirect(f"{request.path}?page={target}&lang={language}")
         position = pages.index(page) + 1
