@@ -31,3 +31,7 @@ def contacts_by_email(emails: list[str]) -> dict[str, list[Contact]]:
 
 def all_segments() -> QuerySet[Segment]:
     return Segment.objects.all()
+
+
+def all_customers() -> QuerySet[Customer]:
+    return Customer.objects.order_by("name")

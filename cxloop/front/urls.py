@@ -14,4 +14,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("surveys/<int:pk>/", views.survey_detail, name="survey_detail"),
+    path("feedback/", views.face_to_face_list, name="face_to_face_list"),
+    path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),
 ]

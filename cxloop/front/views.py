@@ -1,14 +1,26 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from cxloop.front.forms import DistributionForm
+from cxloop.feedback.queries import face_to_face_records
+from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
+from cxloop.front.forms import DistributionForm, FaceToFaceForm
 from cxloop.journeys.queries import active_journeys
-from cxloop.people.queries import administers_cx, employee_of, role_of, visible_teams
+from cxloop.people.queries import (
+    administers_cx,
+    employee_of,
+    may_record_feedback,
+    role_of,
+    visible_team_ids,
+    visible_teams,
+)
 from cxloop.surveys.distribution import distribute, plan_invitations
-from cxloop.surveys.queries import active_surveys, funnel, survey_with_questions
+from cxloop.surveys.queries import active_surveys, funnel, interview_guides, survey_with_questions
 
 
 @login_required
@@ -52,3 +64,41 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_distribute": administers_cx(request.user),
     }
     return render(request, "front/survey_detail.html", context)
+
+
+@login_required
+def face_to_face_list(request: HttpRequest) -> HttpResponse:
+    """Meetings logged by the teams the user may see, newest first."""
+    records = face_to_face_records(visible_team_ids(request.user))
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    context = {"page": page, "may_record": may_record_feedback(request.user)}
+    return render(request, "front/face_to_face_list.html", context)
+
+
+@login_required
+def face_to_face_new(request: HttpRequest) -> HttpResponse:
+    if not may_record_feedback(request.user):
+        raise PermissionDenied
+    guide = interview_guides().first()
+    if guide is None:
+        return render(request, "front/face_to_face_new.html", {"form": None}, status=409)
+    form = FaceToFaceForm(guide, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        employee = employee_of(request.user)
+        data = form.cleaned_data
+        log_face_to_face(
+            guide=guide,
+            kind=data["kind"],
+            customer=data["customer"],
+            employee=employee,
+            met_on=data["met_on"],
+            language=data["language"],
+            values=form.scores(),
+            contacts=data["contacts"],
+            notes=data["notes"],
+            source=data["source"],
+            follow_ups=[AgreedFollowUp(text, employee, due) for text, due in form.follow_ups()],
+        )
+        messages.success(request, _("The meeting is recorded."))
+        return redirect("face_to_face_list")
+    return render(request, "front/face_to_face_new.html", {"form": form, "guide": guide})

@@ -51,3 +51,15 @@ def visible_teams(user) -> QuerySet[Team]:
 def administers_cx(user) -> bool:
     """Whether ``user`` runs the CX programme: designs and sends surveys."""
     return role_of(user) == Role.ADMIN
+
+
+def visible_team_ids(user) -> list[int] | None:
+    """The ids of :func:`visible_teams`, or None when the user sees the whole organisation."""
+    if role_of(user) in ORGANISATION_WIDE:
+        return None
+    return list(visible_teams(user).values_list("id", flat=True))
+
+
+def may_record_feedback(user) -> bool:
+    """Everyone but read-only viewers logs what clients told them."""
+    return employee_of(user) is not None and role_of(user) != Role.VIEWER

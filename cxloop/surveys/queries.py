@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from cxloop.surveys.models import Invitation, ResponseState, Survey
+from cxloop.surveys.models import Invitation, ResponseState, Survey, SurveyKind
 
 
 def active_surveys() -> QuerySet[Survey]:
@@ -56,3 +56,10 @@ def funnel(survey: Survey) -> Funnel:
 def survey_with_questions(pk: int) -> Survey:
     """The survey with its questions; Http404 when there is none."""
     return get_object_or_404(Survey.objects.prefetch_related("questions__touchpoint"), pk=pk)
+
+
+def interview_guides() -> QuerySet[Survey]:
+    """Surveys used as the questionnaire of face-to-face meetings."""
+    return Survey.objects.filter(kind=SurveyKind.INTERVIEW, is_active=True).prefetch_related(
+        "questions__touchpoint"
+    )
