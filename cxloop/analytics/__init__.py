@@ -1,0 +1,111 @@
+"""cxloop.analytics — the statistical core of cxloop.
+
+Pure NumPy/SciPy statistics on arrays, lists, pandas or Polars objects; no Django, no other
+cxloop module. Every function returns a frozen dataclass with ``to_dict()`` (or a NumPy array),
+documents its formula and reference, and raises ``ValueError`` naming the problem on bad input
+rather than returning NaN.
+
+Topics: :mod:`~.scores` (NPS, top-box, means, Wilson), :mod:`~.comparisons` (differences,
+segment screening with FDR control), :mod:`~.drivers` (exact LMG, relative weights),
+:mod:`~.opportunities` (importance–performance), :mod:`~.control` (p, EWMA, CUSUM, run rules),
+:mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.impact` (before/after, DiD) and
+:mod:`~.correlation` (pairwise-complete correlations of large matrices).
+"""
+
+from .comparisons import (
+    SegmentComparison,
+    benjamini_hochberg,
+    compare_segments,
+    mean_difference,
+    newcombe_difference,
+    nps_difference,
+    nps_difference_from_counts,
+    proportion_difference,
+)
+from .control import ControlChart, Cusum, RuleSignal, cusum_chart, ewma_chart, p_chart, run_rules
+from .correlation import pairwise_correlation, pairwise_covariance
+from .drivers import (
+    DriverImportance,
+    all_subsets_r2,
+    lmg,
+    lmg_from_covariance,
+    relative_weights,
+    relative_weights_from_covariance,
+)
+from .impact import BeforeAfter, before_after, difference_in_differences
+from .opportunities import QUADRANTS, Opportunity, importance_performance
+from .results import Difference, Estimate, Interval
+from .scores import (
+    mean_from_moments,
+    mean_score,
+    nps,
+    nps_counts,
+    nps_from_counts,
+    top_box,
+    wilson_interval,
+)
+from .shrinkage import (
+    BetaPrior,
+    JamesStein,
+    fit_beta_binomial,
+    james_stein,
+    shrink_nps,
+    shrink_proportions,
+)
+
+__all__ = [
+    # results
+    "Estimate",
+    "Interval",
+    "Difference",
+    # scores
+    "nps",
+    "nps_from_counts",
+    "nps_counts",
+    "top_box",
+    "mean_score",
+    "mean_from_moments",
+    "wilson_interval",
+    # comparisons
+    "newcombe_difference",
+    "proportion_difference",
+    "nps_difference",
+    "nps_difference_from_counts",
+    "mean_difference",
+    "benjamini_hochberg",
+    "compare_segments",
+    "SegmentComparison",
+    # drivers
+    "lmg",
+    "lmg_from_covariance",
+    "relative_weights",
+    "relative_weights_from_covariance",
+    "all_subsets_r2",
+    "DriverImportance",
+    # opportunities
+    "importance_performance",
+    "Opportunity",
+    "QUADRANTS",
+    # control charts
+    "p_chart",
+    "ewma_chart",
+    "cusum_chart",
+    "run_rules",
+    "ControlChart",
+    "Cusum",
+    "RuleSignal",
+    # shrinkage
+    "james_stein",
+    "fit_beta_binomial",
+    "shrink_proportions",
+    "shrink_nps",
+    "JamesStein",
+    "BetaPrior",
+    # impact
+    "before_after",
+    "difference_in_differences",
+    "BeforeAfter",
+    # building blocks
+    "pairwise_correlation",
+    "pairwise_covariance",
+]

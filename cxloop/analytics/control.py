@@ -1,0 +1,449 @@
+"""Statistical process control: p-chart, EWMA, tabular CUSUM and run rules.
+
+They tell a real change in a touchpoint's score (for example a roll-back after an improvement)
+from week-to-week noise. Inputs are short series of period values, not individual responses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.signal import lfilter
+
+from ._input import as_vector
+from .results import to_plain
+
+__all__ = [
+    "ControlChart",
+    "Cusum",
+    "RuleSignal",
+    "p_chart",
+    "ewma_chart",
+    "cusum_chart",
+    "run_rules",
+]
+
+
+@dataclass(frozen=True)
+class ControlChart:
+    """A control chart: the plotted statistic, its limits per point, and the points that signal.
+
+    ``signals`` are 0-based indices of points outside ``[lower, upper]``.
+    """
+
+    statistic: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    signals: tuple[int, ...]
+    center: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The chart as a plain dict of lists."""
+        return to_plain(self)
+
+
+@dataclass(frozen=True)
+class Cusum:
+    """Tabular CUSUM: the upper and lower cumulative sums and the points where either exceeds h."""
+
+    upper: np.ndarray
+    lower: np.ndarray
+    signals: tuple[int, ...]
+    h: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CUSUM as a plain dict of lists."""
+        return to_plain(self)
+
+
+@dataclass(frozen=True)
+class RuleSignal:
+    """A run rule that fired: the point (0-based) that completes the pattern, the rule number in
+    its set, and what the rule says."""
+
+    index: int
+    rule: int
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The signal as a plain dict."""
+        return to_plain(self)
+
+
+def _series(values: Any, name: str = "values") -> np.ndarray:
+    x = as_vector(values, name=name)
+    if x.size == 0:
+        raise ValueError(f"{name} is empty")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}: missing or infinite value at position {i}; a chart needs every "
+            f"period (drop or fill it explicitly)"
+        )
+    return x
+
+
+def _positive(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return v
+
+
+def _finite(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _outside(stat: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero((stat > upper) | (stat < lower)))
+
+
+def p_chart(successes: Any, n: Any, *, L: float = 3.0, center: float | None = None) -> ControlChart:
+    r"""p-chart for a proportion per period (e.g. the share of detractors each week).
+
+    .. math::
+
+        \hat p_t = x_t / n_t, \qquad \bar p = \sum_t x_t \big/ \sum_t n_t, \qquad
+        \bar p \pm L\sqrt{\bar p(1 - \bar p)/n_t}
+
+    limits clipped to [0, 1] and varying with each period's :math:`n_t`.
+
+    Parameters
+    ----------
+    successes, n : array-like
+        Counts per period, :math:`0 \le x_t \le n_t`, :math:`n_t > 0`.
+    L : float
+        Width of the limits in standard errors, default 3.
+    center : float, optional
+        A known in-control proportion (phase II); default :math:`\bar p` from the data.
+
+    Returns
+    -------
+    ControlChart
+        ``statistic`` the proportions, ``signals`` the periods outside the limits.
+
+    References
+    ----------
+    Montgomery, D. C. (2019). *Introduction to Statistical Quality Control*, 8th ed., §7.2.
+    NIST/SEMATECH e-Handbook of Statistical Methods, §6.3.3.2 (proportion control charts).
+
+    Examples
+    --------
+    >>> chart = p_chart([12, 15, 11, 30], [100, 110, 95, 105])
+    >>> chart.signals
+    (3,)
+    """
+    x = _series(successes, "successes")
+    m = _series(n, "n")
+    if x.size != m.size:
+        raise ValueError(f"successes and n differ in length ({x.size} and {m.size})")
+    if (m <= 0).any():
+        raise ValueError(f"n must be positive; period {int(np.flatnonzero(m <= 0)[0])} has none")
+    if (x < 0).any() or (x > m).any():
+        i = int(np.flatnonzero((x < 0) | (x > m))[0])
+        raise ValueError(f"period {i}: successes {x[i]:g} not within 0..n={m[i]:g}")
+    width = _positive(L, "L")
+    p_bar = float(x.sum() / m.sum()) if center is None else _finite(center, "center")
+    if not 0.0 <= p_bar <= 1.0:
+        raise ValueError(f"center must be a proportion in [0, 1], got {center!r}")
+    p = x / m
+    se = np.sqrt(p_bar * (1.0 - p_bar) / m)
+    lower = np.clip(p_bar - width * se, 0.0, 1.0)
+    upper = np.clip(p_bar + width * se, 0.0, 1.0)
+    return ControlChart(p, lower, upper, _outside(p, lower, upper), p_bar)
+
+
+def ewma_chart(
+    values: Any,
+    *,
+    lam: float,
+    target: float,
+    sigma: float,
+    L: float = 3.0,
+    limits: str = "steady-state",
+) -> ControlChart:
+    r"""Exponentially weighted moving average (EWMA) chart.
+
+    .. math::
+
+        z_0 = \mu_0,\quad z_t = \lambda x_t + (1 - \lambda) z_{t-1},\qquad
+        \mu_0 \pm L\sigma\sqrt{\frac{\lambda}{2 - \lambda}
+        \bigl[1 - (1 - \lambda)^{2t}\bigr]}
+
+    ``limits="steady-state"`` drops the bracket (its limit as :math:`t\to\infty`), as the
+    NIST/SEMATECH e-Handbook does; ``limits="exact"`` keeps the narrower early limits, which
+    catch an early shift sooner.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per period (e.g. weekly mean satisfaction).
+    lam : float
+        Weight of the newest value, :math:`0 < \lambda \le 1` (0.2–0.3 is usual).
+    target : float
+        In-control mean :math:`\mu_0`.
+    sigma : float
+        In-control standard deviation :math:`\sigma` of one plotted value.
+    L : float
+        Width of the limits, default 3.
+    limits : {"steady-state", "exact"}
+
+    Returns
+    -------
+    ControlChart
+
+    References
+    ----------
+    Roberts, S. W. (1959). Control chart tests based on geometric moving averages.
+    *Technometrics* 1, 239–250.
+    NIST/SEMATECH e-Handbook of Statistical Methods, §6.3.2.4 (EWMA control charts).
+
+    Examples
+    --------
+    >>> chart = ewma_chart([52.0, 47.0, 53.0, 49.3], lam=0.3, target=50.0, sigma=2.0539)
+    >>> chart.statistic.round(2).tolist()
+    [50.6, 49.52, 50.56, 50.18]
+    >>> round(float(chart.upper[0]), 4)
+    52.5884
+    """
+    x = _series(values)
+    lam_f = _positive(lam, "lam")
+    if lam_f > 1:
+        raise ValueError(f"lam must be in (0, 1], got {lam!r}")
+    mu = _finite(target, "target")
+    s = _positive(sigma, "sigma")
+    width = _positive(L, "L")
+    if limits not in ("steady-state", "exact"):
+        raise ValueError(f"limits must be 'steady-state' or 'exact', got {limits!r}")
+    z, _ = lfilter([lam_f], [1.0, lam_f - 1.0], x, zi=[(1.0 - lam_f) * mu])
+    factor = lam_f / (2.0 - lam_f)
+    if limits == "exact":
+        t = np.arange(1, x.size + 1)
+        half = width * s * np.sqrt(factor * (1.0 - (1.0 - lam_f) ** (2 * t)))
+    else:
+        half = np.full(x.size, width * s * math.sqrt(factor))
+    lower, upper = mu - half, mu + half
+    return ControlChart(z, lower, upper, _outside(z, lower, upper), mu)
+
+
+def cusum_chart(values: Any, *, target: float, k: float, h: float) -> Cusum:
+    r"""Tabular (two one-sided) CUSUM.
+
+    .. math::
+
+        S^{+}_t = \max(0,\; S^{+}_{t-1} + x_t - \mu_0 - k),\qquad
+        S^{-}_t = \max(0,\; S^{-}_{t-1} + \mu_0 - k - x_t),\qquad S^{\pm}_0 = 0
+
+    and a point signals when :math:`S^+_t > h` or :math:`S^-_t > h`. ``k`` and ``h`` are in the
+    units of the data (often :math:`k = \sigma/2`, :math:`h = 4\sigma` or :math:`5\sigma`). The
+    recursion is evaluated without a Python loop: :math:`S_t = C_t - \min(0, \min_{s \le t} C_s)`
+    with :math:`C_t` the running sum of the increments.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per period.
+    target : float
+        In-control mean :math:`\mu_0`.
+    k : float
+        Reference value (allowance), :math:`k \ge 0`.
+    h : float
+        Decision interval, :math:`h > 0`.
+
+    Returns
+    -------
+    Cusum
+        ``upper`` :math:`S^+`, ``lower`` :math:`S^-`, ``signals`` the 0-based indices where
+        either exceeds ``h``.
+
+    References
+    ----------
+    Page, E. S. (1954). Continuous inspection schemes. *Biometrika* 41, 100–115.
+    NIST/SEMATECH e-Handbook of Statistical Methods, §6.3.2.3 (CUSUM control charts).
+    Montgomery, D. C. & Runger, G. C. (2003). *Applied Statistics and Probability for
+    Engineers*, 3rd ed., Example 16-6 (Table 16-8).
+
+    Examples
+    --------
+    >>> c = cusum_chart([102.0, 94.8, 98.3, 98.4, 102.0], target=99.0, k=1.0, h=10.0)
+    >>> c.upper.round(1).tolist(), c.lower.round(1).tolist()
+    ([2.0, 0.0, 0.0, 0.0, 2.0], [0.0, 3.2, 2.9, 2.5, 0.0])
+    """
+    x = _series(values)
+    mu = _finite(target, "target")
+    k_f = _finite(k, "k")
+    if k_f < 0:
+        raise ValueError(f"k must be non-negative, got {k!r}")
+    h_f = _positive(h, "h")
+
+    def lindley(increments: np.ndarray) -> np.ndarray:
+        c = np.cumsum(increments)
+        return c - np.minimum(np.minimum.accumulate(c), 0.0)
+
+    upper = np.maximum(lindley(x - mu - k_f), 0.0)
+    lower = np.maximum(lindley(mu - k_f - x), 0.0)
+    signals = tuple(int(i) for i in np.flatnonzero((upper > h_f) | (lower > h_f)))
+    return Cusum(upper, lower, signals, h_f)
+
+
+# --------------------------------------------------------------------------------------------
+# Run rules
+
+_WESTERN_ELECTRIC = {
+    1: "one point beyond 3 sigma",
+    2: "two of three consecutive points beyond 2 sigma on the same side",
+    3: "four of five consecutive points beyond 1 sigma on the same side",
+    4: "eight consecutive points on the same side of the center line",
+}
+
+_NELSON = {
+    1: "one point beyond 3 sigma",
+    2: "nine consecutive points on the same side of the center line",
+    3: "six consecutive points steadily increasing or decreasing",
+    4: "fourteen consecutive points alternating up and down",
+    5: "two of three consecutive points beyond 2 sigma on the same side",
+    6: "four of five consecutive points beyond 1 sigma on the same side",
+    7: "fifteen consecutive points within 1 sigma of the center line",
+    8: "eight consecutive points beyond 1 sigma, on both sides",
+}
+
+
+def _window_all(flags: np.ndarray, length: int) -> np.ndarray:
+    """``out[i]`` is true when ``flags[i-length+1 .. i]`` are all true."""
+    out = np.zeros(flags.size, dtype=bool)
+    if flags.size >= length:
+        windows = np.lib.stride_tricks.sliding_window_view(flags, length)
+        out[length - 1 :] = windows.all(axis=1)
+    return out
+
+
+def _window_count(flags: np.ndarray, length: int, at_least: int) -> np.ndarray:
+    out = np.zeros(flags.size, dtype=bool)
+    if flags.size >= length:
+        windows = np.lib.stride_tricks.sliding_window_view(flags, length)
+        out[length - 1 :] = windows.sum(axis=1) >= at_least
+    return out
+
+
+def _k_of_m_same_side(z: np.ndarray, level: float, k: int, m: int) -> np.ndarray:
+    # The point completing the pattern must itself be beyond the level, so the rule fires on the
+    # point that creates it rather than on later points that merely keep an old pattern alive.
+    above, below = z > level, z < -level
+    return (_window_count(above, m, k) & above) | (_window_count(below, m, k) & below)
+
+
+def _run_same_side(z: np.ndarray, length: int) -> np.ndarray:
+    return _window_all(z > 0, length) | _window_all(z < 0, length)
+
+
+def run_rules(
+    values: Any, *, center: float, sigma: float, rules: str = "western-electric"
+) -> list[RuleSignal]:
+    r"""Which run rules fire at which point of a Shewhart chart.
+
+    Each point is standardised,
+
+    .. math:: z_t = (x_t - \text{center}) / \sigma,
+
+    and the rules look
+    for patterns that are unlikely under a stable process. A rule fires at the point that
+    completes its pattern (the last point of the window); it fires again at every later point
+    that still completes the pattern (e.g. the 9th, 10th, … point of a run).
+
+    ``rules="western-electric"`` (Western Electric Handbook, 1956):
+
+    1. one point beyond 3σ;
+    2. two of three consecutive points beyond 2σ on the same side;
+    3. four of five consecutive points beyond 1σ on the same side;
+    4. eight consecutive points on the same side of the center line.
+
+    ``rules="nelson"`` (Nelson, 1984): 1. one point beyond 3σ; 2. nine points in a row on one
+    side; 3. six points in a row steadily increasing or decreasing; 4. fourteen points in a
+    row alternating up and down; 5. two of three beyond 2σ on one side; 6. four of five beyond
+    1σ on one side; 7. fifteen in a row within 1σ; 8. eight in a row beyond 1σ, on both sides.
+
+    Parameters
+    ----------
+    values : array-like
+        One value per period.
+    center : float
+        Center line.
+    sigma : float
+        Standard deviation of a plotted point.
+    rules : {"western-electric", "nelson"}
+
+    Returns
+    -------
+    list of RuleSignal
+        Sorted by index, then rule number.
+
+    References
+    ----------
+    Western Electric Company (1956). *Statistical Quality Control Handbook*.
+    Nelson, L. S. (1984). The Shewhart control chart—tests for special causes. *Journal of
+    Quality Technology* 16(4), 237–239.
+
+    Examples
+    --------
+    >>> run_rules([0.2, 3.5, 0.1, -0.4], center=0.0, sigma=1.0)
+    [RuleSignal(index=1, rule=1, description='one point beyond 3 sigma')]
+    """
+    x = _series(values)
+    c = _finite(center, "center")
+    s = _positive(sigma, "sigma")
+    z = (x - c) / s
+    fired: dict[int, np.ndarray] = {}
+    if rules == "western-electric":
+        names = _WESTERN_ELECTRIC
+        fired[1] = np.abs(z) > 3
+        fired[2] = _k_of_m_same_side(z, 2.0, 2, 3)
+        fired[3] = _k_of_m_same_side(z, 1.0, 4, 5)
+        fired[4] = _run_same_side(z, 8)
+    elif rules == "nelson":
+        names = _NELSON
+        d = np.diff(z)
+        fired[1] = np.abs(z) > 3
+        fired[2] = _run_same_side(z, 9)
+        # Six points steadily moving means five consecutive differences of one sign.
+        trend = np.zeros(z.size, dtype=bool)
+        trend[1:] = _window_all(d > 0, 5) | _window_all(d < 0, 5)
+        fired[3] = trend
+        # Fourteen points alternating means thirteen differences that alternate in sign.
+        alternating = np.zeros(z.size, dtype=bool)
+        if d.size >= 2:
+            flips = np.zeros(d.size, dtype=bool)
+            flips[1:] = d[1:] * d[:-1] < 0
+            alternating[2:] = _window_all(flips[1:], 12)
+        fired[4] = alternating
+        fired[5] = _k_of_m_same_side(z, 2.0, 2, 3)
+        fired[6] = _k_of_m_same_side(z, 1.0, 4, 5)
+        fired[7] = _window_all(np.abs(z) < 1, 15)
+        both_sides = np.zeros(z.size, dtype=bool)
+        if z.size >= 8:
+            w = np.lib.stride_tricks.sliding_window_view(z, 8)
+            both_sides[7:] = (
+                (np.abs(w) > 1).all(axis=1) & (w > 1).any(axis=1) & (w < -1).any(axis=1)
+            )
+        fired[8] = both_sides
+    else:
+        raise ValueError(f"rules must be 'western-electric' or 'nelson', got {rules!r}")
+    out = [
+        RuleSignal(int(i), rule, names[rule])
+        for rule, flags in fired.items()
+        for i in np.flatnonzero(flags)
+    ]
+    out.sort(key=lambda r: (r.index, r.rule))
+    return out

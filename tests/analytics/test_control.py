@@ -1,0 +1,160 @@
+"""Control charts against published examples and a plain step-by-step computation.
+
+Sources:
+- NIST/SEMATECH e-Handbook of Statistical Methods, §6.3.2.4, EWMA example (data, λ = 0.3,
+  target 50, s = 2.0539, printed EWMA values to 2 decimals and limits 52.5884 / 47.4115), in
+  ../shared/datasets/nist_ewma.json. The handbook rounds sqrt(λ/(2−λ)) to 0.4201, so the limits
+  are compared at 1e-4.
+- Montgomery, D. C. & Runger, G. C. (2003). Applied Statistics and Probability for Engineers,
+  3rd ed., Example 16-6, Table 16-8: tabular CUSUM of the chemical process concentration data
+  with target 99, K = 1, H = 10 (values printed to 1 decimal). Same recursion as the NIST
+  e-Handbook §6.3.2.3.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxloop.analytics import cusum_chart, ewma_chart, p_chart, run_rules
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+CONCENTRATION = [102.0, 94.8, 98.3, 98.4, 102.0, 98.5, 99.0, 97.7, 100.0, 98.1,
+                 101.3, 98.7, 101.1, 98.4, 97.0, 96.7, 100.3, 101.4, 97.2, 101.0]  # fmt: skip
+MONTGOMERY_SH = [2.0, 0.0, 0.0, 0.0, 2.0, 0.5, 0.0, 0.0, 0.0, 0.0,
+                 1.3, 0.0, 1.1, 0.0, 0.0, 0.0, 0.3, 1.7, 0.0, 1.0]  # fmt: skip
+MONTGOMERY_SL = [0.0, 3.2, 2.9, 2.5, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0,
+                 0.0, 0.0, 0.0, 0.0, 1.0, 2.3, 0.0, 0.0, 0.8, 0.0]  # fmt: skip
+
+
+def test_ewma_matches_the_nist_handbook_example():
+    example = json.loads((DATASETS / "nist_ewma.json").read_text())
+    par, published = example["parameters"], example["published"]
+    chart = ewma_chart(
+        example["data"], lam=par["lambda"], target=par["target"], sigma=par["sigma"], L=par["L"]
+    )
+    assert chart.statistic == pytest.approx(published["ewma"], abs=0.005)
+    assert np.all(np.abs(chart.upper - published["ucl"]) < 1e-4)
+    assert np.all(np.abs(chart.lower - published["lcl"]) < 1e-4)
+    assert list(chart.signals) == published["out_of_control"]
+
+
+def test_exact_ewma_limits_widen_toward_the_steady_state():
+    lam, sigma = 0.2, 1.5
+    chart = ewma_chart(np.zeros(30), lam=lam, target=0.0, sigma=sigma, limits="exact")
+    t = np.arange(1, 31)
+    expected = 3 * sigma * np.sqrt(lam / (2 - lam) * (1 - (1 - lam) ** (2 * t)))
+    assert chart.upper == pytest.approx(expected, rel=1e-12)
+    assert chart.upper[0] == pytest.approx(3 * sigma * lam)  # first point: λσ
+    assert np.all(np.diff(chart.upper) > 0)
+
+
+def test_ewma_signals_a_shift():
+    values = [50.0] * 10 + [54.0] * 10
+    chart = ewma_chart(values, lam=0.3, target=50.0, sigma=2.0)
+    assert chart.signals and chart.signals[0] >= 10
+    assert set(chart.signals) == set(range(chart.signals[0], 20))
+
+
+def test_cusum_matches_montgomery_table_16_8():
+    c = cusum_chart(CONCENTRATION, target=99.0, k=1.0, h=10.0)
+    assert c.upper == pytest.approx(MONTGOMERY_SH, abs=0.05)
+    assert c.lower == pytest.approx(MONTGOMERY_SL, abs=0.05)
+    assert c.signals == ()
+
+
+def cusum_by_steps(values, target, k):
+    hi, lo, his, los = 0.0, 0.0, [], []
+    for x in values:
+        hi = max(0.0, hi + x - target - k)
+        lo = max(0.0, lo + target - k - x)
+        his.append(hi)
+        los.append(lo)
+    return his, los
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-100, 100), min_size=1, max_size=60),
+    st.floats(-10, 10),
+    st.floats(0, 3),
+    st.floats(0.1, 20),
+)
+def test_cusum_equals_the_step_by_step_recursion(values, target, k, h):
+    c = cusum_chart(values, target=target, k=k, h=h)
+    his, los = cusum_by_steps(values, target, k)
+    assert c.upper == pytest.approx(his, abs=1e-9)
+    assert c.lower == pytest.approx(los, abs=1e-9)
+    expected = tuple(i for i, (a, b) in enumerate(zip(his, los, strict=True)) if a > h or b > h)
+    # Points within rounding of h may go either way; everything clearly past it must agree.
+    clear = {i for i in expected if max(his[i], los[i]) > h + 1e-9}
+    assert (
+        clear
+        <= set(c.signals)
+        <= set(expected) | {i for i in range(len(values)) if abs(max(his[i], los[i]) - h) <= 1e-9}
+    )
+
+
+def test_p_chart_limits_follow_each_periods_size():
+    x, n = [12, 15, 11, 30, 9], [100, 110, 95, 105, 400]
+    chart = p_chart(x, n)
+    p_bar = sum(x) / sum(n)
+    se = np.sqrt(p_bar * (1 - p_bar) / np.array(n))
+    assert chart.center == pytest.approx(p_bar)
+    assert chart.upper == pytest.approx(p_bar + 3 * se)
+    assert chart.lower == pytest.approx(np.maximum(p_bar - 3 * se, 0))
+    assert chart.signals == (3, 4)  # 30/105 is too high, 9/400 too low
+
+
+def test_charts_refuse_gaps_and_bad_parameters():
+    with pytest.raises(ValueError, match="position 1"):
+        ewma_chart([1.0, None, 2.0], lam=0.2, target=0, sigma=1)
+    with pytest.raises(ValueError, match="lam"):
+        ewma_chart([1.0], lam=1.5, target=0, sigma=1)
+    with pytest.raises(ValueError, match="sigma"):
+        ewma_chart([1.0], lam=0.2, target=0, sigma=0)
+    with pytest.raises(ValueError, match="h must be positive"):
+        cusum_chart([1.0], target=0, k=0.5, h=0)
+    with pytest.raises(ValueError, match="period 1: successes 12"):
+        p_chart([1, 12], [10, 10])
+    with pytest.raises(ValueError, match="empty"):
+        run_rules([], center=0, sigma=1)
+
+
+def fired(values, rules="western-electric"):
+    return {(s.index, s.rule) for s in run_rules(values, center=0.0, sigma=1.0, rules=rules)}
+
+
+def test_western_electric_rules_fire_where_their_pattern_completes():
+    assert fired([0, 0, 3.5, 0]) == {(2, 1)}
+    assert fired([0, 2.5, 0.5, 2.2, 0]) == {(3, 2)}
+    assert fired([0, -2.5, -2.5, 0]) == {(2, 2)}
+    assert fired([0, 2.5, -2.5, 0]) == set()  # opposite sides
+    assert fired([1.5, 1.5, 0.2, 1.5, 1.5, 0]) == {(4, 3)}
+    assert fired([0.5] * 8 + [-0.5]) == {(7, 4)}
+    assert fired([0.5] * 9) == {(7, 4), (8, 4)}
+
+
+def test_nelson_rules_fire_where_their_pattern_completes():
+    assert (8, 2) in fired([0.3] * 9, "nelson")
+    assert (7, 2) not in fired([0.3] * 9, "nelson")
+    rising = [-0.9, -0.6, -0.3, 0.0, 0.3, 0.6]
+    assert fired(rising, "nelson") == {(5, 3)}
+    zigzag = [0.5, -0.5] * 7
+    assert (13, 4) in fired(zigzag, "nelson")
+    assert not any(r == 4 for _, r in fired(zigzag[:13], "nelson"))
+    assert fired([0.1, -0.1] * 7 + [0.1], "nelson") >= {(14, 7)}
+    both = [1.5, -1.5, 1.2, -1.2, 1.3, -1.4, 1.6, -1.1]
+    assert (7, 8) in fired(both, "nelson")
+    assert (7, 8) not in fired([1.5] * 8, "nelson")
+
+
+def test_run_rules_name_the_rule():
+    [signal] = run_rules([0.0, 4.0], center=0.0, sigma=1.0)
+    assert signal.to_dict() == {"index": 1, "rule": 1, "description": "one point beyond 3 sigma"}
+    with pytest.raises(ValueError, match="nelson"):
+        run_rules([0.0], center=0, sigma=1, rules="shewhart")
