@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from cxloop.analytics import lmg
-
-simulate_module = pytest.importorskip("cxloop.demo.simulate")
-truth_module = pytest.importorskip("cxloop.demo.truth")
-organisation = pytest.importorskip("cxloop.demo.organisation")
+from cxloop.demo import organisation
+from cxloop.demo import simulate as simulate_module
+from cxloop.demo import truth as truth_module
 
 
 @pytest.fixture(scope="module")
