@@ -325,6 +325,15 @@ class Response(models.Model):
     last_page = models.PositiveSmallIntegerField(
         _("last page saved"), default=0, help_text=_("Where a respondent who comes back resumes.")
     )
+    source_key = models.CharField(
+        _("source key"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "The id this response has where it came from (an import row, an API idempotency "
+            "key); the same key for the same survey is stored once."
+        ),
+    )
 
     class Meta:
         verbose_name = _("response")
@@ -336,6 +345,11 @@ class Response(models.Model):
                 fields=["invitation"],
                 condition=Q(state="completed"),
                 name="response_one_completed_per_invitation",
+            ),
+            models.UniqueConstraint(
+                fields=["survey", "source_key"],
+                condition=~Q(source_key=""),
+                name="response_source_key_unique_per_survey",
             ),
             models.CheckConstraint(
                 condition=~Q(state="completed") | Q(submitted_at__isnull=False),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from django.conf import settings
 from django.db import transaction
 
+from cxloop.lib.scales import SCORE_RANGES
 from cxloop.surveys.models import (
     Answer,
     Channel,
@@ -203,3 +204,54 @@ def save_page(
             if finish:
                 invitation.update(completed_at=now)
     return True
+
+
+class AnswerError(ValueError):
+    """An answer that does not fit its question; says which question, what value and why."""
+
+    def __init__(self, question: int | str, value: object, reason: str):
+        super().__init__(f"question {question}: {value!r} — {reason}")
+        self.question, self.value, self.reason = question, value, reason
+
+
+def clean_value(question: Question, raw: object) -> object:
+    """``raw`` as the value an answer to ``question`` stores (int score, choice list or text);
+    None for no answer. Raises AnswerError when it does not fit."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    if question.kind in SCORE_RANGES:
+        low, high = SCORE_RANGES[question.kind]
+        try:
+            score = float(raw)
+        except (TypeError, ValueError):
+            raise AnswerError(
+                question.order, raw, f"expected a whole number {low}–{high}"
+            ) from None
+        if score != int(score) or not low <= score <= high:
+            raise AnswerError(question.order, raw, f"expected a whole number {low}–{high}")
+        return int(score)
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        chosen = raw if isinstance(raw, list) else [raw]
+        allowed = {str(c["value"]) for c in question.choices}
+        unknown = [c for c in chosen if str(c) not in allowed]
+        if unknown or (question.kind == QuestionKind.SINGLE and len(chosen) != 1):
+            raise AnswerError(question.order, raw, "expected one of " + ", ".join(sorted(allowed)))
+        return [str(c) for c in chosen]
+    text = str(raw).strip()
+    if len(text) > 5000:
+        raise AnswerError(question.order, f"{text[:20]}…", "longer than 5,000 characters")
+    return text
+
+
+def clean_answers(survey: Survey, answers: Mapping[int, object]) -> dict[int, object]:
+    """Answers keyed by question number → cleaned values keyed by question id, every required
+    question answered; raises AnswerError for the first that does not fit."""
+    questions = {q.order: q for q in survey.questions.all()}
+    unknown = sorted(set(answers) - set(questions))
+    if unknown:
+        raise AnswerError(unknown[0], answers[unknown[0]], "the survey has no such question")
+    values = {questions[n].pk: clean_value(questions[n], raw) for n, raw in answers.items()}
+    for number, question in questions.items():
+        if question.required and values.get(question.pk) is None:
+            raise AnswerError(number, None, "an answer is required")
+    return values
