@@ -15,10 +15,11 @@ from cxloop.demo.simulate import PASSWORD, DemoData, simulate
 from cxloop.demo.truth import PlantedTruth
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.journeys.models import Journey, Stage, Standard, Touchpoint
-from cxloop.people.models import Employee, Team
+from cxloop.people.models import Employee, Idea, Team
 from cxloop.surveys.models import (
     Answer,
     Invitation,
+    PulseParticipation,
     Question,
     QuestionKind,
     Response,
@@ -448,6 +449,69 @@ def _meetings(data: DemoData, survey_questions, customers, contacts, employees, 
     )
 
 
+def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> None:
+    """The pulse survey, answered anonymously (team only), and the ideas box."""
+    pulse = Survey.objects.create(
+        name_ru=org.PULSE[0],
+        name_en=org.PULSE[1],
+        kind=SurveyKind.PULSE,
+        languages=["ru", "en"],
+        is_anonymous=True,
+    )
+    enps, comment = Question.objects.bulk_create(
+        [
+            _question(pulse, 1, QuestionKind.NPS, org.ENPS_RU, org.ENPS_EN, required=True),
+            _question(
+                pulse,
+                2,
+                QuestionKind.TEXT,
+                "Что мешает вам работать лучше?",
+                "What gets in the way of doing your best work?",
+            ),
+        ]
+    )
+    day = _noon(data.truth.end - dt.timedelta(days=10))
+    answered = data.pulse
+    responses = w.create(
+        Response,
+        [
+            Response(
+                survey=pulse,
+                team=employees[a.person].team,
+                channel="web",
+                state=ResponseState.COMPLETED,
+                started_at=day,
+                submitted_at=day,
+            )
+            for a in answered
+        ],
+    )
+    w.create(
+        PulseParticipation,
+        [PulseParticipation(survey=pulse, employee=employees[a.person]) for a in answered],
+    )
+    w.create(
+        Answer,
+        [
+            answer
+            for a, response in zip(answered, responses, strict=True)
+            for answer in _answers_for(response, [enps], [(0, float(a.enps))], a.comment, comment)
+        ],
+    )
+    w.create(
+        Idea,
+        [
+            Idea(
+                text=note.text,
+                author=None if note.anonymous else employees[note.person],
+                team=None if note.anonymous else employees[note.person].team,
+                created_on=data.truth.end - dt.timedelta(days=note.days_before_end),
+            )
+            for note in data.ideas
+        ],
+    )
+
+
 def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> DemoData:
     """Simulate the demo from ``truth`` and store it; all or nothing."""
     data = simulate(truth, size=size)
@@ -479,5 +543,6 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         surveys = _surveys(touchpoints)
         _feedback(data, surveys, touchpoints, customers, contacts, writer)
         _meetings(data, surveys["interview"], customers, contacts, employees, writer)
+        _employee_voice(data, employees, writer)
         bar.update(max(0, bar.total - bar.n))
     return data

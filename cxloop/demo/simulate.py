@@ -110,6 +110,21 @@ class Meeting:
     follow_ups: tuple[tuple[str, dt.date], ...]
 
 
+@dataclass(frozen=True)
+class PulseAnswer:
+    person: int  # index into people
+    enps: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class IdeaNote:
+    person: int
+    text: str
+    anonymous: bool
+    days_before_end: int
+
+
 @dataclass
 class DemoData:
     truth: PlantedTruth
@@ -118,6 +133,8 @@ class DemoData:
     contacts: list[ClientContact]
     feedback: Feedback
     meetings: list[Meeting] = field(default_factory=list)
+    pulse: list[PulseAnswer] = field(default_factory=list)
+    ideas: list[IdeaNote] = field(default_factory=list)
 
 
 def _person_name(rng: np.random.Generator) -> tuple[str, str]:
@@ -529,7 +546,27 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
         comments,
     )
     meetings = draw_meetings(rng, words, world, clients, contacts, truth, n_meetings)
-    return DemoData(truth, people, clients, contacts, feedback, meetings)
+    pulse, ideas = draw_employee_voice(rng, people)
+    return DemoData(truth, people, clients, contacts, feedback, meetings, pulse, ideas)
+
+
+def draw_employee_voice(rng, people: list[Person]) -> tuple[list[PulseAnswer], list[IdeaNote]]:
+    """Four in five employees answer the pulse survey; a few send ideas, some anonymously."""
+    pulse = [
+        PulseAnswer(
+            person=i,
+            enps=int(np.clip(np.rint(rng.normal(7.4, 1.9)), 0, 10)),
+            comment=str(rng.choice(org.PULSE_COMMENTS)) if rng.random() < 0.3 else "",
+        )
+        for i in range(len(people))
+        if rng.random() < 0.8
+    ]
+    authors = rng.choice(len(people), len(org.IDEAS), replace=False)
+    ideas = [
+        IdeaNote(int(author), text, bool(rng.random() < 0.4), int(rng.integers(1, 180)))
+        for author, text in zip(authors, org.IDEAS, strict=True)
+    ]
+    return pulse, ideas
 
 
 def draw_meetings(

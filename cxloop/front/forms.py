@@ -144,3 +144,13 @@ class FaceToFaceForm(forms.Form):
             for n in range(1, self.FOLLOW_UPS + 1)
             if self.cleaned_data.get(f"follow_up_{n}")
         ]
+
+
+class IdeaForm(forms.Form):
+    text = forms.CharField(
+        max_length=4000, widget=forms.Textarea(attrs={"rows": 4}), label=_("Your idea or remark")
+    )
+    anonymous = forms.BooleanField(
+        required=False,
+        label=_("Send anonymously (neither your name nor your team is kept)"),
+    )

@@ -16,4 +16,7 @@ urlpatterns = [
     path("surveys/<int:pk>/", views.survey_detail, name="survey_detail"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
     path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),
+    path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
+    path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),
+    path("ideas/", views.ideas, name="ideas"),
 ]

@@ -9,18 +9,32 @@ from django.utils.translation import gettext as _
 
 from cxloop.feedback.queries import face_to_face_records
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
-from cxloop.front.forms import DistributionForm, FaceToFaceForm
+from cxloop.front.forms import DistributionForm, FaceToFaceForm, IdeaForm
+from cxloop.insights.queries import MIN_GROUP_SIZE
+from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
+from cxloop.people.models import Role
 from cxloop.people.queries import (
     administers_cx,
     employee_of,
     may_record_feedback,
     role_of,
+    visible_ideas,
     visible_team_ids,
     visible_teams,
 )
+from cxloop.people.services import submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
-from cxloop.surveys.queries import active_surveys, funnel, interview_guides, survey_with_questions
+from cxloop.surveys.forms import PageForm
+from cxloop.surveys.queries import (
+    active_surveys,
+    funnel,
+    has_answered_pulse,
+    interview_guides,
+    open_pulse_survey,
+    survey_with_questions,
+)
+from cxloop.surveys.services import answer_pulse
 
 
 @login_required
@@ -102,3 +116,56 @@ def face_to_face_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("The meeting is recorded."))
         return redirect("face_to_face_list")
     return render(request, "front/face_to_face_new.html", {"form": form, "guide": guide})
+
+
+@login_required
+def pulse_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """An employee answers a pulse survey, once, anonymously."""
+    survey = open_pulse_survey(pk)
+    employee = employee_of(request.user)
+    if employee is None:
+        raise PermissionDenied
+    if has_answered_pulse(survey, employee):
+        messages.info(request, _("You have already answered this survey. Thank you!"))
+        return redirect("home")
+    questions = list(survey.questions.all())
+    form = PageForm(questions, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        answer_pulse(survey, employee, form.answers_by_id(), now=timezone.now())
+        messages.success(request, _("Thank you! Your answers are anonymous."))
+        return redirect("home")
+    context = {"survey": survey, "form": form, "min_group": MIN_GROUP_SIZE}
+    return render(request, "front/pulse_answer.html", context)
+
+
+@login_required
+def pulse_results(request: HttpRequest, pk: int) -> HttpResponse:
+    """eNPS overall and by team; a team with fewer than five answers shows its count only."""
+    if role_of(request.user) not in (Role.ADMIN, Role.EXECUTIVE, Role.MANAGER):
+        raise PermissionDenied
+    results = pulse_results_query(survey_with_questions(pk))
+    team_names = {team.name for team in visible_teams(request.user)}
+    teams = [t for t in results.teams if t.name in team_names]
+    context = {"results": results, "teams": teams, "min_group": MIN_GROUP_SIZE}
+    return render(request, "front/pulse_results.html", context)
+
+
+@login_required
+def ideas(request: HttpRequest) -> HttpResponse:
+    """The ideas and remarks box: anyone sends, signed or anonymous; managers read their teams'."""
+    employee = employee_of(request.user)
+    form = IdeaForm(request.POST or None)
+    if request.method == "POST":
+        if employee is None:
+            raise PermissionDenied
+        if form.is_valid():
+            submit_idea(
+                form.cleaned_data["text"],
+                author=employee,
+                anonymous=form.cleaned_data["anonymous"],
+                today=timezone.localdate(),
+            )
+            messages.success(request, _("Thank you! Your idea has been received."))
+            return redirect("ideas")
+    page = Paginator(visible_ideas(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "front/ideas.html", {"form": form, "page": page})

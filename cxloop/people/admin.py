@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cxloop.people.models import Employee, Team
+from cxloop.people.models import Employee, Idea, Team
 
 
 @admin.register(Team)
@@ -18,3 +18,13 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_select_related = ["user", "team"]
     search_fields = ["user__first_name", "user__last_name", "user__username", "title"]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.register(Idea)
+class IdeaAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "author", "team", "status", "created_on"]
+    list_filter = ["status", "team"]
+    list_select_related = ["author__user", "team"]
+    list_editable = ["status"]
+    search_fields = ["text"]
+    readonly_fields = ["author", "team", "created_on"]

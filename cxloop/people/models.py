@@ -73,3 +73,50 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+
+class IdeaStatus(models.TextChoices):
+    NEW = "new", _("new")
+    REVIEWING = "reviewing", _("under review")
+    ADOPTED = "adopted", _("adopted")
+    DECLINED = "declined", _("declined")
+
+
+class Idea(models.Model):
+    """An idea or remark from an employee, signed or anonymous (then neither author nor team is
+    kept)."""
+
+    text = models.TextField(_("idea or remark"))
+    author = models.ForeignKey(
+        Employee,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ideas",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ideas",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=IdeaStatus, default=IdeaStatus.NEW
+    )
+    created_on = models.DateField(_("date"))
+
+    class Meta:
+        verbose_name = _("idea")
+        verbose_name_plural = _("ideas")
+        ordering = ["-created_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=IdeaStatus.values), name="idea_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

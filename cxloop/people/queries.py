@@ -2,7 +2,7 @@
 
 from django.db.models import Count, QuerySet
 
-from cxloop.people.models import Employee, Role, Team
+from cxloop.people.models import Employee, Idea, Role, Team
 
 ORGANISATION_WIDE = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.VIEWER})
 
@@ -63,3 +63,13 @@ def visible_team_ids(user) -> list[int] | None:
 def may_record_feedback(user) -> bool:
     """Everyone but read-only viewers logs what clients told them."""
     return employee_of(user) is not None and role_of(user) != Role.VIEWER
+
+
+def visible_ideas(user) -> QuerySet[Idea]:
+    """Signed ideas of the teams the user sees; anonymous ones only for the CX lead and
+    executives (a small team's manager could guess the author)."""
+    ideas = Idea.objects.select_related("author__user", "team")
+    team_ids = visible_team_ids(user)
+    if team_ids is None:
+        return ideas if role_of(user) in (Role.ADMIN, Role.EXECUTIVE) else ideas.exclude(team=None)
+    return ideas.filter(team_id__in=team_ids)

@@ -325,6 +325,15 @@ class Response(models.Model):
     last_page = models.PositiveSmallIntegerField(
         _("last page saved"), default=0, help_text=_("Where a respondent who comes back resumes.")
     )
+    team = models.ForeignKey(
+        "people.Team",
+        verbose_name=_("respondent's team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pulse_responses",
+        help_text=_("For an employee pulse survey: the team, never the person."),
+    )
     source_key = models.CharField(
         _("source key"),
         max_length=200,
@@ -405,3 +414,25 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.score if self.score is not None else self.text[:40]}"
+
+
+class PulseParticipation(models.Model):
+    """That an employee has answered a pulse survey — and nothing about what they answered, which
+    is stored apart (a Response with their team only), so answers stay anonymous."""
+
+    survey = models.ForeignKey(
+        Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="participations"
+    )
+    employee = models.ForeignKey(
+        "people.Employee",
+        verbose_name=_("employee"),
+        on_delete=models.CASCADE,
+        related_name="pulse_participations",
+    )
+
+    class Meta:
+        verbose_name = _("pulse participation")
+        verbose_name_plural = _("pulse participations")
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "employee"], name="pulse_participation_once"),
+        ]

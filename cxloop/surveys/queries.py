@@ -1,11 +1,20 @@
 """Read side of surveys."""
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from cxloop.surveys.models import Invitation, ResponseState, Survey, SurveyKind
+from cxloop.surveys.models import (
+    Answer,
+    Invitation,
+    Question,
+    Response,
+    ResponseState,
+    Survey,
+    SurveyKind,
+)
 
 
 def active_surveys() -> QuerySet[Survey]:
@@ -63,3 +72,78 @@ def interview_guides() -> QuerySet[Survey]:
     return Survey.objects.filter(kind=SurveyKind.INTERVIEW, is_active=True).prefetch_related(
         "questions__touchpoint"
     )
+
+
+def open_pulse_survey(pk: int) -> Survey:
+    """An active employee pulse survey; Http404 otherwise."""
+    return get_object_or_404(
+        Survey.objects.filter(kind=SurveyKind.PULSE, is_active=True).prefetch_related("questions"),
+        pk=pk,
+    )
+
+
+def has_answered_pulse(survey: Survey, employee) -> bool:
+    return survey.participations.filter(employee=employee).exists()
+
+
+def all_surveys() -> QuerySet[Survey]:
+    """Every survey, oldest first, with its questions in order and their touchpoints."""
+    questions = Question.objects.select_related("touchpoint").order_by("order")
+    return Survey.objects.order_by("pk").prefetch_related(Prefetch("questions", queryset=questions))
+
+
+def survey_touchpoint(survey: Survey, code: str):
+    """The touchpoint with ``code`` among those ``survey`` asks about, or None."""
+    return survey.touchpoints.filter(code=code).first()
+
+
+def completed_responses(
+    team_ids: list[int] | None,
+    *,
+    survey_id: int | None = None,
+    channel: str | None = None,
+    customer_external_id: str | None = None,
+    touchpoint_code: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    after: tuple[dt.datetime, int] | None = None,
+) -> QuerySet[Response]:
+    """Completed responses, newest first by (submitted_at, id), with their customer, contact,
+    touchpoint and answers (in question order).
+
+    Only responses of customers owned by ``team_ids`` unless None (the whole organisation), as
+    :func:`cxloop.people.queries.visible_team_ids` gives them. ``touchpoint_code`` keeps responses
+    about that touchpoint or with an answer on it; ``since`` is inclusive, ``until`` exclusive.
+    ``after`` = (submitted_at, id) of a response keeps only those that come after it in this
+    order, so that pages cut this way neither repeat nor skip a response when new ones arrive.
+    """
+    answers = Answer.objects.select_related("question", "touchpoint").order_by("question__order")
+    responses = (
+        Response.objects.filter(state=ResponseState.COMPLETED)
+        .select_related("customer", "contact", "touchpoint")
+        .prefetch_related(Prefetch("answers", queryset=answers))
+        .order_by("-submitted_at", "-pk")
+    )
+    if team_ids is not None:
+        responses = responses.filter(customer__owner__team_id__in=team_ids)
+    if survey_id is not None:
+        responses = responses.filter(survey_id=survey_id)
+    if channel is not None:
+        responses = responses.filter(channel=channel)
+    if customer_external_id is not None:
+        responses = responses.filter(customer__external_id=customer_external_id)
+    if touchpoint_code is not None:
+        on_touchpoint = Answer.objects.filter(
+            response=OuterRef("pk"), touchpoint__code=touchpoint_code
+        )
+        responses = responses.filter(Q(touchpoint__code=touchpoint_code) | Exists(on_touchpoint))
+    if since is not None:
+        responses = responses.filter(submitted_at__gte=since)
+    if until is not None:
+        responses = responses.filter(submitted_at__lt=until)
+    if after is not None:
+        submitted_at, pk = after
+        responses = responses.filter(
+            Q(submitted_at__lt=submitted_at) | Q(submitted_at=submitted_at, pk__lt=pk)
+        )
+    return responses

@@ -20,6 +20,7 @@ from cxloop.surveys.models import (
     Answer,
     Channel,
     Invitation,
+    PulseParticipation,
     Question,
     QuestionKind,
     Response,
@@ -255,3 +256,26 @@ def clean_answers(survey: Survey, answers: Mapping[int, object]) -> dict[int, ob
         if question.required and values.get(question.pk) is None:
             raise AnswerError(number, None, "an answer is required")
     return values
+
+
+def answer_pulse(
+    survey: Survey, employee, values: Mapping[int, object], *, now: dt.datetime
+) -> bool:
+    """Store an employee's anonymous pulse answers (``values`` by question id): a response that
+    keeps only their team and the day, and apart from it the fact that they took part. False,
+    with nothing written, when they already had."""
+    day = now.replace(hour=12, minute=0, second=0, microsecond=0)  # the time could identify them
+    with transaction.atomic():
+        _, first_time = PulseParticipation.objects.get_or_create(survey=survey, employee=employee)
+        if not first_time:
+            return False
+        response = Response.objects.create(
+            survey=survey,
+            team=employee.team,
+            channel=Channel.WEB,
+            state=ResponseState.COMPLETED,
+            started_at=day,
+            submitted_at=day,
+        )
+        Answer.objects.bulk_create(draft_answers(response, survey.questions.all(), values).values())
+    return True

@@ -14,9 +14,10 @@ from cxloop.demo.build import build_demo
 from cxloop.demo.simulate import simulate
 from cxloop.demo.truth import planted_truth
 from cxloop.feedback.models import FaceToFaceRecord
+from cxloop.insights.queries import pulse_results
 from cxloop.journeys.models import Stage, Touchpoint
-from cxloop.people.models import Employee
-from cxloop.surveys.models import Answer, Response
+from cxloop.people.models import Employee, Idea
+from cxloop.surveys.models import Answer, Response, Survey
 from cxloop.test import BaseTestCase
 
 END = dt.date(2026, 6, 30)
@@ -70,6 +71,19 @@ class SmallDemoTests(BaseTestCase):
         self.assertGreater(comments.filter(response__language="en").count(), 20)
         self.assertGreater(FaceToFaceRecord.objects.exclude(response=None).count(), 50)
         self.assertTrue(Employee.objects.filter(user__username="cx.lead", role="admin").exists())
+
+    def test_it_has_an_anonymous_pulse_survey_and_an_ideas_box(self):
+        pulse = Survey.objects.get(kind="pulse")
+        responses = pulse.responses.all()
+        self.assertGreater(responses.count(), 30)
+        self.assertFalse(responses.exclude(contact=None).exists())
+        self.assertFalse(responses.filter(team=None).exists())
+        self.assertEqual(pulse.participations.count(), responses.count())
+        results = pulse_results(pulse)
+        hidden = [t for t in results.teams if t.enps is None]
+        self.assertTrue(hidden and all(t.n < 5 for t in hidden))
+        self.assertTrue(Idea.objects.filter(author=None).exists())
+        self.assertTrue(Idea.objects.exclude(author=None).exists())
 
     def test_it_records_nothing_after_its_end_date(self):
         latest = Response.objects.aggregate(Max("submitted_at"), Max("started_at"))
