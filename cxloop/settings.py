@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cxloop.journeys",
     "cxloop.surveys",
     "cxloop.feedback",
+    "cxloop.api",
     "cxloop.front",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -178,6 +179,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
+
+# Files, not process memory, so that every web process of one machine sees the same counters
+# (the open-link rate limit); a deployment over several machines points this at Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache",
+    }
+}
+OPEN_LINK_RATE = (20, 600)  # new responses per address per that many seconds, on an open link
 
 if _email.backend == "smtp":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("surveys/<int:pk>/", views.survey_detail, name="survey_detail"),
+    path("surveys/<int:pk>/qr.svg", views.survey_qr, name="survey_qr"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
     path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),

@@ -1,8 +1,11 @@
+import io
+
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +34,7 @@ from cxloop.surveys.queries import (
     funnel,
     has_answered_pulse,
     interview_guides,
+    open_link,
     open_pulse_survey,
     survey_with_questions,
 )
@@ -71,6 +75,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 plan = plan_invitations(contacts, now=now, fatigue_days=days)
     context = {
         "survey": survey,
+        "open_link": open_link(survey),
         "funnel": funnel(survey),
         "form": form,
         "plan": plan,
@@ -169,3 +174,14 @@ def ideas(request: HttpRequest) -> HttpResponse:
             return redirect("ideas")
     page = Paginator(visible_ideas(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "front/ideas.html", {"form": form, "page": page})
+
+
+@login_required
+def survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    """The QR code of a survey's open link, as SVG (printable at any size)."""
+    link = open_link(survey_with_questions(pk), via_qr=True)
+    if link is None:
+        raise Http404
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", scale=8, border=2)
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")

@@ -38,6 +38,11 @@ class Survey(models.Model):
         "journeys.Touchpoint", verbose_name=_("touchpoints"), blank=True, related_name="surveys"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    accepts_open_link = models.BooleanField(
+        _("open web link"),
+        default=False,
+        help_text=_("Anyone with the survey's web link or QR code may answer, once per browser."),
+    )
     invitation_lifetime_days = models.PositiveSmallIntegerField(
         _("days an invitation stays valid"), default=30
     )

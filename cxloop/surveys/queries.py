@@ -3,8 +3,10 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from cxloop.surveys.models import (
     Answer,
@@ -15,6 +17,7 @@ from cxloop.surveys.models import (
     Survey,
     SurveyKind,
 )
+from cxloop.surveys.services import open_link_signature
 
 
 def active_surveys() -> QuerySet[Survey]:
@@ -104,6 +107,7 @@ def completed_responses(
     channel: str | None = None,
     customer_external_id: str | None = None,
     touchpoint_code: str | None = None,
+    source_key: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     after: tuple[dt.datetime, int] | None = None,
@@ -113,7 +117,8 @@ def completed_responses(
 
     Only responses of customers owned by ``team_ids`` unless None (the whole organisation), as
     :func:`cxloop.people.queries.visible_team_ids` gives them. ``touchpoint_code`` keeps responses
-    about that touchpoint or with an answer on it; ``since`` is inclusive, ``until`` exclusive.
+    about that touchpoint or with an answer on it; ``source_key`` the one stored under that key
+    (per survey); ``since`` is inclusive, ``until`` exclusive.
     ``after`` = (submitted_at, id) of a response keeps only those that come after it in this
     order, so that pages cut this way neither repeat nor skip a response when new ones arrive.
     """
@@ -137,6 +142,8 @@ def completed_responses(
             response=OuterRef("pk"), touchpoint__code=touchpoint_code
         )
         responses = responses.filter(Q(touchpoint__code=touchpoint_code) | Exists(on_touchpoint))
+    if source_key is not None:
+        responses = responses.filter(source_key=source_key)
     if since is not None:
         responses = responses.filter(submitted_at__gte=since)
     if until is not None:
@@ -147,3 +154,11 @@ def completed_responses(
             Q(submitted_at__lt=submitted_at) | Q(submitted_at=submitted_at, pk__lt=pk)
         )
     return responses
+
+
+def open_link(survey: Survey, *, via_qr: bool = False) -> str | None:
+    """The survey's public web link, or None when it takes no open answers."""
+    if not survey.accepts_open_link:
+        return None
+    path = reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)])
+    return settings.BASE_URL + path + ("?via=qr" if via_qr else "")

@@ -70,6 +70,30 @@ def issue_invitation(
     return invitation, invitation_token(invitation.nonce)
 
 
+def open_link_signature(survey_pk: int) -> str:
+    """The unguessable part of a survey's open link, so that surveys cannot be enumerated."""
+    key = settings.SECRET_KEY.encode()
+    digest = hmac.new(key, f"cxloop.open:{survey_pk}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def survey_for_open_link(pk: int, signature: str) -> Survey | None:
+    if not hmac.compare_digest(open_link_signature(pk), signature):
+        return None
+    return Survey.objects.filter(pk=pk).first()
+
+
+def begin_open(survey: Survey, *, channel: str, language: str, now: dt.datetime) -> Response:
+    """A new anonymous response through a survey's open link (or its QR code)."""
+    return Response.objects.create(
+        survey=survey,
+        channel=channel,
+        language=language,
+        state=ResponseState.STARTED,
+        started_at=now,
+    )
+
+
 def invitation_for_token(token: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("survey", "contact__customer", "touchpoint")
