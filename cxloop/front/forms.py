@@ -15,6 +15,7 @@ from cxloop.customers.queries import (
 )
 from cxloop.feedback.models import FaceToFaceKind
 from cxloop.surveys.forms import field_name, question_field
+from cxloop.surveys.models import Question, Survey
 
 
 class DistributionForm(forms.Form):
@@ -154,3 +155,134 @@ class IdeaForm(forms.Form):
         required=False,
         label=_("Send anonymously (neither your name nor your team is kept)"),
     )
+
+
+class SurveyForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES, widget=forms.CheckboxSelectMultiple, label=_("Languages")
+    )
+
+    class Meta:
+        model = Survey
+        fields = [
+            "name_ru",
+            "name_en",
+            "kind",
+            "languages",
+            "is_anonymous",
+            "journey",
+            "accepts_open_link",
+            "invitation_lifetime_days",
+            "reminder_after_days",
+        ]
+
+
+class QuestionForm(forms.ModelForm):
+    """A question, with its choices as lines "value | Русский | English" and its display
+    condition as three fields."""
+
+    choices_text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Choices, one per line: value | Russian | English"),
+    )
+    condition_question = forms.IntegerField(
+        required=False, min_value=1, label=_("Show only if question number")
+    )
+    condition_operator = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "—"),
+            ("lte", "≤"),
+            ("gte", "≥"),
+            ("eq", "="),
+            ("ne", "≠"),
+            ("in", _("one of")),
+        ],
+        label=_("is"),
+    )
+    condition_value = forms.CharField(
+        required=False, label=_("value (for “one of”: comma-separated)")
+    )
+
+    class Meta:
+        model = Question
+        fields = ["kind", "text_ru", "text_en", "required", "page", "touchpoint"]
+
+    def __init__(self, *args, survey: Survey, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.survey = survey
+        self.instance.survey = survey
+        if self.instance.pk:
+            self.initial["choices_text"] = "\n".join(
+                f"{c['value']} | {c['ru']} | {c['en']}" for c in self.instance.choices
+            )
+            condition = self.instance.display_condition or {}
+            for operator, value in condition.items():
+                if operator != "question":
+                    self.initial["condition_operator"] = operator
+                    self.initial["condition_value"] = (
+                        ", ".join(map(str, value)) if isinstance(value, list) else value
+                    )
+            self.initial["condition_question"] = condition.get("question")
+
+    # The model checks its JSON fields; their errors belong to the fields that fill them.
+    FIELD_OF_MODEL_ERROR = {"choices": "choices_text", "display_condition": "condition_question"}
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            errors.error_dict = {
+                self.FIELD_OF_MODEL_ERROR.get(name, name): value
+                for name, value in errors.error_dict.items()
+            }
+        super()._update_errors(errors)
+
+    def clean(self):
+        data = super().clean()
+        self.instance.choices = self._choices(data.get("choices_text", ""))
+        self.instance.display_condition = self._condition(data)
+        return data
+
+    def _choices(self, text: str) -> list[dict]:
+        choices = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split("|")]
+            if len(parts) != 3 or not all(parts):
+                self.add_error(
+                    "choices_text",
+                    _("Line %(n)s: write value | Russian | English, got %(line)s")
+                    % {"n": number, "line": line},
+                )
+                continue
+            choices.append({"value": parts[0], "ru": parts[1], "en": parts[2]})
+        return choices
+
+    def _condition(self, data) -> dict | None:
+        number, operator = data.get("condition_question"), data.get("condition_operator")
+        if not number and not operator:
+            return None
+        earlier = self.survey.questions.filter(order=number).first() if number else None
+        if earlier is None or not operator:
+            self.add_error(
+                "condition_question", _("Give the number of an earlier question and an operator.")
+            )
+            return None
+        if earlier.page >= (data.get("page") or 1):
+            self.add_error(
+                "condition_question",
+                _("Question %(n)s must be on an earlier page than this one.") % {"n": number},
+            )
+        raw = data.get("condition_value", "")
+        values = [_typed(v.strip()) for v in raw.split(",") if v.strip()]
+        value = values if operator == "in" else _typed(raw.strip())
+        return {"question": number, operator: value}
+
+
+def _typed(text: str):
+    """A condition value as a number when it is one (scores), else the text (choice values)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text

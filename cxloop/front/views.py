@@ -6,13 +6,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cxloop.feedback.queries import face_to_face_records
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
-from cxloop.front.forms import DistributionForm, FaceToFaceForm, IdeaForm
+from cxloop.front.forms import (
+    DistributionForm,
+    FaceToFaceForm,
+    IdeaForm,
+    QuestionForm,
+    SurveyForm,
+)
 from cxloop.insights.queries import MIN_GROUP_SIZE
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
@@ -29,6 +35,7 @@ from cxloop.people.queries import (
 from cxloop.people.services import submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm
+from cxloop.surveys.models import Response
 from cxloop.surveys.queries import (
     active_surveys,
     funnel,
@@ -38,7 +45,17 @@ from cxloop.surveys.queries import (
     open_pulse_survey,
     survey_with_questions,
 )
-from cxloop.surveys.services import answer_pulse
+from cxloop.surveys.services import (
+    SurveyChangeError,
+    add_question,
+    answer_pulse,
+    condition_holds,
+    delete_question,
+    draft_answers,
+    set_open,
+    update_question,
+    visible_pages,
+)
 
 
 @login_required
@@ -52,6 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "surveys": active_surveys(),
         "teams": visible_teams(request.user),
         "can_administer": request.user.is_staff,
+        "can_build_surveys": administers_cx(request.user),
     }
     return render(request, "front/home.html", context)
 
@@ -185,3 +203,116 @@ def survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="svg", scale=8, border=2)
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+def _require_cx_lead(request: HttpRequest) -> None:
+    if not administers_cx(request.user):
+        raise PermissionDenied
+
+
+@login_required
+def survey_new(request: HttpRequest) -> HttpResponse:
+    """A new survey starts as a draft: it takes no answers until published."""
+    _require_cx_lead(request)
+    form = SurveyForm(request.POST or None, initial={"languages": ["ru", "en"]})
+    if request.method == "POST" and form.is_valid():
+        form.instance.is_active = False
+        survey = form.save()
+        return redirect("survey_edit", pk=survey.pk)
+    return render(request, "front/survey_new.html", {"form": form})
+
+
+@login_required
+def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The survey builder: its settings, its questions, a new question, publish or close."""
+    _require_cx_lead(request)
+    survey = survey_with_questions(pk)
+    settings_form = SurveyForm(instance=survey)
+    question_form = QuestionForm(survey=survey)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("publish", "close"):
+            set_open(survey, action == "publish")
+            return redirect("survey_edit", pk=pk)
+        if action == "settings":
+            settings_form = SurveyForm(request.POST, instance=survey)
+            if settings_form.is_valid():
+                settings_form.save()
+                messages.success(request, _("Saved."))
+                return redirect("survey_edit", pk=pk)
+        if action == "add_question":
+            question_form = QuestionForm(request.POST, survey=survey)
+            if question_form.is_valid():
+                add_question(survey, question_form.instance)
+                return redirect("survey_edit", pk=pk)
+    context = {"survey": survey, "settings_form": settings_form, "question_form": question_form}
+    return render(request, "front/survey_edit.html", context)
+
+
+@login_required
+def question_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    _require_cx_lead(request)
+    survey = survey_with_questions(pk)
+    question = get_object_or_404(survey.questions.all(), order=number)
+    form = QuestionForm(request.POST or None, instance=question, survey=survey)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        try:
+            delete_question(question)
+        except SurveyChangeError as error:
+            messages.error(request, str(error))
+        return redirect("survey_edit", pk=pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_question(form.instance)
+        except SurveyChangeError as error:
+            form.add_error("kind", str(error))
+        else:
+            return redirect("survey_edit", pk=pk)
+    return render(request, "front/question_edit.html", {"survey": survey, "form": form})
+
+
+@login_required
+def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The survey as a respondent sees it, page by page; answers live in the session only."""
+    _require_cx_lead(request)
+    survey = survey_with_questions(pk)
+    language = request.GET.get("lang") if request.GET.get("lang") in survey.languages else None
+    language = language or (survey.languages or ["ru"])[0]
+    with translation.override(language):
+        key = f"cxloop.preview.{survey.pk}"
+        stored = request.session.get(key, {})
+        preview = Response(survey=survey)
+        questions = list(survey.questions.all())
+        answers = draft_answers(preview, questions, {int(k): v for k, v in stored.items()})
+        pages = visible_pages(questions, answers) or [1]
+        asked = request.POST.get("page") or request.GET.get("page") or ""
+        page = int(asked) if asked.isdigit() and int(asked) in pages else pages[0]
+        shown = [
+            q for q in questions if q.page == page and condition_holds(q.display_condition, answers)
+        ]
+        form = PageForm(shown, request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            stored |= {str(k): v for k, v in form.answers_by_id().items()}
+            request.session[key] = stored
+            answers = draft_answers(preview, questions, {int(k): v for k, v in stored.items()})
+            pages = visible_pages(questions, answers)
+            following = [p for p in pages if p > page]
+            if not following:
+                request.session.pop(key, None)
+                messages.info(request, _("End of the preview: nothing was stored."))
+                return redirect("survey_edit", pk=pk)
+            return redirect(f"{request.path}?page={following[0]}&lang={language}")
+        position = pages.index(page) + 1
+        context = {
+            "survey": survey,
+            "form": form,
+            "page": page,
+            "position": position,
+            "page_count": len(pages),
+            "is_first": True,
+            "is_last": position == len(pages),
+            "language": language,
+            "other_languages": [code for code in survey.languages if code != language],
+            "preview": True,
+        }
+        return render(request, "surveys/respond.html", context)

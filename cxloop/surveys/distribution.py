@@ -8,11 +8,12 @@ twice, and a refusal by the SMTP server marks the invitation bounced.
 
 import datetime as dt
 import smtplib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -123,34 +124,66 @@ def _still_wanted(now: dt.datetime) -> Q:
     )
 
 
-def send_invitation(invitation_id: int, *, now: dt.datetime, reminder: bool = False) -> str:
-    """E-mail one invitation (or its reminder); returns what happened: "sent", "bounced" or
-    "skipped" (already sent by another worker, finished, expired, opted out …)."""
+CLAIM_CHUNK = 500
+
+
+def _claim(ids: list[int], *, stamp: str, now: dt.datetime) -> list[int]:
+    """Mark as being sent those of ``ids`` still to send, and return them; rows another worker
+    holds are skipped (PostgreSQL), or wait for it (SQLite takes the write lock at BEGIN)."""
+    claimed: list[int] = []
+    for start in range(0, len(ids), CLAIM_CHUNK):
+        with transaction.atomic():
+            chunk = list(
+                Invitation.objects.select_for_update(skip_locked=True)
+                .filter(
+                    _still_wanted(now), pk__in=ids[start : start + CLAIM_CHUNK], **{stamp: None}
+                )
+                .exclude(responses__state=ResponseState.COMPLETED)
+                .values_list("pk", flat=True)
+            )
+            Invitation.objects.filter(pk__in=chunk).update(**{stamp: now})
+        claimed += chunk
+    return claimed
+
+
+def send_invitations_now(
+    ids: list[int], *, now: dt.datetime, reminder: bool = False
+) -> Counter[str]:
+    """E-mail the invitations (or reminders) of ``ids`` over one SMTP connection; counts what
+    happened: "sent", "bounced" (the server refused the recipient or the message) and "skipped"
+    (sent by another worker, finished, expired, opted out …). When the server cannot be reached
+    the claims of the unsent ones are released, so a retry sends them, and the error is raised."""
     stamp = "reminded_at" if reminder else "sent_at"
-    claimed = (
-        Invitation.objects.filter(_still_wanted(now), pk=invitation_id, **{stamp: None})
-        .exclude(responses__state=ResponseState.COMPLETED)
-        .update(**{stamp: now})
-    )
-    if not claimed:
-        return "skipped"
-    invitation = Invitation.objects.select_related("survey", "contact").get(pk=invitation_id)
+    claimed = _claim(ids, stamp=stamp, now=now)
+    outcomes = Counter(skipped=len(ids) - len(claimed))
+    invitations = Invitation.objects.select_related("survey", "contact").filter(pk__in=claimed)
+    bounced: list[int] = []
+    pending = set(claimed)
     try:
-        invitation_email(invitation, reminder=reminder).send()
-    except smtplib.SMTPRecipientsRefused:
-        Invitation.objects.filter(pk=invitation_id).update(bounced_at=now)
-        return "bounced"
-    except smtplib.SMTPResponseException as error:
-        if error.smtp_code >= 500:  # a permanent refusal of this message
-            Invitation.objects.filter(pk=invitation_id).update(bounced_at=now)
-            return "bounced"
-        Invitation.objects.filter(pk=invitation_id).update(**{stamp: None})
+        with get_connection() as connection:
+            for invitation in invitations.iterator(chunk_size=1000):
+                try:
+                    connection.send_messages([invitation_email(invitation, reminder=reminder)])
+                except smtplib.SMTPRecipientsRefused:
+                    bounced.append(invitation.pk)
+                except smtplib.SMTPResponseException as error:
+                    if error.smtp_code < 500:  # temporary: try again later
+                        raise
+                    bounced.append(invitation.pk)  # a permanent refusal of this message
+                pending.discard(invitation.pk)
+    except (OSError, smtplib.SMTPException):
+        Invitation.objects.filter(pk__in=pending).update(**{stamp: None})
         raise
-    except OSError:
-        # The server could not be reached: release the claim so that a retry sends it.
-        Invitation.objects.filter(pk=invitation_id).update(**{stamp: None})
-        raise
-    return "sent"
+    finally:
+        Invitation.objects.filter(pk__in=bounced).update(bounced_at=now)
+    outcomes.update(sent=len(claimed) - len(bounced), bounced=len(bounced))
+    return +outcomes
+
+
+def send_invitation(invitation_id: int, *, now: dt.datetime, reminder: bool = False) -> str:
+    """E-mail one invitation: "sent", "bounced" or "skipped" (see send_invitations_now)."""
+    (outcome,) = send_invitations_now([invitation_id], now=now, reminder=reminder)
+    return outcome
 
 
 def due_reminders(now: dt.datetime) -> list[int]:

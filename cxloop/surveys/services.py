@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cxloop.lib.scales import SCORE_RANGES
 from cxloop.surveys.models import (
@@ -303,3 +304,49 @@ def answer_pulse(
         )
         Answer.objects.bulk_create(draft_answers(response, survey.questions.all(), values).values())
     return True
+
+
+class SurveyChangeError(ValueError):
+    """A change that would corrupt answers already given; the message says why."""
+
+
+def add_question(survey: Survey, question: Question) -> Question:
+    """Append ``question`` (unsaved) to the survey with the next free number."""
+    last = survey.questions.order_by("-order").values_list("order", flat=True).first()
+    question.survey, question.order = survey, (last or 0) + 1
+    question.save()
+    return question
+
+
+def update_question(question: Question) -> None:
+    """Save an edited question; its kind cannot change once it has answers."""
+    stored = Question.objects.get(pk=question.pk)
+    if stored.kind != question.kind and stored.answers.exists():
+        raise SurveyChangeError(
+            _(
+                "Question %(number)s already has answers of its kind; add a new question "
+                "instead of changing the kind."
+            )
+            % {"number": question.order}
+        )
+    question.save()
+
+
+def delete_question(question: Question) -> None:
+    if question.answers.exists():
+        raise SurveyChangeError(
+            _("Question %(number)s already has answers, so it stays.") % {"number": question.order}
+        )
+    dependants = question.survey.questions.filter(display_condition__question=question.order)
+    if dependants.exists():
+        numbers = ", ".join(str(q.order) for q in dependants)
+        raise SurveyChangeError(
+            _("Questions %(numbers)s are shown depending on question %(number)s.")
+            % {"numbers": numbers, "number": question.order}
+        )
+    question.delete()
+
+
+def set_open(survey: Survey, is_open: bool) -> None:
+    """Publish (True) or close (False) a survey."""
+    Survey.objects.filter(pk=survey.pk).update(is_active=is_open)

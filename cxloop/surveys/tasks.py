@@ -3,22 +3,15 @@
 from django.utils import timezone
 from django_tasks import task
 
-from cxloop.surveys.distribution import due_reminders, send_invitation
+from cxloop.surveys.distribution import due_reminders, send_invitations_now
 
 
 @task()
 def send_invitations(invitation_ids: list[int]) -> dict[str, int]:
-    outcomes: dict[str, int] = {}
-    for invitation_id in invitation_ids:
-        outcome = send_invitation(invitation_id, now=timezone.now())
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    return dict(send_invitations_now(invitation_ids, now=timezone.now()))
 
 
 @task()
 def send_reminders() -> dict[str, int]:
-    outcomes: dict[str, int] = {}
-    for invitation_id in due_reminders(timezone.now()):
-        outcome = send_invitation(invitation_id, now=timezone.now(), reminder=True)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    now = timezone.now()
+    return dict(send_invitations_now(due_reminders(now), now=now, reminder=True))
