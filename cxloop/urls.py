@@ -5,5 +5,6 @@ urlpatterns = [
     path("", include("cxloop.front.urls")),
     path("", include("cxloop.surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("cxloop.api.urls")),
     path("admin/", admin.site.urls),
 ]

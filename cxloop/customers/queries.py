@@ -35,3 +35,14 @@ def all_segments() -> QuerySet[Segment]:
 
 def all_customers() -> QuerySet[Customer]:
     return Customer.objects.order_by("name")
+
+
+def customer_by_external_id(external_id: str) -> Customer | None:
+    return Customer.objects.filter(external_id=external_id).first()
+
+
+def contacts_with_email(email: str, *, customer: Customer | None = None) -> QuerySet[Contact]:
+    """Contacts with ``email`` in any letter case, of ``customer`` only unless None (one address
+    may belong to several customers)."""
+    contacts = Contact.objects.select_related("customer").filter(email__iexact=email)
+    return contacts if customer is None else contacts.filter(customer=customer)
