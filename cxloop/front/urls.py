@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from cxloop.front import views
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
     path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),
     path("ideas/", views.ideas, name="ideas"),
+    path("imports/", include("cxloop.front.import_urls")),
 ]
