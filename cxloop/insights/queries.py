@@ -31,7 +31,8 @@ def _group(name: str, promoters: int, detractors: int, n: int) -> GroupScore:
 
 def pulse_results(survey: Survey) -> PulseResults:
     """eNPS of a pulse survey, overall and by team, each with its interval; a group with fewer
-    than MIN_GROUP_SIZE answers shows its count only."""
+    than MIN_GROUP_SIZE answers (or one that would give such a group away) shows its count
+    only."""
     counts = (
         Answer.objects.filter(response__survey=survey, kind=QuestionKind.NPS)
         .values("response__team__name")
@@ -46,8 +47,27 @@ def pulse_results(survey: Survey) -> PulseResults:
         (c["response__team__name"] or "—", c["promoters"], c["detractors"], c["n"]) for c in counts
     ]
     total = [sum(r[i] for r in rows) for i in (1, 2, 3)]
+    hidden = _suppressed(rows)
     return PulseResults(
         survey=survey,
         overall=_group("", *total),
-        teams=[_group(*row) for row in rows],
+        teams=[
+            GroupScore(row[0], row[3], None) if row[0] in hidden else _group(*row) for row in rows
+        ],
     )
+
+
+def _suppressed(rows: list[tuple[str, int, int, int]]) -> set[str]:
+    """Groups whose result is withheld: those under MIN_GROUP_SIZE and, when those add up to
+    fewer than MIN_GROUP_SIZE answers, the next smallest too — otherwise the overall result minus
+    the shown groups would give the small groups' result away (complementary suppression)."""
+    by_size = sorted(rows, key=lambda row: row[3])
+    hidden = {row[0] for row in by_size if row[3] < MIN_GROUP_SIZE}
+    hidden_n = sum(row[3] for row in by_size if row[0] in hidden)
+    for name, *_, n in by_size:
+        if not 0 < hidden_n < MIN_GROUP_SIZE:
+            break
+        if name not in hidden:
+            hidden.add(name)
+            hidden_n += n
+    return hidden

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from cxloop.insights.queries import pulse_results
 from cxloop.people.models import Employee, Idea, Role, Team
 from cxloop.surveys.models import PulseParticipation, Question, Response, Survey
 from cxloop.test import PASSWORD, BaseTestCase
@@ -57,17 +58,28 @@ class PulseTests(BaseTestCase):
             self.client.post(self.url, {"q1": str(score)})
 
     def test_it_hides_a_team_of_fewer_than_five_answers(self):
-        self._answers(self.team_a, [10, 10, 9, 9, 3])
+        self._answers(self.team_a, [10, 10, 9, 9, 3, 8])
+        self._answers(self.team_a1, [0, 0, 0, 0, 0])
         self._answers(self.team_b, [10, 10, 10, 10])
         Employee.objects.filter(user=self.owner).update(role=Role.ADMIN)
         self.client.force_login(self.owner)
         results = self.client.get(self.results).context["results"]
         by_team = {t.name: t for t in results.teams}
-        self.assertAlmostEqual(by_team["Team A"].enps.value, 60.0)
+        self.assertAlmostEqual(by_team["Team A"].enps.value, 50.0)
         self.assertIsNone(by_team["Team B"].enps)
         self.assertEqual(by_team["Team B"].n, 4)
-        self.assertEqual(results.overall.n, 9)
-        self.assertContains(self.client.get(self.results), "скрыто: меньше 5 ответов")
+        self.assertIsNone(by_team["Team A1"].enps)  # or overall − A would show B
+        self.assertEqual(results.overall.n, 15)
+        self.assertContains(self.client.get(self.results), "скрыто, чтобы сохранить анонимность групп меньше 5")
+
+    def test_it_hides_one_more_team_when_the_overall_would_give_a_small_team_away(self):
+        self._answers(self.team_a, [10, 10, 9, 9, 3])
+        self._answers(self.team_a1, [0, 0])  # alone under five: overall − team A would show it
+        results = pulse_results(self.survey)
+        by_team = {t.name: t for t in results.teams}
+        self.assertIsNone(by_team["Team A1"].enps)
+        self.assertIsNone(by_team["Team A"].enps)
+        self.assertIsNotNone(results.overall.enps)
 
     def test_it_shows_a_manager_only_their_teams_and_keeps_employees_out(self):
         self._answers(self.team_b, [9] * 5)
