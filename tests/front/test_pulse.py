@@ -70,7 +70,8 @@ class PulseTests(BaseTestCase):
         self.assertEqual(by_team["Team B"].n, 4)
         self.assertIsNone(by_team["Team A1"].enps)  # or overall − A would show B
         self.assertEqual(results.overall.n, 15)
-        self.assertContains(self.client.get(self.results), "скрыто, чтобы сохранить анонимность групп меньше 5")
+        hidden = "скрыто, чтобы сохранить анонимность групп меньше 5"
+        self.assertContains(self.client.get(self.results), hidden)
 
     def test_it_hides_one_more_team_when_the_overall_would_give_a_small_team_away(self):
         self._answers(self.team_a, [10, 10, 9, 9, 3])
