@@ -20,6 +20,7 @@ urlpatterns = [
     path("surveys/<int:pk>/questions/<int:number>/", views.question_edit, name="question_edit"),
     path("surveys/<int:pk>/qr.svg", views.survey_qr, name="survey_qr"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
+    path("responses/", views.response_list, name="response_list"),
     path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
     path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cxloop.feedback.queries import face_to_face_records
+from cxloop.feedback.queries import face_to_face_records, feedback_feed
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
 from cxloop.front.forms import (
     DistributionForm,
@@ -35,7 +35,7 @@ from cxloop.people.queries import (
 from cxloop.people.services import submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm
-from cxloop.surveys.models import Response
+from cxloop.surveys.models import Channel, Response
 from cxloop.surveys.queries import (
     active_surveys,
     funnel,
@@ -316,3 +316,23 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": True,
         }
         return render(request, "surveys/respond.html", context)
+
+
+@login_required
+def response_list(request: HttpRequest) -> HttpResponse:
+    """Customer feedback from every channel side by side, newest first."""
+    survey = request.GET.get("survey", "")
+    responses = feedback_feed(
+        visible_team_ids(request.user),
+        channel=request.GET.get("channel", ""),
+        survey_id=int(survey) if survey.isdigit() else None,
+    )
+    page = Paginator(responses, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "channels": Channel.choices,
+        "surveys": active_surveys(),
+        "channel": request.GET.get("channel", ""),
+        "survey": survey,
+    }
+    return render(request, "front/response_list.html", context)
