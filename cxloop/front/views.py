@@ -34,7 +34,7 @@ from cxloop.people.queries import (
 )
 from cxloop.people.services import submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
-from cxloop.surveys.forms import PageForm
+from cxloop.surveys.forms import PageForm, page_context
 from cxloop.surveys.models import Channel, Response
 from cxloop.surveys.queries import (
     active_surveys,
@@ -302,17 +302,8 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.info(request, _("End of the preview: nothing was stored."))
                 return redirect("survey_edit", pk=pk)
             return redirect(f"{request.path}?page={following[0]}&lang={language}")
-        position = pages.index(page) + 1
-        context = {
-            "survey": survey,
-            "form": form,
-            "page": page,
-            "position": position,
-            "page_count": len(pages),
-            "is_first": True,
-            "is_last": position == len(pages),
-            "language": language,
-            "other_languages": [code for code in survey.languages if code != language],
+        context = page_context(survey, form, page, pages, language) | {
+            "is_first": True,  # the preview keeps no answers to go back to
             "preview": True,
         }
         return render(request, "surveys/respond.html", context)

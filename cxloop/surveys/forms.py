@@ -91,3 +91,19 @@ def initial_values(questions: list[Question], answers: dict) -> dict[str, object
         else:
             initial[field_name(question)] = str(answer.score)
     return initial
+
+
+def page_context(survey, form: PageForm, page: int, pages: list[int], language: str) -> dict:
+    """What surveys/respond.html needs to show ``page`` of ``pages``."""
+    position = pages.index(page) + 1
+    return {
+        "survey": survey,
+        "form": form,
+        "page": page,
+        "position": position,
+        "page_count": len(pages),
+        "is_first": position == 1,
+        "is_last": position == len(pages),
+        "language": language,
+        "other_languages": [code for code in survey.languages if code != language],
+    }

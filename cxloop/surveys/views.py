@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from cxloop.customers.services import opt_out
-from cxloop.surveys.forms import PageForm, initial_values
+from cxloop.surveys.forms import PageForm, initial_values, page_context
 from cxloop.surveys.models import Channel, Invitation, Response, ResponseState, Survey
 from cxloop.surveys.services import (
     answers_by_number,
@@ -110,19 +110,18 @@ def _answer(
             return redirect(f"{thanks_url}?lang={language}")
         target = pages[max(index - 1, 0)] if going_back else pages[index + 1]
         return redirect(f"{request.path}?page={target}&lang={language}")
-    position = pages.index(page) + 1
-    context = {
-        "survey": survey,
-        "form": form,
-        "page": page,
-        "position": position,
-        "page_count": len(pages),
-        "is_first": position == 1,
-        "is_last": position == len(pages),
-        "language": language,
-        "other_languages": [code for code in survey.languages if code != language],
-    }
+    context = page_context(survey, form, page, pages, language)
     return render(request, "surveys/respond.html", context)
+
+
+def _thanks(request: HttpRequest, language: str) -> HttpResponse:
+    return _message(
+        request,
+        _("Thank you!"),
+        _("Your answers have been received. They help us serve you better."),
+        status=200,
+        language=language,
+    )
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -163,13 +162,7 @@ def respond_thanks(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("respond", token=token)
     language = _language(request, invitation.survey, invitation.contact.language)
     with translation.override(language):
-        return _message(
-            request,
-            _("Thank you!"),
-            _("Your answers have been received. They help us serve you better."),
-            status=200,
-            language=language,
-        )
+        return _thanks(request, language)
 
 
 @never_cache
@@ -266,10 +259,4 @@ def respond_open_thanks(request: HttpRequest, pk: int, signature: str) -> HttpRe
         return _not_found(request)
     language = _language(request, survey, translation.get_language())
     with translation.override(language):
-        return _message(
-            request,
-            _("Thank you!"),
-            _("Your answers have been received. They help us serve you better."),
-            status=200,
-            language=language,
-        )
+        return _thanks(request, language)
