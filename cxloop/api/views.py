@@ -29,7 +29,7 @@ from cxloop.api.schemas import (
 from cxloop.customers.queries import contacts_with_email, customer_by_external_id
 from cxloop.feedback.services import ingest
 from cxloop.people.queries import visible_team_ids
-from cxloop.surveys.models import Channel
+from cxloop.surveys.models import Channel, SurveyKind
 from cxloop.surveys.queries import all_surveys, completed_responses, survey_touchpoint
 from cxloop.surveys.services import AnswerError
 
@@ -184,6 +184,10 @@ def submit_response(
         return Status(200, _replayed(stored, team_ids))
     if not survey.is_active:
         raise HttpError(422, f"survey {survey.pk} is closed: it takes no new responses")
+    if survey.kind == SurveyKind.PULSE:
+        raise HttpError(
+            422, f"survey {survey.pk} is an employee pulse: employees answer it on its page"
+        )
     customer, contact = _respondent(payload.customer_external_id, payload.contact_email)
     touchpoint = None
     if payload.touchpoint_code is not None:

@@ -3,7 +3,8 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from cxloop.feedback.models import FaceToFaceRecord
-from cxloop.surveys.models import Answer, Response, ResponseState, SurveyKind
+from cxloop.surveys.models import Answer, Response
+from cxloop.surveys.queries import completed_responses
 
 
 def face_to_face_records(team_ids: list[int] | None) -> QuerySet[FaceToFaceRecord]:
@@ -21,28 +22,12 @@ def feedback_feed(
     team_ids: list[int] | None, *, channel: str = "", survey_id: int | None = None
 ) -> QuerySet[Response]:
     """Completed customer feedback of every channel — surveys, meetings, imports, the API —
-    newest first, with its headline score and comment; only the customers of ``team_ids``
-    (their owner's team) unless None. Employee pulse answers are never listed."""
+    newest first (see :func:`cxloop.surveys.queries.completed_responses`), with its first score
+    and its comment."""
     answers = Answer.objects.filter(response=OuterRef("pk"))
-    responses = (
-        Response.objects.filter(state=ResponseState.COMPLETED, submitted_at__isnull=False)
-        .exclude(survey__kind=SurveyKind.PULSE)
-        .select_related("survey", "customer", "touchpoint")
-        .annotate(
-            score_kind=Subquery(
-                answers.exclude(score=None).order_by("question__order").values("kind")[:1]
-            ),
-            score=Subquery(
-                answers.exclude(score=None).order_by("question__order").values("score")[:1]
-            ),
-            comment=Subquery(answers.filter(kind="text").exclude(text="").values("text")[:1]),
-        )
-        .order_by("-submitted_at", "-pk")
+    scored = answers.exclude(score=None).order_by("question__order")
+    return completed_responses(team_ids, channel=channel or None, survey_id=survey_id).annotate(
+        score_kind=Subquery(scored.values("kind")[:1]),
+        score=Subquery(scored.values("score")[:1]),
+        comment=Subquery(answers.filter(kind="text").exclude(text="").values("text")[:1]),
     )
-    if team_ids is not None:
-        responses = responses.filter(customer__owner__team_id__in=team_ids)
-    if channel:
-        responses = responses.filter(channel=channel)
-    if survey_id:
-        responses = responses.filter(survey_id=survey_id)
-    return responses

@@ -112,8 +112,9 @@ def completed_responses(
     until: dt.datetime | None = None,
     after: tuple[dt.datetime, int] | None = None,
 ) -> QuerySet[Response]:
-    """Completed responses, newest first by (submitted_at, id), with their customer, contact,
-    touchpoint and answers (in question order).
+    """Completed customer responses, newest first by (submitted_at, id), with their customer,
+    contact, touchpoint and answers (in question order). Employee pulse answers are never listed
+    one by one: they are anonymous and shown only as results of groups of five or more.
 
     Only responses of customers owned by ``team_ids`` unless None (the whole organisation), as
     :func:`cxloop.people.queries.visible_team_ids` gives them. ``touchpoint_code`` keeps responses
@@ -125,7 +126,8 @@ def completed_responses(
     answers = Answer.objects.select_related("question", "touchpoint").order_by("question__order")
     responses = (
         Response.objects.filter(state=ResponseState.COMPLETED)
-        .select_related("customer", "contact", "touchpoint")
+        .exclude(survey__kind=SurveyKind.PULSE)
+        .select_related("survey", "customer", "contact", "touchpoint")
         .prefetch_related(Prefetch("answers", queryset=answers))
         .order_by("-submitted_at", "-pk")
     )

@@ -12,6 +12,7 @@ from cxloop.api.services import issue_token
 from cxloop.people.models import Employee, Team
 from cxloop.surveys.models import Answer, Response, Survey
 from tests.api.base import WHEN, ApiTestCase
+from tests.front.test_pulse import make_pulse
 from tests.surveys.test_respond import make_survey
 
 
@@ -260,3 +261,12 @@ class SimultaneousSubmitTests(TransactionTestCase):
             thread.join(timeout=30)
         self.assertEqual(sorted(statuses), [200, 201])
         self.assertEqual(Response.objects.count(), 1)
+
+
+class PulseSubmitTests(ApiTestCase):
+    def test_it_refuses_answers_to_an_employee_pulse(self):
+        pulse = make_pulse()
+        response = self.post({"survey_id": pulse.pk, "answers": {"1": 9}}, key="p-1")
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("employee pulse", response.json()["detail"])
+        self.assertFalse(pulse.responses.exists())
