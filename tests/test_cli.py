@@ -72,6 +72,9 @@ def test_it_prints_the_address_and_the_demo_logins(demo_dir):
     assert "Address: http://127.0.0.1:8000/" in result.stdout
     assert f"password {PASSWORD}" in result.stdout
     assert re.search(r"^\s+cx\.lead\s", result.stdout, re.MULTILINE)
+    assert re.search(
+        r"A survey as a client sees it: http://127\.0\.0\.1:8000/o/\d+/\S+/", result.stdout
+    )
 
 
 def test_it_runs_the_worker_over_an_empty_queue(demo_dir):

@@ -252,6 +252,7 @@ def _surveys(journey_touchpoints: list[Touchpoint]) -> dict[str, tuple[Survey, l
         kind=SurveyKind.TRANSACTIONAL,
         languages=["ru", "en"],
         journey=journey,
+        accepts_open_link=True,  # so that the demo shows a link and QR code anyone can try
     )
     made["transactional"] = [
         _question(

@@ -4,12 +4,15 @@ import json
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from cxloop.demo.build import build_demo
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
 from cxloop.management.commands.serve import serve
 from cxloop.people.models import Team
+from cxloop.surveys.models import Survey
+from cxloop.surveys.services import open_link_signature
 
 DEMO_LOGINS = (
     ("cx.lead", "CX lead, administrator"),
@@ -66,6 +69,10 @@ class Command(BaseCommand):
     def _print_logins(self, bind: str) -> None:
         self.stdout.write(f"Data: {settings.DATABASES['default']['NAME']}")
         self.stdout.write(f"Address: http://{bind}/")
+        survey = Survey.objects.filter(accepts_open_link=True, is_active=True).first()
+        if survey is not None:
+            path = reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)])
+            self.stdout.write(f"A survey as a client sees it: http://{bind}{path}")
         self.stdout.write(f"Demo logins (password {PASSWORD}):")
         for username, role in DEMO_LOGINS:
             self.stdout.write(f"  {username:10} {role}")
