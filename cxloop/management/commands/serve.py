@@ -19,6 +19,7 @@ def serve(bind: str, workers: int) -> None:
         str(workers),
         "--access-logfile",
         "-",
+        "--preload",
     ]
     sys.stdout.flush()
     os.execv(sys.executable, argv)
