@@ -164,3 +164,13 @@ class DistributionTests(TransactionTestCase):
         call_command("send", stdout=out)
         self.assertEqual(out.getvalue().split("\n")[1], "none due")
         self.assertEqual(len(self.smtp.messages), 2)
+
+    def test_it_writes_names_as_they_are_in_plain_text_mail(self):
+        Survey.objects.filter(pk=self.survey.pk).update(name_en="Q&A <quarterly>")
+        self.john.name = "O'Brien & Co"
+        self.john.save()
+        distribute(self.survey, [self.john], now=self.now, fatigue_days=30)
+        run_worker()
+        message = self.smtp.messages[0]
+        self.assertEqual(message["Subject"].strip(), "Q&A <quarterly>")
+        self.assertIn("Dear O'Brien & Co,", message.get_content())
