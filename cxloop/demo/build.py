@@ -27,6 +27,7 @@ from cxloop.surveys.models import (
     Survey,
     SurveyKind,
 )
+from cxloop.surveys.services import draft_answers
 
 BATCH = 5000
 INVITATION_LIFETIME = np.timedelta64(30, "D")
@@ -304,28 +305,15 @@ def _answers_for(
     text: str | None,
     text_question: Question | None,
 ) -> list[Answer]:
-    answers = [
-        Answer(
-            response=response,
-            question=questions[q],
-            kind=questions[q].kind,
-            touchpoint=questions[q].touchpoint or response.touchpoint,
-            score=int(score),
-        )
-        for q, score in scores
-        if not np.isnan(score)
-    ]
+    """The demo's scores (by position in ``questions``; NaN when not answered) and comment as
+    unsaved answers, built as every other write builds them."""
+    scores = list(scores)
+    values = {questions[q].pk: int(score) for q, score in scores if not np.isnan(score)}
+    asked = [questions[q] for q, _ in scores]
     if text:
-        answers.append(
-            Answer(
-                response=response,
-                question=text_question,
-                kind=QuestionKind.TEXT,
-                touchpoint=response.touchpoint,
-                text=text,
-            )
-        )
-    return answers
+        values[text_question.pk] = text
+        asked.append(text_question)
+    return list(draft_answers(response, asked, values).values())
 
 
 def _feedback(data: DemoData, surveys, touchpoints, customers, contacts, w: _Writer) -> None:

@@ -80,8 +80,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     survey = survey_with_questions(pk)
     form, plan, sent = DistributionForm(), None, False
     if request.method == "POST":
-        if not administers_cx(request.user):
-            raise PermissionDenied
+        _require_cx_lead(request)
         form = DistributionForm(request.POST, request.FILES)
         if form.is_valid():
             now = timezone.now()

@@ -231,12 +231,6 @@ def send_invitations_now(
     )
 
 
-def send_invitation(invitation_id: int, *, now: dt.datetime, reminder: bool = False) -> str:
-    """E-mail one invitation: "sent", "bounced" or "skipped" (see send_invitations_now)."""
-    (outcome,) = send_invitations_now([invitation_id], now=now, reminder=reminder)
-    return outcome
-
-
 def due_reminders(now: dt.datetime) -> list[int]:
     """Invitations whose survey reminds after N days, sent at least N days ago, unfinished and not
     yet reminded."""

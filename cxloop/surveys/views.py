@@ -48,13 +48,7 @@ def _refusal(request: HttpRequest, invitation: Invitation, language: str) -> Htt
             language=language,
         )
     if not invitation.survey.is_active:
-        return _message(
-            request,
-            _("Survey closed"),
-            _("This survey is closed and no longer takes answers."),
-            status=410,
-            language=language,
-        )
+        return _closed(request, language)
     if invitation.expires_at <= timezone.now():
         return _message(
             request,
@@ -112,6 +106,16 @@ def _answer(
         return redirect(f"{request.path}?page={target}&lang={language}")
     context = page_context(survey, form, page, pages, language)
     return render(request, "surveys/respond.html", context)
+
+
+def _closed(request: HttpRequest, language: str) -> HttpResponse:
+    return _message(
+        request,
+        _("Survey closed"),
+        _("This survey is closed and no longer takes answers."),
+        status=410,
+        language=language,
+    )
 
 
 def _thanks(request: HttpRequest, language: str) -> HttpResponse:
@@ -222,13 +226,7 @@ def respond_open(request: HttpRequest, pk: int, signature: str) -> HttpResponse:
     language = _language(request, survey, translation.get_language())
     with translation.override(language):
         if not (survey.is_active and survey.accepts_open_link):
-            return _message(
-                request,
-                _("Survey closed"),
-                _("This survey is closed and no longer takes answers."),
-                status=410,
-                language=language,
-            )
+            return _closed(request, language)
         response = survey.responses.filter(pk=request.session.get(_session_key(survey))).first()
         if response is not None and response.state == ResponseState.COMPLETED:
             return _already_answered(request, language)

@@ -13,7 +13,7 @@ from cxloop.surveys.distribution import (
     distribute,
     due_reminders,
     plan_invitations,
-    send_invitation,
+    send_invitations_now,
 )
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.services import hash_token, issue_invitation
@@ -21,6 +21,12 @@ from tests.smtp import SmtpServer, free_port
 from tests.surveys.test_respond import make_survey
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/s/[^/\s]+/)")
+
+
+def send_invitation(invitation_id: int, **options) -> str:
+    """What happened to one invitation: "sent", "bounced" or "skipped"."""
+    (outcome,) = send_invitations_now([invitation_id], **options)
+    return outcome
 
 
 def run_worker() -> None:
