@@ -6,6 +6,6 @@ from django.urls import reverse
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
 application = get_wsgi_application()
 # Import every view now (reversing a name loads the whole URL map), not on the first request:
-# with gunicorn's --preload the workers are forked with it loaded, so nobody waits a second and
-# a half for their first page.
+# each worker loads the application when it starts, so nobody waits a second and a half for
+# their first page.
 reverse("home")

@@ -32,3 +32,12 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _facts_dir(tmp_path_factory):
+    """Tests that write responses schedule fact-store refreshes; were one to run, it would write
+    here and not into the developer's data directory. Tests of the store set their own."""
+    from django.conf import settings
+
+    settings.FACTS_DIR = tmp_path_factory.mktemp("facts")

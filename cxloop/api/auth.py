@@ -6,7 +6,7 @@ from ninja.security import HttpBearer
 
 from cxloop.api.models import ApiToken
 from cxloop.api.services import token_in_use
-from cxloop.people.queries import may_record_feedback
+from cxloop.people.queries import role_records_feedback
 
 
 class BearerToken(HttpBearer):
@@ -21,7 +21,7 @@ class BearerToken(HttpBearer):
         api_token = token_in_use(token)
         if api_token is None:
             return None
-        if self.write and not may_record_feedback(api_token.employee.user):
+        if self.write and not role_records_feedback(api_token.employee.role):
             raise AuthorizationError(message="This token's user may read but not submit.")
         return api_token
 

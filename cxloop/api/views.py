@@ -30,7 +30,12 @@ from cxloop.customers.queries import contacts_with_email, customer_by_external_i
 from cxloop.feedback.services import ingest
 from cxloop.people.queries import visible_team_ids
 from cxloop.surveys.models import Channel, SurveyKind
-from cxloop.surveys.queries import all_surveys, completed_responses, survey_touchpoint
+from cxloop.surveys.queries import (
+    all_surveys,
+    completed_responses,
+    survey_for_submission,
+    survey_touchpoint,
+)
 from cxloop.surveys.services import AnswerError
 
 # A client's clock may run a little ahead of ours; more than this is a mistake.
@@ -175,19 +180,18 @@ def submit_response(
     """201 with the stored response; 200 with the same response when the `Idempotency-Key`
     was already used for this survey. An answer that does not fit its question is refused
     with 422 naming the question, the value and the reason, and nothing is stored."""
-    survey = all_surveys().filter(pk=payload.survey_id).first()
+    survey = survey_for_submission(payload.survey_id)
     if survey is None:
         raise HttpError(404, f"survey {payload.survey_id} does not exist")
-    team_ids = _team_ids(request)
-    stored = completed_responses(None, survey_id=survey.pk, source_key=idempotency_key).first()
-    if stored is not None:
-        return Status(200, _replayed(stored, team_ids))
-    if not survey.is_active:
-        raise HttpError(422, f"survey {survey.pk} is closed: it takes no new responses")
     if survey.kind == SurveyKind.PULSE:
         raise HttpError(
             422, f"survey {survey.pk} is an employee pulse: employees answer it on its page"
         )
+    if not survey.is_active:
+        stored = completed_responses(None, survey_id=survey.pk, source_key=idempotency_key).first()
+        if stored is not None:
+            return Status(200, _replayed(request, stored))
+        raise HttpError(422, f"survey {survey.pk} is closed: it takes no new responses")
     customer, contact = _respondent(payload.customer_external_id, payload.contact_email)
     touchpoint = None
     if payload.touchpoint_code is not None:
@@ -213,14 +217,15 @@ def submit_response(
         touchpoint=touchpoint,
         source_key=idempotency_key,
     )
-    stored = completed_responses(None).get(pk=result.response.pk)
-    if not result.created:  # another request with the same key stored it a moment ago
-        return Status(200, _replayed(stored, team_ids))
-    return Status(201, stored)
+    if not result.created:  # the key was used before, perhaps by a request a moment ago
+        stored = completed_responses(None).get(pk=result.response.pk)
+        return Status(200, _replayed(request, stored))
+    return Status(201, result.response)
 
 
-def _replayed(stored, team_ids: list[int] | None):
+def _replayed(request: HttpRequest, stored):
     """The response stored under an idempotency key, if it is one this token may see again."""
+    team_ids = _team_ids(request)
     visible = team_ids is None or completed_responses(team_ids).filter(pk=stored.pk).exists()
     if stored.channel != Channel.API or not visible:
         raise HttpError(

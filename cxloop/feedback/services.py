@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
+from cxloop.prefetch import attach
+from cxloop.rows import insert, insert_many
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
 from cxloop.surveys.services import AnswerError, clean_answers, draft_answers
+from cxloop.surveys.signals import announce_responses
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def log_face_to_face(
             FollowUp(record=record, description=f.description, owner=f.owner, due_on=f.due_on)
             for f in follow_ups
         )
+        announce_responses([met_at], sender=Response)
     return record
 
 
@@ -87,35 +91,39 @@ def ingest(
     """Store feedback that arrives whole (an import row, an API call): one completed response
     with ``answers`` keyed by question number. Idempotent by ``source_key``: a key already stored
     for the survey returns that response and changes nothing. Raises AnswerError, having written
-    nothing, when an answer does not fit its question."""
-    if source_key:
-        existing = Response.objects.filter(survey=survey, source_key=source_key).first()
-        if existing is not None:
-            return Ingested(existing, created=False)
+    nothing, when an answer does not fit its question.
+
+    The stored response comes back with its answers attached (``response.answers.all()`` reads
+    no database), so a caller can reply from what was written. ``survey.questions`` is read
+    once; pass a survey from :func:`cxloop.surveys.queries.survey_for_submission` to read it
+    from memory."""
     values = clean_answers(survey, answers)
+    response = Response(
+        survey=survey,
+        customer=customer or (contact.customer if contact else None),
+        contact=None if survey.is_anonymous else contact,
+        touchpoint=touchpoint,
+        channel=channel,
+        language=language,
+        state=ResponseState.COMPLETED,
+        started_at=submitted_at,
+        submitted_at=submitted_at,
+        source_key=source_key,
+    )
     try:
         with transaction.atomic():
-            response = Response.objects.create(
-                survey=survey,
-                customer=customer or (contact.customer if contact else None),
-                contact=None if survey.is_anonymous else contact,
-                touchpoint=touchpoint,
-                channel=channel,
-                language=language,
-                state=ResponseState.COMPLETED,
-                started_at=submitted_at,
-                submitted_at=submitted_at,
-                source_key=source_key,
-            )
-            Answer.objects.bulk_create(
-                draft_answers(response, survey.questions.all(), values).values()
-            )
+            # No look-up of the key first: the unique constraint on (survey, source key) tells,
+            # and a new key, the usual case, costs one statement less.
+            insert(response)
+            stored = list(draft_answers(response, survey.questions.all(), values).values())
+            insert_many(stored)
+            announce_responses([submitted_at], sender=Response)
     except IntegrityError:
-        # Another request stored the same key between our look-up and our insert.
         existing = Response.objects.filter(survey=survey, source_key=source_key).first()
         if not source_key or existing is None:
             raise
         return Ingested(existing, created=False)
+    attach(response, "answers", stored)
     return Ingested(response, created=True)
 
 
@@ -177,6 +185,7 @@ def ingest_many(
             for pk, value in cleaned.items()
             if value not in (None, "", [])
         )
+        announce_responses((response.submitted_at for response, _ in fresh), sender=Response)
     return IngestedMany(created=len(fresh), unchanged=len(items) - len(fresh))
 
 

@@ -62,7 +62,11 @@ def visible_team_ids(user) -> list[int] | None:
 
 def may_record_feedback(user) -> bool:
     """Everyone but read-only viewers logs what clients told them."""
-    return employee_of(user) is not None and role_of(user) != Role.VIEWER
+    return employee_of(user) is not None and role_records_feedback(role_of(user))
+
+
+def role_records_feedback(role: str) -> bool:
+    return role != Role.VIEWER
 
 
 def visible_ideas(user) -> QuerySet[Idea]:

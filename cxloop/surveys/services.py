@@ -28,6 +28,7 @@ from cxloop.surveys.models import (
     ResponseState,
     Survey,
 )
+from cxloop.surveys.signals import announce_responses
 
 TOKEN_BYTES = 24  # 192 bits in the link
 INVITATION_LIFETIME = dt.timedelta(days=30)
@@ -229,6 +230,8 @@ def save_page(
             invitation.filter(started_at=None).update(started_at=now)
             if finish:
                 invitation.update(completed_at=now)
+        if finish:
+            announce_responses([now], sender=Response)
     return True
 
 
@@ -303,6 +306,7 @@ def answer_pulse(
             submitted_at=day,
         )
         Answer.objects.bulk_create(draft_answers(response, survey.questions.all(), values).values())
+        # Not announced (announce_responses): pulse answers stay out of the fact store.
     return True
 
 

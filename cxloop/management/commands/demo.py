@@ -9,6 +9,7 @@ from django.urls import reverse
 from cxloop.demo.build import build_demo
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
+from cxloop.facts.store import FactStoreError, read_manifest
 from cxloop.management.commands.serve import serve
 from cxloop.people.models import Team
 from cxloop.surveys.models import Survey
@@ -53,18 +54,29 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(planted.to_dict(), ensure_ascii=False, indent=2))
             return
         call_command("migrate", interactive=False, verbosity=0)
-        if Team.objects.exists():
-            self.stdout.write(
-                "The database already holds an organisation; the demo was not rebuilt."
-            )
-        else:
+        built = not Team.objects.exists()
+        if built:
             build_demo(planted, size=size, progress=options["verbosity"] > 0)
             self.stdout.write(
                 self.style.SUCCESS(f"Demo organisation built (size {size}, seed {seed}).")
             )
+        else:
+            self.stdout.write(
+                "The database already holds an organisation; the demo was not rebuilt."
+            )
+        if built or not self._has_facts():
+            # The pages read the fact store, so the demo's data must be there when it starts.
+            call_command("facts", "rebuild", verbosity=options["verbosity"], stdout=self.stdout)
         self._print_logins(bind)
         if not no_serve:
             serve(bind, workers)
+
+    @staticmethod
+    def _has_facts() -> bool:
+        try:
+            return read_manifest() is not None
+        except FactStoreError:
+            return False
 
     def _print_logins(self, bind: str) -> None:
         self.stdout.write(f"Data: {settings.DATABASES['default']['NAME']}")

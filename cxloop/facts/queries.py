@@ -1,0 +1,131 @@
+"""What the fact store reads from the database: only the columns it stores, in chunks.
+
+Responses are selected by ``survey_id IN (…) AND submitted_at`` in a month, which the index
+``response_survey_time`` (survey, submitted_at) serves on SQLite and PostgreSQL alike; the
+survey list is also what leaves employee pulse surveys out.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+from django.db.models import Max, Min
+
+from cxloop.customers.queries import all_customers, all_segments, segment_customers
+from cxloop.customers.rules import RuleError
+from cxloop.facts.schema import EXCLUDED_SURVEY_KINDS, SCORED_KINDS
+from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 10_000
+
+RESPONSE_COLUMNS = (
+    "id",
+    "submitted_at",
+    "survey_id",
+    "channel",
+    "customer_id",
+    "touchpoint_id",
+    "language",
+)
+ANSWER_COLUMNS = ("response_id", "question_id", "touchpoint_id", "kind", "score")
+CUSTOMER_COLUMNS = ("id", "owner__team_id", "annual_value", "currency", "tier", "lifecycle_stage")
+
+
+def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a "YYYY-MM" month in UTC."""
+    year, number = int(month[:4]), int(month[5:7])
+    start = dt.datetime(year, number, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=dt.UTC)
+    return start, end
+
+
+def included_surveys() -> dict[int, str]:
+    """survey id → kind, of every survey whose responses the store holds (not pulse)."""
+    return dict(
+        Survey.objects.exclude(kind__in=EXCLUDED_SURVEY_KINDS)
+        .order_by("pk")
+        .values_list("pk", "kind")
+    )
+
+
+def _completed(survey_ids: list[int]):
+    return Response.objects.filter(state=ResponseState.COMPLETED, survey_id__in=survey_ids)
+
+
+def response_rows(
+    survey_ids: list[int], month: str, *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple]:
+    """(id, submitted_at, survey_id, channel, customer_id, touchpoint_id, language) of the
+    completed responses of ``month`` to ``survey_ids``."""
+    start, end = month_bounds(month)
+    rows = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
+    return rows.order_by().values_list(*RESPONSE_COLUMNS).iterator(chunk_size=chunk_size)
+
+
+def answer_rows(
+    survey_ids: list[int], month: str, *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple]:
+    """(response_id, question_id, touchpoint_id, kind, score) of the scored answers of the
+    completed responses of ``month`` to ``survey_ids``."""
+    start, end = month_bounds(month)
+    rows = Answer.objects.filter(
+        response__state=ResponseState.COMPLETED,
+        response__survey_id__in=survey_ids,
+        response__submitted_at__gte=start,
+        response__submitted_at__lt=end,
+        kind__in=SCORED_KINDS,
+        score__isnull=False,
+    )
+    return rows.order_by().values_list(*ANSWER_COLUMNS).iterator(chunk_size=chunk_size)
+
+
+def question_orders() -> dict[int, int]:
+    """question id → its number in the survey, of scored questions (to order answers)."""
+    return dict(Question.objects.filter(kind__in=SCORED_KINDS).values_list("pk", "order"))
+
+
+def customer_rows(*, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple]:
+    """(id, owner's team id, annual_value, currency, tier, lifecycle_stage) of every customer."""
+    rows = all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
+    return rows.iterator(chunk_size=chunk_size)
+
+
+def segment_memberships() -> Iterator[tuple[int, int]]:
+    """(customer id, segment id) for the current members of every segment; a segment whose
+    stored rule cannot be applied is left out with a warning rather than stopping the store."""
+    for segment in all_segments().order_by("pk"):
+        try:
+            members = list(segment_customers(segment).order_by().values_list("pk", flat=True))
+        except RuleError as error:
+            logger.warning("segment %s left out of the fact store: %s", segment.pk, error)
+            continue
+        for customer_id in members:
+            yield customer_id, segment.pk
+
+
+def months_between(first: dt.datetime, last: dt.datetime) -> list[str]:
+    """Every "YYYY-MM" (UTC) from ``first``'s month to ``last``'s."""
+    first, last = first.astimezone(dt.UTC), last.astimezone(dt.UTC)
+    return [
+        f"{index // 12:04d}-{index % 12 + 1:02d}"
+        for index in range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+    ]
+
+
+def completed_by_month(survey_ids: list[int]) -> dict[str, int]:
+    """ "YYYY-MM" (UTC) → the number of completed responses to ``survey_ids`` that month, for the
+    months that have some. One count a month over the (survey, submitted_at) index: grouping by
+    a truncated date makes SQLite call a Python function for every row, 6 times slower."""
+    completed = _completed(survey_ids).order_by()
+    span = completed.aggregate(first=Min("submitted_at"), last=Max("submitted_at"))
+    if span["first"] is None:
+        return {}
+    counts = {}
+    for month in months_between(span["first"], span["last"]):
+        start, end = month_bounds(month)
+        count = completed.filter(submitted_at__gte=start, submitted_at__lt=end).count()
+        if count:
+            counts[month] = count
+    return counts

@@ -1,0 +1,116 @@
+"""The fact store's tables as Arrow schemas: the one definition that the writer, the tests and
+docs/facts.md follow, and that the queries over the store are written against.
+
+Each field carries its meaning as metadata (``b"doc"``), so the Parquet files describe
+themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with the queries.
+"""
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
+# schema module stays free of Django).
+SCORED_KINDS = ("nps", "csat", "ces", "rating")
+
+# Channels of face-to-face records: they are responses like any other and are in the store.
+FACE_TO_FACE_CHANNELS = ("interview", "visit", "debrief", "research")
+
+# Employee pulse surveys stay out: their answers are anonymous (docs/decisions/002).
+EXCLUDED_SURVEY_KINDS = ("pulse",)
+
+UTC_MICROSECONDS = pa.timestamp("us", tz="UTC")
+
+
+def _field(name: str, type_: pa.DataType, doc: str, *, nullable: bool = False) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={b"doc": doc.encode()})
+
+
+RESPONSES = pa.schema(
+    [
+        _field("response_id", pa.int64(), "the response's id in the database"),
+        _field("submitted_at", UTC_MICROSECONDS, "when it was completed"),
+        _field("survey_id", pa.int32(), "the survey answered"),
+        _field(
+            "survey_kind",
+            pa.string(),
+            "relationship, transactional or interview (face-to-face guides)",
+        ),
+        _field(
+            "channel",
+            pa.string(),
+            "email, sms, web, qr, interview, visit, debrief, research, import or api",
+        ),
+        _field("customer_id", pa.int64(), "the customer it is about", nullable=True),
+        _field(
+            "team_id",
+            pa.int32(),
+            "the team of the customer's relationship owner, when the month was written",
+            nullable=True,
+        ),
+        _field(
+            "touchpoint_id",
+            pa.int32(),
+            "the event a transactional survey asked about",
+            nullable=True,
+        ),
+        _field("language", pa.string(), "ru or en"),
+        _field(
+            "nps",
+            pa.int8(),
+            "the response's NPS answer, 0–10 (the first NPS question if several)",
+            nullable=True,
+        ),
+    ]
+)
+
+ANSWERS = pa.schema(
+    [
+        _field("response_id", pa.int64(), "the response the answer belongs to"),
+        _field("submitted_at", UTC_MICROSECONDS, "the response's submitted_at"),
+        _field("survey_id", pa.int32(), "the response's survey"),
+        _field("channel", pa.string(), "the response's channel"),
+        _field("customer_id", pa.int64(), "the response's customer", nullable=True),
+        _field("team_id", pa.int32(), "the response's team_id", nullable=True),
+        _field(
+            "touchpoint_id",
+            pa.int32(),
+            "the touchpoint the answer rates: its question's, else the response's",
+            nullable=True,
+        ),
+        _field("kind", pa.string(), "nps (0–10), csat (1–5), ces (1–7) or rating (1–5)"),
+        _field("score", pa.int8(), "the score given"),
+    ]
+)
+
+CUSTOMERS = pa.schema(
+    [
+        _field("customer_id", pa.int64(), "the customer's id in the database"),
+        _field("team_id", pa.int32(), "the team of the relationship owner", nullable=True),
+        _field("annual_value", pa.float64(), "annual value in its currency", nullable=True),
+        _field("currency", pa.string(), "ISO 4217 code of annual_value"),
+        _field("tier", pa.string(), "strategic, key, standard or small"),
+        _field(
+            "lifecycle_stage",
+            pa.string(),
+            "prospect, onboarding, active, renewal or churned",
+        ),
+    ]
+)
+
+SEGMENTS = pa.schema(
+    [
+        _field("customer_id", pa.int64(), "a customer in the segment now"),
+        _field("segment_id", pa.int32(), "the segment"),
+    ]
+)
+
+# Tables partitioned by month ("YYYY-MM" of submitted_at in UTC, the partition key, not stored
+# in the files) and whole tables, by their name in the store.
+MONTHLY = {"responses": RESPONSES, "answers": ANSWERS}
+WHOLE = {"customers": CUSTOMERS, "segments": SEGMENTS}
+
+
+def doc(field: pa.Field) -> str:
+    """The meaning of a column, as stored in its metadata."""
+    return field.metadata[b"doc"].decode()

@@ -1,0 +1,253 @@
+"""Where the fact store's files are, and how they are written so that readers never see half.
+
+Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
+
+    manifest.json
+    responses/month=YYYY-MM/part-0.parquet
+    answers/month=YYYY-MM/part-0.parquet
+    customers.parquet
+    segments.parquet
+
+Every file of a write is first staged under a temporary name in its own directory; when all
+are written they are moved into place with ``os.replace`` (atomic on one file system) and the
+manifest is written last, so a failure leaves the previous files and manifest as they were, and
+a reader that sees a version finds that version's files. Writers hold an exclusive lock on
+``.lock`` while they read the database and write, so two tasks refreshing months at once
+cannot interleave their files or their manifests.
+"""
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+
+from cxloop.facts.schema import MONTHLY, SCHEMA_VERSION
+
+MANIFEST = "manifest.json"
+PART = "part-0.parquet"
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+COMPRESSION = "zstd"
+ROW_GROUP_SIZE = 128 * 1024
+
+
+class FactStoreError(RuntimeError):
+    """The store's files cannot be used as they are; the message says which and why."""
+
+
+def root() -> Path:
+    return Path(settings.FACTS_DIR)
+
+
+def check_month(month: str) -> str:
+    """``month`` if it is "YYYY-MM", else ValueError naming it."""
+    if not isinstance(month, str) or not MONTH.match(month):
+        raise ValueError(f"expected a month as YYYY-MM, got {month!r}")
+    return month
+
+
+def month_path(table: str, month: str, *, base: Path | None = None) -> Path:
+    """The file of one month of a partitioned table (``responses`` or ``answers``)."""
+    if table not in MONTHLY:
+        raise ValueError(f"{table!r} is not partitioned by month")
+    return (base or root()) / table / f"month={check_month(month)}" / PART
+
+
+def table_path(table: str, *, base: Path | None = None) -> Path:
+    """The file of a whole table (``customers`` or ``segments``)."""
+    return (base or root()) / f"{table}.parquet"
+
+
+def stored_months(table: str, *, base: Path | None = None) -> set[str]:
+    """The months that have a partition directory of ``table`` on disk."""
+    directory = (base or root()) / table
+    if not directory.is_dir():
+        return set()
+    return {
+        entry.name.removeprefix("month=")
+        for entry in directory.iterdir()
+        if entry.is_dir() and entry.name.startswith("month=")
+    }
+
+
+@dataclass(frozen=True)
+class MonthCounts:
+    responses: int
+    answers: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"responses": self.responses, "answers": self.answers}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the store holds: ``version`` changes on every write; ``months`` are the months with
+    data and their row counts."""
+
+    version: str
+    written_at: dt.datetime
+    months: dict[str, MonthCounts] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": self.schema,
+            "version": self.version,
+            "written_at": self.written_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "months": {m: self.months[m].to_dict() for m in sorted(self.months)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Manifest":
+        return cls(
+            schema=int(data["schema"]),
+            version=str(data["version"]),
+            written_at=dt.datetime.fromisoformat(data["written_at"]),
+            months={
+                check_month(m): MonthCounts(int(c["responses"]), int(c["answers"]))
+                for m, c in data["months"].items()
+            },
+        )
+
+
+def new_version() -> str:
+    """An opaque version that differs on every write (sortable by time, for people)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(4)
+
+
+def read_manifest(*, base: Path | None = None) -> Manifest | None:
+    """The manifest, or None when the store has not been written yet."""
+    path = (base or root()) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise FactStoreError(f"{path}: unreadable ({error}); run cxloop facts rebuild") from None
+    try:
+        manifest = Manifest.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FactStoreError(f"{path}: malformed ({error}); run cxloop facts rebuild") from None
+    if manifest.schema != SCHEMA_VERSION:
+        raise FactStoreError(
+            f"{path}: schema {manifest.schema}, this cxloop writes {SCHEMA_VERSION}; "
+            "run cxloop facts rebuild"
+        )
+    return manifest
+
+
+def _temporary(path: Path) -> Path:
+    # Hidden and not ending in .parquet, so that globs and dataset readers skip it.
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(
+        table, path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE, write_statistics=True
+    )
+
+
+class Writer:
+    """Files staged under temporary names, put in place together by :meth:`commit`: a failure
+    before then leaves every file and the manifest as they were."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.bytes = 0
+        self._staged: list[tuple[Path, Path]] = []
+
+    def write(self, table: pa.Table, path: Path) -> int:
+        """Stage ``table`` for ``path`` as zstd Parquet; its size in bytes."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = _temporary(path)
+        self._staged.append((temporary, path))
+        _write_parquet(table, temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())  # on disk before the name points at it
+        size = temporary.stat().st_size
+        self.bytes += size
+        return size
+
+    def commit(self, manifest: "Manifest", *, removed: set[str] = frozenset()) -> None:
+        """Move the staged files into place, then write ``manifest``, then remove the
+        partitions of the ``removed`` months (which the manifest no longer lists)."""
+        for temporary, path in self._staged:
+            os.replace(temporary, path)
+        self._staged.clear()
+        write_manifest(manifest, base=self.base)
+        for month in removed:
+            remove_month(month, base=self.base)
+
+    def discard(self) -> None:
+        for temporary, _path in self._staged:
+            temporary.unlink(missing_ok=True)
+        self._staged.clear()
+
+
+@contextlib.contextmanager
+def writing(*, base: Path | None = None) -> Iterator[Writer]:
+    """A :class:`Writer` under the store's lock; what was not committed is discarded."""
+    with locked(base=base) as directory:
+        # Only the lock's holder writes, so temporary files found now were left by a writer
+        # that died (killed, or the machine stopped) before it could remove them.
+        for leftover in directory.rglob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+        writer = Writer(directory)
+        try:
+            yield writer
+        finally:
+            writer.discard()
+
+
+def write_manifest(manifest: Manifest, *, base: Path | None = None) -> None:
+    path = (base or root()) / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _temporary(path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(manifest.to_dict(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def remove_month(month: str, *, base: Path | None = None) -> None:
+    """Remove a month's partitions of every partitioned table."""
+    for table in MONTHLY:
+        shutil.rmtree(month_path(table, month, base=base).parent, ignore_errors=True)
+
+
+def size_in_bytes(*, base: Path | None = None) -> int:
+    """The bytes of the store's Parquet files and manifest."""
+    directory = base or root()
+    if not directory.is_dir():
+        return 0
+    files = [*directory.rglob("*.parquet"), directory / MANIFEST]
+    return sum(f.stat().st_size for f in files if f.is_file() and not f.name.startswith("."))
+
+
+@contextlib.contextmanager
+def locked(*, base: Path | None = None) -> Iterator[Path]:
+    """Hold the store's write lock (an advisory lock on ``.lock``, released if the process
+    dies); yields the store's directory."""
+    directory = base or root()
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

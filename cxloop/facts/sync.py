@@ -1,0 +1,315 @@
+"""Write the fact store from the database, one month at a time.
+
+:func:`rebuild` rewrites every file; :func:`refresh_months` rewrites the given months and the
+customer and segment tables, which is what the task run after writes does. Both read the
+database through :mod:`cxloop.facts.queries` in chunks, hold at most one month in memory (as
+Arrow arrays; Python objects for one chunk at a time) and stage their files so that a failure
+leaves the store as it was (:class:`cxloop.facts.store.Writer`).
+"""
+
+import datetime as dt
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cxloop.facts import queries, store
+from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
+
+# progress(month, months): one more of ``months`` months has been staged.
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a rebuild or refresh wrote."""
+
+    version: str
+    months: tuple[str, ...]  # the months written (with data)
+    removed: tuple[str, ...]  # the months whose partitions were removed (no data any more)
+    responses: int
+    answers: int
+    bytes: int  # of the files written
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {
+            "version": self.version,
+            "months": list(self.months),
+            "removed": list(self.removed),
+            "responses": self.responses,
+            "answers": self.answers,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def rebuild(*, progress: Progress | None = None) -> Written:
+    """Rewrite the whole store from the database, removing months that no longer have data."""
+    started = time.perf_counter()
+    with store.writing() as writer:
+        context = _Context.read()
+        months = sorted(queries.completed_by_month(context.survey_ids))
+        counts = _write_months(writer, context, months, progress)
+        _write_whole_tables(writer, context)
+        on_disk = store.stored_months("responses", base=writer.base) | store.stored_months(
+            "answers", base=writer.base
+        )
+        removed = (on_disk | set(months)) - set(counts)
+        manifest = store.Manifest(
+            version=store.new_version(), written_at=dt.datetime.now(dt.UTC), months=counts
+        )
+        writer.commit(manifest, removed=removed)
+    return _written(manifest, counts, removed, writer.bytes, started)
+
+
+def refresh_months(months: Iterable[str]) -> Written:
+    """Rewrite ``months`` ("YYYY-MM") from the database, and the customer and segment tables;
+    a month without data any more is removed. Rebuilds everything when the store has not been
+    written yet (or was written by another schema), so that the manifest never claims to
+    describe a store it does not. Idempotent."""
+    months = sorted({store.check_month(m) for m in months})
+    started = time.perf_counter()
+    with store.writing() as writer:
+        try:
+            previous = store.read_manifest(base=writer.base)
+        except store.FactStoreError:
+            previous = None
+        if previous is not None:
+            context = _Context.read()
+            counts = _write_months(writer, context, months, None)
+            _write_whole_tables(writer, context)
+            removed = set(months) - set(counts)
+            kept = {m: c for m, c in previous.months.items() if m not in months}
+            manifest = store.Manifest(
+                version=store.new_version(),
+                written_at=dt.datetime.now(dt.UTC),
+                months=kept | counts,
+            )
+            writer.commit(manifest, removed=removed)
+    if previous is None:
+        return rebuild()
+    return _written(manifest, counts, removed, writer.bytes, started)
+
+
+def _written(manifest, counts, removed, size, started) -> Written:
+    return Written(
+        version=manifest.version,
+        months=tuple(sorted(counts)),
+        removed=tuple(sorted(removed)),
+        responses=sum(c.responses for c in counts.values()),
+        answers=sum(c.answers for c in counts.values()),
+        bytes=size,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every month needs: the surveys in the store and each customer's team."""
+
+    survey_kinds: dict[int, str]
+    question_orders: dict[int, int]
+    customers: pa.Table
+
+    @property
+    def survey_ids(self) -> list[int]:
+        return list(self.survey_kinds)
+
+    @classmethod
+    def read(cls) -> "_Context":
+        return cls(
+            survey_kinds=queries.included_surveys(),
+            question_orders=queries.question_orders(),
+            customers=_customers_table(),
+        )
+
+
+def _write_months(
+    writer: store.Writer, context: _Context, months: list[str], progress: Progress | None
+) -> dict[str, store.MonthCounts]:
+    """Stage the given months; their row counts, for the months that have data."""
+    counts = {}
+    for month in months:
+        responses, answers = _month_tables(context, month)
+        if responses.num_rows:
+            writer.write(responses, store.month_path("responses", month, base=writer.base))
+            writer.write(answers, store.month_path("answers", month, base=writer.base))
+            counts[month] = store.MonthCounts(responses.num_rows, answers.num_rows)
+        if progress is not None:
+            progress(month, len(months))
+    return counts
+
+
+def _write_whole_tables(writer: store.Writer, context: _Context) -> None:
+    writer.write(context.customers, store.table_path("customers", base=writer.base))
+    writer.write(_segments_table(), store.table_path("segments", base=writer.base))
+
+
+# Building the tables ------------------------------------------------------------------------
+
+
+def _chunks(rows: Iterator[tuple], size: int = queries.CHUNK_SIZE) -> Iterator[list[tuple]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _columns(rows: Iterator[tuple], names: tuple[str, ...], types: dict) -> dict[str, pa.Array]:
+    """Rows of tuples → one Arrow array per column, converted a chunk at a time so that only one
+    chunk of Python objects is alive."""
+    parts: dict[str, list[pa.Array]] = {name: [] for name in names}
+    for chunk in _chunks(rows):
+        for name, values in zip(names, zip(*chunk, strict=True), strict=True):
+            parts[name].append(pa.array(values, type=types[name]))
+    return {
+        name: pa.concat_arrays(arrays) if arrays else pa.array([], type=types[name])
+        for name, arrays in parts.items()
+    }
+
+
+def _lookup(keys: pa.Array, table_keys: pa.Array, values: pa.Array) -> pa.Array:
+    """``values`` at the position of each of ``keys`` in ``table_keys``; null where absent."""
+    return pc.take(values, pc.index_in(keys, value_set=table_keys))
+
+
+def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
+    """The responses and answers tables of one month, in the store's schemas and order."""
+    raw = _columns(
+        queries.response_rows(context.survey_ids, month),
+        (
+            "response_id",
+            "submitted_at",
+            "survey_id",
+            "channel",
+            "customer_id",
+            "touchpoint_id",
+            "language",
+        ),
+        {
+            "response_id": pa.int64(),
+            "submitted_at": RESPONSES.field("submitted_at").type,
+            "survey_id": pa.int64(),
+            "channel": pa.string(),
+            "customer_id": pa.int64(),
+            "touchpoint_id": pa.int64(),
+            "language": pa.string(),
+        },
+    )
+    kinds = pa.array(
+        [context.survey_kinds[s] for s in raw["survey_id"].to_pylist()], type=pa.string()
+    )
+    customers = context.customers
+    team = _lookup(raw["customer_id"], customers["customer_id"], customers["team_id"])
+    answers = _columns(
+        queries.answer_rows(context.survey_ids, month),
+        ("response_id", "question_id", "touchpoint_id", "kind", "score"),
+        {
+            "response_id": pa.int64(),
+            "question_id": pa.int64(),
+            "touchpoint_id": pa.int64(),
+            "kind": pa.string(),
+            "score": pa.int64(),
+        },
+    )
+    orders = pa.array(
+        [context.question_orders.get(q, 0) for q in answers["question_id"].to_pylist()],
+        type=pa.int32(),
+    )
+    responses = pa.Table.from_arrays(
+        [
+            raw["response_id"],
+            raw["submitted_at"],
+            _cast(raw["survey_id"], RESPONSES, "survey_id"),
+            kinds,
+            raw["channel"],
+            raw["customer_id"],
+            team,
+            _cast(raw["touchpoint_id"], RESPONSES, "touchpoint_id"),
+            raw["language"],
+            _first_nps(raw["response_id"], answers, orders),
+        ],
+        schema=RESPONSES,
+    ).sort_by([("submitted_at", "ascending"), ("response_id", "ascending")])
+    return responses, _answers_table(responses, answers, orders)
+
+
+def _cast(array: pa.Array, schema: pa.Schema, name: str) -> pa.Array:
+    return pc.cast(array, schema.field(name).type)  # safe: an id too large fails loudly
+
+
+def _first_nps(response_ids: pa.Array, answers: dict[str, pa.Array], orders: pa.Array):
+    """Each response's NPS score: of its first NPS question if it has several; else null."""
+    is_nps = pc.equal(answers["kind"], "nps")
+    ids = pc.filter(answers["response_id"], is_nps).to_numpy()
+    numbers = pc.filter(orders, is_nps).to_numpy()
+    scores = pc.filter(answers["score"], is_nps).to_numpy()
+    ordered = np.lexsort((numbers, ids))
+    ids, scores = ids[ordered], scores[ordered]
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    return pc.cast(_lookup(response_ids, pa.array(ids[first]), pa.array(scores[first])), pa.int8())
+
+
+def _answers_table(responses: pa.Table, answers: dict[str, pa.Array], orders: pa.Array):
+    """The scored answers of the responses in ``responses`` (the rest — answers of a response
+    completed after the responses were read — wait for the next refresh), with their
+    response's columns."""
+    position = pc.index_in(answers["response_id"], value_set=responses["response_id"])
+    kept = pc.is_valid(position)
+    position = pc.filter(position, kept)
+
+    def of_response(name: str) -> pa.Array:
+        return pc.take(responses[name], position).combine_chunks()
+
+    table = pa.Table.from_arrays(
+        [
+            pc.filter(answers["response_id"], kept),
+            of_response("submitted_at"),
+            of_response("survey_id"),
+            of_response("channel"),
+            of_response("customer_id"),
+            of_response("team_id"),
+            _cast(pc.filter(answers["touchpoint_id"], kept), ANSWERS, "touchpoint_id"),
+            pc.filter(answers["kind"], kept),
+            _cast(pc.filter(answers["score"], kept), ANSWERS, "score"),
+        ],
+        schema=ANSWERS,
+    )
+    order = pc.filter(orders, kept)
+    sorting = table.append_column("_order", order).sort_by(
+        [("submitted_at", "ascending"), ("response_id", "ascending"), ("_order", "ascending")]
+    )
+    return sorting.drop_columns(["_order"])
+
+
+def _customers_table() -> pa.Table:
+    columns = _columns(
+        queries.customer_rows(),
+        CUSTOMERS.names,
+        {
+            "customer_id": pa.int64(),
+            "team_id": pa.int64(),
+            "annual_value": pa.decimal128(14, 2),  # the model's DecimalField
+            "currency": pa.string(),
+            "tier": pa.string(),
+            "lifecycle_stage": pa.string(),
+        },
+    )
+    columns["team_id"] = _cast(columns["team_id"], CUSTOMERS, "team_id")
+    columns["annual_value"] = _cast(columns["annual_value"], CUSTOMERS, "annual_value")
+    return pa.Table.from_arrays([columns[n] for n in CUSTOMERS.names], schema=CUSTOMERS)
+
+
+def _segments_table() -> pa.Table:
+    pairs = sorted(set(queries.segment_memberships()))
+    return pa.Table.from_arrays(
+        [
+            pa.array([customer for customer, _ in pairs], type=pa.int64()),
+            pa.array([segment for _, segment in pairs], type=pa.int32()),
+        ],
+        schema=SEGMENTS,
+    )

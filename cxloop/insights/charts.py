@@ -1,0 +1,867 @@
+"""Vega-Lite specifications for the journey map, dashboards and reports.
+
+Each builder takes plain data — a sequence of mappings or dataclasses holding str, int, float,
+bool and dates as ISO strings — and returns a Vega-Lite v6 specification as a plain dict: a page
+puts it in ``front/includes/chart.html`` (drawn by the vendored vega-embed through
+``front/charts.js``), a report can hand it to vl-convert.
+
+Every string a reader sees (titles, axis, legend and tooltip titles, the accessible description)
+goes through gettext, so a spec is in the language active when it is built. Numbers and dates
+drawn inside a chart are formatted by the browser with the page's locale (``charts.js``); only
+the numbers in the text description are formatted here. Data with nothing to draw gives a valid
+spec that says "No data"; malformed data raises ``ValueError`` naming the argument, the item
+and the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from numbers import Integral, Real
+from typing import Any
+
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+__all__ = [
+    "STATUSES",
+    "comparison",
+    "control_chart",
+    "distribution",
+    "emotion_curve",
+    "portfolio",
+    "quadrant",
+    "sparkline",
+    "trend",
+]
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier; never fetched
+
+# The Okabe–Ito colour-blind-safe palette, keeping only its colours with at least 3:1 contrast
+# on white (WCAG 1.4.11, non-text contrast), and two greys that pass too.
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+GREEN = "#009E73"
+GREY = "#737373"
+INK = "#1A1A1A"
+PALETTE = [BLUE, VERMILLION, GREEN, GREY, INK]
+
+STATUSES = ("promoter", "passive", "detractor", "silent")
+NO_SCORE = -2  # the portfolio draws customers without a score on a row of their own, below 0
+_MISSING = object()
+# Vega-Lite gives error bars and bands a tooltip of their own, titled with raw field names
+# ("low", "high") that no gettext reaches; the points beside them carry the translated one.
+_NO_TIP = {"tooltip": None}
+# Marks left out of the accessibility tree because the points (or bars) beside them are read
+# out with the same numbers: a line would be read as its first point alone, and an error bar
+# by Vega-Lite's own names for its fields ("upper_low").
+_UNREAD = {"aria": False}
+
+
+# --- reading the input -------------------------------------------------------------------------
+
+
+def _sequence(items: Any, where: str) -> list[Any]:
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise ValueError(f"{where} must be a sequence, got {type(items).__name__}")
+    return list(items)
+
+
+def _field(item: Any, key: str, where: str, default: Any = _MISSING) -> Any:
+    """``item[key]`` of a mapping or ``item.key`` of a dataclass."""
+    value = item.get(key, default) if isinstance(item, Mapping) else getattr(item, key, default)
+    if value is _MISSING:
+        raise ValueError(f"{where} has no {key!r}")
+    return value
+
+
+def _number(value: Any, where: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        expected = "a finite number or None" if optional else "a finite number"
+        raise ValueError(f"{where} is {value!r}; expected {expected}")
+    return float(value)
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ValueError(f"{where} is {value!r}; expected a whole number, 0 or more")
+    return int(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where} is {value!r}; expected a non-empty string")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where} is {value!r}; expected True or False")
+    return value
+
+
+def _period(value: Any, where: str) -> str:
+    """The date a period starts on, as "YYYY-MM-DD": the form every browser parses alike."""
+    if isinstance(value, date):  # a datetime too: the period is its day
+        return value.isoformat()[:10]
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(f"{where} is {value!r}; expected an ISO date such as '2025-01-31'")
+
+
+def _distinct(names: list[str], where: str) -> None:
+    # A nominal axis merges equal names into one mark, which would misreport both.
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{where} repeat {repeated}; each must be distinct")
+
+
+def _estimate(item: Any, where: str) -> dict[str, Any]:
+    """value, low, high and n of an item with an interval; a value of None leaves a gap."""
+    value = _number(_field(item, "value", where), f"{where}.value", optional=True)
+    low = _number(_field(item, "low", where, None), f"{where}.low", optional=True)
+    high = _number(_field(item, "high", where, None), f"{where}.high", optional=True)
+    n = _field(item, "n", where, None)
+    if value is not None and (low is None or high is None):
+        raise ValueError(f"{where} has a value but no interval (low and high)")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"{where} has low {low} above high {high}")
+    return {"value": value, "low": low, "high": high, "n": None if n is None else _count(n, where)}
+
+
+def _series(points: Any, where: str) -> list[dict[str, Any]]:
+    """period and value of each point."""
+    rows = []
+    for i, point in enumerate(_sequence(points, where)):
+        at = f"{where}[{i}]"
+        value = _number(_field(point, "value", at), f"{at}.value", optional=True)
+        rows.append(
+            {"period": _period(_field(point, "period", at), f"{at}.period"), "value": value}
+        )
+    return rows
+
+
+def _limit(limit: Any, count: int, where: str) -> list[float | None]:
+    """A control limit: one number for all points, or one per point (None leaves a gap)."""
+    if isinstance(limit, Real):
+        return [_number(limit, where)] * count
+    values = _sequence(limit, where)
+    if len(values) != count:
+        raise ValueError(f"{where} has {len(values)} values for {count} points")
+    return [_number(v, f"{where}[{i}]", optional=True) for i, v in enumerate(values)]
+
+
+def _y_scale(domain: Any, where: str) -> dict[str, Any]:
+    if domain is None:
+        return _fitted()
+    bounds = [_number(v, where) for v in _sequence(domain, where)]
+    if len(bounds) != 2 or not bounds[0] < bounds[1]:
+        raise ValueError(f"{where} is {domain!r}; expected (low, high) with low < high")
+    return {"domain": bounds, "nice": False}
+
+
+# --- words for the description ------------------------------------------------------------------
+
+
+def _show(value: float | None, decimals: int = 1) -> str:
+    if value is None:
+        return _("no data")
+    return number_format(value, decimal_pos=decimals, force_grouping=decimals == 0)
+
+
+def _periods(count: int) -> str:
+    return ngettext("%(count)d period.", "%(count)d periods.", count) % {"count": count}
+
+
+def _latest(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((row for row in reversed(rows) if row["value"] is not None), None)
+
+
+def _with_interval(row: dict[str, Any]) -> str:
+    if row["value"] is None:
+        return _("no data")
+    return _("%(value)s (interval %(low)s to %(high)s)") % {
+        "value": _show(row["value"]),
+        "low": _show(row["low"]),
+        "high": _show(row["high"]),
+    }
+
+
+# --- building blocks of a spec ------------------------------------------------------------------
+
+
+def _spec(description: str, values: list[dict[str, Any]], *, height: Any, **body: Any) -> dict:
+    return {
+        "$schema": SCHEMA,
+        "description": description,
+        "width": "container",
+        "height": height,
+        "data": {"values": values},
+        **body,
+        "config": {
+            "range": {"category": PALETTE},
+            "mark": {"color": BLUE},
+            # Dates read out with each mark: day first, as both languages write them.
+            "timeFormat": "%-d %b %Y",
+        },
+    }
+
+
+def _no_data(height: int, **body: Any) -> dict:
+    return _spec(
+        _("No data to show."),
+        [{"text": _("No data")}],
+        height=height,
+        # Left out of the accessibility tree: the chart's description says the same.
+        mark={"type": "text", "color": INK, "fontSize": 13, "aria": False},
+        encoding={"text": {"field": "text", "type": "nominal"}},
+        **body,
+    )
+
+
+def _alone() -> dict:
+    # The data of a layer drawn once (a rule, a caption), not once per row of the chart's data.
+    return {"values": [{}]}
+
+
+def _period_x(count: int) -> dict:
+    return {
+        "field": "period",
+        "type": "temporal",
+        # UTC: the periods are calendar dates, which must not shift with the reader's time zone.
+        "scale": {"type": "utc"},
+        "title": _("Period"),  # read out with each point; the axis needs none
+        "axis": {
+            "title": None,
+            # No more ticks than periods, so that monthly data is not labelled by the week.
+            "tickCount": min(count, 8),
+            # Day before month, which reads right in Russian and English alike.
+            "format": {"week": "%-d %b", "date": "%-d %b"},
+        },
+    }
+
+
+def _period_tip() -> dict:
+    return {
+        "field": "period",
+        "type": "temporal",
+        "timeUnit": "utcyearmonthdate",
+        "format": "%-d %b %Y",
+        "title": _("Period"),
+    }
+
+
+def _tip(field: str, title: str, number: str = ",.1f") -> dict:
+    return {"field": field, "type": "quantitative", "format": number, "title": title}
+
+
+def _dot(size: int = 60) -> dict:
+    # Opaque: Vega-Lite draws filled points at 0.7 opacity, which would fade the palette's contrast.
+    return {"type": "point", "filled": True, "size": size, "opacity": 1}
+
+
+def _fitted(padding: int = 12) -> dict:
+    # Not from zero: scores move within a narrow range. The padding (in pixels) keeps the
+    # extreme points clear of the axes.
+    return {"zero": False, "padding": padding}
+
+
+def _label_tip(field: str, title: str) -> dict:
+    return {"field": field, "type": "nominal", "title": title}
+
+
+def _interval_tips() -> list[dict]:
+    return [
+        _tip("low", _("Interval low")),
+        _tip("high", _("Interval high")),
+        _tip("n", _("Responses"), ",d"),
+    ]
+
+
+def _legend(
+    field: str, title: str, domain: list[str], range_: list[str], *, titled: bool = True
+) -> dict:
+    """A colour or shape for each of ``domain``; ``title`` is read out with each mark even where
+    the legend shows none."""
+    legend = {} if titled else {"legend": {"title": None}}
+    return {
+        "field": field,
+        "type": "nominal",
+        "title": title,
+        "scale": {"domain": domain, "range": range_},
+        **legend,
+    }
+
+
+# --- the charts ---------------------------------------------------------------------------------
+
+
+def sparkline(points: Sequence[Any]) -> dict:
+    """A tiny trend line with no axes, its latest value marked.
+
+    ``points``: items with ``period`` (the ISO date a period starts) and ``value`` (a number,
+    or None for a period without data).
+    """
+    rows = _series(points, "sparkline: points")
+    latest = _latest(rows)
+    if latest is None:
+        return _no_data(32)
+    description = " ".join(
+        [_periods(len(rows)), _("Latest value %(value)s.") % {"value": _show(latest["value"])}]
+    )
+    x = {**_period_x(len(rows)), "axis": None}
+    y = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"zero": False},
+        "axis": None,
+        "title": _("Value"),  # read out with the points, though no axis shows it
+    }
+    return _spec(
+        description,
+        rows,
+        height=32,
+        padding=3,
+        view={"stroke": None},
+        encoding={"x": x, "y": y},
+        layer=[
+            {"mark": {"type": "line", "strokeWidth": 1.5, **_UNREAD}},
+            {"data": {"values": [latest]}, "mark": _dot(24)},
+        ],
+    )
+
+
+def trend(
+    points: Sequence[Any], *, title: str, y_title: str, domain: Sequence[float] | None = None
+) -> dict:
+    """A score per period: a line with a point per period and its interval as a band.
+
+    ``points``: items with ``period`` (ISO date), ``value``, ``low``, ``high`` (numbers; value
+    None for a period without data) and optionally ``n``. ``title`` and ``y_title`` come
+    translated from the caller; ``domain`` fixes the y scale, e.g. ``(-100, 100)`` for NPS.
+    """
+    scale = _y_scale(domain, "trend: domain")
+    rows = []
+    for i, point in enumerate(_sequence(points, "trend: points")):
+        where = f"trend: points[{i}]"
+        period = _period(_field(point, "period", where), f"{where}.period")
+        rows.append({"period": period, **_estimate(point, where)})
+    latest = _latest(rows)
+    if latest is None:
+        return _no_data(240, title=title)
+    description = " ".join(
+        [
+            f"{title}.",
+            _periods(len(rows)),
+            _("Latest value %(value)s.") % {"value": _with_interval(latest)},
+        ]
+    )
+    y = {"field": "value", "type": "quantitative", "scale": scale, "title": y_title}
+    tips = [_period_tip(), _tip("value", y_title), *_interval_tips()]
+    return _spec(
+        description,
+        rows,
+        height=240,
+        title=title,
+        encoding={"x": _period_x(len(rows))},
+        layer=[
+            {
+                "mark": {
+                    "type": "errorband",
+                    "band": _UNREAD,
+                    "borders": {"strokeDash": [3, 2], **_UNREAD},
+                },
+                "encoding": {"y": {**y, "field": "low"}, "y2": {"field": "high"}, **_NO_TIP},
+            },
+            {"mark": {"type": "line", **_UNREAD}, "encoding": {"y": y}},
+            {"mark": _dot(), "encoding": {"y": y, "tooltip": tips}},
+        ],
+    )
+
+
+def control_chart(
+    points: Sequence[Any],
+    centre: float,
+    lower: float | Sequence[float | None],
+    upper: float | Sequence[float | None],
+    signals: Sequence[int],
+    *,
+    title: str | None = None,
+    y_title: str | None = None,
+) -> dict:
+    """A control chart: the statistic per period, the centre line, the control limits, and the
+    points that signal drawn apart (another colour and shape).
+
+    ``points``: items with ``period`` (ISO date) and ``value`` (the plotted statistic; None for
+    a period without data). ``lower``, ``upper``: one number, or one per point (the limits of a
+    p-chart vary with n). ``signals``: 0-based indices of the points that signal, as in
+    ``cxloop.analytics.control.ControlChart.signals``. ``title``, ``y_title``: translated by the
+    caller; generic ones by default.
+    """
+    title = title or _("Control chart")
+    y_title = y_title or _("Value")
+    rows = _series(points, "control_chart: points")
+    centre = _number(centre, "control_chart: centre")
+    lows = _limit(lower, len(rows), "control_chart: lower")
+    highs = _limit(upper, len(rows), "control_chart: upper")
+    flagged = sorted(
+        {
+            _count(index, f"control_chart: signals[{k}]")
+            for k, index in enumerate(_sequence(signals, "control_chart: signals"))
+        }
+    )
+    stray = [i for i in flagged if i >= len(rows) or rows[i]["value"] is None]
+    if stray:
+        raise ValueError(f"control_chart: signals {stray} point at no plotted value")
+    if _latest(rows) is None:
+        return _no_data(240, title=title)
+    signal, no_signal, status = _("Signal"), _("No signal"), _("Status")
+    for i, row in enumerate(rows):
+        flag = i in flagged
+        state = signal if flag else no_signal
+        row.update(centre=centre, lower=lows[i], upper=highs[i], signal=flag, state=state)
+    y = {"type": "quantitative", "scale": _fitted(), "title": y_title}
+    limit = {"type": "line", "interpolate": "step", "color": GREY, "strokeDash": [4, 3], **_UNREAD}
+    tips = [
+        _period_tip(),
+        _tip("value", y_title, ",.3~f"),
+        _tip("centre", _("Centre line"), ",.3~f"),
+        _tip("lower", _("Lower control limit"), ",.3~f"),
+        _tip("upper", _("Upper control limit"), ",.3~f"),
+        _label_tip("state", status),
+    ]
+    states = [no_signal, signal]
+    return _spec(
+        " ".join([f"{title}.", _periods(len(rows)), _signals(rows, flagged)]),
+        rows,
+        height=240,
+        title=title,
+        encoding={"x": _period_x(len(rows))},
+        layer=[
+            {
+                "mark": {"type": "line", "color": GREY, **_UNREAD},
+                "encoding": {"y": {**y, "field": "centre"}},
+            },
+            {"mark": limit, "encoding": {"y": {**y, "field": "lower"}}},
+            {"mark": limit, "encoding": {"y": {**y, "field": "upper"}}},
+            {
+                "mark": {"type": "line", "color": BLUE, **_UNREAD},
+                "encoding": {"y": {**y, "field": "value"}},
+            },
+            {
+                "mark": _dot(),
+                "encoding": {
+                    "y": {**y, "field": "value"},
+                    "color": _legend("state", status, states, [BLUE, VERMILLION], titled=False),
+                    "shape": _legend("state", status, states, ["circle", "diamond"], titled=False),
+                    "size": {"condition": {"test": "datum.signal", "value": 120}, "value": 50},
+                    "tooltip": tips,
+                },
+            },
+        ],
+    )
+
+
+def _signals(rows: list[dict[str, Any]], flagged: list[int]) -> str:
+    if not flagged:
+        return _("No signals.")
+    periods = ", ".join(rows[i]["period"] for i in flagged)
+    return ngettext(
+        "%(count)d signal: %(periods)s.", "%(count)d signals: %(periods)s.", len(flagged)
+    ) % {"count": len(flagged), "periods": periods}
+
+
+def distribution(counts: Sequence[int], *, labels: Sequence[str]) -> dict:
+    """How many gave each score: a bar per score, in the order given.
+
+    ``counts``: the number of answers with each score; ``labels``: the name of each score
+    (``"0"`` … ``"10"``, or ``"1 — very dissatisfied"`` …), one per count.
+    """
+    numbers = [
+        _count(c, f"distribution: counts[{i}]")
+        for i, c in enumerate(_sequence(counts, "distribution: counts"))
+    ]
+    names = [
+        _text(label, f"distribution: labels[{i}]")
+        for i, label in enumerate(_sequence(labels, "distribution: labels"))
+    ]
+    if len(names) != len(numbers):
+        raise ValueError(f"distribution: {len(numbers)} counts but {len(names)} labels")
+    _distinct(names, "distribution: labels")
+    total = sum(numbers)
+    if total == 0:
+        return _no_data(200)
+    rows = [
+        {"score": name, "count": count, "share": count / total}
+        for name, count in zip(names, numbers, strict=True)
+    ]
+    listed = ", ".join(f"{row['score']} — {row['count']}" for row in rows)
+    score = {"field": "score", "type": "ordinal", "sort": None, "title": _("Score")}
+    return _spec(
+        _("Responses by score: %(counts)s.") % {"counts": listed},
+        rows,
+        height=200,
+        mark={"type": "bar", "color": BLUE},
+        encoding={
+            "x": {**score, "axis": {"labelAngle": 0}},
+            # Whole ticks only: "0.5 responses" on an axis would mean nothing.
+            "y": {
+                "field": "count",
+                "type": "quantitative",
+                "title": _("Responses"),
+                "axis": {"format": "d", "tickMinStep": 1},
+            },
+            "tooltip": [
+                _label_tip("score", _("Score")),
+                _tip("count", _("Responses"), ",d"),
+                _tip("share", _("Share"), ".0%"),
+            ],
+        },
+    )
+
+
+def _corner(text: str, *, right: bool, top: bool) -> dict:
+    return {
+        "data": _alone(),
+        "mark": {
+            "type": "text",
+            "text": text,
+            "color": GREY,
+            "fontStyle": "italic",
+            "align": "right" if right else "left",
+            "baseline": "top" if top else "bottom",
+        },
+        "encoding": {
+            "x": {"value": "width"} if right else {"value": 0},
+            "y": {"value": 0} if top else {"value": "height"},
+        },
+    }
+
+
+def quadrant(
+    items: Sequence[Any], *, x_title: str, y_title: str, x_split: float, y_split: float
+) -> dict:
+    """The importance–performance grid of Martilla & James (1977): performance across,
+    importance up, the two splitting rules, a label on every point and the advice in every
+    quadrant ("Concentrate here" top left: important and below target).
+
+    ``items``: with ``name``, ``performance`` and ``importance`` (numbers), e.g. an
+    ``Opportunity`` of ``cxloop.analytics.opportunities``. ``x_title``, ``y_title``: the
+    performance and importance measures, translated by the caller. ``x_split``: the performance
+    target; ``y_split``: where importance counts as high (the mean importance).
+    """
+    x_split = _number(x_split, "quadrant: x_split")
+    y_split = _number(y_split, "quadrant: y_split")
+    rows = []
+    for i, item in enumerate(_sequence(items, "quadrant: items")):
+        where = f"quadrant: items[{i}]"
+        rows.append(
+            {
+                "name": _text(_field(item, "name", where), f"{where}.name"),
+                "performance": _number(_field(item, "performance", where), f"{where}.performance"),
+                "importance": _number(_field(item, "importance", where), f"{where}.importance"),
+            }
+        )
+    _distinct([row["name"] for row in rows], "quadrant: item names")
+    if not rows:
+        return _no_data(320)
+    focus = [r["name"] for r in rows if r["importance"] > y_split and r["performance"] < x_split]
+    description = ngettext(
+        "%(count)d item by %(x)s and %(y)s.", "%(count)d items by %(x)s and %(y)s.", len(rows)
+    ) % {"count": len(rows), "x": x_title, "y": y_title}
+    if focus:
+        description += " " + _("Concentrate on: %(names)s.") % {"names": ", ".join(focus)}
+    # Padding keeps the points off the corners, where the advice is written.
+    x = {"type": "quantitative", "scale": _fitted(24), "title": x_title}
+    y = {"type": "quantitative", "scale": _fitted(24), "title": y_title}
+    # Hidden from screen readers, which would announce lines with no name: the description
+    # says in words which items fall in the quadrant that matters.
+    split = {"type": "rule", "color": GREY, "strokeDash": [4, 3], "aria": False}
+    point = {"x": {**x, "field": "performance"}, "y": {**y, "field": "importance"}}
+    tips = [
+        _label_tip("name", _("Name")),
+        _tip("performance", x_title, ",.2~f"),
+        _tip("importance", y_title, ",.2~f"),
+    ]
+    return _spec(
+        description,
+        rows,
+        height=320,
+        layer=[
+            {"data": _alone(), "mark": split, "encoding": {"x": {**x, "datum": x_split}}},
+            {"data": _alone(), "mark": split, "encoding": {"y": {**y, "datum": y_split}}},
+            {
+                "mark": _dot(70),
+                "encoding": {**point, "tooltip": tips},
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 7, "color": INK},
+                "encoding": {
+                    **point,
+                    "text": {"field": "name", "type": "nominal", "title": _("Name")},
+                },
+            },
+            _corner(_("Concentrate here"), right=False, top=True),
+            _corner(_("Keep up the good work"), right=True, top=True),
+            _corner(_("Low priority"), right=False, top=False),
+            _corner(_("Possible overkill"), right=True, top=False),
+        ],
+    )
+
+
+def emotion_curve(stages: Sequence[Any]) -> dict:
+    """The mean score across the stages of a journey, in their order, with intervals.
+
+    ``stages``: items with ``stage`` (its name), ``value``, ``low``, ``high`` (numbers; all None
+    for a stage without answers) and optionally ``n``.
+    """
+    rows = []
+    for i, item in enumerate(_sequence(stages, "emotion_curve: stages")):
+        where = f"emotion_curve: stages[{i}]"
+        stage = _text(_field(item, "stage", where), f"{where}.stage")
+        rows.append({"stage": stage, **_estimate(item, where)})
+    _distinct([row["stage"] for row in rows], "emotion_curve: stage names")
+    if _latest(rows) is None:
+        return _no_data(240)
+    listed = "; ".join(f"{row['stage']}: {_with_interval(row)}" for row in rows)
+    stage = {"field": "stage", "type": "ordinal", "sort": None, "title": _("Journey stage")}
+    y = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": _fitted(),
+        "title": _("Mean score"),
+    }
+    tips = [
+        _label_tip("stage", _("Journey stage")),
+        _tip("value", _("Mean score"), ",.2f"),
+        *_interval_tips(),
+    ]
+    return _spec(
+        _("Mean score by journey stage: %(stages)s.") % {"stages": listed},
+        rows,
+        height=240,
+        encoding={"x": {**stage, "axis": {"labelAngle": 0}}},
+        layer=[
+            {
+                "mark": {
+                    "type": "errorbar",
+                    "color": BLUE,
+                    "rule": _UNREAD,
+                    "ticks": {"size": 10, **_UNREAD},
+                },
+                "encoding": {"y": {**y, "field": "low"}, "y2": {"field": "high"}, **_NO_TIP},
+            },
+            {"mark": {"type": "line", **_UNREAD}, "encoding": {"y": y}},
+            {"mark": _dot(), "encoding": {"y": y, "tooltip": tips}},
+        ],
+    )
+
+
+def comparison(groups: Sequence[Any], *, x_title: str | None = None) -> dict:
+    """Groups side by side: a horizontal bar per group with its interval, the groups that differ
+    significantly in another colour and marked with an asterisk.
+
+    ``groups``: items with ``name``, ``value``, ``low``, ``high`` (numbers), ``significant``
+    (bool: the difference from the rest holds after correction, as in
+    ``cxloop.analytics.comparisons.SegmentComparison``) and optionally ``n``. ``x_title``: the
+    measure, translated by the caller; "Score" by default.
+    """
+    x_title = x_title or _("Score")
+    significant, not_significant = _("Significant difference (*)"), _("No significant difference")
+    rows = []
+    for i, group in enumerate(_sequence(groups, "comparison: groups")):
+        where = f"comparison: groups[{i}]"
+        row = {
+            "name": _text(_field(group, "name", where), f"{where}.name"),
+            **_estimate(group, where),
+        }
+        if row["value"] is None:
+            raise ValueError(f"{where}.value is None; expected a finite number")
+        flag = _flag(_field(group, "significant", where), f"{where}.significant")
+        rows.append(
+            {**row, "significant": flag, "verdict": significant if flag else not_significant}
+        )
+    _distinct([row["name"] for row in rows], "comparison: group names")
+    if not rows:
+        return _no_data(80)
+    listed = "; ".join(
+        f"{row['name']}: {_with_interval(row)}"
+        + (f", {_('significant difference')}" if row["significant"] else "")
+        for row in rows
+    )
+    group, difference = _("Group"), _("Difference")
+    name = {
+        "field": "name",
+        "type": "nominal",
+        "sort": None,
+        "title": group,
+        "axis": {"title": None},
+    }
+    x = {"field": "value", "type": "quantitative", "title": x_title}
+    tips = [
+        _label_tip("name", group),
+        _tip("value", x_title),
+        *_interval_tips(),
+        _label_tip("verdict", difference),
+    ]
+    verdicts = [significant, not_significant]
+    return _spec(
+        _("%(measure)s by group: %(groups)s.") % {"measure": x_title, "groups": listed},
+        rows,
+        height=28 * len(rows),
+        encoding={"y": name},
+        layer=[
+            {
+                "mark": {"type": "bar", "height": {"band": 0.7}},
+                "encoding": {
+                    "x": x,
+                    "color": _legend("verdict", difference, verdicts, [BLUE, GREY], titled=False),
+                    "tooltip": tips,
+                },
+            },
+            {
+                "mark": {"type": "errorbar", "color": INK, "rule": _UNREAD, "ticks": _UNREAD},
+                "encoding": {"x": {**x, "field": "low"}, "x2": {"field": "high"}, **_NO_TIP},
+            },
+            {
+                "transform": [{"filter": "datum.significant"}],
+                "mark": {
+                    "type": "text",
+                    "text": "*",
+                    "align": "left",
+                    "dx": 4,
+                    "fontSize": 16,
+                    **_UNREAD,
+                },
+                "encoding": {"x": {**x, "field": "high"}},
+            },
+        ],
+    )
+
+
+def portfolio(customers: Sequence[Any]) -> dict:
+    """Customers by annual value (log scale) and latest score, coloured by status and shaped by
+    segment; customers without a score sit on a row of their own at the bottom.
+
+    ``customers``: items with ``name``, ``value`` (annual value, > 0), ``score`` (latest score
+    0–10, or None), ``status`` (one of :data:`STATUSES`) and ``target`` (bool: in a target
+    segment).
+    """
+    labels = dict(
+        zip(STATUSES, [_("Promoter"), _("Passive"), _("Detractor"), _("Silent")], strict=True)
+    )
+    target, other = _("Target segment"), _("Other customers")
+    rows = []
+    for i, customer in enumerate(_sequence(customers, "portfolio: customers")):
+        where = f"portfolio: customers[{i}]"
+        value = _number(_field(customer, "value", where), f"{where}.value")
+        if value <= 0:
+            raise ValueError(f"{where}.value is {value!r}; a log scale needs an annual value > 0")
+        score = _number(_field(customer, "score", where), f"{where}.score", optional=True)
+        if score is not None and not 0 <= score <= 10:
+            raise ValueError(f"{where}.score is {score!r}; expected 0 to 10 or None")
+        status = _field(customer, "status", where)
+        if status not in labels:
+            raise ValueError(f"{where}.status is {status!r}; expected one of {list(STATUSES)}")
+        in_target = _flag(_field(customer, "target", where), f"{where}.target")
+        rows.append(
+            {
+                "name": _text(_field(customer, "name", where), f"{where}.name"),
+                "value": value,
+                "score": score,
+                "plotted": NO_SCORE if score is None else score,
+                "status": labels[status],
+                "segment": target if in_target else other,
+            }
+        )
+    if not rows:
+        return _no_data(320)
+    for row in rows:
+        # What a screen reader says of each point; Vega-Lite's own words would give the
+        # plotted position, and so a score for a customer who has none.
+        row["said"] = _(
+            "%(name)s: annual value %(value)s; latest score: %(score)s; %(status)s; %(segment)s."
+        ) % {**row, "value": _show(row["value"], 0), "score": _show(row["score"])}
+    # The row of customers without a score is labelled in words; Vega reads a JSON string
+    # literal as an expression string, whatever the translation holds.
+    no_score = json.dumps(_("No score"), ensure_ascii=False)
+    y = {
+        "field": "plotted",
+        "type": "quantitative",
+        "scale": {"domain": [NO_SCORE - 0.5, 10.5], "nice": False},
+        "title": _("Latest score"),
+        "axis": {
+            "values": [NO_SCORE, 0, 2, 4, 6, 8, 10],
+            "labelExpr": f"datum.value < 0 ? {no_score} : datum.label",
+        },
+    }
+    x = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"type": "log", "padding": 12, "nice": False},
+        "title": _("Annual value"),
+        "axis": {"tickCount": 4},  # a log axis labels every 2×, 3×, 5× otherwise, overlapping
+    }
+    tips = [
+        _label_tip("name", _("Customer")),
+        _tip("value", _("Annual value"), ",.0f"),
+        _tip("score", _("Latest score"), ",.1~f"),
+        _label_tip("status", _("Status")),
+        _label_tip("segment", _("Segment")),
+    ]
+    point = {
+        "x": x,
+        "y": y,
+        "color": _legend(
+            "status", _("Status"), list(labels.values()), [GREEN, GREY, VERMILLION, INK]
+        ),
+        "shape": _legend("segment", _("Segment"), [target, other], ["diamond", "circle"]),
+        "description": {"field": "said", "type": "nominal"},
+    }
+    # A white outline tells apart customers whose points overlap.
+    mark = {**_dot(80), "stroke": "white", "strokeWidth": 1}
+    return _spec(
+        _portfolio_description(rows, list(labels.values())),
+        rows,
+        height=320,
+        layer=[
+            # Two layers only for their tooltips: a missing score must not read as 0.
+            {
+                "transform": [{"filter": "isValid(datum.score)"}],
+                "mark": mark,
+                "encoding": {**point, "tooltip": tips},
+            },
+            {
+                "transform": [{"filter": "!isValid(datum.score)"}],
+                "mark": mark,
+                "encoding": {**point, "tooltip": [tip for tip in tips if tip["field"] != "score"]},
+            },
+        ],
+    )
+
+
+def _portfolio_description(rows: list[dict[str, Any]], statuses: list[str]) -> str:
+    parts = [
+        ngettext(
+            "%(count)d customer by annual value and latest score.",
+            "%(count)d customers by annual value and latest score.",
+            len(rows),
+        )
+        % {"count": len(rows)}
+    ]
+    for status in statuses:
+        held = [row["value"] for row in rows if row["status"] == status]
+        if held:
+            parts.append(
+                _("%(status)s: %(count)d, annual value %(value)s.")
+                % {"status": status, "count": len(held), "value": _show(sum(held), 0)}
+            )
+    return " ".join(parts)

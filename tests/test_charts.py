@@ -1,0 +1,484 @@
+"""The chart specs of cxloop.insights.charts: valid Vega-Lite by the vendored schema, every
+visible string through gettext, empty data drawn as "No data", bad data refused by name; and the
+vendored chart libraries: the files their README names, fetching nothing from a CDN."""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+from django.utils import translation
+
+from cxloop.insights import charts
+
+ROOT = Path(__file__).parents[1]
+SCHEMA = ROOT / "tests" / "vendor" / "vega-lite" / "vega-lite-schema.json"
+VENDOR = ROOT / "cxloop" / "front" / "static" / "front" / "vendor" / "vega"
+MONTHS = [f"2025-{month:02d}-01" for month in range(1, 7)]
+KINDS = [
+    "sparkline",
+    "trend",
+    "control_chart",
+    "distribution",
+    "quadrant",
+    "emotion_curve",
+    "comparison",
+    "portfolio",
+]
+
+
+@dataclass(frozen=True)
+class Point:
+    """A period's estimate as a page passes it: a dataclass rather than a mapping."""
+
+    period: str
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+
+def examples(said: Callable[[str], str] = str) -> dict[str, dict]:
+    """One chart of each kind, on data like the demo's; ``said`` stands for the caller's own
+    gettext of the titles it passes in."""
+    nps = [31, 35, 33, 28, 40, 42]
+    share = [0.52, 0.55, 0.50, 0.31, 0.51, 0.54]
+    return {
+        "sparkline": charts.sparkline(
+            [
+                {"period": p, "value": v}
+                for p, v in zip(MONTHS, [31, 35, None, 28, 40, 42], strict=True)
+            ]
+        ),
+        "trend": charts.trend(
+            [Point(p, v, v - 9.5, v + 9.5, 120) for p, v in zip(MONTHS, nps, strict=True)],
+            title=said("NPS by month"),
+            y_title=said("NPS"),
+            domain=(-100, 100),
+        ),
+        "control_chart": charts.control_chart(
+            [{"period": p, "value": v} for p, v in zip(MONTHS, share, strict=True)],
+            0.5,
+            [0.40, 0.41, 0.39, 0.40, 0.40, 0.41],
+            [0.60, 0.59, 0.61, 0.60, 0.60, 0.59],
+            [3],
+            title=said("Share of promoters"),
+            y_title=said("Share"),
+        ),
+        "distribution": charts.distribution(
+            [2, 0, 1, 3, 4, 9, 11, 25, 30, 21, 14], labels=[str(score) for score in range(11)]
+        ),
+        "quadrant": charts.quadrant(
+            [
+                {"name": "Billing", "importance": 0.31, "performance": 3.9},
+                {"name": "Onboarding", "importance": 0.12, "performance": 4.5},
+                {"name": "Proposal", "importance": 0.22, "performance": 4.1},
+                {"name": "Review", "importance": 0.35, "performance": 4.4},
+            ],
+            x_title=said("Mean rating"),
+            y_title=said("Importance"),
+            x_split=4.2,
+            y_split=0.25,
+        ),
+        "emotion_curve": charts.emotion_curve(
+            [
+                {"stage": "First contact", "value": 4.1, "low": 3.9, "high": 4.3, "n": 80},
+                {"stage": "Proposal", "value": 3.6, "low": 3.3, "high": 3.9, "n": 45},
+                {"stage": "Onboarding", "value": None, "low": None, "high": None, "n": 0},
+                {"stage": "Billing", "value": 3.9, "low": 3.6, "high": 4.2},
+            ]
+        ),
+        "comparison": charts.comparison(
+            [
+                {"name": "Target", "value": 45, "low": 35, "high": 55, "significant": True},
+                {"name": "Other", "value": 20, "low": 10, "high": 30, "significant": False},
+                {"name": "New", "value": -5, "low": -25, "high": 15, "significant": False},
+            ]
+        ),
+        "portfolio": charts.portfolio(
+            [
+                {"name": "Acme", "value": 1.2e6, "score": 9, "status": "promoter", "target": True},
+                {"name": "Beta", "value": 2e5, "score": 7, "status": "passive", "target": True},
+                {"name": "Gamma", "value": 5e4, "score": 3, "status": "detractor", "target": False},
+                {"name": "Delta", "value": 8e5, "score": None, "status": "silent", "target": True},
+            ]
+        ),
+    }
+
+
+def nothing_to_draw(said: Callable[[str], str] = str) -> dict[str, dict]:
+    return {
+        "sparkline": charts.sparkline([]),
+        "sparkline of gaps": charts.sparkline([{"period": "2025-01-01", "value": None}]),
+        "trend": charts.trend([], title=said("NPS by month"), y_title=said("NPS")),
+        "control_chart": charts.control_chart([], 0.5, 0.4, 0.6, []),
+        "distribution": charts.distribution([], labels=[]),
+        "distribution of zeros": charts.distribution([0, 0], labels=["yes", "no"]),
+        "quadrant": charts.quadrant([], x_title="x", y_title="y", x_split=0, y_split=0),
+        "emotion_curve": charts.emotion_curve([]),
+        "comparison": charts.comparison([]),
+        "portfolio": charts.portfolio([]),
+    }
+
+
+@cache
+def validator():
+    schema = json.loads(SCHEMA.read_text())
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def schema_error(spec: dict) -> str | None:
+    error = jsonschema.exceptions.best_match(validator().iter_errors(spec))
+    return None if error is None else f"{error.message[:500]} at {list(error.absolute_path)}"
+
+
+def visible_strings(spec: dict) -> list[tuple[str, str]]:
+    """(key, string) for every string of a spec a reader sees: titles, the description, text
+    written on the chart, axis label expressions and the names in legends (scale domains)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data":
+                    continue  # the caller's names and numbers
+                if key == "domain" and isinstance(value, list):
+                    found.extend((key, v) for v in value if isinstance(v, str))
+                elif key in {"title", "description", "text", "labelExpr"} and isinstance(
+                    value, str
+                ):
+                    found.append((key, value))
+                else:
+                    walk(value)
+
+    walk(spec)
+    return found
+
+
+@pytest.fixture
+def marked(monkeypatch):
+    """gettext and ngettext as charts sees them, wrapping what they return in ⟦ ⟧ and recording
+    every message asked for."""
+    asked = set()
+
+    def gettext(message):
+        asked.add(message)
+        return f"⟦{message}⟧"
+
+    def ngettext(singular, plural, number):
+        asked.add((singular, plural))
+        return f"⟦{singular if number == 1 else plural}⟧"
+
+    monkeypatch.setattr(charts, "_", gettext)
+    monkeypatch.setattr(charts, "ngettext", ngettext)
+    return asked
+
+
+def mark(text: str) -> str:
+    return f"⟦{text}⟧"
+
+
+# The English strings the charts show, for the Russian catalogue.
+MESSAGES = {
+    "%(measure)s by group: %(groups)s.",
+    "%(name)s: annual value %(value)s; latest score: %(score)s; %(status)s; %(segment)s.",
+    "%(status)s: %(count)d, annual value %(value)s.",
+    "%(value)s (interval %(low)s to %(high)s)",
+    "Annual value",
+    "Centre line",
+    "Concentrate here",
+    "Concentrate on: %(names)s.",
+    "Control chart",
+    "Customer",
+    "Detractor",
+    "Difference",
+    "Group",
+    "Interval high",
+    "Interval low",
+    "Journey stage",
+    "Keep up the good work",
+    "Latest score",
+    "Latest value %(value)s.",
+    "Low priority",
+    "Lower control limit",
+    "Mean score",
+    "Mean score by journey stage: %(stages)s.",
+    "Name",
+    "No data",
+    "No data to show.",
+    "No score",
+    "No signal",
+    "No signals.",
+    "No significant difference",
+    "Other customers",
+    "Passive",
+    "Period",
+    "Possible overkill",
+    "Promoter",
+    "Responses",
+    "Responses by score: %(counts)s.",
+    "Score",
+    "Segment",
+    "Share",
+    "Signal",
+    "Significant difference (*)",
+    "Silent",
+    "Status",
+    "Target segment",
+    "Upper control limit",
+    "Value",
+    "no data",
+    "significant difference",
+    (
+        "%(count)d customer by annual value and latest score.",
+        "%(count)d customers by annual value and latest score.",
+    ),
+    ("%(count)d item by %(x)s and %(y)s.", "%(count)d items by %(x)s and %(y)s."),
+    ("%(count)d period.", "%(count)d periods."),
+    ("%(count)d signal: %(periods)s.", "%(count)d signals: %(periods)s."),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_it_builds_valid_vega_lite(kind):
+    spec = examples()[kind]
+    assert schema_error(spec) is None
+    assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v6.json"
+    assert spec["width"] == "container"
+    assert spec["description"]
+
+
+@pytest.mark.parametrize("case", list(nothing_to_draw()))
+def test_it_says_no_data_when_there_is_nothing_to_draw(case):
+    with translation.override("en"):
+        spec = nothing_to_draw()[case]
+    assert schema_error(spec) is None
+    assert spec["data"]["values"] == [{"text": "No data"}]
+    assert spec["mark"]["type"] == "text"
+    assert spec["description"] == "No data to show."
+
+
+def test_it_passes_every_visible_string_through_gettext(marked):
+    specs = [*examples(mark).items(), *nothing_to_draw(mark).items()]
+    for name, spec in specs:
+        for key, text in visible_strings(spec):
+            if key in {"description", "labelExpr"}:  # sentences put together from pieces
+                assert "⟦" in text, f"{name}: {key} {text!r} is not translated"
+            else:
+                # An asterisk marks significant groups; the legend says so in words.
+                assert text == "*" or re.fullmatch("⟦.*⟧", text), f"{name}: {key} {text!r}"
+
+
+def test_it_asks_gettext_for_these_strings(marked):
+    examples(mark)
+    nothing_to_draw(mark)
+    charts.control_chart([{"period": "2025-01-01", "value": 1}], 1, 0, 2, [])
+    charts.comparison([{"name": "A", "value": 1, "low": 0, "high": 2, "significant": True}])
+    assert marked == MESSAGES
+
+
+def test_it_builds_the_spec_in_the_active_language():
+    data = [{"period": "2025-01-01", "value": 38, "low": 28.25, "high": 48, "n": 9}]
+    with translation.override("en"):
+        english = charts.distribution([1, 2], labels=["1", "2"])
+        described = charts.trend(data, title="NPS", y_title="NPS")["description"]
+    with translation.override("ru"):
+        russian = charts.distribution([1, 2], labels=["1", "2"])
+        described_ru = charts.trend(data, title="NPS", y_title="NPS")["description"]
+    assert english["encoding"]["x"]["title"] == "Score"
+    assert russian["encoding"]["x"]["title"] == "Оценка"  # already in the catalogue
+    assert "38.0 (interval 28.2 to 48.0)" in described
+    assert "38,0" in described_ru and "28,2" in described_ru  # numbers in the Russian manner
+
+
+def test_it_describes_the_chart_in_words():
+    with translation.override("en"):
+        built = examples()
+    assert built["control_chart"]["description"] == (
+        "Share of promoters. 6 periods. 1 signal: 2025-04-01."
+    )
+    assert built["quadrant"]["description"] == (
+        "4 items by Mean rating and Importance. Concentrate on: Billing."
+    )
+    assert "Onboarding: no data" in built["emotion_curve"]["description"]
+    assert (
+        "Target: 45.0 (interval 35.0 to 55.0), significant difference"
+        in (built["comparison"]["description"])
+    )
+    assert "Silent: 1, annual value 800,000." in built["portfolio"]["description"]
+
+
+def test_it_reads_dates_and_datetimes_as_the_day_a_period_starts():
+    spec = charts.sparkline(
+        [{"period": date(2025, 1, 6), "value": 1}, {"period": "2025-01-13", "value": 2}]
+    )
+    assert [row["period"] for row in spec["data"]["values"]] == ["2025-01-06", "2025-01-13"]
+
+
+def test_it_marks_the_signals_of_a_control_chart():
+    rows = examples()["control_chart"]["data"]["values"]
+    assert [row["signal"] for row in rows] == [False, False, False, True, False, False]
+    assert [row["lower"] for row in rows][:2] == [0.40, 0.41]  # limits per period
+    assert {row["centre"] for row in rows} == {0.5}
+
+
+def test_it_puts_customers_without_a_score_on_their_own_row():
+    with translation.override("en"):
+        rows = examples()["portfolio"]["data"]["values"]
+    delta = next(row for row in rows if row["name"] == "Delta")
+    assert delta["score"] is None
+    assert delta["plotted"] == charts.NO_SCORE < 0
+    assert delta["said"] == (
+        "Delta: annual value 800,000; latest score: no data; Silent; Target segment."
+    )
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2.1 contrast ratio of an sRGB colour against white."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_it_draws_in_colours_that_stand_out_on_white():
+    text = json.dumps(examples())
+    colours = set(re.findall(r'"(#[0-9A-Fa-f]{6})"', text))
+    assert len(colours) >= 4
+    for colour in colours:  # WCAG 1.4.11: 3:1 for the graphics that carry meaning
+        assert contrast_with_white(colour) >= 3, colour
+
+
+POINT = {"period": "2025-01-01", "value": 1, "low": 0, "high": 2}
+CUSTOMER = {"name": "Acme", "value": 100, "score": 9, "status": "promoter", "target": True}
+GROUP = {"name": "A", "value": 1, "low": 0, "high": 2, "significant": False}
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: charts.sparkline("12"), "sparkline: points must be a sequence, got st"),
+        (
+            lambda: charts.sparkline([{"period": "2025-13-01", "value": 1}]),
+            "sparkline: points[0].period is '2025-13-01'; expected an ISO date",
+        ),
+        (lambda: charts.sparkline([{"value": 1}]), "sparkline: points[0] has no 'period'"),
+        (
+            lambda: charts.trend([{**POINT, "value": "high"}], title="t", y_title="y"),
+            "trend: points[0].value is 'high'; expected a finite number or None",
+        ),
+        (
+            lambda: charts.trend([{**POINT, "value": float("nan")}], title="t", y_title="y"),
+            "trend: points[0].value is nan",
+        ),
+        (
+            lambda: charts.trend([{"period": "2025-01-01", "value": 1}], title="t", y_title="y"),
+            "trend: points[0] has a value but no interval",
+        ),
+        (
+            lambda: charts.trend([{**POINT, "low": 3}], title="t", y_title="y"),
+            "trend: points[0] has low 3.0 above high 2.0",
+        ),
+        (
+            lambda: charts.trend([POINT], title="t", y_title="y", domain=(1, 1)),
+            "trend: domain is (1, 1); expected (low, high)",
+        ),
+        (
+            lambda: charts.control_chart([POINT, POINT], 1, [0], 2, []),
+            "control_chart: lower has 1 values for 2 points",
+        ),
+        (
+            lambda: charts.control_chart([POINT], 1, 0, 2, [1]),
+            "control_chart: signals [1] point at no plotted value",
+        ),
+        (
+            lambda: charts.control_chart([POINT], 1, 0, 2, [-1]),
+            "control_chart: signals[0] is -1; expected a whole numbe",
+        ),
+        (
+            lambda: charts.distribution([1, -1], labels=["a", "b"]),
+            "distribution: counts[1] is -1",
+        ),
+        (
+            lambda: charts.distribution([1, True], labels=["a", "b"]),
+            "distribution: counts[1] is True",
+        ),
+        (
+            lambda: charts.distribution([1, 2], labels=["a"]),
+            "distribution: 2 counts but 1 labels",
+        ),
+        (
+            lambda: charts.distribution([1, 2], labels=["a", "a"]),
+            "distribution: labels repeat ['a']",
+        ),
+        (
+            lambda: charts.quadrant(
+                [{"name": "A", "importance": 1}], x_title="x", y_title="y", x_split=0, y_split=0
+            ),
+            "quadrant: items[0] has no 'performance'",
+        ),
+        (
+            lambda: charts.emotion_curve([{**POINT, "stage": "S"}, {**POINT, "stage": "S"}]),
+            "emotion_curve: stage names repeat ['S']",
+        ),
+        (
+            lambda: charts.comparison([{**GROUP, "significant": "yes"}]),
+            "comparison: groups[0].significant is 'yes'; expected True or False",
+        ),
+        (
+            lambda: charts.portfolio([{**CUSTOMER, "value": 0}]),
+            "portfolio: customers[0].value is 0.0; a log scale needs an annual value > 0",
+        ),
+        (
+            lambda: charts.portfolio([{**CUSTOMER, "score": 11}]),
+            "portfolio: customers[0].score is 11.0; expected 0 to 10 or None",
+        ),
+        (
+            lambda: charts.portfolio([{**CUSTOMER, "status": "happy"}]),
+            "portfolio: customers[0].status is 'happy'; expected one of ['promoter'",
+        ),
+    ],
+)
+def test_it_refuses_bad_data_naming_it(build, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
+
+
+def test_it_vendors_the_files_its_readme_names():
+    readme = (VENDOR / "README.md").read_text()
+    sums = re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.MULTILINE)
+    named = {name for _, name in sums}
+    assert named == {p.name for p in VENDOR.iterdir() if p.name != "README.md"} | {
+        "tests/vendor/vega-lite/vega-lite-schema.json"
+    }
+    for expected, name in sums:
+        path = ROOT / name if name.startswith("tests/") else VENDOR / name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == expected, name
+
+
+def test_it_vendors_libraries_that_fetch_nothing_from_a_cdn():
+    addresses = {
+        address
+        for script in VENDOR.glob("*.js")
+        for address in re.findall(r"https?://[^\s\"'`)\\]*", script.read_text())
+    }
+    assert addresses == {
+        "http://www.w3.org/1999/xlink",  # XML namespaces, never fetched
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/2000/xmlns/",
+        "https://vega.github.io/schema/vega/v6.json",  # the compiled spec's $schema identifier
+        "https://github.com/vega/vega-lite/issues/2415",  # in an error message
+        "http://",  # vega-embed asking whether a spec is a URL; charts.js passes objects
+        "https://",
+        "https://github.com/Starcounter-Jack/JSON-Patch",  # in an error message
+        "https://vega.github.io/editor/",  # the editor action, which charts.js turns off
+    }

@@ -1,0 +1,435 @@
+"""The fact store: rebuilt from a small database and compared with it row by row; refreshed
+after writes; never half-written."""
+
+import datetime as dt
+import json
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from django.test import override_settings
+
+from cxloop.customers.models import Customer, Segment
+from cxloop.facts import store, sync
+from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SCORED_KINDS, SEGMENTS
+from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
+from cxloop.journeys.models import Journey, Stage, Touchpoint
+from cxloop.surveys.models import Answer, Question, Response, Survey
+from cxloop.surveys.services import answer_pulse
+from cxloop.test import BaseTestCase
+from tests.surveys.test_respond import make_survey
+
+UTC = dt.UTC
+JAN = dt.datetime(2026, 1, 15, 9, 30, 0, 123456, tzinfo=UTC)
+# 1 February in Moscow (the site's time zone) but still January in UTC, which months follow.
+JAN_LAST = dt.datetime(2026, 1, 31, 22, 0, tzinfo=UTC)
+FEB = dt.datetime(2026, 2, 3, 8, 15, tzinfo=UTC)
+
+
+def question(survey, order, kind, touchpoint=None, **fields) -> Question:
+    return Question.objects.create(
+        survey=survey,
+        order=order,
+        kind=kind,
+        text_ru=kind,
+        text_en=kind,
+        touchpoint=touchpoint,
+        **fields,
+    )
+
+
+class FactData(BaseTestCase):
+    """Customers of two teams and one without an owner; a relationship survey (two NPS
+    questions, a rated touchpoint), a transactional survey, a face-to-face meeting, an open-link
+    answer, a response left unfinished and an employee pulse."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        stage = Stage.objects.create(journey=Journey.objects.create(), order=1)
+        cls.onboarding = Touchpoint.objects.create(
+            stage=stage, order=1, code="onboarding", channel="email"
+        )
+        cls.kickoff = Touchpoint.objects.create(
+            stage=stage, order=2, code="kickoff", channel="meeting"
+        )
+        cls.acme = Customer.objects.create(
+            external_id="C-1",
+            name="Acme",
+            owner=cls.owner.employee,
+            annual_value=Decimal("1200000.50"),
+            tier="strategic",
+        )
+        cls.globex = Customer.objects.create(
+            external_id="C-2",
+            name="Globex",
+            owner=cls.outsider.employee,
+            currency="EUR",
+            tier="key",
+            lifecycle_stage="renewal",
+        )
+        cls.initech = Customer.objects.create(external_id="C-3", name="Initech")
+        Segment.objects.create(
+            name="Strategic", rule=[{"field": "tier", "op": "in", "value": ["strategic"]}]
+        )
+        Segment.objects.create(name="Picked", kind="manual").members.set([cls.globex, cls.initech])
+
+        cls.survey = make_survey()  # 1 nps, 2 csat, 3 text, 4 text
+        question(cls.survey, 5, "rating", cls.onboarding)
+        question(cls.survey, 6, "nps")  # a second NPS question: the response's nps is the first
+        cls.transactional = Survey.objects.create(
+            name_ru="После события", name_en="After the event", kind="transactional"
+        )
+        question(cls.transactional, 1, "ces")  # takes the touchpoint of the response's event
+        question(cls.transactional, 2, "nps")
+        cls.guide = Survey.objects.create(name_ru="Встреча", name_en="Meeting", kind="interview")
+        cls.guide_nps = question(cls.guide, 1, "nps")
+        cls.guide_kickoff = question(cls.guide, 2, "rating", cls.kickoff)
+        cls.pulse = Survey.objects.create(name_ru="Пульс", name_en="Pulse", kind="pulse")
+        cls.pulse_nps = question(cls.pulse, 1, "nps")
+
+        ingest_many(
+            survey=cls.survey,
+            items=[
+                Feedback({1: 9, 2: 4, 4: "хорошо", 5: 3, 6: 2}, JAN, "email", customer=cls.acme),
+                Feedback({1: 3, 3: "долго"}, JAN_LAST, "web"),  # an open link: no customer
+                Feedback({1: 10, 2: 5}, FEB, "import", customer=cls.globex, language="en"),
+            ],
+        )
+        ingest_many(
+            survey=cls.transactional,
+            items=[
+                Feedback(
+                    {1: 6, 2: 8}, FEB, "email", customer=cls.initech, touchpoint=cls.onboarding
+                )
+            ],
+        )
+        log_face_to_face(
+            guide=cls.guide,
+            kind="visit",
+            customer=cls.acme,
+            employee=cls.owner.employee,
+            met_on=dt.date(2026, 2, 10),
+            language="en",
+            values={cls.guide_nps.pk: 9, cls.guide_kickoff.pk: 4},
+        )
+        unfinished = Response.objects.create(
+            survey=cls.survey, customer=cls.acme, channel="email", state="partial", started_at=JAN
+        )
+        Answer.objects.create(
+            response=unfinished, question=cls.survey.questions.get(order=1), kind="nps", score=0
+        )
+        answer_pulse(cls.pulse, cls.outsider.employee, {cls.pulse_nps.pk: 1}, now=JAN)
+
+    def setUp(self):
+        self.root = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        self.enterContext(override_settings(FACTS_DIR=self.root))
+
+
+# What the store must hold, read from the database plainly, row by row -----------------------
+
+
+def _month(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def _stored_responses():
+    return (
+        Response.objects.filter(state="completed")
+        .exclude(survey__kind="pulse")
+        .select_related("survey", "customer__owner")
+    )
+
+
+def _team(response: Response) -> int | None:
+    customer = response.customer
+    return customer.owner.team_id if customer and customer.owner else None
+
+
+def expected_responses(month: str) -> list[dict]:
+    rows = []
+    for r in _stored_responses():
+        if _month(r.submitted_at) != month:
+            continue
+        nps = r.answers.filter(kind="nps").order_by("question__order").first()
+        rows.append(
+            {
+                "response_id": r.pk,
+                "submitted_at": r.submitted_at,
+                "survey_id": r.survey_id,
+                "survey_kind": r.survey.kind,
+                "channel": r.channel,
+                "customer_id": r.customer_id,
+                "team_id": _team(r),
+                "touchpoint_id": r.touchpoint_id,
+                "language": r.language,
+                "nps": nps.score if nps else None,
+            }
+        )
+    return sorted(rows, key=lambda row: (row["submitted_at"], row["response_id"]))
+
+
+def expected_answers(month: str) -> list[dict]:
+    rows = []
+    for r in _stored_responses():
+        if _month(r.submitted_at) != month:
+            continue
+        for a in r.answers.filter(kind__in=SCORED_KINDS).order_by("question__order"):
+            rows.append(
+                {
+                    "response_id": r.pk,
+                    "submitted_at": r.submitted_at,
+                    "survey_id": r.survey_id,
+                    "channel": r.channel,
+                    "customer_id": r.customer_id,
+                    "team_id": _team(r),
+                    "touchpoint_id": a.touchpoint_id,
+                    "kind": a.kind,
+                    "score": a.score,
+                }
+            )
+    return sorted(rows, key=lambda row: (row["submitted_at"], row["response_id"]))  # stable
+
+
+def expected_months() -> set[str]:
+    return {_month(r.submitted_at) for r in _stored_responses()}
+
+
+def read(path: Path) -> list[dict]:
+    return pq.read_table(path).to_pylist()
+
+
+class FactStoreAssertions:
+    def assertStoreEqualsDatabase(self):
+        manifest = store.read_manifest()
+        self.assertEqual(set(manifest.months), expected_months())
+        self.assertEqual(store.stored_months("responses"), expected_months())
+        self.assertEqual(store.stored_months("answers"), expected_months())
+        for month in expected_months():
+            responses, answers = expected_responses(month), expected_answers(month)
+            with self.subTest(month=month):
+                self.assertEqual(read(store.month_path("responses", month)), responses)
+                self.assertEqual(read(store.month_path("answers", month)), answers)
+                self.assertEqual(
+                    manifest.months[month], store.MonthCounts(len(responses), len(answers))
+                )
+
+
+class RebuildTests(FactStoreAssertions, FactData):
+    def test_it_writes_every_completed_response_and_scored_answer_as_the_database_holds_them(
+        self,
+    ):
+        written = sync.rebuild()
+        self.assertEqual(written.months, ("2026-01", "2026-02"))
+        self.assertEqual((written.responses, written.answers), (5, 11))
+        self.assertStoreEqualsDatabase()
+        january = read(store.month_path("responses", "2026-01"))
+        self.assertEqual([r["submitted_at"] for r in january], [JAN, JAN_LAST])
+        self.assertEqual(january[0]["nps"], 9)  # the first of its two NPS questions
+        self.assertEqual(january[0]["team_id"], self.team_a.pk)
+        self.assertEqual((january[1]["customer_id"], january[1]["team_id"]), (None, None))
+        february = read(store.month_path("responses", "2026-02"))
+        visit = next(r for r in february if r["channel"] == "visit")
+        self.assertEqual((visit["survey_kind"], visit["nps"]), ("interview", 9))
+        answers = read(store.month_path("answers", "2026-02"))
+        touchpoints = {(a["kind"], a["touchpoint_id"]) for a in answers}
+        self.assertIn(("ces", self.onboarding.pk), touchpoints)  # the event's touchpoint
+        self.assertIn(("rating", self.kickoff.pk), touchpoints)
+
+    def test_it_leaves_out_employee_pulse_answers(self):
+        sync.rebuild()
+        pulse_responses = set(
+            Response.objects.filter(survey=self.pulse).values_list("pk", flat=True)
+        )
+        self.assertEqual(len(pulse_responses), 1)
+        for table in ("responses", "answers"):
+            stored = ds.dataset(self.root / table, format="parquet").to_table()
+            self.assertFalse(pulse_responses & set(stored["response_id"].to_pylist()))
+            self.assertNotIn(self.pulse.pk, stored["survey_id"].to_pylist())
+
+    def test_it_writes_the_agreed_schemas_with_zstd_sorted_by_time(self):
+        sync.rebuild()
+        files = {
+            "responses": (store.month_path("responses", "2026-02"), RESPONSES),
+            "answers": (store.month_path("answers", "2026-02"), ANSWERS),
+            "customers": (store.table_path("customers"), CUSTOMERS),
+            "segments": (store.table_path("segments"), SEGMENTS),
+        }
+        for name, (path, schema) in files.items():
+            with self.subTest(table=name):
+                self.assertTrue(pq.read_schema(path).equals(schema, check_metadata=False))
+                column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+                self.assertEqual(column.compression, "ZSTD")
+        times = read(store.month_path("answers", "2026-02"))
+        self.assertEqual(
+            [a["submitted_at"] for a in times], sorted(a["submitted_at"] for a in times)
+        )
+        manifest = json.loads((self.root / "manifest.json").read_text())
+        self.assertEqual(set(manifest), {"schema", "version", "written_at", "months"})
+        self.assertEqual(manifest["schema"], 1)
+        self.assertEqual(manifest["months"]["2026-01"], {"responses": 2, "answers": 5})
+        self.assertTrue(manifest["written_at"].endswith("+00:00"))
+
+    def test_it_writes_customers_and_current_segment_members(self):
+        sync.rebuild()
+        self.assertEqual(
+            read(store.table_path("customers")),
+            [
+                {
+                    "customer_id": self.acme.pk,
+                    "team_id": self.team_a.pk,
+                    "annual_value": 1200000.5,
+                    "currency": "RUB",
+                    "tier": "strategic",
+                    "lifecycle_stage": "active",
+                },
+                {
+                    "customer_id": self.globex.pk,
+                    "team_id": self.team_b.pk,
+                    "annual_value": 0.0,
+                    "currency": "EUR",
+                    "tier": "key",
+                    "lifecycle_stage": "renewal",
+                },
+                {
+                    "customer_id": self.initech.pk,
+                    "team_id": None,
+                    "annual_value": 0.0,
+                    "currency": "RUB",
+                    "tier": "standard",
+                    "lifecycle_stage": "active",
+                },
+            ],
+        )
+        strategic, picked = (
+            Segment.objects.get(name="Strategic"),
+            Segment.objects.get(name="Picked"),
+        )
+        self.assertEqual(
+            {(row["customer_id"], row["segment_id"]) for row in read(store.table_path("segments"))},
+            {
+                (self.acme.pk, strategic.pk),
+                (self.globex.pk, picked.pk),
+                (self.initech.pk, picked.pk),
+            },
+        )
+
+    def test_it_is_read_by_duckdb_with_the_month_as_partition_key(self):
+        sync.rebuild()
+        pattern = str(self.root / "responses" / "*" / "*.parquet")
+        counts = duckdb.sql(
+            f"SELECT month, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) "
+            "GROUP BY month ORDER BY month"
+        ).fetchall()
+        self.assertEqual(counts, [("2026-01", 2), ("2026-02", 3)])
+
+    def test_it_removes_months_that_no_longer_have_data(self):
+        sync.rebuild()
+        version = store.read_manifest().version
+        Response.objects.filter(submitted_at__lt=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
+        written = sync.rebuild()
+        self.assertEqual(written.removed, ("2026-01",))
+        self.assertFalse((self.root / "responses" / "month=2026-01").exists())
+        self.assertFalse((self.root / "answers" / "month=2026-01").exists())
+        self.assertNotEqual(store.read_manifest().version, version)
+        self.assertStoreEqualsDatabase()
+
+    def test_it_writes_an_empty_store_for_an_empty_database(self):
+        Response.objects.all().delete()
+        written = sync.rebuild()
+        self.assertEqual((written.months, written.responses), ((), 0))
+        self.assertEqual(store.read_manifest().months, {})
+        self.assertEqual(pq.read_table(store.table_path("customers")).num_rows, 3)
+
+
+class RefreshTests(FactStoreAssertions, FactData):
+    def setUp(self):
+        super().setUp()
+        sync.rebuild()
+
+    def test_it_follows_an_edited_answer(self):
+        Answer.objects.filter(response__customer=self.globex, kind="nps").update(score=0)
+        self.assertNotEqual(
+            read(store.month_path("responses", "2026-02")), expected_responses("2026-02")
+        )
+        written = sync.refresh_months(["2026-02"])
+        self.assertEqual(written.months, ("2026-02",))
+        self.assertStoreEqualsDatabase()
+
+    def test_it_adds_a_new_response_and_a_new_month_and_leaves_the_others(self):
+        january = store.month_path("answers", "2026-01")
+        before = january.read_bytes(), january.stat().st_mtime_ns
+        march = dt.datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+        ingest_many(
+            survey=self.survey,
+            items=[
+                Feedback({1: 7, 5: 2}, march, "api", customer=self.initech),
+                Feedback({1: 8}, FEB, "api", customer=self.acme),
+            ],
+        )
+        sync.refresh_months(["2026-03", "2026-02"])
+        self.assertStoreEqualsDatabase()
+        self.assertEqual((january.read_bytes(), january.stat().st_mtime_ns), before)
+
+    def test_it_follows_a_new_owner_and_segment_rule(self):
+        Customer.objects.filter(pk=self.initech.pk).update(owner=self.teammate.employee)
+        Segment.objects.filter(name="Strategic").update(rule=[])  # everyone
+        sync.refresh_months(["2026-02"])
+        self.assertStoreEqualsDatabase()
+        customers = read(store.table_path("customers"))
+        self.assertEqual(customers[2]["team_id"], self.team_a.pk)
+        self.assertEqual(len(read(store.table_path("segments"))), 5)
+
+    def test_it_removes_a_refreshed_month_without_data(self):
+        Response.objects.filter(submitted_at__gte=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
+        written = sync.refresh_months(["2026-02"])
+        self.assertEqual((written.months, written.removed), ((), ("2026-02",)))
+        self.assertStoreEqualsDatabase()
+
+    def test_it_rebuilds_a_store_that_was_never_written(self):
+        (self.root / "manifest.json").unlink()
+        written = sync.refresh_months(["2026-02"])
+        self.assertEqual(written.months, ("2026-01", "2026-02"))
+        self.assertStoreEqualsDatabase()
+
+    def test_it_refuses_a_malformed_month(self):
+        with self.assertRaisesMessage(ValueError, "expected a month as YYYY-MM, got '2026-13'"):
+            sync.refresh_months(["2026-13"])
+
+    def test_a_failure_while_writing_leaves_the_previous_files_and_manifest(self):
+        files = sorted(p for p in self.root.rglob("*") if p.is_file() and p.name != ".lock")
+        before = {p: p.read_bytes() for p in files}
+        Answer.objects.filter(kind="nps").update(score=0)
+        real_write = store._write_parquet
+
+        def write_then_fail(table, path):
+            real_write(table, path)  # the temporary file is complete…
+            if "answers" in str(path):
+                raise OSError("disk full")  # …and then the writer fails
+
+        with (
+            mock.patch.object(store, "_write_parquet", write_then_fail),
+            self.assertRaisesMessage(OSError, "disk full"),
+        ):
+            sync.refresh_months(["2026-01", "2026-02"])
+        after = sorted(p for p in self.root.rglob("*") if p.is_file() and p.name != ".lock")
+        self.assertEqual(after, files)  # no temporary file left behind
+        self.assertEqual({p: p.read_bytes() for p in after}, before)
+        with (
+            mock.patch.object(store, "_write_parquet", write_then_fail),
+            self.assertRaises(OSError),
+        ):
+            sync.rebuild()
+        self.assertEqual({p: p.read_bytes() for p in after}, before)
+        sync.refresh_months(["2026-01", "2026-02"])
+        self.assertStoreEqualsDatabase()
+
+    def test_it_clears_what_a_writer_that_died_left_behind(self):
+        leftover = self.root / "answers" / "month=2026-01" / ".part-0.parquet.0123456789ab.tmp"
+        leftover.write_bytes(b"half a file")
+        sync.refresh_months(["2026-02"])
+        self.assertFalse(leftover.exists())

@@ -1,0 +1,142 @@
+"""Keeping the fact store current: a write's signal → one debounced task per month → the month
+rewritten by the task worker."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+from django.test import TransactionTestCase, override_settings
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from cxloop.customers.models import Contact, Customer
+from cxloop.facts import store, sync
+from cxloop.facts.tasks import refresh_fact_months, schedule
+from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
+from cxloop.people.models import Employee, Team
+from cxloop.surveys.models import Question, Survey
+from cxloop.surveys.services import begin, issue_invitation, save_page
+from tests.surveys.test_respond import make_survey
+
+MARCH = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
+APRIL = dt.datetime(2026, 4, 5, 10, tzinfo=dt.UTC)
+TASK_PATH = "cxloop.facts.tasks.refresh_fact_months"
+
+
+def run_worker() -> None:
+    call_command("worker", batch=True, verbosity=0)
+
+
+def stored_response_ids(month: str) -> list[int]:
+    path = store.month_path("responses", month)
+    return pq.read_table(path, columns=["response_id"])["response_id"].to_pylist()
+
+
+class Clock:
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@override_settings(FACTS_DELAY=5)
+class RefreshTaskTests(TransactionTestCase):
+    """Committed data, because the writes' callbacks run on commit and the worker runs each task
+    in its own transaction."""
+
+    def setUp(self):
+        self.root = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        self.enterContext(override_settings(FACTS_DIR=self.root))
+        schedule.clear()  # other tests of this process may have left months pending
+        self.addCleanup(setattr, schedule, "clock", schedule.clock)
+        self.customer = Customer.objects.create(external_id="C-1", name="Acme")
+        self.survey = make_survey()
+        sync.rebuild()  # an empty store, as a running site has
+
+    def ingest(self, when: dt.datetime, score: int = 9) -> None:
+        ingest_many(
+            survey=self.survey,
+            items=[Feedback({1: score}, when, "api", customer=self.customer)],
+        )
+
+    def test_it_enqueues_one_task_for_many_writes_and_the_worker_brings_the_store_up(self):
+        for score in range(10):
+            self.ingest(MARCH, score)
+        guide = Survey.objects.create(name_ru="Встреча", name_en="Meeting", kind="interview")
+        nps = Question.objects.create(survey=guide, order=1, kind="nps", text_ru="?", text_en="?")
+        user = get_user_model().objects.create(username="anna")
+        employee = Employee.objects.create(user=user, team=Team.objects.create(name="Tax"))
+        log_face_to_face(
+            guide=guide,
+            kind="debrief",
+            customer=self.customer,
+            employee=employee,
+            met_on=MARCH.date(),
+            language="ru",
+            values={nps.pk: 10},
+        )
+        task = DBTaskResult.objects.get()  # one, for eleven writes
+        self.assertEqual(task.task_path, TASK_PATH)
+        self.assertEqual(task.args_kwargs, {"args": [["2026-03"]], "kwargs": {}})
+        self.assertGreater(task.run_after, timezone.now() + dt.timedelta(seconds=3))
+        run_worker()
+        self.assertEqual(DBTaskResult.objects.get().status, "READY")  # not due yet
+        DBTaskResult.objects.update(run_after=timezone.now())  # five seconds later
+        run_worker()
+        task = DBTaskResult.objects.get()
+        self.assertEqual(task.status, "SUCCESSFUL", task.traceback)
+        self.assertEqual(task.return_value["responses"], 11)
+        self.assertEqual(len(stored_response_ids("2026-03")), 11)
+        self.assertEqual(store.read_manifest().months["2026-03"].responses, 11)
+
+    def test_it_enqueues_again_once_the_pending_task_may_have_started(self):
+        clock = schedule.clock = Clock(timezone.now())
+        self.ingest(MARCH)
+        clock.now += dt.timedelta(seconds=3)
+        self.ingest(MARCH)  # March's task has not started: nothing more
+        self.ingest(APRIL)  # April has none pending
+        clock.now += dt.timedelta(seconds=3)
+        self.ingest(MARCH)  # March's task may be running and miss this write
+        self.ingest(APRIL)
+        months = [t.args_kwargs["args"][0] for t in DBTaskResult.objects.order_by("enqueued_at")]
+        self.assertEqual(months, [["2026-03"], ["2026-04"], ["2026-03"]])
+
+    def test_it_enqueues_nothing_for_a_write_that_was_rolled_back(self):
+        with self.assertRaises(RuntimeError), transaction.atomic():
+            self.ingest(MARCH)
+            raise RuntimeError("the request failed after the write")
+        self.assertFalse(DBTaskResult.objects.exists())
+
+    @override_settings(FACTS_DELAY=0)
+    def test_without_a_delay_it_enqueues_each_write_to_run_at_once(self):
+        self.ingest(MARCH)
+        self.ingest(MARCH, score=3)
+        self.assertEqual(DBTaskResult.objects.count(), 2)
+        run_worker()
+        self.assertEqual(DBTaskResult.objects.filter(status="SUCCESSFUL").count(), 2)
+        self.assertEqual(len(stored_response_ids("2026-03")), 2)
+
+    def test_a_respondent_finishing_a_survey_enqueues_its_month(self):
+        contact = Contact.objects.create(customer=self.customer, name="Anna", email="a@acme.ru")
+        invitation, _token = issue_invitation(self.survey, contact, now=timezone.now())
+        response = begin(invitation, now=timezone.now())
+        questions = self.survey.questions.filter(page=1)
+        first = questions.get(order=1)
+        save_page(response, questions, {first.pk: 9}, page=1, language="ru", now=MARCH)
+        self.assertFalse(DBTaskResult.objects.exists())  # an unfinished response is not stored
+        save_page(response, [], {}, page=3, language="ru", now=MARCH, finish=True)
+        self.assertEqual(DBTaskResult.objects.get().args_kwargs["args"], [["2026-03"]])
+
+    def test_the_task_is_idempotent(self):
+        self.ingest(MARCH)
+        first = refresh_fact_months.call(["2026-03"])
+        files = {p: p.read_bytes() for p in self.root.rglob("*.parquet")}
+        second = refresh_fact_months.call(["2026-03"])
+        self.assertEqual(first["responses"], second["responses"])
+        self.assertEqual({p: p.read_bytes() for p in self.root.rglob("*.parquet")}, files)
+        self.assertNotEqual(first["version"], second["version"])
