@@ -130,3 +130,31 @@ def test_it_serves_the_demo_and_signs_in(demo_dir):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_it_ends_the_task_worker_with_the_server(demo_dir):
+    """The demo's worker runs beside the server; when the server ends, so does the worker."""
+    parent = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cxloop.management.commands.serve import start_task_worker; "
+            "print(start_task_worker().pid)",
+        ],
+        env=_environment(demo_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    worker = Path(f"/proc/{int(parent.stdout)}")
+    deadline = time.monotonic() + 30
+    while worker.exists() and "Z" not in _state(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not worker.exists() or "Z" in _state(worker)
+
+
+def _state(process: Path) -> str:
+    try:
+        return (process / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:  # it ended between the two looks
+        return "Z"

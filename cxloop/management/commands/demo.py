@@ -69,7 +69,8 @@ class Command(BaseCommand):
             call_command("facts", "rebuild", verbosity=options["verbosity"], stdout=self.stdout)
         self._print_logins(bind)
         if not no_serve:
-            serve(bind, workers)
+            # Invitations, reminders and fact-store refreshes are tasks: the demo runs them.
+            serve(bind, workers, with_task_worker=True)
 
     @staticmethod
     def _has_facts() -> bool:

@@ -1,12 +1,30 @@
+import ctypes
 import os
+import signal
+import subprocess
 import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-def serve(bind: str, workers: int) -> None:
-    """Collect static files, then replace this process with granian serving cxloop.
+
+def _end_with_parent() -> None:
+    """In a child before it runs: the kernel sends it SIGTERM when its parent ends."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start_task_worker() -> subprocess.Popen:
+    """``cxloop worker`` beside the server, ended with it (this process becomes the server)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cxloop.cli", "worker"], preexec_fn=_end_with_parent
+    )
+
+
+def serve(bind: str, workers: int, *, with_task_worker: bool = False) -> None:
+    """Collect static files, then replace this process with granian serving cxloop; with
+    ``with_task_worker``, a task worker runs beside it (for the demo: one command runs all).
 
     One request at a time per worker (``--blocking-threads 1``): with more threads a worker's
     requests queue on SQLite's one write lock and on the GIL, and the slowest wait seconds
@@ -16,6 +34,8 @@ def serve(bind: str, workers: int) -> None:
     if not host or not port.isdigit():
         raise CommandError(f"--bind: expected host:port, got {bind!r}")
     call_command("collectstatic", interactive=False, verbosity=0)
+    if with_task_worker:
+        start_task_worker()
     argv = [
         sys.executable,
         "-m",
