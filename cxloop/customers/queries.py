@@ -46,3 +46,7 @@ def contacts_with_email(email: str, *, customer: Customer | None = None) -> Quer
     may belong to several customers)."""
     contacts = Contact.objects.select_related("customer").filter(email__iexact=email)
     return contacts if customer is None else contacts.filter(customer=customer)
+
+
+def customer_names(ids: list[int]) -> dict[int, str]:
+    return dict(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))

@@ -286,3 +286,53 @@ def _typed(text: str):
         return int(text)
     except ValueError:
         return text
+
+
+ALL_CUSTOMERS = "all"
+
+
+class InsightFilters(forms.Form):
+    """The filters every analytical page shares: a period, a segment (the target segment
+    first, and chosen when the page opens) and a team among those the viewer may see."""
+
+    since = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    segment = forms.ChoiceField(required=False, label=_("Customers"))
+    team = forms.ChoiceField(required=False, label=_("Team"))
+
+    def __init__(self, data, *, segments, teams, default_since, target_segment):
+        data = data.copy()
+        data.setdefault("since", default_since.isoformat())
+        if target_segment is not None:
+            data.setdefault("segment", str(target_segment.pk))
+        super().__init__(data)
+        ordered = sorted(segments, key=lambda s: (not s.is_target, s.name))
+        self.fields["segment"].choices = [
+            (ALL_CUSTOMERS, _("All customers")),
+            *((str(s.pk), s.name) for s in ordered),
+        ]
+        self.fields["team"].choices = [
+            ("", _("All teams I may see")),
+            *((str(t.pk), t.name) for t in teams),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise ValidationError(_("The period ends before it starts."))
+        return data
+
+    @property
+    def segment_id(self) -> int | None:
+        value = self.cleaned_data.get("segment") if self.is_valid() else None
+        return None if value in (None, "", ALL_CUSTOMERS) else int(value)
+
+    @property
+    def team_id(self) -> int | None:
+        value = self.cleaned_data.get("team") if self.is_valid() else None
+        return int(value) if value else None

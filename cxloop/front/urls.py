@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cxloop.front import views
+from cxloop.front import insight_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +19,11 @@ urlpatterns = [
     path("surveys/<int:pk>/preview/", views.survey_preview, name="survey_preview"),
     path("surveys/<int:pk>/questions/<int:number>/", views.question_edit, name="question_edit"),
     path("surveys/<int:pk>/qr.svg", views.survey_qr, name="survey_qr"),
+    path("journey/", insight_views.journey_map, name="journey_map"),
+    path("dashboard/", insight_views.overview, name="overview"),
+    path("dashboard/compare/", insight_views.compare, name="compare"),
+    path("dashboard/portfolio/", insight_views.portfolio, name="portfolio"),
+    path("touchpoints/<int:pk>/", insight_views.touchpoint_detail, name="touchpoint_detail"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
     path("responses/", views.response_list, name="response_list"),
     path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),

@@ -1,11 +1,14 @@
 """Typed queries that read the records and hand small aggregates to cxloop.analytics."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from cxloop.analytics import Estimate, nps_from_counts
+from cxloop.analytics import Estimate, nps_from_counts, wilson_interval
+from cxloop.i18n import pick
 from cxloop.surveys.models import Answer, QuestionKind, Survey
+from cxloop.surveys.queries import invitation_counts
 
 MIN_GROUP_SIZE = 5  # no result is shown for fewer answers than this: answers stay anonymous
 
@@ -71,3 +74,30 @@ def _suppressed(rows: list[tuple[str, int, int, int]]) -> set[str]:
             hidden.add(name)
             hidden_n += n
     return hidden
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    survey_id: int
+    name: str
+    delivered: int
+    completed: int
+    rate: Estimate | None  # per cent of delivered invitations completed, Wilson interval
+
+
+def response_rates(
+    team_ids: list[int] | None, *, since: dt.date | None = None, until: dt.date | None = None
+) -> list[ResponseRate]:
+    """Response rate of each survey's invitations made in the period, with its interval."""
+    rates = []
+    for row in invitation_counts(team_ids, since=since, until=until):
+        delivered, completed = row["delivered"], row["completed"]
+        rate = None
+        if delivered:
+            interval = wilson_interval(completed, delivered)
+            rate = Estimate(
+                100 * completed / delivered, 100 * interval.low, 100 * interval.high, delivered
+            )
+        name = pick({"ru": row["survey__name_ru"], "en": row["survey__name_en"]})
+        rates.append(ResponseRate(row["survey_id"], name, delivered, completed, rate))
+    return rates

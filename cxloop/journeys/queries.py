@@ -14,3 +14,12 @@ def active_journeys() -> QuerySet[Journey]:
         .annotate(touchpoint_count=Count("stages__touchpoints"))
         .prefetch_related(Prefetch("stages", queryset=stages))
     )
+
+
+def journey_touchpoints() -> list[Touchpoint]:
+    """The touchpoints of the active journeys, in journey, stage and touchpoint order."""
+    return list(
+        Touchpoint.objects.filter(stage__journey__is_active=True)
+        .select_related("stage")
+        .order_by("stage__journey_id", "stage__order", "order")
+    )

@@ -77,3 +77,7 @@ def visible_ideas(user) -> QuerySet[Idea]:
     if team_ids is None:
         return ideas if role_of(user) in (Role.ADMIN, Role.EXECUTIVE) else ideas.exclude(team=None)
     return ideas.filter(team_id__in=team_ids)
+
+
+def teams_named(ids: list[int]) -> QuerySet[Team]:
+    return Team.objects.filter(pk__in=ids)

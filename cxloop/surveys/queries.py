@@ -15,6 +15,7 @@ from cxloop.surveys.models import (
     Answer,
     Invitation,
     Question,
+    QuestionKind,
     Response,
     ResponseState,
     Survey,
@@ -229,3 +230,49 @@ def open_link(survey: Survey, *, via_qr: bool = False) -> str | None:
         return None
     path = reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)])
     return settings.BASE_URL + path + ("?via=qr" if via_qr else "")
+
+
+def latest_comments(
+    team_ids: list[int] | None, touchpoint_id: int, *, since: dt.date | None = None, limit: int = 10
+) -> list[Answer]:
+    """The newest free-text answers about a touchpoint, with their response and customer, of
+    customers owned by ``team_ids`` (None: all). Employee pulse answers are never listed."""
+    answers = (
+        Answer.objects.filter(
+            kind=QuestionKind.TEXT,
+            touchpoint_id=touchpoint_id,
+            response__state=ResponseState.COMPLETED,
+        )
+        .exclude(text="")
+        .exclude(response__survey__kind=SurveyKind.PULSE)
+        .select_related("response__customer")
+        .order_by("-response__submitted_at", "-pk")
+    )
+    if team_ids is not None:
+        answers = answers.filter(response__customer__owner__team_id__in=team_ids)
+    if since is not None:
+        answers = answers.filter(response__submitted_at__date__gte=since)
+    return list(answers[:limit])
+
+
+def invitation_counts(
+    team_ids: list[int] | None, *, since: dt.date | None = None, until: dt.date | None = None
+) -> QuerySet:
+    """Per survey (``survey_id``, ``name_ru``, ``name_en``): invitations ``delivered`` (sent
+    and not bounced) and ``completed``, of invitations made in the period to contacts of
+    customers owned by ``team_ids`` (None: all)."""
+    invitations = Invitation.objects.all()
+    if team_ids is not None:
+        invitations = invitations.filter(contact__customer__owner__team_id__in=team_ids)
+    if since is not None:
+        invitations = invitations.filter(created_at__date__gte=since)
+    if until is not None:
+        invitations = invitations.filter(created_at__date__lte=until)
+    return (
+        invitations.values("survey_id", "survey__name_ru", "survey__name_en")
+        .annotate(
+            delivered=Count("id", filter=Q(sent_at__isnull=False, bounced_at__isnull=True)),
+            completed=Count("id", filter=Q(completed_at__isnull=False)),
+        )
+        .order_by("survey__name_en")
+    )

@@ -1,0 +1,233 @@
+"""Benchmark of the journey map's data (cxloop.insights.journey) on a 10 M-response fact store.
+
+Run from the repository root::
+
+    python bench/bench_journey_map.py /tmp/cxloop-bench-facts
+
+The first run writes the synthetic store there (cxloop.facts.synthetic: 10 M responses, 20
+touchpoints, 200 teams, 8 segments, 2 years; about 30 s and 0.5 GB on disk); later runs reuse it
+when its parameters match. Then, for each scenario, ``--cold`` fresh processes (default 3) each
+compute the journey map once (cold: a new process, a new DuckDB connection, the files in the OS
+cache), repeat it ``--repeats`` times with the result cache bypassed (warm: ``calculate()``) and
+read it ``--repeats`` times through ``run()`` from Django's file-based cache (cached). Printed:
+medians, min–max, and the peak resident memory of each process (its own ``getrusage``).
+Goal (issue #5): ≤ 1.0 s warm, ≤ 3 s cold, ≤ 1.5 GB peak, on 2 cores. Latest figures:
+bench/README.md, "Journey map".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PARAMETERS = {
+    "responses": 10_000_000,
+    "touchpoints": 20,
+    "teams": 200,
+    "segments": 8,
+    "years": 2,
+    "seed": 0,
+}
+SCENARIOS = {
+    "target segment (the page's default)": {"segment_id": 1},
+    "whole organisation": {},
+    "20 teams, last 6 months": {"teams": 20, "months": 6},
+}
+GOALS = {"warm": 1.0, "cold": 3.0, "rss_gb": 1.5}
+
+
+def ensure_store(directory: Path) -> dict:
+    """The store's description; written first when missing or made with other parameters."""
+    described = directory / "synthetic.json"
+    if described.exists() and (directory / "manifest.json").exists():
+        meta = json.loads(described.read_text())
+        wanted = {k: meta["parameters"].get(k) for k in PARAMETERS}
+        if wanted == PARAMETERS:
+            return meta["store"]
+    from cxloop.facts.synthetic import generate
+
+    print(f"writing the synthetic store into {directory} …", flush=True)
+    start = time.perf_counter()
+    store = generate(directory, **PARAMETERS)
+    print(
+        f"  {store.responses:,} responses, {store.answers:,} answers in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    return store.to_dict()
+
+
+def child(directory: str, scenario: str, repeats: int) -> None:
+    """One fresh process: the cold call, warm repeats, cached repeats; JSON on stdout."""
+    started = time.perf_counter()
+    import datetime as dt
+
+    import django
+    from django.conf import settings
+
+    cache_dir = tempfile.mkdtemp(prefix="cxloop-bench-cache-")
+    settings.configure(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": cache_dir,
+            }
+        }
+    )
+    django.setup()
+    from cxloop.insights.journey import JourneyMapQuery
+    from cxloop.insights.store import FactStore, Scope, read_manifest
+
+    meta = json.loads((Path(directory) / "synthetic.json").read_text())["store"]
+    spec = SCENARIOS[scenario]
+    since = None
+    if "months" in spec:
+        last = max(read_manifest(directory).months)
+        year, month = int(last[:4]), int(last[5:7]) - spec["months"] + 1
+        while month < 1:
+            year, month = year - 1, month + 12
+        since = dt.date(year, month, 1)
+    scope = Scope(
+        since=since,
+        segment_id=spec.get("segment_id"),
+        team_ids=tuple(range(1, spec["teams"] + 1)) if "teams" in spec else None,
+    )
+    query = JourneyMapQuery(
+        tuple(tuple(p) for p in meta["touchpoint_stages"]),
+        scope=scope,
+        target_segment_id=meta["target_segment_id"],
+    )
+    imported = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    store = FactStore(directory)
+    result = query.calculate(store.tables())
+    cold = time.perf_counter() - t0
+    warm = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        query.calculate(store.tables())
+        warm.append(time.perf_counter() - t0)
+    query.run(store=store)  # fills the cache
+    cached = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        query.run(store=store)
+        cached.append(time.perf_counter() - t0)
+    print(
+        json.dumps(
+            {
+                "imports": imported,
+                "cold": cold,
+                "warm": warm,
+                "cached": cached,
+                "fraction": result.drivers.fraction,
+                "sampled": result.drivers.responses,
+                "cards": len(result.cards),
+                "opportunities": len(result.opportunities),
+                "load": os.getloadavg()[0],
+                # Peak resident memory of this process, all of it (KiB on Linux).
+                "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            }
+        )
+    )
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, help="where the synthetic store is (or goes)")
+    parser.add_argument("--cold", type=int, default=3, help="fresh processes per scenario")
+    parser.add_argument("--repeats", type=int, default=5, help="warm and cached calls each")
+    parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(str(args.directory), args.child, args.repeats)
+        return
+
+    import duckdb
+    import ibis
+    import numpy
+
+    store = ensure_store(args.directory)
+    print(
+        f"{cpu_name()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"ibis {ibis.__version__}, duckdb {duckdb.__version__}, numpy {numpy.__version__}"
+    )
+    print(
+        f"store: {store['responses']:,} responses, {store['answers']:,} answers, "
+        f"{len(store['months'])} months",
+        flush=True,
+    )
+    header = f"{'scenario':38s} {'cold':>7s} {'warm':>7s} {'cached':>7s} {'peak RSS':>9s}  sample"
+    rows = []
+    for scenario in SCENARIOS:
+        runs = []
+        for _ in range(args.cold):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    str(args.directory),
+                    "--child",
+                    scenario,
+                    "--repeats",
+                    str(args.repeats),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        cold = [r["cold"] for r in runs]
+        warm = [t for r in runs for t in r["warm"]]
+        cached = [t for r in runs for t in r["cached"]]
+        rss = max(r["rss_gb"] for r in runs)
+        rows.append((scenario, cold, warm, cached, rss, runs))
+        print(
+            f"{scenario:38s} {statistics.median(cold):6.2f}s {statistics.median(warm):6.2f}s "
+            f"{statistics.median(cached) * 1000:5.1f}ms {rss:7.2f}GB  "
+            f"fraction {runs[0]['fraction']:.3f}, {runs[0]['sampled']:,} responses; "
+            f"load {statistics.median(r['load'] for r in runs):.1f}",
+            flush=True,
+        )
+    print()
+    print(header)
+    for scenario, cold, warm, cached, rss, _runs in rows:
+        print(
+            f"{scenario:38s} {statistics.median(cold):6.2f}s {statistics.median(warm):6.2f}s "
+            f"{statistics.median(cached) * 1000:5.1f}ms {rss:7.2f}GB  "
+            f"(cold {min(cold):.2f}–{max(cold):.2f}, warm {min(warm):.2f}–{max(warm):.2f})"
+        )
+    head = rows[0]
+    verdict = {
+        "warm": statistics.median(head[2]) <= GOALS["warm"],
+        "cold": statistics.median(head[1]) <= GOALS["cold"],
+        "rss_gb": max(r[4] for r in rows) <= GOALS["rss_gb"],
+    }
+    print(
+        "goals (default scenario):",
+        ", ".join(f"{k} {'met' if ok else 'MISSED'} (≤ {GOALS[k]})" for k, ok in verdict.items()),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""The analytical pages: the journey map and the dashboards. They compose: the numbers come
+from the query objects of :mod:`cxloop.insights`, the charts from :mod:`cxloop.insights.charts`,
+the scope from the viewer's role."""
+
+import dataclasses
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cxloop.customers.queries import all_segments, customer_names, target_segments
+from cxloop.front.forms import InsightFilters
+from cxloop.insights import charts
+from cxloop.insights.dashboards import (
+    BY,
+    METRICS,
+    ComparisonQuery,
+    OverviewQuery,
+    PortfolioQuery,
+    TouchpointQuery,
+)
+from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.insights.queries import response_rates
+from cxloop.insights.store import Scope
+from cxloop.journeys.models import Touchpoint
+from cxloop.journeys.queries import active_journeys, journey_touchpoints
+from cxloop.people.queries import subtree_ids, teams_named, visible_team_ids, visible_teams
+from cxloop.surveys.models import Channel
+from cxloop.surveys.queries import latest_comments
+
+DEFAULT_PERIOD = dt.timedelta(days=365)
+
+# cxloop.analytics names the quadrants of Martilla & James in English; pages show them so.
+QUADRANT_LABELS = {
+    "concentrate here": gettext_lazy("Concentrate here"),
+    "keep up the good work": gettext_lazy("Keep up the good work"),
+    "low priority": gettext_lazy("Low priority"),
+    "possible overkill": gettext_lazy("Possible overkill"),
+}
+
+
+def insight_filters(
+    request: HttpRequest, *, target_first: bool = True
+) -> tuple[InsightFilters, Scope]:
+    """The page's filters (defaults: the last year, every visible team, and the target segment
+    where ``target_first``, else all customers) and the scope they give, within what the
+    viewer's role shows."""
+    today = timezone.localdate()
+    filters = InsightFilters(
+        request.GET,
+        segments=all_segments(),
+        teams=visible_teams(request.user).order_by("name"),
+        default_since=today - DEFAULT_PERIOD,
+        target_segment=target_segments().first() if target_first else None,
+    )
+    team_ids = visible_team_ids(request.user)
+    if not filters.is_valid():
+        return filters, Scope(since=today - DEFAULT_PERIOD, team_ids=team_ids)
+    if filters.team_id is not None:
+        chosen = subtree_ids(filters.team_id)
+        team_ids = chosen if team_ids is None else [t for t in chosen if t in team_ids]
+    data = filters.cleaned_data
+    scope = Scope(
+        since=data["since"], until=data["until"], segment_id=filters.segment_id, team_ids=team_ids
+    )
+    return filters, scope
+
+
+def _journey(request: HttpRequest):
+    journeys = list(active_journeys())
+    if not journeys:
+        return None
+    wanted = request.GET.get("journey")
+    if wanted is None:
+        return journeys[0]
+    for journey in journeys:
+        if str(journey.pk) == wanted:
+            return journey
+    raise Http404
+
+
+def _months(trend) -> list[dict]:
+    return [
+        {"period": f"{p.month}-01", "value": None if p.score is None else p.score.value}
+        for p in trend
+    ]
+
+
+@login_required
+def journey_map(request: HttpRequest) -> HttpResponse:
+    """Stages as columns, touchpoints as cards, the emotion curve and the ranked
+    opportunities, for the chosen period, segment and team."""
+    filters, scope = insight_filters(request)
+    journey = _journey(request)
+    if journey is None:
+        return render(request, "front/journey_map.html", {"filters": filters, "journey": None})
+    stages = list(journey.stages.all())
+    touchpoints = {tp.pk: tp for stage in stages for tp in stage.touchpoints.all()}
+    target = target_segments().first()
+    result = JourneyMapQuery(
+        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
+        scope=scope,
+        target_segment_id=None if target is None else target.pk,
+    ).run()
+    columns = [
+        {
+            "stage": stage,
+            "cards": [
+                {
+                    "touchpoint": tp,
+                    "card": result.card(tp.pk),
+                    "quadrant": QUADRANT_LABELS.get(result.card(tp.pk).quadrant),
+                    "sparkline": charts.sparkline(_months(result.card(tp.pk).trend)),
+                }
+                for tp in stage.touchpoints.all()
+            ],
+        }
+        for stage in stages
+    ]
+    curve = charts.emotion_curve(
+        [
+            {
+                "stage": stage.name,
+                **(
+                    {"value": point.score.value, "low": point.score.low, "high": point.score.high}
+                    if point.score is not None
+                    else {"value": None, "low": None, "high": None}
+                ),
+                "n": point.n,
+            }
+            for stage, point in zip(stages, result.stages, strict=True)
+        ]
+    )
+    opportunities = [
+        {
+            "item": o,
+            "touchpoint": touchpoints[o.touchpoint_id],
+            "quadrant": QUADRANT_LABELS[o.quadrant],
+        }
+        for o in result.opportunities
+    ]
+    grid = None
+    if result.opportunities:
+        grid = charts.quadrant(
+            [
+                {
+                    "name": touchpoints[o.touchpoint_id].name,
+                    "performance": o.performance,
+                    "importance": o.importance,
+                }
+                for o in result.opportunities
+            ],
+            x_title=_("Mean rating (1–5)"),
+            y_title=_("Importance (share of R²)"),
+            x_split=result.opportunities[0].target,
+            y_split=1 / len(result.opportunities),
+        )
+    context = {
+        "filters": filters,
+        "journey": journey,
+        "result": result,
+        "columns": columns,
+        "curve": curve,
+        "opportunities": opportunities,
+        "grid": grid,
+        "target": target,
+    }
+    return render(request, "front/journey_map.html", context)
+
+
+METRIC_LABELS = {
+    "nps": gettext_lazy("NPS"),
+    "csat": gettext_lazy("CSAT, % satisfied"),
+    "ces": gettext_lazy("Customer effort (1–7)"),
+    "rating": gettext_lazy("Touchpoint rating (1–5)"),
+}
+BY_LABELS = {
+    "segment": gettext_lazy("Segments"),
+    "team": gettext_lazy("Teams"),
+    "period": gettext_lazy("Periods"),
+}
+GRAIN_LABELS = {
+    "month": gettext_lazy("Months"),
+    "quarter": gettext_lazy("Quarters"),
+    "year": gettext_lazy("Years"),
+}
+# The Western Electric rules of cxloop.analytics.run_rules, by number.
+RULE_LABELS = {
+    1: gettext_lazy("one point beyond 3 sigma"),
+    2: gettext_lazy("two of three points in a row beyond 2 sigma on the same side"),
+    3: gettext_lazy("four of five points in a row beyond 1 sigma on the same side"),
+    4: gettext_lazy("eight points in a row on the same side of the centre line"),
+}
+STATUS_LABELS = {
+    "promoter": gettext_lazy("Promoter"),
+    "passive": gettext_lazy("Passive"),
+    "detractor": gettext_lazy("Detractor"),
+    "silent": gettext_lazy("Silent"),
+}
+
+
+def _trend(points, *, title: str, y_title: str, domain=None) -> dict:
+    rows = [
+        {"period": p.period, "value": p.value, "low": p.low, "high": p.high, "n": p.n}
+        for p in points
+    ]
+    return charts.trend(rows, title=title, y_title=y_title, domain=domain)
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """NPS, CSAT and customer effort with their intervals and monthly trends; response rates
+    and channels."""
+    filters, scope = insight_filters(request, target_first=False)
+    result = OverviewQuery(scope=scope).run()
+    kpis = [
+        (
+            summary,
+            METRIC_LABELS[key],
+            _trend(
+                summary.trend,
+                title=str(METRIC_LABELS[key]),
+                y_title=str(METRIC_LABELS[key]),
+                domain=domain,
+            ),
+        )
+        for key, summary, domain in (
+            ("nps", result.nps, (-100, 100)),
+            ("csat", result.csat, (0, 100)),
+            ("ces", result.ces, (1, 7)),
+        )
+    ]
+    team_ids = None if scope.team_ids is None else list(scope.team_ids)
+    context = {
+        "filters": filters,
+        "result": result,
+        "kpis": kpis,
+        "rates": response_rates(team_ids, since=scope.since, until=scope.until),
+        "channels": [(Channel(c.channel).label, c.responses) for c in result.channels],
+    }
+    return render(request, "front/overview.html", context)
+
+
+def _choice(request: HttpRequest, name: str, allowed, default: str) -> str:
+    value = request.GET.get(name, default)
+    if value not in allowed:
+        raise Http404(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _month(iso_day: str) -> str:
+    return date_format(dt.date.fromisoformat(iso_day), "YEAR_MONTH_FORMAT")
+
+
+def _period(iso_day: str, grain: str) -> str:
+    day = dt.date.fromisoformat(iso_day)
+    if grain == "quarter":
+        return _("Q%(quarter)d %(year)d") % {"quarter": (day.month + 2) // 3, "year": day.year}
+    if grain == "year":
+        return str(day.year)
+    return _month(iso_day)
+
+
+def _group_names(by: str, groups, grain: str) -> dict:
+    """Display names of the compared groups: segments and teams by id, periods by month."""
+    keys = [g.key for g in groups]
+    if by == "segment":
+        return {s.pk: s.name for s in all_segments().filter(pk__in=keys)}
+    if by == "team":
+        return {t.pk: t.name for t in teams_named(keys)}
+    return {key: _period(str(key), grain) for key in keys}
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    """Segments, teams or months side by side on one metric, each against the rest (months:
+    against the month before), significance marked after Benjamini–Hochberg."""
+    filters, scope = insight_filters(request, target_first=False)
+    by = _choice(request, "by", BY, "segment")
+    metric = _choice(request, "metric", METRICS, "nps")
+    grain = _choice(request, "grain", GRAIN_LABELS, "month")
+    touchpoints = journey_touchpoints()
+    touchpoint = None
+    if metric == "rating":
+        wanted = request.GET.get("touchpoint") or (str(touchpoints[0].pk) if touchpoints else "")
+        touchpoint = next((tp for tp in touchpoints if str(tp.pk) == wanted), None)
+        if touchpoint is None:
+            raise Http404("touchpoint: choose one of the journey's touchpoints")
+    if by == "segment":
+        scope = dataclasses.replace(scope, segment_id=None)  # every segment against the rest
+    try:
+        result = ComparisonQuery(
+            scope=scope,
+            by=by,
+            metric=metric,
+            touchpoint_id=None if touchpoint is None else touchpoint.pk,
+            grain=grain,
+        ).run()
+    except ValueError:  # no answer rates this touchpoint yet
+        result = None
+    untested = {
+        "too_few": _("too few answers to test"),
+        "no_previous": _("no answers the period before"),
+        "undefined": _("cannot be tested"),
+    }
+    names = {} if result is None else _group_names(by, result.groups, grain)
+    rows = (
+        []
+        if result is None
+        else [(names.get(g.key, g.key), g, untested.get(g.untested, "")) for g in result.groups]
+    )
+    chart = charts.comparison(
+        [
+            {
+                "name": str(name),
+                "value": g.estimate.value,
+                "low": g.estimate.low,
+                "high": g.estimate.high,
+                "significant": g.significant,
+                "n": g.n,
+            }
+            for name, g, _reason in rows
+            if g.estimate is not None
+        ],
+        x_title=str(METRIC_LABELS[metric]),
+    )
+    context = {
+        "filters": filters,
+        "by": by,
+        "metric": metric,
+        "touchpoint": touchpoint,
+        "touchpoints": touchpoints,
+        "grain": grain,
+        "grain_labels": GRAIN_LABELS,
+        "by_labels": BY_LABELS,
+        "metric_labels": METRIC_LABELS,
+        "result": result,
+        "rows": rows,
+        "chart": chart,
+        "heading": " · ".join(
+            str(part)
+            for part in (BY_LABELS[by], METRIC_LABELS[metric], touchpoint and touchpoint.name)
+            if part
+        ),
+    }
+    return render(request, "front/compare.html", context)
+
+
+@login_required
+def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One touchpoint: its trend with the control chart and its signals, what goes with it,
+    how its ratings spread, and the latest comments about it."""
+    touchpoint = get_object_or_404(Touchpoint.objects.select_related("stage"), pk=pk)
+    filters, scope = insight_filters(request)
+    try:
+        result = TouchpointQuery(scope=scope, touchpoint_id=touchpoint.pk).run()
+    except ValueError:  # no answer in the store rates it yet
+        result = None
+    context = {"filters": filters, "touchpoint": touchpoint, "result": result}
+    if result is not None and result.n:
+        control = result.control
+        context.update(
+            trend=_trend(
+                result.mean_trend,
+                title=_("Mean rating by month"),
+                y_title=_("Mean rating (1–5)"),
+                domain=(1, 5),
+            ),
+            control=control
+            and charts.control_chart(
+                [{"period": p.period, "value": p.value} for p in control.points],
+                control.centre,
+                [p.lower for p in control.points],
+                [p.upper for p in control.points],
+                control.signals,
+                title=_("Share of ratings 4–5 by month"),
+                y_title=_("% of ratings 4–5"),
+            ),
+            distribution=charts.distribution(
+                [c.n for c in result.distribution],
+                labels=[str(c.score) for c in result.distribution],
+            ),
+            segments={s.pk: s.name for s in all_segments()},
+            signals=[
+                (_month(signal.period), RULE_LABELS.get(signal.rule, signal.description))
+                for signal in control.rule_signals
+            ]
+            if control
+            else [],
+            first_drop=control and control.first_drop and _month(control.first_drop),
+            first_signal=control and control.first_signal and _month(control.first_signal),
+        )
+    team_ids = None if scope.team_ids is None else list(scope.team_ids)
+    context["comments"] = latest_comments(team_ids, touchpoint.pk, since=scope.since)
+    return render(request, "front/touchpoint_detail.html", context)
+
+
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """Customers by annual value against their latest NPS answer; the revenue held by
+    detractors and by customers who have gone silent, for the target segment and the rest."""
+    filters, scope = insight_filters(request, target_first=False)
+    target = target_segments().first()
+    result = PortfolioQuery(
+        scope=scope,
+        today=timezone.localdate(),
+        target_segment_id=None if target is None else target.pk,
+    ).run()
+    names = customer_names([row.customer_id for row in result.customers])
+    chart = charts.portfolio(
+        [
+            {
+                "name": names.get(row.customer_id, str(row.customer_id)),
+                "value": row.annual_value,
+                "score": row.score,
+                "status": row.status,
+                "target": row.target,
+            }
+            for row in result.customers
+            if row.annual_value
+        ]
+    )
+    at_risk = sorted(
+        (row for row in result.customers if row.status in ("detractor", "silent")),
+        key=lambda row: -(row.annual_value or 0),
+    )[:20]
+    context = {
+        "filters": filters,
+        "result": result,
+        "target": target,
+        "groups": [
+            (_("All customers"), result.overall),
+            *(
+                [(target.name, result.target), (_("Other customers"), result.rest)]
+                if target is not None
+                else []
+            ),
+        ],
+        "chart": chart,
+        "at_risk": [
+            (names.get(row.customer_id, ""), row, STATUS_LABELS[row.status]) for row in at_risk
+        ],
+    }
+    return render(request, "front/portfolio.html", context)

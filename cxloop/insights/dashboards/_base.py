@@ -1,0 +1,164 @@
+"""What the dashboard queries share: the scoped tables, validation, running and caching."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cxloop.insights.store import FactStore, FactTables, Scope, get_store
+
+MIN_N = 30  # as the journey map: fewer answers than this, the figure carries a warning
+CACHE_SECONDS = 24 * 3600  # keys carry the data version; this only lets old versions expire
+CACHE_PREFIX = "cxloop:insights:dashboards:1"
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """The store's tables narrowed to a scope: ``responses`` and ``answers`` by
+    :meth:`Scope.filter` (period, teams, segment); ``customers`` by the scope's teams (the
+    owner's team now) and segment (membership now)."""
+
+    facts: FactTables
+    responses: ir.Table
+    answers: ir.Table
+    customers: ir.Table
+
+    @classmethod
+    def of(cls, facts: FactTables, scope: Scope) -> Scoped:
+        customers, segments = facts.customers, facts.segments
+        # Scope.filter is written for the monthly tables (it reads the partition key ``month``),
+        # so the customers' team and segment predicates are applied here.
+        predicates = []
+        if scope.team_ids is not None:
+            predicates.append(customers.team_id.isin(list(scope.team_ids)))
+        if scope.segment_id is not None:
+            members = segments.filter(segments.segment_id == scope.segment_id).customer_id
+            predicates.append(customers.customer_id.isin(members))
+        return cls(
+            facts=facts,
+            responses=scope.filter(facts.responses, segments),
+            answers=scope.filter(facts.answers, segments),
+            customers=customers.filter(*predicates) if predicates else customers,
+        )
+
+    @property
+    def segments(self) -> ir.Table:
+        return self.facts.segments
+
+
+class DashboardQuery:
+    """The typed-query pattern of :class:`cxloop.insights.journey.JourneyMapQuery`, for frozen
+    dataclasses with a ``scope``: :meth:`to_query` builds the Ibis expressions from the
+    :class:`FactTables` of any backend, :meth:`calculate` runs them and hands their small
+    results to :mod:`cxloop.analytics` (``assemble``), :meth:`run` caches the result in Django's
+    cache under the data version, the store and every parameter.
+
+    An empty store or an empty scope gives an empty result of the same type, not an exception.
+    """
+
+    scope: Scope
+
+    def check_scope(self) -> None:
+        if not isinstance(self.scope, Scope):
+            raise ValueError(f"scope must be a cxloop.insights.store.Scope; got {self.scope!r}")
+
+    def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
+        """The named expressions whose results :meth:`calculate` works from."""
+        raise NotImplementedError
+
+    def assemble(self, version: str | None, rows: Rows):
+        """The result from the expressions' rows (none for an empty store or scope)."""
+        raise NotImplementedError
+
+    def check_tables(self, tables: FactTables) -> None:
+        """Checks of the parameters against the store (e.g. that a touchpoint is in it)."""
+
+    def calculate(self, tables: FactTables | None = None):
+        """Run the expressions on ``tables`` (default: this thread's DuckDB store) and compute
+        the result."""
+        if tables is None:
+            tables = get_store().tables()
+        if tables is None:
+            return self.assemble(None, {})
+        self.check_tables(tables)
+        if self.scope.empty:
+            return self.assemble(tables.manifest.version, {})
+        rows = {name: expr.to_pyarrow().to_pylist() for name, expr in self.to_query(tables).items()}
+        return self.assemble(tables.manifest.version, rows)
+
+    def run(self, *, store: FactStore | None = None, cache: bool = True):
+        """:meth:`calculate`, cached in Django's cache under the data version and this query."""
+        from django.core.cache import cache as django_cache
+
+        store = store if store is not None else get_store()
+        manifest = store.manifest()
+        if manifest is None:
+            return self.calculate(None)
+        key = self.cache_key(manifest.version, str(store.directory))
+        if cache:
+            hit = django_cache.get(key)
+            if hit is not None:
+                return hit
+        result = self.calculate(store.tables(manifest))
+        if cache:
+            django_cache.set(key, result, CACHE_SECONDS)
+        return result
+
+    def cache_key(self, version: str, directory: str = "") -> str:
+        """A cache key of the data version, the store and every parameter of the query."""
+        params = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
+        params["scope"] = self.scope.to_dict()
+        params["query"] = type(self).__name__
+        params["directory"] = directory
+        text = json.dumps(params, sort_keys=True, default=_json_default)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        return f"{CACHE_PREFIX}:{version}:{digest}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    raise TypeError(f"{value!r} is not a query parameter")
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def check_whole(name: str, value: Any, *, minimum: int = 1, optional: bool = False) -> None:
+    """ValueError naming ``name`` unless ``value`` is a whole number ≥ ``minimum``."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number ≥ {minimum}; got {value!r}")
+
+
+def check_id(name: str, value: Any, *, optional: bool = True) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an id (a whole number); got {value!r}")
+
+
+def require_touchpoint(tables: FactTables, touchpoint_id: int) -> None:
+    """ValueError naming ``touchpoint_id`` when no answer in the store (in any scope) rates it:
+    a wrong id, rather than an empty result."""
+    answers = tables.answers
+    found = answers.filter(answers.touchpoint_id == ibis.literal(touchpoint_id, "int32"))
+    if int(found.limit(1).count().to_pyarrow().as_py()) == 0:
+        raise ValueError(
+            f"touchpoint_id {touchpoint_id} is not in the fact store: no answer rates it"
+        )

@@ -1,0 +1,945 @@
+"""The journey map's data: every touchpoint's score, importance, opportunity and trend.
+
+:class:`JourneyMapQuery` follows the typed-query pattern (docs: STYLE.md): :meth:`~JourneyMapQuery.
+to_query` builds Ibis expressions from :class:`~cxloop.insights.store.FactTables` of any backend,
+:meth:`~JourneyMapQuery.calculate` runs them and applies :mod:`cxloop.analytics` to the small
+aggregates they return, and :meth:`~JourneyMapQuery.run` caches the :class:`JourneyMap` per data
+version and filters.
+
+Two scans of the answers, both Ibis expressions:
+
+1. **Score histograms** (exact): answers in scope counted by ``(month, touchpoint_id, kind,
+   score)``, a few thousand rows. Every score, interval, n, trend point, volume and NPS below is
+   computed from these counts, so they are exact whatever the size of the store.
+2. **A sample for the driver model** (importance). LMG needs the covariance matrix of the 20
+   touchpoint ratings and NPS over the responses that rate touchpoints, with pairwise deletion.
+   That needs the answers of each response side by side; pairing them in the engine (a pivot or
+   a self-join of 45 M ratings) took 7–13 s on two cores, so the answers of a sample of responses
+   are fetched and the covariance is computed with BLAS (:func:`cxloop.analytics.
+   pairwise_covariance`). The sample is **stratified by time**: the period is cut into
+   ``windows`` equal strata and from each the responses submitted in one sub-window of length
+   ``fraction`` × stratum, at a seeded random offset, are taken. Every response has the same
+   chance ``fraction`` to be drawn, the sample is spread evenly over the period, it is the same
+   on every engine and on every run (cacheable, comparable) and, because the store is sorted by
+   time, DuckDB and Spark read only the row groups of the windows: on the 10 M-response store it
+   costs 0.3 s of one core where a per-response hash sample (``response_id`` arithmetic, or
+   ``Table.sample``, which also samples answers rather than responses) decodes every row group
+   and cost 1.4–2.6 s. The price is clustering: responses of one window are not independent
+   draws, which matters only if the ratings' covariance changes from hour to hour. The
+   ``fraction`` is chosen so that the filtered population has about ``sample_responses`` (50,000)
+   responses in the sample, and never more than ``MAX_SAMPLE_ANSWERS`` answers are fetched; below
+   that the whole scope is read (``fraction`` 1, exact). Precision measured on the 10 M store
+   (bench/README.md, "Journey map"): against the exact full-data LMG, the largest error of an
+   importance share was 0.006 of R² (shares range 0.01–0.25) and the order of the five strongest
+   drivers was the same.
+
+Conventions: a touchpoint's score is its mean rating (1–5) with a Student-t interval
+(:func:`~cxloop.analytics.mean_from_moments`) and its top-2-box share with a Wilson interval; NPS
+by :func:`~cxloop.analytics.nps_from_counts`; a score of fewer than :data:`MIN_N` answers carries
+``low_n=True``; importance is the LMG share of R² of NPS regressed on the touchpoint ratings
+(:func:`~cxloop.analytics.lmg_from_covariance`); opportunities are
+:func:`~cxloop.analytics.importance_performance` of importance against the mean rating.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cxloop.analytics import (
+    Estimate,
+    importance_performance,
+    lmg_from_covariance,
+    mean_from_moments,
+    nps_from_counts,
+    pairwise_covariance,
+    wilson_interval,
+)
+from cxloop.analytics.results import to_plain
+from cxloop.insights.store import FactStore, FactTables, Scope, get_store
+
+__all__ = [
+    "JourneyMap",
+    "JourneyMapQuery",
+    "JourneyExpressions",
+    "DriverModel",
+    "RankedOpportunity",
+    "StagePoint",
+    "TouchpointCard",
+    "TrendPoint",
+    "MIN_N",
+    "journey_of",
+]
+
+MIN_N = 30  # fewer answers than this: the score is shown with a "too few answers" warning
+SAMPLE_RESPONSES = 20_000  # responses of the filtered population wanted in the driver sample
+MAX_SAMPLE_ANSWERS = 4_000_000  # at most this many answers fetched for the sample (≈ 100 MB)
+SAMPLE_WINDOWS = 24  # strata of the time-window sample
+WHOLE_ABOVE = 0.5  # a sample fraction above this reads everything instead (exact, no windows)
+CACHE_SECONDS = 24 * 3600  # keys carry the data version; this only lets old versions expire
+CACHE_PREFIX = "cxloop:insights:journey:1"
+
+NPS, RATING, CSAT, CES = "nps", "rating", "csat", "ces"
+KINDS = (NPS, RATING, CSAT, CES)
+_NPS_COLUMN = -1  # the sample's "touchpoint" of an NPS answer
+_SCORES = 11  # histogram bins for scores 0..10
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return to_plain(obj)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One month of a sparkline: ``score`` (None when ``n`` < 2) and its answers ``n``."""
+
+    month: str
+    n: int
+    score: Estimate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class TouchpointCard:
+    """Everything the journey map shows on one touchpoint.
+
+    Attributes
+    ----------
+    touchpoint_id, stage_id : int
+    n : int
+        Ratings behind ``score`` and ``top_box``.
+    low_n : bool
+        ``n`` < :data:`MIN_N`: show the score with a warning.
+    score : Estimate or None
+        Mean rating 1–5, Student-t interval; None below two ratings.
+    top_box : Estimate or None
+        Per cent of ratings 4–5 (0–100), Wilson interval.
+    csat : Estimate or None
+        Per cent of CSAT answers 4–5 (transactional surveys), Wilson interval.
+    ces : Estimate or None
+        Mean customer effort 1–7, Student-t interval.
+    nps : Estimate or None
+        NPS of the NPS answers about this touchpoint (transactional surveys).
+    volume : int
+        Scored answers about the touchpoint in scope, of every kind.
+    importance : float or None
+        LMG share of R² of NPS (the shares of all drivers sum to ``DriverModel.r2``); None when
+        the touchpoint had too few ratings in the sample to enter the model.
+    importance_share : float or None
+        ``importance / r2``: the fraction of what the model explains (sums to 1).
+    opportunity, quadrant, rank
+        From the importance–performance analysis; None when not ranked.
+    trend : tuple of TrendPoint
+        Mean rating per month of the scope, oldest first.
+    """
+
+    touchpoint_id: int
+    stage_id: int
+    n: int
+    low_n: bool
+    score: Estimate | None
+    top_box: Estimate | None
+    csat: Estimate | None
+    ces: Estimate | None
+    nps: Estimate | None
+    volume: int
+    importance: float | None
+    importance_share: float | None
+    opportunity: float | None
+    quadrant: str | None
+    rank: int | None
+    trend: tuple[TrendPoint, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class StagePoint:
+    """One point of the emotion curve: the mean of every rating given to the stage's
+    touchpoints, with an interval that allows for one response rating several of them
+    (the covariance of the ratings from the driver sample)."""
+
+    stage_id: int
+    touchpoint_ids: tuple[int, ...]
+    n: int
+    low_n: bool
+    score: Estimate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class RankedOpportunity:
+    """A touchpoint in the ranked list of improvement opportunities, with why it is there.
+
+    Attributes
+    ----------
+    rank : int
+        1 is the best opportunity.
+    score : float
+        ``importance_share × gap`` (:func:`cxloop.analytics.importance_performance`).
+    quadrant : str
+        One of :data:`cxloop.analytics.QUADRANTS`.
+    importance : float
+        Share of R² (0–1) in the filtered population.
+    performance : float
+        Mean rating 1–5.
+    target : float
+        The rating aimed at (the query's ``target_score``, else the mean over touchpoints).
+    gap : float
+        ``target - performance``.
+    best : float
+        The best mean rating of any ranked touchpoint; ``gap_to_best = best - performance``.
+    target_segment_importance, rest_importance : float or None
+        Share of R² of this touchpoint among the target segment's responses and among the
+        others' (same period and teams); None without a target segment or enough responses.
+    target_weight : float or None
+        ``target_segment_importance / rest_importance``: above 1 it matters more to the target
+        segment than to the rest.
+    low_n : bool
+        The score rests on fewer than :data:`MIN_N` ratings.
+    """
+
+    rank: int
+    touchpoint_id: int
+    stage_id: int
+    score: float
+    quadrant: str
+    importance: float
+    performance: float
+    target: float
+    gap: float
+    best: float
+    gap_to_best: float
+    target_segment_importance: float | None
+    rest_importance: float | None
+    target_weight: float | None
+    low_n: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class DriverFit:
+    """The driver model of one population: R², LMG shares, responses behind it."""
+
+    r2: float
+    importance: dict[int, float]
+    responses: int
+    n: int  # the smallest pairwise count of the matrix
+
+    def share(self, touchpoint_id: int) -> float | None:
+        value = self.importance.get(touchpoint_id)
+        return None if value is None or self.r2 <= 0 else value / self.r2
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class DriverModel:
+    """How the importances were obtained.
+
+    ``fraction`` is the share of the period's responses drawn into the sample (1.0: all of
+    them, exact); ``responses`` the sampled responses rating touchpoints in the filtered
+    population; ``filtered``, ``target`` and ``rest`` the fits (None when there was too little
+    data: fewer than :data:`MIN_N` responses with NPS, or a degenerate matrix).
+    """
+
+    outcome: str
+    method: str
+    fraction: float
+    responses: int
+    filtered: DriverFit | None
+    target: DriverFit | None
+    rest: DriverFit | None
+
+    @property
+    def r2(self) -> float | None:
+        return None if self.filtered is None else self.filtered.r2
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        out["r2"] = self.r2
+        return out
+
+
+@dataclass(frozen=True)
+class JourneyMap:
+    """The journey map's data for one scope (see :class:`JourneyMapQuery`).
+
+    ``cards`` follow the journey's order; ``stages`` the stage order; ``opportunities`` are
+    ranked, best first; ``nps`` is the NPS of every NPS answer in scope and ``nps_trend`` its
+    months; ``months`` the months of the scope that the store holds.
+    """
+
+    version: str | None
+    scope: Scope
+    target_segment_id: int | None
+    months: tuple[str, ...]
+    cards: tuple[TouchpointCard, ...]
+    stages: tuple[StagePoint, ...]
+    opportunities: tuple[RankedOpportunity, ...]
+    nps: Estimate | None
+    nps_trend: tuple[TrendPoint, ...]
+    drivers: DriverModel
+    min_n: int = MIN_N
+
+    @property
+    def empty(self) -> bool:
+        """No answer in scope."""
+        return all(c.volume == 0 for c in self.cards) and self.nps is None
+
+    def card(self, touchpoint_id: int) -> TouchpointCard:
+        for card in self.cards:
+            if card.touchpoint_id == touchpoint_id:
+                return card
+        raise KeyError(touchpoint_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(dataclasses.replace(self, scope=None))
+        out["scope"] = self.scope.to_dict()
+        out["drivers"] = self.drivers.to_dict()
+        out["empty"] = self.empty
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The query
+
+
+@dataclass(frozen=True)
+class JourneyExpressions:
+    """The Ibis expressions of one journey map (see :meth:`JourneyMapQuery.to_query`).
+
+    ``histogram``: ``month, touchpoint_id, kind, score, n`` over the answers in scope.
+    ``sample``: ``response_id, customer_id, touchpoint_id, score`` (touchpoint_id -1 for NPS) of
+    the sampled responses, period and teams only (no segment filter); None until the fraction
+    is known. ``members``: segment id → its customers (``customer_id``).
+    """
+
+    histogram: ir.Table
+    sample: ir.Table | None
+    members: dict[int, ir.Table]
+
+
+@dataclass(frozen=True)
+class JourneyMapQuery:
+    """The journey map of one journey for one scope.
+
+    Parameters
+    ----------
+    touchpoint_stages : sequence of (touchpoint_id, stage_id)
+        The journey's touchpoints in map order, each with its stage (from the database).
+    scope : Scope
+        Period, segment and visible teams. The page's default segment is the target segment.
+    target_segment_id : int, optional
+        The target segment, for the "why" of each opportunity (its importance there against the
+        rest of the customers).
+    target_score : float, optional
+        The mean rating aimed at, for the gap; default the mean over the touchpoints.
+    sample_responses : int
+        Responses of the filtered population wanted in the driver sample.
+    windows : int
+        Strata of the time-window sample.
+    seed : int
+        Where in each stratum its window lies.
+    confidence : float
+        Of every interval.
+    """
+
+    touchpoint_stages: tuple[tuple[int, int], ...]
+    scope: Scope = Scope()
+    target_segment_id: int | None = None
+    target_score: float | None = None
+    sample_responses: int = SAMPLE_RESPONSES
+    windows: int = SAMPLE_WINDOWS
+    seed: int = 0
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        pairs = tuple((int(t), int(s)) for t, s in self.touchpoint_stages)
+        ids = [t for t, _ in pairs]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"touchpoint_stages lists a touchpoint twice: {ids}")
+        object.__setattr__(self, "touchpoint_stages", pairs)
+        if self.target_segment_id is not None:
+            object.__setattr__(self, "target_segment_id", int(self.target_segment_id))
+        if int(self.windows) < 1 or int(self.sample_responses) < 1:
+            raise ValueError("windows and sample_responses must be at least 1")
+
+    @property
+    def touchpoint_ids(self) -> tuple[int, ...]:
+        return tuple(t for t, _ in self.touchpoint_stages)
+
+    @property
+    def stage_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(s for _, s in self.touchpoint_stages))
+
+    # -- building -------------------------------------------------------------------------
+
+    def to_query(self, tables: FactTables, *, fraction: float | None = None) -> JourneyExpressions:
+        """The expressions, on the backend ``tables`` come from. ``fraction`` (from
+        :meth:`sample_fraction`) adds the sample; 1.0 takes every response in scope."""
+        answers = tables.answers
+        scoped = self.scope.filter(answers, tables.segments)
+        histogram = scoped.group_by(["month", "touchpoint_id", "kind", "score"]).aggregate(
+            n=ibis._.count()
+        )
+        sample = None
+        if fraction is not None:
+            sample = self._sample_expr(tables, fraction)
+        members = {
+            s: tables.segments.filter(tables.segments.segment_id == s).select("customer_id")
+            for s in {self.scope.segment_id, self.target_segment_id} - {None}
+        }
+        return JourneyExpressions(histogram=histogram, sample=sample, members=members)
+
+    def _sample_expr(self, tables: FactTables, fraction: float) -> ir.Table:
+        a = self.scope.filter(tables.answers, None, segment=False)
+        a = a.filter(
+            ((a.kind == RATING) & a.touchpoint_id.isin(list(self.touchpoint_ids))) | (a.kind == NPS)
+        )
+        a = a.select(
+            "response_id",
+            customer_id=a.customer_id.fill_null(-1),
+            touchpoint_id=ibis.ifelse(a.kind == NPS, _NPS_COLUMN, a.touchpoint_id).cast("int32"),
+            score=a.score,
+            month=a.month,
+            submitted_at=a.submitted_at,
+        )
+        windows = self.sample_windows(tables, fraction)
+        if windows is not None:
+            parts = [
+                a.filter(
+                    a.month >= f"{start:%Y-%m}",
+                    a.month <= f"{end - dt.timedelta(microseconds=1):%Y-%m}",
+                    a.submitted_at >= ibis.timestamp(start),
+                    a.submitted_at < ibis.timestamp(end),
+                )
+                for start, end in windows
+            ]
+            a = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        return a.select("response_id", "customer_id", "touchpoint_id", "score")
+
+    def sample_windows(
+        self, tables: FactTables, fraction: float
+    ) -> list[tuple[dt.datetime, dt.datetime]] | None:
+        """The sample's time windows ``[start, end)``; None when everything is read."""
+        if fraction > WHOLE_ABOVE:
+            return None
+        bounds = self.scope.bounds(tables.months)
+        if bounds is None:
+            return None
+        start, end = bounds
+        span = (end - start) / self.windows
+        length = span * fraction
+        rng = np.random.default_rng(self.seed)
+        offsets = rng.random(self.windows)
+        out = []
+        for k in range(self.windows):
+            w0 = start + span * k + (span - length) * float(offsets[k])
+            out.append((w0, w0 + length))
+        return out
+
+    def sample_fraction(self, histogram: _Histogram, tables: FactTables) -> float:
+        """Fraction of the period's responses to draw: about ``sample_responses`` of the
+        filtered population (estimated by its most-rated touchpoint), at most
+        ``MAX_SAMPLE_ANSWERS`` answers of the period (from the manifest), at least what fills
+        one answer per window."""
+        rated = int(
+            histogram.counts[KINDS.index(RATING), :, :-1, :].sum(axis=(0, 2)).max(initial=0)
+        )
+        if rated == 0:
+            return 1.0
+        answers = tables.manifest.answers_in(self.scope.first_month, self.scope.last_month)
+        fraction = min(1.0, self.sample_responses / rated)
+        if answers > 0:
+            fraction = min(fraction, MAX_SAMPLE_ANSWERS / answers)
+        return 1.0 if fraction > WHOLE_ABOVE else fraction
+
+    # -- running --------------------------------------------------------------------------
+
+    def calculate(self, tables: FactTables | None = None) -> JourneyMap:
+        """Run the expressions on ``tables`` (default: this thread's DuckDB store) and compute
+        the journey map."""
+        if tables is None:
+            tables = get_store().tables()
+        version = None if tables is None else tables.manifest.version
+        months = () if tables is None else self._months(tables)
+        if tables is None or self.scope.empty or not months:
+            return self._empty(version, months)
+        expressions = self.to_query(tables)
+        histogram = _Histogram.from_arrow(
+            expressions.histogram.to_pyarrow(), months, self.touchpoint_ids
+        )
+        if not histogram.counts.any():
+            return self._assemble(version, months, histogram, self._no_sample(), {}, 1.0)
+        fraction = self.sample_fraction(histogram, tables)
+        sample_expr = self.to_query(tables, fraction=fraction).sample
+        sample = _Sample.from_arrow(sample_expr.to_pyarrow(), self.touchpoint_ids)
+        members = {s: _ids(e.to_pyarrow()["customer_id"]) for s, e in expressions.members.items()}
+        return self._assemble(version, months, histogram, sample, members, fraction)
+
+    def _no_sample(self) -> _Sample:
+        return _Sample.empty(self.touchpoint_ids)
+
+    def run(self, *, store: FactStore | None = None, cache: bool = True) -> JourneyMap:
+        """:meth:`calculate`, cached in Django's cache under the data version and this query."""
+        from django.core.cache import cache as django_cache
+
+        store = store if store is not None else get_store()
+        manifest = store.manifest()
+        if manifest is None:
+            return self.calculate(None)
+        key = self.cache_key(manifest.version, str(store.directory))
+        if cache:
+            hit = django_cache.get(key)
+            if hit is not None:
+                return hit
+        result = self.calculate(store.tables(manifest))
+        if cache:
+            django_cache.set(key, result, CACHE_SECONDS)
+        return result
+
+    def cache_key(self, version: str, directory: str = "") -> str:
+        """A cache key of the data version, the store and every parameter of the query."""
+        params = dataclasses.asdict(dataclasses.replace(self, scope=Scope()))
+        params["scope"] = self.scope.to_dict()
+        params["directory"] = directory
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+        return f"{CACHE_PREFIX}:{version}:{digest}"
+
+    # -- computing ------------------------------------------------------------------------
+
+    def _months(self, tables: FactTables) -> tuple[str, ...]:
+        first, last = self.scope.first_month, self.scope.last_month
+        return tuple(
+            m
+            for m in tables.months
+            if (first is None or m >= first) and (last is None or m <= last)
+        )
+
+    def _empty(self, version: str | None, months: tuple[str, ...]) -> JourneyMap:
+        histogram = _Histogram(
+            np.zeros(
+                (len(KINDS), len(months), len(self.touchpoint_ids) + 1, _SCORES), dtype=np.int64
+            ),
+            months,
+        )
+        return self._assemble(
+            version, months, histogram, _Sample.empty(self.touchpoint_ids), {}, 1.0
+        )
+
+    def _assemble(
+        self,
+        version: str | None,
+        months: tuple[str, ...],
+        histogram: _Histogram,
+        sample: _Sample,
+        members: dict[int, np.ndarray],
+        fraction: float,
+    ) -> JourneyMap:
+        conf = self.confidence
+        tps = self.touchpoint_ids
+        stage_of = dict(self.touchpoint_stages)
+
+        # Driver models of the filtered population, the target segment and the rest.
+        in_filter = (
+            sample.member_of(members.get(self.scope.segment_id))
+            if self.scope.segment_id is not None
+            else np.ones(sample.rows, bool)
+        )
+        fits: dict[str, DriverFit | None] = {"filtered": _fit(sample, in_filter)}
+        if self.target_segment_id is not None and self.target_segment_id in members:
+            in_target = sample.member_of(members[self.target_segment_id])
+            fits["target"] = (
+                fits["filtered"]
+                if self.target_segment_id == self.scope.segment_id
+                else _fit(sample, in_target)
+            )
+            fits["rest"] = _fit(sample, ~in_target)
+        drivers = DriverModel(
+            outcome=NPS,
+            method="lmg",
+            fraction=float(fraction),
+            responses=int(np.count_nonzero(in_filter & sample.rated)),
+            filtered=fits["filtered"],
+            target=fits.get("target"),
+            rest=fits.get("rest"),
+        )
+        filtered = drivers.filtered
+
+        # Scores per touchpoint from the histograms.
+        rating = histogram.kind(RATING)  # (months, touchpoints + other, scores)
+        totals = rating.sum(axis=0)
+        scores = {tp: _mean(totals[j], conf) for j, tp in enumerate(tps)}
+        n_of = {tp: int(totals[j].sum()) for j, tp in enumerate(tps)}
+
+        # Importance–performance over the touchpoints that have both.
+        ranked: dict[int, tuple[int, Any]] = {}
+        opportunities: list[RankedOpportunity] = []
+        if filtered is not None:
+            eligible = [tp for tp in tps if tp in filtered.importance and scores[tp] is not None]
+            importance = {str(tp): filtered.importance[tp] for tp in eligible}
+            if eligible and sum(importance.values()) > 0:
+                performance = {str(tp): scores[tp].value for tp in eligible}
+                result = importance_performance(importance, performance, target=self.target_score)
+                best = max(performance.values())
+                for rank, o in enumerate(result, start=1):
+                    tp = int(o.name)
+                    ranked[tp] = (rank, o)
+                    t_share = fits["target"].share(tp) if fits.get("target") else None
+                    r_share = fits["rest"].share(tp) if fits.get("rest") else None
+                    opportunities.append(
+                        RankedOpportunity(
+                            rank=rank,
+                            touchpoint_id=tp,
+                            stage_id=stage_of[tp],
+                            score=o.score,
+                            quadrant=o.quadrant,
+                            importance=filtered.share(tp),
+                            performance=o.performance,
+                            target=o.performance + o.gap,
+                            gap=o.gap,
+                            best=best,
+                            gap_to_best=best - o.performance,
+                            target_segment_importance=t_share,
+                            rest_importance=r_share,
+                            target_weight=(
+                                t_share / r_share
+                                if t_share is not None and r_share is not None and r_share > 0
+                                else None
+                            ),
+                            low_n=n_of[tp] < MIN_N,
+                        )
+                    )
+
+        cards = []
+        for j, tp in enumerate(tps):
+            counts_all = histogram.counts[:, :, j, :].sum(axis=1)  # (kinds, scores)
+            rank_o = ranked.get(tp)
+            cards.append(
+                TouchpointCard(
+                    touchpoint_id=tp,
+                    stage_id=stage_of[tp],
+                    n=n_of[tp],
+                    low_n=n_of[tp] < MIN_N,
+                    score=scores[tp],
+                    top_box=_top_box(totals[j], 4, conf),
+                    csat=_top_box(counts_all[KINDS.index(CSAT)], 4, conf),
+                    ces=_mean(counts_all[KINDS.index(CES)], conf),
+                    nps=_nps(counts_all[KINDS.index(NPS)], conf),
+                    volume=int(counts_all.sum()),
+                    importance=None if filtered is None else filtered.importance.get(tp),
+                    importance_share=None if filtered is None else filtered.share(tp),
+                    opportunity=None if rank_o is None else rank_o[1].score,
+                    quadrant=None if rank_o is None else rank_o[1].quadrant,
+                    rank=None if rank_o is None else rank_o[0],
+                    trend=tuple(
+                        TrendPoint(m, int(rating[i, j].sum()), _mean(rating[i, j], conf))
+                        for i, m in enumerate(months)
+                    ),
+                )
+            )
+
+        nps_counts = histogram.kind(NPS)  # every NPS answer, whatever its touchpoint
+        nps_trend = tuple(
+            TrendPoint(m, int(nps_counts[i].sum()), _nps(nps_counts[i].sum(axis=0), conf))
+            for i, m in enumerate(months)
+        )
+        return JourneyMap(
+            version=version,
+            scope=self.scope,
+            target_segment_id=self.target_segment_id,
+            months=months,
+            cards=tuple(cards),
+            stages=self._stages(totals, sample, in_filter, conf),
+            opportunities=tuple(opportunities),
+            nps=_nps(nps_counts.sum(axis=(0, 1)), conf),
+            nps_trend=nps_trend,
+            drivers=drivers,
+        )
+
+    def _stages(
+        self, totals: np.ndarray, sample: _Sample, in_filter: np.ndarray, conf: float
+    ) -> tuple[StagePoint, ...]:
+        """Pooled mean rating per stage. Its variance is that of a sum of ratings in which one
+        response may rate several touchpoints of the stage:
+        ``Var = Σ_t n_t s_t² + Σ_{t≠u} n_tu c_tu`` over the stage's touchpoints, with ``n_t``,
+        ``s_t²`` exact from the histograms and the cross terms ``n_tu c_tu`` (pairs rated by one
+        response, their covariance) from the sample, scaled to the whole population."""
+        tps = self.touchpoint_ids
+        cross = _cross_moments(sample, in_filter)
+        out = []
+        for stage in self.stage_ids:
+            idx = [j for j, (_, s) in enumerate(self.touchpoint_stages) if s == stage]
+            values = np.arange(_SCORES, dtype=float)
+            n_t = np.array([totals[j].sum() for j in idx], dtype=float)
+            n = int(n_t.sum())
+            score = None
+            if n >= 2:
+                s1 = np.array([totals[j] @ values for j in idx])
+                s2 = np.array([totals[j] @ values**2 for j in idx])
+                mean = float(s1.sum() / n)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    var_t = np.where(n_t > 1, (s2 - s1**2 / np.maximum(n_t, 1)), 0.0)
+                variance = float(var_t.sum())  # Σ n_t s_t² with ddof handled by the sum form
+                if cross is not None:
+                    cov, counts = cross
+                    for a, ja in enumerate(idx):
+                        for b, jb in enumerate(idx):
+                            if a == b or counts[ja, ja] == 0 or counts[jb, jb] == 0:
+                                continue
+                            scale = math.sqrt((n_t[a] / counts[ja, ja]) * (n_t[b] / counts[jb, jb]))
+                            variance += scale * counts[ja, jb] * cov[ja, jb]
+                variance = max(variance, 0.0)
+                # mean_from_moments takes a standard deviation: the one whose s/√n is our
+                # standard error of the pooled mean.
+                score = mean_from_moments(mean, math.sqrt(variance / n), n, confidence=conf)
+            out.append(
+                StagePoint(
+                    stage_id=stage,
+                    touchpoint_ids=tuple(tps[j] for j in idx),
+                    n=n,
+                    low_n=n < MIN_N,
+                    score=score,
+                )
+            )
+        return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Aggregates in NumPy
+
+
+@dataclass(frozen=True)
+class _Histogram:
+    """Answer counts ``[kind, month, touchpoint (last: none or not in the journey), score]``."""
+
+    counts: np.ndarray
+    months: tuple[str, ...]
+
+    def kind(self, kind: str) -> np.ndarray:
+        return self.counts[KINDS.index(kind)]
+
+    @classmethod
+    def from_arrow(
+        cls, table: pa.Table, months: Sequence[str], touchpoint_ids: Sequence[int]
+    ) -> _Histogram:
+        T = len(touchpoint_ids)
+        counts = np.zeros((len(KINDS), len(months), T + 1, _SCORES), dtype=np.int64)
+        if table.num_rows:
+            month_index = {m: i for i, m in enumerate(months)}
+            tp_index = {t: j for j, t in enumerate(touchpoint_ids)}
+            kind_index = {k: i for i, k in enumerate(KINDS)}
+            cols = table.to_pydict()
+            for month, tp, kind, score, n in zip(
+                cols["month"],
+                cols["touchpoint_id"],
+                cols["kind"],
+                cols["score"],
+                cols["n"],
+                strict=True,
+            ):
+                i = month_index.get(month)
+                k = kind_index.get(kind)
+                if i is None or k is None or score is None or not 0 <= score < _SCORES:
+                    continue
+                counts[k, i, tp_index.get(tp, T), score] += n
+        return cls(counts, tuple(months))
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """Sampled responses as a matrix: column 0 NPS, columns 1..T the touchpoint ratings (NaN
+    where not answered), and each response's customer."""
+
+    matrix: np.ndarray
+    customers: np.ndarray
+    touchpoint_ids: tuple[int, ...]
+
+    @property
+    def rows(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def rated(self) -> np.ndarray:
+        return ~np.isnan(self.matrix[:, 1:]).all(axis=1)
+
+    def member_of(self, customer_ids: np.ndarray | None) -> np.ndarray:
+        if customer_ids is None:
+            return np.zeros(self.rows, dtype=bool)
+        return np.isin(self.customers, customer_ids)
+
+    @classmethod
+    def empty(cls, touchpoint_ids: Sequence[int]) -> _Sample:
+        return cls(
+            np.empty((0, len(touchpoint_ids) + 1)),
+            np.empty(0, dtype=np.int64),
+            tuple(touchpoint_ids),
+        )
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, touchpoint_ids: Sequence[int]) -> _Sample:
+        if table.num_rows == 0:
+            return cls.empty(touchpoint_ids)
+        # Row of each answer's response, by hashing (no sort): the rows of one response need
+        # not be adjacent, whatever the engine returned.
+        encoded = pc.dictionary_encode(table["response_id"].combine_chunks())
+        row = encoded.indices.to_numpy()
+        responses = len(encoded.dictionary)
+        tp = table["touchpoint_id"].to_numpy()
+        score = table["score"].to_numpy()
+        customers = np.empty(responses, dtype=np.int64)
+        customers[row] = table["customer_id"].to_numpy()
+        order = np.asarray(touchpoint_ids)
+        sorter = np.argsort(order)
+        pos = sorter[np.clip(np.searchsorted(order, tp, sorter=sorter), 0, order.size - 1)]
+        known = tp == _NPS_COLUMN
+        column = np.where(known, 0, pos + 1)
+        known |= order[pos] == tp
+        matrix = np.full((responses, order.size + 1), np.nan)
+        matrix[row[known], column[known]] = score[known]
+        return cls(matrix, customers, tuple(touchpoint_ids))
+
+
+def _ids(column: pa.ChunkedArray) -> np.ndarray:
+    return np.unique(column.drop_null().to_numpy())
+
+
+def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
+    """LMG of NPS on the touchpoint ratings over the sampled responses in ``mask`` that rate
+    at least one touchpoint; None when there is too little to fit."""
+    rows = mask & sample.rated
+    X = sample.matrix[rows]
+    if X.shape[0] < MIN_N:
+        return None
+    present = ~np.isnan(X)
+    counts = present.T.astype(np.float64) @ present.astype(np.float64)
+    if counts[0, 0] < MIN_N:
+        return None
+    # Drivers: touchpoints rated with NPS often enough and not constant; then drop the least
+    # rated of any pair never rated together (a pairwise covariance needs ≥ 3 rows).
+    spread = np.where(present, X, -np.inf).max(axis=0) > np.where(present, X, np.inf).min(axis=0)
+    keep = [j for j in range(1, X.shape[1]) if counts[0, j] >= MIN_N and spread[j]]
+    while True:
+        sub = counts[np.ix_(keep, keep)]
+        low = np.argwhere(sub < 3)
+        if not low.size:
+            break
+        a, b = keep[low[0][0]], keep[low[0][1]]
+        keep.remove(a if counts[a, a] <= counts[b, b] else b)
+    if not keep or counts[0, 0] < len(keep) + 2:
+        return None
+    columns = [0, *keep]
+    try:
+        cov, n_pairs = pairwise_covariance(X[:, columns], workers=1)
+    except ValueError:
+        return None  # a rating constant over the rows it shares with another
+    names = ["nps", *(str(sample.touchpoint_ids[j - 1]) for j in keep)]
+    n = int(n_pairs.min())
+    try:
+        fit = lmg_from_covariance(cov, names, outcome="nps", n=n)
+    except ValueError:
+        # A pairwise matrix of a small sample can be slightly indefinite: use the nearest
+        # positive semi-definite correlation matrix (eigenvalues clipped at zero) instead.
+        try:
+            fit = lmg_from_covariance(_nearest_psd(cov), names, outcome="nps", n=n)
+        except ValueError:
+            return None
+    return DriverFit(
+        r2=float(fit.r2),
+        importance={int(k): float(v) for k, v in fit.importance.items()},
+        responses=int(X.shape[0]),
+        n=n,
+    )
+
+
+def _nearest_psd(cov: np.ndarray) -> np.ndarray:
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    values, vectors = np.linalg.eigh(corr)
+    fixed = (vectors * np.clip(values, 1e-9, None)) @ vectors.T
+    d = np.sqrt(np.diag(fixed))
+    return fixed / np.outer(d, d)
+
+
+def _cross_moments(sample: _Sample, mask: np.ndarray):
+    """Pairwise covariances (``ddof=1``) and counts of the touchpoint ratings of the sampled
+    responses in ``mask``, indexed by journey position; 0 where a pair has fewer than two rows.
+
+    The same sums as :func:`cxloop.analytics.pairwise_covariance`, without its checks: a stage's
+    interval needs whatever pairs there are, not a valid correlation matrix.
+    """
+    X = sample.matrix[mask & sample.rated][:, 1:]
+    if X.shape[0] < 2:
+        return None
+    present = (~np.isnan(X)).astype(np.float64)
+    rated = present.sum(axis=0)
+    shift = np.nansum(X, axis=0) / np.maximum(rated, 1.0)  # shifted sums do not cancel
+    values = np.where(present > 0, X - shift, 0.0)
+    counts = present.T @ present
+    products = values.T @ values
+    sums = values.T @ present  # sums[a, b]: Σ x_a over the rows where b is present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (products - sums * sums.T / counts) / (counts - 1.0)
+    cov[~(counts >= 2)] = 0.0
+    return cov, counts
+
+
+def _moments(counts: np.ndarray) -> tuple[int, float, float]:
+    values = np.arange(counts.size, dtype=float)
+    n = int(counts.sum())
+    return n, float(counts @ values), float(counts @ values**2)
+
+
+def _mean(counts: np.ndarray, confidence: float) -> Estimate | None:
+    n, s1, s2 = _moments(counts)
+    if n < 2:
+        return None
+    mean = s1 / n
+    var = max((s2 - s1 * s1 / n) / (n - 1), 0.0)
+    return mean_from_moments(mean, math.sqrt(var), n, confidence=confidence)
+
+
+def _top_box(counts: np.ndarray, top: int, confidence: float) -> Estimate | None:
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    x = int(counts[top:].sum())
+    ci = wilson_interval(x, n, confidence=confidence)
+    return Estimate(100.0 * x / n, 100.0 * ci.low, 100.0 * ci.high, n)
+
+
+def _nps(counts: np.ndarray, confidence: float) -> Estimate | None:
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    return nps_from_counts(int(counts[9:].sum()), int(counts[:7].sum()), n, confidence=confidence)
+
+
+def journey_of(pairs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``touchpoint_stages`` from any iterable of pairs (e.g. a queryset's values_list)."""
+    return tuple((int(t), int(s)) for t, s in pairs)

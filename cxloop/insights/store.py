@@ -1,0 +1,293 @@
+"""The fact store as Ibis tables, and the filters every insight applies to them.
+
+The read side of the contract in ``cxloop.facts`` (docs/facts.md)::
+
+    FACTS_DIR/manifest.json                         {"schema", "version", "written_at", "months"}
+    FACTS_DIR/responses/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/answers/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/customers.parquet
+    FACTS_DIR/segments.parquet
+
+:class:`FactStore` holds one in-process DuckDB connection (``ibis.duckdb.connect()``) per thread
+and directory; its :meth:`~FactStore.tables` registers views over exactly the files of the months
+the manifest lists (so a reader never sees a month half-written or already removed) and
+re-registers them when the manifest's version changes. Queries are built from
+:class:`FactTables`, whatever backend they come from: the same expressions run on PySpark
+(``tests/test_insights_spark.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = [
+    "FactStore",
+    "FactTables",
+    "Manifest",
+    "Scope",
+    "facts_dir",
+    "get_store",
+    "month_start",
+    "read_manifest",
+]
+
+SCHEMA_VERSION = 1
+
+
+def facts_dir() -> Path:
+    """``settings.FACTS_DIR``, else ``settings.DATA_DIR / "facts"``: the outermost entry point."""
+    from django.conf import settings
+
+    directory = getattr(settings, "FACTS_DIR", None)
+    return Path(directory) if directory else Path(settings.DATA_DIR) / "facts"
+
+
+def month_start(month: str) -> dt.datetime:
+    """Midnight UTC on the first day of a ``"YYYY-MM"`` month."""
+    return dt.datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=dt.UTC)
+
+
+def next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The store's manifest: ``version`` changes on every write; ``months`` maps each month
+    with data to its row counts ``{"responses": n, "answers": n}``."""
+
+    version: str
+    months: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def answers_in(self, first: str | None, last: str | None) -> int:
+        """Answers in the months from ``first`` to ``last`` (inclusive; None: unbounded)."""
+        return sum(
+            int(c.get("answers", 0))
+            for m, c in self.months.items()
+            if (first is None or m >= first) and (last is None or m <= last)
+        )
+
+
+def read_manifest(directory: str | Path) -> Manifest | None:
+    """The manifest of the store in ``directory``; None when nothing has been written yet.
+
+    Raises ``ValueError`` naming the file when it cannot be used.
+    """
+    path = Path(directory) / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: unreadable ({error}); run cxloop facts rebuild") from None
+    try:
+        schema = int(data["schema"])
+        manifest = Manifest(
+            version=str(data["version"]),
+            months={str(m): dict(c) for m, c in sorted(data["months"].items())},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path}: malformed ({error}); run cxloop facts rebuild") from None
+    if schema != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema {schema}, this cxloop reads {SCHEMA_VERSION}; run cxloop facts rebuild"
+        )
+    return manifest
+
+
+@dataclass(frozen=True)
+class FactTables:
+    """The store's tables on one backend, and the manifest they were registered from.
+
+    ``answers`` and ``responses`` carry the partition key ``month`` (``"YYYY-MM"``, a string).
+    """
+
+    answers: ir.Table
+    responses: ir.Table
+    customers: ir.Table
+    segments: ir.Table
+    manifest: Manifest
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return tuple(sorted(self.manifest.months))
+
+
+class FactStore:
+    """In-process DuckDB over the fact store in ``directory`` (one per thread: see
+    :func:`get_store`). ``threads`` and ``memory_limit`` are DuckDB's settings (defaults: every
+    core, DuckDB's default limit)."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ):
+        self.directory = Path(directory)
+        config: dict[str, Any] = {}
+        if threads is not None:
+            config["threads"] = int(threads)
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
+        self.con = ibis.duckdb.connect(**config)
+        self._tables: FactTables | None = None
+
+    def manifest(self) -> Manifest | None:
+        return read_manifest(self.directory)
+
+    def tables(self, manifest: Manifest | None = None) -> FactTables | None:
+        """Views over the files of ``manifest`` (default: the current one); None when the store
+        is empty. Registered again only when the version changed."""
+        manifest = self.manifest() if manifest is None else manifest
+        if manifest is None or not manifest.months:
+            return None
+        if self._tables is not None and self._tables.manifest.version == manifest.version:
+            return self._tables
+        monthly = {}
+        for name in ("answers", "responses"):
+            files = [
+                str(self.directory / name / f"month={m}" / "part-0.parquet")
+                for m in sorted(manifest.months)
+            ]
+            monthly[name] = self.con.read_parquet(
+                files, table_name=name, hive_partitioning=True, hive_types_autocast=False
+            )
+        whole = {
+            name: self.con.read_parquet(str(self.directory / f"{name}.parquet"), table_name=name)
+            for name in ("customers", "segments")
+        }
+        self._tables = FactTables(manifest=manifest, **monthly, **whole)
+        return self._tables
+
+
+_local = threading.local()
+
+
+def get_store(directory: str | Path | None = None) -> FactStore:
+    """This thread's :class:`FactStore` over ``directory`` (default :func:`facts_dir`).
+
+    A DuckDB connection must not run two queries at once, so each thread gets its own; with
+    gunicorn's sync workers that is one per process.
+    """
+    path = Path(directory) if directory is not None else facts_dir()
+    stores: dict[Path, FactStore] = getattr(_local, "stores", None) or {}
+    _local.stores = stores
+    key = path.resolve()
+    if key not in stores:
+        stores[key] = FactStore(path)
+    return stores[key]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page shows: a period, a segment and the teams the viewer may see.
+
+    Attributes
+    ----------
+    since, until : datetime.date, optional
+        First and last day (inclusive, UTC); None leaves that end open.
+    segment_id : int, optional
+        Only customers now in this segment.
+    team_ids : tuple of int, optional
+        Only responses of these teams; None is the whole organisation and an empty tuple
+        shows nothing (a viewer who can see no team).
+    """
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    segment_id: int | None = None
+    team_ids: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, dt.date) or isinstance(value, dt.datetime)
+            ):
+                raise ValueError(f"{name} must be a date, got {value!r}")
+        if self.team_ids is not None:
+            if isinstance(self.team_ids, str | bytes) or not isinstance(self.team_ids, Iterable):
+                raise ValueError(
+                    f"team_ids must be a list of team ids or None, got {self.team_ids!r}"
+                )
+            object.__setattr__(self, "team_ids", tuple(sorted({int(t) for t in self.team_ids})))
+        if self.segment_id is not None:
+            object.__setattr__(self, "segment_id", int(self.segment_id))
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing can match: no visible team, or a period that ends before it starts."""
+        if self.team_ids == ():
+            return True
+        return self.since is not None and self.until is not None and self.since > self.until
+
+    @property
+    def first_month(self) -> str | None:
+        return None if self.since is None else f"{self.since:%Y-%m}"
+
+    @property
+    def last_month(self) -> str | None:
+        return None if self.until is None else f"{self.until:%Y-%m}"
+
+    def bounds(self, months: Iterable[str]) -> tuple[dt.datetime, dt.datetime] | None:
+        """[start, end) in UTC of the period clipped to the stored ``months``; None if empty."""
+        months = sorted(months)
+        if not months:
+            return None
+        start = month_start(months[0])
+        end = month_start(next_month(months[-1]))
+        if self.since is not None:
+            start = max(start, dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC))
+        if self.until is not None:
+            day_after = self.until + dt.timedelta(days=1)
+            end = min(end, dt.datetime.combine(day_after, dt.time(), tzinfo=dt.UTC))
+        return (start, end) if start < end else None
+
+    def filter(self, table: ir.Table, segments: ir.Table | None, *, segment: bool = True):
+        """``table`` (answers or responses) restricted to the scope, as Ibis predicates.
+
+        The period is applied to the ``month`` partition key first (DuckDB and Spark then skip
+        whole files) and to ``submitted_at`` only where it starts or ends inside a month.
+        ``segment=False`` leaves the segment out (for a comparison of the segment with the
+        rest).
+        """
+        predicates = []
+        if self.first_month is not None:
+            predicates.append(table.month >= self.first_month)
+            if self.since.day != 1:
+                since = dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC)
+                predicates.append(table.submitted_at >= ibis.timestamp(since))
+        if self.last_month is not None:
+            predicates.append(table.month <= self.last_month)
+            day_after = self.until + dt.timedelta(days=1)
+            if day_after.day != 1:
+                end = dt.datetime.combine(day_after, dt.time(), tzinfo=dt.UTC)
+                predicates.append(table.submitted_at < ibis.timestamp(end))
+        if self.team_ids is not None:
+            predicates.append(table.team_id.isin(list(self.team_ids)))
+        if segment and self.segment_id is not None:
+            if segments is None:
+                raise ValueError("a segment filter needs the segments table")
+            members = segments.filter(segments.segment_id == self.segment_id).customer_id
+            predicates.append(table.customer_id.isin(members))
+        return table.filter(*predicates) if predicates else table
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": None if self.since is None else self.since.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "segment_id": self.segment_id,
+            "team_ids": None if self.team_ids is None else list(self.team_ids),
+        }

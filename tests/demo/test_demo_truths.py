@@ -1,0 +1,97 @@
+"""The full demo, through the fact store and the insights the pages show, tells the truths it
+was planted with (issue #5: "the demo must tell its truth", without tuning by hand)."""
+
+import datetime as dt
+import shutil
+import tempfile
+
+from django.test import TestCase, override_settings
+
+from cxloop.customers.models import Segment
+from cxloop.demo.build import build_demo
+from cxloop.facts.sync import rebuild
+from cxloop.insights.dashboards import ComparisonQuery, TouchpointQuery
+from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.insights.store import Scope
+from cxloop.journeys.models import Touchpoint
+from tests.demo.test_demo import TRUTH, top
+
+
+class FullDemoTruthTests(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.facts_dir = tempfile.mkdtemp(prefix="cxloop-demo-facts-")
+        cls.facts = override_settings(FACTS_DIR=cls.facts_dir)
+        cls.facts.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.facts.disable()
+        shutil.rmtree(cls.facts_dir, ignore_errors=True)
+
+    @classmethod
+    def setUpTestData(cls):
+        build_demo(TRUTH, size="full", progress=False)
+        rebuild()
+        cls.code = dict(Touchpoint.objects.values_list("pk", "code"))
+        cls.target = Segment.objects.get(is_target=True)
+        touchpoints = Touchpoint.objects.order_by("stage__order", "order")
+        cls.journey = journey_of(touchpoints.values_list("pk", "stage_id"))
+
+    def touchpoint(self, code: str) -> int:
+        return next(pk for pk, c in self.code.items() if c == code)
+
+    def journey_map(self, scope: Scope):
+        return JourneyMapQuery(
+            touchpoint_stages=self.journey, scope=scope, target_segment_id=self.target.pk
+        ).run(cache=False)
+
+    def ranked(self, importance: dict[int, float], k: int = 3) -> list[str]:
+        return top({self.code[pk]: value for pk, value in importance.items()}, k)
+
+    def test_it_ranks_the_planted_strongest_drivers_first_in_each_segment(self):
+        drivers = self.journey_map(Scope()).drivers
+        self.assertEqual(
+            set(self.ranked(drivers.target.importance)), set(top(TRUTH.target_driver_weights, 3))
+        )
+        self.assertEqual(
+            set(self.ranked(drivers.rest.importance)), set(top(TRUTH.driver_weights, 3))
+        )
+
+    def test_it_ranks_the_target_segments_opportunities_apart_from_the_rest(self):
+        everyone = self.journey_map(Scope())
+        target = self.journey_map(Scope(segment_id=self.target.pk))
+        first = [self.code[o.touchpoint_id] for o in target.opportunities[:3]]
+        self.assertNotEqual(first, [self.code[o.touchpoint_id] for o in everyone.opportunities[:3]])
+        self.assertIn(
+            top(TRUTH.target_driver_weights, 1)[0],
+            self.ranked({c.touchpoint_id: c.importance or 0 for c in target.cards}, 1),
+        )
+
+    def test_its_control_chart_flags_the_roll_back_from_the_planted_month(self):
+        result = TouchpointQuery(
+            scope=Scope(), touchpoint_id=self.touchpoint(TRUTH.rollback["touchpoint"])
+        ).run(cache=False)
+        self.assertEqual(result.control.first_drop, TRUTH.rollback["from_month"] + "-01")
+
+    def test_it_shows_the_improvement_as_a_significant_rise(self):
+        since = dt.date.fromisoformat(TRUTH.improvement["from_date"])
+        result = ComparisonQuery(
+            scope=Scope(),
+            by="period",
+            metric="rating",
+            touchpoint_id=self.touchpoint(TRUTH.improvement["touchpoint"]),
+            grain="quarter",
+        ).run(cache=False)
+        quarters = {dt.date.fromisoformat(str(g.key)): g for g in result.groups}
+        rises = [day for day, g in quarters.items() if g.significant and g.difference.value > 0]
+        # A significant rise in the quarter holding the planted date or the one after it.
+        self.assertTrue(rises, "no quarter rose significantly")
+        self.assertTrue(all(0 <= (day - since).days + 92 <= 92 + 184 for day in rises), rises)
+        # From the last quarter wholly before the date to the first wholly after it.
+        before = max(day for day in quarters if (since - day).days >= 92)
+        after = min(day for day in quarters if day >= since)
+        change = quarters[after].estimate.value - quarters[before].estimate.value
+        self.assertAlmostEqual(change, TRUTH.improvement["lift"], delta=0.3)

@@ -1,0 +1,55 @@
+from django.urls import reverse
+
+from tests.front.insight_data import InsightPageTestCase
+
+
+class JourneyMapTests(InsightPageTestCase):
+    url = reverse("journey_map")
+
+    def cards(self, response) -> dict[str, object]:
+        return {
+            entry["touchpoint"].code: entry["card"]
+            for column in response.context["columns"]
+            for entry in column["cards"]
+        }
+
+    def test_it_shows_a_manager_the_customers_of_their_teams(self):
+        response = self.get(self.url, as_user=self.owner, segment="all")
+        self.assertEqual(response.status_code, 200)
+        cards = self.cards(response)
+        self.assertEqual(cards["kickoff"].n, 40)
+        # Ratings 1..5 in turn: a mean of exactly 3.
+        self.assertAlmostEqual(cards["kickoff"].score.value, 3.0)
+        self.assertContains(response, "Kick-off meeting")
+
+    def test_it_shows_an_outsider_only_their_own_teams_customers(self):
+        response = self.get(self.url, as_user=self.outsider, segment="all")
+        card = self.cards(response)["kickoff"]
+        self.assertEqual((card.n, card.low_n), (10, True))
+        self.assertContains(response, "fewer than 30 answers")
+
+    def test_it_starts_with_the_target_segment(self):
+        response = self.get(self.url, as_user=self.owner)
+        form = response.context["filters"]
+        self.assertEqual(form["segment"].value(), str(self.target.pk))
+        self.assertEqual(form.fields["segment"].choices[1], (str(self.target.pk), "Key clients"))
+        self.assertEqual(response.context["result"].scope.segment_id, self.target.pk)
+
+    def test_it_ranks_the_touchpoint_that_drives_nps(self):
+        # NPS follows the kick-off rating; billing is noise.
+        response = self.get(self.url, as_user=self.owner, segment="all")
+        cards = self.cards(response)
+        self.assertGreater(cards["kickoff"].importance, 5 * cards["billing"].importance)
+        self.assertContains(response, "Where improving matters most")
+
+    def test_it_speaks_russian(self):
+        response = self.get(self.url, as_user=self.owner, language="ru", segment="all")
+        self.assertContains(response, "Карта пути клиента")
+
+    def test_it_says_when_the_period_ends_before_it_starts(self):
+        response = self.get(self.url, as_user=self.owner, until="2025-01-01")
+        self.assertContains(response, "The period ends before it starts.")
+
+    def test_it_asks_a_visitor_to_sign_in(self):
+        response = self.client.get(self.url)
+        self.assertRedirects(response, f"{reverse('login')}?next={self.url}")
