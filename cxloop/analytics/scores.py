@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection
 from typing import Any
@@ -25,8 +26,24 @@ __all__ = [
 NPS_METHODS = ("adjusted-wald", "wald")
 
 
+# Quantiles are cached: a dashboard asks for hundreds of intervals at one confidence, and
+# scipy's ppf costs about 0.1 ms a call, more than the rest of an interval.
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    return _normal_quantile(0.5 + check_confidence(confidence) / 2.0)
+
+
+def _t(confidence: float, df: int) -> float:
+    return _t_quantile(0.5 + check_confidence(confidence) / 2.0, df)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normal_quantile(p: float) -> float:
+    return float(stats.norm.ppf(p))
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(p: float, df: int) -> float:
+    return float(stats.t.ppf(p, df))
 
 
 def nps_counts(scores: Any, *, name: str = "scores") -> tuple[int, int, int]:
@@ -318,8 +335,7 @@ def mean_from_moments(mean: float, std: float, n: int, *, confidence: float = 0.
         raise ValueError(f"a t interval needs at least 2 observations, got n={n!r}")
     if not (math.isfinite(mean) and math.isfinite(std)) or std < 0:
         raise ValueError(f"mean and std must be finite with std >= 0, got {mean!r}, {std!r}")
-    t = float(stats.t.ppf(0.5 + check_confidence(confidence) / 2.0, n_int - 1))
-    half = t * std / math.sqrt(n_int)
+    half = _t(confidence, n_int - 1) * std / math.sqrt(n_int)
     return Estimate(float(mean), float(mean - half), float(mean + half), n_int)
 
 

@@ -828,23 +828,27 @@ def portfolio(customers: Sequence[Any]) -> dict:
     }
     # A white outline tells apart customers whose points overlap.
     mark = {**_dot(80), "stroke": "white", "strokeWidth": 1}
-    return _spec(
-        _portfolio_description(rows, list(labels.values())),
-        rows,
-        height=320,
-        layer=[
-            # Two layers only for their tooltips: a missing score must not read as 0.
+    # Two layers only for their tooltips: a missing score must not read as 0. A layer without
+    # points is left out: Vega would draw an empty mark group that screen readers announce.
+    layers = []
+    if any(row["score"] is not None for row in rows):
+        layers.append(
             {
                 "transform": [{"filter": "isValid(datum.score)"}],
                 "mark": mark,
                 "encoding": {**point, "tooltip": tips},
-            },
+            }
+        )
+    if any(row["score"] is None for row in rows):
+        layers.append(
             {
                 "transform": [{"filter": "!isValid(datum.score)"}],
                 "mark": mark,
                 "encoding": {**point, "tooltip": [tip for tip in tips if tip["field"] != "score"]},
-            },
-        ],
+            }
+        )
+    return _spec(
+        _portfolio_description(rows, list(labels.values())), rows, height=320, layer=layers
     )
 
 

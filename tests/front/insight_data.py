@@ -5,6 +5,7 @@ them in a folder of the test's own."""
 import datetime as dt
 import shutil
 import tempfile
+from types import SimpleNamespace
 
 from django.test import override_settings
 
@@ -16,6 +17,67 @@ from cxloop.surveys.models import Question, Survey
 from cxloop.test import BaseTestCase
 
 FIRST_DAY = dt.date(2026, 1, 5)
+
+
+def make_insight_data(*, ours, theirs) -> SimpleNamespace:
+    """The journey, survey, customers (owned by the employees ``ours`` and ``theirs``), target
+    segment and answers; the caller builds the fact store."""
+    journey = Journey.objects.create(name_ru="Путь клиента", name_en="Client journey")
+    stage = Stage.objects.create(journey=journey, order=1, name_ru="Работа", name_en="Work")
+    kickoff = Touchpoint.objects.create(
+        stage=stage, order=1, code="kickoff", channel="meeting", name_en="Kick-off meeting"
+    )
+    billing = Touchpoint.objects.create(
+        stage=stage, order=2, code="billing", channel="invoice", name_en="Billing"
+    )
+    survey = Survey.objects.create(
+        name_ru="Опрос", name_en="Survey", kind="relationship", languages=["ru", "en"]
+    )
+    questions = (
+        (1, "nps", None),
+        (2, "rating", kickoff),
+        (3, "rating", billing),
+        (4, "text", billing),
+    )
+    for order, kind, touchpoint in questions:
+        Question.objects.create(
+            survey=survey, order=order, kind=kind, text_ru="?", text_en="?", touchpoint=touchpoint
+        )
+    our_customer = Customer.objects.create(
+        external_id="A", name="Ours", owner=ours, annual_value=1000
+    )
+    their_customer = Customer.objects.create(
+        external_id="B", name="Theirs", owner=theirs, annual_value=500
+    )
+    target = Segment.objects.create(name="Key clients", kind="manual", is_target=True)
+    target.members.set([our_customer])
+    for i in range(40):
+        rating = 1 + i % 5  # NPS follows the kick-off rating; billing is independent of it
+        answers = {1: min(10, 2 * rating), 2: rating, 3: 1 + (i // 5) % 5}
+        answers[4] = "Счёт с ошибкой" if i == 39 else ""
+        ingest(
+            survey=survey,
+            answers=answers,
+            channel="email",
+            submitted_at=_day(i),
+            customer=our_customer,
+        )
+    for i in range(10):
+        ingest(
+            survey=survey,
+            answers={1: 3, 2: 2, 3: 2},
+            channel="visit",
+            submitted_at=_day(i),
+            customer=their_customer,
+        )
+    return SimpleNamespace(
+        kickoff=kickoff, billing=billing, ours=our_customer, theirs=their_customer, target=target
+    )
+
+
+def _day(i: int) -> dt.datetime:
+    day = FIRST_DAY + dt.timedelta(days=2 * i)
+    return dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
 
 
 class InsightPageTestCase(BaseTestCase):
@@ -35,67 +97,10 @@ class InsightPageTestCase(BaseTestCase):
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
-        journey = Journey.objects.create(name_ru="Путь клиента", name_en="Client journey")
-        stage = Stage.objects.create(journey=journey, order=1, name_ru="Работа", name_en="Work")
-        cls.kickoff = Touchpoint.objects.create(
-            stage=stage, order=1, code="kickoff", channel="meeting", name_en="Kick-off meeting"
-        )
-        cls.billing = Touchpoint.objects.create(
-            stage=stage, order=2, code="billing", channel="invoice", name_en="Billing"
-        )
-        survey = Survey.objects.create(
-            name_ru="Опрос", name_en="Survey", kind="relationship", languages=["ru", "en"]
-        )
-        for order, kind, touchpoint in (
-            (1, "nps", None),
-            (2, "rating", cls.kickoff),
-            (3, "rating", cls.billing),
-            (4, "text", cls.billing),
-        ):
-            Question.objects.create(
-                survey=survey,
-                order=order,
-                kind=kind,
-                text_ru="?",
-                text_en="?",
-                touchpoint=touchpoint,
-            )
-        cls.ours = Customer.objects.create(
-            external_id="A", name="Ours", owner=cls.teammate.employee, annual_value=1000
-        )
-        cls.theirs = Customer.objects.create(
-            external_id="B", name="Theirs", owner=cls.outsider.employee, annual_value=500
-        )
-        cls.target = Segment.objects.create(name="Key clients", kind="manual", is_target=True)
-        cls.target.members.set([cls.ours])
-        for i in range(40):
-            kickoff = 1 + i % 5
-            ingest(
-                survey=survey,
-                answers={
-                    1: min(10, 2 * kickoff),
-                    2: kickoff,
-                    3: 1 + (i // 5) % 5,
-                    4: "Счёт с ошибкой" if i == 39 else "",
-                },
-                channel="email",
-                submitted_at=cls._day(i),
-                customer=cls.ours,
-            )
-        for i in range(10):
-            ingest(
-                survey=survey,
-                answers={1: 3, 2: 2, 3: 2},
-                channel="visit",
-                submitted_at=cls._day(i),
-                customer=cls.theirs,
-            )
+        data = make_insight_data(ours=cls.teammate.employee, theirs=cls.outsider.employee)
+        for name, value in vars(data).items():
+            setattr(cls, name, value)
         rebuild()
-
-    @staticmethod
-    def _day(i: int) -> dt.datetime:
-        day = FIRST_DAY + dt.timedelta(days=2 * i)
-        return dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
 
     def get(self, url: str, *, as_user, language: str = "en", **params):
         self.client.force_login(as_user)
