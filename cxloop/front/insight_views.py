@@ -175,7 +175,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
 
 METRIC_LABELS = {
     "nps": gettext_lazy("NPS"),
-    "csat": gettext_lazy("CSAT, % satisfied"),
+    "csat": gettext_lazy("CSAT, per cent satisfied"),
     "ces": gettext_lazy("Customer effort (1–7)"),
     "rating": gettext_lazy("Touchpoint rating (1–5)"),
 }
@@ -379,7 +379,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 [p.upper for p in control.points],
                 control.signals,
                 title=_("Share of ratings 4–5 by month"),
-                y_title=_("% of ratings 4–5"),
+                y_title=_("Per cent of ratings 4–5"),
             ),
             distribution=charts.distribution(
                 [c.n for c in result.distribution],
