@@ -1,4 +1,8 @@
-"""A real SMTP server on 127.0.0.1 for tests (aiosmtpd), refusing any recipient named bounce@…"""
+"""A real SMTP server on 127.0.0.1 for tests (aiosmtpd), refusing any recipient named bounce@…
+
+It offers PIPELINING (RFC 2920), as Postfix and most servers do, unless told not to; aiosmtpd
+reads commands one after another from its stream, so it serves a pipelining client correctly.
+"""
 
 import socket
 from email import message_from_bytes, policy
@@ -8,8 +12,15 @@ from aiosmtpd.controller import Controller
 
 
 class Mailbox:
-    def __init__(self):
+    def __init__(self, *, pipelining: bool):
         self.messages: list[EmailMessage] = []
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:  # before the last line, "250 HELP"
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bounce@"):
@@ -31,8 +42,11 @@ def free_port() -> int:
 class SmtpServer:
     """``with SmtpServer() as smtp:`` runs a server; ``smtp.settings`` point Django's mail at it."""
 
+    def __init__(self, *, pipelining: bool = True):
+        self.pipelining = pipelining
+
     def __enter__(self):
-        self.mailbox = Mailbox()
+        self.mailbox = Mailbox(pipelining=self.pipelining)
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=free_port())
         self.controller.start()
         self.settings = {

@@ -311,3 +311,11 @@ def test_it_caches_per_data_version(synthetic, tmp_path):
     # Other filters are other entries.
     assert query(synthetic).run(store=store).scope == Scope()
     assert q.cache_key("v1") != query(synthetic, scope=Scope(segment_id=2)).cache_key("v1")
+
+
+def test_it_returns_an_empty_map_before_the_store_is_written(synthetic, tmp_path):
+    result = query(synthetic).run(store=FactStore(tmp_path))
+    assert result.empty
+    assert result.version is None
+    assert result.months == ()
+    assert [c.touchpoint_id for c in result.cards] == [t for t, _ in synthetic.touchpoint_stages]

@@ -1,24 +1,29 @@
 """The journey map's Ibis expressions give the same aggregates on PySpark as on DuckDB.
 
 ARCHITECTURE.md promises that the scans run unchanged on a distributed engine; this runs them on
-Spark in local mode (one core, no UI, bound to 127.0.0.1) over the same small Parquet store and
-compares: counts and sums exactly, everything computed from them to 1e-9.
+Spark in local mode (one core, no UI, bound to 127.0.0.1, in a process of its own: see
+``tests/spark_side.py``) over the same small Parquet store and compares: counts and sums
+exactly, everything computed from them to 1e-9.
 
 Spark needs Java 17: in CI (``CI=true``) a missing Java fails this module loudly; elsewhere it is
 skipped with the reason shown.
 """
 
 import dataclasses
-import datetime as dt
-import logging
 import os
+import pickle
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from cxloop.facts.synthetic import generate
-from cxloop.insights.journey import JourneyMapQuery
-from cxloop.insights.store import FactStore, FactTables, Scope, read_manifest
+from cxloop.insights.store import FactStore
+from tests import spark_side
+
+ROOT = Path(__file__).parents[1]
 
 
 def _unavailable(reason: str):
@@ -28,69 +33,36 @@ def _unavailable(reason: str):
 
 
 @pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        _unavailable("Java is not installed (apt-get install openjdk-17-jre-headless)")
-    # Spark would otherwise look up the machine's address and talk about it.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    logging.getLogger("py4j").setLevel(logging.WARNING)  # no chatter when the JVM goes away
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as error:  # pragma: no cover - pyspark is a test dependency
-        _unavailable(f"pyspark cannot be imported ({error}); pip install -e '.[test]'")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("cxloop-insights-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.memory", "512m")
-        # Short jobs: the quick compiler and a small collector start faster than the defaults.
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        # The partition key month ("2025-03") stays a string, as in DuckDB.
-        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    return generate(
+    store = generate(
         tmp_path_factory.mktemp("facts"), responses=6_000, teams=8, segments=3, years=1, seed=5
     )
-
-
-@pytest.fixture(scope="module")
-def duck(synthetic):
-    return FactStore(synthetic.directory, threads=1).tables()
-
-
-@pytest.fixture(scope="module")
-def sparked(spark, synthetic):
-    import ibis
-
-    con = ibis.pyspark.connect(spark)
-    root = synthetic.directory
-    return FactTables(
-        answers=con.read_parquet(f"{root}/answers", table_name="answers"),
-        responses=con.read_parquet(f"{root}/responses", table_name="responses"),
-        customers=con.read_parquet(f"{root}/customers.parquet", table_name="customers"),
-        segments=con.read_parquet(f"{root}/segments.parquet", table_name="segments"),
-        manifest=read_manifest(root),
+    (Path(store.directory) / "touchpoint_stages.pickle").write_bytes(
+        pickle.dumps(store.touchpoint_stages)
     )
+    return store
 
 
-def rows(expr) -> list[tuple]:
-    table = expr.to_pyarrow()
-    values = zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
-    return sorted(values, key=lambda row: tuple((v is None, v or 0) for v in row))
+@pytest.fixture(scope="module")
+def on_duckdb(synthetic):
+    tables = FactStore(synthetic.directory, threads=1).tables()
+    return spark_side.run_cases(tables, synthetic.touchpoint_stages)
+
+
+@pytest.fixture(scope="module")
+def on_spark(synthetic, tmp_path_factory):
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        _unavailable("Java is not installed (apt-get install openjdk-17-jre-headless)")
+    out = tmp_path_factory.mktemp("spark") / "results.pickle"
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.spark_side", str(synthetic.directory), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    return pickle.loads(out.read_bytes())
 
 
 def assert_same(a, b, path="result"):
@@ -113,41 +85,25 @@ def assert_same(a, b, path="result"):
         assert a == b, path
 
 
-SCOPES = [
-    Scope(),
-    Scope(since=dt.date(2025, 2, 10), until=dt.date(2025, 7, 20), segment_id=1),
-    Scope(team_ids=(1, 2, 3, 4)),
-]
-
-
-@pytest.mark.parametrize("scope", SCOPES, ids=["everything", "period and segment", "teams"])
-def test_it_counts_the_same_histograms_on_spark(synthetic, duck, sparked, scope):
-    q = JourneyMapQuery(synthetic.touchpoint_stages, scope=scope, target_segment_id=1)
-    on_duckdb, on_spark = q.to_query(duck), q.to_query(sparked)
-    expected = rows(on_duckdb.histogram)
+@pytest.mark.parametrize("scope", spark_side.SCOPES)
+def test_it_counts_the_same_histograms_on_spark(on_duckdb, on_spark, scope):
+    expected = on_duckdb["histogram", scope]
     assert expected  # something to compare
-    assert rows(on_spark.histogram) == expected
-    for segment, members in on_duckdb.members.items():
-        assert rows(on_spark.members[segment]) == rows(members)
+    assert on_spark["histogram", scope] == expected
+    members = {key: value for key, value in on_duckdb.items() if key[:2] == ("members", scope)}
+    for key, value in members.items():
+        assert on_spark[key] == value
 
 
-@pytest.mark.parametrize("fraction", [1.0, 0.3], ids=["every response", "time windows"])
-def test_it_draws_the_same_sample_on_spark(synthetic, duck, sparked, fraction):
-    q = JourneyMapQuery(synthetic.touchpoint_stages, windows=4, seed=2)
-    expected = rows(q.to_query(duck, fraction=fraction).sample)
+@pytest.mark.parametrize("fraction", spark_side.FRACTIONS)
+def test_it_draws_the_same_sample_on_spark(on_duckdb, on_spark, fraction):
+    expected = on_duckdb["sample", fraction]
     assert len(expected) > 1000
-    assert rows(q.to_query(sparked, fraction=fraction).sample) == expected
+    assert on_spark["sample", fraction] == expected
 
 
-def test_it_computes_the_same_journey_map_on_spark(synthetic, duck, sparked):
-    q = JourneyMapQuery(
-        synthetic.touchpoint_stages,
-        scope=Scope(segment_id=1),
-        target_segment_id=1,
-        sample_responses=150,
-        windows=4,
-    )
-    on_duckdb = q.calculate(duck)
-    assert 0 < on_duckdb.drivers.fraction < 1  # the windowed sample is part of the comparison
-    assert on_duckdb.opportunities
-    assert_same(on_duckdb, q.calculate(sparked))
+def test_it_computes_the_same_journey_map_on_spark(on_duckdb, on_spark):
+    on_duck = on_duckdb["journey map"]
+    assert 0 < on_duck.drivers.fraction < 1  # the windowed sample is part of the comparison
+    assert on_duck.opportunities
+    assert_same(on_duck, on_spark["journey map"])

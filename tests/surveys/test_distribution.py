@@ -3,9 +3,15 @@
 import datetime as dt
 import io
 import re
+import smtplib
+import threading
+from unittest import mock, skipUnless
 
+from django.core import mail
 from django.core.management import call_command
+from django.db import connection, connections, transaction
 from django.test import TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cxloop.customers.models import Contact, Customer
@@ -15,6 +21,7 @@ from cxloop.surveys.distribution import (
     plan_invitations,
     send_invitations_now,
 )
+from cxloop.surveys.mail import mailer
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.services import hash_token, issue_invitation
 from tests.smtp import SmtpServer, free_port
@@ -109,6 +116,28 @@ class DistributionTests(TransactionTestCase):
         self.assertIsNotNone(invitation.bounced_at)
         self.assertEqual(self.smtp.messages, [])
 
+    @skipUnless(connection.vendor == "postgresql", "SQLite has no row locks to skip")
+    def test_it_sends_while_another_worker_holds_the_survey_and_contact(self):
+        invitation, _ = issue_invitation(self.survey, self.anna, now=self.now)
+        locked, release = threading.Event(), threading.Event()
+
+        def other_worker():
+            with transaction.atomic():
+                Survey.objects.select_for_update().get(pk=self.survey.pk)
+                Contact.objects.select_for_update().get(pk=self.anna.pk)
+                locked.set()
+                release.wait(10)
+            connections.close_all()
+
+        thread = threading.Thread(target=other_worker)
+        thread.start()
+        locked.wait(10)
+        try:
+            self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+        finally:
+            release.set()
+            thread.join()
+
     def test_it_keeps_an_invitation_unsent_when_the_server_is_down(self):
         invitation, _ = issue_invitation(self.survey, self.anna, now=self.now)
         with override_settings(EMAIL_PORT=free_port()), self.assertRaises(OSError):
@@ -180,3 +209,72 @@ class DistributionTests(TransactionTestCase):
         message = self.smtp.messages[0]
         self.assertEqual(message["Subject"].strip(), "Q&A <quarterly>")
         self.assertIn("Dear O'Brien & Co,", message.get_content())
+
+    def test_it_writes_a_well_formed_mime_message(self):
+        distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
+        run_worker()
+        (message,) = self.smtp.messages
+        self.assertEqual(message.defects, [])
+        self.assertEqual(message["From"], "cxloop <cxloop@localhost>")
+        self.assertEqual(message["To"], "anna@acme.example")
+        self.assertEqual(message["MIME-Version"], "1.0")
+        self.assertEqual(message.get_content_type(), "text/plain")
+        self.assertEqual(message.get_content_charset(), "utf-8")
+        self.assertEqual(message["Content-Transfer-Encoding"], "base64")
+        self.assertLess(abs(message["Date"].datetime - timezone.now()), dt.timedelta(minutes=1))
+        self.assertRegex(message["Message-ID"], r"^<[^<>@\s]+@[^<>@\s]+>$")
+        body = message.get_content()
+        unsubscribe = re.search(r"http://127\.0\.0\.1:8000/u/[^/\s]+/", body).group(0)
+        self.assertEqual(message["List-Unsubscribe"], f"<{unsubscribe}>")
+        self.assertIn("Анна Петрова", body)
+
+    def test_it_marks_invitations_sent_in_bulk(self):
+        def queries_to_send(count: int) -> int:
+            customer = Customer.objects.create(external_id=f"bulk-{count}", name="Bulk")
+            ids = [
+                issue_invitation(
+                    self.survey,
+                    Contact.objects.create(
+                        customer=customer, name="Bulk", email=f"b{i}@bulk.example", consent=True
+                    ),
+                    now=self.now,
+                )[0].pk
+                for i in range(count)
+            ]
+            with CaptureQueriesContext(connection) as queries:
+                self.assertEqual(send_invitations_now(ids, now=self.now), {"sent": count})
+            return len(queries)
+
+        self.assertEqual(queries_to_send(2), queries_to_send(7))
+        self.assertEqual(Invitation.objects.filter(sent_at=self.now).count(), 9)
+
+    def test_it_pipelines_the_commands_when_the_server_offers_it(self):
+        distribute(self.survey, [self.anna, self.bounce], now=self.now, fatigue_days=30)
+        refused = AssertionError("sendmail() sends one command at a time")
+        with mock.patch.object(smtplib.SMTP, "sendmail", side_effect=refused):
+            run_worker()
+        self.assertEqual([m["To"] for m in self.smtp.messages], ["anna@acme.example"])
+        self.assertIsNotNone(Invitation.objects.get(contact=self.bounce).bounced_at)
+
+    def test_it_sends_one_command_at_a_time_to_a_server_without_pipelining(self):
+        with SmtpServer(pipelining=False) as plain, override_settings(**plain.settings):
+            distribute(self.survey, [self.anna, self.bounce], now=self.now, fatigue_days=30)
+            run_worker()
+        self.assertEqual([m["To"] for m in plain.messages], ["anna@acme.example"])
+        self.assertIn("Анна Петрова", plain.messages[0].get_content())
+        self.assertIsNotNone(Invitation.objects.get(contact=self.bounce).bounced_at)
+
+    def test_it_keeps_lines_that_start_with_a_dot(self):
+        with mailer() as send:
+            send("anna@acme.example", b"Subject: dots\r\n\r\n.first\r\n..second\r\n.")
+        self.assertEqual(self.smtp.messages[0].get_content(), ".first\r\n..second\r\n.\r\n")
+
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    def test_it_hands_the_same_message_to_the_other_backends(self):
+        invitation, token = issue_invitation(self.survey, self.john, now=self.now)
+        self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+        (message,) = [m.message() for m in mail.outbox]
+        self.assertEqual(message["To"], "john@acme.example")
+        self.assertEqual(message["Subject"], "Client survey")
+        self.assertIn(f"/s/{token}/", message.get_payload(decode=True).decode())
+        self.assertEqual(self.smtp.messages, [])
