@@ -15,6 +15,12 @@ import pickle
 import sys
 from pathlib import Path
 
+from cxloop.insights.dashboards import (
+    ComparisonQuery,
+    OverviewQuery,
+    PortfolioQuery,
+    TouchpointQuery,
+)
 from cxloop.insights.journey import JourneyMapQuery
 from cxloop.insights.store import FactTables, Scope, read_manifest
 
@@ -101,7 +107,26 @@ def run_cases(tables: FactTables, touchpoint_stages) -> dict:
         sample = sample_query(touchpoint_stages).to_query(tables, fraction=fraction).sample
         results["sample", name] = rows(sample)
     results["journey map"] = journey_query(touchpoint_stages).calculate(tables)
+    for name, query in dashboard_queries(touchpoint_stages).items():
+        results[name] = query.calculate(tables)
     return results
+
+
+def dashboard_queries(touchpoint_stages) -> dict:
+    touchpoint = touchpoint_stages[0][0]
+    scope = SCOPES["period and segment"]
+    return {
+        "overview": OverviewQuery(scope=Scope()),
+        "teams on NPS": ComparisonQuery(scope=Scope(), by="team", metric="nps"),
+        "quarters on a rating": ComparisonQuery(
+            scope=Scope(), by="period", metric="rating", touchpoint_id=touchpoint, grain="quarter"
+        ),
+        "segments on CES": ComparisonQuery(scope=scope, by="segment", metric="ces"),
+        "touchpoint": TouchpointQuery(scope=Scope(), touchpoint_id=touchpoint),
+        "portfolio": PortfolioQuery(
+            scope=Scope(), today=dt.date(2025, 12, 31), target_segment_id=1
+        ),
+    }
 
 
 def main(store: str, out: str) -> None:

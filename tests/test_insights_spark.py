@@ -1,4 +1,4 @@
-"""The journey map's Ibis expressions give the same aggregates on PySpark as on DuckDB.
+"""The insights' Ibis expressions give the same results on PySpark as on DuckDB.
 
 ARCHITECTURE.md promises that the scans run unchanged on a distributed engine; this runs them on
 Spark in local mode (one core, no UI, bound to 127.0.0.1, in a process of its own: see
@@ -100,6 +100,11 @@ def test_it_draws_the_same_sample_on_spark(on_duckdb, on_spark, fraction):
     expected = on_duckdb["sample", fraction]
     assert len(expected) > 1000
     assert on_spark["sample", fraction] == expected
+
+
+@pytest.mark.parametrize("query", spark_side.dashboard_queries(((1, 1),)))
+def test_it_computes_the_same_dashboards_on_spark(on_duckdb, on_spark, query):
+    assert_same(on_duckdb[query], on_spark[query])
 
 
 def test_it_computes_the_same_journey_map_on_spark(on_duckdb, on_spark):

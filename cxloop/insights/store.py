@@ -142,6 +142,10 @@ class FactStore:
         if memory_limit is not None:
             config["memory_limit"] = memory_limit
         self.con = ibis.duckdb.connect(**config)
+        # Days and months are those of UTC, as the store's partitions are: DuckDB would take the
+        # process's time zone (Django sets it to TIME_ZONE), and a timestamp cast to a date would
+        # differ from Spark's and from the month the row is filed under.
+        self.con.raw_sql("LOAD icu; SET TimeZone = 'UTC'")
         self._tables: FactTables | None = None
 
     def manifest(self) -> Manifest | None:

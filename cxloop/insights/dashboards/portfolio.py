@@ -166,7 +166,7 @@ class PortfolioQuery(DashboardQuery):
         since = self.today - dt.timedelta(days=self.silent_after_days)
         customers = []
         for r in rows.get("customers", []):
-            day = r["answered_at"].astimezone(dt.UTC).date() if r["answered_at"] else None
+            day = _utc_day(r["answered_at"])
             score = int(r["score"]) if day is not None and day >= since else None
             customers.append(
                 CustomerRow(
@@ -226,3 +226,14 @@ def _at_risk(customers: list[CustomerRow]) -> tuple[RevenueAtRisk, ...]:
             )
         )
     return tuple(out)
+
+
+def _utc_day(moment: dt.datetime | None) -> dt.date | None:
+    """The UTC day of a stored moment. Engines differ in what they hand back: DuckDB an aware
+    time, Spark a naive one in UTC (the session's zone), which ``astimezone`` would take for
+    local time."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(dt.UTC).date()
