@@ -86,14 +86,15 @@ def child(directory: str, scenario: str, repeats: int) -> None:
         }
     )
     django.setup()
+    from cxloop.facts.store import read_manifest
     from cxloop.insights.journey import JourneyMapQuery
-    from cxloop.insights.store import FactStore, Scope, read_manifest
+    from cxloop.insights.store import FactStore, Scope
 
     meta = json.loads((Path(directory) / "synthetic.json").read_text())["store"]
     spec = SCENARIOS[scenario]
     since = None
     if "months" in spec:
-        last = max(read_manifest(directory).months)
+        last = max(read_manifest(base=Path(directory)).months)
         year, month = int(last[:4]), int(last[5:7]) - spec["months"] + 1
         while month < 1:
             year, month = year - 1, month + 12

@@ -15,6 +15,7 @@ import pickle
 import sys
 from pathlib import Path
 
+from cxloop.facts.store import read_manifest
 from cxloop.insights.dashboards import (
     ComparisonQuery,
     OverviewQuery,
@@ -22,7 +23,7 @@ from cxloop.insights.dashboards import (
     TouchpointQuery,
 )
 from cxloop.insights.journey import JourneyMapQuery
-from cxloop.insights.store import FactTables, Scope, read_manifest
+from cxloop.insights.store import FactTables, Scope
 
 SCOPES = {
     "everything": Scope(),
@@ -91,7 +92,7 @@ def spark_tables(session, root: Path) -> FactTables:
         responses=con.read_parquet(f"{root}/responses", table_name="responses"),
         customers=con.read_parquet(f"{root}/customers.parquet", table_name="customers"),
         segments=con.read_parquet(f"{root}/segments.parquet", table_name="segments"),
-        manifest=read_manifest(root),
+        manifest=read_manifest(base=root),
     )
 
 

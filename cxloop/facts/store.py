@@ -99,6 +99,14 @@ class Manifest:
     months: dict[str, MonthCounts] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
+    def answers_in(self, first: str | None, last: str | None) -> int:
+        """Answers in the months from ``first`` to ``last`` (inclusive; None: unbounded)."""
+        return sum(
+            counts.answers
+            for month, counts in self.months.items()
+            if (first is None or month >= first) and (last is None or month <= last)
+        )
+
     def to_dict(self) -> dict:
         return {
             "schema": self.schema,

@@ -19,36 +19,24 @@ re-registers them when the manifest's version changes. Queries are built from
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from cxloop.facts.store import Manifest, read_manifest, root
+
 __all__ = [
     "FactStore",
     "FactTables",
-    "Manifest",
     "Scope",
-    "facts_dir",
     "get_store",
     "month_start",
-    "read_manifest",
 ]
-
-SCHEMA_VERSION = 1
-
-
-def facts_dir() -> Path:
-    """``settings.FACTS_DIR``, else ``settings.DATA_DIR / "facts"``: the outermost entry point."""
-    from django.conf import settings
-
-    directory = getattr(settings, "FACTS_DIR", None)
-    return Path(directory) if directory else Path(settings.DATA_DIR) / "facts"
 
 
 def month_start(month: str) -> dt.datetime:
@@ -59,50 +47,6 @@ def month_start(month: str) -> dt.datetime:
 def next_month(month: str) -> str:
     year, number = int(month[:4]), int(month[5:7])
     return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The store's manifest: ``version`` changes on every write; ``months`` maps each month
-    with data to its row counts ``{"responses": n, "answers": n}``."""
-
-    version: str
-    months: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-
-    def answers_in(self, first: str | None, last: str | None) -> int:
-        """Answers in the months from ``first`` to ``last`` (inclusive; None: unbounded)."""
-        return sum(
-            int(c.get("answers", 0))
-            for m, c in self.months.items()
-            if (first is None or m >= first) and (last is None or m <= last)
-        )
-
-
-def read_manifest(directory: str | Path) -> Manifest | None:
-    """The manifest of the store in ``directory``; None when nothing has been written yet.
-
-    Raises ``ValueError`` naming the file when it cannot be used.
-    """
-    path = Path(directory) / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: unreadable ({error}); run cxloop facts rebuild") from None
-    try:
-        schema = int(data["schema"])
-        manifest = Manifest(
-            version=str(data["version"]),
-            months={str(m): dict(c) for m, c in sorted(data["months"].items())},
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ValueError(f"{path}: malformed ({error}); run cxloop facts rebuild") from None
-    if schema != SCHEMA_VERSION:
-        raise ValueError(
-            f"{path}: schema {schema}, this cxloop reads {SCHEMA_VERSION}; run cxloop facts rebuild"
-        )
-    return manifest
 
 
 @dataclass(frozen=True)
@@ -149,7 +93,7 @@ class FactStore:
         self._tables: FactTables | None = None
 
     def manifest(self) -> Manifest | None:
-        return read_manifest(self.directory)
+        return read_manifest(base=self.directory)
 
     def tables(self, manifest: Manifest | None = None) -> FactTables | None:
         """Views over the files of ``manifest`` (default: the current one); None when the store
@@ -180,12 +124,12 @@ _local = threading.local()
 
 
 def get_store(directory: str | Path | None = None) -> FactStore:
-    """This thread's :class:`FactStore` over ``directory`` (default :func:`facts_dir`).
+    """This thread's :class:`FactStore` over ``directory`` (default ``settings.FACTS_DIR``).
 
     A DuckDB connection must not run two queries at once, so each thread gets its own; with
     gunicorn's sync workers that is one per process.
     """
-    path = Path(directory) if directory is not None else facts_dir()
+    path = Path(directory) if directory is not None else root()
     stores: dict[Path, FactStore] = getattr(_local, "stores", None) or {}
     _local.stores = stores
     key = path.resolve()
