@@ -5,8 +5,11 @@
 - ``outsider``: an employee of team B, who must not see team A's data.
 """
 
+import shutil
+import tempfile
+
 from django.contrib.auth.models import User
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from cxloop.people.models import Employee, Role, Team
 
@@ -31,3 +34,21 @@ class BaseTestCase(TestCase):
         )
         Employee.objects.create(user=user, team=team, role=role)
         return user
+
+
+class OwnFactStore:
+    """Mixin for a TestCase whose class writes and reads a fact store in a folder of its own
+    (``cls.facts_dir``), removed afterwards."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.facts_dir = tempfile.mkdtemp(prefix="cxloop-facts-")
+        cls._facts_setting = override_settings(FACTS_DIR=cls.facts_dir)
+        cls._facts_setting.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls._facts_setting.disable()
+        shutil.rmtree(cls.facts_dir, ignore_errors=True)

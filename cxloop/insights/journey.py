@@ -56,8 +56,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,7 +77,7 @@ from cxloop.analytics import (
     wilson_interval,
 )
 from cxloop.analytics.results import to_plain
-from cxloop.insights.store import FactStore, FactTables, Scope, get_store
+from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 
 __all__ = [
     "JourneyMap",
@@ -99,8 +97,6 @@ SAMPLE_RESPONSES = 20_000  # sampled responses wanted in the filtered population
 MAX_SAMPLE_ANSWERS = 4_000_000  # at most this many answers fetched for the sample (≈ 100 MB)
 SAMPLE_WINDOWS = 24  # strata of the time-window sample
 WHOLE_ABOVE = 0.5  # a sample fraction above this reads everything instead (exact, no windows)
-CACHE_SECONDS = 24 * 3600  # keys carry the data version; this only lets old versions expire
-CACHE_PREFIX = "cxloop:insights:journey:1"
 
 NPS, RATING, CSAT, CES = "nps", "rating", "csat", "ces"
 KINDS = (NPS, RATING, CSAT, CES)
@@ -517,29 +513,7 @@ class JourneyMapQuery:
 
     def run(self, *, store: FactStore | None = None, cache: bool = True) -> JourneyMap:
         """:meth:`calculate`, cached in Django's cache under the data version and this query."""
-        from django.core.cache import cache as django_cache
-
-        store = store if store is not None else get_store()
-        manifest = store.manifest()
-        if manifest is None:
-            return self._empty(None, ())  # nothing written yet
-        key = self.cache_key(manifest.version, str(store.directory))
-        if cache:
-            hit = django_cache.get(key)
-            if hit is not None:
-                return hit
-        result = self.calculate(store.tables(manifest))
-        if cache:
-            django_cache.set(key, result, CACHE_SECONDS)
-        return result
-
-    def cache_key(self, version: str, directory: str = "") -> str:
-        """A cache key of the data version, the store and every parameter of the query."""
-        params = dataclasses.asdict(dataclasses.replace(self, scope=Scope()))
-        params["scope"] = self.scope.to_dict()
-        params["directory"] = directory
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
-        return f"{CACHE_PREFIX}:{version}:{digest}"
+        return run_cached(self, store=store, cache=cache)
 
     # -- computing ------------------------------------------------------------------------
 

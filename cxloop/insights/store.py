@@ -18,7 +18,10 @@ re-registers them when the manifest's version changes. Queries are built from
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +37,9 @@ __all__ = [
     "FactStore",
     "FactTables",
     "Scope",
+    "cache_key",
     "get_store",
+    "run_cached",
     "month_start",
 ]
 
@@ -239,3 +244,46 @@ class Scope:
             "segment_id": self.segment_id,
             "team_ids": None if self.team_ids is None else list(self.team_ids),
         }
+
+
+CACHE_SECONDS = 24 * 3600  # keys carry the data version; this only lets old versions expire
+
+
+def cache_key(query: Any, version: str, directory: str = "") -> str:
+    """A cache key of the data version, the store and every parameter of ``query`` (a frozen
+    dataclass with a ``scope``)."""
+    params = {f.name: getattr(query, f.name) for f in dataclasses.fields(query)}
+    params["scope"] = query.scope.to_dict()
+    params["query"] = type(query).__name__
+    params["directory"] = directory
+    text = json.dumps(params, sort_keys=True, default=_json_default)
+    return f"cxloop:insights:1:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | frozenset | set):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    raise TypeError(f"{value!r} is not a query parameter")
+
+
+def run_cached(query: Any, *, store: FactStore | None = None, cache: bool = True) -> Any:
+    """``query.calculate`` on the store's current tables, cached in Django's cache under the
+    data version and :func:`cache_key`: a new write gives a new version, so nothing stale is
+    served and nothing needs invalidating."""
+    from django.core.cache import cache as django_cache
+
+    store = store if store is not None else get_store()
+    manifest = store.manifest()
+    if manifest is None:
+        return query.calculate(None)  # nothing written yet: an empty result
+    key = cache_key(query, manifest.version, str(store.directory))
+    if cache:
+        hit = django_cache.get(key)
+        if hit is not None:
+            return hit
+    result = query.calculate(store.tables(manifest))
+    if cache:
+        django_cache.set(key, result, CACHE_SECONDS)
+    return result

@@ -2,10 +2,8 @@
 was planted with (issue #5: "the demo must tell its truth", without tuning by hand)."""
 
 import datetime as dt
-import shutil
-import tempfile
 
-from django.test import TestCase, override_settings
+from django.test import TestCase
 
 from cxloop.customers.models import Segment
 from cxloop.demo.build import build_demo
@@ -14,23 +12,11 @@ from cxloop.insights.dashboards import ComparisonQuery, TouchpointQuery
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.store import Scope
 from cxloop.journeys.models import Touchpoint
+from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH, top
 
 
-class FullDemoTruthTests(TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.facts_dir = tempfile.mkdtemp(prefix="cxloop-demo-facts-")
-        cls.facts = override_settings(FACTS_DIR=cls.facts_dir)
-        cls.facts.enable()
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.facts.disable()
-        shutil.rmtree(cls.facts_dir, ignore_errors=True)
-
+class FullDemoTruthTests(OwnFactStore, TestCase):
     @classmethod
     def setUpTestData(cls):
         build_demo(TRUTH, size="full", progress=False)

@@ -3,18 +3,14 @@ customer of team A and 10 from one of team B, a target segment, and the fact sto
 them in a folder of the test's own."""
 
 import datetime as dt
-import shutil
-import tempfile
 from types import SimpleNamespace
-
-from django.test import override_settings
 
 from cxloop.customers.models import Customer, Segment
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.services import ingest
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.surveys.models import Question, Survey
-from cxloop.test import BaseTestCase
+from cxloop.test import BaseTestCase, OwnFactStore
 
 FIRST_DAY = dt.date(2026, 1, 5)
 
@@ -80,20 +76,7 @@ def _day(i: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
 
 
-class InsightPageTestCase(BaseTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.facts_dir = tempfile.mkdtemp(prefix="cxloop-facts-")
-        cls.facts = override_settings(FACTS_DIR=cls.facts_dir)
-        cls.facts.enable()
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.facts.disable()
-        shutil.rmtree(cls.facts_dir, ignore_errors=True)
-
+class InsightPageTestCase(OwnFactStore, BaseTestCase):
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from cxloop.insights.store import FactStore, FactTables, Scope, get_store
+from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 
 MIN_N = 30  # as the journey map: fewer answers than this, the figure carries a warning
-CACHE_SECONDS = 24 * 3600  # keys carry the data version; this only lets old versions expire
-CACHE_PREFIX = "cxloop:insights:dashboards:1"
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -97,42 +91,7 @@ class DashboardQuery:
 
     def run(self, *, store: FactStore | None = None, cache: bool = True):
         """:meth:`calculate`, cached in Django's cache under the data version and this query."""
-        from django.core.cache import cache as django_cache
-
-        store = store if store is not None else get_store()
-        manifest = store.manifest()
-        if manifest is None:
-            return self.calculate(None)
-        key = self.cache_key(manifest.version, str(store.directory))
-        if cache:
-            hit = django_cache.get(key)
-            if hit is not None:
-                return hit
-        result = self.calculate(store.tables(manifest))
-        if cache:
-            django_cache.set(key, result, CACHE_SECONDS)
-        return result
-
-    def cache_key(self, version: str, directory: str = "") -> str:
-        """A cache key of the data version, the store and every parameter of the query."""
-        params = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-        }
-        params["scope"] = self.scope.to_dict()
-        params["query"] = type(self).__name__
-        params["directory"] = directory
-        text = json.dumps(params, sort_keys=True, default=_json_default)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-        return f"{CACHE_PREFIX}:{version}:{digest}"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple | frozenset | set):
-        return list(value)
-    raise TypeError(f"{value!r} is not a query parameter")
+        return run_cached(self, store=store, cache=cache)
 
 
 # --- parameters ----------------------------------------------------------------------------------
