@@ -356,7 +356,9 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One touchpoint: its trend with the control chart and its signals, what goes with it,
     how its ratings spread, and the latest comments about it."""
     touchpoint = get_object_or_404(Touchpoint.objects.select_related("stage"), pk=pk)
-    filters, scope = insight_filters(request)
+    # All customers unless chosen: a roll-back is a change of how the work is done, and the
+    # control chart sees it soonest on every answer about the touchpoint.
+    filters, scope = insight_filters(request, target_first=False)
     try:
         result = TouchpointQuery(scope=scope, touchpoint_id=touchpoint.pk).run()
     except ValueError:  # no answer in the store rates it yet

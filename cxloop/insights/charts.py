@@ -165,7 +165,9 @@ def _y_scale(domain: Any, where: str) -> dict[str, Any]:
     bounds = [_number(v, where) for v in _sequence(domain, where)]
     if len(bounds) != 2 or not bounds[0] < bounds[1]:
         raise ValueError(f"{where} is {domain!r}; expected (low, high) with low < high")
-    return {"domain": bounds, "nice": False}
+    # Clamped: an interval of a month with two answers may reach past the scale's ends, and
+    # would otherwise be drawn over the axes and the rest of the page.
+    return {"domain": bounds, "nice": False, "clamp": True}
 
 
 # --- words for the description ------------------------------------------------------------------
