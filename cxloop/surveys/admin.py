@@ -40,10 +40,11 @@ class AnswerInline(admin.TabularInline):
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ["__str__", "customer", "channel", "language", "state", "submitted_at"]
-    list_filter = ["survey", "channel", "state", "language"]
+    # A filter by period rather than a date hierarchy: the hierarchy's list of years is a
+    # DISTINCT over every response (0.26 s on the demo's 55,000).
+    list_filter = ["survey", "channel", "state", "language", "submitted_at"]
     list_select_related = ["survey", "customer"]
     raw_id_fields = ["invitation", "contact", "customer"]
     autocomplete_fields = ["touchpoint"]
-    date_hierarchy = "started_at"
     show_full_result_count = False
     inlines = [AnswerInline]

@@ -262,6 +262,8 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
+        # The admin's list and the dashboards' response rates read invitations by creation time.
+        indexes = [models.Index(fields=["created_at"], name="invitation_created")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_created"
