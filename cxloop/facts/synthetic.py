@@ -159,7 +159,9 @@ def generate(
     responses : int
         Total responses over the whole period (spread evenly over the months).
     touchpoints, teams, segments : int
-        Ids run ``1..touchpoints``, ``1..teams``, ``1..segments``; segment 1 is the target.
+        Ids run ``1..touchpoints``, ``1..teams``, ``1..segments``; segment 1 is the target. At
+        least six touchpoints: three strong drivers, the target segment's own, an improving
+        and a rolling-back one.
     years : int
         Length of the period, from ``start`` (12 months a year).
     seed : int
@@ -172,7 +174,7 @@ def generate(
     SyntheticStore
     """
     responses = _check_positive("responses", responses)
-    touchpoints = _check_positive("touchpoints", touchpoints, 2)
+    touchpoints = _check_positive("touchpoints", touchpoints, 6)  # six planted roles below
     teams = _check_positive("teams", teams)
     segments = _check_positive("segments", segments)
     years = _check_positive("years", years)
