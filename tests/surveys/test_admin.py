@@ -24,7 +24,9 @@ class ResponseAdminTests(BaseTestCase):
         self.client.force_login(self.admin)
         listed = self.client.get("/admin/surveys/response/")
         self.assertEqual(listed.context["cl"].result_count, 2)
-        since = (timezone.localdate() - dt.timedelta(days=7)).isoformat()
+        # What the filter's "Past 7 days" link sends: an aware moment.
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        since = str(midnight - dt.timedelta(days=7))
         recent = self.client.get("/admin/surveys/response/", {"submitted_at__gte": since})
         self.assertEqual(recent.status_code, 200)
         self.assertEqual([r.source_key for r in recent.context["cl"].result_list], ["recent"])
