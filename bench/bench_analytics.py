@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -41,16 +42,6 @@ def report(label: str, times: list[float], target: float | None = None) -> None:
         f"{label:58s} median {med:8.4f} s   min {min(times):8.4f}   max {max(times):8.4f}"
         f"   ({len(times)} runs){verdict}"
     )
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def survey_frame(n: int, p: int, seed: int):

@@ -20,10 +20,11 @@ import argparse
 import multiprocessing
 import os
 import re
-import socket
 import sys
 import tempfile
 import time
+
+from machine import cpu_seconds, free_port
 
 SAMPLE_EVERY = 5_000  # received e-mails kept whole for checking, per server
 QUESTION = {"ru": "Порекомендуете ли вы нас?", "en": "Would you recommend us?"}
@@ -67,19 +68,6 @@ def smtp_sink(port: int, ready, stop, results) -> None:
         results.put((sink.recipients, sink.samples))
 
     asyncio.run(serve())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def check_sample(raw: bytes) -> None:

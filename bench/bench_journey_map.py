@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name
+
 PARAMETERS = {
     "responses": 10_000_000,
     "touchpoints": 20,
@@ -156,16 +158,6 @@ def line(row: dict) -> str:
         f"{row['rss_gb']:6.2f}GB {row['load']:5.1f}  "
         f"{row['fraction']:.3f} of the period, {row['sampled']:,} responses"
     )
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ It prints wrk's rate and latency percentiles, then checks that every 201 wrk was
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+
+from machine import free_port, tree_cpu_seconds
 
 LUA = textwrap.dedent(
     """
@@ -52,35 +53,6 @@ LUA = textwrap.dedent(
     end
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of ``root`` and its descendants so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += cpu.get(pid, 0.0)
-        todo.extend(children.get(pid, []))
-    return total
 
 
 def run(command: list[str], environment: dict) -> str:
