@@ -31,6 +31,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxloop.facts.queries import month_bounds
 from cxloop.facts.store import Manifest, read_manifest, root
 
 __all__ = [
@@ -40,18 +41,7 @@ __all__ = [
     "cache_key",
     "get_store",
     "run_cached",
-    "month_start",
 ]
-
-
-def month_start(month: str) -> dt.datetime:
-    """Midnight UTC on the first day of a ``"YYYY-MM"`` month."""
-    return dt.datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=dt.UTC)
-
-
-def next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
 @dataclass(frozen=True)
@@ -199,8 +189,7 @@ class Scope:
         months = sorted(months)
         if not months:
             return None
-        start = month_start(months[0])
-        end = month_start(next_month(months[-1]))
+        start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
         if self.since is not None:
             start = max(start, dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC))
         if self.until is not None:
