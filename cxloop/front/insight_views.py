@@ -35,14 +35,6 @@ from cxloop.surveys.queries import latest_comments
 
 DEFAULT_PERIOD = dt.timedelta(days=365)
 
-# cxloop.analytics names the quadrants of Martilla & James in English; pages show them so.
-QUADRANT_LABELS = {
-    "concentrate here": gettext_lazy("Concentrate here"),
-    "keep up the good work": gettext_lazy("Keep up the good work"),
-    "low priority": gettext_lazy("Low priority"),
-    "possible overkill": gettext_lazy("Possible overkill"),
-}
-
 
 def insight_filters(
     request: HttpRequest, *, target_first: bool = True
@@ -91,6 +83,16 @@ def _months(trend) -> list[dict]:
     ]
 
 
+def _card(touchpoint, card) -> dict:
+    """What the map shows on one touchpoint's card."""
+    return {
+        "touchpoint": touchpoint,
+        "card": card,
+        "quadrant": card.quadrant and charts.quadrant_label(card.quadrant),
+        "sparkline": charts.sparkline(_months(card.trend)),
+    }
+
+
 @login_required
 def journey_map(request: HttpRequest) -> HttpResponse:
     """Stages as columns, touchpoints as cards, the emotion curve and the ranked
@@ -110,15 +112,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
     columns = [
         {
             "stage": stage,
-            "cards": [
-                {
-                    "touchpoint": tp,
-                    "card": result.card(tp.pk),
-                    "quadrant": QUADRANT_LABELS.get(result.card(tp.pk).quadrant),
-                    "sparkline": charts.sparkline(_months(result.card(tp.pk).trend)),
-                }
-                for tp in stage.touchpoints.all()
-            ],
+            "cards": [_card(tp, result.card(tp.pk)) for tp in stage.touchpoints.all()],
         }
         for stage in stages
     ]
@@ -140,7 +134,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         {
             "item": o,
             "touchpoint": touchpoints[o.touchpoint_id],
-            "quadrant": QUADRANT_LABELS[o.quadrant],
+            "quadrant": charts.quadrant_label(o.quadrant),
         }
         for o in result.opportunities
     ]
@@ -195,12 +189,6 @@ RULE_LABELS = {
     2: gettext_lazy("two of three points in a row beyond 2 sigma on the same side"),
     3: gettext_lazy("four of five points in a row beyond 1 sigma on the same side"),
     4: gettext_lazy("eight points in a row on the same side of the centre line"),
-}
-STATUS_LABELS = {
-    "promoter": gettext_lazy("Promoter"),
-    "passive": gettext_lazy("Passive"),
-    "detractor": gettext_lazy("Detractor"),
-    "silent": gettext_lazy("Silent"),
 }
 
 
@@ -445,7 +433,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         ],
         "chart": chart,
         "at_risk": [
-            (names.get(row.customer_id, ""), row, STATUS_LABELS[row.status]) for row in at_risk
+            (names.get(row.customer_id, ""), row, charts.status_label(row.status))
+            for row in at_risk
         ],
     }
     return render(request, "front/portfolio.html", context)

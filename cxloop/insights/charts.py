@@ -548,6 +548,26 @@ def _corner(text: str, *, right: bool, top: bool) -> dict:
     }
 
 
+def quadrant_label(quadrant: str) -> str:
+    """A quadrant of ``cxloop.analytics.QUADRANTS`` as pages and charts name it."""
+    return {
+        "concentrate here": _("Concentrate here"),
+        "keep up the good work": _("Keep up the good work"),
+        "low priority": _("Low priority"),
+        "possible overkill": _("Possible overkill"),
+    }[quadrant]
+
+
+def status_label(status: str) -> str:
+    """One of :data:`STATUSES` as pages and charts name it."""
+    return {
+        "promoter": _("Promoter"),
+        "passive": _("Passive"),
+        "detractor": _("Detractor"),
+        "silent": _("Silent"),
+    }[status]
+
+
 def quadrant(
     items: Sequence[Any], *, x_title: str, y_title: str, x_split: float, y_split: float
 ) -> dict:
@@ -611,10 +631,10 @@ def quadrant(
                     "text": {"field": "name", "type": "nominal", "title": _("Name")},
                 },
             },
-            _corner(_("Concentrate here"), right=False, top=True),
-            _corner(_("Keep up the good work"), right=True, top=True),
-            _corner(_("Low priority"), right=False, top=False),
-            _corner(_("Possible overkill"), right=True, top=False),
+            _corner(quadrant_label("concentrate here"), right=False, top=True),
+            _corner(quadrant_label("keep up the good work"), right=True, top=True),
+            _corner(quadrant_label("low priority"), right=False, top=False),
+            _corner(quadrant_label("possible overkill"), right=True, top=False),
         ],
     )
 
@@ -757,9 +777,7 @@ def portfolio(customers: Sequence[Any]) -> dict:
     0–10, or None), ``status`` (one of :data:`STATUSES`) and ``target`` (bool: in a target
     segment).
     """
-    labels = dict(
-        zip(STATUSES, [_("Promoter"), _("Passive"), _("Detractor"), _("Silent")], strict=True)
-    )
+    labels = {status: status_label(status) for status in STATUSES}
     target, other = _("Target segment"), _("Other customers")
     rows = []
     for i, customer in enumerate(_sequence(customers, "portfolio: customers")):
