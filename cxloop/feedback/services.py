@@ -98,18 +98,17 @@ def ingest(
     once; pass a survey from :func:`cxloop.surveys.queries.survey_for_submission` to read it
     from memory."""
     values = clean_answers(survey, answers)
-    response = Response(
-        survey=survey,
-        customer=customer or (contact.customer if contact else None),
-        contact=None if survey.is_anonymous else contact,
-        touchpoint=touchpoint,
+    item = Feedback(
+        answers=answers,
+        submitted_at=submitted_at,
         channel=channel,
         language=language,
-        state=ResponseState.COMPLETED,
-        started_at=submitted_at,
-        submitted_at=submitted_at,
+        customer=customer,
+        contact=contact,
+        touchpoint=touchpoint,
         source_key=source_key,
     )
+    response = _response(survey, item)
     try:
         with transaction.atomic():
             # No look-up of the key first: the unique constraint on (survey, source key) tells,
