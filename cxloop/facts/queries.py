@@ -14,6 +14,7 @@ from django.db.models import Max, Min
 from cxloop.customers.queries import all_customers, all_segments, segment_customers
 from cxloop.customers.rules import RuleError
 from cxloop.facts.schema import EXCLUDED_SURVEY_KINDS, SCORED_KINDS
+from cxloop.facts.store import month_bounds
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
 
 logger = logging.getLogger(__name__)
@@ -31,14 +32,6 @@ RESPONSE_COLUMNS = (
 )
 ANSWER_COLUMNS = ("response_id", "question_id", "touchpoint_id", "kind", "score")
 CUSTOMER_COLUMNS = ("id", "owner__team_id", "annual_value", "currency", "tier", "lifecycle_stage")
-
-
-def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a "YYYY-MM" month in UTC."""
-    year, number = int(month[:4]), int(month[5:7])
-    start = dt.datetime(year, number, 1, tzinfo=dt.UTC)
-    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=dt.UTC)
-    return start, end
 
 
 def included_surveys() -> dict[int, str]:

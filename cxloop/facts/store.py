@@ -49,6 +49,14 @@ def root() -> Path:
     return Path(settings.FACTS_DIR)
 
 
+def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a "YYYY-MM" month in UTC."""
+    year, number = int(month[:4]), int(month[5:7])
+    start = dt.datetime(year, number, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=dt.UTC)
+    return start, end
+
+
 def check_month(month: str) -> str:
     """``month`` if it is "YYYY-MM", else ValueError naming it."""
     if not isinstance(month, str) or not MONTH.match(month):

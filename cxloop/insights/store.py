@@ -31,8 +31,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from cxloop.facts.queries import month_bounds
-from cxloop.facts.store import Manifest, read_manifest, root
+from cxloop.facts.store import Manifest, month_bounds, read_manifest, root
 
 __all__ = [
     "FactStore",
