@@ -3,7 +3,7 @@
 Sources:
 - NIST/SEMATECH e-Handbook of Statistical Methods, §6.3.2.4, EWMA example (data, λ = 0.3,
   target 50, s = 2.0539, printed EWMA values to 2 decimals and limits 52.5884 / 47.4115), in
-  ../shared/datasets/nist_ewma.json. The handbook rounds sqrt(λ/(2−λ)) to 0.4201, so the limits
+  tests/reference/nist_ewma.json. The handbook rounds sqrt(λ/(2−λ)) to 0.4201, so the limits
   are compared at 1e-4.
 - Montgomery, D. C. & Runger, G. C. (2003). Applied Statistics and Probability for Engineers,
   3rd ed., Example 16-6, Table 16-8: tabular CUSUM of the chemical process concentration data
@@ -12,7 +12,6 @@ Sources:
 """
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxloop.analytics import cusum_chart, ewma_chart, p_chart, run_rules
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+from tests.datasets import REFERENCE
 
 CONCENTRATION = [102.0, 94.8, 98.3, 98.4, 102.0, 98.5, 99.0, 97.7, 100.0, 98.1,
                  101.3, 98.7, 101.1, 98.4, 97.0, 96.7, 100.3, 101.4, 97.2, 101.0]  # fmt: skip
@@ -32,7 +30,7 @@ MONTGOMERY_SL = [0.0, 3.2, 2.9, 2.5, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0,
 
 
 def test_ewma_matches_the_nist_handbook_example():
-    example = json.loads((DATASETS / "nist_ewma.json").read_text())
+    example = json.loads((REFERENCE / "nist_ewma.json").read_text())
     par, published = example["parameters"], example["published"]
     chart = ewma_chart(
         example["data"], lam=par["lambda"], target=par["target"], sigma=par["sigma"], L=par["L"]

@@ -3,14 +3,13 @@
 Sources:
 - Grömping, U. (2006). Relative importance for linear regression in R: the package relaimpo.
   Journal of Statistical Software 17(1): calc.relimp(Fertility ~ ., swiss, type = "lmg"),
-  R² = 0.7067, values as given in ../shared/datasets/README.md (data: datasets/swiss.csv).
+  R² = 0.7067, values as given in tests/reference/README.md (data: tests/reference/swiss.csv).
 - Independent: statsmodels OLS R² for every subset; LMG by brute force over all p! orderings;
   Johnson's (2000) relative weights by his original SVD procedure.
 """
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,8 +27,8 @@ from cxloop.analytics import (
     relative_weights,
     relative_weights_from_covariance,
 )
+from tests.datasets import REFERENCE
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 SWISS_DRIVERS = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mortality"]
 RELAIMPO_SWISS_LMG = {
     "Agriculture": 0.05709122,
@@ -42,12 +41,12 @@ RELAIMPO_SWISS_LMG = {
 
 @pytest.fixture(scope="module")
 def swiss():
-    return pd.read_csv(DATASETS / "swiss.csv")
+    return pd.read_csv(REFERENCE / "swiss.csv")
 
 
 @pytest.fixture(scope="module")
 def mtcars():
-    return pd.read_csv(DATASETS / "mtcars.csv")
+    return pd.read_csv(REFERENCE / "mtcars.csv")
 
 
 def ols_r2(frame, outcome, columns):

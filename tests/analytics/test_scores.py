@@ -3,9 +3,9 @@
 Sources:
 - Newcombe, R. G. (1998). Two-sided confidence intervals for the single proportion: comparison of
   seven methods. Statistics in Medicine 17, 857–872, Table I, method 3 (Wilson), as given in
-  ../shared/datasets/README.md.
+  tests/reference/README.md.
 - Rocks, B. (2016). R package NPS: var = (p + d) − (p − d)², se = sqrt(var / n); the adjusted-Wald
-  variant (Sauro & Lewis) adds 3 to n and ¾ to promoters and detractors (datasets/README.md).
+  variant (Sauro & Lewis) adds 3 to n and ¾ to promoters and detractors (tests/reference/README.md).
 """
 
 import math

@@ -3,14 +3,12 @@
 Sources:
 - Efron, B. & Morris, C. (1975). Data analysis using Stein's estimator and its generalizations.
   JASA 70, 311–319: averages after 45 at-bats (y) and for the rest of the season (p), in
-  ../shared/datasets/efron_morris_1975.csv.
+  tests/reference/efron_morris_1975.csv.
 - Efron, B. & Morris, C. (1977). Stein's paradox in statistics. Scientific American 236(5),
   119–127: the James–Stein estimates of the same 18 players (shrinkage factor c = .212 toward
   the grand average .265, printed to 3 decimals: Clemente .294 … Alvis .242).
 - Independent: the beta-binomial likelihood from scipy.stats.betabinom, maximised separately.
 """
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,15 +23,15 @@ from cxloop.analytics import (
     shrink_nps,
     shrink_proportions,
 )
+from tests.datasets import REFERENCE
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 EFRON_MORRIS_1977 = [0.294, 0.289, 0.285, 0.280, 0.275, 0.275, 0.270, 0.266, 0.261, 0.261,
                      0.256, 0.256, 0.256, 0.256, 0.256, 0.252, 0.247, 0.242]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def batting():
-    return pd.read_csv(DATASETS / "efron_morris_1975.csv")
+    return pd.read_csv(REFERENCE / "efron_morris_1975.csv")
 
 
 def test_james_stein_reproduces_efron_and_morris(batting):

@@ -1,17 +1,13 @@
 """The airline journey of the Kaggle "Airline Passenger Satisfaction" data set, for the import
 tests: its 14 service ratings are touchpoints of a journey and rating questions of a survey."""
 
-from pathlib import Path
-
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.surveys.models import Question, Survey
+from tests.datasets import SHARED_DATASETS
 
-DATASET = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "datasets"
-    / "airline_passenger_satisfaction.csv"
-)
+# A large third-party file kept in ../shared/datasets, not in the repository: a test that reads it
+# calls tests.datasets.shared_dataset(DATASET.name) first, which skips it when absent (not in CI).
+DATASET = SHARED_DATASETS / "airline_passenger_satisfaction.csv"
 
 # (stage, [(column in the file, touchpoint code, channel)]) in the order a passenger meets them.
 JOURNEY = [

@@ -18,6 +18,7 @@ from cxloop.feedback.imports import (
 )
 from cxloop.surveys.models import Answer, Response
 from cxloop.test import BaseTestCase
+from tests.datasets import shared_dataset
 from tests.imports.airline import DATASET, SATISFACTION, SERVICES, airline_survey
 
 ROWS = 25_976
@@ -29,6 +30,11 @@ def read_passengers() -> list[dict[str, str]]:
 
 
 class AirlineImportTests(BaseTestCase):
+    @classmethod
+    def setUpClass(cls):
+        shared_dataset(DATASET.name)  # skips (or fails, in CI) before any database work
+        super().setUpClass()
+
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
