@@ -18,8 +18,11 @@ def test_it_names_the_source_of_every_reference_file():
 
 
 def test_it_keeps_the_copies_identical_to_the_shared_originals():
-    for name in FILES:
-        original = shared_dataset(name)
+    try:
+        originals = {name: shared_dataset(name) for name in FILES}
+    except pytest.skip.Exception as skipped:  # in CI a missing original fails instead
+        pytest.skip(f"the reference copies were not compared with their originals: {skipped.msg}")
+    for name, original in originals.items():
         assert (REFERENCE / name).read_bytes() == original.read_bytes(), name
 
 
