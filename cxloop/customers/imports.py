@@ -92,6 +92,11 @@ def _text(max_length: int) -> Callable[[str], str]:
 
 
 def _money(raw: str) -> Decimal:
+    """An amount as people write it (1 200 000,50 or 1,200,000.50) that fits
+    ``Customer.annual_value``: checked against the column's digits before any arithmetic,
+    which a value such as 1e26 would overflow."""
+    column = Customer._meta.get_field("annual_value")
+    places, whole = column.decimal_places, column.max_digits - column.decimal_places
     text = re.sub(r"[\s\u00a0\u202f']", "", raw)
     if "," in text and "." in text:
         text = text.replace(",", "")  # 1,200,000.50
@@ -101,11 +106,14 @@ def _money(raw: str) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount != round(amount, 2):
-        raise ValueError(_("expected an amount of at least 0 with at most 2 decimals"))
-    if amount >= Decimal(10) ** 12:
-        raise ValueError(_("expected an amount below 1,000,000,000,000"))
-    return amount
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValueError(_("expected an amount of at least 0, such as 1200000.50"))
+    if amount and amount.adjusted() >= whole:
+        raise ValueError(_("expected an amount below %(limit)s") % {"limit": f"{10**whole:,}"})
+    cents = amount.quantize(Decimal(1).scaleb(-places))
+    if amount != cents:
+        raise ValueError(_("expected at most %(n)s decimals") % {"n": places})
+    return abs(cents)  # "-0" is 0.00
 
 
 def _currency(raw: str) -> str:

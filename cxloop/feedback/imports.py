@@ -18,6 +18,7 @@ The two kinds of import are :class:`CustomersKind` (the rules live in
 ``services.ingest_many``, the bulk form of ``services.ingest``).
 """
 
+import codecs
 import csv
 import datetime as dt
 import enum
@@ -34,11 +35,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cxloop.customers import imports as customer_imports
 from cxloop.customers.imports import CellProblem
 from cxloop.feedback.services import Feedback, ingest_many
 from cxloop.lib.scales import SCORE_RANGES
+from cxloop.lib.spreadsheet import first_bad_byte, guess_encoding, text_encoding
 from cxloop.surveys.models import Channel, Question, QuestionKind, Response, Survey
 from cxloop.surveys.services import AnswerError, clean_value
 
@@ -47,9 +50,39 @@ SNIFF_BYTES = 64 * 1024
 SHOWN_VALUE_LENGTH = 100
 WRITE_CHUNK = 2000
 KEY_LENGTH = 200  # Response.source_key
+# Bounds on what one file may make us read: a CSV of 10,000 columns or a workbook that unpacks
+# to gigabytes is refused with a message, not read until memory or patience runs out.
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 400  # the mapping page posts two fields a column, under Django's 1,000 fields
+MAX_UNPACKED_BYTES = 500 * 1024 * 1024  # a workbook's parts, unpacked: 1 M rows × 20 columns
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")  # <f>, <f t="shared" …/>, <x:f>
+
+# The encodings a user may choose for a CSV file (and that detection may name), by canonical
+# name (cxloop.lib.spreadsheet.text_encoding).
+ENCODINGS = {
+    "utf-8": gettext_lazy("UTF-8"),
+    "utf-8-sig": gettext_lazy("UTF-8 with a byte-order mark"),
+    "utf-16": gettext_lazy("UTF-16"),
+    "utf-16-le": gettext_lazy("UTF-16 little-endian"),
+    "utf-16-be": gettext_lazy("UTF-16 big-endian"),
+    "utf-32": gettext_lazy("UTF-32"),
+    "cp1251": gettext_lazy("Windows-1251 (Cyrillic)"),
+    "koi8-r": gettext_lazy("KOI8-R (Cyrillic)"),
+    "cp866": gettext_lazy("CP866 (Cyrillic, DOS)"),
+    "mac-cyrillic": gettext_lazy("Mac OS Cyrillic"),
+    "cp1252": gettext_lazy("Windows-1252 (Western European)"),
+    "iso8859-1": gettext_lazy("ISO-8859-1 (Latin-1, Western European)"),
+    "iso8859-15": gettext_lazy("ISO-8859-15 (Latin-9, Western European)"),
+    "cp1250": gettext_lazy("Windows-1250 (Central European)"),
+}
 
 # progress(stage, count): ``count`` more rows are done at ``stage`` ("check" or "write").
 Progress = Callable[[str, int], None]
+
+
+def encoding_label(name: str) -> str:
+    """The encoding called ``name`` as people know it ("cp1251" → "Windows-1251 (Cyrillic)")."""
+    return str(ENCODINGS.get(name, name.upper()))
 
 
 # Reading files ------------------------------------------------------------------------------
@@ -61,10 +94,23 @@ class ImportFileError(ValueError):
 
 @dataclass(frozen=True)
 class Table:
-    """A file's header and its non-blank rows as text, each with its row number in the file."""
+    """A file's header and its non-blank rows as text, each with its row number in the file.
+
+    ``encoding`` is the CSV text's encoding (its canonical name; "" for a workbook) and
+    ``detected`` whether it was detected rather than chosen by the user. ``formulas`` holds
+    the workbook cells whose formula has no saved value, by (row number, column index): their
+    text is blank, and a row that maps one is refused rather than read as blank or 0.
+    """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[int, tuple[str, ...]], ...]
+    encoding: str = ""
+    detected: bool = False
+    formulas: Mapping[tuple[int, int], str] = field(default_factory=dict, compare=False)
+
+    @property
+    def encoding_label(self) -> str:
+        return encoding_label(self.encoding) if self.encoding else ""
 
     def samples(self, index: int, count: int = 3) -> list[str]:
         """The first ``count`` non-blank values of column ``index``."""
@@ -77,78 +123,233 @@ class Table:
         return found
 
 
-def read_table(data: bytes, filename: str = "", *, sheet: str | None = None) -> Table:
-    """The table in ``data``: an XLSX workbook (its first sheet, or ``sheet``) or CSV text in
-    UTF-8 (with or without a byte-order mark) or Windows-1251, with any of the delimiters
-    , ; tab |. Raises ImportFileError."""
+def read_table(
+    data: bytes,
+    filename: str = "",
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+) -> Table:
+    """The table in ``data``: an XLSX workbook (its first sheet, or ``sheet``) or CSV text
+    with any of the delimiters , ; tab |, in ``encoding`` or, without it, in the encoding
+    detected (cxloop.lib.spreadsheet.guess_encoding). At most ``max_rows`` rows below the
+    header and ``max_columns`` columns. Raises ImportFileError."""
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
+    formulas: dict[tuple[int, int], str] = {}
+    chosen, detected = "", False
     if data.startswith(b"PK\x03\x04") or filename.lower().endswith((".xlsx", ".xlsm")):
-        lines = _xlsx_lines(data, sheet)
+        lines = _xlsx_lines(data, sheet, formulas, max_rows, max_columns)
     else:
-        lines = _csv_lines(data)
+        text, chosen, detected = _decode(data, encoding)
+        lines = _csv_lines(text, max_rows, max_columns)
     numbered = [(number, cells) for number, cells in enumerate(lines, start=1)]
     if not numbered or not any(numbered[0][1]):
         raise ImportFileError(_("The first row must name the columns; it is empty."))
     columns = _column_names(numbered[0][1])
-    rows = tuple((number, cells) for number, cells in numbered[1:] if any(cells))
-    return Table(columns, rows)
+    with_formulas = {row for row, _column in formulas}
+    rows = tuple(
+        (number, cells) for number, cells in numbered[1:] if any(cells) or number in with_formulas
+    )
+    return Table(columns, rows, chosen, detected, formulas)
 
 
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:SNIFF_BYTES]:
-        raise ImportFileError(_("The file is not CSV text or an XLSX workbook."))
+def _decode(data: bytes, encoding: str | None) -> tuple[str, str, bool]:
+    """The text of ``data``, the encoding it was read in and whether that was detected."""
+    if encoding:
+        try:
+            name = text_encoding(encoding)
+        except LookupError:
+            raise ImportFileError(
+                _("Unknown encoding %(encoding)s; known ones include: %(known)s.")
+                % {"encoding": encoding, "known": ", ".join(ENCODINGS)}
+            ) from None
+        if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
+            name = "utf-8-sig"  # the mark says how the file is written; it is not a cell
+    else:
+        name = guess_encoding(data)
+        if name is None:
+            raise ImportFileError(_undetected(data))
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251")
+        text = data.decode(name)
     except UnicodeDecodeError as error:
         raise ImportFileError(
             _(
-                "The file is neither UTF-8 nor Windows-1251 text (byte %(position)s); "
-                "save it as CSV UTF-8."
+                "The file cannot be read as %(encoding)s: byte %(position)s (0x%(byte)s) is "
+                "not text in it. Choose another encoding."
             )
-            % {"position": error.start + 1}
+            % {
+                "encoding": encoding_label(name),
+                "position": error.start + 1,
+                "byte": error.object[error.start : error.start + 1].hex().upper(),
+            }
         ) from None
+    if "\x00" in text:
+        raise ImportFileError(
+            _(
+                "Read as %(encoding)s, the file holds a NUL character (character "
+                "%(position)s): it is not CSV text in this encoding."
+            )
+            % {"encoding": encoding_label(name), "position": text.index("\x00") + 1}
+        )
+    return text, name, not encoding
 
 
-def _csv_lines(data: bytes) -> list[tuple[str, ...]]:
-    text = _decode(data)
+def _undetected(data: bytes) -> str:
+    if b"\x00" in data[:SNIFF_BYTES]:
+        return _("The file is not CSV text or an XLSX workbook.")
+    return _(
+        "The file is not valid UTF-8 (byte %(position)s is not) and its encoding cannot be "
+        "told. If it is UTF-8 that was cut or damaged, repair it; otherwise choose its "
+        "encoding."
+    ) % {"position": (first_bad_byte(data, "utf-8") or 0) + 1}
+
+
+def _too_many_rows(limit: int) -> ImportFileError:
+    return ImportFileError(
+        _("The file has more than %(limit)s rows below the header; split it into smaller files.")
+        % {"limit": f"{limit:,}"}
+    )
+
+
+def _too_many_columns(row: int, count: int, limit: int) -> ImportFileError:
+    return ImportFileError(
+        _(
+            "Row %(row)s has %(count)s columns; at most %(limit)s can be imported. Remove the "
+            "columns you do not need."
+        )
+        % {"row": row, "count": f"{count:,}", "limit": limit}
+    )
+
+
+def _csv_lines(text: str, max_rows: int, max_columns: int) -> list[tuple[str, ...]]:
     sample = text[:SNIFF_BYTES]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS)
     except csv.Error:  # one column, or too little text to tell
         dialect = csv.excel
+    lines = []
     try:
-        return [tuple(c.strip() for c in cells) for cells in csv.reader(io.StringIO(text), dialect)]
+        for cells in csv.reader(io.StringIO(text), dialect):
+            if len(cells) > max_columns and any(cells[max_columns:]):
+                raise _too_many_columns(len(lines) + 1, len(cells), max_columns)
+            if len(lines) > max_rows:
+                raise _too_many_rows(max_rows)
+            lines.append(tuple(c.strip() for c in cells))
     except csv.Error as error:
         raise ImportFileError(
             _("The CSV file is malformed: %(error)s") % {"error": error}
         ) from None
+    return lines
 
 
-def _xlsx_lines(data: bytes, sheet: str | None) -> list[tuple[str, ...]]:
-    from openpyxl import load_workbook  # only XLSX imports pay for loading it
-
+def _xlsx_lines(
+    data: bytes,
+    sheet: str | None,
+    formulas: dict[tuple[int, int], str],
+    max_rows: int,
+    max_columns: int,
+) -> list[tuple[str, ...]]:
+    """The sheet's rows as text; each formula without a saved value is added to ``formulas``
+    (openpyxl gives None for it, as for an empty cell, so a second reading without the saved
+    values tells the two apart, in files that have formulas at all)."""
+    has_formulas = _unpacked_formulas(data)
+    values = _open_sheet(data, sheet, data_only=True)
+    texts = _open_sheet(data, sheet, data_only=False) if has_formulas else None
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        lines = []
+        # Past the last cell, rows are left short rather than padded to the sheet's declared
+        # size, which may say 16,384 columns.
+        value_rows = values.iter_rows(max_row=max_rows + 2, values_only=True)
+        text_rows = texts.iter_rows(max_row=max_rows + 2, values_only=True) if texts else None
+        for number, row in enumerate(value_rows, start=1):
+            formula_row = next(text_rows, ()) if text_rows is not None else ()
+            if number > max_rows + 1:
+                raise _too_many_rows(max_rows)
+            cells = _trim(tuple(_cell_text(v) for v in row[: max_columns + 1]))
+            if len(row) > max_columns and any(v is not None for v in row[max_columns:]):
+                raise _too_many_columns(number, len(row), max_columns)
+            for index, (value, formula) in enumerate(zip(row, formula_row, strict=False)):
+                if value is None and formula is not None:
+                    formulas[(number, index)] = str(getattr(formula, "text", None) or formula)
+            lines.append(cells)
+        return lines
+    except ImportFileError:
+        raise
+    except Exception as error:  # openpyxl's parsers raise what they raise on a damaged part
         raise ImportFileError(
             _("The file is not a readable XLSX workbook: %(error)s") % {"error": error}
         ) from None
-    try:
-        if sheet and sheet not in workbook.sheetnames:
-            raise ImportFileError(
-                _("The workbook has no sheet %(sheet)s; its sheets are: %(sheets)s")
-                % {"sheet": sheet, "sheets": ", ".join(workbook.sheetnames)}
-            )
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        lines = [tuple(_cell_text(v) for v in row) for row in worksheet.iter_rows(values_only=True)]
-        return [_trim(line) for line in lines]
     finally:
+        values.parent.close()
+        if texts is not None:
+            texts.parent.close()
+
+
+def _unpacked_formulas(data: bytes) -> bool:
+    """Whether some worksheet of the workbook in ``data`` has a formula; refuses a workbook
+    whose parts unpack to more than MAX_UNPACKED_BYTES (the sizes it declares bound what
+    Python's zipfile unpacks)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            unpacked = sum(part.file_size for part in parts)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ImportFileError(
+                    _(
+                        "The workbook unpacks to %(size)s MB, more than the %(limit)s MB "
+                        "cxloop reads; save the sheet as CSV or split it."
+                    )
+                    % {"size": unpacked // 2**20, "limit": MAX_UNPACKED_BYTES // 2**20}
+                )
+            for part in parts:
+                if part.filename.startswith("xl/worksheets/") and _has_formula(archive, part):
+                    return True
+    except ImportFileError:
+        raise
+    except Exception as error:  # a damaged archive raises anything from zipfile or zlib
+        raise ImportFileError(
+            _("The file is not a readable XLSX workbook: %(error)s") % {"error": error}
+        ) from None
+    return False
+
+
+def _has_formula(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _open_sheet(data: bytes, sheet: str | None, *, data_only: bool):
+    from openpyxl import load_workbook  # only XLSX imports pay for loading it
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except Exception as error:  # openpyxl raises what zipfile and its XML parser raise
+        raise ImportFileError(
+            _("The file is not a readable XLSX workbook: %(error)s") % {"error": error}
+        ) from None
+    if sheet and sheet not in workbook.sheetnames:
         workbook.close()
+        raise ImportFileError(
+            _("The workbook has no sheet %(sheet)s; its sheets are: %(sheets)s")
+            % {"sheet": sheet, "sheets": ", ".join(workbook.sheetnames)}
+        )
+    if not workbook.worksheets:
+        workbook.close()
+        raise ImportFileError(_("The workbook has no worksheet."))
+    worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+    if not hasattr(worksheet, "reset_dimensions"):  # a chart sheet
+        workbook.close()
+        raise ImportFileError(_("The sheet %(sheet)s holds no table.") % {"sheet": worksheet.title})
+    worksheet.reset_dimensions()
+    return worksheet
 
 
 def _trim(cells: tuple[str, ...]) -> tuple[str, ...]:
@@ -471,7 +672,7 @@ class FeedbackKind:
                 given.add(number)
                 try:
                     answers[number] = clean_value(self.questions[number], raw)
-                except AnswerError:
+                except (AnswerError, ValueError, OverflowError):  # "inf" overflows int()
                     reason = _answer_reason(self.questions[number])
                     problems.append(CellProblem(row, target, raw, reason))
         for number, question in self.questions.items():
@@ -753,16 +954,31 @@ def _check_rows(
             value = cells[position] if position < len(cells) else ""
             values[c.target] = "" if value in c.no_answer else value
         record, problems = kind.clean_row(row, values)
-        checked.errors += [_row_error(p, mapping) for p in problems]
+        # A formula without a saved value reads as blank: the formula is the error, not the
+        # blank ("an answer is required").
+        unsaved = {
+            c.target: RowError(row, c.column, _shown(f"={formula.lstrip('=')}"), _unsaved())
+            for position, c in positions
+            if (formula := table.formulas.get((row, position))) is not None
+        }
+        checked.errors += [_row_error(p, mapping) for p in problems if p.target not in unsaved]
+        checked.errors += unsaved.values()
         extra = [cell for cell in cells[width:] if cell]
         if extra:
             reason = _("the row has more cells than the header has columns")
             checked.errors.append(RowError(row, "", _shown(extra[0]), reason))
-        elif record is not None:
+        elif record is not None and not unsaved:
             checked.records.append(record)
         if progress and (done % 1000 == 0 or done == len(table.rows)):
             progress("check", done % 1000 or 1000)
     return checked
+
+
+def _unsaved() -> str:
+    return _(
+        "the formula has no saved value: open the file in Excel or LibreOffice, let it "
+        "calculate and save it, or type the value"
+    )
 
 
 def _values(table: Table, positions: list[tuple[int, ColumnMapping]]) -> dict[str, set[str]]:

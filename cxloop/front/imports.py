@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from cxloop.customers.imports import ATTRIBUTE
 from cxloop.feedback.imports import (
+    ENCODINGS,
     ColumnMapping,
     ImportConflictError,
     ImportFileError,
@@ -52,6 +53,11 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PREVIEW_ERRORS = 100
 KEPT_IMPORTS = 10
 ATTRIBUTE_CHOICE = "attribute"  # a custom attribute named after the column
+
+
+def _encoding_choices() -> list[tuple[str, str]]:
+    choices = [(name, label) for name, label in ENCODINGS.items() if name != "utf-8-sig"]
+    return [("", _("Detect automatically"))] + choices
 
 
 def cx_lead_required(view):
@@ -100,6 +106,12 @@ class UploadForm(forms.Form):
         max_length=100,
         label=gettext_lazy("Sheet (XLSX; the first if left empty)"),
     )
+    encoding = forms.ChoiceField(
+        required=False,
+        choices=_encoding_choices,
+        label=gettext_lazy("Encoding (CSV)"),
+        help_text=gettext_lazy("Detected unless you choose; the next step shows which was used."),
+    )
 
     def clean(self):
         data = super().clean()
@@ -113,7 +125,12 @@ class UploadForm(forms.Form):
             return data
         content = upload.read()
         try:
-            data["table"] = read_table(content, upload.name, sheet=data.get("sheet") or None)
+            data["table"] = read_table(
+                content,
+                upload.name,
+                sheet=data.get("sheet") or None,
+                encoding=data.get("encoding") or None,
+            )
         except ImportFileError as error:
             self.add_error("file", str(error))
         data["content"] = content
@@ -140,6 +157,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             "kind": data["kind"],
             "survey": data["survey"].pk if data["survey"] else None,
             "sheet": data["sheet"] or None,
+            "encoding": data["encoding"] or None,  # None: detected
             "mapping": None,
         }
         request.session[SESSION_KEY] = imports
@@ -163,10 +181,17 @@ class _Import:
     def path(self) -> Path:
         return _folder() / self.state["file"]
 
-    def table(self) -> Table:
+    def table(self, *, encoding: str | None = None) -> Table:
+        """The file as a table, read in ``encoding``, else in the one the user chose, else in
+        the one detected."""
         if not self.path.exists():
             raise Http404(_("The uploaded file is gone: upload it again."))
-        return read_table(self.path.read_bytes(), self.state["name"], sheet=self.state["sheet"])
+        return read_table(
+            self.path.read_bytes(),
+            self.state["name"],
+            sheet=self.state["sheet"],
+            encoding=encoding or self.state.get("encoding"),
+        )
 
     def mapping(self) -> ImportMapping | None:
         if self.state["mapping"] is None:
@@ -180,6 +205,14 @@ class _Import:
 
     def context(self, **more) -> dict:
         return {"token": self.token, "name": self.state["name"], "survey": self.survey, **more}
+
+
+class EncodingForm(forms.Form):
+    """Read the CSV file again in another encoding, from the mapping page."""
+
+    encoding = forms.ChoiceField(
+        required=False, choices=_encoding_choices, label=gettext_lazy("Read the file as")
+    )
 
 
 class MappingForm(forms.Form):
@@ -235,11 +268,35 @@ def _target_choices(current: _Import) -> list:
 @cx_lead_required
 def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
     current = _Import(request, token)
-    table = current.table()
+    try:
+        table = current.table()
+    except ImportFileError as error:  # read once at upload; the file was changed since
+        messages.error(request, str(error))
+        return redirect("import_upload")
+    encoding_form = EncodingForm(initial={"encoding": current.state.get("encoding") or ""})
+    if request.method == "POST" and "reread" in request.POST:
+        encoding_form = EncodingForm(request.POST)
+        if encoding_form.is_valid():
+            chosen = encoding_form.cleaned_data["encoding"] or None
+            try:
+                reread = read_table(
+                    current.path.read_bytes(),
+                    current.state["name"],
+                    sheet=current.state["sheet"],
+                    encoding=chosen,
+                )
+            except ImportFileError as error:
+                encoding_form.add_error("encoding", str(error))
+            else:
+                # the columns may read differently: a mapping of the old names is forgotten
+                same = reread.columns == table.columns
+                current.save(encoding=chosen, mapping=current.state["mapping"] if same else None)
+                return redirect("import_mapping", token=token)
+    posted = request.POST if request.method == "POST" and "reread" not in request.POST else None
     initial = current.mapping() or guess_mapping(table, current.kind, sheet=current.state["sheet"])
-    form = MappingForm(table, _target_choices(current), initial, request.POST or None)
+    form = MappingForm(table, _target_choices(current), initial, posted)
     problems: tuple[str, ...] = ()
-    if request.method == "POST" and form.is_valid():
+    if posted is not None and form.is_valid():
         mapping = form.mapping(current.state["sheet"])
         try:
             check_mapping(table, mapping, current.kind)
@@ -248,7 +305,13 @@ def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
         else:
             current.save(mapping=mapping.to_dict())
             return redirect("import_preview", token=token)
-    context = current.context(form=form, problems=problems, rows=len(table.rows))
+    context = current.context(
+        form=form,
+        problems=problems,
+        rows=len(table.rows),
+        table=table,
+        encoding_form=encoding_form,
+    )
     return render(request, "front/import_mapping.html", context)
 
 
@@ -259,9 +322,10 @@ def _mapped(current: _Import) -> ImportMapping:
     return mapping
 
 
-def _run(current: _Import, mode: Mode) -> ImportResult:
+def _run(current: _Import, mode: Mode) -> tuple[Table, ImportResult]:
     table, mapping = current.table(), _mapped(current)
-    return run_import(table, mapping, current.kind, mode=mode, error_limit=PREVIEW_ERRORS)
+    result = run_import(table, mapping, current.kind, mode=mode, error_limit=PREVIEW_ERRORS)
+    return table, result
 
 
 @cx_lead_required
@@ -269,13 +333,13 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     """The dry run: what the import would do, and every error found."""
     current = _Import(request, token)
     try:
-        result = _run(current, Mode.DRY_RUN)
-    except MappingError as error:  # the survey's questions changed since the mapping, say
-        for problem in error.problems:
+        table, result = _run(current, Mode.DRY_RUN)
+    except (MappingError, ImportFileError) as error:  # the survey's questions changed, say
+        for problem in getattr(error, "problems", [str(error)]):
             messages.error(request, problem)
         return redirect("import_mapping", token=token)
     mapping_json = json.dumps(_mapped(current).to_dict(), ensure_ascii=False, indent=2)
-    context = current.context(result=result, mapping_json=mapping_json)
+    context = current.context(result=result, mapping_json=mapping_json, table=table)
     return render(request, "front/import_preview.html", context)
 
 
@@ -287,8 +351,8 @@ def import_run(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("import_result", token=token)  # sent twice: it was imported once
     mode = Mode.VALID_ONLY if request.POST.get("valid_only") else Mode.ALL_OR_NOTHING
     try:
-        result = _run(current, mode)
-    except MappingError:
+        _table, result = _run(current, mode)
+    except (MappingError, ImportFileError):
         return redirect("import_preview", token=token)  # which says what no longer fits
     except ImportConflictError as error:
         messages.error(request, str(error))

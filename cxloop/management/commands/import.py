@@ -51,6 +51,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--survey", type=int, help="the survey's id (feedback)")
         parser.add_argument("--sheet", help="the XLSX sheet to read (default: the first)")
+        parser.add_argument(
+            "--encoding",
+            help=(
+                "the CSV file's encoding, such as utf-8, cp1251, koi8-r, cp1252, latin-1 "
+                "(default: detected, and printed)"
+            ),
+        )
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
         group.add_argument(
@@ -65,12 +72,22 @@ class Command(BaseCommand):
         chosen = self._mapping(mapping) if mapping else None
         try:
             table = read_table(
-                file.read_bytes(), file.name, sheet=sheet or (chosen and chosen.sheet)
+                file.read_bytes(),
+                file.name,
+                sheet=sheet or (chosen and chosen.sheet),
+                encoding=o["encoding"],
             )
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
         except ImportFileError as error:
             raise CommandError(f"{file}: {error}") from None
+        if table.encoding and table.detected:
+            self.stdout.write(
+                f"Read as {table.encoding_label} (detected; if letters look wrong, "
+                f"give --encoding, such as --encoding cp1251)."
+            )
+        elif table.encoding:
+            self.stdout.write(f"Read as {table.encoding_label}, as --encoding says.")
         if chosen is None:
             chosen = guess_mapping(table, importer, sheet=sheet)
             self.stdout.write("Mapping from the header names:")
