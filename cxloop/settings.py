@@ -77,6 +77,7 @@ SECRET_KEY = _secret_key or _stored_secret_key()
 
 INSTALLED_APPS = [
     "cxloop",
+    "cxloop.outbox",
     "cxloop.people",
     "cxloop.customers",
     "cxloop.journeys",
@@ -229,7 +230,19 @@ if _email.backend == "smtp":
     EMAIL_TIMEOUT = 10
 else:
     EMAIL_BACKEND = f"django.core.mail.backends.{_email.backend}.EmailBackend"
-DEFAULT_FROM_EMAIL = "cxloop <cxloop@localhost>"
+# The sender of every e-mail, and how many tries the outbox makes before a message is dead
+# (docs/decisions/005-outbox.md): 10 tries 1 min × 2^n apart, capped at 4 h, span about 8 hours.
+DEFAULT_FROM_EMAIL = env.parse_email_from(
+    "CXLOOP_EMAIL_FROM", os.environ.get("CXLOOP_EMAIL_FROM"), default="cxloop <cxloop@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_MAX_ATTEMPTS = env.parse_int(
+    "CXLOOP_EMAIL_MAX_ATTEMPTS",
+    os.environ.get("CXLOOP_EMAIL_MAX_ATTEMPTS"),
+    default=10,
+    low=1,
+    high=100,
+)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")

@@ -7,6 +7,7 @@ what it got, so that a malformed setting stops start-up with one clear line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -167,3 +168,35 @@ def parse_base_url(name: str, value: str | None, *, default: str) -> str:
     if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
         raise SettingError(name, "an address such as https://cx.example.com", value)
     return value.strip().rstrip("/")
+
+
+def parse_int(name: str, value: str | None, *, default: int, low: int, high: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip()
+    if not word.isascii() or not word.isdigit() or not low <= int(word) <= high:
+        raise SettingError(name, f"a whole number from {low} to {high}", value)
+    return int(word)
+
+
+_EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def parse_email_from(name: str, value: str | None, *, default: str) -> str:
+    """A sender such as ``cxloop <cx@example.com>`` or ``cx@example.com``; a display name may
+    hold any letters, the address only ASCII, and nothing may break a header line."""
+    if value is None or value.strip() == "":
+        return default
+    expected = "an address such as cx@example.com or Name <cx@example.com>"
+    text = value.strip()
+    display, _, rest = text.rpartition("<")
+    address = rest[:-1] if display or text.startswith("<") else text
+    if (
+        any(c in text for c in "\r\n\0")
+        or ((display or text.startswith("<")) and not rest.endswith(">"))
+        or any(c in display for c in '<>"')
+        or not _EMAIL_ADDRESS.fullmatch(address)
+    ):
+        raise SettingError(name, expected, value)
+    display = display.strip()
+    return f"{display} <{address}>" if display else address

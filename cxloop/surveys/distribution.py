@@ -1,27 +1,31 @@
 """Distribution: who may be invited now, the invitation e-mails and their reminders.
 
-Sending is a task (``cxloop.surveys.tasks``): the invitations and the task that e-mails them are
-written in one transaction, so an invitation is never created without its e-mail queued (an
-outbox). Each send is claimed with a conditional UPDATE, so two workers never send one e-mail
-twice, and a refusal by the SMTP server marks the invitation bounced.
+Every invitation e-mail is a message in the outbox (``cxloop.outbox``), queued in the transaction
+that creates the invitation, and every reminder one queued when it falls due: the worker sends
+them with retries, exactly once, and an SMTP outage only delays them. The outbox stores a
+reference, not the bytes: ``register_kinds`` tells it how to build an invitation's e-mail when
+its turn comes and to stamp the invitation sent (or bounced) in the same transaction that
+records the message sent (or refused).
 """
 
 import datetime as dt
-import smtplib
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from cxloop.surveys.mail import INVITEE_FIELDS, InvitationMail, Invitee, mailer
-from cxloop.surveys.models import Invitation, ResponseState, Survey
+from cxloop.outbox import kinds
+from cxloop.outbox.queries import pending_references, references
+from cxloop.outbox.services import enqueue_references
+from cxloop.surveys.mail import INVITEE_FIELDS, InvitationMail, Invitee
+from cxloop.surveys.models import Channel, Invitation, ResponseState, Survey
 from cxloop.surveys.services import new_invitation
+
+INVITATION, REMINDER = "invitation", "reminder"  # the outbox kinds of this module
 
 DEFAULT_FATIGUE_DAYS = 30
 
@@ -44,11 +48,20 @@ def plan_invitations(
     contacts: Iterable, *, now: dt.datetime, fatigue_days: int = DEFAULT_FATIGUE_DAYS
 ) -> Plan:
     """Split ``contacts`` into those to invite and those skipped: opted out, without consent or
-    e-mail, or invited to any survey in the last ``fatigue_days`` days (the fatigue rule)."""
+    e-mail, or invited to any survey in the last ``fatigue_days`` days (the fatigue rule: an
+    invitation counts once delivered, or while its e-mail is queued or being sent)."""
     contacts = list(contacts)
+    since = now - dt.timedelta(days=fatigue_days)
+    # What reached the contact counts, and what is still on its way (so that a second
+    # distribution during an outage does not invite twice); a bounced or dead e-mail does not.
+    # Invitations handed over by other channels (in person, a QR code) count from creation.
+    on_its_way = Q(channel=Channel.EMAIL, sent_at=None, bounced_at=None) & Q(
+        pk__in=pending_references(INVITATION)
+    )
+    other_channel = ~Q(channel=Channel.EMAIL) & Q(created_at__gt=since)
     recent = set(
         Invitation.objects.filter(
-            contact__in=contacts, created_at__gt=now - dt.timedelta(days=fatigue_days)
+            Q(sent_at__gt=since) | on_its_way | other_channel, contact__in=contacts
         ).values_list("contact_id", flat=True)
     )
     plan, seen = Plan(), set()
@@ -74,16 +87,25 @@ def plan_invitations(
 
 def distribute(survey: Survey, contacts: Iterable, *, now: dt.datetime, fatigue_days: int) -> Plan:
     """Invite the contacts the plan allows and queue their e-mails, all or nothing."""
-    from cxloop.surveys.tasks import send_invitations  # tasks import this module
-
     plan = plan_invitations(contacts, now=now, fatigue_days=fatigue_days)
     with transaction.atomic():
         invitations = Invitation.objects.bulk_create(
             new_invitation(survey, contact, now=now) for contact in plan.invite
         )
-        if invitations:
-            send_invitations.enqueue([i.pk for i in invitations])
+        enqueue_references(INVITATION, ((i.pk, i.contact.email) for i in invitations), now=now)
     return plan
+
+
+def queue_invitations(ids: list[int], *, now: dt.datetime) -> int:
+    """Queue the e-mails of the unsent e-mail invitations of ``ids`` that have none yet (those
+    made before the outbox, or handed to the old task); returns how many were queued."""
+    with transaction.atomic():
+        unsent = (
+            Invitation.objects.filter(pk__in=ids, channel=Channel.EMAIL, sent_at=None)
+            .exclude(pk__in=references(INVITATION))
+            .values_list("pk", "contact__email")
+        )
+        return enqueue_references(INVITATION, list(unsent), now=now)
 
 
 def _still_wanted(now: dt.datetime) -> Q:
@@ -96,102 +118,7 @@ def _still_wanted(now: dt.datetime) -> Q:
     )
 
 
-# Invitations one statement names: short transactions, and far below the parameter limits of
-# SQLite (32,766 in default builds) and of PostgreSQL with server-side binding (65,535).
-CHUNK = 500
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    return (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
-
-
-def _claim(ids: list[int], *, stamp: str, now: dt.datetime) -> list[Invitee]:
-    """Mark as being sent those of ``ids`` still to send, and return what their e-mails need;
-    rows another worker holds are skipped (PostgreSQL), or wait for it (SQLite takes the write
-    lock at BEGIN). Only the invitations are locked: two workers share contacts and surveys."""
-    claimed: list[Invitee] = []
-    for chunk in _chunks(ids):
-        with transaction.atomic():
-            free = [
-                Invitee._make(row)
-                for row in Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(_still_wanted(now), pk__in=chunk, **{stamp: None})
-                .exclude(responses__state=ResponseState.COMPLETED)
-                .values_list(*INVITEE_FIELDS)
-            ]
-            _update([invitee.pk for invitee in free], **{stamp: now})
-        claimed += free
-    return claimed
-
-
-def _update(ids: list[int], **values) -> None:
-    for chunk in _chunks(ids):
-        Invitation.objects.filter(pk__in=chunk).update(**values)
-
-
-# An SMTP exchange mostly waits for the server: 8 overlapping ones sent 2,850 e-mails/s to a
-# local server where 4 sent 2,150/s and 12 no more than 8 (bench/README.md).
-SMTP_CONNECTIONS = 8
-
-
-@dataclass
-class _Stream:
-    """What one SMTP connection did with its share of the invitations."""
-
-    sent: list[int] = field(default_factory=list)
-    bounced: list[int] = field(default_factory=list)
-    error: Exception | None = None
-
-
-def _send_stream(invitees: list[Invitee], mail: InvitationMail) -> _Stream:
-    stream = _Stream()
-    try:
-        with mailer() as send:
-            for invitee in invitees:
-                try:
-                    send(invitee.email, mail.message(invitee))
-                    stream.sent.append(invitee.pk)
-                except smtplib.SMTPRecipientsRefused:
-                    stream.bounced.append(invitee.pk)
-                except smtplib.SMTPResponseException as error:
-                    if error.smtp_code < 500:  # temporary: try again later
-                        raise
-                    stream.bounced.append(invitee.pk)  # a permanent refusal of this message
-    except (OSError, smtplib.SMTPException) as error:
-        stream.error = error
-    return stream
-
-
-def send_invitations_now(
-    ids: list[int], *, now: dt.datetime, reminder: bool = False
-) -> Counter[str]:
-    """E-mail the invitations (or reminders) of ``ids`` over SMTP_CONNECTIONS connections; counts
-    what happened: "sent", "bounced" (the server refused the recipient or the message) and
-    "skipped" (sent by another worker, finished, expired, opted out …). When the server cannot
-    be reached the claims of the unsent ones are released, so a retry sends them, and the error
-    is raised."""
-    stamp = "reminded_at" if reminder else "sent_at"
-    invitees = _claim(ids, stamp=stamp, now=now)
-    surveys = Survey.objects.in_bulk({invitee.survey_id for invitee in invitees})
-    mail = InvitationMail(surveys, reminder=reminder)
-    shares = [invitees[i::SMTP_CONNECTIONS] for i in range(SMTP_CONNECTIONS)]
-    with ThreadPoolExecutor(SMTP_CONNECTIONS) as pool:
-        streams = list(pool.map(_send_stream, [s for s in shares if s], repeat(mail)))
-    done = {pk for stream in streams for pk in stream.sent + stream.bounced}
-    bounced = [pk for stream in streams for pk in stream.bounced]
-    _update(bounced, bounced_at=now)
-    errors = [stream.error for stream in streams if stream.error is not None]
-    if errors:
-        _update([i.pk for i in invitees if i.pk not in done], **{stamp: None})
-        raise errors[0]
-    return +Counter(
-        skipped=len(ids) - len(invitees), sent=len(done) - len(bounced), bounced=len(bounced)
-    )
-
-
-def due_reminders(now: dt.datetime) -> list[int]:
-    """Invitations whose survey reminds after N days, sent at least N days ago, unfinished and not
-    yet reminded."""
+def _due_reminders(now: dt.datetime) -> list[tuple[int, str]]:
     candidates = (
         Invitation.objects.filter(
             _still_wanted(now),
@@ -200,6 +127,75 @@ def due_reminders(now: dt.datetime) -> list[int]:
             reminded_at=None,
         )
         .exclude(responses__state=ResponseState.COMPLETED)
-        .values_list("pk", "sent_at", "survey__reminder_after_days")
+        .exclude(pk__in=references(REMINDER))
+        .values_list("pk", "contact__email", "sent_at", "survey__reminder_after_days")
     )
-    return [pk for pk, sent_at, days in candidates if sent_at <= now - dt.timedelta(days=days)]
+    return [
+        (pk, email)
+        for pk, email, sent_at, days in candidates
+        if sent_at <= now - dt.timedelta(days=days)
+    ]
+
+
+def due_reminders(now: dt.datetime) -> list[int]:
+    """Invitations whose survey reminds after N days, sent at least N days ago, unfinished and
+    with no reminder queued yet."""
+    return [pk for pk, _ in _due_reminders(now)]
+
+
+def queue_reminders(now: dt.datetime) -> int:
+    """Queue the reminders due at ``now``; returns how many."""
+    with transaction.atomic():
+        return enqueue_references(REMINDER, _due_reminders(now), now=now)
+
+
+def _build(reminder: bool):
+    stamp = "reminded_at" if reminder else "sent_at"
+
+    def build(messages: list[kinds.Pending], memo: dict) -> dict[int, bytes | None]:
+        """The e-mails of ``messages``; None for an invitation no longer to be sent (finished,
+        expired, opted out, survey closed, sent already)."""
+        now = timezone.now()
+        invitees = {
+            row[0]: Invitee._make(row)
+            for row in Invitation.objects.filter(
+                _still_wanted(now), pk__in=[m.ref for m in messages], **{stamp: None}
+            )
+            .exclude(responses__state=ResponseState.COMPLETED)
+            .values_list(*INVITEE_FIELDS)
+        }
+        if "mail" not in memo:
+            memo["mail"] = InvitationMail({}, reminder=reminder)
+        mail = memo["mail"]
+        missing = {i.survey_id for i in invitees.values()} - mail.surveys.keys()
+        mail.surveys.update(Survey.objects.in_bulk(missing))
+        return {
+            m.pk: mail.message(invitees[m.ref], message_id=m.message_id)
+            if m.ref in invitees
+            else None
+            for m in messages
+        }
+
+    return build
+
+
+_TABLE = Invitation._meta.db_table
+
+
+def _settle(reminder: bool):
+    sent = f"UPDATE {_TABLE} SET {'reminded_at' if reminder else 'sent_at'} = %s WHERE id = %s"
+    bounced = f"UPDATE {_TABLE} SET bounced_at = %s WHERE id = %s"
+
+    def settle(cursor, state: str, ref: int, at) -> None:
+        if state == "sent":
+            cursor.execute(sent, [at, ref])
+        elif state == "refused":
+            cursor.execute(bounced, [at, ref])
+
+    return settle
+
+
+def register_kinds() -> None:
+    """Tell the outbox how to build and settle invitations and reminders (from ``ready()``)."""
+    kinds.register(INVITATION, kinds.Kind(build=_build(False), settle=_settle(False)))
+    kinds.register(REMINDER, kinds.Kind(build=_build(True), settle=_settle(True)))

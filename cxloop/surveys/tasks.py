@@ -1,17 +1,20 @@
-"""Background work of surveys; each task is safe to run twice (every send is claimed first)."""
+"""Background work of surveys; each task is safe to run twice."""
 
 from django.utils import timezone
 from django_tasks import task
 
-from cxloop.surveys.distribution import due_reminders, send_invitations_now
+from cxloop.outbox.delivery import send_due
+from cxloop.surveys.distribution import queue_invitations, queue_reminders
 
 
 @task()
 def send_invitations(invitation_ids: list[int]) -> dict[str, int]:
-    return dict(send_invitations_now(invitation_ids, now=timezone.now()))
+    """Kept for tasks queued before the outbox: their invitations' e-mails go into it."""
+    return {"queued": queue_invitations(invitation_ids, now=timezone.now())}
 
 
 @task()
 def send_reminders() -> dict[str, int]:
-    now = timezone.now()
-    return dict(send_invitations_now(due_reminders(now), now=now, reminder=True))
+    """Queue the reminders that are due, then send what the outbox holds that is due."""
+    queue_reminders(timezone.now())
+    return dict(send_due())

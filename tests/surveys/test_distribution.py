@@ -15,11 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cxloop.customers.models import Contact, Customer
+from cxloop.outbox.delivery import send_due
+from cxloop.outbox.models import OutboxMessage
 from cxloop.surveys.distribution import (
     distribute,
-    due_reminders,
     plan_invitations,
-    send_invitations_now,
+    queue_invitations,
+    queue_reminders,
 )
 from cxloop.surveys.mail import mailer
 from cxloop.surveys.models import Invitation, Survey
@@ -30,10 +32,15 @@ from tests.surveys.test_respond import make_survey
 LINK = re.compile(r"http://127\.0\.0\.1:8000(/s/[^/\s]+/)")
 
 
-def send_invitation(invitation_id: int, **options) -> str:
-    """What happened to one invitation: "sent", "bounced" or "skipped"."""
-    (outcome,) = send_invitations_now([invitation_id], **options)
-    return outcome
+def send_invitation(invitation_id: int, *, now=None) -> dict[str, int]:
+    """Queue one invitation's e-mail (if it has none yet) and send what is due."""
+    queue_invitations([invitation_id], now=now or timezone.now())
+    return dict(send_due(now=now))
+
+
+def text(message) -> str:
+    """The plain-text part of a received e-mail."""
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 def run_worker() -> None:
@@ -63,7 +70,8 @@ class DistributionTests(TransactionTestCase):
         self.other = Survey.objects.create(name_ru="Другой", name_en="Other", kind="transactional")
 
     def test_it_lists_whom_it_skips_and_why(self):
-        issue_invitation(self.other, self.john, now=self.now - dt.timedelta(days=10))
+        sent, _ = issue_invitation(self.other, self.john, now=self.now - dt.timedelta(days=10))
+        Invitation.objects.filter(pk=sent.pk).update(sent_at=sent.created_at)  # delivered
         everyone = [self.anna, self.john, self.gone, self.shy, self.mute, self.anna]
         plan = plan_invitations(everyone, now=self.now, fatigue_days=30)
         self.assertEqual(plan.invite, [self.anna])
@@ -90,9 +98,9 @@ class DistributionTests(TransactionTestCase):
         self.assertEqual(set(by_address), {"anna@acme.example", "john@acme.example"})
         russian = by_address["anna@acme.example"]
         self.assertEqual(russian["Subject"], "Опрос клиентов")
-        self.assertIn("Анна Петрова", russian.get_content())
+        self.assertIn("Анна Петрова", text(russian))
         self.assertIn("/u/", russian["List-Unsubscribe"])
-        english = by_address["john@acme.example"].get_content()
+        english = text(by_address["john@acme.example"])
         self.assertIn("Dear John Smith", english)
         path = LINK.search(english).group(1)
         token = path.split("/")[2]
@@ -106,7 +114,8 @@ class DistributionTests(TransactionTestCase):
         distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
         invitation = Invitation.objects.get()
         run_worker()
-        self.assertEqual(send_invitation(invitation.pk, now=self.now), "skipped")
+        self.assertEqual(send_invitation(invitation.pk), {})
+        run_worker()
         self.assertEqual(len(self.smtp.messages), 1)
 
     def test_it_records_a_refused_recipient_as_bounced(self):
@@ -133,23 +142,27 @@ class DistributionTests(TransactionTestCase):
         thread.start()
         locked.wait(10)
         try:
-            self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+            self.assertEqual(send_invitation(invitation.pk), {"sent": 1})
         finally:
             release.set()
             thread.join()
 
     def test_it_keeps_an_invitation_unsent_when_the_server_is_down(self):
         invitation, _ = issue_invitation(self.survey, self.anna, now=self.now)
-        with override_settings(EMAIL_PORT=free_port()), self.assertRaises(OSError):
-            send_invitation(invitation.pk, now=self.now)
+        with override_settings(EMAIL_PORT=free_port()):
+            self.assertEqual(send_invitation(invitation.pk), {"retried": 1})
         invitation.refresh_from_db()
         self.assertIsNone(invitation.sent_at)
-        self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+        self.assertEqual(send_due(), {})  # not before its backoff
+        later = timezone.now() + dt.timedelta(minutes=1)
+        self.assertEqual(send_invitation(invitation.pk, now=later), {"sent": 1})
+        invitation.refresh_from_db()
+        self.assertEqual(invitation.sent_at, later)
 
     def _reminders(self, days_later: int) -> None:
         later = self.now + dt.timedelta(days=days_later)
-        for pk in due_reminders(later):
-            send_invitation(pk, now=later, reminder=True)
+        queue_reminders(later)
+        send_due(now=later)
 
     def test_it_reminds_once_those_who_have_not_finished(self):
         distribute(self.survey, [self.anna, self.john], now=self.now, fatigue_days=30)
@@ -175,7 +188,7 @@ class DistributionTests(TransactionTestCase):
         distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
         run_worker()
         path = re.search(
-            r"http://127\.0\.0\.1:8000(/u/[^/\s]+/)", self.smtp.messages[0].get_content()
+            r"http://127\.0\.0\.1:8000(/u/[^/\s]+/)", text(self.smtp.messages[0])
         )
         page = self.client.get(path.group(1))
         self.assertContains(page, "Отписаться")
@@ -208,7 +221,11 @@ class DistributionTests(TransactionTestCase):
         run_worker()
         message = self.smtp.messages[0]
         self.assertEqual(message["Subject"].strip(), "Q&A <quarterly>")
-        self.assertIn("Dear O'Brien & Co,", message.get_content())
+        self.assertIn("Dear O'Brien & Co,", text(message))
+        page = message.get_body(preferencelist=("html",)).get_content()
+        self.assertIn("Dear O&#x27;Brien &amp; Co,", page)
+        self.assertIn("Q&amp;A &lt;quarterly&gt;", page)
+        self.assertNotIn("O'Brien", page)
 
     def test_it_writes_a_well_formed_mime_message(self):
         distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
@@ -218,17 +235,25 @@ class DistributionTests(TransactionTestCase):
         self.assertEqual(message["From"], "cxloop <cxloop@localhost>")
         self.assertEqual(message["To"], "anna@acme.example")
         self.assertEqual(message["MIME-Version"], "1.0")
-        self.assertEqual(message.get_content_type(), "text/plain")
-        self.assertEqual(message.get_content_charset(), "utf-8")
-        self.assertEqual(message["Content-Transfer-Encoding"], "base64")
+        self.assertEqual(message.get_content_type(), "multipart/alternative")
+        plain, page = message.iter_parts()
+        for part, kind in ((plain, "text/plain"), (page, "text/html")):
+            self.assertEqual(part.get_content_type(), kind)
+            self.assertEqual(part.get_content_charset(), "utf-8")
+            self.assertEqual(part["Content-Transfer-Encoding"], "base64")
         self.assertLess(abs(message["Date"].datetime - timezone.now()), dt.timedelta(minutes=1))
         self.assertRegex(message["Message-ID"], r"^<[^<>@\s]+@[^<>@\s]+>$")
-        body = message.get_content()
+        self.assertEqual(message["Message-ID"], OutboxMessage.objects.get().message_id)
+        body = plain.get_content()
+        self.assertIn(f'href="{LINK.search(body).group(0)}"', page.get_content())
         unsubscribe = re.search(r"http://127\.0\.0\.1:8000/u/[^/\s]+/", body).group(0)
         self.assertEqual(message["List-Unsubscribe"], f"<{unsubscribe}>")
         self.assertIn("Анна Петрова", body)
 
-    def test_it_marks_invitations_sent_in_bulk(self):
+    def test_it_claims_and_builds_invitations_in_bulk(self):
+        """The claiming thread's statements do not grow with the number of invitations (each
+        sending connection records its own messages, one small transaction each)."""
+
         def queries_to_send(count: int) -> int:
             customer = Customer.objects.create(external_id=f"bulk-{count}", name="Bulk")
             ids = [
@@ -241,8 +266,9 @@ class DistributionTests(TransactionTestCase):
                 )[0].pk
                 for i in range(count)
             ]
+            queue_invitations(ids, now=self.now)
             with CaptureQueriesContext(connection) as queries:
-                self.assertEqual(send_invitations_now(ids, now=self.now), {"sent": count})
+                self.assertEqual(send_due(now=self.now), {"sent": count})
             return len(queries)
 
         self.assertEqual(queries_to_send(2), queries_to_send(7))
@@ -261,7 +287,7 @@ class DistributionTests(TransactionTestCase):
             distribute(self.survey, [self.anna, self.bounce], now=self.now, fatigue_days=30)
             run_worker()
         self.assertEqual([m["To"] for m in plain.messages], ["anna@acme.example"])
-        self.assertIn("Анна Петрова", plain.messages[0].get_content())
+        self.assertIn("Анна Петрова", text(plain.messages[0]))
         self.assertIsNotNone(Invitation.objects.get(contact=self.bounce).bounced_at)
 
     def test_it_keeps_lines_that_start_with_a_dot(self):
@@ -272,9 +298,9 @@ class DistributionTests(TransactionTestCase):
     @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     def test_it_hands_the_same_message_to_the_other_backends(self):
         invitation, token = issue_invitation(self.survey, self.john, now=self.now)
-        self.assertEqual(send_invitation(invitation.pk, now=self.now), "sent")
+        self.assertEqual(send_invitation(invitation.pk), {"sent": 1})
         (message,) = [m.message() for m in mail.outbox]
         self.assertEqual(message["To"], "john@acme.example")
         self.assertEqual(message["Subject"], "Client survey")
-        self.assertIn(f"/s/{token}/", message.get_payload(decode=True).decode())
+        self.assertIn(f"/s/{token}/", message.get_payload(0).get_payload(decode=True).decode())
         self.assertEqual(self.smtp.messages, [])

@@ -1,14 +1,56 @@
+import logging
+import signal
+import threading
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from cxloop.outbox.delivery import send_due
+
 
 class Command(BaseCommand):
-    help = "Run the background task worker on the database queue."
+    help = (
+        "Run the background worker: the tasks on the database queue, and the outbox's e-mails "
+        "as they fall due (retries included)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--batch", action="store_true", help="run the tasks waiting now, then exit"
+            "--batch",
+            action="store_true",
+            help="run the tasks waiting now and send the e-mails due now, then exit",
+        )
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="seconds between looks at the task queue and the outbox",
         )
 
-    def handle(self, *args, batch, **options):
-        call_command("db_worker", batch=batch, reload=False)
+    def handle(self, *args, batch, interval, verbosity, **options):
+        stop = threading.Event()
+        # db_worker runs once a round here: its start and "no more tasks" lines would repeat
+        # every second.
+        logging.getLogger("django_tasks_db").addFilter(
+            lambda record: not str(record.msg).startswith(("Starting worker", "No more tasks"))
+        )
+
+        def stopping(signum, frame):
+            stop.set()
+
+        while True:
+            # Tasks first (they may queue e-mails), then one pass over the outbox. db_worker
+            # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
+            # the messages being sent finish and puts the rest back, due at once.
+            call_command(
+                "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
+            )
+            for name in ("SIGINT", "SIGTERM"):
+                signal.signal(getattr(signal, name), stopping)
+            outcomes = send_due(stop=stop)
+            if outcomes and verbosity > 1:
+                self.stdout.write(
+                    "e-mail: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+                )
+            if batch or stop.wait(interval):
+                return
