@@ -282,6 +282,13 @@ def regression_data(draw):
     return x, y
 
 
+def rounding(x) -> float:
+    """The rounding error to allow on top of a fixed tolerance: results carry about machine epsilon
+    times the condition number of the drivers' correlation matrix, and some of the generated
+    drivers are nearly collinear (condition numbers up to about 1e9)."""
+    return 1e-14 * np.linalg.cond(np.atleast_2d(np.corrcoef(x, rowvar=False)))
+
+
 @settings(max_examples=40, deadline=None)
 @given(regression_data(), st.randoms(use_true_random=False))
 def test_lmg_shares_are_non_negative_sum_to_r2_and_ignore_driver_order(data, shuffle):
@@ -289,13 +296,13 @@ def test_lmg_shares_are_non_negative_sum_to_r2_and_ignore_driver_order(data, shu
     names = [f"d{j}" for j in range(x.shape[1])]
     frame = {**{n: x[:, j] for j, n in enumerate(names)}, "y": y}
     res = lmg(frame, outcome="y", drivers=names)
-    assert min(res.importance.values()) >= -1e-12
-    assert sum(res.importance.values()) == pytest.approx(res.r2, abs=1e-10)
+    assert min(res.importance.values()) >= -1e-12 - rounding(x)
+    assert sum(res.importance.values()) == pytest.approx(res.r2, abs=1e-10 + rounding(x))
     shuffled = names[:]
     shuffle.shuffle(shuffled)
     again = lmg(frame, outcome="y", drivers=shuffled)
     for n in names:
-        assert again.importance[n] == pytest.approx(res.importance[n], abs=1e-12)
+        assert again.importance[n] == pytest.approx(res.importance[n], abs=1e-12 + rounding(x))
 
 
 @settings(max_examples=40, deadline=None)
@@ -305,6 +312,6 @@ def test_relative_weights_sum_to_r2(data):
     names = [f"d{j}" for j in range(x.shape[1])]
     frame = {**{n: x[:, j] for j, n in enumerate(names)}, "y": y}
     res = relative_weights(frame, outcome="y", drivers=names)
-    assert sum(res.importance.values()) == pytest.approx(res.r2, abs=1e-10)
-    assert min(res.importance.values()) >= -1e-12
+    assert sum(res.importance.values()) == pytest.approx(res.r2, abs=1e-10 + rounding(x))
+    assert min(res.importance.values()) >= -1e-12 - rounding(x)
     assert res.r2 == pytest.approx(lmg(frame, outcome="y", drivers=names).r2, abs=1e-12)
