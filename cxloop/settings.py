@@ -60,6 +60,34 @@ FACTS_DELAY = _parse_seconds(
     "CXLOOP_FACTS_DELAY", os.environ.get("CXLOOP_FACTS_DELAY"), default=5.0
 )
 
+
+def _parse_days(name: str, value: str | None, *, default: int | None) -> int | None:
+    """Whole days from 1 to 36500; empty or unset gives ``default`` (None: the rule is off)."""
+    if value is None or value.strip() == "":
+        return default
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 36500:
+        raise env.SettingError(name, "a whole number of days from 1 to 36500", value)
+    return int(text)
+
+
+# Personal data (docs/decisions/006-audit-and-personal-data.md): how long the audit log keeps
+# events, and the retention rules the worker applies daily; None turns a rule off.
+AUDIT_RETENTION_DAYS = _parse_days(
+    "CXLOOP_AUDIT_RETENTION_DAYS", os.environ.get("CXLOOP_AUDIT_RETENTION_DAYS"), default=365
+)
+RETENTION_RESPONSES_DAYS = _parse_days(
+    "CXLOOP_RETENTION_RESPONSES_DAYS",
+    os.environ.get("CXLOOP_RETENTION_RESPONSES_DAYS"),
+    default=None,
+)
+RETENTION_COMMENTS_DAYS = _parse_days(
+    "CXLOOP_RETENTION_COMMENTS_DAYS", os.environ.get("CXLOOP_RETENTION_COMMENTS_DAYS"), default=None
+)
+RETENTION_CONTACTS_DAYS = _parse_days(
+    "CXLOOP_RETENTION_CONTACTS_DAYS", os.environ.get("CXLOOP_RETENTION_CONTACTS_DAYS"), default=None
+)
+
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 (DATA_DIR / "static").mkdir(exist_ok=True)  # whitenoise warns about a missing STATIC_ROOT
 
@@ -77,6 +105,7 @@ SECRET_KEY = _secret_key or _stored_secret_key()
 
 INSTALLED_APPS = [
     "cxloop",
+    "cxloop.audit",
     "cxloop.outbox",
     "cxloop.people",
     "cxloop.customers",
@@ -86,6 +115,7 @@ INSTALLED_APPS = [
     "cxloop.facts",
     "cxloop.api",
     "cxloop.front",
+    "cxloop.privacy",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -105,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Knows who acts for the audit log's change events, and logs reads of personal data.
+    "cxloop.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it must see the outcome of authentication.

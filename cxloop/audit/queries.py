@@ -1,0 +1,40 @@
+"""The audit log's read side: events filtered as the admin's page asks."""
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from cxloop.audit.models import AuditEvent
+
+
+def events(
+    *,
+    actor: str = "",
+    action: str = "",
+    kind: str = "",
+    object_id: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Newest first; ``actor`` matches the start of a user name, the others exactly; ``until``
+    is exclusive."""
+    found = AuditEvent.objects.all()
+    if actor:
+        found = found.filter(actor__startswith=actor)
+    if action:
+        found = found.filter(action=action)
+    if kind:
+        found = found.filter(object_kind=kind)
+    if object_id:
+        found = found.filter(object_id=object_id)
+    if since is not None:
+        found = found.filter(at__gte=since)
+    if until is not None:
+        found = found.filter(at__lt=until)
+    return found.order_by("-at", "-id")
+
+
+def kinds() -> list[str]:
+    return sorted(
+        k for k in AuditEvent.objects.values_list("object_kind", flat=True).distinct() if k
+    )

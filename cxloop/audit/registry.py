@@ -1,0 +1,132 @@
+"""Which URLs show personal data (a read of them is an audit event) and which do not.
+
+Every named URL of the product must be in exactly one of :data:`PERSONAL_READS` and
+:data:`EXEMPT`, and every model the admin shows in :data:`ADMIN_PERSONAL_MODELS` or
+:data:`ADMIN_OTHER_MODELS`: tests/audit/test_registry.py fails on a URL nobody classified, so
+that a new page that shows customers, contacts or their answers cannot escape the log.
+"""
+
+# URL name → the kind of record it shows and the URL keyword holding its id ("" for a list).
+PERSONAL_READS: dict[str, tuple[str, str]] = {
+    "response_list": ("response", ""),
+    "face_to_face_list": ("face_to_face_record", ""),
+    "api:list_responses": ("response", ""),
+}
+
+# URL name → why showing it is not a read of a customer's or contact's data.
+EXEMPT: dict[str, str] = {
+    "home": "counts and links only",
+    "login": "sign-in page",
+    "logout": "sign-out",
+    "survey_new": "survey design",
+    "survey_detail": "survey design and response counts",
+    "survey_edit": "survey design",
+    "survey_preview": "survey design",
+    "question_edit": "survey design",
+    "survey_qr": "the open link",
+    "journey_map": "aggregates over at least the minimum group",
+    "overview": "aggregates",
+    "compare": "aggregates",
+    "portfolio": "aggregates by customer value",
+    "touchpoint_detail": "aggregates",
+    "face_to_face_new": "a form; the write is logged as a change",
+    "pulse_answer": "employee pulse form",
+    "pulse_results": "anonymous aggregates",
+    "ideas": "employees' ideas",
+    "import_upload": "the upload form",
+    "import_mapping": "column names and a sample the uploader sent",
+    "import_preview": "counts and cell errors of the uploader's own file",
+    "import_run": "the import is logged as an import",
+    "import_result": "counts",
+    "respond": "the respondent's own survey",
+    "respond_thanks": "the respondent's own page",
+    "unsubscribe": "the respondent's own page",
+    "respond_open": "anonymous survey",
+    "respond_open_thanks": "anonymous survey",
+    "set_language": "language switch",
+    "api:openapi-json": "API description",
+    "api:openapi-view": "API description",
+    "api:list_surveys": "survey design",
+    "api:get_survey": "survey design",
+    "api:submit_response": "a write; counted by the facts, not a read",
+    "api:api-root": "API description",
+    "admin:index": "links",
+    "admin:login": "sign-in page",
+    "admin:logout": "sign-out",
+    "admin:password_change": "own password",
+    "admin:password_change_done": "own password",
+    "admin:autocomplete": "the model's own admin page is logged",
+    "admin:jsi18n": "translations",
+    "admin:app_list": "links",
+    "admin:view_on_site": "redirect",
+    "admin:auth_user_password_change": "an employee's password",
+    "audit_log": "the audit log itself (actors are employees)",
+    "personal_data": "logs its own read, with the contact's id",
+    "personal_data_export": "a POST, logged as an export",
+    "personal_data_erase": "a POST, logged as an erasure",
+}
+
+# Admin models (app_label_modelname) whose list and change pages show personal data.
+ADMIN_PERSONAL_MODELS: dict[str, str] = {
+    "customers_customer": "customer",
+    "customers_contact": "contact",
+    "surveys_invitation": "invitation",
+    "surveys_response": "response",
+    "surveys_answer": "answer",
+    "feedback_facetofacerecord": "face_to_face_record",
+    "feedback_followup": "follow_up",
+    "outbox_outboxmessage": "outbox_message",  # e-mails to contacts: address and text
+}
+
+ADMIN_OTHER_MODELS: dict[str, str] = {
+    "people_team": "organisation",
+    "people_employee": "employees, not customers",
+    "people_idea": "employees' ideas",
+    "customers_segment": "rules over attributes",
+    "journeys_journey": "design",
+    "journeys_stage": "design",
+    "journeys_touchpoint": "design",
+    "journeys_standard": "design",
+    "surveys_survey": "design",
+    "surveys_question": "design",
+    "surveys_pulseparticipation": "who answered a pulse, not what",
+    "api_apitoken": "tokens of employees",
+    "auth_user": "employees' logins",
+    "auth_group": "permissions",
+    "django_tasks_database_dbtaskresult": "background tasks",
+    "axes_accessattempt": "sign-in attempts",
+    "axes_accessfailurelog": "sign-in attempts",
+    "axes_accesslog": "sign-ins",
+    "audit_auditevent": "the audit log itself",
+}
+
+ADMIN_VIEWS = ("changelist", "change", "history", "delete", "add")
+
+
+def admin_model(url_name: str) -> tuple[str, str] | None:
+    """``("customers_contact", "change")`` for ``admin:customers_contact_change``; else None."""
+    if not url_name.startswith("admin:"):
+        return None
+    rest = url_name.removeprefix("admin:")
+    for view in ADMIN_VIEWS:
+        if rest.endswith("_" + view):
+            return rest.removesuffix("_" + view), view
+    return None
+
+
+def personal_read(url_name: str) -> tuple[str, str] | None:
+    """The (kind, id keyword) a GET of ``url_name`` reads, or None when it shows no personal
+    data."""
+    if url_name in PERSONAL_READS:
+        return PERSONAL_READS[url_name]
+    found = admin_model(url_name)
+    if found and found[0] in ADMIN_PERSONAL_MODELS and found[1] in ("changelist", "change"):
+        return ADMIN_PERSONAL_MODELS[found[0]], "object_id" if found[1] == "change" else ""
+    return None
+
+
+def classified(url_name: str) -> bool:
+    if url_name in PERSONAL_READS or url_name in EXEMPT:
+        return True
+    found = admin_model(url_name)
+    return bool(found) and (found[0] in ADMIN_PERSONAL_MODELS or found[0] in ADMIN_OTHER_MODELS)
