@@ -29,6 +29,7 @@ from cxloop.api.schemas import (
 from cxloop.customers.queries import contacts_with_email, customer_by_external_id
 from cxloop.feedback.services import ingest
 from cxloop.people.queries import visible_team_ids
+from cxloop.people.services import OutOfScope
 from cxloop.surveys.models import Channel, SurveyKind
 from cxloop.surveys.queries import (
     all_surveys,
@@ -206,17 +207,23 @@ def submit_response(
     submitted_at = payload.submitted_at or now
     if submitted_at > now + CLOCK_SKEW:
         raise HttpError(422, f"submitted_at: {submitted_at.isoformat()} is in the future")
-    result = ingest(
-        survey=survey,
-        answers=payload.answers,
-        channel=Channel.API,
-        submitted_at=submitted_at,
-        language=payload.language or _language(survey, contact),
-        customer=customer,
-        contact=contact,
-        touchpoint=touchpoint,
-        source_key=idempotency_key,
-    )
+    try:
+        result = ingest(
+            survey=survey,
+            answers=payload.answers,
+            channel=Channel.API,
+            submitted_at=submitted_at,
+            language=payload.language or _language(survey, contact),
+            customer=customer,
+            contact=contact,
+            touchpoint=touchpoint,
+            source_key=idempotency_key,
+            by=request.auth.employee,
+        )
+    except OutOfScope:
+        # Answered as for an unknown customer: another team's customers are not to be told apart
+        # from customers that do not exist.
+        raise HttpError(422, _unknown_respondent(payload)) from None
     if not result.created:  # the key was used before, perhaps by a request a moment ago
         stored = completed_responses(None).get(pk=result.response.pk)
         return Status(200, _replayed(request, stored))
@@ -258,6 +265,13 @@ def _respondent(customer_external_id: str | None, contact_email: str | None):
             )
         contact = contacts[0]
     return customer, contact
+
+
+def _unknown_respondent(payload: ResponseIn) -> str:
+    if payload.customer_external_id is not None:
+        external_id = payload.customer_external_id
+        return f"customer_external_id: no customer has external id {external_id!r}"
+    return f"contact_email: no contact has e-mail {payload.contact_email!r}"
 
 
 def _language(survey, contact) -> str:

@@ -1,5 +1,8 @@
 """Read side of customers: the only road other apps take to customer records."""
 
+from dataclasses import dataclass
+
+from django.db import connection
 from django.db.models import QuerySet
 
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
@@ -35,6 +38,54 @@ def all_segments() -> QuerySet[Segment]:
 
 def all_customers() -> QuerySet[Customer]:
     return Customer.objects.order_by("name")
+
+
+def customers_of_teams(team_ids: list[int] | None) -> QuerySet[Customer]:
+    """Customers whose relationship owner is in ``team_ids`` (None: every customer), by name:
+    the customers a user may pick when recording feedback."""
+    customers = Customer.objects.order_by("name")
+    return customers if team_ids is None else customers.filter(owner__team_id__in=team_ids)
+
+
+@dataclass(frozen=True)
+class OwnerTeams:
+    """The team of a customer's relationship owner and every team above it."""
+
+    team_id: int
+    with_parents: frozenset[int]
+
+
+# Walks up from the owner's team in one statement: the submission path (decision 004) affords
+# one cheap look-up for its scope check, not a read of the whole hierarchy. UNION, not UNION
+# ALL, so that a cycle of parents (which only one-step constraints forbid) still ends.
+_OWNER_TEAMS = """
+    WITH RECURSIVE up(team_id, owner_team_id) AS (
+        SELECT e.team_id, e.team_id FROM {customer} c JOIN {employee} e ON e.id = c.owner_id
+        WHERE c.id = %s
+        UNION
+        SELECT t.parent_id, up.owner_team_id FROM {team} t JOIN up ON t.id = up.team_id
+        WHERE t.parent_id IS NOT NULL
+    )
+    SELECT team_id, owner_team_id FROM up
+"""
+
+
+def owner_teams(customer_id: int) -> OwnerTeams | None:
+    """The teams that answer for customer ``customer_id``: its owner's team and those above
+    it; None when the customer has no owner (or does not exist)."""
+    employee = Customer._meta.get_field("owner").related_model
+    team = employee._meta.get_field("team").related_model
+    sql = _OWNER_TEAMS.format(
+        customer=Customer._meta.db_table,
+        employee=employee._meta.db_table,
+        team=team._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return OwnerTeams(team_id=rows[0][1], with_parents=frozenset(row[0] for row in rows))
 
 
 def customer_by_external_id(external_id: str) -> Customer | None:

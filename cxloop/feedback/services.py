@@ -7,12 +7,37 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
+from cxloop.customers.queries import owner_teams
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
+from cxloop.people.queries import ORGANISATION_WIDE, may_record_for_team, role_records_feedback
+from cxloop.people.services import OutOfScope
 from cxloop.prefetch import attach
 from cxloop.rows import insert, insert_many
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
 from cxloop.surveys.services import AnswerError, clean_answers, draft_answers
 from cxloop.surveys.signals import announce_responses
+
+
+def check_scope(by, customer) -> None:
+    """Raise OutOfScope unless employee ``by`` may record feedback about ``customer`` (None:
+    feedback tied to no customer, which any role but a viewer's may record); see
+    :func:`cxloop.people.queries.may_record_for_team`. ``by`` None is a trusted channel with no
+    acting employee: an import the CX lead runs, a command, the demo.
+
+    At most one statement, and none for administrators and executives: the API's submission
+    path runs it on every request."""
+    if by is None:
+        return
+    if not role_records_feedback(by.role):
+        raise OutOfScope("a viewer may read feedback but not record it")
+    if customer is None or by.role in ORGANISATION_WIDE:
+        return
+    teams = owner_teams(customer.pk)
+    allowed = teams is not None and may_record_for_team(
+        by, teams.team_id, with_parents=teams.with_parents
+    )
+    if not allowed:
+        raise OutOfScope(f"customer {customer.pk} is outside the teams of employee {by.pk}")
 
 
 @dataclass(frozen=True)
@@ -35,9 +60,16 @@ def log_face_to_face(
     notes: str = "",
     source: str = "",
     follow_ups: Sequence[AgreedFollowUp] = (),
+    by=None,
 ) -> FaceToFaceRecord:
     """Record a meeting; its scores (``values`` by question id of the interview ``guide``) become
-    a completed response whose channel is the meeting's kind. All or nothing."""
+    a completed response whose channel is the meeting's kind. All or nothing.
+
+    ``by`` is the employee recording it (see :func:`check_scope`); OutOfScope, with nothing
+    written, when the customer is not theirs to record for, or a contact is not the customer's."""
+    check_scope(by, customer)
+    if any(contact.customer_id != customer.pk for contact in contacts):
+        raise OutOfScope(f"a contact of another customer is not a participant of {customer}")
     met_at = dt.datetime.combine(met_on, dt.time(12), tzinfo=dt.UTC)
     with transaction.atomic():
         response = Response.objects.create(
@@ -87,6 +119,7 @@ def ingest(
     contact=None,
     touchpoint=None,
     source_key: str = "",
+    by=None,
 ) -> Ingested:
     """Store feedback that arrives whole (an import row, an API call): one completed response
     with ``answers`` keyed by question number. Idempotent by ``source_key``: a key already stored
@@ -96,7 +129,13 @@ def ingest(
     The stored response comes back with its answers attached (``response.answers.all()`` reads
     no database), so a caller can reply from what was written. ``survey.questions`` is read
     once; pass a survey from :func:`cxloop.surveys.queries.survey_for_submission` to read it
-    from memory."""
+    from memory.
+
+    ``by`` is the employee submitting it; OutOfScope, with nothing written, when the customer
+    (or the contact's customer) is not theirs to record for (:func:`check_scope`)."""
+    check_scope(by, customer or (contact.customer if contact else None))
+    if customer is not None and contact is not None and contact.customer_id != customer.pk:
+        raise OutOfScope(f"contact {contact.pk} is not a contact of customer {customer.pk}")
     values = clean_answers(survey, answers)
     item = Feedback(
         answers=answers,

@@ -86,7 +86,7 @@ class FaceToFaceForm(forms.Form):
     FOLLOW_UPS = 3
 
     kind = forms.ChoiceField(choices=FaceToFaceKind.choices, label=_("Kind of meeting"))
-    customer = forms.ModelChoiceField(queryset=all_customers(), label=_("Client"))
+    customer = forms.ModelChoiceField(queryset=all_customers().none(), label=_("Client"))
     participants = forms.CharField(
         required=False,
         label=_("Client participants' e-mails, comma-separated"),
@@ -98,8 +98,10 @@ class FaceToFaceForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 5}), label=_("Notes")
     )
 
-    def __init__(self, guide, *args, **kwargs):
+    def __init__(self, guide, *args, customers, **kwargs):
+        """``customers``: those the user may record a meeting with (the picker lists no other)."""
         super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
         self.guide_questions = list(guide.questions.all())
         for question in self.guide_questions:
             self.fields[field_name(question)] = question_field(question)

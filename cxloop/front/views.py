@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cxloop.customers.queries import customers_of_teams
 from cxloop.feedback.queries import face_to_face_records, feedback_feed
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
 from cxloop.front.forms import (
@@ -32,7 +33,7 @@ from cxloop.people.queries import (
     visible_team_ids,
     visible_teams,
 )
-from cxloop.people.services import submit_idea
+from cxloop.people.services import OutOfScope, submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm, page_context
 from cxloop.surveys.models import Channel, Response
@@ -113,30 +114,38 @@ def face_to_face_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def face_to_face_new(request: HttpRequest) -> HttpResponse:
+    """Record a meeting with one of the customers the user's teams own."""
     if not may_record_feedback(request.user):
         raise PermissionDenied
     guide = interview_guides().first()
     if guide is None:
         return render(request, "front/face_to_face_new.html", {"form": None}, status=409)
-    form = FaceToFaceForm(guide, request.POST or None)
+    customers = customers_of_teams(visible_team_ids(request.user))
+    form = FaceToFaceForm(guide, request.POST or None, customers=customers)
     if request.method == "POST" and form.is_valid():
         employee = employee_of(request.user)
         data = form.cleaned_data
-        log_face_to_face(
-            guide=guide,
-            kind=data["kind"],
-            customer=data["customer"],
-            employee=employee,
-            met_on=data["met_on"],
-            language=data["language"],
-            values=form.scores(),
-            contacts=data["contacts"],
-            notes=data["notes"],
-            source=data["source"],
-            follow_ups=[AgreedFollowUp(text, employee, due) for text, due in form.follow_ups()],
-        )
-        messages.success(request, _("The meeting is recorded."))
-        return redirect("face_to_face_list")
+        try:
+            log_face_to_face(
+                guide=guide,
+                kind=data["kind"],
+                customer=data["customer"],
+                employee=employee,
+                met_on=data["met_on"],
+                language=data["language"],
+                values=form.scores(),
+                contacts=data["contacts"],
+                notes=data["notes"],
+                source=data["source"],
+                follow_ups=[AgreedFollowUp(text, employee, due) for text, due in form.follow_ups()],
+                by=employee,
+            )
+        except OutOfScope:
+            # The picker offers only customers in scope; this is one that left it meanwhile.
+            form.add_error("customer", _("You may not record a meeting with this client."))
+        else:
+            messages.success(request, _("The meeting is recorded."))
+            return redirect("face_to_face_list")
     return render(request, "front/face_to_face_new.html", {"form": form, "guide": guide})
 
 
@@ -166,19 +175,21 @@ def pulse_results(request: HttpRequest, pk: int) -> HttpResponse:
     if role_of(request.user) not in (Role.ADMIN, Role.EXECUTIVE, Role.MANAGER):
         raise PermissionDenied
     results = pulse_results_query(survey_with_questions(pk))
-    team_names = {team.name for team in visible_teams(request.user)}
-    teams = [t for t in results.teams if t.name in team_names]
+    team_ids = visible_team_ids(request.user)
+    teams = [t for t in results.teams if team_ids is None or t.team_id in team_ids]
     context = {"results": results, "teams": teams, "min_group": MIN_GROUP_SIZE}
     return render(request, "front/pulse_results.html", context)
 
 
 @login_required
 def ideas(request: HttpRequest) -> HttpResponse:
-    """The ideas and remarks box: anyone sends, signed or anonymous; managers read their teams'."""
+    """The ideas and remarks box: employees send, signed or anonymous; managers read their
+    teams'; viewers only read."""
     employee = employee_of(request.user)
-    form = IdeaForm(request.POST or None)
+    may_send = may_record_feedback(request.user)
+    form = IdeaForm(request.POST or None) if may_send else None
     if request.method == "POST":
-        if employee is None:
+        if form is None:
             raise PermissionDenied
         if form.is_valid():
             submit_idea(

@@ -1,5 +1,7 @@
 """Read side of people: roles and the part of the team hierarchy a user may see."""
 
+from collections.abc import Collection
+
 from django.db.models import Count, QuerySet
 
 from cxloop.people.models import Employee, Idea, Role, Team
@@ -69,6 +71,26 @@ def role_records_feedback(role: str) -> bool:
     return role != Role.VIEWER
 
 
+def may_record_for_team(
+    employee: Employee | None, team_id: int | None, *, with_parents: Collection[int] = ()
+) -> bool:
+    """Whether ``employee`` may record feedback about a customer owned by team ``team_id``
+    (``with_parents``: that team and every team above it; None: a customer nobody owns).
+
+    The same reach as reading (:func:`visible_teams`), less the viewers': administrators and
+    executives record for any customer, managers for their subtree, employees for their own
+    team, viewers for none. Reads nothing from the database."""
+    if employee is None or not role_records_feedback(employee.role):
+        return False
+    if employee.role in ORGANISATION_WIDE:
+        return True
+    if team_id is None:
+        return False
+    if employee.role == Role.MANAGER:
+        return employee.team_id == team_id or employee.team_id in with_parents
+    return employee.team_id == team_id
+
+
 def visible_ideas(user) -> QuerySet[Idea]:
     """Signed ideas of the teams the user sees; anonymous ones only for the CX lead and
     executives (a small team's manager could guess the author)."""
@@ -81,3 +103,20 @@ def visible_ideas(user) -> QuerySet[Idea]:
 
 def teams_named(ids: list[int]) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=ids)
+
+
+def team_paths(ids: list[int]) -> dict[int, str]:
+    """Each team's name after those of the teams above it ("Firm › Sales"), by id: two teams
+    of the same name under different parents stay apart on a page."""
+    parents = dict(Team.objects.values_list("id", "parent_id"))
+    names = dict(Team.objects.values_list("id", "name"))
+    paths = {}
+    for team_id in ids:
+        chain, seen = [], set()
+        current = team_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            chain.append(names.get(current, ""))
+            current = parents.get(current)
+        paths[team_id] = " › ".join(reversed(chain))
+    return paths

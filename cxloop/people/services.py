@@ -2,11 +2,24 @@
 
 import datetime as dt
 
+from django.core.exceptions import PermissionDenied
+
 from cxloop.people.models import Employee, Idea, IdeaStatus
+from cxloop.people.queries import role_records_feedback
+
+
+class OutOfScope(PermissionDenied):
+    """A write the acting employee's role or place in the team hierarchy does not allow.
+
+    A PermissionDenied, so a page that lets it through answers 403; a page or the API that must
+    not tell whether the record exists catches it and answers as for a missing one."""
 
 
 def submit_idea(text: str, *, author: Employee, anonymous: bool, today: dt.date) -> Idea:
-    """Keep an employee's idea; an anonymous one keeps neither its author nor their team."""
+    """Keep an employee's idea; an anonymous one keeps neither its author nor their team.
+    Raises OutOfScope for a read-only viewer."""
+    if author is None or not role_records_feedback(author.role):
+        raise OutOfScope("a viewer reads ideas but sends none")
     return Idea.objects.create(
         text=text,
         author=None if anonymous else author,

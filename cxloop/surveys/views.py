@@ -69,13 +69,22 @@ def _page_number(request: HttpRequest, pages: list[int], last_saved: int) -> int
 
 
 def _answer(
-    request: HttpRequest, response: Response, language: str, *, thanks_url: str, refusal
+    request: HttpRequest,
+    response: Response,
+    language: str,
+    *,
+    thanks_url: str,
+    refusal,
+    start=None,
 ) -> HttpResponse:
     """One page of ``response``: show it, or save it and go on (the flow shared by invitation
-    and open links). ``refusal()`` is the page shown when the response was completed meanwhile."""
+    and open links). ``refusal()`` is the page shown when the response was completed meanwhile.
+
+    A ``response`` not yet stored (an open link's first page) is stored by ``start()`` when its
+    first page is saved, which returns the stored response or a page refusing to start one."""
     survey = response.survey
     questions = list(survey.questions.select_related("touchpoint"))
-    answers = answers_by_number(response)
+    answers = answers_by_number(response) if response.pk is not None else {}
     pages = visible_pages(questions, answers)
     page = _page_number(request, pages, response.last_page)
     shown = [
@@ -96,6 +105,11 @@ def _answer(
         going_back = request.POST.get("action") == "back"
         finish = not going_back and index + 1 >= len(pages)
         now = timezone.now()
+        if response.pk is None:
+            started = start()
+            if isinstance(started, HttpResponse):
+                return started
+            response = started
         if not save_page(
             response, shown, values, page=page, language=language, now=now, finish=finish
         ):
@@ -230,7 +244,9 @@ def respond_open(request: HttpRequest, pk: int, signature: str) -> HttpResponse:
         response = survey.responses.filter(pk=request.session.get(_session_key(survey))).first()
         if response is not None and response.state == ResponseState.COMPLETED:
             return _already_answered(request, language)
-        if response is None:
+        channel = Channel.QR if request.GET.get("via") == "qr" else Channel.WEB
+
+        def start() -> Response | HttpResponse:
             if _over_rate(request):
                 return _message(
                     request,
@@ -239,15 +255,27 @@ def respond_open(request: HttpRequest, pk: int, signature: str) -> HttpResponse:
                     status=429,
                     language=language,
                 )
-            channel = Channel.QR if request.GET.get("via") == "qr" else Channel.WEB
-            response = begin_open(survey, channel=channel, language=language, now=timezone.now())
-            request.session[_session_key(survey)] = response.pk
+            started = begin_open(survey, channel=channel, language=language, now=timezone.now())
+            request.session[_session_key(survey)] = started.pk
+            return started
+
+        if response is None:
+            # Stored only when the first page is answered: a visit (a crawler, a preview of the
+            # link in a chat) writes nothing. The page's form posts back to this same address,
+            # ?via=qr included, so the channel is still known then.
+            response = Response(
+                survey=survey,
+                channel=channel,
+                language=language,
+                state=ResponseState.STARTED,
+            )
         return _answer(
             request,
             response,
             language,
             thanks_url=reverse("respond_open_thanks", args=[pk, signature]),
             refusal=lambda: _already_answered(request, language),
+            start=start,
         )
 
 

@@ -212,7 +212,8 @@ class SubmitResponseTests(ApiTestCase):
         self.assertEqual(self.post(self.body(), as_user="teammate", key="k").status_code, 201)
         self.assertEqual(self.post(self.body(), as_user="owner", key="k").status_code, 200)
         replay = self.post(self.body(), as_user="outsider", key="k")
-        self.assertEqual(replay.status_code, 409)
+        self.assertEqual(replay.status_code, 422)  # another team's customer: as if unknown
+        self.assertIn("no customer has external id 'C-1'", replay.json()["detail"])
         self.assertNotIn("ann@acme.example", replay.content.decode())
 
     def test_it_lets_a_viewer_read_but_not_submit(self):

@@ -15,7 +15,12 @@ class FaceToFaceTests(BaseTestCase):
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
-        cls.customer = Customer.objects.create(external_id="C-1", name="Acme")
+        cls.customer = Customer.objects.create(
+            external_id="C-1", name="Acme", owner=cls.teammate.employee
+        )
+        cls.beta = Customer.objects.create(
+            external_id="C-2", name="Beta", owner=cls.outsider.employee
+        )
         cls.anna = Contact.objects.create(
             customer=cls.customer, name="Anna", email="anna@acme.example"
         )
@@ -97,6 +102,18 @@ class FaceToFaceTests(BaseTestCase):
         self.client.force_login(self.teammate)
         self.assertEqual(self.client.post(self.new, self.form()).status_code, 403)
         self.assertFalse(FaceToFaceRecord.objects.exists())
+
+    def test_it_offers_and_takes_only_the_customers_of_the_users_teams(self):
+        self.client.force_login(self.outsider)
+        picker = self.client.get(self.new).context["form"].fields["customer"].queryset
+        self.assertEqual(list(picker), [self.beta])
+        refused = self.client.post(self.new, self.form())  # Acme belongs to team A
+        self.assertIn("customer", refused.context["form"].errors)
+        self.assertFalse(FaceToFaceRecord.objects.exists())
+        self.assertFalse(Response.objects.exists())
+        self.client.force_login(self.owner)  # the manager of team A, above its members
+        picker = self.client.get(self.new).context["form"].fields["customer"].queryset
+        self.assertEqual(list(picker), [self.customer])
 
     def test_it_shows_each_team_only_its_own_meetings(self):
         self.client.force_login(self.teammate)

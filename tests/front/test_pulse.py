@@ -52,7 +52,7 @@ class PulseTests(BaseTestCase):
 
     def _answers(self, team: Team, scores: list[int]) -> None:
         for i, score in enumerate(scores):
-            user = User.objects.create_user(f"{team.name}-{i}", password=PASSWORD)
+            user = User.objects.create_user(f"{team.pk}-{team.name}-{i}", password=PASSWORD)
             Employee.objects.create(user=user, team=team)
             self.client.force_login(user)
             self.client.post(self.url, {"q1": str(score)})
@@ -65,10 +65,10 @@ class PulseTests(BaseTestCase):
         self.client.force_login(self.owner)
         results = self.client.get(self.results).context["results"]
         by_team = {t.name: t for t in results.teams}
-        self.assertAlmostEqual(by_team["Team A"].enps.value, 50.0)
-        self.assertIsNone(by_team["Team B"].enps)
-        self.assertEqual(by_team["Team B"].n, 4)
-        self.assertIsNone(by_team["Team A1"].enps)  # or overall − A would show B
+        self.assertAlmostEqual(by_team["Firm › Team A"].enps.value, 50.0)
+        self.assertIsNone(by_team["Firm › Team B"].enps)
+        self.assertEqual(by_team["Firm › Team B"].n, 4)
+        self.assertIsNone(by_team["Firm › Team A › Team A1"].enps)  # or overall − A would show B
         self.assertEqual(results.overall.n, 15)
         hidden = "скрыто, чтобы сохранить анонимность групп меньше 5"
         self.assertContains(self.client.get(self.results), hidden)
@@ -77,10 +77,42 @@ class PulseTests(BaseTestCase):
         self._answers(self.team_a, [10, 10, 9, 9, 3])
         self._answers(self.team_a1, [0, 0])  # alone under five: overall − team A would show it
         results = pulse_results(self.survey)
-        by_team = {t.name: t for t in results.teams}
-        self.assertIsNone(by_team["Team A1"].enps)
-        self.assertIsNone(by_team["Team A"].enps)
+        by_team = {t.team_id: t for t in results.teams}
+        self.assertIsNone(by_team[self.team_a1.pk].enps)
+        self.assertIsNone(by_team[self.team_a.pk].enps)
         self.assertIsNotNone(results.overall.enps)
+
+    def test_it_keeps_two_teams_of_the_same_name_apart(self):
+        """Five answers from each of two teams called "Sales" under different parents: two rows
+        of five, each named by its path; never one row of ten."""
+        sales_a = Team.objects.create(name="Sales", parent=self.team_a)
+        sales_b = Team.objects.create(name="Sales", parent=self.team_b)
+        self._answers(sales_a, [10, 10, 10, 10, 10])
+        self._answers(sales_b, [0, 0, 0, 0, 0])
+        results = pulse_results(self.survey)
+        rows = {t.name: (t.team_id, t.n, t.enps.value) for t in results.teams}
+        self.assertEqual(
+            rows,
+            {
+                "Firm › Team A › Sales": (sales_a.pk, 5, 100.0),
+                "Firm › Team B › Sales": (sales_b.pk, 5, -100.0),
+            },
+        )
+        manager_b = self._user("manager-b", self.team_b, Role.MANAGER)
+        self.client.force_login(manager_b)
+        page = self.client.get(self.results)
+        self.assertEqual([t.team_id for t in page.context["teams"]], [sales_b.pk])
+        self.assertContains(page, "Firm › Team B › Sales")
+        self.assertNotContains(page, "Firm › Team A › Sales")
+
+    def test_it_checks_the_group_size_per_team_not_per_name(self):
+        sales_a = Team.objects.create(name="Sales", parent=self.team_a)
+        sales_b = Team.objects.create(name="Sales", parent=self.team_b)
+        self._answers(sales_a, [10, 10, 10])
+        self._answers(sales_b, [0, 0, 0])
+        results = pulse_results(self.survey)
+        self.assertEqual([(t.n, t.enps) for t in results.teams], [(3, None), (3, None)])
+        self.assertIsNotNone(results.overall.enps)  # six answers in all
 
     def test_it_shows_a_manager_only_their_teams_and_keeps_employees_out(self):
         self._answers(self.team_b, [9] * 5)

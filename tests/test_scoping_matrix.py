@@ -1,0 +1,378 @@
+"""Every endpoint × every role: no one reads or writes another team's customers' feedback.
+
+The endpoints come from the URL resolver, so a new page or API operation is in the matrix the
+day it is added: the test fails until it is given a row below (how to call it, what it may
+change) or an exemption that says why it needs none.
+
+The roles: anonymous, a viewer, an employee and a manager of team B (the other team), an
+executive and an administrator; an employee of team A, who owns the customer, is the control
+that shows each write can succeed. The data of team A carries a marker that no response to an
+identity of another team (nor to an anonymous visitor) may contain. A refused write changes no
+table: the row counts of every model are compared before and after.
+"""
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.test import TestCase
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from cxloop.api.services import issue_token
+from cxloop.customers.models import Contact, Customer
+from cxloop.feedback.models import FaceToFaceRecord
+from cxloop.feedback.services import ingest, log_face_to_face
+from cxloop.journeys.models import Journey, Stage, Touchpoint
+from cxloop.people.models import Employee, Idea, Role, Team
+from cxloop.people.services import submit_idea
+from cxloop.surveys.models import Question, Response, Survey
+from cxloop.surveys.services import open_link_signature
+from cxloop.test import PASSWORD
+from tests.front.test_pulse import make_pulse
+from tests.surveys.test_respond import make_survey
+
+MARKER = "SECRETA"  # in team A's customer, contact, comments, notes and ideas
+WHEN = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+
+ROLES = ("anonymous", "viewer", "employee", "manager", "executive", "admin")
+OTHER_TEAM = ("anonymous", "employee", "manager")  # must read nothing of team A
+WRITERS_FOR_A = ("executive", "admin", "own")  # may record feedback about team A's customer
+
+# Routes that need no row, and why.
+EXEMPT = {
+    "login": "signs a user in; shows no data",
+    "logout": "signs a user out; shows no data",
+    "set_language": "stores the chosen language in the session only",
+    "api:openapi-json": "the API's description; no data",
+    "api:openapi-view": "the API's documentation page; no data",
+    "api:api-root": "the API's root; no data",
+    "respond": "a respondent's own invitation: the token is the authority, and it shows "
+    "only the respondent's own survey (tests/surveys/test_respond.py)",
+    "respond_thanks": "a thank-you page behind an invitation token",
+    "unsubscribe": "a contact's own opt-out behind an invitation token",
+    "respond_open": "a survey's public link: anonymous answers, no team's data "
+    "(tests/surveys/test_respond_open.py)",
+    "respond_open_thanks": "a thank-you page of a public link",
+}
+EXEMPT_PREFIXES = {
+    "admin/": "Django's admin: staff only, with model permissions; no matrix role is staff",
+}
+
+# Pages only the CX lead (the administrator role) may use at all, GET and POST alike.
+CX_LEAD_ONLY = {
+    "survey_new",
+    "survey_edit",
+    "survey_preview",
+    "question_edit",
+    "import_upload",
+    "import_mapping",
+    "import_preview",
+    "import_run",
+    "import_result",
+    "audit_log",
+    "personal_data",
+    "personal_data_export",
+    "personal_data_erase",
+}
+# Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
+# sign-in attempts, queued background work.
+UNCOUNTED_APPS = {"sessions", "audit", "axes", "django_tasks_database", "contenttypes"}
+
+
+def _routes(patterns=None, prefix="", namespace=""):
+    """(route, name) of every URL pattern, namespaced as reverse() takes it."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or ""
+            ns = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
+            yield prefix + str(pattern.pattern), name
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label not in UNCOUNTED_APPS and model._meta.managed
+    }
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    data: dict = field(default_factory=dict)
+    api: bool = False
+
+
+class ScopingMatrixTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        firm = Team.objects.create(name="Firm")
+        cls.team_a = Team.objects.create(name="Team A", parent=firm)
+        cls.team_b = Team.objects.create(name="Team B", parent=firm)
+        team_of = {"viewer": firm, "executive": firm, "admin": firm, "own": cls.team_a}
+        role_of = {"employee": Role.EMPLOYEE, "manager": Role.MANAGER, "own": Role.EMPLOYEE}
+        cls.users = {}
+        for name in (*ROLES[1:], "own"):
+            user = User.objects.create_user(name, f"{name}@example.org", PASSWORD)
+            Employee.objects.create(
+                user=user,
+                team=team_of.get(name, cls.team_b),
+                role=role_of.get(name, name),
+            )
+            cls.users[name] = user
+        own = cls.users["own"].employee
+        cls.acme = Customer.objects.create(external_id="C-A", name=f"Acme {MARKER}", owner=own)
+        cls.ann = Contact.objects.create(
+            customer=cls.acme, name=f"Ann {MARKER}", email="ann@acme.example"
+        )
+        cls.beta = Customer.objects.create(
+            external_id="C-B", name="Beta", owner=cls.users["employee"].employee
+        )
+        journey = Journey.objects.create(name_ru="Путь", name_en="Journey")
+        stage = Stage.objects.create(journey=journey, order=1, name_ru="Старт", name_en="Start")
+        cls.touchpoint = Touchpoint.objects.create(
+            stage=stage,
+            order=1,
+            code="kickoff",
+            channel="meeting",
+            name_ru="Встреча",
+            name_en="Kick-off",
+        )
+        cls.survey = make_survey(accepts_open_link=True)
+        cls.survey.touchpoints.set([cls.touchpoint])
+        ingest(
+            survey=cls.survey,
+            answers={1: 3, 4: f"{MARKER} comment"},
+            channel="email",
+            submitted_at=WHEN,
+            customer=cls.acme,
+            contact=cls.ann,
+            touchpoint=cls.touchpoint,
+        )
+        cls.guide = Survey.objects.create(
+            name_ru="Встреча", name_en="Meeting", kind="interview", languages=["ru", "en"]
+        )
+        cls.guide_nps = Question.objects.create(
+            survey=cls.guide, order=1, kind="nps", text_ru="NPS", text_en="NPS", required=True
+        )
+        log_face_to_face(
+            guide=cls.guide,
+            kind="visit",
+            customer=cls.acme,
+            employee=own,
+            met_on=WHEN.date(),
+            language="ru",
+            values={cls.guide_nps.pk: 8},
+            contacts=[cls.ann],
+            notes=f"{MARKER} notes",
+            by=own,
+        )
+        submit_idea(f"{MARKER} idea", author=own, anonymous=False, today=WHEN.date())
+        cls.pulse = make_pulse()
+        cls.tokens = {
+            name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
+        }
+
+    # -- how each route is called --------------------------------------------------------
+
+    def _reads(self) -> dict[str, Call]:
+        """A GET for every route that is not exempt."""
+        survey, pulse = self.survey.pk, self.pulse.pk
+        paths = {
+            "survey_detail": f"/surveys/{survey}/",
+            "survey_edit": f"/surveys/{survey}/edit/",
+            "survey_preview": f"/surveys/{survey}/preview/",
+            "question_edit": f"/surveys/{survey}/questions/1/",
+            "survey_qr": f"/surveys/{survey}/qr.svg",
+            "touchpoint_detail": f"/touchpoints/{self.touchpoint.pk}/",
+            "pulse_answer": f"/pulse/{pulse}/",
+            "pulse_results": f"/pulse/{pulse}/results/",
+            "personal_data_export": f"/audit/personal-data/{self.ann.pk}/export/",
+            "personal_data_erase": f"/audit/personal-data/{self.ann.pk}/erase/",
+            "api:get_survey": f"/api/surveys/{survey}",
+        }
+        calls = {}
+        for route, name in _routes():
+            if name in EXEMPT or any(route.startswith(p) for p in EXEMPT_PREFIXES):
+                continue
+            path = paths.get(name, "/" + route.replace("<str:token>", "no-such-import"))
+            self.assertNotIn("<", path, f"{name} ({route}): give it a path in _reads()")
+            calls[name] = Call("get", path, api=name.startswith("api:"))
+        return calls
+
+    def _request(self, role: str, call: Call):
+        self.client.logout()
+        headers = {}
+        if role != "anonymous":
+            self.client.force_login(self.users[role])
+            if call.api:
+                headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        if call.method == "get":
+            return self.client.get(call.path, headers=headers)
+        if call.api:
+            headers["Idempotency-Key"] = f"{role}-{call.path}-{len(json.dumps(call.data))}"
+            return self.client.post(
+                call.path, json.dumps(call.data), content_type="application/json", headers=headers
+            )
+        return self.client.post(call.path, call.data, headers=headers)
+
+    # -- the matrix ----------------------------------------------------------------------
+
+    def test_it_knows_every_route(self):
+        known = set(self._reads()) | set(EXEMPT)
+        for route, name in _routes():
+            if any(route.startswith(p) for p in EXEMPT_PREFIXES):
+                continue
+            self.assertTrue(name, f"{route} has no name: name it to put it in the matrix")
+            self.assertIn(name, known, f"{route}: add {name} to the matrix or to EXEMPT")
+
+    def test_it_shows_no_one_of_another_team_any_of_team_as_data(self):
+        reads = self._reads()
+        seen_by_readers = set()
+        for name, call in reads.items():
+            for role in (*ROLES, "own"):
+                with self.subTest(route=name, role=role):
+                    response = self._request(role, call)
+                    self.assertLess(response.status_code, 500)
+                    body = (
+                        b"".join(response.streaming_content)
+                        if response.streaming
+                        else response.content
+                    )
+                    shown = MARKER in body.decode("utf-8", "replace")
+                    if role in OTHER_TEAM:
+                        self.assertFalse(shown, f"{role} read team A's data on {call.path}")
+                    elif shown:
+                        seen_by_readers.add(name)
+        # The marker is findable at all: the pages below show team A's data to those who may
+        # read it, so its absence above means something.
+        expected = {"response_list", "face_to_face_list", "ideas", "api:list_responses"}
+        self.assertLessEqual(expected, seen_by_readers)
+
+    def test_it_lets_no_one_but_the_cx_lead_use_the_cx_leads_pages(self):
+        present = set(self._reads()) & CX_LEAD_ONLY
+        self.assertTrue(present)
+        active = Survey.objects.get(pk=self.survey.pk).is_active
+        for name in sorted(present):
+            call = self._reads()[name]
+            post = Call("post", call.path, {"action": "publish", "name_ru": "x"})
+            for role in ROLES[:-1]:
+                before = _row_counts()
+                with self.subTest(route=name, role=role):
+                    for attempt in (call, post):
+                        status = self._request(role, attempt).status_code
+                        self.assertIn(status, (302, 403, 404, 405), attempt.method)
+                        if status == 302:
+                            self.assertIsNone(self.client.session.get("_auth_user_id"))
+                    self.assertEqual(_row_counts(), before)
+        self.assertEqual(Survey.objects.get(pk=self.survey.pk).is_active, active)
+
+    def _writes(self) -> dict[str, tuple[Call, object]]:
+        """Each write of feedback about team A's customer, with the rows it adds when allowed."""
+        today = timezone.localdate().isoformat()
+        return {
+            "face_to_face_new": (
+                Call(
+                    "post",
+                    "/feedback/new/",
+                    {
+                        "kind": "visit",
+                        "customer": self.acme.pk,
+                        "participants": "ann@acme.example",
+                        "met_on": today,
+                        "language": "ru",
+                        "q1": "9",
+                    },
+                ),
+                FaceToFaceRecord.objects,
+            ),
+            "api:submit_response": (
+                Call(
+                    "post",
+                    "/api/responses",
+                    {
+                        "survey_id": self.survey.pk,
+                        "answers": {"1": 9},
+                        "customer_external_id": "C-A",
+                    },
+                    api=True,
+                ),
+                Response.objects.filter(channel="api"),
+            ),
+            "api:submit_response by contact": (
+                Call(
+                    "post",
+                    "/api/responses",
+                    {
+                        "survey_id": self.survey.pk,
+                        "answers": {"1": 7},
+                        "contact_email": "ann@acme.example",
+                    },
+                    api=True,
+                ),
+                Response.objects.filter(channel="api"),
+            ),
+        }
+
+    def test_it_lets_no_one_record_feedback_about_another_teams_customer(self):
+        for name, (call, rows) in self._writes().items():
+            for role in (*ROLES, "own"):
+                with self.subTest(route=name, role=role):
+                    before, counts = rows.count(), _row_counts()
+                    response = self._request(role, call)
+                    self.assertLess(response.status_code, 500)
+                    if role in WRITERS_FOR_A:
+                        self.assertEqual(rows.count(), before + 1, response.content[:300])
+                    else:
+                        self.assertEqual(_row_counts(), counts, f"{role} wrote for team A")
+                        self.assertNotIn(MARKER, response.content.decode())
+
+    def test_it_lets_each_role_write_only_its_own_ideas_and_pulse_answers(self):
+        """Ideas and pulse answers are about the writer's own team; viewers send no ideas.
+        Every employee, viewers included, answers the pulse about their own work."""
+        idea = Call("post", "/ideas/", {"text": "Меньше совещаний"})
+        pulse = Call("post", f"/pulse/{self.pulse.pk}/", {"q1": "8"})
+        for role in (*ROLES, "own"):
+            with self.subTest(role=role):
+                ideas, answers = Idea.objects.count(), self.pulse.responses.count()
+                self._request(role, idea)
+                self._request(role, pulse)
+                if role in ("anonymous", "viewer"):
+                    self.assertEqual(Idea.objects.count(), ideas)
+                else:
+                    stored = Idea.objects.latest("pk")
+                    self.assertEqual(stored.team, self.users[role].employee.team)
+                if role == "anonymous":
+                    self.assertEqual(self.pulse.responses.count(), answers)
+                else:
+                    stored = self.pulse.responses.latest("pk")
+                    self.assertEqual(stored.team, self.users[role].employee.team)
+
+    def test_it_offers_the_meeting_form_only_the_customers_in_scope(self):
+        expected = {
+            "employee": ["Beta"],
+            "manager": ["Beta"],
+            "own": [self.acme.name],
+            "executive": [self.acme.name, "Beta"],
+            "admin": [self.acme.name, "Beta"],
+        }
+        for role, names in expected.items():
+            with self.subTest(role=role):
+                page = self._request(role, Call("get", "/feedback/new/"))
+                offered = page.context["form"].fields["customer"].queryset
+                self.assertEqual([c.name for c in offered], names)
+        self.assertEqual(self._request("viewer", Call("get", "/feedback/new/")).status_code, 403)
+
+    def test_it_keeps_the_open_links_signature_apart(self):
+        # The public link is exempt above because its signature is its authority.
+        forged = f"/o/{self.survey.pk}/{'x' * 16}/"
+        self.assertEqual(self.client.get(forged).status_code, 404)
+        signed = f"/o/{self.survey.pk}/{open_link_signature(self.survey.pk)}/"
+        self.assertNotContains(self.client.get(signed), MARKER)
