@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "cxloop.api",
     "cxloop.front",
     "cxloop.privacy",
+    "cxloop.security",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -139,6 +140,8 @@ MIDDLEWARE = [
     "cxloop.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSP, Permissions-Policy, no caching of personal pages (docs/decisions/008-headers.md).
+    "cxloop.security.headers.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it must see the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -220,11 +223,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "front/locked_out.html"
+# Locks a user name only from the address its wrong passwords came from, and an address that tries
+# many names; the limits are in cxloop.security.lockout (docs/decisions/008-headers.md).
+AXES_FAILURE_LIMIT = "cxloop.security.lockout.failure_limit"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# A sign-in clears only its own (user name, address) count (cxloop.security.lockout): axes' own
+# reset would clear the address's count too, letting one valid account reopen a brute force.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "cxloop.security.lockout.locked_out"  # says what happened, when to retry
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
@@ -276,8 +283,22 @@ EMAIL_MAX_ATTEMPTS = env.parse_int(
     high=100,
 )
 
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): trust
+# it, send every plain-http request to https, and ask browsers to remember that for a year (HSTS).
+HTTPS_PROXY = env.parse_bool(
+    "CXLOOP_HTTPS_PROXY", os.environ.get("CXLOOP_HTTPS_PROXY"), default=False
+)
+if HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    # Other hosts of the company's domain may still serve plain http, and preloading is a
+    # promise to browser makers: both stay the operator's decision, hence the two checks silenced.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://") or HTTPS_PROXY
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"

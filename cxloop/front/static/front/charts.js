@@ -39,8 +39,18 @@
   };
 
   function embedOptions() {
-    // No action menu: its "open in editor" would send the data to vega.github.io.
-    const options = {actions: false, renderer: "svg"};
+    // No action menu: its "open in editor" would send the data to vega.github.io. The page's
+    // Content-Security-Policy allows no eval and no inline style: `ast: true` evaluates Vega
+    // expressions with the interpreter vega-embed bundles (vega-interpreter) instead of
+    // compiling them with Function(), and the styles vega-embed and its tooltips would insert
+    // as <style> elements come from front/charts.css instead.
+    const options = {
+      actions: false,
+      renderer: "svg",
+      ast: true,
+      defaultStyle: false,
+      tooltip: {disableDefaultStyle: true},
+    };
     if (document.documentElement.lang.toLowerCase().startsWith("ru")) {
       options.formatLocale = RUSSIAN_NUMBERS;
       options.timeFormatLocale = RUSSIAN_TIME;
