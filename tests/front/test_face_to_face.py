@@ -115,6 +115,13 @@ class FaceToFaceTests(BaseTestCase):
         picker = self.client.get(self.new).context["form"].fields["customer"].queryset
         self.assertEqual(list(picker), [self.customer])
 
+    def test_it_says_why_no_client_is_listed(self):
+        lonely = self._user("lonely", self.team_a1, Role.EMPLOYEE)
+        self.client.force_login(lonely)
+        self.assertContains(self.client.get(self.new), 'id="no-clients"')
+        self.client.force_login(self.teammate)
+        self.assertNotContains(self.client.get(self.new), 'id="no-clients"')
+
     def test_it_shows_each_team_only_its_own_meetings(self):
         self.client.force_login(self.teammate)
         self.client.post(self.new, self.form())
