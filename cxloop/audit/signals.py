@@ -18,6 +18,8 @@ WATCHED = (
     "customers.Segment",
     "surveys.Survey",
     "surveys.Question",
+    "feedback.FaceToFaceRecord",
+    "feedback.FollowUp",
     "journeys.Journey",
     "journeys.Stage",
     "journeys.Touchpoint",
@@ -29,7 +31,7 @@ WATCHED = (
 )
 
 # Records whose label would be a person's name: logged by id alone (see AuditEvent).
-BY_ID_ONLY = frozenset({"customers.contact"})
+BY_ID_ONLY = frozenset({"customers.contact", "feedback.followup"})
 
 # A sign-in saves the user's last_login; the sign-in event says it already.
 _QUIET_FIELDS = frozenset({"last_login"})
