@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -207,10 +207,16 @@ def completed_responses(
     if customer_external_id is not None:
         responses = responses.filter(customer__external_id=customer_external_id)
     if touchpoint_code is not None:
-        on_touchpoint = Answer.objects.filter(
-            response=OuterRef("pk"), touchpoint__code=touchpoint_code
+        # One set of response ids, read once through the answers' touchpoint index, not an
+        # EXISTS per response: SQLite ran that by the touchpoint index too, re-reading every
+        # answer on the touchpoint for each response (238 s on the demo's 57,000 responses).
+        # Codes are unique: one id, compared with =, which the planner knows picks few rows
+        # (with IN it guessed many and scanned every answer).
+        touchpoint_id = Subquery(
+            Touchpoint.objects.filter(code=touchpoint_code).order_by().values("pk")
         )
-        responses = responses.filter(Q(touchpoint__code=touchpoint_code) | Exists(on_touchpoint))
+        answered = Answer.objects.filter(touchpoint_id=touchpoint_id).values("response_id")
+        responses = responses.filter(Q(touchpoint_id=touchpoint_id) | Q(pk__in=answered))
     if source_key is not None:
         responses = responses.filter(source_key=source_key)
     if since is not None:
@@ -219,7 +225,9 @@ def completed_responses(
         responses = responses.filter(submitted_at__lt=until)
     if after is not None:
         submitted_at, pk = after
-        responses = responses.filter(
+        # The bound before the OR, so that the index on submitted_at seeks to the page
+        # instead of walking every newer response again.
+        responses = responses.filter(submitted_at__lte=submitted_at).filter(
             Q(submitted_at__lt=submitted_at) | Q(submitted_at=submitted_at, pk__lt=pk)
         )
     return responses
