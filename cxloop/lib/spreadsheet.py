@@ -31,6 +31,7 @@ BOMS = (
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CAPITAL_INSIDE = re.compile(r"[a-zа-яё\u00df-\u00ff][A-ZА-ЯЁ\u00c0-\u00de]")
 
 
@@ -95,13 +96,20 @@ def _damaged_utf8(data: bytes) -> bool:
 
 
 def _utf16_without_mark(data: bytes) -> str | None:
-    """UTF-16 when the NUL bytes sit at every other position, as ASCII text in UTF-16 has."""
+    """UTF-16 when NUL bytes fill at least a quarter of every other position, as the ASCII
+    letters, digits and delimiters of a CSV file in UTF-16 do, and few of the others."""
     sample = data[: SAMPLE_BYTES & ~1]
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    encoding = "utf-16-le" if odd > 3 * even else "utf-16-be" if even > 3 * odd else None
-    if encoding and first_bad_byte(data[: len(data) & ~1], encoding) is None:
-        return encoding
-    return None
+    enough = len(sample) // 8
+    encoding = None
+    if odd >= enough and odd > 3 * even:
+        encoding = "utf-16-le"
+    elif even >= enough and even > 3 * odd:
+        encoding = "utf-16-be"
+    if encoding is None or first_bad_byte(data[: len(data) & ~1], encoding) is not None:
+        return None
+    text = sample.decode(encoding, errors="replace")
+    return None if _CONTROL.search(text) else encoding  # binary data that happens to decode
 
 
 def _implausible(text: str) -> float:
