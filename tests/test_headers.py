@@ -74,8 +74,10 @@ class HeaderTests(BaseTestCase):
 
 
 def _run(code_or_args: list[str], tmp_path, **variables) -> subprocess.CompletedProcess:
+    # Not what a browser test of the same run may have set for itself (async.E001 on --deploy).
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {
-        **os.environ,
+        **inherited,
         "CXLOOP_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "cxloop.settings",
         **variables,
