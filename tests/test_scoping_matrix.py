@@ -274,6 +274,17 @@ class ScopingMatrixTests(TestCase):
                     self.assertEqual(_row_counts(), before)
         self.assertEqual(Survey.objects.get(pk=self.survey.pk).is_active, active)
 
+    def test_it_lets_only_the_cx_lead_send_a_survey(self):
+        """Everyone signed in sees a survey's page; only the CX lead's POST invites anyone."""
+        send = {"emails": "ann@acme.example", "fatigue_days": 30, "action": "send"}
+        call = Call("post", f"/surveys/{self.survey.pk}/", send)
+        for role in (*ROLES[:-1], "own"):
+            with self.subTest(role=role):
+                before = _row_counts()
+                self.assertIn(self._request(role, call).status_code, (302, 403))
+                self.assertEqual(_row_counts(), before)
+        self.assertTrue(self._request("admin", call).context["sent"])
+
     def _writes(self) -> dict[str, tuple[Call, object]]:
         """Each write of feedback about team A's customer, with the rows it adds when allowed."""
         today = timezone.localdate().isoformat()
