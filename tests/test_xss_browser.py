@@ -10,7 +10,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import path, reverse
@@ -27,6 +27,7 @@ from cxloop.surveys.services import open_link_signature
 from cxloop.test import BaseTestCase
 from tests.front.insight_data import make_insight_data
 from tests.front.test_pulse import make_pulse
+from tests.imports.files import csv_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,8 +84,9 @@ def payload(i: int) -> str:
     return PAYLOADS[i % len(PAYLOADS)]
 
 
-def seed(tmp_path) -> tuple[User, list[str]]:
-    """The corpus in every input; returns the signed-in lead and the pages that show it."""
+def seed() -> tuple[str, list[str]]:
+    """The corpus in every input; returns the session of the lead who filled the forms (it holds
+    their import in progress) and the pages that show it."""
     firm = Team.objects.create(name="Firm")
     lead = BaseTestCase._user("lead", firm, Role.ADMIN)
     lead.is_staff = lead.is_superuser = True
@@ -172,6 +174,19 @@ def seed(tmp_path) -> tuple[User, list[str]]:
         assert response.status_code == 302, response.content[:2000]
     for text in PAYLOADS:
         assert client.post(reverse("ideas"), {"text": text}).status_code == 302
+    # ...and the cells of an import file: the mapping page shows its headers and first values,
+    # the preview the rows and what is wrong with them, the result what was written.
+    rows = [["external id", "name", "tier", "annual value", PAYLOADS[0]]]
+    for i, text in enumerate(PAYLOADS):
+        rows.append([f"I-{i}", text, text, "1" if i % 2 else text, text])
+    upload = {"kind": "customers", "file": SimpleUploadedFile("c.csv", csv_bytes(rows))}
+    response = client.post(reverse("import_upload"), upload)
+    assert response.status_code == 302, response.content[:2000]
+    token = response.url.split("/")[-3]
+    mapped = {"target_0": "external_id", "target_1": "name", "target_2": "tier"}
+    mapped |= {"target_3": "annual_value"}
+    assert client.get(reverse("import_mapping", args=[token])).status_code == 200
+    assert client.post(reverse("import_mapping", args=[token]), mapped).status_code == 302
     pulse = make_pulse()
     pulse.name_en = pulse.name_ru = payload(7)
     pulse.save()
@@ -195,6 +210,7 @@ def seed(tmp_path) -> tuple[User, list[str]]:
         reverse("response_list"),
         reverse("pulse_results", args=[pulse.pk]),
         reverse("ideas"),
+        reverse("import_preview", args=[token]),
         "/admin/customers/customer/",
         f"/admin/customers/customer/{data.ours.pk}/change/",
         "/admin/customers/contact/",
@@ -207,16 +223,15 @@ def seed(tmp_path) -> tuple[User, list[str]]:
         # The respondent's page, as anyone with the open link sees it.
         reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)]) + "?lang=en",
     ]
-    return lead, pages
+    return client.cookies["sessionid"].value, pages
 
 
 @pytest.fixture
 def site(live_server, tmp_path):
-    with override_settings(FACTS_DIR=tmp_path / "facts", LANGUAGE_CODE="en"):
-        lead, pages = seed(tmp_path)
-        client = Client()
-        client.force_login(lead)
-        yield live_server.url, client.cookies["sessionid"].value, pages
+    media = tmp_path / "media"
+    with override_settings(FACTS_DIR=tmp_path / "facts", MEDIA_ROOT=media, LANGUAGE_CODE="en"):
+        session, pages = seed()
+        yield live_server.url, session, pages
 
 
 def open_signed_in(browser, base: str, session: str):
@@ -251,6 +266,10 @@ def hover_charts(page) -> int:
     return hovered
 
 
+def preview_of(pages: list[str]) -> str:
+    return next(p for p in pages if p.endswith("/preview/") and "imports" in p)
+
+
 def test_it_runs_no_payload_on_any_page(browser, site):
     base, session, pages = site
     page = open_signed_in(browser, base, session)
@@ -274,6 +293,15 @@ def test_it_runs_no_payload_on_any_page(browser, site):
     assert page.dialogs == []
     assert errors == []
     assert hovered > 20  # the tooltips were drawn: marks on the chart pages were hovered
+    # Running the import (its valid rows) and its result page.
+    page.goto(base + preview_of(pages))
+    with page.expect_navigation():
+        page.locator("form[action$='/run/'] [name=valid_only]").first.check()
+        page.locator("form[action$='/run/'] button[type=submit]").first.click()
+    assert page.evaluate("window.__xss") == []
+    assert page.evaluate("window.__violations") == []
+    assert page.evaluate(INJECTED) == []
+    assert "/result/" in page.url
     # The payloads did reach the pages, as text.
     page.goto(base + reverse("ideas"))
     assert PAYLOADS[0] in page.locator("main").inner_text()
