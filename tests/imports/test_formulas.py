@@ -67,6 +67,19 @@ def workbook(rows, *, text_cells=(), saved=None) -> bytes:
     return out.getvalue()
 
 
+def _as_text_result(data: bytes) -> bytes:
+    """The workbook with its formula cells marked as giving text (t="str"), as Excel marks
+    =IF(…; ""; …)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename.startswith("xl/worksheets/"):
+                content = content.replace(b'<c r="C2"><f>', b'<c r="C2" t="str"><f>')
+            target.writestr(part, content)
+    return out.getvalue()
+
+
 class UnsavedFormulaTests(BaseTestCase):
     def setUp(self):
         self.enterContext(translation.override("en"))
@@ -94,6 +107,11 @@ class UnsavedFormulaTests(BaseTestCase):
         )
         run_import(read_table(data, "c.xlsx"), CUSTOMERS, CustomersKind(), mode=Mode.ALL_OR_NOTHING)
         self.assertEqual(str(Customer.objects.get().annual_value), "1200.50")
+
+    def test_it_reads_a_formula_whose_saved_value_is_empty_text_as_blank(self):
+        data = workbook([["id", "name", "value"], ["K-1", "Kama", "=B9*2"]], saved={"B9*2": ""})
+        table = read_table(_as_text_result(data), "c.xlsx")
+        self.assertEqual((table.rows, dict(table.formulas)), (((2, ("K-1", "Kama")),), {}))
 
     def test_it_ignores_unsaved_formulas_in_columns_left_out(self):
         data = workbook([["id", "name", "notes"], ["K-1", "Kama", "=NOW()"]])

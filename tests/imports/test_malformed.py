@@ -2,6 +2,7 @@
 value, or a message about the file — on the pages (never a 5xx) and from ``cxloop import``
 (exit status 1, one line, no traceback)."""
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -20,6 +21,7 @@ from cxloop.customers.models import Customer
 from cxloop.feedback.imports import (
     MAX_UNPACKED_BYTES,
     CustomersKind,
+    FeedbackKind,
     ImportFileError,
     ImportMapping,
     Mode,
@@ -29,6 +31,7 @@ from cxloop.feedback.imports import (
 from cxloop.people.models import Employee, Role
 from cxloop.test import BaseTestCase
 from tests.imports.files import csv_bytes, xlsx_bytes
+from tests.surveys.test_respond import make_survey
 from tests.test_cli import cxloop
 
 MAPPING = ImportMapping.from_dict(
@@ -128,6 +131,19 @@ class BadAmountTests(BaseTestCase):
                     self.assertEqual(found[value][:2], (row, column))
                     self.assertIn(reason, found[value][2])
         self.assertEqual(str(Customer.objects.get().annual_value), "999999999999.99")
+
+    def test_it_reports_scores_that_are_no_whole_number_in_range(self):
+        survey = make_survey()
+        scores = ["inf", "-inf", "nan", "1e400", "9" * 5000, "-3", "9.5", "0x9"]
+        rows = [["id", "nps"], ["ok", "+9"]] + [[f"r{i}", s] for i, s in enumerate(scores)]
+        mapping = ImportMapping.from_dict({"columns": {"id": "source_key", "nps": "question:1"}})
+        kind = FeedbackKind(survey, now=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+        result = run_import(read_table(csv_bytes(rows), "f.csv"), mapping, kind, mode=Mode.DRY_RUN)
+        self.assertEqual(result.new, 1)  # "+9" is the number 9, not a formula
+        self.assertEqual([e.row for e in result.errors], list(range(3, 3 + len(scores))))
+        for error in result.errors:
+            self.assertEqual(error.column, "nps")
+            self.assertIn("expected a whole number 0–10", error.reason)
 
     def test_it_bounds_rows_and_columns_as_asked(self):
         data = csv_bytes([["a", "b", "c"], *[["1", "2", "3"]] * 5])
