@@ -220,6 +220,9 @@ def seed() -> tuple[str, list[str]]:
         "/admin/surveys/survey/",
         "/admin/surveys/response/",
         "/api/docs",
+        # The audit log (the names it labels events with) and one contact's personal data.
+        reverse("audit_log"),
+        reverse("personal_data") + f"?contact={contacts[1].pk}",
         # The respondent's page, as anyone with the open link sees it.
         reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)]) + "?lang=en",
     ]
