@@ -113,13 +113,15 @@ class EncodingPagesTests(BaseTestCase):
         mapping_url = response.url
         token = mapping_url.split("/")[-3]
         page = self.client.get(mapping_url)
-        self.assertContains(page, "The file is read as Windows-1252 (Western European) (detected)")
+        self.assertContains(
+            page, "The file is read as Windows-1252 (Western European), detected automatically."
+        )
         self.assertContains(page, "Café Müller")
 
         wrong = self.client.post(mapping_url, {"reread": "1", "encoding": "cp1251"})
         self.assertRedirects(wrong, mapping_url)
         page = self.client.get(mapping_url)
-        self.assertContains(page, "The file is read as Windows-1251 (Cyrillic).")
+        self.assertContains(page, "The file is read as Windows-1251 (Cyrillic), as you chose.")
         self.assertContains(page, "Cafй Mьller")
 
         refused = self.client.post(mapping_url, {"reread": "1", "encoding": "utf-8"})
@@ -143,7 +145,7 @@ class EncodingPagesTests(BaseTestCase):
         self.assertIn("cannot be read as UTF-8", refused.context["form"].errors["file"][0])
         chosen = self._upload(csv_bytes(CYRILLIC, encoding="koi8-r"), encoding="koi8-r")
         page = self.client.get(chosen.url)
-        self.assertContains(page, "The file is read as KOI8-R (Cyrillic).")
+        self.assertContains(page, "The file is read as KOI8-R (Cyrillic), as you chose.")
         self.assertContains(page, "Всё хорошо")
 
 
@@ -163,7 +165,7 @@ class EncodingCommandTests(BaseTestCase):
     def test_it_prints_the_encoding_it_detected_and_reads_the_one_given(self):
         latin = csv_bytes(WESTERN, encoding="latin-1")
         out = self._import(latin)
-        self.assertIn("Read as Windows-1252 (Western European) (detected;", out)
+        self.assertIn("Read as Windows-1252 (Western European), detected automatically;", out)
         self.assertEqual(Customer.objects.get().name, "Café Müller")
         out = self._import(latin, "--encoding", "latin-1")
         self.assertIn("Read as ISO-8859-1 (Latin-1, Western European), as --encoding says.", out)

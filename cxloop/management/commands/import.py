@@ -83,8 +83,8 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {error}") from None
         if table.encoding and table.detected:
             self.stdout.write(
-                f"Read as {table.encoding_label} (detected; if letters look wrong, "
-                f"give --encoding, such as --encoding cp1251)."
+                f"Read as {table.encoding_label}, detected automatically; if letters look "
+                "wrong, give the encoding, such as --encoding cp1251."
             )
         elif table.encoding:
             self.stdout.write(f"Read as {table.encoding_label}, as --encoding says.")
