@@ -2,6 +2,7 @@
 user name only from the address they came from; an address trying many names is stopped; the
 user and the administrators are told."""
 
+from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import override_settings
@@ -93,3 +94,27 @@ class LockoutTests(BaseTestCase):
         to_owner = OutboxMessage.objects.get(recipient="owner@example.org")
         self.assertIn("203.0.113.5", to_owner.text)
         self.assertIn(f"{PAIR_LIMIT} times", to_owner.text)
+
+    @override_settings(HTTPS_PROXY=True)
+    def test_it_tells_clients_apart_behind_the_proxy_whatever_they_claim(self):
+        def through_proxy(username, password, client_address, claimed=""):
+            forwarded = f"{claimed}, {client_address}" if claimed else client_address
+            return self.client.post(
+                reverse("login"),
+                {"username": username, "password": password},
+                REMOTE_ADDR="192.0.2.1",  # the proxy
+                HTTP_X_FORWARDED_FOR=forwarded,
+                HTTP_X_FORWARDED_PROTO="https",
+                secure=True,
+            )
+
+        # The attacker claims to be the owner's address; the proxy appends their real one.
+        for _ in range(PAIR_LIMIT):
+            through_proxy("owner", "wrong", "203.0.113.5", claimed=HOME)
+        self.assertEqual(through_proxy("owner", PASSWORD, "203.0.113.5").status_code, 429)
+        self.assertEqual(
+            list(AccessAttempt.objects.values_list("ip_address", flat=True).distinct()),
+            ["203.0.113.5"],
+        )
+        through_proxy("owner", PASSWORD, HOME)
+        self.assertTrue(self.signed_in())
