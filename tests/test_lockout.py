@@ -94,6 +94,11 @@ class LockoutTests(BaseTestCase):
         to_owner = OutboxMessage.objects.get(recipient="owner@example.org")
         self.assertIn("203.0.113.5", to_owner.text)
         self.assertIn(f"{PAIR_LIMIT} times", to_owner.text)
+        # The admin sees the attempts and the notices.
+        self.client.force_login(User.objects.get(username="root"))
+        attempts = self.client.get("/admin/axes/accessattempt/")
+        self.assertContains(attempts, "203.0.113.5")
+        self.assertContains(self.client.get("/admin/outbox/outboxmessage/"), "owner@example.org")
 
     @override_settings(HTTPS_PROXY=True)
     def test_it_tells_clients_apart_behind_the_proxy_whatever_they_claim(self):
