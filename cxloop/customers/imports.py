@@ -11,7 +11,7 @@ file twice changes nothing the second time. The file reading, the column mapping
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from cxloop.customers.models import Contact, Customer, Language, Lifecycle, Tier
 from cxloop.customers.services import save_customers
+from cxloop.lib.params import MSG_MONEY, ParamError, parse_money
 
 ATTRIBUTE = "attribute:"  # a target "attribute:region" fills Customer.attributes["region"]
 CUSTOMER_FIELDS = (
@@ -93,27 +94,29 @@ def _text(max_length: int) -> Callable[[str], str]:
 
 def _money(raw: str) -> Decimal:
     """An amount as people write it (1 200 000,50 or 1,200,000.50) that fits
-    ``Customer.annual_value``: checked against the column's digits before any arithmetic,
-    which a value such as 1e26 would overflow."""
+    ``Customer.annual_value``, checked by ``cxloop.lib.params`` against the column's digits
+    (never by arithmetic, which a value such as 1e26 overflows)."""
     column = Customer._meta.get_field("annual_value")
-    places, whole = column.decimal_places, column.max_digits - column.decimal_places
     text = re.sub(r"[\s\u00a0\u202f']", "", raw)
     if "," in text and "." in text:
         text = text.replace(",", "")  # 1,200,000.50
     elif text.count(",") == 1:
         text = text.replace(",", ".")  # 1200000,50
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount < 0:
-        raise ValueError(_("expected an amount of at least 0, such as 1200000.50"))
-    if amount and amount.adjusted() >= whole:
-        raise ValueError(_("expected an amount below %(limit)s") % {"limit": f"{10**whole:,}"})
-    cents = amount.quantize(Decimal(1).scaleb(-places))
-    if amount != cents:
-        raise ValueError(_("expected at most %(n)s decimals") % {"n": places})
-    return abs(cents)  # "-0" is 0.00
+        amount = parse_money(
+            "annual_value",
+            text,
+            max_digits=column.max_digits,
+            decimal_places=column.decimal_places,
+        )
+    except ParamError as error:
+        raise ValueError(_(error.template) % error.params) from None
+    except ArithmeticError:  # decimal.Overflow from normalize() on 1E+999999999
+        raise ValueError(
+            _(MSG_MONEY)
+            % {"whole": column.max_digits - column.decimal_places, "places": column.decimal_places}
+        ) from None
+    return abs(amount)  # "-0" is 0
 
 
 def _currency(raw: str) -> str:

@@ -37,17 +37,19 @@ from tests.test_cli import cxloop
 MAPPING = ImportMapping.from_dict(
     {"columns": {"id": "external_id", "name": "name", "value": "annual_value"}}
 )
+FITS = "expected an amount with at most 12 digits before the decimal point and 2 after it"
 BAD_AMOUNTS = {
-    "1e26": "expected an amount below 1,000,000,000,000",
-    "1E+999999999": "expected an amount below 1,000,000,000,000",
-    "99999999999999999999": "expected an amount below 1,000,000,000,000",
-    "NaN": "expected an amount of at least 0",
-    "sNaN": "expected an amount of at least 0",
-    "inf": "expected an amount of at least 0",
-    "-Infinity": "expected an amount of at least 0",
+    "1e26": FITS,
+    "1E+999999999": FITS,
+    "99999999999999999999": FITS,
+    "1" * 5000: FITS,
+    "NaN": FITS,
+    "sNaN": FITS,
+    "inf": FITS,
+    "-Infinity": FITS,
     "-5": "expected an amount of at least 0",
-    "1.005": "expected at most 2 decimals",
-    "1e-1000000": "expected at most 2 decimals",
+    "1.005": FITS,
+    "1e-1000000": FITS,
 }
 
 
@@ -121,15 +123,12 @@ class BadAmountTests(BaseTestCase):
         for mode in (Mode.DRY_RUN, Mode.ALL_OR_NOTHING, Mode.VALID_ONLY):
             with self.subTest(mode=mode):
                 result = run_import(table, MAPPING, CustomersKind(), mode=mode)
-                found = {e.value: (e.row, e.column, e.reason) for e in result.errors}
-                expected = {
-                    value: (row, "value", reason)
-                    for row, (value, reason) in enumerate(BAD_AMOUNTS.items(), start=3)
-                }
-                self.assertEqual(found.keys(), expected.keys())
-                for value, (row, column, reason) in expected.items():
-                    self.assertEqual(found[value][:2], (row, column))
-                    self.assertIn(reason, found[value][2])
+                found = {e.row: e for e in result.errors}
+                self.assertEqual(sorted(found), list(range(3, 3 + len(BAD_AMOUNTS))))
+                for row, (value, reason) in enumerate(BAD_AMOUNTS.items(), start=3):
+                    self.assertEqual(found[row].column, "value")
+                    self.assertEqual(found[row].value[:99], value[:99])  # shown up to 100
+                    self.assertIn(reason, found[row].reason)
         self.assertEqual(str(Customer.objects.get().annual_value), "999999999999.99")
 
     def test_it_reports_scores_that_are_no_whole_number_in_range(self):
@@ -191,7 +190,7 @@ class BadFilePagesTests(BaseTestCase):
         self.assertEqual(preview.status_code, 200)
         self.assertEqual(preview.context["result"].invalid, len(BAD_AMOUNTS))
         self.assertContains(preview, "<code>1e26</code>", html=True)
-        self.assertContains(preview, "expected an amount below 1,000,000,000,000")
+        self.assertContains(preview, FITS)
         done = self.client.post(reverse("import_run", args=[token]), follow=True)
         self.assertEqual(done.status_code, 200)
         self.assertFalse(done.context["result"].written)
