@@ -7,6 +7,7 @@ real user signs in from anywhere else; an address that tries many user names is 
 ``ADDRESS_LIMIT`` failures in all. Both are counted over axes' cool-off period.
 """
 
+import datetime as dt
 import hashlib
 import logging
 
@@ -70,12 +71,13 @@ def tell_of_lockout(sender, request, username, ip_address, **kwargs):
     key = "cxloop-lockout-told:" + hashlib.sha256(told).hexdigest()  # any name is a safe key
     if not cache.add(key, 1, timeout=seconds):
         return
-    until = timezone.localtime(timezone.now() + (cool_off or timezone.timedelta(0)))
+    until = timezone.localtime(timezone.now() + (cool_off or dt.timedelta(0)))
     users = get_user_model().objects.filter(is_active=True)
     user = users.filter(username=username).exclude(email="").first() if username else None
     admins = list(users.filter(is_superuser=True).exclude(email="").values_list("email", flat=True))
     log.warning("sign-in locked for %r from %s until %s", username, ip_address, f"{until:%H:%M}")
-    context = {"username": username, "address": ip_address, "until": until.strftime("%H:%M")}
+    # The name is whatever the form was sent with: at most a line of it goes into an e-mail.
+    context = {"username": (username or "")[:150], "address": ip_address, "until": f"{until:%H:%M}"}
     if user is not None and by_pair:
         with translation.override(settings.LANGUAGE_CODE):
             _mail(
@@ -122,7 +124,7 @@ def _mail(to: list[str], subject: str, text: str) -> None:
 
 def locked_out(request, original_response=None, credentials=None):
     """The page axes shows instead of signing in: what happened and when to try again."""
-    cool_off = get_cool_off(request) or timezone.timedelta(0)
+    cool_off = get_cool_off(request) or dt.timedelta(0)
     username = get_client_username(request, credentials) or ""
     context = {
         "username": username,
