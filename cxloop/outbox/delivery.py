@@ -4,12 +4,13 @@
   skips rows another worker locked; SQLite queues writers at BEGIN), and their next attempt is
   set to the end of a lease. A worker killed mid-send leaves them *sending*; when the lease ends
   they are due again, so nothing is lost.
-- **Send and record, one message at a time.** Each of SMTP_CONNECTIONS threads sends over its
-  own connection and records each message as sent (or refused) in its own small transaction
-  right after the server's reply, before it sends the next. A worker killed at any moment has
-  therefore recorded every message the server accepted except, at most, the one whose reply it
-  was reading — a window of well under a millisecond per connection, the one way a message can
-  still go out twice (the same Message-ID then lets the receiving side see it as a duplicate).
+- **Send, record, then send the next.** Each of SMTP_CONNECTIONS threads sends over its own
+  connection and, after the server's reply, waits until the outcome is committed before it
+  sends its next message; one recorder thread commits the outcomes that arrive together in one
+  transaction (group commit). A worker killed at any moment has therefore recorded every message
+  the server accepted except, at most, the one per connection whose reply it had just read — a
+  window of about a millisecond, the one way a message can still go out twice (with the same
+  Message-ID, by which a receiving system can tell the duplicate).
 - **Retry.** A temporary failure (4xx, a lost or refused connection) queues the message again
   after ``backoff`` (1 min × 2^(n−1), at most 4 h); after ``EMAIL_MAX_ATTEMPTS`` tries it is
   dead, which the admin shows and can retry. A permanent refusal (5xx) settles it as refused.
@@ -76,26 +77,85 @@ def _db_time(moment: dt.datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def _settle(message: Pending, state: str, now: dt.datetime, error: str = "") -> None:
-    """Record a message's last outcome (sent or refused) with its record's, in one transaction
-    (raw statements: the ORM would cost more than sending at 2,000 messages a second)."""
-    at = _db_time(now)
-    kind = kinds.get(message.kind) if message.ref is not None else None
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SETTLE, [state, at if state == State.SENT else None, error, message.pk])
+def _record(cursor, outcomes: list[tuple[Pending, str, str]], now: dt.datetime) -> list[str]:
+    """Write the outcomes of messages — (message, outcome, error) with outcome "sent",
+    "refused", "cancelled" (their records' too, through their kinds), or "failed", which queues
+    a message again after its backoff or, after its last try, settles it as dead — and return
+    what each became. Raw statements, one ``executemany`` each: the ORM would cost more than
+    sending, at 2,000 messages a second."""
+    at, limit = _db_time(now), settings.EMAIL_MAX_ATTEMPTS
+    became, settle, requeue, stamps = [], [], [], {}
+    for message, outcome, error in outcomes:
+        if outcome == "failed" and message.attempts < limit:
+            retry_at = _db_time(now + backoff(message.attempts))
+            requeue.append([retry_at, error, message.pk])
+            became.append("retried")
+            continue
+        outcome = State.DEAD if outcome == "failed" else outcome
+        settle.append([outcome, at if outcome == State.SENT else None, error, message.pk])
+        became.append(str(outcome))
+        if message.ref is not None:
+            stamps.setdefault((message.kind, str(outcome)), []).append(message.ref)
+    if settle:
+        cursor.executemany(_SETTLE, settle)
+    if requeue:
+        cursor.executemany(_REQUEUE, requeue)
+    for (name, outcome), refs in stamps.items():
+        kind = kinds.get(name)
         if kind is not None and kind.settle is not None:
-            kind.settle(cursor, state, message.ref, at)
+            kind.settle(cursor, outcome, refs, at)
+    return became
 
 
-def _failed(message: Pending, now: dt.datetime, error: str) -> str:
-    """Queue the message again after its backoff, or settle it as dead after its last try."""
-    if message.attempts >= settings.EMAIL_MAX_ATTEMPTS:
-        with connection.cursor() as cursor:
-            cursor.execute(_SETTLE, [State.DEAD, None, error, message.pk])
-        return "dead"
-    with connection.cursor() as cursor:
-        cursor.execute(_REQUEUE, [_db_time(now + backoff(message.attempts)), error, message.pk])
-    return "retried"
+def _record_now(message: Pending, outcome: str, now: dt.datetime, error: str = "") -> str:
+    with transaction.atomic(), connection.cursor() as cursor:
+        return _record(cursor, [(message, outcome, error)], now)[0]
+
+
+class _Recorder(threading.Thread):
+    """Writes the outcomes of every connection of a pass, committing together those that
+    arrive while the previous commit runs (group commit). ``record`` returns only once its
+    outcome is committed, so a connection never sends its next message before the last one
+    is on disk; one writer instead of eight also spares SQLite's lock, on which eight threads
+    each committing their own waited 0.6 ms a statement (profiled)."""
+
+    def __init__(self, clock):
+        super().__init__(daemon=True)
+        self.clock = clock
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+
+    def record(self, message: Pending, outcome: str, error: str = "") -> str:
+        request = {"args": (message, outcome, error), "done": threading.Event()}
+        self.requests.put(request)
+        request["done"].wait()
+        if "error" in request:
+            raise request["error"]
+        return request["result"]
+
+    def run(self) -> None:
+        try:
+            while (first := self.requests.get()) is not None:
+                batch = [first]
+                while not self.requests.empty():
+                    if (request := self.requests.get()) is None:
+                        self.requests.put(None)  # end after this batch
+                        break
+                    batch.append(request)
+                self._write(batch)
+        finally:
+            connection.close()  # this thread's own connection to the database
+
+    def _write(self, batch: list[dict]) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                became = _record(cursor, [request["args"] for request in batch], self.clock())
+            for request, result in zip(batch, became, strict=True):
+                request["result"] = result
+        except Exception as error:
+            for request in batch:
+                request["error"] = error
+        for request in batch:
+            request["done"].set()
 
 
 def _describe(error: BaseException) -> str:
@@ -109,6 +169,7 @@ class _Shared:
     work: queue.Queue
     clock: object
     stop: threading.Event
+    recorder: _Recorder
     broken: threading.Event = field(default_factory=threading.Event)
     error: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,9 +177,43 @@ class _Shared:
     left: list[Pending] = field(default_factory=list)  # claimed, not tried: lost connection or stop
 
 
+class _Connection:
+    """One SMTP connection of a pass, opened at its first message and again after a failure."""
+
+    def __init__(self):
+        self.opened = self.send = None
+
+    def __call__(self, to: str, data: bytes) -> None:
+        if self.send is None:
+            self.opened = mailer()
+            self.send = self.opened.__enter__()
+        self.send(to, data)
+
+    def close(self) -> None:
+        if self.opened is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):  # it is gone already
+                self.opened.__exit__(None, None, None)
+        self.opened = self.send = None
+
+
+def _deliver(message: Pending, data: bytes, smtp: _Connection, shared: _Shared) -> str:
+    """Send one message and record what became of it; returns the outcome."""
+    try:
+        smtp(message.recipient, data)
+    except (OSError, smtplib.SMTPException) as error:
+        verdict = permanent(error) if isinstance(error, smtplib.SMTPException) else None
+        if verdict is None:  # the connection's failure, not the message's
+            smtp.close()
+            with shared.lock:
+                shared.error = shared.error or _describe(error)
+            shared.broken.set()
+        outcome = "refused" if verdict else "failed"
+        return shared.recorder.record(message, outcome, _describe(error))
+    return shared.recorder.record(message, "sent")
+
+
 def _connection_thread(shared: _Shared) -> None:
-    outcomes, left = Counter(), []
-    opened = send = None
+    outcomes, left, smtp = Counter(), [], _Connection()
     try:
         while (item := shared.work.get()) is not None:
             message, data, deadline = item
@@ -126,43 +221,17 @@ def _connection_thread(shared: _Shared) -> None:
                 left.append(message)
                 continue
             try:
-                if send is None:
-                    opened = mailer()
-                    send = opened.__enter__()
-                send(message.recipient, data)
-            except (OSError, smtplib.SMTPException) as error:
-                verdict = permanent(error) if isinstance(error, smtplib.SMTPException) else None
-                if verdict is None:  # the connection's failure, not the message's
-                    with shared.lock:
-                        shared.error = shared.error or _describe(error)
-                    shared.broken.set()
-                    outcomes[_failed(message, shared.clock(), _describe(error))] += 1
-                    opened, send = _close(opened), None
-                elif verdict:
-                    _settle(message, State.REFUSED, shared.clock(), _describe(error))
-                    outcomes["refused"] += 1
-                else:
-                    outcomes[_failed(message, shared.clock(), _describe(error))] += 1
-            except Exception as error:  # the database, most likely: stop before sending more
+                outcomes[_deliver(message, data, smtp, shared)] += 1
+            except Exception as error:  # the database, most likely: stop sending
                 with shared.lock:
                     shared.error = shared.error or _describe(error)
                 shared.broken.set()
-                left.append(message)
-            else:
-                _settle(message, State.SENT, shared.clock())
-                outcomes["sent"] += 1
+                left.append(message)  # its lease ends and it is tried again
     finally:
-        _close(opened)
+        smtp.close()
         with shared.lock:
             shared.outcomes.update(outcomes)
             shared.left += left
-        connection.close()  # this thread's own connection to the database
-
-
-def _close(opened) -> None:
-    if opened is not None:
-        with contextlib.suppress(OSError, smtplib.SMTPException):  # it is gone already
-            opened.__exit__(None, None, None)
 
 
 def _claim(now: dt.datetime, limit: int) -> list[Pending]:
@@ -202,7 +271,14 @@ def send_due(
     of them: "sent", "refused", "retried", "dead", "cancelled". ``stop``, when set, ends the
     pass after the messages being sent; the rest go back to the queue as they were."""
     clock = (lambda: now) if now is not None else timezone.now
-    shared = _Shared(work=queue.Queue(maxsize=ROUND), clock=clock, stop=stop or threading.Event())
+    recorder = _Recorder(clock)
+    shared = _Shared(
+        work=queue.Queue(maxsize=ROUND),
+        clock=clock,
+        stop=stop or threading.Event(),
+        recorder=recorder,
+    )
+    recorder.start()
     threads = [
         threading.Thread(target=_connection_thread, args=(shared,), daemon=True)
         for _ in range(SMTP_CONNECTIONS)
@@ -220,12 +296,13 @@ def send_due(
                 built = _build(claimed, memo)
             except Exception as error:  # a message that cannot be built: each is retried
                 for message in claimed:
-                    shared.outcomes[_failed(message, clock(), _describe(error))] += 1
+                    outcome = _record_now(message, "failed", clock(), _describe(error))
+                    shared.outcomes[outcome] += 1
                 continue
             for message in claimed:
                 data = built.get(message.pk)
                 if data is None:
-                    _settle(message, State.CANCELLED, clock())
+                    _record_now(message, State.CANCELLED, clock())
                     cancelled += 1
                 else:
                     shared.work.put((message, data, deadline))
@@ -234,10 +311,12 @@ def send_due(
             shared.work.put(None)
         for thread in threads:
             thread.join()
+        recorder.requests.put(None)
+        recorder.join()
     now_ = clock()
     for message in shared.left:
         if shared.broken.is_set():  # the server is down: each waits its backoff
-            shared.outcomes[_failed(message, now_, shared.error)] += 1
+            shared.outcomes[_record_now(message, "failed", now_, shared.error)] += 1
         else:  # stopped, or near its lease's end: untried, due again at once
             OutboxMessage.objects.filter(pk=message.pk, state=State.SENDING).update(
                 state=State.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now_

@@ -31,12 +31,12 @@ PENDING_FIELDS = Pending._fields
 class Kind:
     """``build(messages, memo)`` returns each message's RFC 5322 bytes by its pk, or None when
     it is no longer wanted (it is cancelled); ``memo`` is a dict kept for one pass, for what many
-    messages share. ``settle(cursor, state, ref, at)`` runs inside the transaction that records
-    a message as sent or refused (``at`` as the database stores it), so the record and the
-    message never disagree."""
+    messages share. ``settle(cursor, state, refs, at)`` runs inside the transaction that records
+    messages as sent, refused, cancelled or dead (``state``; ``refs`` their references, ``at``
+    the moment as the database stores it), so a record and its message never disagree."""
 
     build: Callable[[list[Pending], dict], dict[int, bytes | None]]
-    settle: Callable[[Any, str, int, Any], None] | None = None
+    settle: Callable[[Any, str, list[int], Any], None] | None = None
 
 
 _KINDS: dict[str, Kind] = {}

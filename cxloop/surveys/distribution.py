@@ -186,11 +186,9 @@ def _settle(reminder: bool):
     sent = f"UPDATE {_TABLE} SET {'reminded_at' if reminder else 'sent_at'} = %s WHERE id = %s"
     bounced = f"UPDATE {_TABLE} SET bounced_at = %s WHERE id = %s"
 
-    def settle(cursor, state: str, ref: int, at) -> None:
-        if state == "sent":
-            cursor.execute(sent, [at, ref])
-        elif state == "refused":
-            cursor.execute(bounced, [at, ref])
+    def settle(cursor, state: str, refs: list[int], at) -> None:
+        if state in ("sent", "refused"):
+            cursor.executemany(sent if state == "sent" else bounced, [[at, ref] for ref in refs])
 
     return settle
 
