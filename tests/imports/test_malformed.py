@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 from django.urls import reverse
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from cxloop.customers.models import Customer
@@ -232,3 +234,55 @@ def test_the_command_exits_with_one_line_and_no_traceback(data_dir, filename, co
         assert "      3  value" in result.stdout and "'1e26'" in result.stdout
     else:
         assert str(path) in result.stderr
+
+
+GOOD_BOOK = xlsx_bytes(
+    {"Sheet": [["id", "name", "value"], ["K-1", "Kama", 5], ["V-2", "=A1", 1.5]]}
+)
+
+
+class AnyBytesTests(SimpleTestCase):
+    """Whatever bytes arrive, reading them gives a table or an ImportFileError, nothing else."""
+
+    def _read(self, data: bytes, name: str) -> None:
+        try:
+            table = read_table(data, name)
+        except ImportFileError as error:
+            self.assertTrue(str(error))
+        else:
+            self.assertTrue(table.columns)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=3000))
+    def test_any_bytes_as_csv(self, data):
+        self._read(data, "f.csv")
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.lists(st.tuples(st.integers(0, len(GOOD_BOOK) - 1), st.integers(0, 255)), max_size=8),
+        st.integers(100, len(GOOD_BOOK)),
+    )
+    def test_a_damaged_workbook(self, changes, length):
+        data = bytearray(GOOD_BOOK[:length])
+        for position, byte in changes:
+            if position < len(data):
+                data[position] = byte
+        self._read(bytes(data), "f.xlsx")
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.integers(0, 2000), st.integers(0, 40), st.text(max_size=20))
+    def test_a_workbook_with_damaged_xml(self, position, cut, inserted):
+        """The archive is sound; the sheet's XML inside is not (the damage reaches the XML
+        parsers, not only zipfile's checksum)."""
+        out = io.BytesIO()
+        with (
+            zipfile.ZipFile(io.BytesIO(GOOD_BOOK)) as source,
+            zipfile.ZipFile(out, "w") as target,
+        ):
+            for part in source.infolist():
+                content = source.read(part)
+                if part.filename == "xl/worksheets/sheet1.xml":
+                    at = position % len(content)
+                    content = content[:at] + inserted.encode() + content[at + cut :]
+                target.writestr(part, content)
+        self._read(out.getvalue(), "f.xlsx")
