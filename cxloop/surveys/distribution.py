@@ -99,13 +99,23 @@ def distribute(survey: Survey, contacts: Iterable, *, now: dt.datetime, fatigue_
 def queue_invitations(ids: list[int], *, now: dt.datetime) -> int:
     """Queue the e-mails of the unsent e-mail invitations of ``ids`` that have none yet (those
     made before the outbox, or handed to the old task); returns how many were queued."""
-    with transaction.atomic():
-        unsent = (
-            Invitation.objects.filter(pk__in=ids, channel=Channel.EMAIL, sent_at=None)
-            .exclude(pk__in=references(INVITATION))
-            .values_list("pk", "contact__email")
-        )
-        return enqueue_references(INVITATION, list(unsent), now=now)
+    queued = 0
+    for start in range(0, len(ids), CHUNK):
+        with transaction.atomic():
+            unsent = (
+                Invitation.objects.filter(
+                    pk__in=ids[start : start + CHUNK], channel=Channel.EMAIL, sent_at=None
+                )
+                .exclude(pk__in=references(INVITATION))
+                .values_list("pk", "contact__email")
+            )
+            queued += enqueue_references(INVITATION, list(unsent), now=now)
+    return queued
+
+
+# Invitations one statement names: short transactions, and far below the parameter limits of
+# SQLite (32,766 in default builds) and of PostgreSQL with server-side binding (65,535).
+CHUNK = 500
 
 
 def _still_wanted(now: dt.datetime) -> Q:

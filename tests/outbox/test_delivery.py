@@ -14,12 +14,13 @@ from collections import Counter
 from aiosmtpd.controller import Controller
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import TransactionTestCase, override_settings
 from django.utils import timezone
 
 from cxloop.customers.models import Contact, Customer
 from cxloop.lib import env
+from cxloop.outbox import kinds
 from cxloop.outbox.delivery import LEASE, send_due
 from cxloop.outbox.kinds import backoff
 from cxloop.outbox.models import OutboxMessage, State
@@ -37,6 +38,37 @@ def run_worker() -> None:
 def received(mailboxes) -> Counter:
     """How many times each Message-ID reached the servers."""
     return Counter(m["Message-ID"] for box in mailboxes for m in box.messages)
+
+
+def start_worker(port: int, *options: str) -> subprocess.Popen:
+    """A real ``cxloop worker`` on the test database, sending to ``port``."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or ''}"
+            f":{database['PORT'] or 5432}/{database['NAME']}"
+        )
+    return subprocess.Popen(
+        [sys.executable, "-m", "cxloop.cli", "worker", *options],
+        env={
+            **os.environ,
+            "CXLOOP_DATABASE_URL": url,
+            "CXLOOP_EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        },
+    )
+
+
+def wait_until_held(box: "StallingMailbox", worker: subprocess.Popen) -> None:
+    """Until every connection of the worker waits for the server's reply."""
+    deadline = time.monotonic() + 60
+    while box.held < 1 and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.05)
+    held = -1
+    while held != box.held:
+        held = box.held
+        time.sleep(0.5)
 
 
 class StallingMailbox(Mailbox):
@@ -119,30 +151,9 @@ class OutboxTests(TransactionTestCase):
         with transaction.atomic():
             distribute(self.survey, self.contacts(150), now=timezone.now(), fatigue_days=30)
             enqueue_email("lead@acme.example", "Digest", "Ten new comments.")
-        database = connection.settings_dict
-        if connection.vendor == "sqlite":
-            url = f"sqlite:///{database['NAME']}"
-        else:
-            url = (
-                f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or ''}"
-                f":{database['PORT'] or 5432}/{database['NAME']}"
-            )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "cxloop.cli", "worker", "--batch"],
-            env={
-                **os.environ,
-                "CXLOOP_DATABASE_URL": url,
-                "CXLOOP_EMAIL_URL": f"smtp://127.0.0.1:{server.port}",
-            },
-        )
+        worker = start_worker(server.port, "--batch")
         try:
-            deadline = time.monotonic() + 60
-            while box.held < 1 and time.monotonic() < deadline and worker.poll() is None:
-                time.sleep(0.05)
-            held = -1
-            while held != box.held:  # until every connection waits for its reply
-                held = box.held
-                time.sleep(0.5)
+            wait_until_held(box, worker)
         finally:
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait()
@@ -254,3 +265,58 @@ class OutboxTests(TransactionTestCase):
         # delivered 10 days ago: both count; a dead or bounced e-mail or an old delivery do not.
         self.assertEqual(plan_invitations(contacts, now=now).invite, [dead, bounced, old])
         self.assertEqual(plan_invitations([queued], now=now + dt.timedelta(days=60)).invite, [])
+
+    def test_it_ends_the_pass_and_loses_nothing_when_the_database_fails_mid_send(self):
+        invitation = kinds.get("invitation")
+        failures = []
+
+        def settle_failing_once(cursor, state, refs, at):
+            if not failures:
+                failures.append(refs)
+                raise OperationalError("disk I/O error")  # injected fault
+            invitation.settle(cursor, state, refs, at)
+
+        kinds.register("invitation", kinds.Kind(invitation.build, settle_failing_once))
+        self.addCleanup(kinds.register, "invitation", invitation)
+        distribute(self.survey, self.contacts(40), now=timezone.now(), fatigue_days=30)
+        with SmtpServer() as smtp, override_settings(**smtp.settings):
+            outcomes = {}
+            thread = threading.Thread(target=lambda: outcomes.update(send_due()))
+            thread.start()
+            thread.join(60)
+            self.assertFalse(thread.is_alive(), "the pass hung")
+            self.assertEqual(len(failures), 1)
+            self.assertGreater(outcomes["retried"], 0)
+            send_due(now=timezone.now() + backoff(1))
+        self.assertEqual(Invitation.objects.filter(sent_at=None).count(), 0)
+        counts = received([smtp])
+        self.assertEqual(
+            set(counts), set(OutboxMessage.objects.values_list("message_id", flat=True))
+        )
+        # Accepted by the server but not recorded: the batch whose commit failed, at most one
+        # message per connection, goes out again.
+        self.assertLessEqual(sum(counts.values()) - len(counts), len(failures[0]))
+
+    def test_it_stops_on_sigterm_after_the_messages_being_sent(self):
+        box = StallingMailbox(limit=10)
+        server = Controller(box, hostname="127.0.0.1", port=free_port())
+        server.start()
+        self.addCleanup(server.stop)
+        distribute(self.survey, self.contacts(60), now=timezone.now(), fatigue_days=30)
+        worker = start_worker(server.port)  # running, not --batch
+        try:
+            wait_until_held(box, worker)
+            worker.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            box.release.set()  # the messages being sent are accepted …
+            self.assertEqual(worker.wait(30), 0)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        # … recorded, and the rest put back untried, due at once; none left under a lease.
+        states = Counter(OutboxMessage.objects.values_list("state", flat=True))
+        self.assertEqual(
+            states, {State.SENT: len(box.messages), State.QUEUED: 60 - len(box.messages)}
+        )
+        self.assertEqual(len(box.messages), 10 + box.held)
+        self.assertFalse(OutboxMessage.objects.filter(state=State.QUEUED, attempts__gt=0).exists())

@@ -187,9 +187,7 @@ class DistributionTests(TransactionTestCase):
     def test_it_stops_surveys_after_unsubscribing(self):
         distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)
         run_worker()
-        path = re.search(
-            r"http://127\.0\.0\.1:8000(/u/[^/\s]+/)", text(self.smtp.messages[0])
-        )
+        path = re.search(r"http://127\.0\.0\.1:8000(/u/[^/\s]+/)", text(self.smtp.messages[0]))
         page = self.client.get(path.group(1))
         self.assertContains(page, "Отписаться")
         self.anna.refresh_from_db()
