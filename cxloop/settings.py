@@ -60,6 +60,12 @@ FACTS_DELAY = _parse_seconds(
     "CXLOOP_FACTS_DELAY", os.environ.get("CXLOOP_FACTS_DELAY"), default=5.0
 )
 
+# The longest a request may run statements (cxloop/timeouts.py); 0 sets no limit. The worker,
+# commands and the demo build have none.
+REQUEST_TIMEOUT = _parse_seconds(
+    "CXLOOP_REQUEST_TIMEOUT", os.environ.get("CXLOOP_REQUEST_TIMEOUT"), default=10.0
+)
+
 
 def _parse_days(name: str, value: str | None, *, default: int | None) -> int | None:
     """Whole days from 1 to 36500; empty or unset gives ``default`` (None: the rule is off)."""
@@ -133,6 +139,8 @@ MIDDLEWARE = [
     "cxloop.security.proxy.ProxyAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every request's database work ends by REQUEST_TIMEOUT, answered 503 (cxloop/timeouts.py).
+    "cxloop.timeouts.RequestDeadlineMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -6,6 +6,7 @@ its employee's role shows (:func:`cxloop.people.queries.visible_team_ids`).
 
 import datetime as dt
 
+from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Header, NinjaAPI, Query, Status
@@ -38,6 +39,7 @@ from cxloop.surveys.queries import (
     survey_touchpoint,
 )
 from cxloop.surveys.services import AnswerError
+from cxloop.timeouts import is_timeout, timeout_response
 
 # A client's clock may run a little ahead of ours; more than this is a mistake.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -73,6 +75,15 @@ def unauthorized(request: HttpRequest, error: AuthenticationError) -> HttpRespon
     )
     response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(OperationalError)
+def database_stopped(request: HttpRequest, error: OperationalError) -> HttpResponse:
+    """A statement stopped by the request's time limit answers 503 with a message; any other
+    database failure goes on to Django (a 500 without details)."""
+    if is_timeout(error):
+        return timeout_response(request)
+    raise error
 
 
 @api.exception_handler(AnswerError)

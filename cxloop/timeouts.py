@@ -1,0 +1,144 @@
+"""A deadline for every request, so that no request holds a worker longer than
+``settings.REQUEST_TIMEOUT`` seconds (``CXLOOP_REQUEST_TIMEOUT``).
+
+:class:`RequestDeadlineMiddleware` sets the deadline when a request comes in and clears it when
+the response leaves. While it is set:
+
+- SQLite runs a progress handler (installed on every connection when it opens) that interrupts
+  the statement running when the deadline passes;
+- PostgreSQL has ``statement_timeout`` set on the request's connection;
+- a statement asked for after the deadline is refused before it reaches the database.
+
+A request stopped so answers 503 with a message (JSON ``{"detail": …}`` under ``/api/``, a page
+otherwise), never 500 and never a hang. Nothing outside a request has a deadline: the task
+worker, ``cxloop`` commands and the demo build run as long as their work takes.
+"""
+
+import contextvars
+import sqlite3
+import time
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django.db.utils import OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+# Monotonic seconds by which the current request must be done; None outside a request. A
+# context variable, so that each thread (granian's blocking thread, the test client) has its own.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "cxloop_request_deadline", default=None
+)
+
+# SQLite calls the handler every this many virtual-machine steps: about every 0.1 ms, which
+# costs well under 1 % of a query and stops one within a millisecond of its deadline.
+PROGRESS_STEPS = 10_000
+
+
+class RequestTimeout(OperationalError):
+    """The request's deadline passed before a statement could start."""
+
+
+def past_deadline() -> bool:
+    deadline = _deadline.get()
+    return deadline is not None and time.monotonic() > deadline
+
+
+def _interrupt_if_late() -> int:
+    # Non-zero makes SQLite stop the statement with "interrupted".
+    return 1 if past_deadline() else 0
+
+
+def _guard_sqlite(wrapper) -> None:
+    raw = wrapper.connection
+    if raw is not None and getattr(wrapper, "_cxloop_guarded", None) is not raw:
+        raw.set_progress_handler(_interrupt_if_late, PROGRESS_STEPS)
+        wrapper._cxloop_guarded = raw
+
+
+def _on_connection_created(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        _guard_sqlite(connection)
+
+
+connection_created.connect(_on_connection_created, dispatch_uid="cxloop_request_deadline")
+
+
+# Ending a transaction is never refused: a rollback refused would leave it broken.
+_TRANSACTION_CONTROL = ("ROLLBACK", "RELEASE", "SAVEPOINT", "COMMIT")
+
+
+def _refuse_when_late(execute, sql, params, many, context):
+    if past_deadline() and not sql.lstrip().upper().startswith(_TRANSACTION_CONTROL):
+        raise RequestTimeout("the request's time limit passed")
+    return execute(sql, params, many, context)
+
+
+def _limit_statements(wrapper, seconds: float) -> None:
+    """Sets ``statement_timeout`` on a PostgreSQL connection, once per connection (a SET is a
+    round trip); inside a transaction every time, since a rollback undoes it."""
+    wrapper.ensure_connection()
+    wanted = (wrapper.connection, max(1, round(seconds * 1000)))
+    if wrapper.in_atomic_block or getattr(wrapper, "_cxloop_statement_timeout", None) != wanted:
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{wanted[1]}"])
+        if not wrapper.in_atomic_block:
+            wrapper._cxloop_statement_timeout = wanted
+
+
+def is_timeout(error: BaseException) -> bool:
+    """Whether ``error`` is a statement stopped by the request's deadline."""
+    if isinstance(error, RequestTimeout):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if isinstance(cause, sqlite3.OperationalError) and "interrupted" in str(cause):
+        return True
+    return type(cause).__name__ == "QueryCanceled"  # psycopg: canceling statement due to …
+
+
+class RequestDeadlineMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        seconds = settings.REQUEST_TIMEOUT
+        if not seconds:
+            return self.get_response(request)
+        token = _deadline.set(time.monotonic() + seconds)
+        try:
+            with ExitStack() as stack:
+                for wrapper in connections.all():
+                    if wrapper.vendor == "sqlite":
+                        _guard_sqlite(wrapper)  # opened before this module was loaded
+                    elif wrapper.vendor == "postgresql":
+                        _limit_statements(wrapper, seconds)
+                    stack.enter_context(wrapper.execute_wrapper(_refuse_when_late))
+                return self.get_response(request)
+        finally:
+            _deadline.reset(token)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not is_timeout(exception):
+            return None
+        _deadline.set(None)  # the answer's own page may read the database
+        return timeout_response(request)
+
+
+def timeout_response(request: HttpRequest) -> HttpResponse:
+    message = _(
+        "This request took longer than %(seconds)s seconds and was stopped. Narrow it "
+        "(a shorter period, a filter) or try again later."
+    ) % {"seconds": f"{settings.REQUEST_TIMEOUT:g}"}
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"detail": message}, status=503, json_dumps_params={"ensure_ascii": False}
+        )
+    else:
+        response = render(request, "request_timeout.html", {"message": message}, status=503)
+    response["Retry-After"] = "30"
+    return response
