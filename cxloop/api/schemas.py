@@ -14,13 +14,28 @@ from pydantic import (
     StrictStr,
 )
 
+from cxloop.lib.params import text_problem
 from cxloop.surveys.models import Channel, QuestionKind, SurveyKind
+
+
+def _storable(value: str) -> str:
+    # NUL and lone surrogates cannot be stored (PostgreSQL refuses NUL, UTF-8 has no surrogates):
+    # refused, naming the field (docs/decisions/007-strict-input.md).
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Text that can be stored as it is.
+Text = Annotated[str, AfterValidator(_storable)]
+StrictText = Annotated[StrictStr, AfterValidator(_storable)]
 
 # What one answer may be: a score (a whole number, or a float or string that is one), a choice
 # value or a list of them, or a text; null or "" for no answer. Strict, so that true is not 1;
 # finite, because Python's JSON parser reads NaN and 1e999 and no score can be either.
 FiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
-AnswerValue = StrictInt | FiniteFloat | StrictStr | list[StrictStr | StrictInt] | None
+AnswerValue = StrictInt | FiniteFloat | StrictText | list[StrictText | StrictInt] | None
 
 
 # A row id: positive and within a 64-bit integer, which every database can compare with.
@@ -132,17 +147,17 @@ class ResponseIn(Schema):
         description="When the customer answered: ISO 8601 with a time zone, between 1970 and "
         "9000 and not in the future; now if left out.",
     )
-    customer_external_id: str | None = Field(
+    customer_external_id: Text | None = Field(
         None, min_length=1, max_length=100, description="The customer's id in the CRM or ERP."
     )
-    contact_email: str | None = Field(
+    contact_email: Text | None = Field(
         None,
         min_length=1,
         max_length=254,
         description="The contact who answered; with customer_external_id when the address "
         "belongs to contacts of several customers.",
     )
-    touchpoint_code: str | None = Field(
+    touchpoint_code: Text | None = Field(
         None,
         min_length=1,
         max_length=64,
@@ -214,11 +229,11 @@ class ResponsePage(Schema):
 class ResponseFilters(Schema):
     survey_id: RowId | None = None
     channel: Channel | None = None
-    customer_external_id: str | None = Field(None, description="The customer's external id.")
-    touchpoint_code: str | None = Field(
+    customer_external_id: Text | None = Field(None, description="The customer's external id.")
+    touchpoint_code: Text | None = Field(
         None, description="Responses about this touchpoint or with an answer on it."
     )
     since: Bound | None = Field(None, description="Submitted at or after (with a time zone).")
     until: Bound | None = Field(None, description="Submitted before (with a time zone).")
-    cursor: str | None = Field(None, description="`next` of the previous page.")
+    cursor: Text | None = Field(None, description="`next` of the previous page.")
     limit: int = Field(100, ge=1, le=500, description="Responses per page, at most 500.")

@@ -14,8 +14,37 @@ from cxloop.customers.queries import (
     segment_contacts,
 )
 from cxloop.feedback.models import FaceToFaceKind
+from cxloop.lib import params
 from cxloop.surveys.forms import field_name, question_field
 from cxloop.surveys.models import Question, Survey
+
+
+def storable_text(value: str) -> None:
+    """Refuses text that cannot be stored: NUL characters, lone surrogates
+    (docs/decisions/007-strict-input.md)."""
+    problem = params.text_problem(value)
+    if problem is not None:
+        raise ValidationError(_(problem), code="unstorable")
+
+
+def plausible_date(value) -> None:
+    """Refuses a date outside 1900–2200, which month arithmetic and time zones overflow."""
+    try:
+        params.check_date("date", value)
+    except params.ParamError as error:
+        raise ValidationError(_(error.template) % error.params, code="out_of_range") from None
+
+
+class TextField(forms.CharField):
+    """A CharField that refuses text which cannot be stored."""
+
+    default_validators = [storable_text]
+
+
+class DateField(forms.DateField):
+    """A DateField within the dates cxloop can compute with (1900–2200)."""
+
+    default_validators = [plausible_date]
 
 
 class DistributionForm(forms.Form):
@@ -297,12 +326,10 @@ class InsightFilters(forms.Form):
     """The filters every analytical page shares: a period, a segment (the target segment
     first, and chosen when the page opens) and a team among those the viewer may see."""
 
-    since = forms.DateField(
+    since = DateField(
         required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    until = forms.DateField(
-        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    until = DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     segment = forms.ChoiceField(required=False, label=_("Customers"))
     team = forms.ChoiceField(required=False, label=_("Team"))
 

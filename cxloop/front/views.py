@@ -23,6 +23,7 @@ from cxloop.front.forms import (
 from cxloop.insights.queries import MIN_GROUP_SIZE
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
+from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.models import Role
 from cxloop.people.queries import (
     administers_cx,
@@ -323,17 +324,26 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def response_list(request: HttpRequest) -> HttpResponse:
     """Customer feedback from every channel side by side, newest first."""
     survey = request.GET.get("survey", "")
-    responses = feedback_feed(
-        visible_team_ids(request.user),
-        channel=request.GET.get("channel", ""),
-        survey_id=int(survey) if survey.isdigit() else None,
-    )
+    channel = request.GET.get("channel", "")
+    survey_id = None
+    if survey:
+        try:
+            survey_id = parse_row_id("survey", survey)
+        except ParamError as error:
+            # A filter that cannot match is left out, and the page says so.
+            messages.error(
+                request, _("Survey: %(reason)s.") % {"reason": _(error.template) % error.params}
+            )
+            survey = ""
+    if channel not in Channel.values:
+        channel = ""
+    responses = feedback_feed(visible_team_ids(request.user), channel=channel, survey_id=survey_id)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "channels": Channel.choices,
         "surveys": active_surveys(),
-        "channel": request.GET.get("channel", ""),
+        "channel": channel,
         "survey": survey,
     }
     return render(request, "front/response_list.html", context)
