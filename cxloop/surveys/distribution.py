@@ -193,12 +193,13 @@ _TABLE = Invitation._meta.db_table
 
 
 def _settle(reminder: bool):
-    sent = f"UPDATE {_TABLE} SET {'reminded_at' if reminder else 'sent_at'} = %s WHERE id = %s"
-    bounced = f"UPDATE {_TABLE} SET bounced_at = %s WHERE id = %s"
+    stamp = {"sent": "reminded_at" if reminder else "sent_at", "refused": "bounced_at"}
 
     def settle(cursor, state: str, refs: list[int], at) -> None:
-        if state in ("sent", "refused"):
-            cursor.executemany(sent if state == "sent" else bounced, [[at, ref] for ref in refs])
+        if state in stamp:
+            marks = ", ".join(["%s"] * len(refs))
+            sql = f"UPDATE {_TABLE} SET {stamp[state]} = %s WHERE id IN ({marks})"
+            cursor.execute(sql, [at, *refs])
 
     return settle
 
