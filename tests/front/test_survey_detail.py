@@ -1,9 +1,9 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from cxloop.customers.models import Contact, Customer, Segment
+from cxloop.outbox.models import OutboxMessage
 from cxloop.people.models import Employee, Role
 from cxloop.surveys.models import Invitation
 from cxloop.surveys.services import issue_invitation
@@ -77,7 +77,8 @@ class SurveyDetailTests(BaseTestCase):
         self.assertEqual(
             set(Invitation.objects.values_list("contact__name", flat=True)), {"Anna", "Carl"}
         )
-        self.assertEqual(DBTaskResult.objects.count(), 1)
+        queued = OutboxMessage.objects.values_list("recipient", flat=True)  # e-mailed by the worker
+        self.assertEqual(set(queued), {"anna@big.example", "carl@small.example"})
 
     def test_it_names_the_line_of_an_unknown_address(self):
         self.client.force_login(self.owner)
