@@ -28,7 +28,7 @@ def emailed_link(live_server) -> str:
     with SmtpServer() as smtp, override_settings(**smtp.settings):
         distribute(make_survey(), [contact], now=timezone.now(), fatigue_days=30)
         call_command("worker", batch=True, verbosity=0)
-        body = smtp.messages[0].get_content()
+        body = smtp.messages[0].get_body(("plain",)).get_content()
     path = re.search(r"https?://[^/\s]+(/s/[^/\s]+/)", body).group(1)
     return live_server.url + path
 

@@ -6,12 +6,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from cxloop.outbox.delivery import send_due
+from cxloop.privacy.services import apply_retention_daily
 
 
 class Command(BaseCommand):
     help = (
-        "Run the background worker: the tasks on the database queue, and the outbox's e-mails "
-        "as they fall due (retries included)."
+        "Run the background worker: the tasks on the database queue, the outbox's e-mails "
+        "as they fall due (retries included) and, once a day, the retention rules."
     )
 
     def add_arguments(self, parser):
@@ -48,6 +49,8 @@ class Command(BaseCommand):
             for name in ("SIGINT", "SIGTERM"):
                 signal.signal(getattr(signal, name), stopping)
             outcomes = send_due(stop=stop)
+            # Retention rules and the audit log's purge, at most once a day (UTC).
+            apply_retention_daily()
             if outcomes and verbosity > 1:
                 self.stdout.write(
                     "e-mail: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
