@@ -69,7 +69,20 @@ def test_it_refuses_nul_and_lone_surrogates_and_cleans_them(text):
     st.one_of(
         st.decimals(allow_nan=True, allow_infinity=True).map(str),
         st.text(max_size=30),
-        st.sampled_from(["1e26", "1E+26", "-0", "0.001", "9999999999.99", "1e-30", "1e999999"]),
+        st.sampled_from(
+            [
+                "1e26",
+                "1E+26",
+                "-0",
+                "0.001",
+                "9999999999.99",
+                "1e-30",
+                "1e999999",
+                "1E+999999999",
+                "1E-999999999",
+                "0E+5",
+            ]
+        ),
     )
 )
 def test_it_parses_money_within_its_column_or_names_the_field(raw):

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 
 from cxloop.audit import context, registry, services
 from cxloop.audit.choices import Action
+from cxloop.lib.params import clean_text
 
 # Query parameters whose values may be a person's name or address: logged by name only.
 _PRIVATE_PARAMETERS = ("email", "name", "phone", "q", "search", "comment", "text")
@@ -15,7 +16,10 @@ IMPORT_URLS = frozenset({"import_run"})
 
 def _query(request: HttpRequest) -> dict[str, str]:
     return {
-        key[:50]: "…" if any(p in key.lower() for p in _PRIVATE_PARAMETERS) else value[:100]
+        # Cleaned: a NUL is legal in a URL and PostgreSQL refuses it in a JSON value.
+        clean_text(key[:50]): "…"
+        if any(p in key.lower() for p in _PRIVATE_PARAMETERS)
+        else clean_text(value[:100])
         for key, value in list(request.GET.items())[:20]
     }
 
@@ -61,7 +65,7 @@ class AuditMiddleware:
                     Action.READ,
                     kind=kind,
                     object_id=match.kwargs.get(keyword, "") if keyword else "",
-                    details={"path": request.path[:200], "query": _query(request)},
+                    details={"path": clean_text(request.path[:200]), "query": _query(request)},
                 )
         elif request.method == "POST" and name in IMPORT_URLS:
             services.record(

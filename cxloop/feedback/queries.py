@@ -8,14 +8,16 @@ from cxloop.surveys.queries import completed_responses
 
 
 def face_to_face_records(team_ids: list[int] | None) -> QuerySet[FaceToFaceRecord]:
-    """Records, newest first, with their NPS; only those logged by ``team_ids`` unless None."""
+    """Records, newest first, with their NPS; only those about customers owned by ``team_ids``
+    unless None — the customer's team decides, as for every other feedback, not the team of
+    whoever recorded the meeting (who may since have moved, or the customer with them)."""
     nps = Answer.objects.filter(response=OuterRef("response"), kind="nps").values("score")[:1]
     records = (
         FaceToFaceRecord.objects.select_related("customer", "employee__user", "employee__team")
         .annotate(nps=Subquery(nps), follow_up_count=Count("follow_ups"))
         .order_by("-met_on", "-pk")
     )
-    return records if team_ids is None else records.filter(employee__team_id__in=team_ids)
+    return records if team_ids is None else records.filter(customer__owner__team_id__in=team_ids)
 
 
 def feedback_feed(

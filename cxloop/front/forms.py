@@ -94,18 +94,26 @@ class DistributionForm(forms.Form):
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise ValidationError(_("The file is not UTF-8 text.")) from error
+        if "\x00" in text:  # no address holds one, and PostgreSQL refuses it in a query
+            raise ValidationError(_("The file holds a NUL character: it is not a CSV file."))
         reader = csv.DictReader(io.StringIO(text))
-        columns = {name.strip().lower(): name for name in reader.fieldnames or []}
-        if "email" not in columns:
+        try:
+            columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+            if "email" not in columns:
+                raise ValidationError(
+                    _('The file has no "email" column; its columns are: %(columns)s'),
+                    params={"columns": ", ".join(reader.fieldnames or []) or "—"},
+                )
+            return [
+                (_("row %(n)s") % {"n": n}, (row[columns["email"]] or "").strip())
+                for n, row in enumerate(reader, start=2)
+                if (row[columns["email"]] or "").strip()
+            ]
+        except csv.Error as error:  # a field over the csv module's limit (128 KiB), say
             raise ValidationError(
-                _('The file has no "email" column; its columns are: %(columns)s'),
-                params={"columns": ", ".join(reader.fieldnames or []) or "—"},
-            )
-        return [
-            (_("row %(n)s") % {"n": n}, (row[columns["email"]] or "").strip())
-            for n, row in enumerate(reader, start=2)
-            if (row[columns["email"]] or "").strip()
-        ]
+                _("The file cannot be read as CSV at line %(line)s: %(error)s"),
+                params={"line": reader.line_num, "error": error},
+            ) from error
 
 
 class FaceToFaceForm(forms.Form):

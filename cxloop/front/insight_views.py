@@ -93,6 +93,16 @@ def _card(touchpoint, card) -> dict:
     }
 
 
+def _stage_labels(stages) -> list[str]:
+    """Stage names for the emotion curve's axis, which must be distinct (equal names would
+    merge into one point): an empty or repeated name gets the stage's number beside it."""
+    names = [stage.name for stage in stages]
+    return [
+        f"{name} ({stage.order})".strip() if not name or names.count(name) > 1 else name
+        for name, stage in zip(names, stages, strict=True)
+    ]
+
+
 @login_required
 def journey_map(request: HttpRequest) -> HttpResponse:
     """Stages as columns, touchpoints as cards, the emotion curve and the ranked
@@ -116,10 +126,14 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         }
         for stage in stages
     ]
+    # A stage without touchpoints yet (just added in the admin) is a column but no point.
+    point_of = {point.stage_id: point for point in result.stages}
+    curved = [stage for stage in stages if stage.pk in point_of]
+    points = [point_of[stage.pk] for stage in curved]
     curve = charts.emotion_curve(
         [
             {
-                "stage": stage.name,
+                "stage": label,
                 **(
                     {"value": point.score.value, "low": point.score.low, "high": point.score.high}
                     if point.score is not None
@@ -127,7 +141,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                 ),
                 "n": point.n,
             }
-            for stage, point in zip(stages, result.stages, strict=True)
+            for label, point in zip(_stage_labels(curved), points, strict=True)
         ]
     )
     opportunities = [

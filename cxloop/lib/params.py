@@ -163,7 +163,13 @@ def check_money(
     limits = {"whole": whole, "places": decimal_places}
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ParamError(field, value, MSG_MONEY, limits)
-    sign, digits, exponent = value.normalize().as_tuple()
+    # The digits as written, trailing zeros dropped by hand: normalize() raises decimal.Overflow
+    # for an exponent beyond the context's (1E+999999999).
+    sign, digits, exponent = value.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    if digits == (0,):
+        exponent = min(exponent, 0)
     places = max(0, -exponent)
     integer_digits = max(0, len(digits) + exponent)
     if places > decimal_places or integer_digits > whole:

@@ -239,7 +239,10 @@ class AnswerError(ValueError):
     """An answer that does not fit its question; says which question, what value and why."""
 
     def __init__(self, question: int | str, value: object, reason: str):
-        super().__init__(f"question {question}: {value!r} — {reason}")
+        shown = repr(value)
+        if len(shown) > 60:  # a message names the value; it need not repeat 5,000 digits
+            shown = shown[:59] + "…"
+        super().__init__(f"question {question}: {shown} — {reason}")
         self.question, self.value, self.reason = question, value, reason
 
 
@@ -256,7 +259,8 @@ def clean_value(question: Question, raw: object) -> object:
             raise AnswerError(
                 question.order, raw, f"expected a whole number {low}–{high}"
             ) from None
-        if score != int(score) or not low <= score <= high:
+        # The range test first: it is False for nan and inf, which int() cannot take.
+        if not low <= score <= high or score != int(score):
             raise AnswerError(question.order, raw, f"expected a whole number {low}–{high}")
         return int(score)
     if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):

@@ -130,6 +130,17 @@ class FaceToFaceTests(BaseTestCase):
         self.client.force_login(self.owner)  # the manager of team A
         self.assertEqual(len(self.client.get(self.list).context["page"]), 1)
 
+    def test_it_shows_a_meeting_to_the_customers_team_not_to_whoever_recorded_it(self):
+        # Recorded by team B's employee before writes were scoped, or before the customer
+        # moved to team A: the customer's team sees it, the recorder's team no longer does.
+        self.client.force_login(self.teammate)
+        self.client.post(self.new, self.form())
+        FaceToFaceRecord.objects.update(employee=self.outsider.employee)
+        self.client.force_login(self.outsider)
+        self.assertEqual(len(self.client.get(self.list).context["page"]), 0)
+        self.client.force_login(self.teammate)
+        self.assertEqual(len(self.client.get(self.list).context["page"]), 1)
+
     def test_it_explains_when_there_is_no_interview_guide(self):
         Survey.objects.filter(kind="interview").update(is_active=False)
         self.client.force_login(self.teammate)

@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from cxloop.journeys.models import Stage, Touchpoint
 from tests.front.insight_data import InsightPageTestCase
 
 
@@ -53,3 +54,19 @@ class JourneyMapTests(InsightPageTestCase):
     def test_it_asks_a_visitor_to_sign_in(self):
         response = self.client.get(self.url)
         self.assertRedirects(response, f"{reverse('login')}?next={self.url}")
+
+    def test_it_draws_stages_whose_names_repeat_or_are_empty(self):
+        # Equal names would merge into one point of the emotion curve: each gets its number;
+        # a stage just added, with no touchpoint yet, is a column but no point.
+        billing = Touchpoint.objects.get(code="billing")
+        billing.stage = Stage.objects.create(
+            journey=billing.stage.journey, order=2, name_ru="Работа", name_en="Work"
+        )
+        billing.save()
+        empty = Stage.objects.create(journey=billing.stage.journey, order=3, name_ru="", name_en="")
+        Touchpoint.objects.create(stage=empty, order=1, code="later", channel="meeting")
+        Stage.objects.create(journey=empty.journey, order=4, name_ru="Новый", name_en="New")
+        response = self.get(self.url, as_user=self.owner, segment="all")
+        self.assertEqual(response.status_code, 200)
+        curve = response.context["curve"]["data"]["values"]
+        self.assertEqual([point["stage"] for point in curve], ["Work (1)", "Work (2)", "(3)"])

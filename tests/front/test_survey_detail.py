@@ -96,6 +96,20 @@ class SurveyDetailTests(BaseTestCase):
         response = self.client.post(self.url, {"file": bad, "fatigue_days": 30})
         self.assertContains(response, "name, address")
 
+    def test_it_names_what_is_wrong_with_a_file_that_is_no_csv(self):
+        self.client.force_login(self.owner)
+        files = {
+            b"email\n" + b"x" * 200_000 + b"\n": "CSV",  # a field beyond the csv module's limit
+            b"email\nan\x00na@big.example\n": "NUL",
+            "email\nанна@big.example\n".encode("cp1251"): "UTF-8",
+        }
+        for content, named in files.items():
+            with self.subTest(named=named):
+                upload = SimpleUploadedFile("r.csv", content)
+                response = self.client.post(self.url, {"file": upload, "fatigue_days": 30})
+                errors = " ".join(str(e) for e in response.context["form"].errors.values())
+                self.assertIn(named, errors)
+
     def test_it_answers_404_for_an_unknown_survey(self):
         self.client.force_login(self.owner)
         self.assertEqual(self.client.get(reverse("survey_detail", args=[999])).status_code, 404)
