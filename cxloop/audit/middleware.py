@@ -10,9 +10,6 @@ from cxloop.lib.params import clean_text
 # Query parameters whose values may be a person's name or address: logged by name only.
 _PRIVATE_PARAMETERS = ("email", "name", "phone", "q", "search", "comment", "text")
 
-# Page URLs whose successful POST is an import (the import pages' last step).
-IMPORT_URLS = frozenset({"import_run"})
-
 
 def _query(request: HttpRequest) -> dict[str, str]:
     return {
@@ -67,7 +64,3 @@ class AuditMiddleware:
                     object_id=match.kwargs.get(keyword, "") if keyword else "",
                     details={"path": clean_text(request.path[:200]), "query": _query(request)},
                 )
-        elif request.method == "POST" and name in IMPORT_URLS:
-            services.record(
-                Action.IMPORT, kind="import", details={"path": request.path[:200], "via": "page"}
-            )

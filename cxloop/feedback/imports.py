@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cxloop.audit import services as audit
 from cxloop.customers import imports as customer_imports
 from cxloop.customers.imports import CellProblem
 from cxloop.feedback.services import Feedback, ingest_many
@@ -1071,6 +1072,12 @@ def run_import(
             write = not checked.errors or mode == Mode.VALID_ONLY
             if write:
                 kind.write(plan, progress)
+                # In the import's transaction: an import that rolls back leaves no event.
+                audit.record(
+                    "import",
+                    kind=kind.name,
+                    details={"rows": len(table.rows), "mode": str(mode), **_counts(plan)},
+                )
     except IntegrityError as error:
         raise ImportConflictError(
             _(
@@ -1085,15 +1092,17 @@ class ImportConflictError(ValueError):
     """A simultaneous import won the race for some records; this one wrote nothing."""
 
 
+def _counts(plan) -> dict[str, int]:
+    statuses = list(plan.status.values())
+    return {status: statuses.count(status) for status in ("new", "updated", "unchanged")}
+
+
 def _result(mode, table, plan, checked, error_limit, written) -> ImportResult:
     errors = sorted(checked.errors, key=lambda e: (e.row, e.column, e.reason))
-    counts = list(plan.status.values())
     return ImportResult(
         mode=mode,
         rows=len(table.rows),
-        new=counts.count("new"),
-        updated=counts.count("updated"),
-        unchanged=counts.count("unchanged"),
+        **_counts(plan),
         invalid=len({e.row for e in errors}),
         error_count=len(errors),
         errors=tuple(errors[:error_limit]),

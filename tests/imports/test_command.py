@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from cxloop.audit.models import AuditEvent
 from cxloop.customers.models import Customer
 from cxloop.surveys.models import Response
 from cxloop.test import BaseTestCase
@@ -55,6 +56,19 @@ class ImportCommandTests(BaseTestCase):
         self.assertEqual(list(Customer.objects.values_list("name", flat=True)), ["Kama"])
         again = self._import("customers", path, "--valid-only")
         self.assertIn("2 rows: 0 new, 0 updated, 1 unchanged, 1 with errors.", again)
+
+    def test_it_leaves_an_audit_event_for_each_import_that_writes(self):
+        self._import("customers", self._file("valid.csv", CUSTOMERS[:2]), "--dry-run")
+        path = self._file("customers.csv", CUSTOMERS)
+        self.assertFalse(AuditEvent.objects.filter(action="import").exists())
+        self._import("customers", path, "--valid-only")
+        event = AuditEvent.objects.get(action="import")
+        self.assertEqual(event.object_kind, "customers")
+        self.assertTrue(event.actor.startswith("system"))
+        self.assertEqual(
+            event.details,
+            {"rows": 2, "mode": "valid_only", "new": 1, "updated": 0, "unchanged": 0},
+        )
 
     def test_it_checks_without_writing_in_a_dry_run(self):
         path = self._file("customers.csv", CUSTOMERS[:2])
