@@ -128,12 +128,10 @@ class FaceToFaceForm(forms.Form):
         required=False,
         label=_("Client participants' e-mails, comma-separated"),
     )
-    met_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    met_on = DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language of the meeting"))
-    source = forms.CharField(required=False, max_length=200, label=_("Research agency (if any)"))
-    notes = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 5}), label=_("Notes")
-    )
+    source = TextField(required=False, max_length=200, label=_("Research agency (if any)"))
+    notes = TextField(required=False, widget=forms.Textarea(attrs={"rows": 5}), label=_("Notes"))
 
     def __init__(self, guide, *args, customers, **kwargs):
         """``customers``: those the user may record a meeting with (the picker lists no other)."""
@@ -143,10 +141,10 @@ class FaceToFaceForm(forms.Form):
         for question in self.guide_questions:
             self.fields[field_name(question)] = question_field(question)
         for n in range(1, self.FOLLOW_UPS + 1):
-            self.fields[f"follow_up_{n}"] = forms.CharField(
+            self.fields[f"follow_up_{n}"] = TextField(
                 required=False, max_length=500, label=_("Agreed follow-up %(n)s") % {"n": n}
             )
-            self.fields[f"due_{n}"] = forms.DateField(
+            self.fields[f"due_{n}"] = DateField(
                 required=False, label=_("Due"), widget=forms.DateInput(attrs={"type": "date"})
             )
 
@@ -304,8 +302,10 @@ class QuestionForm(forms.ModelForm):
             return None
         earlier = self.survey.questions.filter(order=number).first() if number else None
         if earlier is None or not operator:
+            # Next to the half that is missing (the question's number first).
             self.add_error(
-                "condition_question", _("Give the number of an earlier question and an operator.")
+                "condition_question" if earlier is None else "condition_operator",
+                _("Give the number of an earlier question and an operator."),
             )
             return None
         if earlier.page >= (data.get("page") or 1):
