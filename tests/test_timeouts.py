@@ -61,7 +61,8 @@ class RequestTimeoutTests(BaseTestCase):
         started = time.monotonic()
         with connection.execute_wrapper(_slow_first):
             response = self.client.get(
-                "/api/responses", headers={"Authorization": f"Bearer {token}"}
+                "/api/responses",
+                headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
             )
         elapsed = time.monotonic() - started
         self.assertEqual(response.status_code, 503)

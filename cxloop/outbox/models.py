@@ -30,7 +30,7 @@ class OutboxMessage(models.Model):
         help_text=_("The record the message is built from at send time (an invitation)."),
     )
     key = models.CharField(
-        _("key"),
+        _("idempotency key"),
         max_length=128,
         null=True,
         blank=True,

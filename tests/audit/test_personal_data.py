@@ -158,6 +158,7 @@ class PersonalData(OwnFactStore, BaseTestCase):
 
     def setUp(self):
         cache.clear()
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     def scored(self) -> list[tuple[int, int | None]]:
         return sorted(Answer.objects.exclude(score=None).values_list("question_id", "score"))

@@ -102,6 +102,7 @@ class EncodingPagesTests(BaseTestCase):
         self.addCleanup(shutil.rmtree, media)
         self.enterContext(override_settings(MEDIA_ROOT=media))
         self.enterContext(translation.override("en"))
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the pages' language, not the test's
         self.client.force_login(self.owner)
 
     def _upload(self, data: bytes, **fields):

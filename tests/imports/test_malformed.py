@@ -169,6 +169,7 @@ class BadFilePagesTests(BaseTestCase):
         self.addCleanup(shutil.rmtree, media)
         self.enterContext(override_settings(MEDIA_ROOT=media))
         self.enterContext(translation.override("en"))
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the pages' language, not the test's
         self.client.force_login(self.owner)
 
     def test_it_explains_every_bad_file_with_no_server_error(self):

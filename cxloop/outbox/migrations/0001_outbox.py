@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('text', models.TextField(blank=True, verbose_name='text')),
                 ('html', models.TextField(blank=True, verbose_name='HTML')),
                 ('ref', models.BigIntegerField(blank=True, help_text='The record the message is built from at send time (an invitation).', null=True, verbose_name='reference')),
-                ('key', models.CharField(blank=True, help_text='Makes queuing idempotent: a second message with the same key is not queued.', max_length=128, null=True, unique=True, verbose_name='key')),
+                ('key', models.CharField(blank=True, help_text='Makes queuing idempotent: a second message with the same key is not queued.', max_length=128, null=True, unique=True, verbose_name='idempotency key')),
                 ('message_id', models.CharField(max_length=255, verbose_name='Message-ID')),
                 ('state', models.CharField(choices=[('queued', 'queued'), ('sending', 'sending'), ('sent', 'sent'), ('refused', 'refused'), ('cancelled', 'cancelled'), ('dead', 'dead')], default='queued', max_length=16, verbose_name='state')),
                 ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
