@@ -18,3 +18,10 @@ def pick(texts: Mapping[str, str]) -> str:
 def localized(obj: object, field: str) -> str:
     """``obj.<field>_<language>`` in the active language, falling back to the other one."""
     return pick({code: getattr(obj, f"{field}_{code}", "") for code, _ in settings.LANGUAGES})
+
+
+def second_language(primary: str, english: str) -> str:
+    """A record's name kept in the firm's language (``primary``) with an optional English one:
+    English pages show ``english`` where it is set, every other page the primary name."""
+    active = (get_language() or settings.LANGUAGE_CODE)[:2]
+    return english if active == "en" and english else primary

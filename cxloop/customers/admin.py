@@ -39,7 +39,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "is_target"]
+    list_display = ["name", "name_en", "kind", "is_target"]
     list_filter = ["kind", "is_target"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_en"]
     autocomplete_fields = ["members"]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cxloop.customers.rules import RuleError, parse_rule
+from cxloop.i18n import second_language
 
 
 class Tier(models.TextChoices):
@@ -127,6 +128,12 @@ class Segment(models.Model):
     """A group of customers, by a rule over their attributes or picked by hand."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
+    name_en = models.CharField(
+        _("name in English"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown on English pages; leave empty to show the name everywhere."),
+    )
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=SegmentKind, default=SegmentKind.RULE)
     rule = models.JSONField(
@@ -158,7 +165,12 @@ class Segment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language."""
+        return second_language(self.name, self.name_en)
 
     def clean(self) -> None:
         if self.kind == SegmentKind.RULE:

@@ -60,7 +60,11 @@ class _Writer:
 def _people(data: DemoData, w: _Writer) -> tuple[dict[str, Team], list[Employee]]:
     teams: dict[str, Team] = {}
     for key, name, parent in org.TEAMS:
-        teams[key] = Team.objects.create(name=name, parent=teams.get(parent) if parent else None)
+        teams[key] = Team.objects.create(
+            name=name,
+            name_en=org.TEAM_NAMES_EN[key],
+            parent=teams.get(parent) if parent else None,
+        )
     password = make_password(PASSWORD)  # one argon2 hash shared by every demo login
     User = get_user_model()
     users = w.create(
@@ -82,7 +86,12 @@ def _people(data: DemoData, w: _Writer) -> tuple[dict[str, Team], list[Employee]
         Employee,
         [
             Employee(
-                user=user, team=teams[p.team], role=p.role, title=p.title, is_champion=p.is_champion
+                user=user,
+                team=teams[p.team],
+                role=p.role,
+                title=p.title,
+                title_en=org.TITLES_EN[p.title],
+                is_champion=p.is_champion,
             )
             for user, p in zip(users, data.people, strict=True)
         ],
@@ -180,14 +189,19 @@ def _clients(data: DemoData, employees: list[Employee], w: _Writer):
     )
     Segment.objects.create(
         name=org.TARGET_SEGMENT,
+        name_en=org.TARGET_SEGMENT_EN,
         is_target=True,
         description="Клиенты, которых фирма больше всего хочет привлекать и удерживать.",
         rule=[{"field": "tier", "op": "in", "value": list(org.TARGET_TIERS)}],
     )
     Segment.objects.create(
-        name="Промышленность", rule=[{"field": "industry", "op": "eq", "value": "manufacturing"}]
+        name="Промышленность",
+        name_en="Manufacturing",
+        rule=[{"field": "industry", "op": "eq", "value": "manufacturing"}],
     )
-    kazan = Segment.objects.create(name="Клиенты казанского офиса", kind=SegmentKind.MANUAL)
+    kazan = Segment.objects.create(
+        name="Клиенты казанского офиса", name_en="Kazan office clients", kind=SegmentKind.MANUAL
+    )
     kazan.members.set(
         [
             cu

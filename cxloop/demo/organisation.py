@@ -24,6 +24,33 @@ TEAMS: tuple[tuple[str, str, str | None], ...] = (
     ("spb_tax", "Налоги — Санкт-Петербург", "spb"),
     ("kzn_tax", "Налоги — Казань", "kzn"),
 )
+# The teams' names on English pages, by key.
+TEAM_NAMES_EN = {
+    "firm": "Severin & Partners",
+    "msk": "Moscow",
+    "spb": "St Petersburg",
+    "kzn": "Kazan",
+    "service": "Client service and billing",
+    "msk_audit": "Audit — Moscow",
+    "msk_tax": "Tax — Moscow",
+    "msk_legal": "Legal — Moscow",
+    "msk_consulting": "Consulting — Moscow",
+    "spb_audit": "Audit — St Petersburg",
+    "spb_tax": "Tax — St Petersburg",
+    "kzn_tax": "Tax — Kazan",
+}
+# Job titles of the firm's people on English pages.
+TITLES_EN = {
+    "Управляющий партнёр": "Managing partner",
+    "Руководитель клиентского опыта": "Head of customer experience",
+    "Партнёр": "Partner",
+    "Старший консультант": "Senior consultant",
+    "Консультант": "Consultant",
+    "Менеджер проекта": "Project manager",
+    "Аналитик": "Analyst",
+    "Руководитель клиентского сервиса": "Head of client service",
+    "Специалист по работе с клиентами": "Client service specialist",
+}
 # Practice teams serve clients; (team key, number of staff besides the partner).
 PRACTICES: tuple[tuple[str, int], ...] = (
     ("msk_audit", 8),
@@ -337,6 +364,7 @@ TIER_SHARES = (0.06, 0.16, 0.50, 0.28)
 # Median annual fees in roubles by tier; values are lognormal around them.
 TIER_VALUE = {"strategic": 42_000_000, "key": 12_000_000, "standard": 3_000_000, "small": 600_000}
 TARGET_SEGMENT = "Стратегические и ключевые клиенты"
+TARGET_SEGMENT_EN = "Strategic and key clients"
 TARGET_TIERS = ("strategic", "key")
 
 NAME_ROOTS = (

@@ -5,9 +5,9 @@ from cxloop.people.models import Employee, Idea, Team
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "parent"]
+    list_display = ["name", "name_en", "parent"]
     list_select_related = ["parent"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_en"]
     autocomplete_fields = ["parent"]
 
 
@@ -16,7 +16,7 @@ class EmployeeAdmin(admin.ModelAdmin):
     list_display = ["__str__", "title", "team", "role", "is_champion"]
     list_filter = ["role", "is_champion", "team"]
     list_select_related = ["user", "team"]
-    search_fields = ["user__first_name", "user__last_name", "user__username", "title"]
+    search_fields = ["user__first_name", "user__last_name", "user__username", "title", "title_en"]
     autocomplete_fields = ["user", "team"]
 
 

@@ -3,11 +3,19 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from cxloop.i18n import second_language
+
 
 class Team(models.Model):
     """A unit of the organisation; teams nest (firm → office → practice)."""
 
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(
+        _("name in English"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown on English pages; leave empty to show the name everywhere."),
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent team"),
@@ -27,7 +35,12 @@ class Team(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language."""
+        return second_language(self.name, self.name_en)
 
     def ancestors(self) -> list["Team"]:
         chain, team = [], self.parent
@@ -59,6 +72,12 @@ class Employee(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.EMPLOYEE)
     title = models.CharField(_("job title"), max_length=200, blank=True)
+    title_en = models.CharField(
+        _("job title in English"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown on English pages; leave empty to show the title everywhere."),
+    )
     is_champion = models.BooleanField(
         _("CX champion"), default=False, help_text=_("An internal champion of customer experience.")
     )
@@ -73,6 +92,11 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def title_label(self) -> str:
+        """The job title in the page's language."""
+        return second_language(self.title, self.title_en)
 
 
 class IdeaStatus(models.TextChoices):

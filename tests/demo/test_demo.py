@@ -16,7 +16,7 @@ from cxloop.demo.truth import planted_truth
 from cxloop.feedback.models import FaceToFaceRecord
 from cxloop.insights.queries import pulse_results
 from cxloop.journeys.models import Stage, Touchpoint
-from cxloop.people.models import Employee, Idea
+from cxloop.people.models import Employee, Idea, Team
 from cxloop.surveys.models import Answer, Response, Survey
 from cxloop.test import BaseTestCase
 
@@ -106,6 +106,11 @@ class SmallDemoTests(BaseTestCase):
         self.assertEqual(target.name, TRUTH.target_segment)
         tiers = set(segment_customers(target).values_list("tier", flat=True))
         self.assertEqual(tiers, set(org.TARGET_TIERS))
+
+    def test_it_names_its_teams_segments_and_titles_in_english_too(self):
+        self.assertFalse(Team.objects.filter(name_en="").exists())
+        self.assertFalse(Segment.objects.filter(name_en="").exists())
+        self.assertFalse(Employee.objects.filter(title_en="").exists())
 
     def _before_after(self, code: str, since: dt.date) -> float:
         answers = Answer.objects.filter(
