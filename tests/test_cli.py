@@ -77,6 +77,20 @@ def test_it_prints_the_address_and_the_demo_logins(demo_dir):
     )
 
 
+def test_it_links_to_the_address_it_serves_unless_told_otherwise(demo_dir):
+    bound = cxloop(demo_dir, "demo", "--no-serve", "--bind", "127.0.0.1:9123")
+    assert "Address: http://127.0.0.1:9123/" in bound.stdout
+    assert "A survey as a client sees it: http://127.0.0.1:9123/o/" in bound.stdout
+    told = subprocess.run(
+        [sys.executable, "-m", "cxloop.cli", "demo", "--no-serve", "--bind", "127.0.0.1:9123"],
+        env=_environment(demo_dir) | {"CXLOOP_BASE_URL": "https://cx.example.com"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "A survey as a client sees it: https://cx.example.com/o/" in told.stdout
+
+
 def test_it_runs_the_worker_over_an_empty_queue(demo_dir):
     result = cxloop(demo_dir, "worker", "--batch")
     assert result.returncode == 0, result.stderr
@@ -125,6 +139,15 @@ def test_it_serves_the_demo_and_signs_in(demo_dir):
         html = home.read().decode()
         assert "Путь клиента" in html
         assert "Ежеквартальный опрос клиентов" in html
+        # The survey pages show its open link and QR code with the address served.
+        links = {
+            link
+            for path in re.findall(r'href="(/surveys/\d+/)"', html)
+            for link in re.findall(
+                r"https?://[^\s\"<]+/o/\d+/", browser.open(base + path).read().decode()
+            )
+        }
+        assert links and all(link.startswith(f"{base}/o/") for link in links), links
         css = browser.open(f"{base}/static/front/base.css")
         assert css.headers["Content-Type"].startswith("text/css")
     finally:

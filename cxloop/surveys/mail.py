@@ -90,6 +90,7 @@ class InvitationMail:
         self.boundary = f"=_cxloop_{secrets.token_hex(12)}"
         self._texts: dict[tuple[int, str], _Texts] = {}
         self._dates: dict[tuple[dt.date, str], str] = {}
+        self._minutes_of: dict[int, int] = {}
 
     def _render(self, survey_id: int, language: str) -> _Texts:
         """Subject and bodies in ``language`` with stand-ins for the personal parts: the
@@ -98,6 +99,7 @@ class InvitationMail:
             context = {
                 "contact": {"name": _PERSONAL["name"]},
                 "survey": {"name": self.surveys[survey_id].name},
+                "minutes": self._minutes(survey_id),
                 "link": _PERSONAL["link"],
                 "unsubscribe": _PERSONAL["unsubscribe"],
                 "expires_on": _PERSONAL["expires_on"],
@@ -112,6 +114,11 @@ class InvitationMail:
         return _Texts(
             _subject_header(subject), body.replace("\n", "\r\n"), page.replace("\n", "\r\n")
         )
+
+    def _minutes(self, survey_id: int) -> int:
+        if survey_id not in self._minutes_of:
+            self._minutes_of[survey_id] = self.surveys[survey_id].minutes_to_answer()
+        return self._minutes_of[survey_id]
 
     def _texts_for(self, survey_id: int, language: str) -> _Texts:
         key = (survey_id, language)

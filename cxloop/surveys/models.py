@@ -1,3 +1,5 @@
+import math
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -12,6 +14,11 @@ class SurveyKind(models.TextChoices):
     TRANSACTIONAL = "transactional", _("transactional (after an event)")
     PULSE = "pulse", _("employee pulse")
     INTERVIEW = "interview", _("interview guide (face to face)")
+
+
+# Rough seconds a respondent spends: on the introduction, and on one question of each kind.
+SECONDS_TO_READ = 15
+SECONDS_TO_ANSWER = {"single": 10, "multiple": 15, "text": 45} | dict.fromkeys(SCORE_RANGES, 8)
 
 
 class Survey(models.Model):
@@ -70,6 +77,15 @@ class Survey(models.Model):
     @property
     def name(self) -> str:
         return localized(self, "name")
+
+    def minutes_to_answer(self) -> int:
+        """About how long answering takes, for the invitation: reading the page plus a typical
+        time per question by kind (a scale is a glance, free text is a few sentences)."""
+        seconds = SECONDS_TO_READ + sum(
+            SECONDS_TO_ANSWER.get(kind, SECONDS_TO_ANSWER["text"])
+            for kind in self.questions.values_list("kind", flat=True)
+        )
+        return max(1, math.ceil(seconds / 60))
 
     def clean(self) -> None:
         if not self.languages or not set(self.languages) <= {"ru", "en"}:

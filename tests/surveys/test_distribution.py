@@ -24,7 +24,7 @@ from cxloop.surveys.distribution import (
     queue_reminders,
 )
 from cxloop.surveys.mail import mailer
-from cxloop.surveys.models import Invitation, Survey
+from cxloop.surveys.models import Invitation, Question, Survey
 from cxloop.surveys.services import hash_token, issue_invitation
 from tests.smtp import SmtpServer, free_port
 from tests.surveys.test_respond import make_survey
@@ -102,6 +102,10 @@ class DistributionTests(TransactionTestCase):
         self.assertIn("/u/", russian["List-Unsubscribe"])
         english = text(by_address["john@acme.example"])
         self.assertIn("Dear John Smith", english)
+        # Two scales and two comments take about three minutes; no sentence ends twice.
+        self.assertIn("It takes about 3 minutes.", english)
+        self.assertIn("около 3 минут.", text(russian))
+        self.assertNotIn("..", text(russian) + english)
         path = LINK.search(english).group(1)
         token = path.split("/")[2]
         self.assertGreaterEqual(len(token) * 6, 128)
@@ -109,6 +113,15 @@ class DistributionTests(TransactionTestCase):
         self.assertEqual(invitation.token_hash, hash_token(token))
         self.assertIsNotNone(invitation.sent_at)
         self.assertContains(self.client.get(path), "Would you recommend us?")
+
+    def test_it_says_how_long_the_survey_takes_from_its_questions(self):
+        self.assertEqual(self.other.minutes_to_answer(), 1)  # no questions: just the page
+        self.assertEqual(self.survey.minutes_to_answer(), 3)  # 15 s + 2 × 8 s + 2 × 45 s
+        for order in range(5, 25):
+            Question.objects.create(
+                survey=self.survey, order=order, kind="rating", text_ru="Оценка", text_en="Rating"
+            )
+        self.assertEqual(self.survey.minutes_to_answer(), 5)  # 20 more scales: 281 s
 
     def test_it_sends_each_invitation_once_even_when_run_twice(self):
         distribute(self.survey, [self.anna], now=self.now, fatigue_days=30)

@@ -10,7 +10,7 @@ from cxloop.demo.build import build_demo
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
 from cxloop.facts.store import FactStoreError, read_manifest
-from cxloop.management.commands.serve import serve
+from cxloop.management.commands.serve import address_for, serve
 from cxloop.people.models import Team
 from cxloop.surveys.models import Survey
 from cxloop.surveys.services import open_link_signature
@@ -53,6 +53,7 @@ class Command(BaseCommand):
         if truth:
             self.stdout.write(json.dumps(planted.to_dict(), ensure_ascii=False, indent=2))
             return
+        base_url = address_for(bind)
         call_command("migrate", interactive=False, verbosity=0)
         built = not Team.objects.exists()
         if built:
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         if built or not self._has_facts():
             # The pages read the fact store, so the demo's data must be there when it starts.
             call_command("facts", "rebuild", verbosity=options["verbosity"], stdout=self.stdout)
-        self._print_logins(bind)
+        self._print_logins(base_url)
         if not no_serve:
             # Invitations, reminders and fact-store refreshes are tasks: the demo runs them.
             serve(bind, workers, with_task_worker=True)
@@ -79,13 +80,13 @@ class Command(BaseCommand):
         except FactStoreError:
             return False
 
-    def _print_logins(self, bind: str) -> None:
+    def _print_logins(self, base_url: str) -> None:
         self.stdout.write(f"Data: {settings.DATABASES['default']['NAME']}")
-        self.stdout.write(f"Address: http://{bind}/")
+        self.stdout.write(f"Address: {base_url}/")
         survey = Survey.objects.filter(accepts_open_link=True, is_active=True).first()
         if survey is not None:
             path = reverse("respond_open", args=[survey.pk, open_link_signature(survey.pk)])
-            self.stdout.write(f"A survey as a client sees it: http://{bind}{path}")
+            self.stdout.write(f"A survey as a client sees it: {base_url}{path}")
         self.stdout.write(f"Demo logins (password {PASSWORD}):")
         for username, role in DEMO_LOGINS:
             self.stdout.write(f"  {username:10} {role}")

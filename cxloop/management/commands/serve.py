@@ -1,9 +1,11 @@
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,6 +24,25 @@ def start_task_worker() -> subprocess.Popen:
     )
 
 
+def split_bind(bind: str) -> tuple[str, str]:
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise CommandError(f"--bind: expected host:port, got {bind!r}")
+    return host, port
+
+
+def address_for(bind: str) -> str:
+    """Where links in e-mails and QR codes point when cxloop serves on ``bind``:
+    ``CXLOOP_BASE_URL`` where it is set, else the address served. A wildcard host (0.0.0.0, ::)
+    is not an address anyone can open, so the machine's name stands for it."""
+    if os.environ.get("CXLOOP_BASE_URL", "").strip():
+        return settings.BASE_URL
+    host, port = split_bind(bind)
+    if host.strip("[]") in ("0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"http://{host}:{port}"
+
+
 def serve(bind: str, workers: int, *, with_task_worker: bool = False) -> None:
     """Collect static files, then replace this process with granian serving cxloop; with
     ``with_task_worker``, a task worker runs beside it (for the demo: one command runs all).
@@ -30,9 +51,9 @@ def serve(bind: str, workers: int, *, with_task_worker: bool = False) -> None:
     requests queue on SQLite's one write lock and on the GIL, and the slowest wait seconds
     (measured in ARCHITECTURE.md). Connections are kept alive, which gunicorn's sync workers
     cannot do."""
-    host, _, port = bind.rpartition(":")
-    if not host or not port.isdigit():
-        raise CommandError(f"--bind: expected host:port, got {bind!r}")
+    host, port = split_bind(bind)
+    # The server and the task worker read their settings afresh: they learn it from here.
+    os.environ["CXLOOP_BASE_URL"] = address_for(bind)
     call_command("collectstatic", interactive=False, verbosity=0)
     if with_task_worker:
         start_task_worker()
