@@ -3,13 +3,15 @@
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.db import models
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 
 def pick(texts: Mapping[str, str]) -> str:
     """The text for the active language from ``{"ru": …, "en": …}``, else the other one."""
     active = (get_language() or settings.LANGUAGE_CODE)[:2]
-    for code in [active] + [code for code, _ in settings.LANGUAGES if code != active]:
+    for code in [active] + [code for code, _name in settings.LANGUAGES if code != active]:
         if texts.get(code):
             return texts[code]
     return ""
@@ -17,7 +19,7 @@ def pick(texts: Mapping[str, str]) -> str:
 
 def localized(obj: object, field: str) -> str:
     """``obj.<field>_<language>`` in the active language, falling back to the other one."""
-    return pick({code: getattr(obj, f"{field}_{code}", "") for code, _ in settings.LANGUAGES})
+    return pick({code: getattr(obj, f"{field}_{code}", "") for code, _name in settings.LANGUAGES})
 
 
 def second_language(primary: str, english: str) -> str:
@@ -25,3 +27,13 @@ def second_language(primary: str, english: str) -> str:
     English pages show ``english`` where it is set, every other page the primary name."""
     active = (get_language() or settings.LANGUAGE_CODE)[:2]
     return english if active == "en" and english else primary
+
+
+def english_field(verbose_name: str) -> models.CharField:
+    """The optional English twin of a record's name or title (see :func:`second_language`)."""
+    return models.CharField(
+        verbose_name,
+        max_length=200,
+        blank=True,
+        help_text=_("Shown on English pages; leave empty to show the same text everywhere."),
+    )

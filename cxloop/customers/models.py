@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from cxloop.customers.rules import RuleError, parse_rule
-from cxloop.i18n import second_language
+from cxloop.i18n import english_field, second_language
 
 
 class Tier(models.TextChoices):
@@ -128,12 +128,7 @@ class Segment(models.Model):
     """A group of customers, by a rule over their attributes or picked by hand."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
-    name_en = models.CharField(
-        _("name in English"),
-        max_length=200,
-        blank=True,
-        help_text=_("Shown on English pages; leave empty to show the name everywhere."),
-    )
+    name_en = english_field(_("name in English"))
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=SegmentKind, default=SegmentKind.RULE)
     rule = models.JSONField(

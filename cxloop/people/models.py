@@ -3,19 +3,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from cxloop.i18n import second_language
+from cxloop.i18n import english_field, second_language
 
 
 class Team(models.Model):
     """A unit of the organisation; teams nest (firm → office → practice)."""
 
     name = models.CharField(_("name"), max_length=200)
-    name_en = models.CharField(
-        _("name in English"),
-        max_length=200,
-        blank=True,
-        help_text=_("Shown on English pages; leave empty to show the name everywhere."),
-    )
+    name_en = english_field(_("name in English"))
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent team"),
@@ -72,12 +67,7 @@ class Employee(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.EMPLOYEE)
     title = models.CharField(_("job title"), max_length=200, blank=True)
-    title_en = models.CharField(
-        _("job title in English"),
-        max_length=200,
-        blank=True,
-        help_text=_("Shown on English pages; leave empty to show the title everywhere."),
-    )
+    title_en = english_field(_("job title in English"))
     is_champion = models.BooleanField(
         _("CX champion"), default=False, help_text=_("An internal champion of customer experience.")
     )
