@@ -332,14 +332,28 @@ ALL_CUSTOMERS = "all"
 
 class InsightFilters(forms.Form):
     """The filters every analytical page shares: a period, a segment (the target segment
-    first, and chosen when the page opens) and a team among those the viewer may see."""
+    first, and chosen when the page opens) and a team among those the viewer may see.
+
+    The dates are labelled "From date"/"To date": a bare "From" reads in Russian as «От кого»,
+    "from whom". The widgets carry Bootstrap's classes; a field with an error is marked
+    ``is-invalid`` and described by its message (``<id>-error``) for screen readers."""
 
     since = DateField(
-        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=_("From date"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
-    until = DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    segment = forms.ChoiceField(required=False, label=_("Customers"))
-    team = forms.ChoiceField(required=False, label=_("Team"))
+    until = DateField(
+        required=False,
+        label=_("To date"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    segment = forms.ChoiceField(
+        required=False, label=_("Customers"), widget=forms.Select(attrs={"class": "form-select"})
+    )
+    team = forms.ChoiceField(
+        required=False, label=_("Team"), widget=forms.Select(attrs={"class": "form-select"})
+    )
 
     def __init__(self, data, *, segments, teams, default_since, target_segment):
         data = data.copy()
@@ -357,6 +371,15 @@ class InsightFilters(forms.Form):
             *((str(t.pk), t.name) for t in teams),
         ]
 
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+                attrs["aria-invalid"] = "true"
+
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
@@ -373,3 +396,17 @@ class InsightFilters(forms.Form):
     def team_id(self) -> int | None:
         value = self.cleaned_data.get("team") if self.is_valid() else None
         return int(value) if value else None
+
+    def link_params(self) -> dict[str, str]:
+        """The filters as the response list's query parameters (since, until, segment, team),
+        so that a figure links to the responses behind it; empty values left out."""
+        if not self.is_valid():
+            return {"since": self.data["since"]} if "since" not in self.errors else {}
+        data = self.cleaned_data
+        out = {
+            "since": data["since"] and data["since"].isoformat(),
+            "until": data["until"] and data["until"].isoformat(),
+            "segment": self.segment_id,
+            "team": self.team_id,
+        }
+        return {key: str(value) for key, value in out.items() if value}

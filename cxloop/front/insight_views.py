@@ -8,8 +8,10 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -184,13 +186,41 @@ def journey_map(request: HttpRequest) -> HttpResponse:
 METRIC_LABELS = {
     "nps": gettext_lazy("NPS"),
     "csat": gettext_lazy("CSAT, per cent satisfied"),
-    "ces": gettext_lazy("Customer effort (1–7)"),
+    "ces": gettext_lazy("Customer effort (1–7, 7 = very easy)"),
     "rating": gettext_lazy("Touchpoint rating (1–5)"),
 }
+# What a reader who does not know the jargon needs to read each figure (tooltips).
+METRIC_HELP = {
+    "nps": gettext_lazy(
+        "Net Promoter Score: the per cent of customers who would recommend us (9–10 of 10) "
+        "minus the per cent who would not (0–6). From −100 to 100; higher is better."
+    ),
+    "csat": gettext_lazy(
+        "Customer satisfaction: the per cent of answers of 4 or 5 on a scale of 1 to 5. "
+        "Higher is better."
+    ),
+    "ces": gettext_lazy(
+        "Customer effort: how easy customers found it, from 1 (very hard) to 7 (very easy). "
+        "Higher is better."
+    ),
+    "rating": gettext_lazy("The mean rating of the touchpoint, from 1 (poor) to 5 (excellent)."),
+}
+# The overview's tiles: metric, its short name, the chart's fixed scale, decimals shown.
+KPIS = (
+    ("nps", gettext_lazy("NPS"), (-100, 100), "0g"),
+    ("csat", gettext_lazy("Satisfied (CSAT)"), (0, 100), "0g"),
+    ("ces", gettext_lazy("Ease (effort, 7 = very easy)"), (1, 7), "1g"),
+)
 BY_LABELS = {
     "segment": gettext_lazy("Segments"),
     "team": gettext_lazy("Teams"),
     "period": gettext_lazy("Periods"),
+}
+# The heading of the compare table's first column: one word for what the rows are.
+BY_HEADINGS = {
+    "segment": gettext_lazy("Segment"),
+    "team": gettext_lazy("Team"),
+    "period": gettext_lazy("Period"),
 }
 GRAIN_LABELS = {
     "month": gettext_lazy("Months"),
@@ -206,44 +236,199 @@ RULE_LABELS = {
 }
 
 
-def _trend(points, *, title: str, y_title: str, domain=None) -> dict:
+def _responses_url(filters: InsightFilters, **params) -> str:
+    """The response list behind a figure: the page's filters plus ``params`` (the list's
+    query-string contract: since, until, segment, team, touchpoint, channel, survey, kind,
+    band, period); None values are left out."""
+    query = {**filters.link_params(), **{k: str(v) for k, v in params.items() if v is not None}}
+    return f"{reverse('response_list')}?{urlencode(query)}"
+
+
+def _month_key(iso_day: str) -> str:
+    """ "2026-03-01" → "2026-03", the response list's ``period``."""
+    return iso_day[:7]
+
+
+def _trend(points, *, title: str, y_title: str, domain=None, href=None) -> dict:
+    """A trend chart; ``href(point)`` gives each point's link to its responses."""
     rows = [
-        {"period": p.period, "value": p.value, "low": p.low, "high": p.high, "n": p.n}
+        {
+            "period": p.period,
+            "value": p.value,
+            "low": p.low,
+            "high": p.high,
+            "n": p.n,
+            **({"href": href(p)} if href else {}),
+        }
         for p in points
     ]
     return charts.trend(rows, title=title, y_title=y_title, domain=domain)
 
 
+def _last_periods(
+    scope: Scope, today: dt.date, grain: str
+) -> tuple[dt.date, dt.date, dt.date] | None:
+    """The scope's last complete month (or quarter) and the one before it, as (first day of
+    the one before, first day of the last, last day of the last); None when the scope does not
+    hold both whole. The current period is never complete: comparing four days of answers with
+    a whole month would be no comparison."""
+    step = {"month": 1, "quarter": 3}[grain]
+    yesterday = today - dt.timedelta(days=1)
+    end = scope.until if scope.until is not None and scope.until < yesterday else yesterday
+    following = end + dt.timedelta(days=1)
+    # The period holding the day after ``end`` is not complete (or starts that day): the last
+    # complete one ends the day before it starts.
+    after = dt.date(following.year, following.month - (following.month - 1) % step, 1)
+    last_start = _add_months(after, -step)
+    previous_start = _add_months(after, -2 * step)
+    if scope.since is not None and scope.since > previous_start:
+        return None
+    return previous_start, last_start, after - dt.timedelta(days=1)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` after (before, when negative) ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _changes(scope: Scope, today: dt.date) -> dict[str, tuple]:
+    """Each headline metric of the last complete month against the month before, tested by
+    :class:`ComparisonQuery` (NPS: adjusted-Wald z, CSAT: two proportions, effort: Welch's t);
+    where either month has too few answers (a survey that runs in quarterly waves), the last
+    complete quarter against the one before. {metric: (GroupComparison, grain, periods)}."""
+    out = {}
+    if scope.empty:
+        return out
+    for metric, *_rest in KPIS:
+        for grain in ("month", "quarter"):
+            periods = _last_periods(scope, today, grain)
+            if periods is None:
+                continue
+            previous_start, last_start, last_end = periods
+            two = dataclasses.replace(scope, since=previous_start, until=last_end)
+            result = ComparisonQuery(scope=two, by="period", metric=metric, grain=grain).run()
+            group = next((g for g in result.groups if g.key == last_start.isoformat()), None)
+            if group is None:
+                continue
+            out[metric] = (group, grain, periods)
+            if group.difference is not None:
+                break
+    return out
+
+
+def _number(value: float, decimals: int) -> str:
+    return number_format(value, decimals, use_l10n=True, force_grouping=True)
+
+
+def _figure(metric: str, value: float, decimals: int) -> str:
+    """A headline figure as text: CSAT is a per cent."""
+    text = _number(value, decimals)
+    return _("%(number)s%%") % {"number": text} if metric == "csat" else text
+
+
+def _change_sentence(metric: str, group, decimals: int, month: str, previous: str) -> str:
+    """The change of one metric in plain words."""
+    label = next(name for key, name, *_rest in KPIS if key == metric)
+    if group.difference is None or group.reference is None:
+        return _("%(metric)s: too few answers in %(previous)s or %(month)s to compare.") % {
+            "metric": label,
+            "previous": previous,
+            "month": month,
+        }
+    values = {
+        "metric": label,
+        "before": _figure(metric, group.reference.value, decimals),
+        "after": _figure(metric, group.estimate.value, decimals),
+        "previous": previous,
+        "month": month,
+    }
+    if not group.significant:
+        return (
+            _(
+                "%(metric)s: %(after)s in %(month)s against %(before)s in %(previous)s, "
+                "no clear change."
+            )
+            % values
+        )
+    if group.difference.value > 0:
+        return _("%(metric)s rose from %(before)s in %(previous)s to %(after)s in %(month)s.") % (
+            values
+        )
+    return _("%(metric)s fell from %(before)s in %(previous)s to %(after)s in %(month)s.") % values
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """NPS, CSAT and customer effort with their intervals and monthly trends; response rates
-    and channels."""
+    """NPS, CSAT and customer effort: one figure each with its interval, an arrow when the last
+    complete month differs significantly from the month before, what changed in words, the
+    monthly trends, response rates and channels; every figure links to its responses."""
     filters, scope = insight_filters(request, target_first=False)
     result = OverviewQuery(scope=scope).run()
-    kpis = [
-        (
-            summary,
-            METRIC_LABELS[key],
-            _trend(
-                summary.trend,
-                title=str(METRIC_LABELS[key]),
-                y_title=str(METRIC_LABELS[key]),
-                domain=domain,
-            ),
+    changes = _changes(scope, timezone.localdate())
+    kpis, changed = [], []
+    for key, label, domain, decimals in KPIS:
+        summary = getattr(result, key)
+        group, grain, periods = changes.get(key, (None, None, None))
+        direction = None
+        if group is not None and group.significant and group.difference is not None:
+            direction = "up" if group.difference.value > 0 else "down"
+        if group is not None:
+            previous, last = (_period(day.isoformat(), grain) for day in periods[:2])
+            changed.append(
+                {
+                    "direction": direction,
+                    "text": _change_sentence(key, group, int(decimals[0]), last, previous),
+                    "href": _responses_url(
+                        filters,
+                        kind=key,
+                        since=periods[1].isoformat(),
+                        until=periods[2].isoformat(),
+                    ),
+                }
+            )
+        kpis.append(
+            {
+                "key": key,
+                "label": label,
+                "help": METRIC_HELP[key],
+                "summary": summary,
+                "decimals": decimals,
+                "direction": direction,
+                "change": group,
+                "href": _responses_url(filters, kind=key),
+                "chart": _trend(
+                    summary.trend,
+                    title=str(METRIC_LABELS[key]),
+                    y_title=str(METRIC_LABELS[key]),
+                    domain=domain,
+                    href=lambda p, key=key: _responses_url(
+                        filters, kind=key, period=_month_key(p.period)
+                    ),
+                ),
+            }
         )
-        for key, summary, domain in (
-            ("nps", result.nps, (-100, 100)),
-            ("csat", result.csat, (0, 100)),
-            ("ces", result.ces, (1, 7)),
-        )
-    ]
     team_ids = None if scope.team_ids is None else list(scope.team_ids)
+    rates = response_rates(team_ids, since=scope.since, until=scope.until)
+    most = max((c.responses for c in result.channels), default=0)
     context = {
         "filters": filters,
         "result": result,
         "kpis": kpis,
-        "rates": response_rates(team_ids, since=scope.since, until=scope.until),
-        "channels": [(Channel(c.channel).label, c.responses) for c in result.channels],
+        "changed": changed,
+        "rates": [
+            {"rate": rate, "href": _responses_url(filters, survey=rate.survey_id)} for rate in rates
+        ],
+        "channels": [
+            {
+                "label": Channel(c.channel).label,
+                "responses": c.responses,
+                "share": 100 * c.responses / result.responses if result.responses else 0,
+                "bar": 100 * c.responses / most if most else 0,
+                "href": _responses_url(filters, channel=c.channel),
+            }
+            for c in result.channels
+        ],
     }
     return render(request, "front/overview.html", context)
 
