@@ -20,12 +20,10 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxloop.journeys.models import Journey, Stage, Touchpoint
-from cxloop.people.models import Role
 from cxloop.surveys.models import Question, Survey
 from cxloop.surveys.services import issue_invitation, open_link_signature
-from tests.api.base import ApiTestCase
 from tests.front.test_pulse import make_pulse
+from tests.fuzz_site import FuzzSiteTestCase
 from tests.test_fuzz_params import _patterns
 
 HOSTILE = [
@@ -199,22 +197,13 @@ def _unusable_stored() -> list[str]:
 
 # Every post here starts an open-link answer from one address: no flood guard in the way.
 @override_settings(OPEN_LINK_RATE=(1_000_000, 60))
-class FormFuzzTests(ApiTestCase):
+class FormFuzzTests(FuzzSiteTestCase):
     """The data of the parameter fuzzer (a survey with an open link, customers, contacts, a
     stored response, a CX lead who is also staff), with an interview guide and a pulse survey."""
 
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
-        cls.lead = cls._user("lead", cls.firm, Role.ADMIN)
-        cls.lead.is_staff = cls.lead.is_superuser = True
-        cls.lead.save()
-        # Named as the journey builder requires (the shared fixture leaves names empty).
-        Journey.objects.update(name_ru="Путь", name_en="Journey")
-        Stage.objects.update(name_ru="Начало", name_en="Start")
-        Touchpoint.objects.update(name_ru="Точка", name_en="Touchpoint")
-        cls.stored_response = cls.stored(cls, customer=cls.acme)
-
         cls.survey.accepts_open_link = True
         cls.survey.save()
         cls.guide = Survey.objects.create(

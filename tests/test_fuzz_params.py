@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from cxloop.api.views import api
 from cxloop.journeys.models import Journey, Stage, Touchpoint
-from cxloop.people.models import Role
 from tests.api.base import ApiTestCase
+from tests.fuzz_site import FuzzSiteTestCase
 
 HOSTILE = [
     "99999999999999999999",
@@ -104,19 +104,7 @@ def _query(params: dict[str, str]) -> str:
     )
 
 
-class ParameterFuzzTests(ApiTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        cls.lead = cls._user("lead", cls.firm, Role.ADMIN)
-        cls.lead.is_staff = cls.lead.is_superuser = True
-        cls.lead.save()
-        # Named as the builder requires (the shared fixture leaves names empty).
-        Journey.objects.update(name_ru="Путь", name_en="Journey")
-        Stage.objects.update(name_ru="Начало", name_en="Start")
-        Touchpoint.objects.update(name_ru="Точка", name_en="Touchpoint")
-        cls.stored_response = cls.stored(cls, customer=cls.acme)
-
+class ParameterFuzzTests(FuzzSiteTestCase):
     def _path(self, route: str) -> str | None:
         """A path for ``route`` with its converters filled by records that exist."""
         path = re.sub(r"<int:\w+>", str(self.survey.pk), route)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase
 from django.urls import reverse
 from django.utils import translation
 
 from cxloop.customers.models import Customer
 from cxloop.feedback.imports import ImportFileError, read_table
-from cxloop.people.models import Employee, Role
 from cxloop.test import BaseTestCase
 from tests.imports.files import csv_bytes
+from tests.imports.pages import ImportPagesTestCase
 
 WESTERN = [["external id", "name", "city"], ["C-1", "Café Müller", "Zürich"]]
 CYRILLIC = [["external id", "name"], ["C-2", "Всё хорошо"], ["C-3", "Кафе Ёлка, ООО"]]
@@ -91,20 +91,7 @@ class DetectionTests(SimpleTestCase):
                 read_table(data, "f.csv")
 
 
-class EncodingPagesTests(BaseTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        Employee.objects.filter(user=cls.owner).update(role=Role.ADMIN)  # the CX lead
-
-    def setUp(self):
-        media = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, media)
-        self.enterContext(override_settings(MEDIA_ROOT=media))
-        self.enterContext(translation.override("en"))
-        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the pages' language, not the test's
-        self.client.force_login(self.owner)
-
+class EncodingPagesTests(ImportPagesTestCase):
     def _upload(self, data: bytes, **fields):
         form = {"kind": "customers", "file": SimpleUploadedFile("c.csv", data), **fields}
         return self.client.post(reverse("import_upload"), form, headers={"accept-language": "en"})

@@ -5,14 +5,12 @@ value, or a message about the file — on the pages (never a 5xx) and from ``cxl
 import datetime as dt
 import io
 import os
-import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase
 from django.urls import reverse
 from django.utils import translation
 from hypothesis import given, settings
@@ -30,9 +28,9 @@ from cxloop.feedback.imports import (
     read_table,
     run_import,
 )
-from cxloop.people.models import Employee, Role
 from cxloop.test import BaseTestCase
 from tests.imports.files import csv_bytes, xlsx_bytes
+from tests.imports.pages import ImportPagesTestCase
 from tests.surveys.test_respond import make_survey
 from tests.test_cli import cxloop
 
@@ -158,20 +156,7 @@ class BadAmountTests(BaseTestCase):
             read_table(book, "f.xlsx", max_rows=4)
 
 
-class BadFilePagesTests(BaseTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        Employee.objects.filter(user=cls.owner).update(role=Role.ADMIN)  # the CX lead
-
-    def setUp(self):
-        media = Path(tempfile.mkdtemp())
-        self.addCleanup(shutil.rmtree, media)
-        self.enterContext(override_settings(MEDIA_ROOT=media))
-        self.enterContext(translation.override("en"))
-        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the pages' language, not the test's
-        self.client.force_login(self.owner)
-
+class BadFilePagesTests(ImportPagesTestCase):
     def test_it_explains_every_bad_file_with_no_server_error(self):
         for name, (filename, content, message) in bad_files().items():
             with self.subTest(name):
