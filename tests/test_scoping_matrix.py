@@ -147,7 +147,7 @@ class ScopingMatrixTests(TestCase):
         )
         cls.survey = make_survey(accepts_open_link=True)
         cls.survey.touchpoints.set([cls.touchpoint])
-        ingest(
+        cls.acme_response = ingest(
             survey=cls.survey,
             answers={1: 3, 4: f"{MARKER} comment"},
             channel="email",
@@ -197,6 +197,9 @@ class ScopingMatrixTests(TestCase):
             "personal_data_export": f"/audit/personal-data/{self.ann.pk}/export/",
             "personal_data_erase": f"/audit/personal-data/{self.ann.pk}/erase/",
             "api:get_survey": f"/api/surveys/{survey}",
+            "response_detail": f"/responses/{self.acme_response.response.pk}/",
+            "customer_detail": f"/customers/{self.acme.pk}/",
+            "contact_detail": f"/contacts/{self.ann.pk}/",
         }
         calls = {}
         for route, name in _routes():
@@ -253,7 +256,16 @@ class ScopingMatrixTests(TestCase):
                         seen_by_readers.add(name)
         # The marker is findable at all: the pages below show team A's data to those who may
         # read it, so its absence above means something.
-        expected = {"response_list", "face_to_face_list", "ideas", "api:list_responses"}
+        expected = {
+            "response_list",
+            "face_to_face_list",
+            "ideas",
+            "api:list_responses",
+            "response_detail",
+            "customer_list",
+            "customer_detail",
+            "contact_detail",
+        }
         self.assertLessEqual(expected, seen_by_readers)
 
     def test_it_lets_no_one_but_the_cx_lead_use_the_cx_leads_pages(self):

@@ -9,6 +9,10 @@ that a new page that shows customers, contacts or their answers cannot escape th
 # URL name → the kind of record it shows and the URL keyword holding its id ("" for a list).
 PERSONAL_READS: dict[str, tuple[str, str]] = {
     "response_list": ("response", ""),
+    "response_detail": ("response", "pk"),
+    "customer_list": ("customer", ""),
+    "customer_detail": ("customer", "pk"),
+    "contact_detail": ("contact", "pk"),
     "face_to_face_list": ("face_to_face_record", ""),
     "api:list_responses": ("response", ""),
 }

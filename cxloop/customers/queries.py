@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
 
-from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
+from cxloop.customers.models import Contact, Customer, Segment, SegmentKind, Tier
 from cxloop.customers.rules import rule_q
 
 
@@ -101,3 +102,95 @@ def contacts_with_email(email: str, *, customer: Customer | None = None) -> Quer
 
 def customer_names(ids: list[int]) -> dict[int, str]:
     return dict(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def segment_by_id(pk: int) -> Segment | None:
+    return Segment.objects.filter(pk=pk).first()
+
+
+CUSTOMER_ORDERS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "value": ("annual_value", "name", "pk"),
+    "-value": ("-annual_value", "name", "pk"),
+    "tier": ("tier_rank", "name", "pk"),
+}
+
+
+def customer_directory(
+    team_ids: list[int] | None,
+    *,
+    search: str = "",
+    segment: Segment | None = None,
+    tier: str = "",
+    owner_team_ids: list[int] | None = None,
+    owner_id: int | None = None,
+    order: str = "name",
+) -> QuerySet[Customer]:
+    """Customers owned by ``team_ids`` (None: all, those without an owner too), with their
+    owner and the owner's team, narrowed by the filters and sorted by ``order`` (a key of
+    :data:`CUSTOMER_ORDERS`). ``search`` finds a customer by its name, or by the name or
+    e-mail of one of its contacts, in any letter case (ASCII letters only on SQLite, whose
+    LIKE folds no other case)."""
+    customers = Customer.objects.select_related("owner__user", "owner__team")
+    if team_ids is not None:
+        customers = customers.filter(owner__team_id__in=team_ids)
+    if search:
+        contacts = Contact.objects.filter(
+            Q(name__icontains=search) | Q(email__icontains=search)
+        ).values("customer_id")
+        customers = customers.filter(Q(name__icontains=search) | Q(pk__in=contacts))
+    if segment is not None:
+        customers = customers.filter(pk__in=segment_customers(segment).values("pk"))
+    if tier:
+        customers = customers.filter(tier=tier)
+    if owner_team_ids is not None:
+        customers = customers.filter(owner__team_id__in=owner_team_ids)
+    if owner_id is not None:
+        customers = customers.filter(owner_id=owner_id)
+    if order == "tier":
+        ranks = [When(tier=value, then=Value(rank)) for rank, value in enumerate(Tier.values)]
+        customers = customers.annotate(tier_rank=Case(*ranks, default=Value(len(ranks))))
+    return customers.order_by(*CUSTOMER_ORDERS.get(order, CUSTOMER_ORDERS["name"]))
+
+
+def customer_owners(team_ids: list[int] | None) -> list[tuple[int, str]]:
+    """(employee id, name) of everyone who owns a customer of ``team_ids`` (None: all), by
+    name: the choices of the customer list's owner filter."""
+    customers = Customer.objects.exclude(owner=None)
+    if team_ids is not None:
+        customers = customers.filter(owner__team_id__in=team_ids)
+    rows = customers.values_list(
+        "owner_id", "owner__user__first_name", "owner__user__last_name", "owner__user__username"
+    ).distinct()
+    owners = {pk: f"{first} {last}".strip() or login for pk, first, last, login in rows}
+    return sorted(owners.items(), key=lambda item: item[1])
+
+
+def visible_customer(team_ids: list[int] | None, pk: int) -> Customer:
+    """The customer ``pk`` with its owner, the owner's team and its contacts; Http404 when
+    there is none or ``team_ids`` (None: all) may not see it."""
+    customers = Customer.objects.select_related("owner__user", "owner__team").prefetch_related(
+        "contacts"
+    )
+    if team_ids is not None:
+        customers = customers.filter(owner__team_id__in=team_ids)
+    return get_object_or_404(customers, pk=pk)
+
+
+def visible_contact(team_ids: list[int] | None, pk: int) -> Contact:
+    """The contact ``pk`` with its customer; Http404 when there is none or ``team_ids`` (None:
+    all) may not see its customer."""
+    contacts = Contact.objects.select_related("customer__owner__user", "customer__owner__team")
+    if team_ids is not None:
+        contacts = contacts.filter(customer__owner__team_id__in=team_ids)
+    return get_object_or_404(contacts, pk=pk)
+
+
+def segments_of(customer: Customer) -> list[Segment]:
+    """The segments ``customer`` is in now: one membership test per segment (a handful)."""
+    return [
+        segment
+        for segment in Segment.objects.all()
+        if segment_customers(segment).filter(pk=customer.pk).exists()
+    ]

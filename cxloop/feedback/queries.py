@@ -1,8 +1,8 @@
 """Read side of feedback."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
-from cxloop.feedback.models import FaceToFaceRecord
+from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.surveys.models import Answer, Response
 from cxloop.surveys.queries import completed_responses
 
@@ -33,3 +33,20 @@ def feedback_feed(
         score=Subquery(scored.values("score")[:1]),
         comment=Subquery(answers.filter(kind="text").exclude(text="").values("text")[:1]),
     )
+
+
+def meetings_about(
+    *, customer_id: int | None = None, contact_id: int | None = None
+) -> QuerySet[FaceToFaceRecord]:
+    """Face-to-face records about a customer, or with a contact among the client's
+    participants, newest first, with their NPS, who met, and their follow-ups (with owners).
+    The caller has checked that the customer (the contact's customer) is in its scope."""
+    follow_ups = FollowUp.objects.select_related("owner__user").order_by("due_on", "pk")
+    records = face_to_face_records(None).prefetch_related(
+        Prefetch("follow_ups", queryset=follow_ups)
+    )
+    if customer_id is not None:
+        records = records.filter(customer_id=customer_id)
+    if contact_id is not None:
+        records = records.filter(contacts__id=contact_id)
+    return records

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cxloop.front import insight_views, views
+from cxloop.front import evidence_views, insight_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,7 +25,11 @@ urlpatterns = [
     path("dashboard/portfolio/", insight_views.portfolio, name="portfolio"),
     path("touchpoints/<int:pk>/", insight_views.touchpoint_detail, name="touchpoint_detail"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
-    path("responses/", views.response_list, name="response_list"),
+    path("responses/", evidence_views.response_list, name="response_list"),
+    path("responses/<int:pk>/", evidence_views.response_detail, name="response_detail"),
+    path("customers/", evidence_views.customer_list, name="customer_list"),
+    path("customers/<int:pk>/", evidence_views.customer_detail, name="customer_detail"),
+    path("contacts/<int:pk>/", evidence_views.contact_detail, name="contact_detail"),
     path("feedback/new/", views.face_to_face_new, name="face_to_face_new"),
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
     path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
+from cxloop.customers.queries import segment_by_id, segment_customers
 from cxloop.journeys.models import Touchpoint
 from cxloop.prefetch import attach
 from cxloop.surveys.models import (
@@ -292,3 +293,113 @@ def invitation_counts(
         )
         .order_by("survey__name_en")
     )
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    """What a list of "the responses behind a number" is narrowed to; every field optional.
+
+    ``since`` inclusive and ``until`` exclusive are moments; ``team_ids`` the teams whose
+    customers are kept (a team with those below it); ``segment_id`` customers in the segment
+    now; ``touchpoint_id`` responses about the touchpoint or with an answer on it; ``kind``
+    responses with an answer on that scale, and with ``score_min``–``score_max`` (inclusive)
+    only those whose answer on it lies there; ``text`` a comment containing it."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    team_ids: tuple[int, ...] | None = None
+    segment_id: int | None = None
+    touchpoint_id: int | None = None
+    channel: str | None = None
+    survey_id: int | None = None
+    kind: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    text: str | None = None
+    customer_id: int | None = None
+    contact_id: int | None = None
+
+
+def responses_matching(team_ids: list[int] | None, where: ResponseFilter) -> QuerySet[Response]:
+    """Completed customer responses visible to ``team_ids`` (None: all), narrowed by ``where``,
+    newest first, with their survey, customer, contact, touchpoint and answers in question
+    order (see :func:`completed_responses`).
+
+    Each condition on answers is one set of response ids read once from the answers table
+    (by its touchpoint index, or its (kind, score) one), not a correlated EXISTS per
+    response; the responses are then read in (submitted_at, id) order from their index."""
+    responses = completed_responses(
+        team_ids, survey_id=where.survey_id, channel=where.channel, since=where.since
+    )
+    responses = responses.select_related("customer__owner__team")
+    if where.until is not None:
+        responses = responses.filter(submitted_at__lt=where.until)
+    if where.team_ids is not None:
+        responses = responses.filter(customer__owner__team_id__in=where.team_ids)
+    if where.segment_id is not None:
+        segment = segment_by_id(where.segment_id)
+        members = segment_customers(segment).values("pk") if segment else []
+        responses = responses.filter(customer_id__in=members)
+    if where.customer_id is not None:
+        responses = responses.filter(customer_id=where.customer_id)
+    if where.contact_id is not None:
+        responses = responses.filter(contact_id=where.contact_id)
+    if where.touchpoint_id is not None:
+        answered = Answer.objects.filter(touchpoint_id=where.touchpoint_id).values("response_id")
+        responses = responses.filter(Q(touchpoint_id=where.touchpoint_id) | Q(pk__in=answered))
+    if where.kind is not None:
+        scored = Answer.objects.filter(kind=where.kind)
+        if where.score_min is not None:
+            scored = scored.filter(score__gte=where.score_min)
+        if where.score_max is not None:
+            scored = scored.filter(score__lte=where.score_max)
+        responses = responses.filter(pk__in=scored.values("response_id"))
+    if where.text:
+        comments = Answer.objects.filter(kind=QuestionKind.TEXT, text__icontains=where.text)
+        responses = responses.filter(pk__in=comments.values("response_id"))
+    return responses
+
+
+def visible_response(team_ids: list[int] | None, pk: int) -> Response:
+    """The completed customer response ``pk`` with its answers, invitation, customer (and its
+    owner's team) and contact; Http404 when there is none or ``team_ids`` (None: all) may not
+    see it — a response of another team's customer is answered as one that does not exist."""
+    responses = completed_responses(team_ids).select_related(
+        "invitation", "customer__owner__team", "customer__owner__user"
+    )
+    return get_object_or_404(responses, pk=pk)
+
+
+def nps_answers(*, customer_id: int | None = None, contact_id: int | None = None) -> list:
+    """(submitted_at, score) of every completed NPS answer of a customer or a contact, oldest
+    first: the few dozen points of one customer's NPS history."""
+    answers = Answer.objects.filter(
+        kind=QuestionKind.NPS, response__state=ResponseState.COMPLETED
+    ).exclude(response__survey__kind=SurveyKind.PULSE)
+    if customer_id is not None:
+        answers = answers.filter(response__customer_id=customer_id)
+    if contact_id is not None:
+        answers = answers.filter(response__contact_id=contact_id)
+    return list(
+        answers.order_by("response__submitted_at").values_list("response__submitted_at", "score")
+    )
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """A customer's completed responses: how many, and when the latest came."""
+
+    count: int
+    latest: dt.datetime | None
+
+
+def feedback_by_customer(customer_ids: list[int]) -> dict[int, FeedbackSummary]:
+    """:class:`FeedbackSummary` per customer id (those with none are left out)."""
+    rows = (
+        Response.objects.filter(customer_id__in=customer_ids, state=ResponseState.COMPLETED)
+        .exclude(survey__kind=SurveyKind.PULSE)
+        .order_by()
+        .values("customer_id")
+        .annotate(count=Count("id"), latest=Max("submitted_at"))
+    )
+    return {row["customer_id"]: FeedbackSummary(row["count"], row["latest"]) for row in rows}
