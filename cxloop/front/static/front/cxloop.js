@@ -1,0 +1,26 @@
+// The shell's behaviour under the strict CSP (no inline script): Bootstrap popovers on cx-help
+// buttons, tooltips, and toasts that leave by themselves unless they report an error.
+(function () {
+  "use strict";
+  function start(root) {
+    if (!window.bootstrap || !root.querySelectorAll) return;
+    root.querySelectorAll('[data-bs-toggle="popover"]').forEach(function (element) {
+      bootstrap.Popover.getOrCreateInstance(element, { trigger: "focus" });
+    });
+    root.querySelectorAll('[data-bs-toggle="tooltip"]').forEach(function (element) {
+      bootstrap.Tooltip.getOrCreateInstance(element);
+    });
+    root.querySelectorAll(".cx-toasts .toast:not([data-cx-started])").forEach(function (element) {
+      element.setAttribute("data-cx-started", "");
+      var autohide = element.getAttribute("data-cx-autohide") === "true";
+      bootstrap.Toast.getOrCreateInstance(element, { autohide: autohide, delay: 8000 }).show();
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { start(document); });
+  } else {
+    start(document);
+  }
+  // What htmx swaps in gets the same treatment.
+  document.addEventListener("htmx:load", function (event) { start(event.target); });
+})();
