@@ -222,6 +222,14 @@ BY_HEADINGS = {
     "team": gettext_lazy("Team"),
     "period": gettext_lazy("Period"),
 }
+# The heading of the compare table's figure column: distinct from every other heading in
+# both languages (the Russian page once had two columns both «Оценка»).
+METRIC_HEADINGS = {
+    "nps": gettext_lazy("NPS"),
+    "csat": gettext_lazy("Satisfied, per cent"),
+    "ces": gettext_lazy("Mean ease (1–7)"),
+    "rating": gettext_lazy("Mean rating (1–5)"),
+}
 GRAIN_LABELS = {
     "month": gettext_lazy("Months"),
     "quarter": gettext_lazy("Quarters"),
@@ -463,6 +471,22 @@ def _group_names(by: str, groups, grain: str) -> dict:
     return {key: _period(str(key), grain) for key in keys}
 
 
+def _group_params(by: str, key, grain: str, scope: Scope) -> dict:
+    """The response list's parameters for one compared group (a quarter or a year within the
+    scope's dates, as the comparison counted it)."""
+    if by == "segment":
+        return {"segment": key}
+    if by == "team":
+        return {"team": key}
+    start = dt.date.fromisoformat(str(key))
+    if grain == "month":
+        return {"period": start.strftime("%Y-%m")}
+    end = _add_months(start, 3 if grain == "quarter" else 12) - dt.timedelta(days=1)
+    start = max(start, scope.since) if scope.since else start
+    end = min(end, scope.until) if scope.until else end
+    return {"since": start.isoformat(), "until": end.isoformat()}
+
+
 @login_required
 def compare(request: HttpRequest) -> HttpResponse:
     """Segments, teams or months side by side on one metric, each against the rest (months:
@@ -491,28 +515,35 @@ def compare(request: HttpRequest) -> HttpResponse:
     except ValueError:  # no answer rates this touchpoint yet
         result = None
     untested = {
-        "too_few": _("too few answers to test"),
+        "too_few": _("too few answers to tell"),
         "no_previous": _("no answers the period before"),
-        "undefined": _("cannot be tested"),
+        "undefined": _("cannot be told"),
     }
     names = {} if result is None else _group_names(by, result.groups, grain)
-    rows = (
-        []
-        if result is None
-        else [(names.get(g.key, g.key), g, untested.get(g.untested, "")) for g in result.groups]
-    )
+    kind = {"kind": metric, "touchpoint": touchpoint and touchpoint.pk}
+    rows = []
+    for g in () if result is None else result.groups:
+        rows.append(
+            {
+                "name": str(names.get(g.key, g.key)),
+                "group": g,
+                "untested": untested.get(g.untested, ""),
+                "href": _responses_url(filters, **kind, **_group_params(by, g.key, grain, scope)),
+            }
+        )
     chart = charts.comparison(
         [
             {
-                "name": str(name),
-                "value": g.estimate.value,
-                "low": g.estimate.low,
-                "high": g.estimate.high,
-                "significant": g.significant,
-                "n": g.n,
+                "name": row["name"],
+                "value": row["group"].estimate.value,
+                "low": row["group"].estimate.low,
+                "high": row["group"].estimate.high,
+                "significant": row["group"].significant,
+                "n": row["group"].n,
+                "href": row["href"],
             }
-            for name, g, _reason in rows
-            if g.estimate is not None
+            for row in rows
+            if row["group"].estimate is not None
         ],
         x_title=str(METRIC_LABELS[metric]),
     )
@@ -525,7 +556,11 @@ def compare(request: HttpRequest) -> HttpResponse:
         "grain": grain,
         "grain_labels": GRAIN_LABELS,
         "by_labels": BY_LABELS,
+        "by_heading": BY_HEADINGS[by],
         "metric_labels": METRIC_LABELS,
+        "metric_heading": METRIC_HEADINGS[metric],
+        "metric_help": METRIC_HELP[metric],
+        "decimals": "0g" if metric in ("nps", "csat") else "2g",
         "result": result,
         "rows": rows,
         "chart": chart,
