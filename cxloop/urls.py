@@ -9,3 +9,8 @@ urlpatterns = [
     path("audit/", include("cxloop.privacy.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in the site's design and the reader's language (cxloop/templates/40x.html, 500.html).
+handler403 = "cxloop.front.views.permission_denied"
+handler404 = "cxloop.front.views.page_not_found"
+handler500 = "cxloop.front.views.server_error"

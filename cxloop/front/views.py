@@ -5,8 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -347,3 +348,19 @@ def response_list(request: HttpRequest) -> HttpResponse:
         "survey": survey,
     }
     return render(request, "front/response_list.html", context)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 in the site's design and the reader's language, with a way back."""
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403 in the site's design and the reader's language, with a way back."""
+    return render(request, "403.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 without a query: the database may be what failed, so the page is rendered without the
+    request's context (no user, session or messages), in the language the request chose."""
+    return HttpResponseServerError(loader.get_template("500.html").render({}))
