@@ -573,10 +573,51 @@ def compare(request: HttpRequest) -> HttpResponse:
     return render(request, "front/compare.html", context)
 
 
+def _link_words(r: float | None) -> str:
+    """How strongly a rating goes with NPS, in words; Cohen's conventional cut-offs for a
+    correlation (0.1 small, 0.3 medium, 0.5 large: Cohen, Statistical Power Analysis, 1988)."""
+    if r is None:
+        return _("cannot be told")
+    size = abs(r)
+    if size < 0.1:
+        return _("hardly goes with NPS")
+    if r < 0:
+        return _("goes against NPS")
+    if size < 0.3:
+        return _("goes weakly with NPS")
+    if size < 0.5:
+        return _("goes clearly with NPS")
+    return _("goes strongly with NPS")
+
+
+def _signal_sentence(signal) -> str:
+    values = {
+        "since": _month(f"{signal.since}-01"),
+        "before": _number(signal.before, 0),
+        "after": _number(signal.after, 0),
+    }
+    if signal.direction == "down":
+        return (
+            _(
+                "Worse since %(since)s: %(after)s%% of ratings are 4 or 5, down from "
+                "%(before)s%% before. That is more than the usual ups and downs."
+            )
+            % values
+        )
+    return (
+        _(
+            "Better since %(since)s: %(after)s%% of ratings are 4 or 5, up from %(before)s%% "
+            "before. That is more than the usual ups and downs."
+        )
+        % values
+    )
+
+
 @login_required
 def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One touchpoint: its trend with the control chart and its signals, what goes with it,
-    how its ratings spread, and the latest comments about it."""
+    """One touchpoint: its score in a sentence, whether it is changing (the control chart, in
+    words first), how its ratings spread, how it goes with NPS, the customer's expectation and
+    our standard, and the latest comments, each linked to its response."""
     touchpoint = get_object_or_404(Touchpoint.objects.select_related("stage"), pk=pk)
     # All customers unless chosen: a roll-back is a change of how the work is done, and the
     # control chart sees it soonest on every answer about the touchpoint.
@@ -585,39 +626,88 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         result = TouchpointQuery(scope=scope, touchpoint_id=touchpoint.pk).run()
     except ValueError:  # no answer in the store rates it yet
         result = None
-    context = {"filters": filters, "touchpoint": touchpoint, "result": result}
+    today = timezone.localdate()
+    ratings = {"touchpoint": touchpoint.pk, "kind": "rating"}
+    context = {
+        "filters": filters,
+        "touchpoint": touchpoint,
+        "result": result,
+        "standard": touchpoint.standards.filter(effective_from__lte=today)
+        .order_by("-version")
+        .first(),
+        "responses_href": _responses_url(filters, touchpoint=touchpoint.pk),
+    }
     if result is not None and result.n:
         control = result.control
+        signal = control and control.signal_from(scope.since)
         context.update(
+            ratings_href=_responses_url(filters, **ratings),
             trend=_trend(
                 result.mean_trend,
                 title=_("Mean rating by month"),
                 y_title=_("Mean rating (1–5)"),
                 domain=(1, 5),
+                href=lambda p: _responses_url(filters, **ratings, period=_month_key(p.period)),
             ),
             control=control
             and charts.control_chart(
-                [{"period": p.period, "value": p.value} for p in control.points],
+                [
+                    {
+                        "period": p.period,
+                        "value": p.value,
+                        "n": p.n,
+                        "low_n": p.low_n,
+                        "partial": p.partial,
+                        "href": _responses_url(
+                            filters,
+                            **ratings,
+                            since=p.period,
+                            until=p.end or None,
+                        ),
+                    }
+                    for p in control.points
+                ],
                 control.centre,
                 [p.lower for p in control.points],
                 [p.upper for p in control.points],
                 control.signals,
-                title=_("Share of ratings 4–5 by month"),
+                title=_("Share of ratings 4–5 by quarter")
+                if control.grain == "quarter"
+                else _("Share of ratings 4–5 by month"),
                 y_title=_("Per cent of ratings 4–5"),
             ),
+            signal=signal,
+            signal_text=signal and _signal_sentence(signal),
+            signal_href=signal and _responses_url(filters, **ratings, since=f"{signal.since}-01"),
             distribution=charts.distribution(
                 [c.n for c in result.distribution],
                 labels=[str(c.score) for c in result.distribution],
             ),
-            segments={s.pk: s.name for s in all_segments()},
+            scores=[
+                {
+                    "score": c.score,
+                    "n": c.n,
+                    "href": _responses_url(
+                        filters, **ratings, score_min=c.score, score_max=c.score
+                    ),
+                }
+                for c in result.distribution
+            ],
+            drivers=[
+                {
+                    "name": names.get(d.segment_id, "") if d.segment_id else _("All in scope"),
+                    "driver": d,
+                    "words": _link_words(d.r),
+                }
+                for names in [{s.pk: s.name for s in all_segments()}]
+                for d in result.drivers
+            ],
             signals=[
-                (_month(signal.period), RULE_LABELS.get(signal.rule, signal.description))
-                for signal in control.rule_signals
+                (_month(s.period), RULE_LABELS.get(s.rule, s.description))
+                for s in control.rule_signals
             ]
             if control
             else [],
-            first_drop=control and control.first_drop and _month(control.first_drop),
-            first_signal=control and control.first_signal and _month(control.first_signal),
         )
     team_ids = None if scope.team_ids is None else list(scope.team_ids)
     context["comments"] = latest_comments(team_ids, touchpoint.pk, since=scope.since)
