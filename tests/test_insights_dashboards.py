@@ -51,6 +51,7 @@ from cxloop.insights.dashboards import (
     PortfolioQuery,
     TouchpointQuery,
 )
+from cxloop.insights.signals import MIN_PERIOD_N
 from cxloop.insights.store import FactStore, Scope
 
 TOL = 1e-9  # the same arithmetic in another order: equal to rounding
@@ -547,14 +548,27 @@ def test_it_gives_a_touchpoints_figures(synthetic, frames, scope, kinds):
         assert (top.value, top.low, top.high) == pytest.approx(ref_top_box(scores)[:3], abs=TOL)
         assert mean.n == top.n == len(scores)
 
-    # The p-chart: centre from the first six months, limits ±3 standard errors of each month.
+    # The chart of cxloop.insights.signals, recomputed: monthly periods (the answers do not
+    # come in waves), centre from the first six usable months (n >= 30), each month's limits
+    # ±3.5 σ_z standard errors of its difference from the centre, σ_z (Laney) from the median
+    # moving range of the binomially standardised shares, never below 1.
     x = rated.score.isin([4, 5]).groupby(rated.month).sum()
     n = rated.groupby("month").size()
-    centre = x.iloc[:6].sum() / n.iloc[:6].sum()
-    limit = 3 * np.sqrt(centre * (1 - centre) / n)
+    usable = (n >= MIN_PERIOD_N).to_numpy()
+    base = np.flatnonzero(usable)[:6]
+    n_base = n.iloc[base].sum()
+    centre = x.iloc[base].sum() / n_base
+    p = x / n
+    in_base = np.isin(np.arange(len(n)), base)
+    se = np.sqrt(centre * (1 - centre) * np.where(in_base, 1 / n - 1 / n_base, 1 / n + 1 / n_base))
+    z_binomial = ((p - centre) / np.sqrt(centre * (1 - centre) / n)).to_numpy()[usable]
+    sigma_z = max(1.0, np.median(np.abs(np.diff(z_binomial))) / 0.954)
+    limit = 3.5 * sigma_z * se
     chart = result.control
+    assert chart.grain == "month"
+    assert chart.sigma_z == pytest.approx(sigma_z, abs=1e-9)
     assert chart.centre == pytest.approx(100 * centre, abs=TOL)
-    assert chart.baseline == tuple(f"{m}-01" for m in months[:6])
+    assert chart.baseline == tuple(f"{months[i]}-01" for i in base)
     assert [p.value for p in chart.points] == pytest.approx(list(100 * x / n), abs=TOL)
     assert [p.lower for p in chart.points] == pytest.approx(
         list(100 * np.clip(centre - limit, 0, 1)), abs=TOL
@@ -562,7 +576,8 @@ def test_it_gives_a_touchpoints_figures(synthetic, frames, scope, kinds):
     assert [p.upper for p in chart.points] == pytest.approx(
         list(100 * np.clip(centre + limit, 0, 1)), abs=TOL
     )
-    outside = np.flatnonzero(np.abs(x / n - centre) > limit).tolist()
+    assert [p.low_n for p in chart.points] == list(~usable)
+    outside = np.flatnonzero((np.abs(p - centre) > limit).to_numpy() & usable).tolist()
     assert list(chart.signals) == outside
 
     # Drivers: the rating against the NPS answer of the same response, per segment.

@@ -319,3 +319,19 @@ def test_it_returns_an_empty_map_before_the_store_is_written(synthetic, tmp_path
     assert result.version is None
     assert result.months == ()
     assert [c.touchpoint_id for c in result.cards] == [t for t, _ in synthetic.touchpoint_stages]
+
+
+def test_it_badges_the_planted_roll_back_reading_history_before_the_period(synthetic, store):
+    """The generator drops one touchpoint by 0.6 rating points for the last six months
+    (2025-05 on): a map of only the last three months still badges it, from May, because the
+    control chart reads the months before the period; and it badges nothing else down."""
+    late = query(synthetic, scope=Scope(since=dt.date(2025, 9, 1))).run(store=store)
+    assert late.grain == "month"
+    drops = [c for c in late.cards if c.signal and c.signal.direction == "down"]
+    assert [(c.signal.since, c.signal.message) for c in drops] == [("2025-05", "signal_down")]
+    assert "fell from" in drops[0].signal.reason
+    rolled_back = drops[0].touchpoint_id
+    # Before the drop, the same touchpoint has no badge.
+    early = query(synthetic, scope=Scope(until=dt.date(2025, 3, 31))).run(store=store)
+    assert early.card(rolled_back).signal is None
+    json.dumps(late.to_dict())

@@ -19,8 +19,10 @@ from .results import to_plain
 __all__ = [
     "ControlChart",
     "Cusum",
+    "ProportionSignals",
     "RuleSignal",
     "p_chart",
+    "proportion_signals",
     "ewma_chart",
     "cusum_chart",
     "run_rules",
@@ -447,3 +449,179 @@ def run_rules(
     ]
     out.sort(key=lambda r: (r.index, r.rule))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Signals on a proportion per period, tuned for many charts read at once
+
+#: The limit, in standard errors, beyond which one point signals (rule 1). Wider than the usual
+#: 3 because a journey map reads about 80 points at once (20 touchpoints × 4 quarters): with 3 a
+#: quarter of the maps of stable touchpoints would show a false badge, with 3.5 about one in
+#: twenty-five (bench/control_false_alarms.py, bench/README.md).
+SIGNAL_LIMIT = 3.5
+#: Two usable points in a row beyond this many standard errors on one side signal (rule 2): a
+#: sustained shift too small for rule 1.
+RUN_LIMIT = 2.5
+#: The median moving range of standard normal points, E-free (d2 of the median, n = 2).
+_MEDIAN_MR = 0.954
+
+SIGNAL_RULES = {
+    1: "one point beyond {limit:g} standard errors",
+    2: "two points in a row beyond {run:g} standard errors on the same side",
+}
+
+
+@dataclass(frozen=True)
+class ProportionSignals:
+    """A proportion chart with a phase-I baseline and overdispersion (see
+    :func:`proportion_signals`). Arrays have one entry per period; ``z``, ``lower`` and
+    ``upper`` are NaN where the period has no answers."""
+
+    proportion: np.ndarray
+    z: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    used: np.ndarray
+    baseline: tuple[int, ...]
+    center: float
+    sigma_z: float
+    limit: float
+    signals: tuple[RuleSignal, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The chart as a plain dict of lists."""
+        return to_plain(self)
+
+
+def proportion_signals(
+    successes: Any,
+    n: Any,
+    *,
+    usable: Any = None,
+    baseline: int = 2,
+    limit: float = SIGNAL_LIMIT,
+    run_limit: float = RUN_LIMIT,
+) -> ProportionSignals:
+    r"""Which periods of a proportion (e.g. the share of ratings 4–5) signal a real change.
+
+    A p-chart (Montgomery §7.2) with three changes that keep false alarms rare when many charts
+    are read at once and the periods' shares vary more than binomially:
+
+    1. **Phase-I baseline.** The centre :math:`\bar p = \sum_B x_t / \sum_B n_t` is the pooled
+       share of the first ``baseline`` usable periods :math:`B` (:math:`N_B` answers), so a
+       later shift is measured against the level held before it. A point is compared with an
+       *estimated* centre, so its standard error is that of the difference,
+
+       .. math:: s_t = \sqrt{\bar p (1 - \bar p)\,\bigl(1/n_t \pm 1/N_B\bigr)},
+
+       plus for periods outside the baseline, minus for those inside it (they are part of
+       :math:`\bar p`).
+    2. **Overdispersion (Laney's p′ chart).** With :math:`z_t = (\hat p_t - \bar p)/s_t`,
+       :math:`\sigma_z` is estimated from the moving ranges of the usable :math:`z_t` — their
+       median over 0.954, robust to the one large range a shift causes — and never below 1
+       (binomial). Points are judged on :math:`z'_t = z_t / \sigma_z`; the limits are
+       :math:`\bar p \pm L\,\sigma_z\,s_t`.
+    3. **Two rules** instead of Western Electric's four (which together alarm about once in 90
+       stable points): rule 1, one point with :math:`|z'_t| > L` (``limit``); rule 2, two
+       usable points in a row beyond ``run_limit`` on the same side (fires on the second).
+
+    Periods that are not ``usable`` (too few answers, or incomplete) take no part: they never
+    signal, do not enter the baseline or :math:`\sigma_z`, and do not break a run. A centre of
+    0 or 1 is moved half an answer inwards, :math:`\bar p \in [0.5/N_B, 1 - 0.5/N_B]`. With no
+    usable period, the centre and limits come from every period with answers and nothing
+    signals.
+
+    Parameters
+    ----------
+    successes, n : array-like
+        Counts per period, :math:`0 \le x_t \le n_t`; :math:`n_t = 0` is a period without answers.
+    usable : array-like of bool, optional
+        Periods that may signal (default: every period with answers).
+    baseline : int
+        Usable periods that set the centre; with fewer usable periods, all of them.
+    limit, run_limit : float
+        :math:`L` of rule 1 and the level of rule 2, in standard errors.
+
+    Returns
+    -------
+    ProportionSignals
+        ``signals`` sorted by index (a :class:`RuleSignal` per rule and point that fired).
+
+    References
+    ----------
+    Montgomery, D. C. (2019). *Introduction to Statistical Quality Control*, 8th ed., §7.2
+    (phase I and II) and §6.3 (sensitizing rules and their false-alarm rate).
+    Laney, D. B. (2002). Improved control charts for attributes. *Quality Engineering* 14(4),
+    531–537.
+    Wheeler, D. J. (2010). *Understanding Statistical Process Control*, 3rd ed. (median
+    moving range, 0.954).
+
+    Examples
+    --------
+    >>> chart = proportion_signals([560, 550, 565, 300], [1000, 1000, 1000, 1000])
+    >>> [(s.index, s.rule) for s in chart.signals]
+    [(3, 1)]
+    """
+    x = as_vector(successes, name="successes")
+    m = as_vector(n, name="n")
+    if x.size != m.size:
+        raise ValueError(f"successes and n differ in length ({x.size} and {m.size})")
+    if not (np.isfinite(x).all() and np.isfinite(m).all()):
+        raise ValueError("successes and n must be finite counts")
+    if (m < 0).any() or (x < 0).any() or (x > m).any():
+        i = int(np.flatnonzero((m < 0) | (x < 0) | (x > m))[0])
+        raise ValueError(f"period {i}: successes {x[i]:g} not within 0..n={m[i]:g}")
+    used = m > 0
+    if usable is not None:
+        flags = np.asarray(usable, dtype=bool)
+        if flags.shape != m.shape:
+            raise ValueError(f"usable has {flags.size} entries for {m.size} periods")
+        used = used & flags
+    check = int(baseline)
+    if check < 1:
+        raise ValueError(f"baseline must be at least 1 period, got {baseline!r}")
+    L = _positive(limit, "limit")
+    run = _positive(run_limit, "run_limit")
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(m > 0, x / np.where(m > 0, m, 1), np.nan)
+    nan = np.full(m.size, np.nan)
+    index = np.flatnonzero(used)
+    # With no usable period the centre is that of every period with answers, to draw; nothing
+    # can signal then.
+    base = index[:check] if index.size else np.flatnonzero(m > 0)
+    if base.size == 0:
+        return ProportionSignals(p, nan, nan.copy(), nan.copy(), used, (), math.nan, 1.0, L, ())
+    n_base = float(m[base].sum())
+    center = float(x[base].sum() / n_base)
+    center = min(max(center, 0.5 / n_base), 1.0 - 0.5 / n_base)
+    in_base = np.zeros(m.size, dtype=bool)
+    in_base[base] = True
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(in_base, 1.0 / m - 1.0 / n_base, 1.0 / m + 1.0 / n_base)
+        se = np.sqrt(center * (1.0 - center) * np.clip(share, 0.0, None))
+        z_raw = np.where(se > 0, (p - center) / se, 0.0)
+    z_raw[m == 0] = np.nan
+    # Laney's σ_z reads the shares standardised by the binomial error alone: the centre's own
+    # error cancels in a moving range, and the baseline's points are not pulled together.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_binomial = (p - center) / np.sqrt(center * (1.0 - center) / m)
+    ranges = np.abs(np.diff(z_binomial[index]))
+    sigma_z = max(1.0, float(np.median(ranges)) / _MEDIAN_MR) if ranges.size >= 2 else 1.0
+    z = z_raw / sigma_z
+    half = L * sigma_z * se
+    lower = np.clip(center - half, 0.0, 1.0)
+    upper = np.clip(center + half, 0.0, 1.0)
+    lower[m == 0] = upper[m == 0] = np.nan
+
+    texts = {k: v.format(limit=L, run=run) for k, v in SIGNAL_RULES.items()}
+    signals = [RuleSignal(int(i), 1, texts[1]) for i in index if abs(z[i]) > L]
+    zu = z[index]
+    for k in range(1, index.size):
+        a, b = zu[k - 1], zu[k]
+        if (a > run and b > run) or (a < -run and b < -run):
+            signals.append(RuleSignal(int(index[k]), 2, texts[2]))
+    signals.sort(key=lambda s: (s.index, s.rule))
+    return ProportionSignals(
+        p, z, lower, upper, used, tuple(int(i) for i in base), center, sigma_z, L, tuple(signals)
+    )

@@ -77,6 +77,7 @@ from cxloop.analytics import (
     wilson_interval,
 )
 from cxloop.analytics.results import to_plain
+from cxloop.insights.signals import Signal, control_chart, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 
 __all__ = [
@@ -156,6 +157,11 @@ class TouchpointCard:
         From the importance–performance analysis; None when not ranked.
     trend : tuple of TrendPoint
         Mean rating per month of the scope, oldest first.
+    signal : Signal or None
+        The control chart's latest signal in the period (:func:`cxloop.insights.signals.
+        control_chart` of the share of ratings 4–5 per period, reading the touchpoint's
+        history before the period too): ``direction`` "down" (a roll-back) or "up", ``since``
+        the first month of the signalled run, ``rule`` and ``reason``. None: no signal.
     """
 
     touchpoint_id: int
@@ -174,6 +180,7 @@ class TouchpointCard:
     quadrant: str | None
     rank: int | None
     trend: tuple[TrendPoint, ...]
+    signal: Signal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -312,6 +319,7 @@ class JourneyMap:
     nps_trend: tuple[TrendPoint, ...]
     drivers: DriverModel
     min_n: int = MIN_N
+    grain: str = "month"
 
     @property
     def empty(self) -> bool:
@@ -343,12 +351,15 @@ class JourneyExpressions:
     ``histogram``: ``month, touchpoint_id, kind, score, n`` over the answers in scope.
     ``sample``: ``response_id, customer_id, touchpoint_id, score`` (touchpoint_id -1 for NPS) of
     the sampled responses, period and teams only (no segment filter); None until the fraction
-    is known. ``members``: segment id → its customers (``customer_id``).
+    is known. ``members``: segment id → its customers (``customer_id``). ``history``:
+    ``month, touchpoint_id, top, n`` (ratings 4–5, ratings) of the journey's touchpoints from
+    the first month up to the scope's end, for the control charts.
     """
 
     histogram: ir.Table
     sample: ir.Table | None
     members: dict[int, ir.Table]
+    history: ir.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +385,9 @@ class JourneyMapQuery:
         Where in each stratum its window lies.
     confidence : float
         Of every interval.
+    as_of : datetime.date, optional
+        The day the data are read to, for the control charts' incomplete period (default: the
+        scope's end or today).
     """
 
     touchpoint_stages: tuple[tuple[int, int], ...]
@@ -384,6 +398,7 @@ class JourneyMapQuery:
     windows: int = SAMPLE_WINDOWS
     seed: int = 0
     confidence: float = 0.95
+    as_of: dt.date | None = None
 
     def __post_init__(self) -> None:
         pairs = tuple((int(t), int(s)) for t, s in self.touchpoint_stages)
@@ -421,7 +436,15 @@ class JourneyMapQuery:
             s: tables.segments.filter(tables.segments.segment_id == s).select("customer_id")
             for s in {self.scope.segment_id, self.target_segment_id} - {None}
         }
-        return JourneyExpressions(histogram=histogram, sample=sample, members=members)
+        # A signal needs history: the control charts read every month up to the period's end.
+        past = dataclasses.replace(self.scope, since=None).filter(answers, tables.segments)
+        past = past.filter(past.kind == RATING, past.touchpoint_id.isin(list(self.touchpoint_ids)))
+        history = past.group_by(["month", "touchpoint_id"]).aggregate(
+            top=(past.score >= 4).cast("int64").sum(), n=past.count()
+        )
+        return JourneyExpressions(
+            histogram=histogram, sample=sample, members=members, history=history
+        )
 
     def _sample_expr(self, tables: FactTables, fraction: float) -> ir.Table:
         a = self.scope.filter(tables.answers, None, segment=False)
@@ -500,13 +523,14 @@ class JourneyMapQuery:
         histogram = _Histogram.from_arrow(
             expressions.histogram.to_pyarrow(), months, self.touchpoint_ids
         )
+        history = _history(expressions.history.to_pyarrow())
         if not histogram.counts.any():
-            return self._assemble(version, months, histogram, self._no_sample(), {}, 1.0)
+            return self._assemble(version, months, histogram, self._no_sample(), {}, 1.0, history)
         fraction = self.sample_fraction(histogram, tables)
         sample_expr = self.to_query(tables, fraction=fraction).sample
         sample = _Sample.from_arrow(sample_expr.to_pyarrow(), self.touchpoint_ids)
         members = {s: _ids(e.to_pyarrow()["customer_id"]) for s, e in expressions.members.items()}
-        return self._assemble(version, months, histogram, sample, members, fraction)
+        return self._assemble(version, months, histogram, sample, members, fraction, history)
 
     def _no_sample(self) -> _Sample:
         return _Sample.empty(self.touchpoint_ids)
@@ -544,10 +568,22 @@ class JourneyMapQuery:
         sample: _Sample,
         members: dict[int, np.ndarray],
         fraction: float,
+        history: dict[int, dict[str, tuple[int, int]]] | None = None,
     ) -> JourneyMap:
         conf = self.confidence
         tps = self.touchpoint_ids
         stage_of = dict(self.touchpoint_stages)
+        history = history or {}
+        pooled: dict[str, int] = {}
+        for counts in history.values():
+            for month, (_, n) in counts.items():
+                pooled[month] = pooled.get(month, 0) + n
+        grain = rhythm(pooled)
+        as_of = self.scope.as_of(self.as_of)
+        signals = {}
+        for tp in tps:
+            chart = control_chart(history.get(tp, {}), grain=grain, as_of=as_of)
+            signals[tp] = None if chart is None else chart.signal_from(self.scope.since)
 
         # Driver models of the filtered population, the target segment and the rest.
         in_filter = (
@@ -645,6 +681,7 @@ class JourneyMapQuery:
                         TrendPoint(m, int(rating[i, j].sum()), _mean(rating[i, j], conf))
                         for i, m in enumerate(months)
                     ),
+                    signal=signals[tp],
                 )
             )
 
@@ -664,6 +701,7 @@ class JourneyMapQuery:
             nps=_nps(nps_counts.sum(axis=(0, 1)), conf),
             nps_trend=nps_trend,
             drivers=drivers,
+            grain=grain,
         )
 
     def _stages(
@@ -808,6 +846,19 @@ class _Sample:
         matrix = np.full((responses, order.size + 1), np.nan)
         matrix[row[known], column[known]] = score[known]
         return cls(matrix, customers, tuple(touchpoint_ids))
+
+
+def _history(table: pa.Table) -> dict[int, dict[str, tuple[int, int]]]:
+    """touchpoint id → month → (ratings 4–5, ratings), from the ``history`` expression."""
+    out: dict[int, dict[str, tuple[int, int]]] = {}
+    cols = table.to_pydict()
+    for month, tp, top, n in zip(
+        cols["month"], cols["touchpoint_id"], cols["top"], cols["n"], strict=True
+    ):
+        if tp is None:
+            continue
+        out.setdefault(int(tp), {})[month] = (int(top or 0), int(n))
+    return out
 
 
 def _ids(column: pa.ChunkedArray) -> np.ndarray:

@@ -183,6 +183,12 @@ class Scope:
     def last_month(self) -> str | None:
         return None if self.until is None else f"{self.until:%Y-%m}"
 
+    def as_of(self, today: dt.date | None = None) -> dt.date:
+        """The day the scope's data are read to: ``until``, or today (UTC) when it is open or
+        later. A chart period that ends after it is incomplete (partial)."""
+        today = today or dt.datetime.now(dt.UTC).date()
+        return today if self.until is None else min(self.until, today)
+
     def bounds(self, months: Iterable[str]) -> tuple[dt.datetime, dt.datetime] | None:
         """[start, end) in UTC of the period clipped to the stored ``months``; None if empty."""
         months = sorted(months)

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxloop.analytics import cusum_chart, ewma_chart, p_chart, run_rules
+from cxloop.analytics.control import proportion_signals
 from tests.datasets import REFERENCE
 
 CONCENTRATION = [102.0, 94.8, 98.3, 98.4, 102.0, 98.5, 99.0, 97.7, 100.0, 98.1,
@@ -156,3 +157,72 @@ def test_run_rules_name_the_rule():
     assert signal.to_dict() == {"index": 1, "rule": 1, "description": "one point beyond 3 sigma"}
     with pytest.raises(ValueError, match="nelson"):
         run_rules([0.0], center=0, sigma=1, rules="shewhart")
+
+
+# --- proportion_signals ---------------------------------------------------------------------
+# Laney's p' chart is checked against his own standardisation written out with plain NumPy
+# (Laney 2002, Quality Engineering 14(4): z_i = (p_i - p̄)/σ_pi, σ_z = MR̄/1.128; here the
+# median moving range over 0.954, Wheeler 2010) and a phase-I centre.
+
+
+def test_proportion_signals_follow_the_written_out_formulae():
+    rng = np.random.default_rng(7)
+    n = rng.integers(200, 600, 12)
+    x = rng.binomial(n, 0.6 + rng.normal(0, 0.04, 12).clip(-0.2, 0.2))
+    chart = proportion_signals(x, n, baseline=3)
+    centre = x[:3].sum() / n[:3].sum()
+    z_b = (x / n - centre) / np.sqrt(centre * (1 - centre) / n)
+    sigma_z = max(1.0, np.median(np.abs(np.diff(z_b))) / 0.954)
+    extra = np.where(np.arange(12) < 3, -1, 1) / n[:3].sum()
+    se = np.sqrt(centre * (1 - centre) * (1 / n + extra))
+    assert chart.center == pytest.approx(centre)
+    assert chart.sigma_z == pytest.approx(sigma_z)
+    assert chart.upper == pytest.approx(np.clip(centre + 3.5 * sigma_z * se, 0, 1))
+    assert chart.z == pytest.approx((x / n - centre) / se / sigma_z)
+    assert sigma_z > 1  # the shares were drawn overdispersed: the limits widened
+
+
+def test_proportion_signals_fire_on_a_drop_and_not_on_noise():
+    n = np.full(10, 400)
+    x = np.array([240, 236, 244, 238, 242, 239, 241, 150, 148, 237])
+    chart = proportion_signals(x, n, baseline=3)
+    assert [(s.index, s.rule) for s in chart.signals if s.rule == 1] == [(7, 1), (8, 1)]
+    assert [s.index for s in chart.signals if s.rule == 2] == [8]
+    steady = proportion_signals(np.array([240, 236, 244, 238, 242, 239, 241]), n[:7], baseline=3)
+    assert steady.signals == ()
+
+
+def test_unusable_periods_never_signal_nor_set_the_centre():
+    n = np.array([400, 400, 5, 400, 400, 6])
+    x = np.array([240, 236, 0, 238, 120, 0])
+    usable = [True, True, False, True, True, False]
+    chart = proportion_signals(x, n, usable=usable, baseline=2)
+    assert chart.baseline == (0, 1)
+    assert chart.center == pytest.approx(476 / 800)
+    assert [s.index for s in chart.signals] == [4]
+    nothing = proportion_signals([1, 2], [3, 4], usable=[False, False])
+    assert nothing.signals == () and nothing.center == pytest.approx(3 / 7)
+
+
+def test_proportion_signals_refuse_bad_counts():
+    with pytest.raises(ValueError, match="period 1"):
+        proportion_signals([1, 5], [3, 4])
+    with pytest.raises(ValueError, match="usable"):
+        proportion_signals([1, 2], [3, 4], usable=[True])
+    with pytest.raises(ValueError, match="baseline"):
+        proportion_signals([1, 2], [3, 4], baseline=0)
+
+
+def test_a_map_of_stable_touchpoints_rarely_shows_a_false_badge():
+    """The figure bench/README.md states: on simulated stable touchpoints of the demo's shape
+    (20 touchpoints, quarterly waves of about 400 ratings, the last year read), fewer than one
+    map in 12 shows any badge (measured 3 % over 1,000 maps; seeded, 150 maps here)."""
+    bench = pytest.importorskip("bench.control_false_alarms")
+    rng = np.random.default_rng(11)
+    per_point, per_map = bench.false_alarms(rng, bench.SHAPES[0], 0.0, "product", 150)
+    assert per_map < 1 / 12
+    assert per_point < 1 / 1000
+    # The textbook Western Electric rules on the same maps badge most of them.
+    _, we_map = bench.false_alarms(np.random.default_rng(11), bench.SHAPES[0], 0.0,
+                                   "western-electric", 30)  # fmt: skip
+    assert we_map > 0.4

@@ -4,6 +4,7 @@ score distribution, and how the touchpoint moves with NPS."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,14 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 
-from cxloop.analytics import Estimate, p_chart, run_rules
+from cxloop.analytics import Estimate
+from cxloop.insights.signals import (
+    BASELINE_MONTHS,
+    ChartPoint,
+    ChartSignal,
+    ControlChartResult,
+    control_chart,
+)
 from cxloop.insights.store import FactTables, Scope
 
 from . import _scans as scans
@@ -41,59 +49,6 @@ __all__ = [
 
 RATING_KINDS = ("rating", "csat")  # the 1–5 answers about a touchpoint
 DEFAULT_KINDS = ("rating",)  # the journey map's touchpoint score
-BASELINE_MONTHS = 6
-RULE_SETS = ("western-electric", "nelson")
-
-
-@dataclass(frozen=True)
-class ChartPoint(Plain):
-    """A month of the control chart: the top-2-box share in per cent and its control limits
-    (which vary with the month's ``n``)."""
-
-    period: str
-    value: float
-    lower: float
-    upper: float
-    n: int
-
-
-@dataclass(frozen=True)
-class ChartSignal(Plain):
-    """A point that signals: ``index`` into the chart's points, the ``rule`` of the rule set that
-    fired (rule 1 is a point beyond the control limits), what it says, and whether the share
-    moved ``"down"`` (a roll-back) or ``"up"``."""
-
-    period: str
-    index: int
-    rule: int
-    description: str
-    direction: str
-
-
-@dataclass(frozen=True)
-class ControlChartResult(Plain):
-    """A p-chart of the monthly top-2-box share (Montgomery §7.2) with run rules.
-
-    The centre line is the share over the ``baseline`` months — the first ``BASELINE_MONTHS``
-    months with answers (phase I), so that a later roll-back is measured against the level the
-    touchpoint held, not against an average it has already dragged down; with no more months
-    than that, the centre is the share over all of them. Limits are centre ± 3 standard errors
-    of each month's share. Run rules (Western Electric by default) are applied to the shares
-    standardised by those standard errors, as a p-chart with varying n requires. Months without
-    answers have no point. ``signals`` are the indices beyond the limits (for
-    :func:`cxloop.insights.charts.control_chart`); ``rule_signals`` every rule that fired;
-    ``first_signal`` and ``first_drop`` the ISO start of the first month that signals at all
-    and of the first that signals a drop.
-    """
-
-    points: tuple[ChartPoint, ...]
-    centre: float
-    baseline: tuple[str, ...]
-    rules: str
-    signals: tuple[int, ...]
-    rule_signals: tuple[ChartSignal, ...]
-    first_signal: str | None
-    first_drop: str | None
 
 
 @dataclass(frozen=True)
@@ -157,18 +112,22 @@ class TouchpointQuery(DashboardQuery):
         map's score (the 1–5 rating in relationship surveys); ``("csat",)`` is the 1–5 CSAT of the
         transactional survey after the event, and both together pool the two 1–5 scales.
     baseline_months : int or None
-        Months with answers that set the control chart's centre; None: all months.
-    rules : {"western-electric", "nelson"}
+        The first months with answers whose periods set the control chart's centre; None: all.
+        The chart's periods, rules and limits are :func:`cxloop.insights.signals.control_chart`'s,
+        the same as the journey map's badges.
     min_n : int
         Under this many answers (or pairs, for a correlation) a figure is flagged ``low_n``.
+    as_of : datetime.date, optional
+        The day the data are read to, for the control chart's incomplete period (default: the
+        scope's end or today).
     """
 
     scope: Scope
     touchpoint_id: int
     kinds: tuple[str, ...] = DEFAULT_KINDS
     baseline_months: int | None = BASELINE_MONTHS
-    rules: str = "western-electric"
     min_n: int = MIN_N
+    as_of: dt.date | None = None
 
     def __post_init__(self) -> None:
         self.check_scope()
@@ -181,8 +140,6 @@ class TouchpointQuery(DashboardQuery):
             )
         object.__setattr__(self, "kinds", kinds)
         check_whole("baseline_months", self.baseline_months, optional=True)
-        if self.rules not in RULE_SETS:
-            raise ValueError(f"rules must be one of {', '.join(RULE_SETS)}; got {self.rules!r}")
         check_whole("min_n", self.min_n)
 
     def check_tables(self, tables: FactTables) -> None:
@@ -234,64 +191,9 @@ class TouchpointQuery(DashboardQuery):
         )
 
     def _control(self, by_month: dict[str, Scores]) -> ControlChartResult | None:
-        months = sorted(m for m, s in by_month.items() if s.n > 0)
-        if not months:
-            return None
-        x = np.array([by_month[m].top_box_count() for m in months], dtype=float)
-        n = np.array([by_month[m].n for m in months], dtype=float)
-        size = len(months) if self.baseline_months is None else self.baseline_months
-        baseline = slice(0, min(size, len(months)))
-        centre = float(x[baseline].sum() / n[baseline].sum())
-        chart = p_chart(x, n, center=centre)
-        signals: list[ChartSignal] = []
-        if 0.0 < centre < 1.0:
-            # A p-chart's points have different standard errors (n varies by month), so the run
-            # rules read the shares standardised by them: centre 0, sigma 1.
-            z = (chart.statistic - centre) / np.sqrt(centre * (1.0 - centre) / n)
-            signals = [
-                ChartSignal(
-                    period=month_start(months[s.index]),
-                    index=s.index,
-                    rule=s.rule,
-                    description=s.description,
-                    direction="down" if z[s.index] < 0 else "up",
-                )
-                for s in run_rules(z, center=0.0, sigma=1.0, rules=self.rules)
-            ]
-        else:
-            # Every baseline answer was (or none was) in the top box: no spread to standardise
-            # by; the limits still flag a month that leaves the centre.
-            signals = [
-                ChartSignal(
-                    period=month_start(months[i]),
-                    index=i,
-                    rule=1,
-                    description="one point beyond 3 sigma",
-                    direction="down" if chart.statistic[i] < centre else "up",
-                )
-                for i in chart.signals
-            ]
-        drops = [s for s in signals if s.direction == "down"]
-        first = min([s.index for s in signals] + list(chart.signals), default=None)
-        return ControlChartResult(
-            points=tuple(
-                ChartPoint(
-                    period=month_start(month),
-                    value=100.0 * float(chart.statistic[i]),
-                    lower=100.0 * float(chart.lower[i]),
-                    upper=100.0 * float(chart.upper[i]),
-                    n=int(n[i]),
-                )
-                for i, month in enumerate(months)
-            ),
-            centre=100.0 * centre,
-            baseline=tuple(month_start(m) for m in months[baseline]),
-            rules=self.rules,
-            signals=tuple(chart.signals),
-            rule_signals=tuple(signals),
-            first_signal=None if first is None else month_start(months[first]),
-            first_drop=drops[0].period if drops else None,
-        )
+        counts = {m: (s.top_box_count(), s.n) for m, s in by_month.items()}
+        as_of = self.scope.as_of(self.as_of)
+        return control_chart(counts, as_of=as_of, baseline_months=self.baseline_months)
 
     def _correlation(self, segment_id: int | None, cells: list[dict]) -> DriverCorrelation:
         n = int(sum(c["n"] for c in cells))
