@@ -39,7 +39,7 @@ from cxloop.surveys.bands import BAND_LABELS, BANDS, KIND_LABELS, SCALE_ENDS, ba
 from cxloop.surveys.models import Channel
 from cxloop.surveys.queries import (
     ResponseFilter,
-    active_surveys,
+    customer_surveys,
     feedback_by_customer,
     responses_matching,
     visible_response,
@@ -339,7 +339,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
         "segments": all_segments(),
         "touchpoints": journey_touchpoints(),
         "channels": Channel.choices,
-        "surveys": active_surveys(),
+        "surveys": customer_surveys(),
         "kinds": [(kind, KIND_LABELS[kind]) for kind in SCORE_RANGES],
         "bands": [(band, BAND_LABELS[band]) for band in BAND_LABELS],
         "bands_by_kind": {kind: list(bands) for kind, bands in BANDS.items()},

@@ -403,3 +403,9 @@ def feedback_by_customer(customer_ids: list[int]) -> dict[int, FeedbackSummary]:
         .annotate(count=Count("id"), latest=Max("submitted_at"))
     )
     return {row["customer_id"]: FeedbackSummary(row["count"], row["latest"]) for row in rows}
+
+
+def customer_surveys() -> QuerySet[Survey]:
+    """Every survey customers answer (no employee pulse), by kind and name: the choices of a
+    filter. No counts: a filter's list need not aggregate every response."""
+    return Survey.objects.exclude(kind=SurveyKind.PULSE).order_by("kind", "name_en")
