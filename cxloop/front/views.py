@@ -65,11 +65,13 @@ from cxloop.surveys.services import (
 def home(request: HttpRequest) -> HttpResponse:
     """What the signed-in person works with: journeys, surveys and the teams their role shows."""
     role = role_of(request.user)
+    surveys = list(active_surveys())
     context = {
         "employee": employee_of(request.user),
         "role": role,
         "journeys": active_journeys(),
-        "surveys": active_surveys(),
+        "surveys": surveys,
+        "has_pulse": any(survey.kind == "pulse" for survey in surveys),
         "teams": visible_teams(request.user),
         "can_administer": request.user.is_staff,
         "can_build_surveys": administers_cx(request.user),
