@@ -163,3 +163,23 @@ def cx_who(user) -> Who:
         role_label=employee.get_role_display() if employee else Role(role).label,
         is_admin=role == Role.ADMIN,
     )
+
+
+@register.simple_tag
+def cx_widget(field: forms.BoundField, size: str = "") -> SafeString:
+    """Only the widget of a field laid out by hand (a table of fields), with Bootstrap's class,
+    followed by its errors, which the widget names in aria-describedby. ``size``: "sm" or "lg"."""
+    widget = field.field.widget
+    error_id = f"{field.auto_id or field.html_name}-error"
+    attrs: dict = {"class": widget.attrs.get("class", "")}
+    css = (
+        "form-select"
+        if isinstance(widget, (forms.Select, forms.SelectMultiple))
+        else "form-control"
+    )
+    _add_class(attrs, css + (f" {css}-{size}" if size else ""))
+    if field.errors:
+        _add_class(attrs, "is-invalid")
+        attrs["aria-invalid"] = "true"
+        attrs["aria-describedby"] = error_id
+    return format_html("{}{}", field.as_widget(attrs=attrs), cx_errors(field.errors, error_id))
