@@ -36,6 +36,8 @@ from cxloop.surveys.models import Channel
 from cxloop.surveys.queries import latest_comments
 
 DEFAULT_PERIOD = dt.timedelta(days=365)
+# The sign money is shown with, by ISO currency code; another currency shows its code.
+CURRENCY_SIGNS = {"RUB": "₽"}
 
 
 def insight_filters(
@@ -734,6 +736,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
                 "score": row.score,
                 "status": row.status,
                 "target": row.target,
+                "href": reverse("customer_detail", args=[row.customer_id]),
             }
             for row in result.customers
             if row.annual_value
@@ -743,21 +746,40 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         (row for row in result.customers if row.status in ("detractor", "silent")),
         key=lambda row: -(row.annual_value or 0),
     )[:20]
+    detractors = _responses_url(filters, kind="nps", band="detractor")
     context = {
         "filters": filters,
         "result": result,
         "target": target,
+        "totals": [
+            {"risk": risk, "sign": CURRENCY_SIGNS.get(risk.currency, risk.currency)}
+            for risk in result.overall
+        ],
+        "detractors_href": detractors,
         "groups": [
-            (_("All customers"), result.overall),
-            *(
-                [(target.name, result.target), (_("Other customers"), result.rest)]
-                if target is not None
-                else []
-            ),
+            {
+                "label": label,
+                "risk": risk,
+                "sign": CURRENCY_SIGNS.get(risk.currency, risk.currency),
+            }
+            for label, risks in (
+                (_("All customers"), result.overall),
+                *(
+                    [(target.name, result.target), (_("Other customers"), result.rest)]
+                    if target is not None
+                    else []
+                ),
+            )
+            for risk in risks
         ],
         "chart": chart,
         "at_risk": [
-            (names.get(row.customer_id, ""), row, charts.status_label(row.status))
+            {
+                "name": names.get(row.customer_id, ""),
+                "row": row,
+                "status": charts.status_label(row.status),
+                "sign": CURRENCY_SIGNS.get(row.currency, row.currency),
+            }
             for row in at_risk
         ],
     }
