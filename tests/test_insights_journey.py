@@ -16,8 +16,9 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from cxloop.analytics import QUADRANTS
+from cxloop.analytics import QUADRANTS, nps_difference_from_counts
 from cxloop.facts.synthetic import generate
 from cxloop.insights.journey import MIN_N, JourneyMapQuery
 from cxloop.insights.store import FactStore, Scope, cache_key
@@ -251,8 +252,15 @@ def test_it_explains_each_opportunity(synthetic, store):
         # The filter is the target segment, so its importance is the target's.
         assert o.target_segment_importance == pytest.approx(o.importance)
         assert o.target_weight == pytest.approx(o.target_segment_importance / o.rest_importance)
+        below = o.gap >= 0.05
+        to_target = o.target_weight >= 1.2
+        assert o.reason == ("target" if to_target else "important") + (
+            "_below" if below else "_above"
+        )
+        assert f"{100 * o.importance:.0f} % of what drives NPS" in o.explanation
     planted = next(o for o in ops if o.touchpoint_id == synthetic.target_driver)
     assert planted.target_weight > 2
+    assert planted.reason.startswith("target_")
 
 
 def test_it_samples_a_large_scope_and_keeps_the_scores_exact(synthetic, store):
@@ -335,3 +343,54 @@ def test_it_badges_the_planted_roll_back_reading_history_before_the_period(synth
     early = query(synthetic, scope=Scope(until=dt.date(2025, 3, 31))).run(store=store)
     assert early.card(rolled_back).signal is None
     json.dumps(late.to_dict())
+
+
+def test_it_says_what_changed_against_the_previous_period(synthetic, store, answers):
+    """The last six months against the six before: the planted roll-back (−0.6 from 2025-05)
+    is a significant drop, recomputed here with SciPy's Welch test and statsmodels-free BH; a
+    card's trend arrow appears only for significant changes."""
+    scope = Scope(since=dt.date(2025, 5, 1), until=dt.date(2025, 10, 31))
+    result = query(synthetic, scope=scope).run(store=store)
+    assert result.previous == ("2024-11-01", "2025-04-30")
+    ratings = answers[answers.kind == "rating"]
+    now = ratings[(ratings.month >= "2025-05") & (ratings.month <= "2025-10")]
+    before = ratings[(ratings.month >= "2024-11") & (ratings.month <= "2025-04")]
+    p_values = {}
+    for card in result.cards:
+        a = now.score[now.touchpoint_id == card.touchpoint_id]
+        b = before.score[before.touchpoint_id == card.touchpoint_id]
+        welch = stats.ttest_ind(a, b, equal_var=False)
+        assert card.change.value == pytest.approx(a.mean() - b.mean(), abs=1e-9)
+        assert card.change.p_value == pytest.approx(welch.pvalue, rel=1e-6, abs=1e-12)
+        p_values[card.touchpoint_id] = welch.pvalue
+    # Benjamini–Hochberg (statsmodels) over the touchpoints and the NPS of every NPS answer.
+    nps = answers[answers.kind == "nps"]
+    counts = [
+        (int((g.score >= 9).sum()), int((g.score <= 6).sum()), len(g))
+        for g in (nps[nps.month.between("2025-05", "2025-10")],
+                  nps[nps.month.between("2024-11", "2025-04")])
+    ]  # fmt: skip
+    p_values[None] = nps_difference_from_counts(*counts).p_value
+    keys = list(p_values)
+    q = dict(zip(keys, multipletests([p_values[k] for k in keys], method="fdr_bh")[1], strict=True))
+    for change in result.changes:
+        if change.source == "comparison":
+            assert change.q_value == pytest.approx(q[change.touchpoint_id], rel=1e-6)
+    assert {c.touchpoint_id for c in result.changes if c.source == "comparison"} == {
+        k for k in keys if q[k] <= 0.05
+    }
+    rolled = [c for c in result.changes if c.source == "comparison" and c.direction == "down"]
+    assert rolled, result.changes
+    for card in result.cards:
+        if card.change_significant:
+            assert card.trend_direction == ("up" if card.change.value > 0 else "down")
+            assert any(c.touchpoint_id == card.touchpoint_id for c in result.changes)
+        else:
+            assert card.trend_direction is None
+    dropped = {c.touchpoint_id for c in rolled}
+    signalled = {c.touchpoint_id for c in result.cards if c.signal and c.signal.direction == "down"}
+    assert signalled <= dropped
+    change = rolled[0]
+    assert change.message == "rating_down" and "lower than the period before" in change.explanation
+    assert change.difference.high < 0 and change.q_value <= 0.05
+    json.dumps(result.to_dict())

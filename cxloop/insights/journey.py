@@ -68,7 +68,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxloop.analytics import (
+    Difference,
     Estimate,
+    benjamini_hochberg,
     importance_performance,
     lmg_from_covariance,
     mean_from_moments,
@@ -77,10 +79,13 @@ from cxloop.analytics import (
     wilson_interval,
 )
 from cxloop.analytics.results import to_plain
+from cxloop.insights.dashboards._scores import Scores, difference
 from cxloop.insights.signals import Signal, control_chart, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 
 __all__ = [
+    "Change",
+    "FDR",
     "JourneyMap",
     "JourneyMapQuery",
     "JourneyExpressions",
@@ -101,6 +106,8 @@ WHOLE_ABOVE = 0.5  # a sample fraction above this reads everything instead (exac
 
 NPS, RATING, CSAT, CES = "nps", "rating", "csat", "ces"
 KINDS = (NPS, RATING, CSAT, CES)
+FDR = 0.05  # false discovery rate of "what changed" (Benjamini–Hochberg over the touchpoints)
+TARGET_WEIGHT = 1.2  # an opportunity "matters more to the target segment" above this ratio
 _NPS_COLUMN = -1  # the sample's "touchpoint" of an NPS answer
 _SCORES = 11  # histogram bins for scores 0..10
 
@@ -157,6 +164,12 @@ class TouchpointCard:
         From the importance–performance analysis; None when not ranked.
     trend : tuple of TrendPoint
         Mean rating per month of the scope, oldest first.
+    change : Difference or None
+        Mean rating of the period minus that of the previous period of the same length
+        (Welch), None without a previous period or ratings in both.
+    change_significant : bool
+        The change is a discovery at :data:`FDR` (Benjamini–Hochberg over the touchpoints): the
+        only case in which a page draws a trend arrow.
     signal : Signal or None
         The control chart's latest signal in the period (:func:`cxloop.insights.signals.
         control_chart` of the share of ratings 4–5 per period, reading the touchpoint's
@@ -181,6 +194,61 @@ class TouchpointCard:
     rank: int | None
     trend: tuple[TrendPoint, ...]
     signal: Signal | None = None
+    change: Difference | None = None
+    change_significant: bool = False
+
+    @property
+    def trend_direction(self) -> str | None:
+        """ "up" or "down" when the change from the previous period is significant, else None."""
+        if not self.change_significant or self.change is None:
+            return None
+        return "up" if self.change.value > 0 else "down"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        out["trend_direction"] = self.trend_direction
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of "what changed" in the period.
+
+    Attributes
+    ----------
+    source : {"comparison", "signal"}
+        A significant difference from the previous period of the same length, or a control
+        chart signal.
+    touchpoint_id : int or None
+        None: the NPS of every NPS answer.
+    metric : {"rating", "nps", "top_box"}
+        Mean rating 1–5, NPS −100..100, or the share of ratings 4–5 in per cent (signals).
+    direction : {"up", "down"}
+    before, after : float
+        The metric in the previous period (or at the control chart's centre line) and now.
+    difference : Difference or None
+        ``after - before`` with its interval and p-value (comparisons).
+    q_value : float or None
+        Benjamini–Hochberg adjusted p-value over the touchpoints (comparisons).
+    since : str or None
+        First month ("YYYY-MM") of a signalled run.
+    message : str
+        Which sentence the page prints: ``rating_up``, ``rating_down``, ``nps_up``,
+        ``nps_down``, ``signal_up`` or ``signal_down``; ``explanation`` is that sentence in
+        English.
+    """
+
+    source: str
+    touchpoint_id: int | None
+    metric: str
+    direction: str
+    before: float
+    after: float
+    difference: Difference | None
+    q_value: float | None
+    since: str | None
+    message: str
+    explanation: str
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -232,6 +300,12 @@ class RankedOpportunity:
         segment than to the rest.
     low_n : bool
         The score rests on fewer than :data:`MIN_N` ratings.
+    reason : str
+        Why it is ranked, as a message id the page words: ``target_below`` (matters more to the
+        target segment, ``target_weight`` ≥ :data:`TARGET_WEIGHT`, and rated below the target),
+        ``important_below`` (rated below the target), ``target_above`` / ``important_above``
+        (at or above it: keep it there). ``explanation`` the sentence in English, e.g.
+        "important to the target segment (20 % of what drives NPS), rated 0.3 below target".
     """
 
     rank: int
@@ -249,9 +323,18 @@ class RankedOpportunity:
     rest_importance: float | None
     target_weight: float | None
     low_n: bool
+    reason: str = ""
+    explanation: str = ""
+
+    @property
+    def share_percent(self) -> float:
+        """Importance as the per cent of what drives NPS (of the model's R²)."""
+        return 100.0 * self.importance
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        out = _plain(self)
+        out["share_percent"] = self.share_percent
+        return out
 
 
 @dataclass(frozen=True)
@@ -305,7 +388,10 @@ class JourneyMap:
 
     ``cards`` follow the journey's order; ``stages`` the stage order; ``opportunities`` are
     ranked, best first; ``nps`` is the NPS of every NPS answer in scope and ``nps_trend`` its
-    months; ``months`` the months of the scope that the store holds.
+    months; ``months`` the months of the scope that the store holds. ``grain`` is the rhythm
+    of the ratings ("quarter" for waves, else "month"); ``changes`` what changed in the period
+    (significant differences from the ``previous`` period — ISO first and last day — and
+    control-chart signals), largest first.
     """
 
     version: str | None
@@ -320,6 +406,8 @@ class JourneyMap:
     drivers: DriverModel
     min_n: int = MIN_N
     grain: str = "month"
+    changes: tuple[Change, ...] = ()
+    previous: tuple[str, str] | None = None
 
     @property
     def empty(self) -> bool:
@@ -360,6 +448,7 @@ class JourneyExpressions:
     sample: ir.Table | None
     members: dict[int, ir.Table]
     history: ir.Table | None = None
+    previous: ir.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -442,9 +531,42 @@ class JourneyMapQuery:
         history = past.group_by(["month", "touchpoint_id"]).aggregate(
             top=(past.score >= 4).cast("int64").sum(), n=past.count()
         )
+        previous = None
+        window = self.previous_period()
+        if window is not None:
+            before = dataclasses.replace(self.scope, since=window[0], until=window[1])
+            past_answers = before.filter(answers, tables.segments)
+            past_answers = past_answers.filter(past_answers.kind.isin([RATING, NPS]))
+            previous = past_answers.group_by(["touchpoint_id", "kind", "score"]).aggregate(
+                n=ibis._.count()
+            )
         return JourneyExpressions(
-            histogram=histogram, sample=sample, members=members, history=history
+            histogram=histogram,
+            sample=sample,
+            members=members,
+            history=history,
+            previous=previous,
         )
+
+    def previous_period(self) -> tuple[dt.date, dt.date] | None:
+        """The period of the same length just before the scope's (first and last day): as many
+        whole months when the scope is whole months, else as many days; None when the scope has
+        no start."""
+        if self.scope.since is None:
+            return None
+        since = self.scope.since
+        end = self.scope.as_of(self.as_of)
+        days = (end - since).days + 1
+        if days < 1:
+            return None
+        last = since - dt.timedelta(days=1)
+        after = end + dt.timedelta(days=1)
+        if since.day == 1 and after.day == 1:
+            # Whole months (a quarter, half a year): the same number of whole months before.
+            months = (after.year - since.year) * 12 + after.month - since.month
+            index = since.year * 12 + since.month - 1 - months
+            return dt.date(index // 12, index % 12 + 1, 1), last
+        return last - dt.timedelta(days=days - 1), last
 
     def _sample_expr(self, tables: FactTables, fraction: float) -> ir.Table:
         a = self.scope.filter(tables.answers, None, segment=False)
@@ -524,13 +646,20 @@ class JourneyMapQuery:
             expressions.histogram.to_pyarrow(), months, self.touchpoint_ids
         )
         history = _history(expressions.history.to_pyarrow())
+        previous = None
+        if expressions.previous is not None:
+            previous = _previous(expressions.previous.to_pyarrow(), self.touchpoint_ids)
         if not histogram.counts.any():
-            return self._assemble(version, months, histogram, self._no_sample(), {}, 1.0, history)
+            return self._assemble(
+                version, months, histogram, self._no_sample(), {}, 1.0, history, previous
+            )
         fraction = self.sample_fraction(histogram, tables)
         sample_expr = self.to_query(tables, fraction=fraction).sample
         sample = _Sample.from_arrow(sample_expr.to_pyarrow(), self.touchpoint_ids)
         members = {s: _ids(e.to_pyarrow()["customer_id"]) for s, e in expressions.members.items()}
-        return self._assemble(version, months, histogram, sample, members, fraction, history)
+        return self._assemble(
+            version, months, histogram, sample, members, fraction, history, previous
+        )
 
     def _no_sample(self) -> _Sample:
         return _Sample.empty(self.touchpoint_ids)
@@ -569,6 +698,7 @@ class JourneyMapQuery:
         members: dict[int, np.ndarray],
         fraction: float,
         history: dict[int, dict[str, tuple[int, int]]] | None = None,
+        previous: np.ndarray | None = None,
     ) -> JourneyMap:
         conf = self.confidence
         tps = self.touchpoint_ids
@@ -653,8 +783,36 @@ class JourneyMapQuery:
                                 else None
                             ),
                             low_n=n_of[tp] < MIN_N,
+                            **_reason(filtered.share(tp), o.gap, t_share, r_share),
                         )
                     )
+
+        # What changed: each touchpoint's mean rating and the NPS against the previous period.
+        comparisons: dict[int | None, tuple[Difference, float, float]] = {}
+        if previous is not None:
+            for j, tp in enumerate(tps):
+                now = Scores("rating", totals[j][1:6])
+                before = Scores("rating", previous[KINDS.index(RATING), j][1:6])
+                if now.n >= 2 and before.n >= 2:
+                    comparisons[tp] = (
+                        difference("rating", now, before),
+                        before.mean().value,
+                        now.mean().value,
+                    )
+            now = Scores("nps", histogram.kind(NPS).sum(axis=(0, 1)))
+            before = Scores("nps", previous[KINDS.index(NPS)].sum(axis=0))
+            if now.n and before.n:
+                comparisons[None] = (
+                    difference("nps", now, before),
+                    before.nps().value,
+                    now.nps().value,
+                )
+        tested = [k for k, (d, _, _) in comparisons.items() if np.isfinite(d.p_value)]
+        q_values = {}
+        if tested:
+            q = benjamini_hochberg([comparisons[k][0].p_value for k in tested])
+            q_values = {k: float(v) for k, v in zip(tested, q, strict=True)}
+        significant = {k for k, q in q_values.items() if q <= FDR}
 
         cards = []
         for j, tp in enumerate(tps):
@@ -682,6 +840,8 @@ class JourneyMapQuery:
                         for i, m in enumerate(months)
                     ),
                     signal=signals[tp],
+                    change=comparisons[tp][0] if tp in comparisons else None,
+                    change_significant=tp in significant,
                 )
             )
 
@@ -702,6 +862,10 @@ class JourneyMapQuery:
             nps_trend=nps_trend,
             drivers=drivers,
             grain=grain,
+            changes=_changes(comparisons, q_values, significant, signals),
+            previous=(
+                None if previous is None else tuple(d.isoformat() for d in self.previous_period())  # type: ignore[union-attr]
+            ),
         )
 
     def _stages(
@@ -846,6 +1010,109 @@ class _Sample:
         matrix = np.full((responses, order.size + 1), np.nan)
         matrix[row[known], column[known]] = score[known]
         return cls(matrix, customers, tuple(touchpoint_ids))
+
+
+def _previous(table: pa.Table, touchpoint_ids: Sequence[int]) -> np.ndarray:
+    """Answer counts ``[kind, touchpoint (last: none or not in the journey), score]`` of the
+    previous period."""
+    T = len(touchpoint_ids)
+    counts = np.zeros((len(KINDS), T + 1, _SCORES), dtype=np.int64)
+    tp_index = {t: j for j, t in enumerate(touchpoint_ids)}
+    cols = table.to_pydict()
+    for tp, kind, score, n in zip(
+        cols["touchpoint_id"], cols["kind"], cols["score"], cols["n"], strict=True
+    ):
+        if kind not in KINDS or score is None or not 0 <= score < _SCORES:
+            continue
+        counts[KINDS.index(kind), tp_index.get(tp, T), score] += n
+    return counts
+
+
+_CHANGE_TEXT = {
+    "rating_up": "rated {size:.2f} higher than the period before ({before:.2f} → {after:.2f})",
+    "rating_down": "rated {size:.2f} lower than the period before ({before:.2f} → {after:.2f})",
+    "nps_up": "NPS rose by {size:.0f} points ({before:.0f} → {after:.0f})",
+    "nps_down": "NPS fell by {size:.0f} points ({before:.0f} → {after:.0f})",
+}
+
+
+def _changes(
+    comparisons: dict[int | None, tuple[Difference, float, float]],
+    q_values: dict[int | None, float],
+    significant: set[int | None],
+    signals: dict[int, Signal | None],
+) -> tuple[Change, ...]:
+    """Signals first (a roll-back before a rise), then the significant differences, larger
+    first."""
+    out: list[Change] = []
+    for tp, signal in signals.items():
+        if signal is None:
+            continue
+        out.append(
+            Change(
+                source="signal",
+                touchpoint_id=tp,
+                metric="top_box",
+                direction=signal.direction,
+                before=signal.before,
+                after=signal.after,
+                difference=None,
+                q_value=None,
+                since=signal.since,
+                message=signal.message,
+                explanation=signal.reason,
+            )
+        )
+    out.sort(key=lambda c: (c.direction != "down", -abs(c.after - c.before)))
+    found = []
+    for key in significant:
+        d, before, after = comparisons[key]
+        metric = "nps" if key is None else "rating"
+        direction = "up" if d.value > 0 else "down"
+        message = f"{metric}_{direction}"
+        found.append(
+            Change(
+                source="comparison",
+                touchpoint_id=key,
+                metric=metric,
+                direction=direction,
+                before=before,
+                after=after,
+                difference=d,
+                q_value=q_values[key],
+                since=None,
+                message=message,
+                explanation=_CHANGE_TEXT[message].format(
+                    size=abs(d.value), before=before, after=after
+                ),
+            )
+        )
+    found.sort(key=lambda c: (c.touchpoint_id is not None, -abs(c.difference.z or 0.0)))
+    return tuple(out + found)
+
+
+_REASON_TEXT = {
+    "target_below": "important to the target segment ({share:.0f} % of what drives NPS), "
+    "rated {gap:.1f} below target",
+    "important_below": "{share:.0f} % of what drives NPS, rated {gap:.1f} below target",
+    "target_above": "important to the target segment ({share:.0f} % of what drives NPS), "
+    "rated at or above target: keep it there",
+    "important_above": "{share:.0f} % of what drives NPS, rated at or above target: keep it there",
+}
+
+
+def _reason(
+    share: float | None, gap: float, t_share: float | None, r_share: float | None
+) -> dict[str, str]:
+    """The ``reason`` message id and its English ``explanation`` of a ranked opportunity."""
+    to_target = (
+        t_share is not None and r_share is not None and r_share > 0
+        and t_share / r_share >= TARGET_WEIGHT
+    )  # fmt: skip
+    # Within 0.05 of the target is on target: "rated 0.0 below" says nothing.
+    reason = ("target" if to_target else "important") + ("_below" if gap >= 0.05 else "_above")
+    text = _REASON_TEXT[reason].format(share=100.0 * (share or 0.0), gap=abs(gap))
+    return {"reason": reason, "explanation": text}
 
 
 def _history(table: pa.Table) -> dict[int, dict[str, tuple[int, int]]]:

@@ -2,12 +2,15 @@
 was planted with (issue #5: "the demo must tell its truth", without tuning by hand)."""
 
 import datetime as dt
+from unittest import mock
 
-from django.test import TestCase
+from django.contrib.auth import get_user_model
+from django.test import RequestFactory, TestCase
 
 from cxloop.customers.models import Segment
 from cxloop.demo.build import build_demo
 from cxloop.facts.sync import rebuild
+from cxloop.front.insight_views import insight_filters
 from cxloop.insights.dashboards import ComparisonQuery, TouchpointQuery
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.store import Scope
@@ -61,6 +64,45 @@ class FullDemoTruthTests(OwnFactStore, TestCase):
             scope=Scope(), touchpoint_id=self.touchpoint(TRUTH.rollback["touchpoint"])
         ).run(cache=False)
         self.assertEqual(result.control.first_drop, TRUTH.rollback["from_month"] + "-01")
+
+    def default_map(self, **params):
+        """The journey map of the journey page's default view on the demo's last day: what
+        insight_filters gives (the last 365 days, the target segment, every team)."""
+        request = RequestFactory().get("/journey/", params)
+        request.user = get_user_model().objects.get(username="cx.lead")
+        with mock.patch("django.utils.timezone.localdate", return_value=TRUTH.end):
+            _, scope = insight_filters(request)
+        return JourneyMapQuery(
+            touchpoint_stages=self.journey,
+            scope=scope,
+            target_segment_id=self.target.pk,
+            as_of=TRUTH.end,
+        ).run(cache=False)
+
+    def badges(self, journey_map) -> dict[str, tuple[str, str]]:
+        return {
+            self.code[c.touchpoint_id]: (c.signal.direction, c.signal.since)
+            for c in journey_map.cards
+            if c.signal is not None
+        }
+
+    def test_its_default_journey_map_shows_the_planted_signals_and_no_other(self):
+        expected = {
+            TRUTH.rollback["touchpoint"]: ("down", TRUTH.rollback["from_month"]),
+            TRUTH.improvement["touchpoint"]: "up",
+        }
+        for params in ({}, {"segment": "all"}):
+            with self.subTest(params=params):
+                journey_map = self.default_map(**params)
+                badges = self.badges(journey_map)
+                self.assertEqual(set(badges), set(expected), badges)
+                rollback = TRUTH.rollback["touchpoint"]
+                self.assertEqual(badges[rollback], expected[rollback])
+                self.assertEqual(badges[TRUTH.improvement["touchpoint"]][0], "up")
+                # The improvement's run starts in the quarter of the planted date.
+                since = dt.date.fromisoformat(TRUTH.improvement["from_date"])
+                first = dt.date.fromisoformat(badges[TRUTH.improvement["touchpoint"]][1] + "-01")
+                self.assertLessEqual(abs((first - since).days), 92)
 
     def test_it_shows_the_improvement_as_a_significant_rise(self):
         since = dt.date.fromisoformat(TRUTH.improvement["from_date"])
