@@ -455,9 +455,10 @@ def run_rules(
 # Signals on a proportion per period, tuned for many charts read at once
 
 #: The limit, in standard errors, beyond which one point signals (rule 1). Wider than the usual
-#: 3 because a journey map reads about 80 points at once (20 touchpoints × 4 quarters): with 3 a
-#: quarter of the maps of stable touchpoints would show a false badge, with 3.5 about one in
-#: twenty-five (bench/control_false_alarms.py, bench/README.md).
+#: 3 because a journey map reads about 80 points at once (20 touchpoints × 4 quarters): on
+#: simulated stable touchpoints of the demo's shape, Western Electric's rules badge half of the
+#: maps, one point beyond 3 one map in 18, these two rules one in 50
+#: (bench/control_false_alarms.py, bench/README.md).
 SIGNAL_LIMIT = 3.5
 #: Two usable points in a row beyond this many standard errors on one side signal (rule 2): a
 #: sustained shift too small for rule 1.

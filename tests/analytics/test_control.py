@@ -216,7 +216,7 @@ def test_proportion_signals_refuse_bad_counts():
 def test_a_map_of_stable_touchpoints_rarely_shows_a_false_badge():
     """The figure bench/README.md states: on simulated stable touchpoints of the demo's shape
     (20 touchpoints, quarterly waves of about 400 ratings, the last year read), fewer than one
-    map in 12 shows any badge (measured 3 % over 1,000 maps; seeded, 150 maps here)."""
+    map in 12 shows any badge (measured 2.0 % over 1,000 maps; seeded, 150 maps here)."""
     bench = pytest.importorskip("bench.control_false_alarms")
     rng = np.random.default_rng(11)
     per_point, per_map = bench.false_alarms(rng, bench.SHAPES[0], 0.0, "product", 150)
