@@ -290,8 +290,11 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The survey as a respondent sees it, page by page; answers live in the session only."""
     _require_cx_lead(request)
     survey = survey_with_questions(pk)
-    language = request.GET.get("lang") if request.GET.get("lang") in survey.languages else None
-    language = language or (survey.languages or ["ru"])[0]
+    offered = survey.languages or ["ru"]
+    # The language switch on the page, else the language of the interface, else the survey's first.
+    switched = request.GET.get("lang") or request.POST.get("lang")
+    ui = translation.get_language()
+    language = switched if switched in offered else ui if ui in offered else offered[0]
     with translation.override(language):
         key = f"cxloop.preview.{survey.pk}"
         stored = request.session.get(key, {})

@@ -124,6 +124,21 @@ class SurveyBuilderTests(BaseTestCase):
         self.assertContains(self.client.get(url + "?page=2"), "Что пошло не так?")
         self.assertFalse(Response.objects.exists())
 
+    def test_it_previews_in_the_language_of_the_interface(self):
+        survey = make_survey()
+        url = reverse("survey_preview", args=[survey.pk])
+        page = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(page, '<html lang="en">')
+        self.assertContains(page, "Preview: answers are not stored.")
+        self.assertNotContains(page, "Предпросмотр")
+        # The page's own switch still chooses another of the survey's languages.
+        page = self.client.get(url + "?lang=ru", HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(page, '<html lang="ru">')
+        self.assertRedirects(
+            self.client.post(url, {"page": 1, "q1": "2"}, HTTP_ACCEPT_LANGUAGE="en"),
+            url + "?page=2&lang=en",
+        )
+
     def test_it_lets_only_the_cx_lead_build(self):
         survey = make_survey()
         self.client.force_login(self.teammate)
