@@ -1,6 +1,21 @@
+import datetime as dt
+from unittest import mock
+from urllib.parse import parse_qs
+
 from django.urls import reverse
 
+from cxloop.front import insight_views
+from cxloop.insights.store import Scope
 from tests.front.insight_data import InsightPageTestCase
+
+# The test data runs from 5 January to 25 March 2026 (see tests/front/insight_data.py).
+TODAY = dt.date(2026, 4, 10)
+
+
+def query_of(href: str) -> dict:
+    path, query = href.split("?")
+    assert path == reverse("response_list")
+    return {key: values[0] for key, values in parse_qs(query).items()}
 
 
 class OverviewTests(InsightPageTestCase):
@@ -13,12 +28,83 @@ class OverviewTests(InsightPageTestCase):
         self.assertEqual((result.responses, result.nps.n), (40, 40))
         # NPS answers 2, 4, 6, 8, 10 in turn: one in five a promoter, three in five detractors.
         self.assertAlmostEqual(result.nps.estimate.value, 20 - 60)
-        self.assertContains(response, "95% interval")
+        # The interval and n are in the figure's tooltip.
+        low, high = result.nps.estimate.low, result.nps.estimate.high
+        self.assertContains(response, f'title="95% interval {low:.1f} to {high:.1f}, 40 answers"')
 
     def test_it_counts_only_an_outsiders_own_customers(self):
         response = self.get(self.url, as_user=self.outsider)
         self.assertEqual(response.context["result"].responses, 10)
 
+    def test_it_links_each_figure_to_the_responses_behind_it(self):
+        response = self.get(self.url, as_user=self.owner, team=str(self.owner.employee.team_id))
+        hrefs = {kpi["key"]: query_of(kpi["href"]) for kpi in response.context["kpis"]}
+        self.assertEqual(
+            hrefs["nps"],
+            {"since": "2025-12-01", "team": str(self.owner.employee.team_id), "kind": "nps"},
+        )
+        self.assertEqual(hrefs["ces"]["kind"], "ces")
+        channels = {c["label"]: query_of(c["href"]) for c in response.context["channels"]}
+        self.assertEqual(channels["e-mail"]["channel"], "email")
+
+    def test_it_says_effort_is_better_high(self):
+        response = self.get(self.url, as_user=self.owner)
+        self.assertContains(response, "7 = very easy")
+        self.assertContains(response, "higher is better")
+
+    def test_it_says_when_two_months_have_too_few_answers_to_compare(self):
+        # 14 NPS answers in January and 14 in February, under the minimum of 30 each: no test,
+        # no arrow, and no quarter before the first to fall back on.
+        with mock.patch.object(insight_views.timezone, "localdate", return_value=TODAY):
+            response = self.get(self.url, as_user=self.owner, until="2026-02-28")
+        kpis = {kpi["key"]: kpi for kpi in response.context["kpis"]}
+        self.assertEqual(kpis["nps"]["change"].untested, "too_few")
+        self.assertIsNone(kpis["nps"]["direction"])
+        self.assertContains(
+            response, "NPS: too few answers in January 2026 or February 2026 to compare."
+        )
+
+    def run_with_change(self, *, significant: bool, difference: float):
+        group = mock.Mock(
+            significant=significant, difference=mock.Mock(value=difference), key="2026-02-01"
+        )
+        group.reference.value, group.estimate.value = 10.0, 10.0 + difference
+        result = mock.Mock(groups=(group,))
+        with (
+            mock.patch.object(insight_views.timezone, "localdate", return_value=TODAY),
+            mock.patch.object(insight_views.ComparisonQuery, "run", return_value=result),
+        ):
+            response = self.get(self.url, as_user=self.owner, until="2026-02-28")
+        return response, {kpi["key"]: kpi for kpi in response.context["kpis"]}
+
+    def test_it_marks_a_significant_drop_with_a_down_arrow(self):
+        response, kpis = self.run_with_change(significant=True, difference=-12.0)
+        self.assertEqual(kpis["nps"]["direction"], "down")
+        self.assertContains(response, "NPS fell from 10 in January 2026 to -2 in February 2026.")
+        self.assertContains(response, "cx-badge-down")
+
+    def test_it_draws_no_arrow_for_a_change_chance_could_explain(self):
+        response, kpis = self.run_with_change(significant=False, difference=8.0)
+        self.assertEqual([kpi["direction"] for kpi in kpis.values()], [None, None, None])
+        self.assertContains(response, "NPS: 18 in February 2026 against 10 in January 2026")
+        self.assertNotContains(response, "cx-badge-up")
+
+    def test_it_compares_whole_months_only(self):
+        scope = Scope(since=dt.date(2025, 12, 4))
+        # The current month is never complete; the month before it is the last one.
+        self.assertEqual(
+            insight_views._last_periods(scope, dt.date(2026, 12, 4), "month"),
+            (dt.date(2026, 10, 1), dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
+        )
+        self.assertEqual(
+            insight_views._last_periods(scope, dt.date(2026, 12, 4), "quarter"),
+            (dt.date(2026, 4, 1), dt.date(2026, 7, 1), dt.date(2026, 9, 30)),
+        )
+        # A period that cuts the month before short leaves nothing to compare.
+        short = Scope(since=dt.date(2026, 10, 4))
+        self.assertIsNone(insight_views._last_periods(short, dt.date(2026, 12, 4), "month"))
+
     def test_it_speaks_russian(self):
         response = self.get(self.url, as_user=self.owner, language="ru")
         self.assertContains(response, "Доля ответивших")
+        self.assertContains(response, '<html lang="ru"')

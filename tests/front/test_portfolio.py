@@ -1,14 +1,17 @@
 from django.urls import reverse
 
+from cxloop.facts.sync import rebuild
 from tests.front.insight_data import InsightPageTestCase
 
 
 class PortfolioTests(InsightPageTestCase):
     url = reverse("portfolio")
 
-    def test_it_puts_the_revenue_of_detractors_at_risk(self):
+    def setUp(self):
         self.owner.employee.role = "executive"
         self.owner.employee.save()
+
+    def test_it_puts_the_revenue_of_detractors_at_risk(self):
         response = self.get(self.url, as_user=self.owner)
         self.assertEqual(response.status_code, 200)
         (overall,) = response.context["result"].overall
@@ -20,3 +23,17 @@ class PortfolioTests(InsightPageTestCase):
         response = self.get(self.url, as_user=self.teammate)
         ids = [row.customer_id for row in response.context["result"].customers]
         self.assertEqual(ids, [self.ours.pk])
+
+    def test_it_links_each_customer_at_risk_to_their_page(self):
+        response = self.get(self.url, as_user=self.owner)
+        href = reverse("customer_detail", args=[self.theirs.pk])
+        self.assertContains(response, f'<a href="{href}">Theirs</a>', html=True)
+
+    def test_it_shows_money_in_roubles_with_the_locales_separators(self):
+        self.ours.annual_value = 1250000
+        self.ours.save()
+        rebuild()
+        english = self.get(self.url, as_user=self.owner)
+        self.assertContains(english, "₽1,250,500")  # all customers: 1,250,000 + 500
+        russian = self.get(self.url, as_user=self.owner, language="ru")
+        self.assertContains(russian, "1\xa0250\xa0500\xa0₽")
