@@ -26,11 +26,10 @@ from cxloop.insights.dashboards import (
     PortfolioQuery,
     TouchpointQuery,
 )
-from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.queries import response_rates
 from cxloop.insights.store import Scope
 from cxloop.journeys.models import Touchpoint
-from cxloop.journeys.queries import active_journeys, journey_touchpoints
+from cxloop.journeys.queries import journey_touchpoints
 from cxloop.people.queries import subtree_ids, teams_named, visible_team_ids, visible_teams
 from cxloop.surveys.models import Channel
 from cxloop.surveys.queries import latest_comments
@@ -65,124 +64,6 @@ def insight_filters(
         since=data["since"], until=data["until"], segment_id=filters.segment_id, team_ids=team_ids
     )
     return filters, scope
-
-
-def _journey(request: HttpRequest):
-    journeys = list(active_journeys())
-    if not journeys:
-        return None
-    wanted = request.GET.get("journey")
-    if wanted is None:
-        return journeys[0]
-    for journey in journeys:
-        if str(journey.pk) == wanted:
-            return journey
-    raise Http404
-
-
-def _months(trend) -> list[dict]:
-    return [
-        {"period": f"{p.month}-01", "value": None if p.score is None else p.score.value}
-        for p in trend
-    ]
-
-
-def _card(touchpoint, card) -> dict:
-    """What the map shows on one touchpoint's card."""
-    return {
-        "touchpoint": touchpoint,
-        "card": card,
-        "quadrant": card.quadrant and charts.quadrant_label(card.quadrant),
-        "sparkline": charts.sparkline(_months(card.trend)),
-    }
-
-
-def _stage_labels(stages) -> list[str]:
-    """Stage names for the emotion curve's axis, which must be distinct (equal names would
-    merge into one point): an empty or repeated name gets the stage's number beside it."""
-    names = [stage.name for stage in stages]
-    return [
-        f"{name} ({stage.order})".strip() if not name or names.count(name) > 1 else name
-        for name, stage in zip(names, stages, strict=True)
-    ]
-
-
-@login_required
-def journey_map(request: HttpRequest) -> HttpResponse:
-    """Stages as columns, touchpoints as cards, the emotion curve and the ranked
-    opportunities, for the chosen period, segment and team."""
-    filters, scope = insight_filters(request)
-    journey = _journey(request)
-    if journey is None:
-        return render(request, "front/journey_map.html", {"filters": filters, "journey": None})
-    stages = list(journey.stages.all())
-    touchpoints = {tp.pk: tp for stage in stages for tp in stage.touchpoints.all()}
-    target = target_segments().first()
-    result = JourneyMapQuery(
-        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
-        scope=scope,
-        target_segment_id=None if target is None else target.pk,
-    ).run()
-    columns = [
-        {
-            "stage": stage,
-            "cards": [_card(tp, result.card(tp.pk)) for tp in stage.touchpoints.all()],
-        }
-        for stage in stages
-    ]
-    # A stage without touchpoints yet (just added in the admin) is a column but no point.
-    point_of = {point.stage_id: point for point in result.stages}
-    curved = [stage for stage in stages if stage.pk in point_of]
-    points = [point_of[stage.pk] for stage in curved]
-    curve = charts.emotion_curve(
-        [
-            {
-                "stage": label,
-                **(
-                    {"value": point.score.value, "low": point.score.low, "high": point.score.high}
-                    if point.score is not None
-                    else {"value": None, "low": None, "high": None}
-                ),
-                "n": point.n,
-            }
-            for label, point in zip(_stage_labels(curved), points, strict=True)
-        ]
-    )
-    opportunities = [
-        {
-            "item": o,
-            "touchpoint": touchpoints[o.touchpoint_id],
-            "quadrant": charts.quadrant_label(o.quadrant),
-        }
-        for o in result.opportunities
-    ]
-    grid = None
-    if result.opportunities:
-        grid = charts.quadrant(
-            [
-                {
-                    "name": touchpoints[o.touchpoint_id].name,
-                    "performance": o.performance,
-                    "importance": o.importance,
-                }
-                for o in result.opportunities
-            ],
-            x_title=_("Mean rating (1–5)"),
-            y_title=_("Importance (share of R²)"),
-            x_split=result.opportunities[0].target,
-            y_split=1 / len(result.opportunities),
-        )
-    context = {
-        "filters": filters,
-        "journey": journey,
-        "result": result,
-        "columns": columns,
-        "curve": curve,
-        "opportunities": opportunities,
-        "grid": grid,
-        "target": target,
-    }
-    return render(request, "front/journey_map.html", context)
 
 
 METRIC_LABELS = {

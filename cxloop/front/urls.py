@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cxloop.front import evidence_views, insight_views, views
+from cxloop.front import evidence_views, insight_views, journey_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,7 +19,7 @@ urlpatterns = [
     path("surveys/<int:pk>/preview/", views.survey_preview, name="survey_preview"),
     path("surveys/<int:pk>/questions/<int:number>/", views.question_edit, name="question_edit"),
     path("surveys/<int:pk>/qr.svg", views.survey_qr, name="survey_qr"),
-    path("journey/", insight_views.journey_map, name="journey_map"),
+    path("journey/", journey_views.journey_map, name="journey_map"),
     path("dashboard/", insight_views.overview, name="overview"),
     path("dashboard/compare/", insight_views.compare, name="compare"),
     path("dashboard/portfolio/", insight_views.portfolio, name="portfolio"),

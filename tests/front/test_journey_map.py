@@ -27,7 +27,7 @@ class JourneyMapTests(InsightPageTestCase):
         response = self.get(self.url, as_user=self.outsider, segment="all")
         card = self.cards(response)["kickoff"]
         self.assertEqual((card.n, card.low_n), (10, True))
-        self.assertContains(response, "fewer than 30 answers")
+        self.assertContains(response, "Few answers")
 
     def test_it_starts_with_the_target_segment(self):
         response = self.get(self.url, as_user=self.owner)

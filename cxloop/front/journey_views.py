@@ -1,0 +1,218 @@
+"""The journey map: a heat map of the touchpoints, what changed, and where improving matters.
+
+Composition only: the numbers come from :class:`cxloop.insights.journey.JourneyMapQuery` (scores,
+signals, changes, opportunities), the charts from :mod:`cxloop.insights.charts`; this module
+picks each card's colour class and the links to the evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from cxloop.customers.queries import target_segments
+from cxloop.front.insight_views import insight_filters
+from cxloop.insights import charts
+from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.journeys.queries import active_journeys
+
+# How far (rating points) a touchpoint's whole interval must lie from the journey's reference
+# for the darkest colours: nearer than that, a significant difference is a lighter shade.
+FAR = 0.3
+
+
+def score_class(score, reference: float | None) -> str:
+    """The card's colour: ``cx-score-3`` while the 95 % interval holds the reference (the
+    journey's target or median), 2/4 when the whole interval is below/above it, 1/5 when it is
+    more than :data:`FAR` beyond it; ``cx-score-none`` without a score. A colour never claims
+    a difference that the interval does not show."""
+    if score is None or reference is None:
+        return "cx-score-none"
+    if score.high < reference - FAR:
+        return "cx-score-1"
+    if score.high < reference:
+        return "cx-score-2"
+    if score.low > reference + FAR:
+        return "cx-score-5"
+    if score.low > reference:
+        return "cx-score-4"
+    return "cx-score-3"
+
+
+def _journey(request: HttpRequest):
+    journeys = list(active_journeys())
+    if not journeys:
+        return None
+    wanted = request.GET.get("journey")
+    if wanted is None:
+        return journeys[0]
+    for journey in journeys:
+        if str(journey.pk) == wanted:
+            return journey
+    raise Http404
+
+
+def _stage_labels(stages) -> list[str]:
+    """Stage names for the emotion curve's axis, which must be distinct (equal names would
+    merge into one point): an empty or repeated name gets the stage's number beside it."""
+    names = [stage.name for stage in stages]
+    return [
+        f"{name} ({stage.order})".strip() if not name or names.count(name) > 1 else name
+        for name, stage in zip(names, stages, strict=True)
+    ]
+
+
+def _evidence(scope, filters, touchpoint_id: int) -> str:
+    """The response list behind a card: its touchpoint's ratings in the page's period,
+    segment and team (the response list's query-string contract)."""
+    params = {"touchpoint": touchpoint_id, "kind": "rating"}
+    if scope.since is not None:
+        params["since"] = scope.since.isoformat()
+    if scope.until is not None:
+        params["until"] = scope.until.isoformat()
+    if filters.is_valid():
+        if filters.segment_id is not None:
+            params["segment"] = filters.segment_id
+        if filters.team_id is not None:
+            params["team"] = filters.team_id
+    return f"{reverse('response_list')}?{urlencode(params)}"
+
+
+def _month(value: str | None) -> dt.date | None:
+    """A "YYYY-MM" month as its first day, for the template's YEAR_MONTH_FORMAT."""
+    return None if not value else dt.date.fromisoformat(f"{value}-01")
+
+
+def _sparkline(trend) -> dict:
+    return charts.sparkline(
+        [
+            {"period": f"{p.month}-01", "value": None if p.score is None else p.score.value}
+            for p in trend
+        ]
+    )
+
+
+@login_required
+def journey_map(request: HttpRequest) -> HttpResponse:
+    """Stages with their touchpoints as a heat map, what changed in the period, the emotion
+    curve and the ranked opportunities, for the chosen period, segment and team."""
+    filters, scope = insight_filters(request)
+    journey = _journey(request)
+    if journey is None:
+        return render(request, "front/journey_map.html", {"filters": filters, "journey": None})
+    stages = list(journey.stages.all())
+    touchpoints = {tp.pk: tp for stage in stages for tp in stage.touchpoints.all()}
+    target = target_segments().first()
+    result = JourneyMapQuery(
+        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
+        scope=scope,
+        target_segment_id=None if target is None else target.pk,
+    ).run()
+    scored = [c.score.value for c in result.cards if c.score is not None and not c.low_n]
+    median = statistics.median(scored) if scored else None
+    reference = result.opportunities[0].target if result.opportunities else median
+    opportunity_of = {o.touchpoint_id: o for o in result.opportunities}
+    query = request.GET.urlencode()
+    columns = [
+        {
+            "stage": stage,
+            "cards": [
+                {
+                    "touchpoint": tp,
+                    "card": result.card(tp.pk),
+                    "colour": score_class(result.card(tp.pk).score, reference),
+                    "share": (
+                        None
+                        if result.card(tp.pk).importance_share is None
+                        else 100.0 * result.card(tp.pk).importance_share
+                    ),
+                    "opportunity": opportunity_of.get(tp.pk),
+                    "quadrant": charts.quadrant_label(result.card(tp.pk).quadrant)
+                    if result.card(tp.pk).quadrant
+                    else None,
+                    "href": f"{reverse('touchpoint_detail', args=[tp.pk])}?{query}",
+                    "evidence": _evidence(scope, filters, tp.pk),
+                    "sparkline": _sparkline(result.card(tp.pk).trend),
+                    "since": _month(result.card(tp.pk).signal and result.card(tp.pk).signal.since),
+                }
+                for tp in stage.touchpoints.all()
+            ],
+        }
+        for stage in stages
+    ]
+    # A stage without touchpoints yet (just added in the admin) is a column but no point.
+    point_of = {point.stage_id: point for point in result.stages}
+    curved = [stage for stage in stages if stage.pk in point_of]
+    points = [point_of[stage.pk] for stage in curved]
+    curve = charts.emotion_curve(
+        [
+            {
+                "stage": label,
+                **(
+                    {"value": point.score.value, "low": point.score.low, "high": point.score.high}
+                    if point.score is not None
+                    else {"value": None, "low": None, "high": None}
+                ),
+                "n": point.n,
+            }
+            for label, point in zip(_stage_labels(curved), points, strict=True)
+        ]
+    )
+    changes = [
+        {
+            "change": change,
+            "touchpoint": touchpoints.get(change.touchpoint_id),
+            "size": abs(change.after - change.before),
+            "since": _month(change.since),
+        }
+        for change in result.changes
+        if change.touchpoint_id is None or change.touchpoint_id in touchpoints
+    ]
+    opportunities = [
+        {
+            "item": o,
+            "touchpoint": touchpoints[o.touchpoint_id],
+            "quadrant": charts.quadrant_label(o.quadrant),
+            "href": f"{reverse('touchpoint_detail', args=[o.touchpoint_id])}?{query}",
+            "gap": abs(o.gap),
+        }
+        for o in result.opportunities
+    ]
+    grid = None
+    if result.opportunities:
+        grid = charts.quadrant(
+            [
+                {
+                    "name": touchpoints[o.touchpoint_id].name,
+                    "performance": o.performance,
+                    "importance": o.importance,
+                }
+                for o in result.opportunities
+            ],
+            x_title=_("Mean rating (1–5)"),
+            y_title=_("Importance (share of what drives NPS)"),
+            x_split=result.opportunities[0].target,
+            y_split=1 / len(result.opportunities),
+        )
+    context = {
+        "filters": filters,
+        "journey": journey,
+        "result": result,
+        "columns": columns,
+        "curve": curve,
+        "changes": changes,
+        "opportunities": opportunities,
+        "top_opportunities": opportunities[:5],
+        "grid": grid,
+        "target": target,
+        "reference": reference,
+        "reference_is_target": bool(result.opportunities),
+    }
+    return render(request, "front/journey_map.html", context)
