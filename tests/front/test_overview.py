@@ -108,3 +108,15 @@ class OverviewTests(InsightPageTestCase):
         response = self.get(self.url, as_user=self.owner, language="ru")
         self.assertContains(response, "Доля ответивших")
         self.assertContains(response, '<html lang="ru"')
+
+    def test_it_names_a_bad_date_next_to_its_field_and_shows_the_default_period(self):
+        response = self.get(self.url, as_user=self.owner, since="2026-13-01")
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, 'aria-invalid="true"')
+        self.assertContains(response, 'aria-describedby="id_since-error"')
+        self.assertContains(response, '<div class="invalid-feedback" id="id_since-error">')
+
+    def test_it_labels_the_dates_so_that_they_cannot_be_read_as_a_person(self):
+        response = self.get(self.url, as_user=self.owner)
+        self.assertContains(response, '<label class="form-label" for="id_since">From date</label>')
+        self.assertContains(response, '<label class="form-label" for="id_until">To date</label>')
