@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -46,7 +47,9 @@ from cxloop.surveys.queries import (
 )
 
 PER_PAGE = 50
+COUNT_CAP = 10_000  # responses counted at most for the list's total and its pages
 CUSTOMERS_PER_PAGE = 50
+COUNT_CAP = 10_000  # responses counted at most for the list's total and its pages
 RECENT = 20  # responses shown on a customer's or contact's page; the rest through the list
 SEARCH_MAX = 200  # characters of a text search
 
@@ -109,6 +112,22 @@ def _refuse(request: HttpRequest, label: str, reason: str) -> None:
 
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most ``cap`` + 1 rows: a total over millions of responses
+    costs a read of every one of them, and nobody pages past the first thousands; beyond the
+    cap the page says "more than" and the filters narrow it down."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
 
 
 @dataclass(frozen=True)
@@ -326,7 +345,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
     team_ids = visible_team_ids(request.user)
     parsed = _parse_response_filters(request, team_ids)
     responses = responses_matching(team_ids, parsed.where)
-    page = Paginator(responses, PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(responses, PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode(parsed.accepted)
     context = {
         "page": page,
