@@ -360,8 +360,8 @@ def response_list(request: HttpRequest) -> HttpResponse:
         "channels": Channel.choices,
         "surveys": customer_surveys(),
         "kinds": [(kind, KIND_LABELS[kind]) for kind in SCORE_RANGES],
-        "bands": [(band, BAND_LABELS[band]) for band in BAND_LABELS],
-        "bands_by_kind": {kind: list(bands) for kind, bands in BANDS.items()},
+        "nps_bands": [(band, BAND_LABELS[band]) for band in BANDS["nps"]],
+        "scale_bands": [(band, BAND_LABELS[band]) for band in BANDS["csat"]],
     }
     if request.headers.get("HX-Request"):
         context["partial"] = True

@@ -23,16 +23,16 @@ BAND_LABELS = {
     "detractor": _("detractors (0–6)"),
     "passive": _("passives (7–8)"),
     "promoter": _("promoters (9–10)"),
-    "low": pgettext_lazy("score band", "low"),
-    "mid": pgettext_lazy("score band", "middle"),
-    "high": pgettext_lazy("score band", "high"),
+    "low": pgettext_lazy("score band", "low: 1–2 of 5, 1–3 of 7 (the bad end)"),
+    "mid": pgettext_lazy("score band", "middle: 3 of 5, 4 of 7"),
+    "high": pgettext_lazy("score band", "high: 4–5 of 5, 5–7 of 7 (the good end)"),
 }
 
 KIND_LABELS = {
     "nps": _("NPS"),
     "csat": _("CSAT"),
-    "ces": _("effort (CES)"),
-    "rating": _("rating"),
+    "ces": _("Effort (CES)"),
+    "rating": _("Rating"),
 }
 
 # What the two ends of each scale mean, as a respondent saw them: (lowest, highest).

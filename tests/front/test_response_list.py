@@ -59,7 +59,7 @@ class ResponseListTests(EvidenceTestCase):
         labels = [f"{chip.label} {chip.score}" for chip in row["scores"]]
         self.assertEqual(
             labels,
-            ["NPS 3", "CSAT 2", "rating: Billing accuracy 1", "effort (CES) 2"],
+            ["NPS 3", "CSAT 2", "Rating: Billing accuracy 1", "Effort (CES) 2"],
         )
         self.assertEqual(row["comment"], "Invoices were wrong again")
         self.assertContains(page, "Invoices were wrong again")
