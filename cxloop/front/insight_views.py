@@ -1,4 +1,4 @@
-"""The analytical pages: the journey map and the dashboards. They compose: the numbers come
+"""The dashboards: overview, comparisons, touchpoint page, portfolio. They compose: the numbers come
 from the query objects of :mod:`cxloop.insights`, the charts from :mod:`cxloop.insights.charts`,
 the scope from the viewer's role."""
 
@@ -26,10 +26,11 @@ from cxloop.insights.dashboards import (
     PortfolioQuery,
     TouchpointQuery,
 )
+from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.queries import response_rates
 from cxloop.insights.store import Scope
 from cxloop.journeys.models import Touchpoint
-from cxloop.journeys.queries import journey_touchpoints
+from cxloop.journeys.queries import active_journeys, journey_touchpoints
 from cxloop.people.queries import subtree_ids, teams_named, visible_team_ids, visible_teams
 from cxloop.surveys.models import Channel
 from cxloop.surveys.queries import latest_comments
@@ -249,6 +250,34 @@ def _change_sentence(metric: str, group, decimals: int, month: str, previous: st
     return _("%(metric)s fell from %(before)s in %(previous)s to %(after)s in %(month)s.") % values
 
 
+def _journey_changes(scope: Scope, *, limit: int = 6) -> list[dict]:
+    """The touchpoints of the first active journey whose rating rose or fell significantly, or
+    whose control chart signals, in the scope: what the journey map's "What changed" panel
+    shows, most recent signals and largest changes first (the journey map's order)."""
+    journey = active_journeys().first()
+    if journey is None:
+        return []
+    touchpoints = {tp.pk: tp for stage in journey.stages.all() for tp in stage.touchpoints.all()}
+    if not touchpoints:
+        return []
+    target = target_segments().first()
+    result = JourneyMapQuery(
+        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
+        scope=scope,
+        target_segment_id=None if target is None else target.pk,
+    ).run()
+    return [
+        {
+            "change": change,
+            "touchpoint": touchpoints[change.touchpoint_id],
+            "size": abs(change.after - change.before),
+            "since": change.since and dt.date.fromisoformat(f"{change.since}-01"),
+        }
+        for change in result.changes
+        if change.touchpoint_id in touchpoints
+    ][:limit]
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """NPS, CSAT and customer effort: one figure each with its interval, an arrow when the last
@@ -269,6 +298,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             changed.append(
                 {
                     "direction": direction,
+                    "label": label,
                     "text": _change_sentence(key, group, int(decimals[0]), last, previous),
                     "href": _responses_url(
                         filters,
@@ -307,6 +337,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "result": result,
         "kpis": kpis,
         "changed": changed,
+        "journey_changes": _journey_changes(scope),
         "rates": [
             {"rate": rate, "href": _responses_url(filters, survey=rate.survey_id)} for rate in rates
         ],

@@ -1,4 +1,5 @@
 import datetime as dt
+from types import SimpleNamespace
 from unittest import mock
 from urllib.parse import parse_qs
 
@@ -120,3 +121,21 @@ class OverviewTests(InsightPageTestCase):
         response = self.get(self.url, as_user=self.owner)
         self.assertContains(response, '<label class="form-label" for="id_since">From date</label>')
         self.assertContains(response, '<label class="form-label" for="id_until">To date</label>')
+
+    def test_it_names_the_touchpoints_that_changed_with_a_link_to_each(self):
+        change = SimpleNamespace(
+            touchpoint_id=self.billing.pk,
+            source="signal",
+            direction="down",
+            message="signal_down",
+            before=66.0,
+            after=28.0,
+            since="2026-02",
+        )
+        journey = SimpleNamespace(changes=(change,))
+        with mock.patch.object(insight_views.JourneyMapQuery, "run", return_value=journey):
+            response = self.get(self.url, as_user=self.owner)
+        self.assertContains(response, "Roll-back")
+        self.assertContains(response, "the share of ratings 4–5 fell from 66 % to 28 %")
+        self.assertContains(response, "since February 2026")
+        self.assertContains(response, reverse("touchpoint_detail", args=[self.billing.pk]) + "?")
