@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext_noop
@@ -31,7 +32,7 @@ from cxloop.customers.queries import (
     visible_customer,
 )
 from cxloop.feedback.queries import meetings_about
-from cxloop.insights.evidence import nps_history
+from cxloop.insights.evidence import nps_history, nps_history_chart
 from cxloop.journeys.queries import journey_touchpoints
 from cxloop.lib.params import ParamError, check_text, parse_date, parse_integer, parse_row_id
 from cxloop.lib.scales import SCORE_RANGES
@@ -534,15 +535,20 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = visible_customer(team_ids, pk)
     responses = responses_matching(team_ids, ResponseFilter(customer_id=customer.pk))
     summary = feedback_by_customer([customer.pk]).get(customer.pk)
+    history = nps_history(customer_id=customer.pk)
+    query = urlencode({"customer": customer.pk})
     context = {
         "customer": customer,
         "segments": segments_of(customer),
         "contacts": customer.contacts.all(),
-        "history": nps_history(customer_id=customer.pk),
+        "history": history,
+        "history_chart": nps_history_chart(
+            history, href=f"{reverse('response_list')}?{query}", today=timezone.localdate()
+        ),
         "rows": _rows(responses[:RECENT]),
         "response_count": summary.count if summary else 0,
         "meetings": list(meetings_about(customer_id=customer.pk)),
-        "query": urlencode({"customer": customer.pk}),
+        "query": query,
     }
     return render(request, "front/customer_detail.html", context)
 
@@ -553,13 +559,18 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team_ids = visible_team_ids(request.user)
     contact = visible_contact(team_ids, pk)
     responses = responses_matching(team_ids, ResponseFilter(contact_id=contact.pk))
+    history = nps_history(contact_id=contact.pk)
+    query = urlencode({"contact": contact.pk})
     context = {
         "contact": contact,
         "customer": contact.customer,
-        "history": nps_history(contact_id=contact.pk),
+        "history": history,
+        "history_chart": nps_history_chart(
+            history, href=f"{reverse('response_list')}?{query}", today=timezone.localdate()
+        ),
         "rows": _rows(responses[:RECENT]),
         "response_count": responses.count(),
         "meetings": list(meetings_about(contact_id=contact.pk)),
-        "query": urlencode({"contact": contact.pk}),
+        "query": query,
     }
     return render(request, "front/contact_detail.html", context)

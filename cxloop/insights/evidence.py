@@ -5,9 +5,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cxloop.analytics.results import Estimate
 from cxloop.analytics.scores import nps_from_counts
+from cxloop.insights import charts
 from cxloop.surveys.bands import band_of
 from cxloop.surveys.queries import nps_answers
 
@@ -56,3 +58,27 @@ def nps_history(*, customer_id: int | None = None, contact_id: int | None = None
             )
         )
     return history
+
+
+FEW = 5  # answers in a quarter under which its point is drawn hollow: the interval is too wide
+
+
+def nps_history_chart(history: list[QuarterNps], *, href: str, today: dt.date) -> dict:
+    """The quarters of :func:`nps_history` as a trend chart: a point per quarter with its
+    interval; a quarter with fewer than :data:`FEW` answers, or not over on ``today``, hollow;
+    a click on a point opens the responses behind it (``href`` is the response list's path
+    with the customer's or contact's filter, to which the scale and the quarter are added)."""
+    points = [
+        {
+            "period": point.since,
+            "value": point.estimate.value,
+            "low": point.estimate.low,
+            "high": point.estimate.high,
+            "n": point.estimate.n,
+            "low_n": point.estimate.n < FEW,
+            "partial": point.until >= today.isoformat(),
+            "href": f"{href}&kind=nps&since={point.since}&until={point.until}",
+        }
+        for point in history
+    ]
+    return charts.trend(points, title=_("NPS by quarter"), y_title=_("NPS"), domain=(-100, 100))
