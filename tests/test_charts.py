@@ -57,7 +57,20 @@ def examples(said: Callable[[str], str] = str) -> dict[str, dict]:
             ]
         ),
         "trend": charts.trend(
-            [Point(p, v, v - 9.5, v + 9.5, 120) for p, v in zip(MONTHS, nps, strict=True)],
+            [Point(p, v, v - 9.5, v + 9.5, 120) for p, v in zip(MONTHS[:-1], nps[:-1], strict=True)]
+            + [
+                # The current month after four days: hollow, dashed, "partial" — no plunge.
+                {
+                    "period": MONTHS[-1],
+                    "value": -33,
+                    "low": -90,
+                    "high": 40,
+                    "n": 3,
+                    "partial": True,
+                    "low_n": True,
+                    "href": "/responses/?period=2025-06",
+                },
+            ],  # fmt: skip
             title=said("NPS by month"),
             y_title=said("NPS"),
             domain=(-100, 100),
@@ -208,6 +221,11 @@ MESSAGES = {
     "Keep up the good work",
     "Latest score",
     "Latest value %(value)s.",
+    "Note",
+    "Responses behind it",
+    "partial",
+    "Partial: the period is not over yet",
+    "The last period is not over yet.",
     "Low priority",
     "Lower control limit",
     "Mean score",
@@ -482,3 +500,37 @@ def test_it_vendors_libraries_that_fetch_nothing_from_a_cdn():
         "https://github.com/Starcounter-Jack/JSON-Patch",  # in an error message
         "https://vega.github.io/editor/",  # the editor action, which charts.js turns off
     }
+
+
+def test_it_draws_the_current_period_partial_and_thin_periods_hollow():
+    """A month with three answers after four days is no plunge: hollow, joined by a dashed
+    line, captioned "partial", its note in the tooltip; a click opens its responses."""
+    spec = examples()["trend"]
+    rows = spec["data"]["values"]
+    assert [row["partial"] for row in rows] == [False] * 5 + [True]
+    assert [row["joins"] for row in rows] == [False] * 4 + [True, True]
+    layers = spec["layer"]
+    dashed = [layer for layer in layers if layer["mark"].get("strokeDash") == [4, 3]]
+    assert [layer["transform"] for layer in dashed] == [[{"filter": "datum.joins"}]]
+    hollow = next(layer for layer in layers if layer["mark"].get("filled") is False)
+    assert hollow["encoding"]["href"]["field"] == "href"
+    assert any(layer["mark"]["type"] == "text" for layer in layers)
+    assert rows[-1]["note"] and rows[-1]["href"] == "/responses/?period=2025-06"
+    assert "not over yet" in spec["description"]
+    assert spec["encoding"]["x"]["axis"]["format"] == "%B %Y"  # months show their year
+    with pytest.raises(ValueError, match="href"):
+        charts.trend([{"period": MONTHS[0], "value": 1, "low": 0, "high": 2,
+                       "href": "https://elsewhere.example/"}], title="t", y_title="y")  # fmt: skip
+
+
+def test_it_names_only_the_most_important_points_of_the_grid():
+    items = [
+        {"name": f"Touchpoint {i}", "importance": i / 100, "performance": 3 + i / 20}
+        for i in range(20)
+    ]
+    spec = charts.quadrant(items, x_title="x", y_title="y", x_split=3.5, y_split=0.05)
+    named = [row["name"] for row in spec["data"]["values"] if row["label"]]
+    assert named == [f"Touchpoint {i}" for i in range(15, 20)]
+    text = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text"
+                and "transform" in layer)  # fmt: skip
+    assert text["transform"] == [{"filter": "datum.label"}]

@@ -107,7 +107,7 @@ def test_it_draws_every_kind_of_chart_in_russian_from_this_server_only(browser, 
         for mark in marks:
             assert figure.locator(f"svg g.mark-{mark} > *").count() > 0, f"{name}: no {mark}"
     # Russian months and decimal commas, from the locales in charts.js.
-    assert "февраль" in page.locator("#trend svg text").all_text_contents()
+    assert "февраль 2025" in page.locator("#trend svg text").all_text_contents()
     assert "0,45" in page.locator("#control_chart svg text").all_text_contents()
     # What a screen reader says of each mark names things in words, never by a raw field name.
     labels = page.eval_on_selector_all(
@@ -129,5 +129,5 @@ def test_it_says_so_when_a_chart_cannot_be_drawn(browser, site):
     assert page.locator("#broken").inner_text() == "The chart could not be drawn."
     assert [line for line in page.logged if line.startswith("error: chart #broken")]
     # The chart beside it is drawn all the same, in English.
-    assert "February" in page.locator("#trend svg text").all_text_contents()
+    assert "February 2025" in page.locator("#trend svg text").all_text_contents()
     page.close()

@@ -59,6 +59,25 @@ _NO_TIP = {"tooltip": None}
 # out with the same numbers: a line would be read as its first point alone, and an error bar
 # by Vega-Lite's own names for its fields ("upper_low").
 _UNREAD = {"aria": False}
+# A click on a mark opens its row's "href" (the responses behind it); rows without one do nothing.
+
+
+def _link(rows: list[dict[str, Any]]) -> dict:
+    """The ``href`` channel when a row has a link (a click opens it; the title names it for
+    screen readers); nothing otherwise, so that no mark announces a missing link."""
+    if not any(row.get("href") for row in rows):
+        return {}
+    return {"href": {"field": "href", "type": "nominal", "title": _("Responses behind it")}}
+
+
+def _known(tips: list[dict], rows: list[dict[str, Any]]) -> list[dict]:
+    """The tooltip fields that some row fills: a tooltip (and what a screen reader says of a
+    mark) never lists "n: null" or an empty note."""
+    return [
+        tip
+        for tip in tips
+        if tip["field"] not in ("n", "note") or any(row.get(tip["field"]) for row in rows)
+    ]
 
 
 # --- reading the input -------------------------------------------------------------------------
@@ -234,7 +253,12 @@ def _alone() -> dict:
     return {"values": [{}]}
 
 
-def _period_x(count: int) -> dict:
+def _monthly(rows: list[dict[str, Any]]) -> bool:
+    """Every period starts on the first of a month: months or quarters, labelled by month."""
+    return bool(rows) and all(row["period"].endswith("-01") for row in rows)
+
+
+def _period_x(count: int, *, monthly: bool = False) -> dict:
     return {
         "field": "period",
         "type": "temporal",
@@ -245,20 +269,122 @@ def _period_x(count: int) -> dict:
             "title": None,
             # No more ticks than periods, so that monthly data is not labelled by the week.
             "tickCount": min(count, 8),
-            # Day before month, which reads right in Russian and English alike.
-            "format": {"week": "%-d %b", "date": "%-d %b"},
+            # Months and quarters with their year, the full nominative month ("май 2026", not
+            # the short genitive "мая" of a date); days before the month, which
+            # reads right in Russian and English alike.
+            "format": "%B %Y" if monthly else {"week": "%-d %b", "date": "%-d %b"},
+            # Labels that would touch are left out rather than drawn over each other.
+            "labelOverlap": "greedy",
+            "labelSeparation": 6,
         },
     }
 
 
-def _period_tip() -> dict:
+def _period_tip(*, monthly: bool = False) -> dict:
     return {
         "field": "period",
         "type": "temporal",
         "timeUnit": "utcyearmonthdate",
-        "format": "%-d %b %Y",
+        "format": "%B %Y" if monthly else "%-d %b %Y",
         "title": _("Period"),
     }
+
+
+def _extras(point: Any, where: str) -> dict[str, Any]:
+    """The optional honesty fields of a point: ``low_n`` (too few answers: drawn hollow),
+    ``partial`` (the period is not over: drawn hollow, joined by a dashed line, marked
+    "partial"), ``href`` (a click opens the responses behind the point) and the ``note`` its
+    tooltip shows."""
+    low_n = _flag(_field(point, "low_n", where, False), f"{where}.low_n")
+    partial = _flag(_field(point, "partial", where, False), f"{where}.partial")
+    href = _field(point, "href", where, None)
+    if href is not None and (not isinstance(href, str) or not href.startswith("/")):
+        raise ValueError(f"{where}.href is {href!r}; expected a path on this site ('/…')")
+    if partial:
+        note = _("Partial: the period is not over yet")
+    elif low_n:
+        note = _("Too few answers to read a change")
+    else:
+        note = ""
+    return {"low_n": low_n, "partial": partial, "solid": not (low_n or partial), "href": href,
+            "note": note}  # fmt: skip
+
+
+def _joined(rows: list[dict[str, Any]]) -> None:
+    """Mark the last complete point before a partial one (``joins``): the dashed segment to
+    the partial point starts there."""
+    for i, row in enumerate(rows):
+        row["joins"] = row["partial"] or (
+            i + 1 < len(rows) and rows[i + 1]["partial"] and row["value"] is not None
+        )
+
+
+def _drawn(rows: list[dict[str, Any]], flag: str) -> bool:
+    """Some row with a value has ``flag``: a layer filtered to it has something to draw (an
+    empty layer makes Vega warn of an infinite extent)."""
+    return any(row[flag] and row["value"] is not None for row in rows)
+
+
+def _honest_layers(
+    y: dict, tips: list[dict], rows: list[dict[str, Any]], *, size: int = 60, caption: bool = True
+) -> list[dict]:
+    """The line and points of a series: solid between complete periods, dashed to the partial
+    one; filled points where the period counts, hollow where it has too few answers or is not
+    over, with a "partial" caption above the partial point; a click opens a point's ``href``."""
+    link = _link(rows)
+    tips = _known(tips, rows)
+    for row in rows:
+        row["complete"] = not row["partial"]
+        row["hollow"] = not row["solid"]
+    layers = []
+    if _drawn(rows, "complete"):
+        layers.append(
+            {
+                "transform": [{"filter": "!datum.partial"}],
+                "mark": {"type": "line", **_UNREAD},
+                "encoding": {"y": y},
+            }
+        )
+    if _drawn(rows, "partial"):
+        layers.append(
+            {
+                "transform": [{"filter": "datum.joins"}],
+                "mark": {"type": "line", "strokeDash": [4, 3], **_UNREAD},
+                "encoding": {"y": y},
+            }
+        )
+    if _drawn(rows, "solid"):
+        layers.append(
+            {
+                "transform": [{"filter": "datum.solid"}],
+                "mark": {**_dot(size), "cursor": "pointer"},
+                "encoding": {"y": y, "tooltip": tips, **link},
+            }
+        )
+    if _drawn(rows, "hollow"):
+        layers.append(
+            {
+                "transform": [{"filter": "!datum.solid"}],
+                "mark": {
+                    "type": "point",
+                    "filled": False,
+                    "size": size,
+                    "opacity": 1,
+                    "strokeWidth": 2,
+                    "cursor": "pointer",
+                },
+                "encoding": {"y": y, "tooltip": tips, **link},
+            }  # fmt: skip
+        )
+    if caption and _drawn(rows, "partial"):
+        layers.append(
+            {
+                "transform": [{"filter": "datum.partial"}],
+                "mark": {"type": "text", "dy": -12, "fontSize": 11, "color": INK, **_UNREAD},
+                "encoding": {"y": y, "text": {"datum": _("partial")}},
+            }
+        )
+    return layers
 
 
 def _tip(field: str, title: str, number: str = ",.1f") -> dict:
@@ -288,6 +414,10 @@ def _interval_tips() -> list[dict]:
     ]
 
 
+def _note_tip() -> dict:
+    return _label_tip("note", _("Note"))
+
+
 def _legend(
     field: str, title: str, domain: list[str], range_: list[str], *, titled: bool = True
 ) -> dict:
@@ -310,16 +440,29 @@ def sparkline(points: Sequence[Any]) -> dict:
     """A tiny trend line with no axes, its latest value marked.
 
     ``points``: items with ``period`` (the ISO date a period starts) and ``value`` (a number,
-    or None for a period without data).
+    or None for a period without data), optionally ``n``, ``low_n``, ``partial`` and ``href``
+    as for :func:`trend` (hollow points, a dashed last segment, a link per point).
     """
-    rows = _series(points, "sparkline: points")
-    latest = _latest(rows)
+    rows = []
+    for i, point in enumerate(_sequence(points, "sparkline: points")):
+        at = f"sparkline: points[{i}]"
+        rows.append(
+            {
+                "period": _period(_field(point, "period", at), f"{at}.period"),
+                "value": _number(_field(point, "value", at), f"{at}.value", optional=True),
+                "n": _field(point, "n", at, None),
+                **_extras(point, at),
+            }
+        )
+    _joined(rows)
+    latest = _latest([row for row in rows if not row["partial"]]) or _latest(rows)
     if latest is None:
         return _no_data(32)
     description = " ".join(
         [_periods(len(rows)), _("Latest value %(value)s.") % {"value": _show(latest["value"])}]
     )
-    x = {**_period_x(len(rows)), "axis": None}
+    monthly = _monthly(rows)
+    x = {**_period_x(len(rows), monthly=monthly), "axis": None}
     y = {
         "field": "value",
         "type": "quantitative",
@@ -327,17 +470,17 @@ def sparkline(points: Sequence[Any]) -> dict:
         "axis": None,
         "title": _("Value"),  # read out with the points, though no axis shows it
     }
+    tips = [_period_tip(monthly=monthly), _tip("value", _("Value"), ",.2f"),
+            _tip("n", _("Responses"), ",d"), _note_tip()]  # fmt: skip
+    layers = _honest_layers(y, tips, rows, size=24, caption=False)  # no room in 32 pixels
     return _spec(
         description,
         rows,
         height=32,
         padding=3,
         view={"stroke": None},
-        encoding={"x": x, "y": y},
-        layer=[
-            {"mark": {"type": "line", "strokeWidth": 1.5, **_UNREAD}},
-            {"data": {"values": [latest]}, "mark": _dot(24)},
-        ],
+        encoding={"x": x},
+        layer=layers,
     )
 
 
@@ -346,17 +489,23 @@ def trend(
 ) -> dict:
     """A score per period: a line with a point per period and its interval as a band.
 
-    ``points``: items with ``period`` (ISO date), ``value``, ``low``, ``high`` (numbers; value
-    None for a period without data) and optionally ``n``. ``title`` and ``y_title`` come
-    translated from the caller; ``domain`` fixes the y scale, e.g. ``(-100, 100)`` for NPS.
+    ``points``: items with ``period`` (ISO date the period starts), ``value``, ``low``,
+    ``high`` (numbers; value None for a period without data), optionally ``n`` and the
+    honesty fields ``low_n`` (too few answers: a hollow point), ``partial`` (the current,
+    incomplete period: hollow, joined by a dashed line and marked "partial") and ``href`` (a
+    click on the point opens the responses behind it). Periods that start on the first of a
+    month are labelled by month and year. ``title`` and ``y_title`` come translated from the
+    caller; ``domain`` fixes the y scale, e.g. ``(-100, 100)`` for NPS.
     """
     scale = _y_scale(domain, "trend: domain")
     rows = []
     for i, point in enumerate(_sequence(points, "trend: points")):
         where = f"trend: points[{i}]"
         period = _period(_field(point, "period", where), f"{where}.period")
-        rows.append({"period": period, **_estimate(point, where)})
-    latest = _latest(rows)
+        rows.append({"period": period, **_estimate(point, where), **_extras(point, where)})
+    _joined(rows)
+    complete = [row for row in rows if not row["partial"]]
+    latest = _latest(complete) or _latest(rows)
     if latest is None:
         return _no_data(240, title=title)
     description = " ".join(
@@ -366,25 +515,38 @@ def trend(
             _("Latest value %(value)s.") % {"value": _with_interval(latest)},
         ]
     )
+    if any(row["partial"] for row in rows):
+        description += " " + _("The last period is not over yet.")
+    monthly = _monthly(rows)
     y = {"field": "value", "type": "quantitative", "scale": scale, "title": y_title}
-    tips = [_period_tip(), _tip("value", y_title), *_interval_tips()]
+    tips = [_period_tip(monthly=monthly), _tip("value", y_title), *_interval_tips(), _note_tip()]
     return _spec(
         description,
         rows,
         height=240,
         title=title,
-        encoding={"x": _period_x(len(rows))},
+        encoding={"x": _period_x(len(rows), monthly=monthly)},
         layer=[
-            {
-                "mark": {
-                    "type": "errorband",
-                    "band": _UNREAD,
-                    "borders": {"strokeDash": [3, 2], **_UNREAD},
-                },
-                "encoding": {"y": {**y, "field": "low"}, "y2": {"field": "high"}, **_NO_TIP},
-            },
-            {"mark": {"type": "line", **_UNREAD}, "encoding": {"y": y}},
-            {"mark": _dot(), "encoding": {"y": y, "tooltip": tips}},
+            *(
+                [
+                    {
+                        "transform": [{"filter": "!datum.low_n"}],
+                        "mark": {
+                            "type": "errorband",
+                            "band": _UNREAD,
+                            "borders": {"strokeDash": [3, 2], **_UNREAD},
+                        },
+                        "encoding": {
+                            "y": {**y, "field": "low"},
+                            "y2": {"field": "high"},
+                            **_NO_TIP,
+                        },
+                    }
+                ]
+                if any(not row["low_n"] and row["value"] is not None for row in rows)
+                else []
+            ),
+            *_honest_layers(y, tips, rows),
         ],
     )
 
@@ -403,14 +565,23 @@ def control_chart(
     points that signal drawn apart (another colour and shape).
 
     ``points``: items with ``period`` (ISO date) and ``value`` (the plotted statistic; None for
-    a period without data). ``lower``, ``upper``: one number, or one per point (the limits of a
-    p-chart vary with n). ``signals``: 0-based indices of the points that signal, as in
+    a period without data), optionally ``n`` and ``low_n``, ``partial``, ``href`` as for
+    :func:`trend` (a period with too few answers or not over yet is hollow and never a signal).
+    ``lower``, ``upper``: one number, or one per point (the limits of a p-chart vary with n).
+    ``signals``: 0-based indices of the points that signal, as in
     ``cxloop.analytics.control.ControlChart.signals``. ``title``, ``y_title``: translated by the
     caller; generic ones by default.
     """
     title = title or _("Control chart")
     y_title = y_title or _("Value")
     rows = _series(points, "control_chart: points")
+    for i, (row, point) in enumerate(
+        zip(rows, _sequence(points, "control_chart: points"), strict=True)
+    ):
+        where = f"control_chart: points[{i}]"
+        n = _field(point, "n", where, None)
+        row.update(n=None if n is None else _count(n, f"{where}.n"), **_extras(point, where))
+    _joined(rows)
     centre = _number(centre, "control_chart: centre")
     lows = _limit(lower, len(rows), "control_chart: lower")
     highs = _limit(upper, len(rows), "control_chart: upper")
@@ -420,7 +591,9 @@ def control_chart(
             for k, index in enumerate(_sequence(signals, "control_chart: signals"))
         }
     )
-    stray = [i for i in flagged if i >= len(rows) or rows[i]["value"] is None]
+    stray = [
+        i for i in flagged if i >= len(rows) or rows[i]["value"] is None or not rows[i]["solid"]
+    ]
     if stray:
         raise ValueError(f"control_chart: signals {stray} point at no plotted value")
     if _latest(rows) is None:
@@ -438,15 +611,20 @@ def control_chart(
         _tip("centre", _("Centre line"), ",.3~f"),
         _tip("lower", _("Lower control limit"), ",.3~f"),
         _tip("upper", _("Upper control limit"), ",.3~f"),
+        _tip("n", _("Responses"), ",d"),
         _label_tip("state", status),
+        _note_tip(),
     ]
     states = [no_signal, signal]
+    monthly = _monthly(rows)
+    tips[0] = _period_tip(monthly=monthly)
+    tips = _known(tips, rows)
     return _spec(
         " ".join([f"{title}.", _periods(len(rows)), _signals(rows, flagged)]),
         rows,
         height=240,
         title=title,
-        encoding={"x": _period_x(len(rows))},
+        encoding={"x": _period_x(len(rows), monthly=monthly)},
         layer=[
             {
                 "mark": {"type": "line", "color": GREY, **_UNREAD},
@@ -454,22 +632,34 @@ def control_chart(
             },
             {"mark": limit, "encoding": {"y": {**y, "field": "lower"}}},
             {"mark": limit, "encoding": {"y": {**y, "field": "upper"}}},
-            {
-                "mark": {"type": "line", "color": BLUE, **_UNREAD},
-                "encoding": {"y": {**y, "field": "value"}},
-            },
-            {
-                "mark": _dot(),
-                "encoding": {
-                    "y": {**y, "field": "value"},
-                    "color": _legend("state", status, states, [BLUE, VERMILLION], titled=False),
-                    "shape": _legend("state", status, states, ["circle", "diamond"], titled=False),
-                    "size": {"condition": {"test": "datum.signal", "value": 120}, "value": 50},
-                    "tooltip": tips,
-                },
-            },
+            *_control_points(rows, y, tips, status, states),
         ],
     )
+
+
+def _control_points(
+    rows: list[dict[str, Any]], y: dict, tips: list[dict], status: str, states: list[str]
+) -> list[dict]:
+    """The control chart's series: as :func:`_honest_layers`, with the points that signal in
+    another colour and shape."""
+    layers = _honest_layers({**y, "field": "value"}, tips, rows)
+    link = _link(rows)
+    for layer in layers:
+        mark = layer["mark"]
+        if mark["type"] == "line":
+            mark["color"] = BLUE
+        elif mark["type"] == "point" and mark.get("filled"):
+            layer["encoding"] = {
+                "y": {**y, "field": "value"},
+                "color": _legend("state", status, states, [BLUE, VERMILLION], titled=False),
+                "shape": _legend("state", status, states, ["circle", "diamond"], titled=False),
+                "size": {"condition": {"test": "datum.signal", "value": 120}, "value": 50},
+                "tooltip": _known(tips, rows),
+                **link,
+            }
+        elif mark["type"] == "point":
+            mark["color"] = BLUE
+    return layers
 
 
 def _signals(rows: list[dict[str, Any]], flagged: list[int]) -> str:
@@ -569,11 +759,19 @@ def status_label(status: str) -> str:
 
 
 def quadrant(
-    items: Sequence[Any], *, x_title: str, y_title: str, x_split: float, y_split: float
+    items: Sequence[Any],
+    *,
+    x_title: str,
+    y_title: str,
+    x_split: float,
+    y_split: float,
+    labels: int = 5,
 ) -> dict:
     """The importance–performance grid of Martilla & James (1977): performance across,
-    importance up, the two splitting rules, a label on every point and the advice in every
-    quadrant ("Concentrate here" top left: important and below target).
+    importance up, the two splitting rules, the advice in every quadrant ("Concentrate here"
+    top left: important and below target) and a name beside the ``labels`` most important
+    points only — twenty names in a crowd of low-importance points would overlap; every point
+    names itself in its tooltip, and an item's ``href`` makes its point a link.
 
     ``items``: with ``name``, ``performance`` and ``importance`` (numbers), e.g. an
     ``Opportunity`` of ``cxloop.analytics.opportunities``. ``x_title``, ``y_title``: the
@@ -585,14 +783,21 @@ def quadrant(
     rows = []
     for i, item in enumerate(_sequence(items, "quadrant: items")):
         where = f"quadrant: items[{i}]"
+        href = _field(item, "href", where, None)
+        if href is not None and (not isinstance(href, str) or not href.startswith("/")):
+            raise ValueError(f"{where}.href is {href!r}; expected a path on this site ('/…')")
         rows.append(
             {
                 "name": _text(_field(item, "name", where), f"{where}.name"),
                 "performance": _number(_field(item, "performance", where), f"{where}.performance"),
                 "importance": _number(_field(item, "importance", where), f"{where}.importance"),
+                "href": href,
             }
         )
     _distinct([row["name"] for row in rows], "quadrant: item names")
+    named = sorted(range(len(rows)), key=lambda i: -rows[i]["importance"])[: max(labels, 0)]
+    for i, row in enumerate(rows):
+        row["label"] = i in named
     if not rows:
         return _no_data(320)
     focus = [r["name"] for r in rows if r["importance"] > y_split and r["performance"] < x_split]
@@ -621,10 +826,11 @@ def quadrant(
             {"data": _alone(), "mark": split, "encoding": {"x": {**x, "datum": x_split}}},
             {"data": _alone(), "mark": split, "encoding": {"y": {**y, "datum": y_split}}},
             {
-                "mark": _dot(70),
-                "encoding": {**point, "tooltip": tips},
+                "mark": {**_dot(70), "cursor": "pointer"},
+                "encoding": {**point, "tooltip": tips, **_link(rows)},
             },
             {
+                "transform": [{"filter": "datum.label"}],
                 "mark": {"type": "text", "align": "left", "dx": 7, "color": INK},
                 "encoding": {
                     **point,
