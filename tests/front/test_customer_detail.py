@@ -1,3 +1,5 @@
+import json
+
 from django.urls import reverse
 
 from cxloop.analytics.scores import nps_from_counts
@@ -40,6 +42,9 @@ class CustomerDetailTests(EvidenceTestCase):
         self.assertEqual(history[0].estimate, expected)
         self.assertAlmostEqual(history[0].estimate.value, -100 / 3)
         self.assertEqual((history[0].since, history[0].until), ("2026-04-01", "2026-06-30"))
+        chart = json.dumps(self.client.get(self.url(self.acme)).context["history_chart"])
+        self.assertIn('"2026-04-01"', chart)
+        self.assertIn(str(round(expected.low, 1))[:4], chart)
 
     def test_it_answers_404_to_another_team_and_to_a_team_above_for_an_employee(self):
         self.client.force_login(self.outsider)
