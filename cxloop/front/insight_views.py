@@ -136,9 +136,13 @@ def _responses_url(filters: InsightFilters, **params) -> str:
     return f"{reverse('response_list')}?{urlencode(query)}"
 
 
-def _month_key(iso_day: str) -> str:
-    """ "2026-03-01" → "2026-03", the response list's ``period``."""
-    return iso_day[:7]
+def _point_params(point) -> dict:
+    """The response list's parameters for one point of a chart over time: ``period`` (its
+    month) for a month, its first and last day for a longer period (a quarter's wave)."""
+    end = getattr(point, "end", None) or ""
+    if end and end[:7] != point.period[:7]:
+        return {"since": point.period[:10], "until": end[:10]}
+    return {"period": point.period[:7]}
 
 
 def _trend(points, *, title: str, y_title: str, domain=None, href=None) -> dict:
@@ -323,9 +327,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                     title=str(METRIC_LABELS[key]),
                     y_title=str(METRIC_LABELS[key]),
                     domain=domain,
-                    href=lambda p, key=key: _responses_url(
-                        filters, kind=key, period=_month_key(p.period)
-                    ),
+                    href=lambda p, key=key: _responses_url(filters, kind=key, **_point_params(p)),
                 ),
             }
         )
@@ -561,7 +563,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 title=_("Mean rating by month"),
                 y_title=_("Mean rating (1–5)"),
                 domain=(1, 5),
-                href=lambda p: _responses_url(filters, **ratings, period=_month_key(p.period)),
+                href=lambda p: _responses_url(filters, **ratings, **_point_params(p)),
             ),
             control=control
             and charts.control_chart(

@@ -139,3 +139,11 @@ class OverviewTests(InsightPageTestCase):
         self.assertContains(response, "the share of ratings 4–5 fell from 66 % to 28 %")
         self.assertContains(response, "since February 2026")
         self.assertContains(response, reverse("touchpoint_detail", args=[self.billing.pk]) + "?")
+
+    def test_it_links_a_month_point_to_its_month_and_a_wave_to_its_dates(self):
+        month = SimpleNamespace(period="2026-07-01", end="2026-07-31")
+        wave = SimpleNamespace(period="2026-07-01", end="2026-09-30")
+        self.assertEqual(insight_views._point_params(month), {"period": "2026-07"})
+        self.assertEqual(
+            insight_views._point_params(wave), {"since": "2026-07-01", "until": "2026-09-30"}
+        )
