@@ -303,7 +303,8 @@ class ResponseFilter:
     customers are kept (a team with those below it); ``segment_id`` customers in the segment
     now; ``touchpoint_id`` responses about the touchpoint or with an answer on it; ``kind``
     responses with an answer on that scale, and with ``score_min``–``score_max`` (inclusive)
-    only those whose answer on it lies there; ``text`` a comment containing it."""
+    only those whose answer on it lies there — with a touchpoint too, the answer about that
+    touchpoint; ``text`` a comment containing it."""
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None
@@ -353,7 +354,17 @@ def responses_matching(team_ids: list[int] | None, where: ResponseFilter) -> Que
             scored = scored.filter(score__gte=where.score_min)
         if where.score_max is not None:
             scored = scored.filter(score__lte=where.score_max)
-        responses = responses.filter(pk__in=scored.values("response_id"))
+        if where.touchpoint_id is None:
+            responses = responses.filter(pk__in=scored.values("response_id"))
+        else:
+            # "Low ratings of billing" means the answer about billing is low, not that some
+            # answer is low and another is about billing: the answer's own touchpoint, or for
+            # a question about no touchpoint, the event the response is about.
+            on_it = scored.filter(touchpoint_id=where.touchpoint_id).values("response_id")
+            about_it = scored.filter(touchpoint=None).values("response_id")
+            responses = responses.filter(
+                Q(pk__in=on_it) | Q(touchpoint_id=where.touchpoint_id, pk__in=about_it)
+            )
     if where.text:
         comments = Answer.objects.filter(kind=QuestionKind.TEXT, text__icontains=where.text)
         responses = responses.filter(pk__in=comments.values("response_id"))

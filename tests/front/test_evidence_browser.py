@@ -75,8 +75,8 @@ def test_the_feedback_filters_swap_the_results_in_place(browser, site):
     page.goto(base + reverse("response_list"))
     assert page.locator("#evidence-results tbody tr").count() == 4
     page.evaluate("window.evidenceMarker = 1")  # survives only if the page is not reloaded
-    page.get_by_label("Channel").select_option("web")
-    page.wait_for_url("**/responses/?*channel=web*")
+    page.get_by_label("Touchpoint").select_option(str(data.kickoff.pk))
+    page.wait_for_url(f"**/responses/?*touchpoint={data.kickoff.pk}*")
     page.wait_for_function("document.querySelectorAll('#evidence-results tbody tr').length === 1")
     assert page.evaluate("window.evidenceMarker") == 1
     link = page.locator("#evidence-results tbody tr a").first

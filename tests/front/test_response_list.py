@@ -123,6 +123,19 @@ class ResponseListTests(EvidenceTestCase):
         self.assertEqual(self.ids({"kind": "ces", "band": "low"}), {self.r_detractor.pk})
         self.assertEqual(self.ids({"kind": "rating", "band": "low"}), {self.r_detractor.pk})
 
+    def test_it_applies_the_band_to_the_answer_about_the_touchpoint(self):
+        # The detractor rated billing 1; the promoter's response is about the kick-off, and
+        # its CSAT 5 is about no touchpoint of its own, so it is the kick-off's.
+        low_billing = {"touchpoint": self.billing.pk, "kind": "rating", "band": "low"}
+        self.assertEqual(self.ids(low_billing), {self.r_detractor.pk})
+        self.assertEqual(self.ids({**low_billing, "band": "mid"}), {self.r_passive.pk})
+        high_kickoff = {"touchpoint": self.kickoff.pk, "kind": "csat", "band": "high"}
+        self.assertEqual(self.ids(high_kickoff), {self.r_promoter.pk})
+        self.assertEqual(self.ids({**high_kickoff, "band": "low"}), set())
+        # Low CSAT anywhere, but none about billing: the detractor's CSAT 2 is about no
+        # touchpoint and the response about none either.
+        self.assertEqual(self.ids({"touchpoint": self.billing.pk, "kind": "csat"}), set())
+
     def test_it_filters_by_scale_and_score_range(self):
         self.assertEqual(
             self.ids({"kind": "nps", "score_min": "6", "score_max": "8"}),
