@@ -548,6 +548,16 @@ def test_it_gives_a_touchpoints_figures(synthetic, frames, scope, kinds):
         assert (top.value, top.low, top.high) == pytest.approx(ref_top_box(scores)[:3], abs=TOL)
         assert mean.n == top.n == len(scores)
 
+    # Monthly answers: the trend at the data's rhythm is the monthly one, flagged.
+    assert result.grain == "month"
+    by_period = result.mean_by_period
+    assert [p.period for p in by_period] == [m.period for m in result.mean_trend]
+    assert [p.value for p in by_period] == [m.value for m in result.mean_trend]
+    assert [p.low_n for p in by_period] == [m.n < MIN_PERIOD_N for m in result.mean_trend]
+    # Partial: only a month the scope's end cuts (the synthetic store ends in the past).
+    cut = scope.until is not None and scope.until.day < 28
+    assert [p.partial for p in by_period] == [cut and p is by_period[-1] for p in by_period]
+
     # The chart of cxloop.insights.signals, recomputed: monthly periods (the answers do not
     # come in waves), centre from the first six usable months (n >= 30), each month's limits
     # ±3.5 σ_z standard errors of its difference from the centre, σ_z (Laney) from the median

@@ -11,7 +11,7 @@ import datetime as dt
 import statistics
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -90,13 +90,36 @@ def _month(value: str | None) -> dt.date | None:
     return None if not value else dt.date.fromisoformat(f"{value}-01")
 
 
-def _sparkline(trend) -> dict:
-    return charts.sparkline(
-        [
-            {"period": f"{p.month}-01", "value": None if p.score is None else p.score.value}
-            for p in trend
-        ]
-    )
+def _sparkline(trend, grain: str, evidence: str) -> dict:
+    """The card's rating per period at the map's rhythm; each point links to its period's
+    responses (the card's evidence narrowed to the period's months)."""
+    points = []
+    for p in trend:
+        first = dt.date.fromisoformat(f"{p.month}-01")
+        step = 3 if grain == "quarter" else 1
+        index = first.year * 12 + first.month - 1 + step
+        last = dt.date(index // 12, index % 12 + 1, 1) - dt.timedelta(days=1)
+        points.append(
+            {
+                "period": first.isoformat(),
+                "value": None if p.score is None else p.score.value,
+                "n": p.n,
+                "low_n": p.low_n,
+                "partial": p.partial,
+                "href": _narrowed(evidence, first, last),
+            }
+        )
+    return charts.sparkline(points, grain=grain)
+
+
+def _narrowed(evidence: str, first: dt.date, last: dt.date) -> str:
+    """``evidence`` (a response-list link) with since/until narrowed to first..last."""
+    path, _, query = evidence.partition("?")
+    params = dict(QueryDict(query).items())
+    since = max(first, dt.date.fromisoformat(params["since"])) if "since" in params else first
+    until = min(last, dt.date.fromisoformat(params["until"])) if "until" in params else last
+    params.update(since=since.isoformat(), until=until.isoformat())
+    return f"{path}?{urlencode(params)}"
 
 
 @login_required
@@ -139,7 +162,11 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                     else None,
                     "href": f"{reverse('touchpoint_detail', args=[tp.pk])}?{query}",
                     "evidence": _evidence(scope, filters, tp.pk),
-                    "sparkline": _sparkline(result.card(tp.pk).trend),
+                    "sparkline": _sparkline(
+                        result.card(tp.pk).trend,
+                        result.grain,
+                        _evidence(scope, filters, tp.pk),
+                    ),
                     "since": _month(result.card(tp.pk).signal and result.card(tp.pk).signal.since),
                 }
                 for tp in stage.touchpoints.all()
@@ -193,6 +220,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                     "name": touchpoints[o.touchpoint_id].name,
                     "performance": o.performance,
                     "importance": o.importance,
+                    "href": _evidence(scope, filters, o.touchpoint_id),
                 }
                 for o in result.opportunities
             ],

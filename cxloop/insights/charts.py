@@ -258,7 +258,12 @@ def _monthly(rows: list[dict[str, Any]]) -> bool:
     return bool(rows) and all(row["period"].endswith("-01") for row in rows)
 
 
-def _period_x(count: int, *, monthly: bool = False) -> dict:
+def _quarter_format() -> str:
+    # d3's %q is the quarter 1–4; translated, as Russian writes "3 кв. 2026".
+    return _("Q%q %Y")
+
+
+def _period_x(count: int, *, monthly: bool = False, grain: str | None = None) -> dict:
     return {
         "field": "period",
         "type": "temporal",
@@ -272,7 +277,13 @@ def _period_x(count: int, *, monthly: bool = False) -> dict:
             # Months and quarters with their year, the full nominative month ("май 2026", not
             # the short genitive "мая" of a date); days before the month, which
             # reads right in Russian and English alike.
-            "format": "%B %Y" if monthly else {"week": "%-d %b", "date": "%-d %b"},
+            "format": (
+                _quarter_format()
+                if grain == "quarter"
+                else "%B %Y"
+                if monthly
+                else {"week": "%-d %b", "date": "%-d %b"}
+            ),
             # Labels that would touch are left out rather than drawn over each other.
             "labelOverlap": "greedy",
             "labelSeparation": 6,
@@ -280,12 +291,12 @@ def _period_x(count: int, *, monthly: bool = False) -> dict:
     }
 
 
-def _period_tip(*, monthly: bool = False) -> dict:
+def _period_tip(*, monthly: bool = False, grain: str | None = None) -> dict:
     return {
         "field": "period",
         "type": "temporal",
         "timeUnit": "utcyearmonthdate",
-        "format": "%B %Y" if monthly else "%-d %b %Y",
+        "format": _quarter_format() if grain == "quarter" else "%B %Y" if monthly else "%-d %b %Y",
         "title": _("Period"),
     }
 
@@ -436,12 +447,13 @@ def _legend(
 # --- the charts ---------------------------------------------------------------------------------
 
 
-def sparkline(points: Sequence[Any]) -> dict:
+def sparkline(points: Sequence[Any], *, grain: str | None = None) -> dict:
     """A tiny trend line with no axes, its latest value marked.
 
     ``points``: items with ``period`` (the ISO date a period starts) and ``value`` (a number,
     or None for a period without data), optionally ``n``, ``low_n``, ``partial`` and ``href``
     as for :func:`trend` (hollow points, a dashed last segment, a link per point).
+    ``grain="quarter"`` labels the periods as quarters (a survey in quarterly waves).
     """
     rows = []
     for i, point in enumerate(_sequence(points, "sparkline: points")):
@@ -462,7 +474,7 @@ def sparkline(points: Sequence[Any]) -> dict:
         [_periods(len(rows)), _("Latest value %(value)s.") % {"value": _show(latest["value"])}]
     )
     monthly = _monthly(rows)
-    x = {**_period_x(len(rows), monthly=monthly), "axis": None}
+    x = {**_period_x(len(rows), monthly=monthly, grain=grain), "axis": None}
     y = {
         "field": "value",
         "type": "quantitative",
@@ -470,7 +482,7 @@ def sparkline(points: Sequence[Any]) -> dict:
         "axis": None,
         "title": _("Value"),  # read out with the points, though no axis shows it
     }
-    tips = [_period_tip(monthly=monthly), _tip("value", _("Value"), ",.2f"),
+    tips = [_period_tip(monthly=monthly, grain=grain), _tip("value", _("Value"), ",.2f"),
             _tip("n", _("Responses"), ",d"), _note_tip()]  # fmt: skip
     layers = _honest_layers(y, tips, rows, size=24, caption=False)  # no room in 32 pixels
     return _spec(
@@ -485,7 +497,12 @@ def sparkline(points: Sequence[Any]) -> dict:
 
 
 def trend(
-    points: Sequence[Any], *, title: str, y_title: str, domain: Sequence[float] | None = None
+    points: Sequence[Any],
+    *,
+    title: str,
+    y_title: str,
+    domain: Sequence[float] | None = None,
+    grain: str | None = None,
 ) -> dict:
     """A score per period: a line with a point per period and its interval as a band.
 
@@ -495,7 +512,8 @@ def trend(
     incomplete period: hollow, joined by a dashed line and marked "partial") and ``href`` (a
     click on the point opens the responses behind it). Periods that start on the first of a
     month are labelled by month and year. ``title`` and ``y_title`` come translated from the
-    caller; ``domain`` fixes the y scale, e.g. ``(-100, 100)`` for NPS.
+    caller; ``domain`` fixes the y scale, e.g. ``(-100, 100)`` for NPS; ``grain="quarter"``
+    labels the periods as quarters (a survey in quarterly waves).
     """
     scale = _y_scale(domain, "trend: domain")
     rows = []
@@ -519,13 +537,18 @@ def trend(
         description += " " + _("The last period is not over yet.")
     monthly = _monthly(rows)
     y = {"field": "value", "type": "quantitative", "scale": scale, "title": y_title}
-    tips = [_period_tip(monthly=monthly), _tip("value", y_title), *_interval_tips(), _note_tip()]
+    tips = [
+        _period_tip(monthly=monthly, grain=grain),
+        _tip("value", y_title),
+        *_interval_tips(),
+        _note_tip(),
+    ]
     return _spec(
         description,
         rows,
         height=240,
         title=title,
-        encoding={"x": _period_x(len(rows), monthly=monthly)},
+        encoding={"x": _period_x(len(rows), monthly=monthly, grain=grain)},
         layer=[
             *(
                 [
@@ -560,6 +583,7 @@ def control_chart(
     *,
     title: str | None = None,
     y_title: str | None = None,
+    grain: str | None = None,
 ) -> dict:
     """A control chart: the statistic per period, the centre line, the control limits, and the
     points that signal drawn apart (another colour and shape).
@@ -569,8 +593,8 @@ def control_chart(
     :func:`trend` (a period with too few answers or not over yet is hollow and never a signal).
     ``lower``, ``upper``: one number, or one per point (the limits of a p-chart vary with n).
     ``signals``: 0-based indices of the points that signal, as in
-    ``cxloop.analytics.control.ControlChart.signals``. ``title``, ``y_title``: translated by the
-    caller; generic ones by default.
+    ``cxloop.analytics.control.ControlChart.signals``; ``grain="quarter"`` labels quarters.
+    ``title``, ``y_title``: translated by the caller; generic ones by default.
     """
     title = title or _("Control chart")
     y_title = y_title or _("Value")
@@ -617,14 +641,14 @@ def control_chart(
     ]
     states = [no_signal, signal]
     monthly = _monthly(rows)
-    tips[0] = _period_tip(monthly=monthly)
+    tips[0] = _period_tip(monthly=monthly, grain=grain)
     tips = _known(tips, rows)
     return _spec(
         " ".join([f"{title}.", _periods(len(rows)), _signals(rows, flagged)]),
         rows,
         height=240,
         title=title,
-        encoding={"x": _period_x(len(rows), monthly=monthly)},
+        encoding={"x": _period_x(len(rows), monthly=monthly, grain=grain)},
         layer=[
             {
                 "mark": {"type": "line", "color": GREY, **_UNREAD},

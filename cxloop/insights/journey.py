@@ -80,7 +80,14 @@ from cxloop.analytics import (
 )
 from cxloop.analytics.results import to_plain
 from cxloop.insights.dashboards._scores import Scores, difference
-from cxloop.insights.signals import Signal, control_chart, rhythm
+from cxloop.insights.signals import (
+    MIN_PERIOD_N,
+    Period,
+    Signal,
+    control_chart,
+    periods,
+    rhythm,
+)
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 
 __all__ = [
@@ -122,11 +129,16 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One month of a sparkline: ``score`` (None when ``n`` < 2) and its answers ``n``."""
+    """One period of a sparkline at the map's ``grain``: ``month`` the period's first month
+    ("YYYY-MM"; a quarter's first month), ``score`` (None when ``n`` < 2) and its answers ``n``;
+    ``low_n`` under :data:`cxloop.insights.signals.MIN_PERIOD_N` answers, ``partial`` not over
+    yet (drawn hollow)."""
 
     month: str
     n: int
     score: Estimate | None
+    low_n: bool = False
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -814,6 +826,12 @@ class JourneyMapQuery:
             q_values = {k: float(v) for k, v in zip(tested, q, strict=True)}
         significant = {k for k, q in q_values.items() if q <= FDR}
 
+        # The sparklines' periods: the rhythm of the ratings (quarters for waves).
+        cut = []
+        if months:
+            where = {m: i for i, m in enumerate(months)}
+            for period in periods(months[0], months[-1], grain, as_of=as_of):
+                cut.append((period, [where[m] for m in period.months if m in where]))
         cards = []
         for j, tp in enumerate(tps):
             counts_all = histogram.counts[:, :, j, :].sum(axis=1)  # (kinds, scores)
@@ -836,8 +854,7 @@ class JourneyMapQuery:
                     quadrant=None if rank_o is None else rank_o[1].quadrant,
                     rank=None if rank_o is None else rank_o[0],
                     trend=tuple(
-                        TrendPoint(m, int(rating[i, j].sum()), _mean(rating[i, j], conf))
-                        for i, m in enumerate(months)
+                        _point(p, rating[rows, j].sum(axis=0), _mean, conf) for p, rows in cut
                     ),
                     signal=signals[tp],
                     change=comparisons[tp][0] if tp in comparisons else None,
@@ -847,8 +864,7 @@ class JourneyMapQuery:
 
         nps_counts = histogram.kind(NPS)  # every NPS answer, whatever its touchpoint
         nps_trend = tuple(
-            TrendPoint(m, int(nps_counts[i].sum()), _nps(nps_counts[i].sum(axis=0), conf))
-            for i, m in enumerate(months)
+            _point(p, nps_counts[rows].sum(axis=(0, 1)), _nps, conf) for p, rows in cut
         )
         return JourneyMap(
             version=version,
@@ -1010,6 +1026,17 @@ class _Sample:
         matrix = np.full((responses, order.size + 1), np.nan)
         matrix[row[known], column[known]] = score[known]
         return cls(matrix, customers, tuple(touchpoint_ids))
+
+
+def _point(period: Period, counts: np.ndarray, estimate, confidence: float) -> TrendPoint:
+    n = int(counts.sum())
+    return TrendPoint(
+        month=period.start[:7],
+        n=n,
+        score=estimate(counts, confidence),
+        low_n=n < MIN_PERIOD_N,
+        partial=period.partial,
+    )
 
 
 def _previous(table: pa.Table, touchpoint_ids: Sequence[int]) -> np.ndarray:

@@ -16,10 +16,13 @@ import numpy as np
 from cxloop.analytics import Estimate
 from cxloop.insights.signals import (
     BASELINE_MONTHS,
+    MIN_PERIOD_N,
     ChartPoint,
     ChartSignal,
     ControlChartResult,
     control_chart,
+    periods,
+    rhythm,
 )
 from cxloop.insights.store import FactTables, Scope
 
@@ -42,6 +45,7 @@ __all__ = [
     "ChartSignal",
     "ControlChartResult",
     "DriverCorrelation",
+    "PeriodPoint",
     "RATING_KINDS",
     "TouchpointQuery",
     "TouchpointResult",
@@ -49,6 +53,22 @@ __all__ = [
 
 RATING_KINDS = ("rating", "csat")  # the 1–5 answers about a touchpoint
 DEFAULT_KINDS = ("rating",)  # the journey map's touchpoint score
+
+
+@dataclass(frozen=True)
+class PeriodPoint(Plain):
+    """The mean rating of one period (``period`` and ``end``: its first and last day), with
+    its interval and ``n``; ``low_n`` under :data:`~cxloop.insights.signals.MIN_PERIOD_N`
+    answers, ``partial`` not over yet."""
+
+    period: str
+    end: str
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    low_n: bool
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,9 @@ class TouchpointResult(Plain):
     for the scope and then per segment. ``comments`` is left empty by the query: comments live
     in the database, and the page adds the latest through ``cxloop.surveys.queries``
     (``completed_responses(..., touchpoint_code=...)``) with :meth:`with_comments`.
+    ``grain`` is the rhythm of the answers ("quarter" for a survey in waves) and
+    ``mean_by_period`` the mean rating per period of that rhythm, the periods of the control
+    chart, with ``low_n`` and ``partial`` flags: the trend a page should draw.
     """
 
     version: str | None
@@ -91,6 +114,8 @@ class TouchpointResult(Plain):
     drivers: tuple[DriverCorrelation, ...]
     months: tuple[str, ...]
     comments: tuple[Any, ...] = ()
+    grain: str = "month"
+    mean_by_period: tuple[PeriodPoint, ...] = ()
 
     def with_comments(self, comments: Sequence[Any]) -> TouchpointResult:
         """The same result with the page's comments attached."""
@@ -163,6 +188,7 @@ class TouchpointQuery(DashboardQuery):
         by_month = scans.scores_by(rows.get("scores", []), "rating", scans.by_month_key)
         total = scans.total(by_month.values(), "rating")
         months = months_from_to(min(by_month), max(by_month)) if by_month else []
+        grain = rhythm({m: s.n for m, s in by_month.items()})
         empty = Scores.empty("rating")
         mean_trend, top_trend = [], []
         for month in months:
@@ -188,7 +214,29 @@ class TouchpointQuery(DashboardQuery):
             distribution=total.distribution(),
             drivers=tuple(drivers),
             months=tuple(month_start(m) for m in months),
+            grain=grain,
+            mean_by_period=tuple(self._by_period(by_month, months, grain)),
         )
+
+    def _by_period(self, by_month: dict[str, Scores], months: list[str], grain: str):
+        if not months:
+            return
+        empty = Scores.empty("rating")
+        for period in periods(months[0], months[-1], grain, as_of=self.scope.as_of(self.as_of)):
+            scores = empty
+            for month in period.months:
+                scores = scores + by_month.get(month, empty)
+            estimate = scores.mean()
+            yield PeriodPoint(
+                period=period.start,
+                end=period.end,
+                value=None if estimate is None else estimate.value,
+                low=None if estimate is None else estimate.low,
+                high=None if estimate is None else estimate.high,
+                n=scores.n,
+                low_n=scores.n < MIN_PERIOD_N,
+                partial=period.partial,
+            )
 
     def _control(self, by_month: dict[str, Scores]) -> ControlChartResult | None:
         counts = {m: (s.top_box_count(), s.n) for m, s in by_month.items()}
