@@ -139,7 +139,9 @@ class _Parsed:
     contact: object = None
 
 
-def _parse_response_filters(request: HttpRequest, team_ids: list[int] | None) -> _Parsed:
+def _parse_response_filters(
+    request: HttpRequest, team_ids: list[int] | None, known_teams: set[int]
+) -> _Parsed:
     """The response list's filters from the query string; each bad one gets a message and is
     left out (decision 007)."""
     get = request.GET
@@ -177,7 +179,7 @@ def _parse_response_filters(request: HttpRequest, team_ids: list[int] | None) ->
     if raw["team"]:
         try:
             team_id = parse_row_id("team", raw["team"])
-            if team_ids is not None and team_id not in team_ids:
+            if team_id not in known_teams:
                 raise ParamError("team", raw["team"], MSG_NO_TEAM)
             where = replace(where, team_ids=tuple(subtree_ids(team_id)))
             accepted["team"] = str(team_id)
@@ -344,7 +346,8 @@ def response_list(request: HttpRequest) -> HttpResponse:
     Scoped as every feedback read: a user sees the customers of their teams only.
     """
     team_ids = visible_team_ids(request.user)
-    parsed = _parse_response_filters(request, team_ids)
+    teams = list(visible_teams(request.user))
+    parsed = _parse_response_filters(request, team_ids, {team.pk for team in teams})
     responses = responses_matching(team_ids, parsed.where)
     page = CappedPaginator(responses, PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode(parsed.accepted)
@@ -355,7 +358,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
         "filters": parsed.accepted,
         "chosen_customer": parsed.customer,
         "chosen_contact": parsed.contact,
-        "teams": visible_teams(request.user),
+        "teams": teams,
         "segments": all_segments(),
         "touchpoints": journey_touchpoints(),
         "channels": Channel.choices,
@@ -450,6 +453,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     e-mail (``q``), filters ``segment``, ``tier``, ``team`` (with the teams below it),
     ``owner`` (an employee id), ``sort`` (name, -name, value, -value, tier), ``page``."""
     team_ids = visible_team_ids(request.user)
+    teams = list(visible_teams(request.user))
+    known_teams = {team.pk for team in teams}
     get = request.GET
     accepted: dict[str, str] = {}
     options: dict = {}
@@ -479,7 +484,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if get.get("team"):
         try:
             team_id = parse_row_id("team", get["team"])
-            if team_ids is not None and team_id not in team_ids:
+            if team_id not in known_teams:
                 raise ParamError("team", get["team"], MSG_NO_TEAM)
             options["owner_team_ids"] = subtree_ids(team_id)
             accepted["team"] = str(team_id)
@@ -518,7 +523,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "segments": all_segments(),
         "tiers": Tier.choices,
-        "teams": visible_teams(request.user),
+        "teams": teams,
         "owners": owners,
     }
     if request.headers.get("HX-Request"):

@@ -90,6 +90,11 @@ class ResponseListTests(EvidenceTestCase):
         self.assertEqual(len(page.context["rows"]), 4)
         self.assertNotIn("team", page.context["filters"])
 
+    def test_it_leaves_out_a_team_that_does_not_exist(self):
+        said, page = self.messages_of({"team": 987654})
+        self.assertEqual(len(said), 1)
+        self.assertEqual(len(page.context["rows"]), 4)
+
     def test_it_filters_by_segment(self):
         self.assertEqual(
             self.ids({"segment": self.strategic.pk}),
