@@ -150,10 +150,13 @@ class Sample(forms.Form):
 
 class FormFieldTests(SimpleTestCase):
     def render(self, form) -> str:
-        return Template('{% include "front/includes/form.html" %}').render(Context({"form": form}))
+        with translation.override("en"):
+            html = Template('{% include "front/includes/form.html" %}')
+            return html.render(Context({"form": form}))
 
     def test_it_puts_errors_next_to_the_field_and_names_them_for_screen_readers(self):
-        html = self.render(Sample({"kind": "zzz"}))
+        with translation.override("en"):
+            html = self.render(Sample({"kind": "zzz"}))
         error = '<div class="invalid-feedback d-block" id="id_name-error">{}</div>'
         self.assertInHTML(error.format("This field is required."), html)
         self.assertIn('aria-describedby="id_name-help id_name-error"', html)

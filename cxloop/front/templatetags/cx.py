@@ -166,9 +166,10 @@ def cx_who(user) -> Who:
 
 
 @register.simple_tag
-def cx_widget(field: forms.BoundField, size: str = "") -> SafeString:
+def cx_widget(field: forms.BoundField, size: str = "", errors: bool = True) -> SafeString:
     """Only the widget of a field laid out by hand (a table of fields), with Bootstrap's class,
-    followed by its errors, which the widget names in aria-describedby. ``size``: "sm" or "lg"."""
+    followed by its errors, which the widget names in aria-describedby. ``size``: "sm" or "lg";
+    ``errors=False`` when the page shows them elsewhere, in an element of id "<auto_id>-error"."""
     widget = field.field.widget
     error_id = f"{field.auto_id or field.html_name}-error"
     attrs: dict = {"class": widget.attrs.get("class", "")}
@@ -182,4 +183,5 @@ def cx_widget(field: forms.BoundField, size: str = "") -> SafeString:
         _add_class(attrs, "is-invalid")
         attrs["aria-invalid"] = "true"
         attrs["aria-describedby"] = error_id
-    return format_html("{}{}", field.as_widget(attrs=attrs), cx_errors(field.errors, error_id))
+    shown = cx_errors(field.errors, error_id) if errors else ""
+    return format_html("{}{}", field.as_widget(attrs=attrs), shown)
