@@ -250,8 +250,11 @@ def cache_key(query: Any, version: str, directory: str = "") -> str:
     params["scope"] = query.scope.to_dict()
     params["query"] = type(query).__name__
     params["directory"] = directory
+    # Charts mark the period that is not over yet as partial: a result is good for its day.
+    params["today"] = dt.datetime.now(dt.UTC).date().isoformat()
     text = json.dumps(params, sort_keys=True, default=_json_default)
-    return f"cxloop:insights:1:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    # 2: results carry periods, signals and changes (issue #10); older entries do not.
+    return f"cxloop:insights:2:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 def _json_default(value: Any) -> Any:
