@@ -209,7 +209,7 @@ class ShellTests(BaseTestCase):
     def test_it_shows_the_name_and_role_and_groups_the_navigation(self):
         self.client.force_login(self.owner)
         response = self.client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
-        self.assertContains(response, "<strong>Owner</strong>manager", html=False)
+        self.assertContains(response, "<strong>Owner</strong> <span>manager</span>", html=False)
         for group in ("Journey", "Feedback", "Act", "People"):
             self.assertContains(
                 response, f'data-bs-toggle="dropdown" aria-expanded="false">{group}<'
