@@ -21,6 +21,7 @@ from cxloop.insights import charts
 from cxloop.insights.dashboards import (
     BY,
     METRICS,
+    MIN_N,
     ComparisonQuery,
     OverviewQuery,
     PortfolioQuery,
@@ -119,6 +120,11 @@ GRAIN_LABELS = {
     "quarter": gettext_lazy("Quarters"),
     "year": gettext_lazy("Years"),
 }
+# The touchpoint's trend is drawn at the rhythm of its answers (a survey in waves: quarters).
+TREND_TITLES = {
+    "month": gettext_lazy("Mean rating by month"),
+    "quarter": gettext_lazy("Mean rating by quarter"),
+}
 # The Western Electric rules of cxloop.analytics.run_rules, by number.
 RULE_LABELS = {
     1: gettext_lazy("one point beyond 3 sigma"),
@@ -145,19 +151,26 @@ def _point_params(point) -> dict:
     return {"period": point.period[:7]}
 
 
-def _trend(points, *, title: str, y_title: str, domain=None, href=None) -> dict:
-    """A trend chart; ``href(point)`` gives each point's link to its responses."""
-    rows = [
-        {
-            "period": p.period,
-            "value": p.value,
-            "low": p.low,
-            "high": p.high,
-            "n": p.n,
-            **({"href": href(p)} if href else {}),
-        }
-        for p in points
-    ]
+def _trend(points, *, title: str, y_title: str, domain=None, href=None, as_of=None) -> dict:
+    """A monthly trend chart; ``href(point)`` gives each point's link to its responses. A
+    month with fewer than :data:`MIN_N` answers is drawn hollow, and the month holding
+    ``as_of`` (not over yet) is marked partial, so that four days of answers never read as a
+    plunge."""
+    rows = []
+    for p in points:
+        month_end = _add_months(dt.date.fromisoformat(p.period[:10]), 1) - dt.timedelta(days=1)
+        rows.append(
+            {
+                "period": p.period,
+                "value": p.value,
+                "low": p.low,
+                "high": p.high,
+                "n": p.n,
+                "low_n": p.value is not None and p.n < MIN_N,
+                "partial": as_of is not None and month_end > as_of,
+                **({"href": href(p)} if href else {}),
+            }
+        )
     return charts.trend(rows, title=title, y_title=y_title, domain=domain)
 
 
@@ -558,12 +571,23 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         signal = control and control.signal_from(scope.since)
         context.update(
             ratings_href=_responses_url(filters, **ratings),
-            trend=_trend(
-                result.mean_trend,
-                title=_("Mean rating by month"),
+            trend=charts.trend(
+                [
+                    {
+                        "period": p.period,
+                        "value": p.value,
+                        "low": p.low,
+                        "high": p.high,
+                        "n": p.n,
+                        "low_n": p.low_n,
+                        "partial": p.partial,
+                        "href": _responses_url(filters, **ratings, **_point_params(p)),
+                    }
+                    for p in result.mean_by_period
+                ],
+                title=str(TREND_TITLES[result.grain]),
                 y_title=_("Mean rating (1–5)"),
                 domain=(1, 5),
-                href=lambda p: _responses_url(filters, **ratings, **_point_params(p)),
             ),
             control=control
             and charts.control_chart(
@@ -591,6 +615,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if control.grain == "quarter"
                 else _("Share of ratings 4–5 by month"),
                 y_title=_("Per cent of ratings 4–5"),
+                grain=control.grain,
             ),
             signal=signal,
             signal_text=signal and _signal_sentence(signal),

@@ -147,3 +147,13 @@ class OverviewTests(InsightPageTestCase):
         self.assertEqual(
             insight_views._point_params(wave), {"since": "2026-07-01", "until": "2026-09-30"}
         )
+
+    def test_it_links_each_point_of_a_trend_to_its_month_and_marks_thin_months_hollow(self):
+        response = self.get(self.url, as_user=self.owner)
+        (nps,) = [kpi for kpi in response.context["kpis"] if kpi["key"] == "nps"]
+        points = {row["period"][:10]: row for row in nps["chart"]["data"]["values"]}
+        january = points["2026-01-01"]
+        self.assertEqual(query_of(january["href"])["period"], "2026-01")
+        self.assertEqual(query_of(january["href"])["kind"], "nps")
+        # 14 answers in January, under the minimum of 30: drawn hollow.
+        self.assertTrue(january["low_n"])

@@ -97,3 +97,13 @@ class TouchpointDetailTests(InsightPageTestCase):
             "Worse since July 2026: 28% of ratings are 4 or 5, down from 66% before. "
             "That is more than the usual ups and downs.",
         )
+
+    def test_it_links_every_point_of_its_charts_to_the_ratings_behind_it(self):
+        response = self.get(self.url(self.billing), as_user=self.owner, segment="all")
+        points = response.context["trend"]["data"]["values"]
+        self.assertTrue(points)
+        for point in points:
+            self.assertIn(f"touchpoint={self.billing.pk}", point["href"])
+            self.assertIn("kind=rating", point["href"])
+        control = response.context["control"]["data"]["values"]
+        self.assertTrue(all("since=" in point["href"] for point in control))
