@@ -1,0 +1,139 @@
+"""A small, realistic dataset behind every staff page, for the browser test that opens them all:
+the journey, survey, customers and answers of :func:`make_insight_data` with its fact store, plus
+a contact who answered, an invitation, a survey with an open link, a face-to-face meeting, a
+pulse survey with its answer, an idea, one import waiting at its mapping step and one that has
+run. ``make_every_page_data`` returns the records, the URL kwargs of every page that takes an id
+(:data:`URL_KWARGS`) and the session of the CX lead who did the imports (it holds them)."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from cxloop.customers.models import Contact
+from cxloop.facts.sync import rebuild
+from cxloop.feedback.services import ingest
+from cxloop.people.models import Employee, Role, Team
+from cxloop.surveys.models import Question, Response, Survey
+from cxloop.surveys.services import issue_invitation, open_link_signature
+from cxloop.test import BaseTestCase
+from tests.front.insight_data import make_insight_data
+from tests.front.test_pulse import make_pulse
+from tests.imports.files import csv_bytes
+
+# How to fill the converters of each page that takes one; a page missing here fails the test
+# (naming its URL pattern), so a new page cannot be skipped silently.
+URL_KWARGS = {
+    "survey_detail": lambda d: {"pk": d.survey.pk},
+    "survey_edit": lambda d: {"pk": d.survey.pk},
+    "survey_preview": lambda d: {"pk": d.survey.pk},
+    "survey_qr": lambda d: {"pk": d.survey.pk},
+    "question_edit": lambda d: {"pk": d.survey.pk, "number": 1},
+    "touchpoint_detail": lambda d: {"pk": d.billing.pk},
+    "pulse_answer": lambda d: {"pk": d.pulse.pk},
+    "pulse_results": lambda d: {"pk": d.pulse.pk},
+    "import_mapping": lambda d: {"token": d.pending_import},
+    "import_preview": lambda d: {"token": d.mapped_import},
+    "import_run": lambda d: {"token": d.mapped_import},
+    "import_result": lambda d: {"token": d.finished_import},
+    "personal_data_export": lambda d: {"pk": d.contact.pk},
+    "personal_data_erase": lambda d: {"pk": d.contact.pk},
+    "response_detail": lambda d: {"pk": d.response.pk},
+    "customer_detail": lambda d: {"pk": d.ours.pk},
+    "contact_detail": lambda d: {"pk": d.contact.pk},
+    "respond": lambda d: {"token": d.invitation_token},
+    "respond_open": lambda d: {"pk": d.survey.pk, "signature": d.open_signature},
+}
+# More than the plain page where a query shows another state of it.
+EXTRA_QUERIES = {
+    "journey_map": ["?segment=all"],
+    "compare": ["?by=period&metric=rating&touchpoint={kickoff.pk}", "?by=team&metric=nps"],
+    "touchpoint_detail": ["?segment=all"],
+    "personal_data": ["?contact={contact.pk}"],
+    "survey_preview": ["?page=2"],
+}
+USERNAME = "lead"
+
+
+def make_every_page_data() -> SimpleNamespace:
+    firm = Team.objects.create(name="Firm")
+    lead = BaseTestCase._user(USERNAME, firm, Role.ADMIN)
+    lead.is_staff = True  # as the demo's CX lead: the navigation shows the administration
+    lead.save()
+    other = BaseTestCase._user("other", Team.objects.create(name="B", parent=firm), "employee")
+    data = make_insight_data(ours=Employee.objects.get(user=lead), theirs=other.employee)
+    data.lead = lead
+    data.survey = Survey.objects.get(kind="relationship")
+    data.survey.accepts_open_link = True
+    data.survey.save()
+    data.open_signature = open_link_signature(data.survey.pk)
+    data.contact = Contact.objects.create(
+        customer=data.ours, name="Анна Петрова", email="anna@ours.example", consent=True
+    )
+    data.response = ingest(
+        survey=data.survey,
+        answers={1: 9, 2: 4, 3: 5, 4: "Всё вовремя"},
+        channel="email",
+        submitted_at=dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC),
+        contact=data.contact,
+    ).response
+    now = dt.datetime.now(dt.UTC)
+    data.invitation_token = issue_invitation(data.survey, data.contact, now=now)[1]
+    data.pulse = make_pulse()
+    client = Client()
+    client.force_login(lead)
+    _meeting(client, data)
+    assert client.post(reverse("ideas"), {"text": "Счета раз в месяц"}).status_code == 302
+    data.pending_import = _upload(client)
+    data.mapped_import = _upload(client)
+    _map(client, data.mapped_import)
+    data.finished_import = _upload(client)
+    _map(client, data.finished_import)
+    response = client.post(reverse("import_run", args=[data.finished_import]), {"valid_only": "on"})
+    assert response.status_code == 302, response.content[:2000]
+    client.get(reverse("home"))  # the messages of the forms above are shown and gone
+    rebuild()
+    data.session = client.cookies["sessionid"].value
+    return data
+
+
+def _meeting(client: Client, data: SimpleNamespace) -> None:
+    guide = Survey.objects.create(
+        name_ru="Встреча", name_en="Meeting", kind="interview", languages=["ru", "en"]
+    )
+    Question.objects.create(
+        survey=guide,
+        order=1,
+        kind="nps",
+        text_ru="Порекомендуете ли вы нас?",
+        text_en="Would you recommend us?",
+        required=True,
+    )
+    form = {
+        "kind": "visit",
+        "customer": data.ours.pk,
+        "participants": data.contact.email,
+        "met_on": "2026-03-03",
+        "language": "ru",
+        "notes": "Обсудили график поставок",
+        "q1": "9",
+    }
+    response = client.post(reverse("face_to_face_new"), form)
+    assert response.status_code == 302, response.content[:2000]
+    assert Response.objects.filter(survey=guide).exists()
+
+
+def _upload(client: Client) -> str:
+    rows = [["external id", "name", "tier"], ["I-1", "Север", "key"], ["I-2", "Юг", "bad"]]
+    upload = {"kind": "customers", "file": SimpleUploadedFile("clients.csv", csv_bytes(rows))}
+    response = client.post(reverse("import_upload"), upload)
+    assert response.status_code == 302, response.content[:2000]
+    return response.url.split("/")[-3]
+
+
+def _map(client: Client, token: str) -> None:
+    mapped = {"target_0": "external_id", "target_1": "name", "target_2": "tier"}
+    response = client.post(reverse("import_mapping", args=[token]), mapped)
+    assert response.status_code == 302, response.content[:2000]
