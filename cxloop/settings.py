@@ -249,8 +249,10 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Europe/Moscow"
 USE_I18N = True
 USE_TZ = True
-# Numbers read as the locale writes them: «1 250 000,5» in Russian, "1,250,000.5" in English.
-USE_THOUSAND_SEPARATOR = True
+# Numbers shown to people are grouped where they are formatted (floatformat "0g"/"2g", money):
+# «1 250 000,5» in Russian, "1,250,000.5" in English. Grouping every integer instead would turn an
+# id printed into a link or an option's value into "1 234" (docs/decisions/011-design-system.md).
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -505,7 +505,8 @@ def test_it_vendors_libraries_that_fetch_nothing_from_a_cdn():
 def test_it_draws_the_current_period_partial_and_thin_periods_hollow():
     """A month with three answers after four days is no plunge: hollow, joined by a dashed
     line, captioned "partial", its note in the tooltip; a click opens its responses."""
-    spec = examples()["trend"]
+    with translation.override("en"):
+        spec = examples()["trend"]
     rows = spec["data"]["values"]
     assert [row["partial"] for row in rows] == [False] * 5 + [True]
     assert [row["joins"] for row in rows] == [False] * 4 + [True, True]
@@ -534,3 +535,30 @@ def test_it_names_only_the_most_important_points_of_the_grid():
     text = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "text"
                 and "transform" in layer)  # fmt: skip
     assert text["transform"] == [{"filter": "datum.label"}]
+
+
+def test_it_opens_the_responses_behind_a_bar_or_a_customer():
+    bars = charts.comparison(
+        [
+            {"name": "A", "value": 10, "low": 5, "high": 15, "significant": True,
+             "href": "/responses/?segment=1"},
+            {"name": "B", "value": 20, "low": 15, "high": 25, "significant": False,
+             "href": "/responses/?segment=2"},
+        ]
+    )  # fmt: skip
+    bar = next(layer for layer in bars["layer"] if layer["mark"]["type"] == "bar")
+    assert bar["encoding"]["href"]["field"] == "href"
+    assert [row["href"] for row in bars["data"]["values"]] == [
+        "/responses/?segment=1",
+        "/responses/?segment=2",
+    ]
+    points = charts.portfolio(
+        [{"name": "Acme", "value": 1e6, "score": 3, "status": charts.STATUSES[0], "target": True,
+          "href": "/customers/7/"}]
+    )  # fmt: skip
+    assert all(layer["encoding"]["href"]["field"] == "href" for layer in points["layer"])
+    with pytest.raises(ValueError, match="href"):
+        charts.comparison(
+            [{"name": "A", "value": 1, "low": 0, "high": 2, "significant": False,
+              "href": "javascript:alert(1)"}]
+        )  # fmt: skip

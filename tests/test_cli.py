@@ -148,7 +148,7 @@ def test_it_serves_the_demo_and_signs_in(demo_dir):
             )
         }
         assert links and all(link.startswith(f"{base}/o/") for link in links), links
-        css = browser.open(f"{base}/static/front/base.css")
+        css = browser.open(f"{base}/static/front/cxloop.css")
         assert css.headers["Content-Type"].startswith("text/css")
     finally:
         server.terminate()

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cxloop.customers.queries import customers_of_teams
-from cxloop.feedback.queries import face_to_face_records, feedback_feed
+from cxloop.feedback.queries import face_to_face_records
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
 from cxloop.front.forms import (
     DistributionForm,
@@ -24,7 +24,6 @@ from cxloop.front.forms import (
 from cxloop.insights.queries import MIN_GROUP_SIZE
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
-from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.models import Role
 from cxloop.people.queries import (
     administers_cx,
@@ -38,7 +37,7 @@ from cxloop.people.queries import (
 from cxloop.people.services import OutOfScope, submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm, page_context
-from cxloop.surveys.models import Channel, Response
+from cxloop.surveys.models import Response
 from cxloop.surveys.queries import (
     active_surveys,
     funnel,
@@ -324,35 +323,6 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": True,
         }
         return render(request, "surveys/respond.html", context)
-
-
-@login_required
-def response_list(request: HttpRequest) -> HttpResponse:
-    """Customer feedback from every channel side by side, newest first."""
-    survey = request.GET.get("survey", "")
-    channel = request.GET.get("channel", "")
-    survey_id = None
-    if survey:
-        try:
-            survey_id = parse_row_id("survey", survey)
-        except ParamError as error:
-            # A filter that cannot match is left out, and the page says so.
-            messages.error(
-                request, _("Survey: %(reason)s.") % {"reason": _(error.template) % error.params}
-            )
-            survey = ""
-    if channel not in Channel.values:
-        channel = ""
-    responses = feedback_feed(visible_team_ids(request.user), channel=channel, survey_id=survey_id)
-    page = Paginator(responses, 50).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "channels": Channel.choices,
-        "surveys": active_surveys(),
-        "channel": channel,
-        "survey": survey,
-    }
-    return render(request, "front/response_list.html", context)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

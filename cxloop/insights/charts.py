@@ -62,6 +62,14 @@ _UNREAD = {"aria": False}
 # A click on a mark opens its row's "href" (the responses behind it); rows without one do nothing.
 
 
+def _href(item: Any, where: str) -> str | None:
+    """An item's optional link: a path on this site, never another site's address."""
+    href = _field(item, "href", where, None)
+    if href is not None and (not isinstance(href, str) or not href.startswith("/")):
+        raise ValueError(f"{where}.href is {href!r}; expected a path on this site ('/…')")
+    return href
+
+
 def _link(rows: list[dict[str, Any]]) -> dict:
     """The ``href`` channel when a row has a link (a click opens it; the title names it for
     screen readers); nothing otherwise, so that no mark announces a missing link."""
@@ -308,9 +316,7 @@ def _extras(point: Any, where: str) -> dict[str, Any]:
     tooltip shows."""
     low_n = _flag(_field(point, "low_n", where, False), f"{where}.low_n")
     partial = _flag(_field(point, "partial", where, False), f"{where}.partial")
-    href = _field(point, "href", where, None)
-    if href is not None and (not isinstance(href, str) or not href.startswith("/")):
-        raise ValueError(f"{where}.href is {href!r}; expected a path on this site ('/…')")
+    href = _href(point, where)
     if partial:
         note = _("Partial: the period is not over yet")
     elif low_n:
@@ -807,9 +813,7 @@ def quadrant(
     rows = []
     for i, item in enumerate(_sequence(items, "quadrant: items")):
         where = f"quadrant: items[{i}]"
-        href = _field(item, "href", where, None)
-        if href is not None and (not isinstance(href, str) or not href.startswith("/")):
-            raise ValueError(f"{where}.href is {href!r}; expected a path on this site ('/…')")
+        href = _href(item, where)
         rows.append(
             {
                 "name": _text(_field(item, "name", where), f"{where}.name"),
@@ -939,7 +943,12 @@ def comparison(groups: Sequence[Any], *, x_title: str | None = None) -> dict:
             raise ValueError(f"{where}.value is None; expected a finite number")
         flag = _flag(_field(group, "significant", where), f"{where}.significant")
         rows.append(
-            {**row, "significant": flag, "verdict": significant if flag else not_significant}
+            {
+                **row,
+                "significant": flag,
+                "verdict": significant if flag else not_significant,
+                "href": _href(group, where),
+            }
         )
     _distinct([row["name"] for row in rows], "comparison: group names")
     if not rows:
@@ -977,6 +986,7 @@ def comparison(groups: Sequence[Any], *, x_title: str | None = None) -> dict:
                     "x": x,
                     "color": _legend("verdict", difference, verdicts, [BLUE, GREY], titled=False),
                     "tooltip": tips,
+                    **_link(rows),
                 },
             },
             {
@@ -1030,6 +1040,7 @@ def portfolio(customers: Sequence[Any]) -> dict:
                 "plotted": NO_SCORE if score is None else score,
                 "status": labels[status],
                 "segment": target if in_target else other,
+                "href": _href(customer, where),
             }
         )
     if not rows:
@@ -1075,6 +1086,7 @@ def portfolio(customers: Sequence[Any]) -> dict:
         ),
         "shape": _legend("segment", _("Segment"), [target, other], ["diamond", "circle"]),
         "description": {"field": "said", "type": "nominal"},
+        **_link(rows),
     }
     # A white outline tells apart customers whose points overlap.
     mark = {**_dot(80), "stroke": "white", "strokeWidth": 1}

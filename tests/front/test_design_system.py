@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import translation
 
 import cxloop.front
+from cxloop.customers.models import Customer, Segment
+from cxloop.people.models import Employee, Role
 from cxloop.test import BaseTestCase
 
 STATIC = Path(cxloop.front.__file__).parent / "static" / "front"
@@ -230,3 +232,17 @@ class ShellTests(BaseTestCase):
         response = self.client.get(reverse("login"))
         first_form = re.search(r"<form [^>]*>", response.content.decode()).group(0)
         self.assertIn(reverse("set_language"), first_form)
+
+
+class LargeIdTests(BaseTestCase):
+    """Ids above 999 reach links and options whole: grouping digits is for numbers people read."""
+
+    def test_it_never_groups_the_digits_of_an_id(self):
+        Employee.objects.filter(user=self.owner).update(role=Role.ADMIN)
+        Segment.objects.create(pk=123456, name="Крупные", name_en="Large")
+        customer = Customer.objects.create(pk=234567, external_id="C-9", name="Acme")
+        self.client.force_login(self.owner)
+        for path in (reverse("response_list"), reverse("customer_list")):
+            html = self.client.get(path, {"customer": customer.pk}).content.decode()
+            self.assertIn('value="123456"', html, path)
+            self.assertNotRegex(html, r"123[\s\xa0,.]456|234[\s\xa0,.]567", path)
