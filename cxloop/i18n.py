@@ -4,7 +4,8 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.formats import date_format
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,3 +38,9 @@ def english_field(verbose_name: str) -> models.CharField:
         blank=True,
         help_text=_("Shown on English pages; leave empty to show the same text everywhere."),
     )
+
+
+def month_since(day) -> str:
+    """The month of ``day`` as it reads after "since": Russian puts it in the genitive,
+    «с июля 2026 г.», where the month's own format gives «Июль 2026 г.»."""
+    return date_format(day, pgettext("format of a month after 'since'", "F Y"))

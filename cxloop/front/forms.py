@@ -361,14 +361,14 @@ class InsightFilters(forms.Form):
         if target_segment is not None:
             data.setdefault("segment", str(target_segment.pk))
         super().__init__(data)
-        ordered = sorted(segments, key=lambda s: (not s.is_target, s.name))
+        ordered = sorted(segments, key=lambda s: (not s.is_target, s.label))
         self.fields["segment"].choices = [
             (ALL_CUSTOMERS, _("All customers")),
-            *((str(s.pk), s.name) for s in ordered),
+            *((str(s.pk), s.label) for s in ordered),
         ]
         self.fields["team"].choices = [
             ("", _("All teams I may see")),
-            *((str(t.pk), t.name) for t in teams),
+            *((str(t.pk), t.label) for t in teams),
         ]
 
     def full_clean(self):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from cxloop.customers.queries import all_segments, customer_names, target_segments
 from cxloop.front.forms import InsightFilters
+from cxloop.i18n import month_since
 from cxloop.insights import charts
 from cxloop.insights.dashboards import (
     BY,
@@ -394,9 +395,9 @@ def _group_names(by: str, groups, grain: str) -> dict:
     """Display names of the compared groups: segments and teams by id, periods by month."""
     keys = [g.key for g in groups]
     if by == "segment":
-        return {s.pk: s.name for s in all_segments().filter(pk__in=keys)}
+        return {s.pk: s.label for s in all_segments().filter(pk__in=keys)}
     if by == "team":
-        return {t.pk: t.name for t in teams_named(keys)}
+        return {t.pk: t.label for t in teams_named(keys)}
     return {key: _period(str(key), grain) for key in keys}
 
 
@@ -521,7 +522,7 @@ def _link_words(r: float | None) -> str:
 
 def _signal_sentence(signal) -> str:
     values = {
-        "since": _month(f"{signal.since}-01"),
+        "since": month_since(dt.date.fromisoformat(f"{signal.since}-01")),
         "before": _number(signal.before, 0),
         "after": _number(signal.after, 0),
     }
@@ -640,7 +641,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "driver": d,
                     "words": _link_words(d.r),
                 }
-                for names in [{s.pk: s.name for s in all_segments()}]
+                for names in [{s.pk: s.label for s in all_segments()}]
                 for d in result.drivers
             ],
             signals=[
@@ -704,7 +705,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
             for label, risks in (
                 (_("All customers"), result.overall),
                 *(
-                    [(target.name, result.target), (_("Other customers"), result.rest)]
+                    [(target.label, result.target), (_("Other customers"), result.rest)]
                     if target is not None
                     else []
                 ),

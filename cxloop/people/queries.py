@@ -108,8 +108,9 @@ def teams_named(ids: list[int]) -> QuerySet[Team]:
 def team_paths(ids: list[int]) -> dict[int, str]:
     """Each team's name after those of the teams above it ("Firm › Sales"), by id: two teams
     of the same name under different parents stay apart on a page."""
-    parents = dict(Team.objects.values_list("id", "parent_id"))
-    names = dict(Team.objects.values_list("id", "name"))
+    teams = Team.objects.only("id", "parent_id", "name", "name_en")
+    parents = {team.pk: team.parent_id for team in teams}
+    names = {team.pk: team.label for team in teams}
     paths = {}
     for team_id in ids:
         chain, seen = [], set()

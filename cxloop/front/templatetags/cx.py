@@ -10,6 +10,7 @@ from django.utils import formats, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from cxloop import i18n
 from cxloop.people.models import Role
 from cxloop.people.queries import employee_of, role_of
 
@@ -17,6 +18,12 @@ register = template.Library()
 
 CURRENCY = "₽"
 NBSP = "\xa0"
+
+
+@register.filter
+def month_since(day) -> str:
+    """``{{ day|month_since }}``: a month as it reads after "since" (see cxloop.i18n)."""
+    return i18n.month_since(day)
 
 
 @register.filter
