@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -98,6 +99,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "survey": survey,
         "open_link": open_link(survey),
         "funnel": funnel(survey),
+        "responses_href": f"{reverse('response_list')}?survey={survey.pk}",
         "form": form,
         "plan": plan,
         "sent": sent,

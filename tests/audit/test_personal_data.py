@@ -253,6 +253,7 @@ class PersonalData(OwnFactStore, BaseTestCase):
         self.client.force_login(self.admin)
         page = self.client.get(url, {"contact": self.zoltan.pk})
         self.assertContains(page, NAME)
+        self.assertContains(page, reverse("contact_detail", args=[self.zoltan.pk]))
         self.assertTrue(
             AuditEvent.objects.filter(
                 action="read", object_kind="contact", object_id=str(self.zoltan.pk)

@@ -84,6 +84,9 @@ class FaceToFaceTests(BaseTestCase):
         listed = self.client.get(self.list)
         self.assertContains(listed, "Довольны стартом")
         self.assertEqual(listed.context["page"][0].nps, 9)
+        # The meeting leads to its customer and to the response that holds its scores.
+        self.assertContains(listed, reverse("customer_detail", args=[self.customer.pk]))
+        self.assertContains(listed, reverse("response_detail", args=[response.pk]))
 
     def test_it_names_what_is_wrong_and_keeps_nothing(self):
         self.client.force_login(self.teammate)

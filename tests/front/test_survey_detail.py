@@ -42,6 +42,7 @@ class SurveyDetailTests(BaseTestCase):
         self.assertEqual(response.context["funnel"].invited, 1)
         self.assertEqual(response.context["funnel"].sent, 1)
         self.assertContains(response, "Воронка")
+        self.assertContains(response, f'href="{reverse("response_list")}?survey={self.survey.pk}"')
 
     def test_it_lets_only_the_cx_lead_invite(self):
         self.client.force_login(self.teammate)
