@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.apps import apps
 from django.db.models import QuerySet
 
 from cxloop.audit.models import AuditEvent
@@ -38,3 +39,9 @@ def kinds() -> list[str]:
     return sorted(
         k for k in AuditEvent.objects.values_list("object_kind", flat=True).distinct() if k
     )
+
+
+def kind_labels() -> dict[str, str]:
+    """The name of each kind of record in the page's language: kinds are model names
+    ("survey"), named by their model's verbose name ("опрос")."""
+    return {model._meta.model_name: str(model._meta.verbose_name) for model in apps.get_models()}

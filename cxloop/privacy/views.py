@@ -73,6 +73,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         until=_moment(until + dt.timedelta(days=1)) if until else None,
     )
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = audit_queries.kind_labels()
+    for event in page:
+        event.kind_label = labels.get(event.object_kind, event.object_kind)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -82,7 +85,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
         "actions": Action.choices,
-        "kinds": audit_queries.kinds(),
+        "kinds": [(kind, labels.get(kind, kind)) for kind in audit_queries.kinds()],
         "query": query.urlencode(),
     }
     return render(request, "privacy/audit_log.html", context)

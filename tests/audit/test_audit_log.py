@@ -185,6 +185,9 @@ class AuditLogTests(BaseTestCase):
         page = self.client.get(reverse("audit_log"), {"action": "read", "kind": "customer"})
         self.assertEqual(page.status_code, 200)
         self.assertEqual([e.object_kind for e in page.context["page"]], ["customer"])
+        # Kinds of record read in the page's language, in the table and in the filter.
+        self.assertContains(page, f"клиент #{self.acme.pk}")
+        self.assertContains(page, '<option value="customer" selected>клиент</option>', html=True)
         today = timezone.localdate().isoformat()
         day = {"kind": "customer", "action": "read", "since": today, "until": today}
         page = self.client.get(reverse("audit_log"), day)
