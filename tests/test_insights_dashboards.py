@@ -841,3 +841,30 @@ def test_its_scans_are_portable_to_spark(planted):
     for query in queries(scope):
         for name, expr in query.to_query(store.tables()).items():
             assert "SELECT" in ibis.to_sql(expr, dialect="pyspark"), name
+
+
+def test_it_charts_a_survey_in_waves_per_quarter():
+    """NPS asked in quarterly waves (March, June, September) with a few late answers between
+    them: one point per quarter, each counting its wave and its late answers, not a zig-zag of
+    months of five answers; effort asked every month stays monthly."""
+    waves = {"2025-03": 400, "2025-04": 5, "2025-06": 380, "2025-07": 4, "2025-09": 410}
+    rows = {
+        "nps": [
+            {"month": month, "score": score, "n": n // 2}
+            for month, n in waves.items()
+            for score in (3, 10)
+        ],
+        "rated": [
+            {"kind": "ces", "month": month, "score": 6, "n": 50}
+            for month in ("2025-03", "2025-04", "2025-05", "2025-06")
+        ],
+    }
+    result = OverviewQuery(Scope()).assemble("v", rows)
+    assert result.nps.grain == "quarter"
+    assert [(p.period, p.end, p.n) for p in result.nps.trend] == [
+        ("2025-01-01", "2025-03-31", 400),
+        ("2025-04-01", "2025-06-30", 384),
+        ("2025-07-01", "2025-09-30", 414),
+    ]
+    assert result.ces.grain == "month"
+    assert len(result.ces.trend) == len(result.months)

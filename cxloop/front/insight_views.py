@@ -152,14 +152,17 @@ def _point_params(point) -> dict:
     return {"period": point.period[:7]}
 
 
-def _trend(points, *, title: str, y_title: str, domain=None, href=None, as_of=None) -> dict:
-    """A monthly trend chart; ``href(point)`` gives each point's link to its responses. A
-    month with fewer than :data:`MIN_N` answers is drawn hollow, and the month holding
-    ``as_of`` (not over yet) is marked partial, so that four days of answers never read as a
-    plunge."""
+def _trend(
+    points, *, title: str, y_title: str, domain=None, href=None, as_of=None, grain=None
+) -> dict:
+    """A trend chart of months or, with ``grain="quarter"``, quarters; ``href(point)`` gives
+    each point's link to its responses. A period with fewer than :data:`MIN_N` answers is drawn
+    hollow, and the period holding ``as_of`` (not over yet) is marked partial, so that four days
+    of answers never read as a plunge."""
     rows = []
     for p in points:
         month_end = _add_months(dt.date.fromisoformat(p.period[:10]), 1) - dt.timedelta(days=1)
+        period_end = dt.date.fromisoformat(p.end[:10]) if p.end else month_end
         rows.append(
             {
                 "period": p.period,
@@ -168,11 +171,11 @@ def _trend(points, *, title: str, y_title: str, domain=None, href=None, as_of=No
                 "high": p.high,
                 "n": p.n,
                 "low_n": p.value is not None and p.n < MIN_N,
-                "partial": as_of is not None and month_end > as_of,
+                "partial": as_of is not None and period_end > as_of,
                 **({"href": href(p)} if href else {}),
             }
         )
-    return charts.trend(rows, title=title, y_title=y_title, domain=domain)
+    return charts.trend(rows, title=title, y_title=y_title, domain=domain, grain=grain)
 
 
 def _last_periods(
@@ -342,6 +345,8 @@ def overview(request: HttpRequest) -> HttpResponse:
                     y_title=str(METRIC_LABELS[key]),
                     domain=domain,
                     href=lambda p, key=key: _responses_url(filters, kind=key, **_point_params(p)),
+                    as_of=timezone.localdate(),
+                    grain=summary.grain,
                 ),
             }
         )

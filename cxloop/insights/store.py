@@ -254,7 +254,8 @@ def cache_key(query: Any, version: str, directory: str = "") -> str:
     params["today"] = dt.datetime.now(dt.UTC).date().isoformat()
     text = json.dumps(params, sort_keys=True, default=_json_default)
     # 2: results carry periods, signals and changes (issue #10); older entries do not.
-    return f"cxloop:insights:2:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    # 3: the overview's trends are at the rhythm of their data (quarters for waves).
+    return f"cxloop:insights:3:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 def _json_default(value: Any) -> Any:

@@ -183,19 +183,21 @@ class ScoreCount(Plain):
 class Point(Plain):
     """One period of a trend: ``period`` is the ISO date it starts on ("2025-03-01"); ``value``,
     ``low`` and ``high`` are None when the period has too few answers for an estimate (none for
-    NPS and shares, fewer than two for means); ``n`` is always given."""
+    NPS and shares, fewer than two for means); ``n`` is always given; ``end`` is the ISO date it
+    ends on where the period is longer than a month (a quarter's wave), else None."""
 
     period: str
     value: float | None
     low: float | None
     high: float | None
     n: int
+    end: str | None = None
 
     @classmethod
-    def of(cls, period: str, estimate: Estimate | None, n: int) -> Point:
+    def of(cls, period: str, estimate: Estimate | None, n: int, *, end: str | None = None) -> Point:
         if estimate is None:
-            return cls(period, None, None, None, n)
-        return cls(period, estimate.value, estimate.low, estimate.high, n)
+            return cls(period, None, None, None, n, end)
+        return cls(period, estimate.value, estimate.low, estimate.high, n, end)
 
 
 # --- months --------------------------------------------------------------------------------------

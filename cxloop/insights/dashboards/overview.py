@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 
 from cxloop.analytics import Estimate
+from cxloop.insights.signals import MONTH, QUARTER, periods, rhythm
 from cxloop.insights.store import FactTables, Scope
 
 from . import _scans as scans
@@ -18,13 +19,15 @@ __all__ = ["ChannelCount", "OverviewQuery", "OverviewResult", "Summary"]
 
 @dataclass(frozen=True)
 class Summary(Plain):
-    """One figure of the scope with its monthly trend.
+    """One figure of the scope with its trend at the rhythm of its answers.
 
     ``metric``: ``"nps"`` (−100..100), ``"csat"`` (per cent of 4s and 5s), ``"csat_mean"``
     (mean on 1–5) or ``"ces"`` (mean on 1–7, 7 = very easy). ``estimate`` is None when there
     are no answers (or one, for a mean); ``low_n`` is true when ``n`` is under the query's
-    ``min_n``, so the page shows a warning next to the figure. ``trend`` has a point for every
-    month of the result's ``months``.
+    ``min_n``, so the page shows a warning next to the figure. ``grain`` is the rhythm of the
+    answers (:func:`cxloop.insights.signals.rhythm`: "quarter" for a survey in waves, else
+    "month") and ``trend`` has a point for every such period of the result's ``months`` — the
+    months between an NPS survey's waves would otherwise be points of a handful of late answers.
     """
 
     metric: str
@@ -32,6 +35,7 @@ class Summary(Plain):
     n: int
     low_n: bool
     trend: tuple[Point, ...]
+    grain: str = MONTH
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,17 @@ class OverviewQuery(DashboardQuery):
         kind = {"csat_mean": "csat"}.get(metric, metric)
         overall = scans.total(by_month.values(), kind)
         empty = Scores.empty(kind)
+        grain = rhythm({month: scores.n for month, scores in by_month.items()})
         trend = []
-        for month in months:
-            scores = by_month.get(month, empty)
-            trend.append(Point.of(month_start(month), figure(scores), scores.n))
+        for period in periods(months[0], months[-1], grain) if months else ():
+            scores = scans.total((by_month.get(m, empty) for m in period.months), kind)
+            end = period.end if grain == QUARTER else None
+            trend.append(Point.of(period.start, figure(scores), scores.n, end=end))
         return Summary(
             metric=metric,
             estimate=figure(overall),
             n=overall.n,
             low_n=overall.n < self.min_n,
             trend=tuple(trend),
+            grain=grain,
         )
