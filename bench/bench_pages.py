@@ -29,6 +29,15 @@ PAGES = [
     ("customer portfolio", "/dashboard/portfolio/"),
     ("touchpoint", "/touchpoints/{touchpoint}/"),
     ("feedback list", "/responses/"),
+    (
+        "feedback list, low ratings of a touchpoint",
+        "/responses/?touchpoint={touchpoint}&kind=rating&band=low",
+    ),
+    ("response", "/responses/{response}/"),
+    ("customer list", "/customers/"),
+    ("customer list, search", "/customers/?q=Волж"),
+    ("customer (largest)", "/customers/{customer}/"),
+    ("contact", "/contacts/{contact}/"),
     ("meetings", "/feedback/"),
 ]
 
@@ -63,15 +72,22 @@ def main() -> None:
     from django.core.cache import cache
     from django.test import Client
 
+    from cxloop.customers.models import Contact, Customer
     from cxloop.journeys.models import Touchpoint
+    from cxloop.surveys.models import Response
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username=args.user))
-    touchpoint = Touchpoint.objects.order_by("stage__order", "order").first().pk
+    ids = {
+        "touchpoint": Touchpoint.objects.order_by("stage__order", "order").first().pk,
+        "response": Response.objects.filter(state="completed").latest("submitted_at").pk,
+        "customer": Customer.objects.order_by("-annual_value").first().pk,
+        "contact": Contact.objects.order_by("pk").first().pk,
+    }
     client.get("/journey/")  # load the views, open DuckDB
     print(f"{'page':40} {'uncached':>10} {'cached':>8}")
     for name, path in PAGES:
-        path = path.format(touchpoint=touchpoint)
+        path = path.format(**ids)
         uncached, cached = [], []
         for _ in range(args.repeats):
             cache.clear()

@@ -1,6 +1,7 @@
 """Read side of feedback."""
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.surveys.models import Answer, Response
@@ -12,9 +13,19 @@ def face_to_face_records(team_ids: list[int] | None) -> QuerySet[FaceToFaceRecor
     unless None — the customer's team decides, as for every other feedback, not the team of
     whoever recorded the meeting (who may since have moved, or the customer with them)."""
     nps = Answer.objects.filter(response=OuterRef("response"), kind="nps").values("score")[:1]
+    # Counted per record in a subquery rather than by a join and GROUP BY: the pager's count then
+    # leaves both annotations out and counts the records alone (the grouped count of the
+    # demo's meetings took 140 ms).
+    follow_ups = (
+        FollowUp.objects.filter(record=OuterRef("pk"))
+        .order_by()
+        .values("record")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     records = (
         FaceToFaceRecord.objects.select_related("customer", "employee__user", "employee__team")
-        .annotate(nps=Subquery(nps), follow_up_count=Count("follow_ups"))
+        .annotate(nps=Subquery(nps), follow_up_count=Coalesce(Subquery(follow_ups), 0))
         .order_by("-met_on", "-pk")
     )
     return records if team_ids is None else records.filter(customer__owner__team_id__in=team_ids)

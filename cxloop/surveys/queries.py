@@ -384,13 +384,17 @@ def visible_response(team_ids: list[int] | None, pk: int) -> Response:
 def nps_answers(*, customer_id: int | None = None, contact_id: int | None = None) -> list:
     """(submitted_at, score) of every completed NPS answer of a customer or a contact, oldest
     first: the few dozen points of one customer's NPS history."""
-    answers = Answer.objects.filter(
-        kind=QuestionKind.NPS, response__state=ResponseState.COMPLETED
-    ).exclude(response__survey__kind=SurveyKind.PULSE)
+    responses = Response.objects.filter(state=ResponseState.COMPLETED).exclude(
+        survey__kind=SurveyKind.PULSE
+    )
     if customer_id is not None:
-        answers = answers.filter(response__customer_id=customer_id)
+        responses = responses.filter(customer_id=customer_id)
     if contact_id is not None:
-        answers = answers.filter(response__contact_id=contact_id)
+        responses = responses.filter(contact_id=contact_id)
+    # The customer's responses first (by their index), then their NPS answers: joined the other
+    # way round, SQLite read every NPS answer of the firm through the answers' kind index
+    # (210 ms on the full demo against 2 ms).
+    answers = Answer.objects.filter(kind=QuestionKind.NPS, response__in=responses.values("pk"))
     return list(
         answers.order_by("response__submitted_at").values_list("response__submitted_at", "score")
     )
