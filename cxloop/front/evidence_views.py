@@ -150,7 +150,7 @@ def _parse_response_filters(
     where = ResponseFilter()
     since = until = None
 
-    for name, label in (("since", _("From")), ("until", _("To"))):
+    for name, label in (("since", _("Submitted from")), ("until", _("Submitted up to"))):
         if raw[name]:
             try:
                 day = parse_date(name, raw[name])
