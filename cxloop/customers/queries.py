@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind, Tier
 from cxloop.customers.rules import rule_q
+from cxloop.search import contains_text
 
 
 def segment_customers(segment: Segment) -> QuerySet[Customer]:
@@ -130,16 +131,16 @@ def customer_directory(
     """Customers owned by ``team_ids`` (None: all, those without an owner too), with their
     owner and the owner's team, narrowed by the filters and sorted by ``order`` (a key of
     :data:`CUSTOMER_ORDERS`). ``search`` finds a customer by its name, or by the name or
-    e-mail of one of its contacts, in any letter case (ASCII letters only on SQLite, whose
-    LIKE folds no other case)."""
+    e-mail of one of its contacts, in any letter case of any alphabet."""
     customers = Customer.objects.select_related("owner__user", "owner__team")
     if team_ids is not None:
         customers = customers.filter(owner__team_id__in=team_ids)
     if search:
-        contacts = Contact.objects.filter(
-            Q(name__icontains=search) | Q(email__icontains=search)
-        ).values("customer_id")
-        customers = customers.filter(Q(name__icontains=search) | Q(pk__in=contacts))
+        contacts = contains_text(Contact.objects.all(), search, "name", "email")
+        named = contains_text(Customer.objects.all(), search, "name")
+        customers = customers.filter(
+            Q(pk__in=named.values("pk")) | Q(pk__in=contacts.values("customer_id"))
+        )
     if segment is not None:
         customers = customers.filter(pk__in=segment_customers(segment).values("pk"))
     if tier:

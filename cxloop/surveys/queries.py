@@ -13,6 +13,7 @@ from django.utils import timezone
 from cxloop.customers.queries import segment_by_id, segment_customers
 from cxloop.journeys.models import Touchpoint
 from cxloop.prefetch import attach
+from cxloop.search import contains_text
 from cxloop.surveys.models import (
     Answer,
     Invitation,
@@ -366,7 +367,7 @@ def responses_matching(team_ids: list[int] | None, where: ResponseFilter) -> Que
                 Q(pk__in=on_it) | Q(touchpoint_id=where.touchpoint_id, pk__in=about_it)
             )
     if where.text:
-        comments = Answer.objects.filter(kind=QuestionKind.TEXT, text__icontains=where.text)
+        comments = contains_text(Answer.objects.filter(kind=QuestionKind.TEXT), where.text, "text")
         responses = responses.filter(pk__in=comments.values("response_id"))
     return responses
 

@@ -29,6 +29,13 @@ class CustomerListTests(EvidenceTestCase):
         self.assertEqual(self.names({"q": "bob@bolt"}), ["Bolt"])
         self.assertEqual(self.names({"q": "zed"}), [])
 
+    def test_it_finds_cyrillic_names_in_any_case_on_either_database(self):
+        # SQLite's LIKE folds the case of ASCII letters only.
+        Customer.objects.filter(pk=self.acme.pk).update(name="ООО «Волжский Лизинг»")
+        self.assertEqual(self.names({"q": "волжский"}), ["ООО «Волжский Лизинг»"])
+        self.assertEqual(self.names({"q": "ЛИЗИНГ"}), ["ООО «Волжский Лизинг»"])
+        self.assertEqual(self.names({"q": "ёлка"}), [])
+
     def test_it_filters_by_segment_tier_team_and_owner(self):
         self.assertEqual(self.names({"segment": self.strategic.pk}), ["Acme"])
         self.assertEqual(self.names({"tier": "small"}), ["Bolt"])

@@ -151,6 +151,10 @@ class ResponseListTests(EvidenceTestCase):
     def test_it_searches_comments(self):
         self.assertEqual(self.ids({"q": "invoices"}), {self.r_detractor.pk})
         self.assertEqual(self.ids({"q": "Zeta secret"}), set())
+        Answer.objects.filter(response=self.r_detractor, kind="text").update(
+            text="Счёт снова неверный"
+        )
+        self.assertEqual(self.ids({"q": "СЧЁТ"}), {self.r_detractor.pk})
 
     def test_it_filters_by_customer_and_contact(self):
         self.assertEqual(self.ids({"customer": self.bolt.pk}), {self.r_passive.pk})
