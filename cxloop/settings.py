@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "cxloop.surveys",
     "cxloop.feedback",
     "cxloop.facts",
+    "cxloop.cases",
     "cxloop.api",
     "cxloop.front",
     "cxloop.privacy",
