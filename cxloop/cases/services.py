@@ -261,3 +261,23 @@ def open_rule_case_of(customer_id: int) -> Case | None:
         .order_by("opened_at")
         .first()
     )
+
+
+def customer_replied(case: Case, text: str, *, now: dt.datetime, **data) -> Case:
+    """The customer answered (through the inquiry's private link, say): the reply joins the
+    history, a case waiting on them goes back to work with its clocks restarted, and the owner
+    is told."""
+    with transaction.atomic():
+        case = _locked(case)
+        if case.state == CaseState.WAITING:
+            clocks.resume(case, now)
+            case.state = CaseState.IN_PROGRESS
+        elif case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+            clocks.reopen(case, now)
+            case.state, case.resolved_at, case.closed_at = CaseState.IN_PROGRESS, None, None
+        case.updated_at = now
+        case.save()
+        event = record(case, EventKind.MESSAGE_IN, by=None, now=now, text=text, **data)
+        key = _key(case, "replied", event.pk)
+        notify(case, NotificationKind.CUSTOMER_REPLIED, case.owner, now=now, key=key)
+    return case

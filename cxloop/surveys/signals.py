@@ -16,3 +16,9 @@ def announce_responses(submitted_at: Iterable[dt.datetime], *, sender: object) -
     months = {moment.astimezone(dt.UTC).strftime("%Y-%m") for moment in submitted_at}
     if months:
         responses_written.send(sender=sender, months=months)
+
+# Sent once responses are committed, by the task that announces them (never inside the writing
+# transaction), with ``response_ids``: completed responses newly recorded through the one way in,
+# and ``months`` as above. Consumers (alert rules, later text enrichment and webhooks) work in
+# bulk and must be idempotent: after a crash the same ids may be announced again.
+responses_recorded = Signal()

@@ -1,0 +1,3 @@
+"""Pages of the closed loop; cxloop.front.urls includes them."""
+
+urlpatterns: list = []
