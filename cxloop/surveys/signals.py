@@ -17,6 +17,7 @@ def announce_responses(submitted_at: Iterable[dt.datetime], *, sender: object) -
     if months:
         responses_written.send(sender=sender, months=months)
 
+
 # Sent once responses are committed, by the task that announces them (never inside the writing
 # transaction), with ``response_ids``: completed responses newly recorded through the one way in,
 # and ``months`` as above. Consumers (alert rules, later text enrichment and webhooks) work in
