@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cxloop.cases"
     verbose_name = _("Closed loop")
+
+    def ready(self):
+        from cxloop.cases.evaluate import on_responses_recorded
+        from cxloop.surveys.signals import responses_recorded
+
+        # The alert rules follow every response recorded through the one way in.
+        responses_recorded.connect(on_responses_recorded, dispatch_uid="cases.alert_rules")

@@ -1,0 +1,560 @@
+"""Alert rules over many responses at once: load what the conditions read with a few set-based
+queries per chunk, evaluate every rule's condition over the whole chunk as columns
+(:func:`cxloop.cases.conditions.evaluate_table`), then open or attach cases.
+
+Exactly one case per rule × response, whoever evaluates: CaseTrigger's unique constraint
+(rule, response) and Case's partial unique constraint (one open rule case per customer) decide
+between two workers; the loser attaches to the winner's case.
+
+Plain Python over tuples was measured against NumPy columns for the evaluation itself: see
+bench/bench_rules.py and bench/README.md."""
+
+import bisect
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import IntegrityError
+from django.db.models import F, Max
+from django.utils.translation import gettext as _
+
+from cxloop.cases import services
+from cxloop.cases.choices import OPEN_STATES, Origin, OwnerKind
+from cxloop.cases.conditions import (
+    MISSING,
+    MISSING_DROP,
+    ConditionError,
+    FactTable,
+    Node,
+    evaluate_table,
+    leaves,
+    parse_condition,
+)
+from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger
+from cxloop.customers.models import Contact, Customer
+from cxloop.customers.queries import all_segments, segment_customers
+from cxloop.journeys.models import Touchpoint
+from cxloop.people.models import Employee, Role, Team
+from cxloop.surveys.models import Answer, Response, ResponseState, SurveyKind
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5_000  # responses loaded and evaluated together
+LIVE_DAYS = 14  # a live rule opens cases only for responses this recent: imports of history
+# must not flood the loop; older ones only when a person runs a rule over past days.
+RUN_DAYS_MAX = 365
+
+
+# Loading ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """Responses of one chunk in order of submission, with their facts as columns."""
+
+    response_id: list[int]
+    customer_id: list[int | None]
+    contact_id: list[int | None]
+    touchpoint_id: list[int | None]
+    submitted_at: list[dt.datetime]
+    table: FactTable
+
+    def __len__(self) -> int:
+        return len(self.response_id)
+
+    def lowest_rated_touchpoint(self, row: int) -> int | None:
+        """The touchpoint rated lowest in the response (ties: the smaller id)."""
+        table = self.table
+        mask = (table.rating_row == row) & (table.rating_touchpoint > 0)
+        if not mask.any():
+            return None
+        scores, touchpoints = table.rating_score[mask], table.rating_touchpoint[mask]
+        return min(zip(scores.tolist(), touchpoints.tolist(), strict=True))[1]
+
+
+@dataclass
+class Context:
+    """What stays the same over the chunks of one evaluation: segment members, touchpoints."""
+
+    needs_segments: bool
+    needs_drop: bool
+    segment_members: dict[int, np.ndarray] = field(default_factory=dict)
+    target_members: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    @classmethod
+    def for_nodes(cls, nodes: Iterable[Node]) -> "Context":
+        used = {leaf.field for node in nodes for leaf in leaves(node)}
+        context = cls(
+            needs_segments=bool(used & {"segment", "target_segment"}),
+            needs_drop="nps_drop" in used,
+        )
+        if context.needs_segments:
+            targets: set[int] = set()
+            for segment in all_segments():
+                ids = np.unique(
+                    np.fromiter(segment_customers(segment).values_list("pk", flat=True), np.int64)
+                )
+                context.segment_members[segment.pk] = ids
+                if segment.is_target:
+                    targets.update(ids.tolist())
+            context.target_members = np.array(sorted(targets), dtype=np.int64)
+        return context
+
+
+def _responses(ids: list[int], since: dt.datetime | None):
+    responses = Response.objects.filter(pk__in=ids, state=ResponseState.COMPLETED).exclude(
+        survey__kind=SurveyKind.PULSE
+    )
+    if since is not None:
+        responses = responses.filter(submitted_at__gte=since)
+    return responses.order_by("submitted_at", "pk").values_list(
+        "pk", "customer_id", "contact_id", "touchpoint_id", "channel", "submitted_at"
+    )
+
+
+def _previous_nps(contact_ids: set, rows: list) -> dict[int, int]:
+    """The NPS each response's contact gave in their answer before it, by response id."""
+    history: dict[int, list[tuple[dt.datetime, int, int]]] = {}
+    answers = (
+        Answer.objects.filter(
+            kind="nps",
+            score__isnull=False,
+            response__contact_id__in=contact_ids,
+            response__state=ResponseState.COMPLETED,
+        )
+        .order_by("response__submitted_at", "response_id")
+        .values_list("response__contact_id", "response__submitted_at", "response_id", "score")
+    )
+    for contact, submitted, response, score in answers:
+        history.setdefault(contact, []).append((submitted, response, score))
+    previous: dict[int, int] = {}
+    for response, contact, submitted in rows:
+        earlier = history.get(contact, [])
+        position = bisect.bisect_left(earlier, (submitted, response))
+        if position:
+            previous[response] = earlier[position - 1][2]
+    return previous
+
+
+def load_batch(ids: list[int], context: Context, *, since: dt.datetime | None) -> Batch:
+    """The completed customer responses among ``ids`` (submitted at ``since`` or later) with
+    the facts their conditions read: five queries, whatever the number of responses."""
+    rows = list(_responses(ids, since))
+    n = len(rows)
+    row_of = {row[0]: index for index, row in enumerate(rows)}
+    nps = np.full(n, MISSING, np.int16)
+    csat, ces = nps.copy(), nps.copy()
+    scores = {"nps": nps, "csat": csat, "ces": ces}
+    rating_row: list[int] = []
+    rating_touchpoint: list[int] = []
+    rating_score: list[int] = []
+    comments = [""] * n
+    touchpoint_of = [row[3] for row in rows]
+    answers = Answer.objects.filter(
+        response_id__in=list(row_of), kind__in=["nps", "csat", "ces", "rating", "text"]
+    ).values_list("response_id", "kind", "touchpoint_id", "score", "text")
+    for response, kind, touchpoint, score, text in answers:
+        index = row_of[response]
+        if kind == "text":
+            if text:
+                comments[index] = f"{comments[index]}\n{text}" if comments[index] else text
+        elif score is None:
+            continue
+        elif kind == "rating":
+            rating_row.append(index)
+            rating_touchpoint.append(touchpoint or touchpoint_of[index] or 0)
+            rating_score.append(score)
+        else:
+            column = scores[kind]
+            column[index] = score if column[index] == MISSING else min(column[index], score)
+
+    customer_ids = {row[1] for row in rows if row[1] is not None}
+    customers = {
+        pk: (tier, value)
+        for pk, tier, value in Customer.objects.filter(pk__in=customer_ids).values_list(
+            "pk", "tier", "annual_value"
+        )
+    }
+    tier = np.array([customers.get(row[1], ("", None))[0] for row in rows], dtype=object)
+    value = np.array(
+        [
+            float(customers[row[1]][1]) if row[1] in customers else np.nan
+            for row in rows  # Decimal → float: amounts compare to the kopeck within 2**53
+        ],
+        dtype=np.float64,
+    )
+    drop = np.full(n, MISSING_DROP, np.int16)
+    if context.needs_drop:
+        contacts = {row[2] for row in rows if row[2] is not None}
+        previous = _previous_nps(contacts, [(r[0], r[2], r[5]) for r in rows if r[2] is not None])
+        for response, earlier in previous.items():
+            index = row_of[response]
+            if nps[index] != MISSING:
+                drop[index] = earlier - nps[index]
+    table = FactTable(
+        nps=nps,
+        csat=csat,
+        ces=ces,
+        rating_row=np.array(rating_row, np.int64),
+        rating_touchpoint=np.array(rating_touchpoint, np.int64),
+        rating_score=np.array(rating_score, np.int16),
+        comments=comments,
+        tier=tier,
+        annual_value=value,
+        customer_id=np.array([row[1] or MISSING for row in rows], np.int64),
+        channel=np.array([row[4] for row in rows], dtype=object),
+        nps_drop=drop,
+        segment_members=context.segment_members,
+        target_members=context.target_members,
+    )
+    return Batch(
+        response_id=[row[0] for row in rows],
+        customer_id=[row[1] for row in rows],
+        contact_id=[row[2] for row in rows],
+        touchpoint_id=touchpoint_of,
+        submitted_at=[row[5] for row in rows],
+        table=table,
+    )
+
+
+def chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for pk in ids:
+        chunk.append(pk)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# Planning: which matches open a case and which attach -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    rule_id: int
+    key: object  # the version (or the unsaved condition of a preview) that matched
+    row: int
+    response_id: int
+    customer_id: int | None
+
+
+def matches_of(batch: Batch, nodes: dict) -> list[Match]:
+    """Every (rule, response) pair of the batch whose condition holds, by submission."""
+    found = []
+    for (rule_id, key), node in nodes.items():
+        for row in np.flatnonzero(evaluate_table(node, batch.table)).tolist():
+            found.append(Match(rule_id, key, row, batch.response_id[row], batch.customer_id[row]))
+    found.sort(key=lambda match: (match.row, match.rule_id))
+    return found
+
+
+@dataclass
+class Plan:
+    """What evaluating a batch does: cases to open (one per match) and matches that attach
+    to a customer's open case, given the customers with an open rule case and the pairs
+    already triggered."""
+
+    open: list[Match] = field(default_factory=list)
+    attach: list[Match] = field(default_factory=list)
+
+
+def plan(
+    matches: list[Match], *, open_customers: set[int], triggered: set[tuple[int, int]]
+) -> Plan:
+    """Decide for each match (updating ``open_customers`` as cases open)."""
+    result = Plan()
+    for match in matches:
+        if (match.rule_id, match.response_id) in triggered:
+            continue
+        if match.customer_id is not None and match.customer_id in open_customers:
+            result.attach.append(match)
+        else:
+            result.open.append(match)
+            if match.customer_id is not None:
+                open_customers.add(match.customer_id)
+    return result
+
+
+def open_rule_case_customers(customer_ids: Iterable[int]) -> dict[int, int]:
+    """Customer id → their open rule case's id."""
+    return dict(
+        Case.objects.filter(
+            customer_id__in=[c for c in customer_ids if c is not None],
+            origin=Origin.RULE,
+            state__in=OPEN_STATES,
+        ).values_list("customer_id", "pk")
+    )
+
+
+def triggered_pairs(batch: Batch, rule_ids: Iterable[int]) -> set[tuple[int, int]]:
+    return set(
+        CaseTrigger.objects.filter(
+            rule_id__in=list(rule_ids), response_id__in=batch.response_id
+        ).values_list("rule_id", "response_id")
+    )
+
+
+# Routing ------------------------------------------------------------------------------------
+
+
+class Router:
+    """Who owns a new case: round-robin inside a team (the active non-viewer member least
+    recently given a case first, ties by id), kept in memory over one evaluation."""
+
+    def __init__(self):
+        self._turns: dict[int, deque] = {}
+        self._touchpoints = {
+            pk: (team, name)
+            for pk, team, name in Touchpoint.objects.values_list("pk", "team_id", "name_ru")
+        }
+
+    def touchpoint_team(self, touchpoint_id: int | None) -> int | None:
+        return self._touchpoints.get(touchpoint_id, (None, ""))[0]
+
+    def touchpoint_name(self, touchpoint_id: int | None) -> str:
+        """In the firm's language: a case's title is written once, for everyone."""
+        return self._touchpoints.get(touchpoint_id, (None, ""))[1]
+
+    def next_member(self, team_id: int) -> Employee | None:
+        if team_id not in self._turns:
+            members = (
+                Employee.objects.filter(team_id=team_id, user__is_active=True)
+                .exclude(role=Role.VIEWER)
+                # The latest case each was given: ids grow as cases open, and unlike the
+                # opening time they tell apart cases opened in the same evaluation.
+                .annotate(last_case=Max("cases__pk"))
+                .order_by(F("last_case").asc(nulls_first=True), "pk")
+                .select_related("user")
+            )
+            self._turns[team_id] = deque(members)
+        turns = self._turns[team_id]
+        if not turns:
+            return None
+        member = turns.popleft()
+        turns.append(member)
+        return member
+
+
+def _route(version: AlertRuleVersion, batch: Batch, row: int, owners: dict, router: Router):
+    """(owner, team id, a note when the rule's choice could not be followed)."""
+    touchpoint = batch.lowest_rated_touchpoint(row) or batch.touchpoint_id[row]
+    touchpoint_team = router.touchpoint_team(touchpoint)
+    if version.owner_kind == OwnerKind.CUSTOMER_OWNER:
+        owner = owners.get(batch.customer_id[row])
+        if owner is not None and owner.user.is_active:
+            return owner, owner.team_id, ""
+        team = touchpoint_team or version.team_id
+        note = (
+            _("The customer has no relationship owner: the case went to the touchpoint's team.")
+            if touchpoint_team
+            else _("The customer has no relationship owner: the case went to the rule's team.")
+        )
+    elif version.owner_kind == OwnerKind.TOUCHPOINT_TEAM:
+        team = touchpoint_team or version.team_id
+        note = "" if touchpoint_team else _("No touchpoint team: the case went to the rule's team.")
+    else:
+        team, note = version.team_id, ""
+    if team is None:
+        return None, None, _("No team to route the case to: it waits for someone to take it.")
+    member = router.next_member(team)
+    if member is None:
+        note = f"{note} {_('The team has no active member: the case waits for someone.')}"
+    return member, team, note.strip()
+
+
+def _title(batch: Batch, row: int, customer_name: str, router: Router, fallback: str) -> str:
+    """Why the case exists at a glance, e.g. «NPS 3 · Счёт · ООО Альфа»."""
+    table = batch.table
+    parts = []
+    for label, column in (("NPS", table.nps), ("CSAT", table.csat), ("CES", table.ces)):
+        if column[row] != MISSING:
+            parts.append(f"{label} {column[row]}")
+            break
+    touchpoint = batch.lowest_rated_touchpoint(row) or batch.touchpoint_id[row]
+    if touchpoint:
+        parts.append(router.touchpoint_name(touchpoint))
+    if customer_name:
+        parts.append(customer_name)
+    return " · ".join(part for part in parts if part) or fallback
+
+
+# Evaluating -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What an evaluation did: matched (rule × response pairs newly triggered), opened cases,
+    attached triggers."""
+
+    matched: int = 0
+    opened: int = 0
+    attached: int = 0
+
+    def add(self, other: "Outcome") -> None:
+        self.matched += other.matched
+        self.opened += other.opened
+        self.attached += other.attached
+
+
+def current_versions() -> list[AlertRuleVersion]:
+    """The latest version of every active rule."""
+    latest = (
+        AlertRuleVersion.objects.filter(rule__is_active=True)
+        .values("rule_id")
+        .annotate(top=Max("version"))
+        .values_list("rule_id", "top")
+    )
+    wanted = dict(latest)
+    versions = AlertRuleVersion.objects.filter(rule_id__in=wanted).select_related("rule")
+    return [v for v in versions if wanted[v.rule_id] == v.version]
+
+
+def parsed(versions: Iterable[AlertRuleVersion]) -> dict:
+    """(rule id, version) → condition tree; a stored condition that no longer parses (its
+    segment deleted, say) is skipped and logged rather than stopping every other rule."""
+    nodes = {}
+    for version in versions:
+        try:
+            nodes[(version.rule_id, version)] = parse_condition(version.condition)
+        except ConditionError as error:
+            log.warning("rule %s v%s skipped: %s", version.rule_id, version.version, error)
+    return nodes
+
+
+def evaluate(
+    response_ids: Iterable[int],
+    rule_versions: Iterable[AlertRuleVersion] | None = None,
+    *,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+) -> Outcome:
+    """Evaluate ``rule_versions`` (default: the current version of every active rule) over
+    the responses ``response_ids`` submitted since ``since`` (default: the last
+    :data:`LIVE_DAYS` days before ``now``), opening or attaching cases. Safe to run twice and
+    beside another worker on the same ids."""
+    versions = current_versions() if rule_versions is None else list(rule_versions)
+    nodes = parsed(versions)
+    outcome = Outcome()
+    if not nodes:
+        return outcome
+    since = now - dt.timedelta(days=LIVE_DAYS) if since is None else since
+    context = Context.for_nodes(nodes.values())
+    router = Router()
+    for chunk in chunks(response_ids):
+        batch = load_batch(chunk, context, since=since)
+        if len(batch):
+            outcome.add(_apply(batch, nodes, router, now=now))
+    return outcome
+
+
+def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Outcome:
+    matches = matches_of(batch, nodes)
+    if not matches:
+        return Outcome()
+    open_cases = open_rule_case_customers(set(batch.customer_id))
+    decided = plan(
+        matches,
+        open_customers=set(open_cases),
+        triggered=triggered_pairs(batch, {m.rule_id for m in matches}),
+    )
+    customers = {
+        pk: (name, owner)
+        for pk, name, owner in Customer.objects.filter(
+            pk__in={m.customer_id for m in decided.open}
+        ).values_list("pk", "name", "owner_id")
+    }
+    owners = Employee.objects.select_related("user").in_bulk(
+        {owner for _name, owner in customers.values() if owner}
+    )
+    owner_of = {pk: owners.get(owner) for pk, (_name, owner) in customers.items()}
+    outcome = Outcome()
+    # Cases open in submission order, so that a customer's later triggers attach to the case
+    # their first one opened.
+    for match in sorted(decided.open + decided.attach, key=lambda m: (m.row, m.rule_id)):
+        version: AlertRuleVersion = match.key
+        response = Response(pk=match.response_id)
+        case_id = open_cases.get(match.customer_id)
+        if case_id is None:
+            case_id = _open(batch, match, version, customers, owner_of, router, now=now)
+            if case_id is not None:
+                outcome.opened += 1
+                outcome.matched += 1
+                if match.customer_id is not None:
+                    open_cases[match.customer_id] = case_id
+                continue
+            case_id = open_cases[match.customer_id] = _case_of(match.customer_id)
+            if case_id is None:
+                continue
+        if services.attach(Case(pk=case_id), response, now=now, rule_version=version):
+            outcome.attached += 1
+            outcome.matched += 1
+    return outcome
+
+
+def _case_of(customer_id: int | None) -> int | None:
+    if customer_id is None:
+        return None
+    case = services.open_rule_case_of(customer_id)
+    return case.pk if case is not None else None
+
+
+def _open(batch, match, version, customers, owner_of, router, *, now) -> int | None:
+    """Open the match's case; None when another worker won (the database refused a second
+    open rule case for the customer, or this rule × response is already triggered)."""
+    name = customers.get(match.customer_id, ("", None))[0]
+    owner, team_id, note = _route(version, batch, match.row, owner_of, router)
+    touchpoints = {batch.lowest_rated_touchpoint(match.row), batch.touchpoint_id[match.row]}
+    rule_label = version.rule.label
+    contact_id = batch.contact_id[match.row]
+    try:
+        case = services.open_case(
+            origin=Origin.RULE,
+            title=_title(batch, match.row, name, router, rule_label),
+            now=now,
+            customer=Customer(pk=match.customer_id) if match.customer_id else None,
+            contact=Contact(pk=contact_id) if contact_id else None,
+            owner=owner,
+            team=Team(pk=team_id) if team_id else None,
+            priority=version.priority,
+            sla_policy=version.sla_policy,
+            rule_version=version,
+            touchpoints=[pk for pk in touchpoints if pk],
+            responses=[Response(pk=match.response_id)],
+            text=f"{rule_label}. {note}".strip() if note else rule_label,
+        )
+    except IntegrityError:
+        return None
+    return case.pk
+
+
+def recent_response_ids(since: dt.datetime, until: dt.datetime) -> Iterator[int]:
+    """Ids of the completed customer responses submitted from ``since`` to ``until``."""
+    return (
+        Response.objects.filter(
+            state=ResponseState.COMPLETED, submitted_at__gte=since, submitted_at__lte=until
+        )
+        .exclude(survey__kind=SurveyKind.PULSE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=CHUNK)
+    )
+
+
+def on_responses_recorded(sender, response_ids, now: dt.datetime | None = None, **kwargs):
+    """Receiver of :data:`cxloop.surveys.signals.responses_recorded`: the live rules over the
+    newly recorded responses, in chunks."""
+    from django.utils import timezone
+
+    outcome = evaluate(response_ids, now=now or timezone.now())
+    if outcome.matched:
+        log.info(
+            "rules: %s matched, %s cases opened, %s attached",
+            outcome.matched,
+            outcome.opened,
+            outcome.attached,
+        )

@@ -1,0 +1,527 @@
+"""Alert rules over many responses: the bulk evaluation agrees with the plain one on random
+data, cases open once per rule × response and customer (also with two worker processes at
+once), owners are routed, and a preview counts what a run then opens."""
+
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+from decimal import Decimal
+
+from django.db import connection
+from django.test import TransactionTestCase
+
+from cxloop.cases import rules
+from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority
+from cxloop.cases.conditions import matches, parse_condition
+from cxloop.cases.evaluate import Context, evaluate, load_batch
+from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
+from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
+from cxloop.journeys.models import Journey, Stage, Touchpoint
+from cxloop.people.models import Role
+from cxloop.surveys.models import Answer, Question, Response, Survey
+from cxloop.surveys.signals import responses_recorded
+from cxloop.test import BaseTestCase
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+KINDS = ("nps", "csat", "ces")
+
+
+class World:
+    """A survey asking NPS, CSAT, CES, two touchpoint ratings and a comment; touchpoints with
+    teams; customers of every tier; a target and a hand-picked segment."""
+
+    def __init__(self, case: BaseTestCase):
+        journey = Journey.objects.create(name_ru="Путь", name_en="Journey")
+        stage = Stage.objects.create(journey=journey, order=1, name_ru="Этап", name_en="Stage")
+        self.invoice = Touchpoint.objects.create(
+            stage=stage,
+            order=1,
+            code="invoice",
+            name_ru="Счёт",
+            name_en="Invoice",
+            channel="invoice",
+            team=case.team_a,
+        )
+        self.support = Touchpoint.objects.create(
+            stage=stage,
+            order=2,
+            code="support",
+            name_ru="Поддержка",
+            name_en="Support",
+            channel="phone",
+            team=case.team_b,
+        )
+        self.survey = Survey.objects.create(
+            name_ru="Опрос", name_en="Survey", kind="relationship", languages=["ru", "en"]
+        )
+        self.questions = {}
+        for order, (key, kind, touchpoint) in enumerate(
+            [
+                ("nps", "nps", None),
+                ("csat", "csat", None),
+                ("ces", "ces", None),
+                ("invoice", "rating", self.invoice),
+                ("support", "rating", self.support),
+                ("comment", "text", None),
+            ],
+            start=1,
+        ):
+            self.questions[key] = Question.objects.create(
+                survey=self.survey,
+                order=order,
+                kind=kind,
+                text_ru=key,
+                text_en=key,
+                touchpoint=touchpoint,
+            )
+        self.policy = SlaPolicy.objects.create(
+            name_ru="Стандарт", name_en="Standard", first_contact_hours=4, resolution_hours=16
+        )
+        self.alpha = Customer.objects.create(
+            external_id="A",
+            name="Альфа",
+            owner=case.teammate.employee,
+            tier="strategic",
+            annual_value=Decimal("5000000"),
+        )
+        self.beta = Customer.objects.create(
+            external_id="B", name="Beta", tier="small", annual_value=Decimal("1000")
+        )
+        self.target = Segment.objects.create(
+            name="Крупные",
+            kind=SegmentKind.RULE,
+            is_target=True,
+            rule=[{"field": "tier", "op": "in", "value": ["strategic", "key"]}],
+        )
+        self.picked = Segment.objects.create(name="Отобранные", kind=SegmentKind.MANUAL)
+        self.picked.members.add(self.beta)
+
+    def contact(self, customer: Customer, name: str = "Анна") -> Contact:
+        return Contact.objects.create(customer=customer, name=name)
+
+    def answer(
+        self,
+        customer=None,
+        contact=None,
+        *,
+        at: dt.datetime = NOW - dt.timedelta(days=1),
+        channel: str = "email",
+        comment: str = "",
+        **scores,
+    ) -> Response:
+        """A completed response with the given scores (nps, csat, ces, invoice, support)."""
+        response = Response.objects.create(
+            survey=self.survey,
+            contact=contact,
+            customer=customer or getattr(contact, "customer", None),
+            channel=channel,
+            state="completed",
+            started_at=at,
+            submitted_at=at,
+        )
+        answers = [
+            Answer(
+                response=response,
+                question=self.questions[key],
+                kind=self.questions[key].kind,
+                touchpoint=self.questions[key].touchpoint,
+                score=score,
+            )
+            for key, score in scores.items()
+            if score is not None
+        ]
+        if comment:
+            question = self.questions["comment"]
+            answers.append(Answer(response=response, question=question, kind="text", text=comment))
+        Answer.objects.bulk_create(answers)
+        return response
+
+    def rule(self, condition, *, owner_kind=OwnerKind.CUSTOMER_OWNER, team=None, name="Правило"):
+        return rules.save_rule(
+            None,
+            name_ru=name,
+            condition=condition,
+            owner_kind=owner_kind,
+            team=team,
+            priority=Priority.HIGH,
+            sla_policy=self.policy,
+            now=NOW - dt.timedelta(days=200),
+        )
+
+
+def random_condition(rng: random.Random, world: World, depth: int = 0) -> dict:
+    """A random, possible condition over every field."""
+    if depth < 2 and rng.random() < 0.4:
+        parts = [random_condition(rng, world, depth + 1) for _ in range(rng.randint(1, 3))]
+        return {"any": parts}  # "any" is never impossible
+    field = rng.choice(
+        [
+            "nps",
+            "csat",
+            "ces",
+            "touchpoint_rating",
+            "comment",
+            "tier",
+            "annual_value",
+            "segment",
+            "target_segment",
+            "nps_drop",
+            "channel",
+        ]
+    )
+    if field in KINDS:
+        high = {"nps": 10, "csat": 5, "ces": 7}[field]
+        return {
+            "field": field,
+            "op": rng.choice(["lte", "gte", "eq"]),
+            "value": rng.randint(1, high),
+        }
+    if field == "touchpoint_rating":
+        leaf = {"field": field, "op": rng.choice(["lte", "gte"]), "value": rng.randint(1, 5)}
+        if rng.random() < 0.5:
+            leaf["touchpoint"] = rng.choice(["invoice", "support"])
+        return leaf
+    if field == "comment":
+        return {
+            "field": field,
+            "op": "contains_any",
+            "value": rng.sample(["счёт", "долго", "Invoice late", "ok"], 2),
+        }
+    if field == "tier":
+        return {
+            "field": field,
+            "op": "in",
+            "value": rng.sample(["strategic", "key", "standard", "small"], 2),
+        }
+    if field == "annual_value":
+        return {
+            "field": field,
+            "op": rng.choice(["lte", "gte"]),
+            "value": rng.choice([500, 2000, 10**6]),
+        }
+    if field == "segment":
+        return {
+            "field": field,
+            "op": "in",
+            "value": [rng.choice([world.target.pk, world.picked.pk])],
+        }
+    if field == "target_segment":
+        return {"field": field, "op": "is", "value": True}
+    if field == "nps_drop":
+        return {"field": field, "op": "gte", "value": rng.randint(1, 5)}
+    return {"field": field, "op": "in", "value": rng.sample(["email", "web", "api"], 2)}
+
+
+class BulkEqualsPlainTests(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.world = world = World(cls)
+        rng = random.Random(11)
+        customers = [world.alpha, world.beta, None]
+        contacts = [world.contact(world.alpha), world.contact(world.beta, "Bob")]
+        words = ["Счёт пришёл поздно", "всё ДОЛГО", "invoice late again", "ok", "", "счетовод"]
+        cls.responses = []
+        for day in range(120):
+            contact = rng.choice([*contacts, None])
+            customer = contact.customer if contact else rng.choice(customers)
+            scores = {
+                key: rng.choice([None, *range(low, high + 1)])
+                for key, low, high in [
+                    ("nps", 0, 10),
+                    ("csat", 1, 5),
+                    ("ces", 1, 7),
+                    ("invoice", 1, 5),
+                    ("support", 1, 5),
+                ]
+            }
+            cls.responses.append(
+                world.answer(
+                    customer,
+                    contact,
+                    at=NOW - dt.timedelta(hours=day * 5),
+                    comment=rng.choice(words),
+                    channel=rng.choice(["email", "web", "api"]),
+                    **scores,
+                )
+            )
+
+    def plain_facts(self, response: Response):
+        """One response's facts the straightforward way: one ORM query after another."""
+        from cxloop.cases.conditions import ResponseFacts
+
+        answers = list(response.answers.all())
+
+        def score(kind):
+            found = [a.score for a in answers if a.kind == kind and a.score is not None]
+            return min(found) if found else None
+
+        ratings = {}
+        for answer in answers:
+            if answer.kind == "rating" and answer.score is not None:
+                ratings[answer.touchpoint_id] = min(
+                    answer.score, ratings.get(answer.touchpoint_id, 9)
+                )
+        customer = response.customer
+        segments = frozenset(
+            s.pk
+            for s in (self.world.target, self.world.picked)
+            if customer is not None
+            and (
+                customer in s.members.all()
+                or (s.kind == "rule" and customer.tier in ("strategic", "key"))
+            )
+        )
+        drop = None
+        nps = score("nps")
+        if response.contact_id and nps is not None:
+            earlier = [
+                a.score
+                for r in Response.objects.filter(contact_id=response.contact_id).order_by(
+                    "submitted_at", "pk"
+                )
+                if (r.submitted_at, r.pk) < (response.submitted_at, response.pk)
+                for a in r.answers.filter(kind="nps")
+            ]
+            drop = earlier[-1] - nps if earlier else None
+        return ResponseFacts(
+            nps=nps,
+            csat=score("csat"),
+            ces=score("ces"),
+            ratings=ratings,
+            comment="\n".join(a.text for a in answers if a.kind == "text" and a.text),
+            tier=customer.tier if customer else "",
+            annual_value=customer.annual_value if customer else None,
+            segment_ids=segments,
+            in_target_segment=self.world.target.pk in segments,
+            nps_drop=drop,
+            channel=response.channel,
+        )
+
+    def test_it_matches_the_same_responses_as_one_at_a_time(self):
+        rng = random.Random(5)
+        conditions = [random_condition(rng, self.world) for _ in range(60)]
+        nodes = [parse_condition(c) for c in conditions]
+        ids = [r.pk for r in self.responses]
+        batch = load_batch(ids, Context.for_nodes(nodes), since=None)
+        by_id = {r.pk: r for r in self.responses}
+        plain = [self.plain_facts(by_id[pk]) for pk in batch.response_id]
+        from cxloop.cases.conditions import evaluate_table
+
+        hits = 0
+        for condition, node in zip(conditions, nodes, strict=True):
+            bulk = evaluate_table(node, batch.table).tolist()
+            one_by_one = [matches(node, facts) for facts in plain]
+            self.assertEqual(bulk, one_by_one, condition)
+            hits += sum(bulk)
+        self.assertGreater(hits, 100)  # the conditions did select something
+        self.assertEqual(len(batch), len(self.responses))
+
+
+class OpeningTests(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.world = World(cls)
+        cls.member2 = cls._user("member2", cls.team_b, Role.EMPLOYEE)
+        cls.viewer_b = cls._user("viewer_b", cls.team_b, Role.VIEWER)
+
+    def test_it_opens_one_case_per_customer_and_attaches_the_rest(self):
+        w = self.world
+        rule = w.rule({"field": "nps", "op": "lte", "value": 6})
+        other = w.rule({"field": "csat", "op": "lte", "value": 2}, name="CSAT")
+        contact = w.contact(w.alpha)
+        first = w.answer(contact=contact, nps=3, invoice=2, at=NOW - dt.timedelta(days=2))
+        second = w.answer(contact=contact, nps=5, csat=1, at=NOW - dt.timedelta(days=1))
+        happy = w.answer(contact=contact, nps=10)
+        ids = [first.pk, second.pk, happy.pk]
+        outcome = evaluate(ids, now=NOW)
+        case = Case.objects.get()
+        self.assertEqual((outcome.opened, outcome.attached), (1, 1))
+        self.assertEqual(case.title, "NPS 3 · Счёт · Альфа")
+        self.assertEqual(case.owner, self.teammate.employee)
+        self.assertEqual((case.contact, case.priority, case.origin), (contact, "high", Origin.RULE))
+        self.assertEqual(case.rule_version, rule)
+        self.assertEqual(list(case.touchpoints.all()), [w.invoice])
+        # second: NPS rule attached; CSAT rule could not add the same response to the same case
+        self.assertEqual(
+            sorted(CaseTrigger.objects.values_list("rule_id", "response_id")),
+            [(rule.rule_id, first.pk), (rule.rule_id, second.pk)],
+        )
+        self.assertEqual(other.rule.triggers.count(), 0)
+        self.assertEqual(case.events.filter(kind=EventKind.TRIGGER).count(), 1)
+        again = evaluate(ids, now=NOW)  # idempotent
+        self.assertEqual((again.opened, again.attached), (0, 0))
+        self.assertEqual(CaseTrigger.objects.count(), 2)
+
+    def test_a_resolved_case_lets_the_next_trigger_open_a_new_one(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6})
+        evaluate([w.answer(w.alpha, nps=1).pk], now=NOW)
+        Case.objects.update(state=CaseState.RESOLVED)
+        evaluate([w.answer(w.alpha, nps=2).pk], now=NOW)
+        self.assertEqual(Case.objects.count(), 2)
+
+    def test_live_rules_leave_history_alone_and_a_run_over_past_days_reaches_it(self):
+        w = self.world
+        version = w.rule({"field": "nps", "op": "lte", "value": 6})
+        old = w.answer(w.alpha, nps=2, at=NOW - dt.timedelta(days=20))
+        self.assertEqual(evaluate([old.pk], now=NOW).opened, 0)
+        forecast = rules.preview(version.condition, now=NOW, days=30, rule=version.rule)
+        self.assertEqual((forecast.cases, forecast.examples), (1, (old.pk,)))
+        self.assertEqual(rules.run_rule(version, 30, now=NOW).opened, 1)
+        with self.assertRaisesMessage(rules.RuleError, "366"):
+            rules.run_rule(version, 366, now=NOW)
+
+    def test_a_preview_counts_what_running_the_rule_opens(self):
+        w = self.world
+        gamma = Customer.objects.create(external_id="G", name="Gamma")
+        for day, (customer, nps) in enumerate(
+            [(w.alpha, 2), (w.alpha, 3), (w.beta, 1), (None, 0), (None, 4), (gamma, 9), (w.beta, 6)]
+        ):
+            w.answer(customer, nps=nps, at=NOW - dt.timedelta(days=day * 10 + 1))
+        # Beta already has an open rule case: its triggers attach instead of opening one.
+        earlier = w.rule({"field": "nps", "op": "eq", "value": 10}, name="Раньше")
+        evaluate([w.answer(w.beta, nps=10).pk], now=NOW)
+        version = w.rule({"field": "nps", "op": "lte", "value": 6})
+        forecast = rules.preview(version.condition, now=NOW, rule=version.rule)
+        self.assertEqual((forecast.cases, forecast.attached), (3, 3))
+        self.assertEqual(len(forecast.examples), 3)
+        outcome = rules.run_rule(version, rules.PREVIEW_DAYS, now=NOW)
+        self.assertEqual((outcome.opened, outcome.attached), (forecast.cases, forecast.attached))
+        self.assertEqual(Case.objects.filter(rule_version=version).count(), forecast.cases)
+        self.assertEqual(Case.objects.filter(rule_version=earlier).count(), 1)
+
+    def test_a_named_team_takes_cases_in_turn(self):
+        w = self.world
+        w.rule(
+            {"field": "nps", "op": "lte", "value": 6}, owner_kind=OwnerKind.TEAM, team=self.team_b
+        )
+        customers = [Customer.objects.create(external_id=f"R{i}", name=f"R{i}") for i in range(5)]
+        ids = [
+            w.answer(c, nps=1, at=NOW - dt.timedelta(hours=9 - i)).pk
+            for i, c in enumerate(customers)
+        ]
+        evaluate(ids[:3], now=NOW)
+        evaluate(ids[3:], now=NOW + dt.timedelta(minutes=1))
+        owners = [
+            Case.objects.get(customer=c).owner.user.username for c in customers
+        ]  # the viewer of team B never takes a case
+        self.assertEqual(owners, ["outsider", "member2", "outsider", "member2", "outsider"])
+
+    def test_without_an_owner_the_case_goes_to_the_touchpoint_team_and_says_so(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6}, team=self.team_a)
+        evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
+        case = Case.objects.get()
+        self.assertEqual(case.team, self.team_b)  # support, rated lowest, belongs to team B
+        self.assertIn(case.owner.user.username, {"outsider", "member2"})
+        self.assertIn("relationship owner", case.events.get(kind=EventKind.OPENED).text)
+
+    def test_touchpoint_team_routing_falls_back_to_the_rules_team(self):
+        w = self.world
+        w.rule(
+            {"field": "nps", "op": "lte", "value": 6},
+            owner_kind=OwnerKind.TOUCHPOINT_TEAM,
+            team=self.team_a,
+        )
+        evaluate([w.answer(w.beta, nps=2).pk], now=NOW)
+        case = Case.objects.get()
+        self.assertEqual(case.team, self.team_a)
+        self.assertIn("rule's team", case.events.get(kind=EventKind.OPENED).text)
+
+    def test_the_signal_evaluates_recorded_responses(self):
+        w = self.world
+        w.rule({"field": "comment", "op": "contains_any", "value": ["счёт"]})
+        response = w.answer(w.alpha, nps=9, comment="Где СЧЕТ?", at=dt.datetime.now(dt.UTC))
+        responses_recorded.send(sender=None, response_ids=[response.pk], months={"2026-03"})
+        self.assertEqual(Case.objects.get().triggers.get().response, response)
+
+
+# Two workers at once --------------------------------------------------------------------------
+
+WORKER = """
+import datetime as dt, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+from cxloop.cases.evaluate import evaluate
+ids = [int(x) for x in sys.argv[1].split(",")]
+now = dt.datetime.fromisoformat(sys.argv[2])
+print(evaluate(ids, now=now))
+"""
+
+
+def database_url() -> str:
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{database['NAME']}"
+    return (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST'] or ''}"
+        f":{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
+class TwoWorkersTests(TransactionTestCase):
+    """Committed data: two real processes evaluate the same ids at once."""
+
+    def setUp(self):
+        from django.contrib.auth.models import User
+
+        from cxloop.people.models import Employee, Team
+
+        self.team_a = Team.objects.create(name="A")
+        self.team_b = self.team_a
+        user = User.objects.create_user("teammate")
+        self.teammate = user
+        Employee.objects.create(user=user, team=self.team_a)
+        self.world = World(self)
+
+    def test_two_workers_open_one_case_per_rule_response_and_customer(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6})
+        w.rule({"field": "csat", "op": "lte", "value": 2}, name="CSAT")
+        customers = [Customer.objects.create(external_id=f"W{i}", name=f"W{i}") for i in range(40)]
+        ids = []
+        for i in range(200):
+            customer = customers[i % 40] if i % 7 else None
+            ids.append(
+                w.answer(customer, nps=i % 7, csat=1 + i % 5, at=NOW - dt.timedelta(minutes=i)).pk
+            )
+        arguments = [",".join(map(str, ids)), NOW.isoformat()]
+        environment = {**os.environ, "CXLOOP_DATABASE_URL": database_url()}
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    *arguments,
+                ],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [worker.communicate(timeout=300) for worker in workers]
+        for worker, (_out, err) in zip(workers, outputs, strict=True):
+            self.assertEqual(worker.returncode, 0, err[-3000:])
+        nps_rule, csat_rule = (v.rule_id for v in AlertRuleVersion.objects.order_by("pk"))
+        # Every response matched the NPS rule: one trigger each, on its customer's one case
+        # or (no customer) a case of its own; the CSAT rule adds a case only for responses
+        # without a customer (with one, the response is already on that customer's case).
+        anonymous = [i for i in range(200) if i % 7 == 0]
+        anonymous_csat = [i for i in anonymous if i % 5 in (0, 1)]
+        self.assertEqual(CaseTrigger.objects.filter(rule_id=nps_rule).count(), 200)
+        self.assertEqual(CaseTrigger.objects.filter(rule_id=csat_rule).count(), len(anonymous_csat))
+        with_customer = list(
+            Case.objects.exclude(customer=None).values_list("customer_id", flat=True)
+        )
+        self.assertEqual(sorted(with_customer), sorted(c.pk for c in customers))
+        self.assertEqual(
+            Case.objects.filter(customer=None).count(), len(anonymous) + len(anonymous_csat)
+        )
