@@ -15,11 +15,20 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
     "contact_detail": ("contact", "pk"),
     "face_to_face_list": ("face_to_face_record", ""),
     "api:list_responses": ("response", ""),
+    "case_list": ("case", ""),
+    "case_detail": ("case", "pk"),
+    "case_new": ("customer", ""),
+    "follow_up_list": ("face_to_face_record", ""),
 }
 
 # URL name → why showing it is not a read of a customer's or contact's data.
 EXEMPT: dict[str, str] = {
     "home": "counts and links only",
+    "case_action": "a write; recorded in the case's history",
+    "case_bulk_assign": "a write; recorded in each case's history",
+    "follow_up_done": "a write",
+    "root_cause_list": "the root-cause taxonomy",
+    "root_cause_edit": "a write to the root-cause taxonomy",
     "login": "sign-in page",
     "logout": "sign-out",
     "survey_new": "survey design",

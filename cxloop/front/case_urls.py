@@ -1,3 +1,17 @@
 """Pages of the closed loop; cxloop.front.urls includes them."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from cxloop.front import case_views
+
+urlpatterns = [
+    path("", case_views.case_list, name="case_list"),
+    path("new/", case_views.case_new, name="case_new"),
+    path("assign/", case_views.case_bulk_assign, name="case_bulk_assign"),
+    path("<int:pk>/", case_views.case_detail, name="case_detail"),
+    path("<int:pk>/<slug:action>/", case_views.case_action, name="case_action"),
+    path("follow-ups/", case_views.follow_up_list, name="follow_up_list"),
+    path("follow-ups/<int:pk>/done/", case_views.follow_up_done, name="follow_up_done"),
+    path("root-causes/", case_views.root_cause_list, name="root_cause_list"),
+    path("root-causes/<int:pk>/", case_views.root_cause_edit, name="root_cause_edit"),
+]

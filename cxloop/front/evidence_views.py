@@ -20,6 +20,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
+from cxloop.cases.queries import cases_of_customer, may_work_cases
 from cxloop.customers.models import Tier
 from cxloop.customers.queries import (
     all_segments,
@@ -440,6 +441,10 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "owner": owner,
         "team": owner.team if owner else None,
         "scores": score_chips(response),
+        "may_open_case": may_work_cases(request.user),
+        "cases": cases_of_customer(request.user, response.customer_id)
+        if response.customer_id
+        else [],
     }
     return render(request, "front/response_detail.html", context)
 
@@ -554,6 +559,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "response_count": summary.count if summary else 0,
         "meetings": list(meetings_about(customer_id=customer.pk)),
         "query": query,
+        "may_open_case": may_work_cases(request.user),
+        "cases": cases_of_customer(request.user, customer.pk),
     }
     return render(request, "front/customer_detail.html", context)
 

@@ -12,8 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from cxloop.cases.models import Case, RootCause
 from cxloop.customers.models import Contact
 from cxloop.facts.sync import rebuild
+from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest
 from cxloop.people.models import Employee, Role, Team
 from cxloop.surveys.models import Question, Response, Survey
@@ -45,6 +47,10 @@ URL_KWARGS = {
     "contact_detail": lambda d: {"pk": d.contact.pk},
     "respond": lambda d: {"token": d.invitation_token},
     "respond_open": lambda d: {"pk": d.survey.pk, "signature": d.open_signature},
+    "case_detail": lambda d: {"pk": d.case.pk},
+    "case_action": lambda d: {"pk": d.case.pk, "action": "note"},
+    "follow_up_done": lambda d: {"pk": d.follow_up.pk},
+    "root_cause_edit": lambda d: {"pk": d.root_cause.pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -93,10 +99,31 @@ def make_every_page_data() -> SimpleNamespace:
     _map(client, data.finished_import)
     response = client.post(reverse("import_run", args=[data.finished_import]), {"valid_only": "on"})
     assert response.status_code == 302, response.content[:2000]
+    _case(client, data)
     client.get(reverse("home"))  # the messages of the forms above are shown and gone
     rebuild()
     data.session = client.cookies["sessionid"].value
     return data
+
+
+def _case(client: Client, data: SimpleNamespace) -> None:
+    """A case opened by hand from the contact's response, with a root cause of the taxonomy,
+    and a follow-up agreed at a meeting."""
+    root_causes = reverse("root_cause_list")
+    cause = {"touchpoint": "", "name_ru": "Сроки поставки", "name_en": "Delivery dates"}
+    assert client.post(root_causes, cause).status_code == 302
+    data.root_cause = RootCause.objects.get(name_en="Delivery dates")
+    lead = Employee.objects.get(user=data.lead)
+    opened = client.post(
+        f"{reverse('case_new')}?response={data.response.pk}",
+        {"title": "Счёт с ошибкой", "owner": lead.pk, "priority": "high"},
+    )
+    assert opened.status_code == 302, opened.content[:2000]
+    data.case = Case.objects.get(title="Счёт с ошибкой")
+    record = FaceToFaceRecord.objects.filter(customer=data.ours).first()
+    data.follow_up = FollowUp.objects.create(
+        record=record, description="Прислать новый график", owner=lead, due_on=dt.date(2026, 3, 10)
+    )
 
 
 def _meeting(client: Client, data: SimpleNamespace) -> None:
