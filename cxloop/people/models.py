@@ -1,9 +1,94 @@
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.i18n import english_field, second_language
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(name)s is not a time zone (say Europe/Moscow)."), params={"name": name}
+        )
+
+
+class BusinessCalendar(models.Model):
+    """When a team works: its time zone, working weekdays and hours, and the exceptions to the
+    week (:class:`CalendarDay`). A team without one works to its parent's, else to the
+    default calendar (the Russian production calendar, loaded by a migration)."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Moscow", validators=[validate_time_zone]
+    )
+    work_days = models.CharField(
+        _("working weekdays"),
+        max_length=7,
+        default="12345",
+        validators=[
+            RegexValidator(r"^[1-7]{1,7}$", _("Weekday numbers 1 (Monday) to 7 (Sunday)."))
+        ],
+        help_text=_("Weekday numbers, 1 Monday to 7 Sunday: 12345 is Mon–Fri."),
+    )
+    day_start = models.TimeField(_("working day starts"), default="09:00")
+    day_end = models.TimeField(_("working day ends"), default="18:00")
+    is_default = models.BooleanField(
+        _("default"), default=False, help_text=_("The calendar of teams that have none.")
+    )
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(day_start__lt=F("day_end")), name="calendar_day_ends_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="calendar_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.day_start and self.day_end and self.day_start >= self.day_end:
+            raise ValidationError({"day_end": _("A working day ends after it starts.")})
+
+
+class CalendarDay(models.Model):
+    """An exception to a calendar's week: a public holiday, or a weekend day that is worked."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        verbose_name=_("calendar"),
+        on_delete=models.CASCADE,
+        related_name="days",
+    )
+    date = models.DateField(_("date"))
+    is_working = models.BooleanField(
+        _("working day"),
+        default=False,
+        help_text=_("Off: a holiday. On: a transferred working day."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
 
 
 class Team(models.Model):
@@ -18,6 +103,15 @@ class Team(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="children",
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        verbose_name=_("business calendar"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="teams",
+        help_text=_("Empty: the parent team's, else the default calendar."),
     )
 
     class Meta:
@@ -71,6 +165,11 @@ class Employee(models.Model):
     is_champion = models.BooleanField(
         _("CX champion"), default=False, help_text=_("An internal champion of customer experience.")
     )
+    language = models.CharField(
+        _("language of e-mails"), max_length=2, choices=settings.LANGUAGES, default="ru"
+    )
+    # The local date of the last daily summary of cases sent: one a day, even with two workers.
+    digest_sent_on = models.DateField(_("last daily summary"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("employee")

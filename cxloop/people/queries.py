@@ -1,10 +1,12 @@
 """Read side of people: roles and the part of the team hierarchy a user may see."""
 
+import datetime as dt
 from collections.abc import Collection
 
 from django.db.models import Count, QuerySet
 
-from cxloop.people.models import Employee, Idea, Role, Team
+from cxloop.lib import workhours
+from cxloop.people.models import BusinessCalendar, CalendarDay, Employee, Idea, Role, Team
 
 ORGANISATION_WIDE = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.VIEWER})
 
@@ -121,3 +123,96 @@ def team_paths(ids: list[int]) -> dict[int, str]:
             current = parents.get(current)
         paths[team_id] = " › ".join(reversed(chain))
     return paths
+
+
+# When no calendar is stored at all: Moscow, Monday to Friday 9–18, no holidays.
+FALLBACK_CALENDAR = workhours.Calendar(
+    time_zone="Europe/Moscow",
+    work_days=frozenset(range(1, 6)),
+    day_start=dt.time(9),
+    day_end=dt.time(18),
+)
+
+
+class Calendars:
+    """Every business calendar, and which one each team works to (its own, else its nearest
+    parent's, else the default), read in three queries."""
+
+    def __init__(self):
+        exceptions: dict[int, dict[dt.date, bool]] = {}
+        for calendar_id, date, is_working in CalendarDay.objects.values_list(
+            "calendar_id", "date", "is_working"
+        ):
+            exceptions.setdefault(calendar_id, {})[date] = is_working
+        self.by_id: dict[int | None, workhours.Calendar] = {None: FALLBACK_CALENDAR}
+        self.default_id = None
+        for row in BusinessCalendar.objects.all():
+            self.by_id[row.pk] = _plain(row, exceptions.get(row.pk, {}))
+            if row.is_default:
+                self.default_id = row.pk
+        self._teams = {
+            pk: (parent_id, calendar_id)
+            for pk, parent_id, calendar_id in Team.objects.values_list("pk", "parent", "calendar")
+        }
+
+    def id_for_team(self, team_id: int | None) -> int | None:
+        seen = set()
+        while team_id is not None and team_id not in seen:
+            seen.add(team_id)
+            parent_id, calendar_id = self._teams.get(team_id, (None, None))
+            if calendar_id is not None:
+                return calendar_id
+            team_id = parent_id
+        return self.default_id
+
+    def for_team(self, team_id: int | None) -> workhours.Calendar:
+        return self.by_id[self.id_for_team(team_id)]
+
+    def teams_by_calendar(self) -> dict[int | None, list[int]]:
+        """Each calendar's id with the ids of the teams that work to it."""
+        grouped: dict[int | None, list[int]] = {}
+        for team_id in self._teams:
+            grouped.setdefault(self.id_for_team(team_id), []).append(team_id)
+        return grouped
+
+
+def _plain(row: BusinessCalendar, exceptions: dict[dt.date, bool]) -> workhours.Calendar:
+    return workhours.Calendar(
+        time_zone=row.time_zone,
+        work_days=frozenset(int(day) for day in row.work_days),
+        day_start=row.day_start,
+        day_end=row.day_end,
+        exceptions=exceptions,
+    )
+
+
+def team_calendar(team_id: int | None) -> workhours.Calendar:
+    """The calendar team ``team_id`` works to (None: the default calendar)."""
+    return Calendars().for_team(team_id)
+
+
+def manager_chain(team_id: int, *, skip: Collection[int] = ()) -> list[Employee]:
+    """The managers above a person of team ``team_id``: the first manager of that team, then of
+    each team above it in turn, one per team, leaving out the employees in ``skip`` (the person
+    themselves) and anyone already named."""
+    managers: dict[int, Employee] = {}
+    for employee in Employee.objects.filter(role=Role.MANAGER).exclude(pk__in=skip).order_by("pk"):
+        managers.setdefault(employee.team_id, employee)
+    parents = dict(Team.objects.values_list("pk", "parent"))
+    chain, seen_teams = [], set()
+    while team_id is not None and team_id not in seen_teams:
+        seen_teams.add(team_id)
+        manager = managers.get(team_id)
+        if manager is not None and manager not in chain:
+            chain.append(manager)
+        team_id = parents.get(team_id)
+    return chain
+
+
+def employees_with_email(ids: Collection[int]) -> QuerySet[Employee]:
+    """The employees among ``ids`` who have an e-mail address, with their login."""
+    return (
+        Employee.objects.filter(pk__in=ids, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+    )

@@ -2,7 +2,9 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from cxloop.people.models import Employee, Idea, IdeaStatus
 from cxloop.people.queries import role_records_feedback
@@ -32,3 +34,18 @@ def set_idea_status(idea: Idea, status: str) -> None:
     if status not in IdeaStatus.values:
         raise ValueError(f"status must be one of {', '.join(IdeaStatus.values)}, got {status!r}")
     Idea.objects.filter(pk=idea.pk).update(status=status)
+
+
+def claim_daily_summary(employee_id: int, day: dt.date) -> bool:
+    """Mark ``day``'s summary of cases as sent to the employee; True only for the one call that
+    did (a conditional UPDATE: two workers at once send one summary)."""
+    not_yet = Q(digest_sent_on__isnull=True) | Q(digest_sent_on__lt=day)
+    return Employee.objects.filter(not_yet, pk=employee_id).update(digest_sent_on=day) == 1
+
+
+def set_language(employee: Employee, language: str) -> None:
+    """The language of the employee's e-mails."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"language must be one of {', '.join(dict(settings.LANGUAGES))}")
+    Employee.objects.filter(pk=employee.pk).update(language=language)
+    employee.language = language

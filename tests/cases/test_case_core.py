@@ -60,7 +60,9 @@ class CaseCoreTests(BaseTestCase):
         case = services.change_state(case, CaseState.WAITING, by=who, now=NOW)
         later = NOW + dt.timedelta(hours=3)
         case = services.change_state(case, CaseState.IN_PROGRESS, by=who, now=later)
-        self.assertEqual(case.resolution_due, NOW + dt.timedelta(hours=19))
+        # 16 working hours from Monday 12:00 in Moscow (9–18), plus the 3 spent waiting.
+        wednesday_13_msk = dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC)
+        self.assertEqual(case.resolution_due, wednesday_13_msk)
         with self.assertRaises(services.CaseError):
             services.change_state(case, CaseState.RESOLVED, by=who, now=later)
         case = services.change_state(case, CaseState.RESOLVED, by=who, now=later, text="Refund")
@@ -68,7 +70,7 @@ class CaseCoreTests(BaseTestCase):
             services.change_state(case, CaseState.NEW, by=who, now=later)
         case = services.change_state(case, CaseState.IN_PROGRESS, by=who, now=later)  # reopen
         self.assertIsNone(case.resolved_at)
-        self.assertEqual(case.resolution_due, later + dt.timedelta(hours=16))
+        self.assertEqual(case.resolution_due, wednesday_13_msk)  # Monday 15:00 + 16 hours
 
     def test_history_cannot_be_rewritten_or_deleted(self):
         event = self._open().events.first()

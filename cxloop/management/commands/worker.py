@@ -4,15 +4,19 @@ import threading
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from cxloop.cases.jobs import run_due
 from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
+from cxloop.surveys.announce import announce_pending
 
 
 class Command(BaseCommand):
     help = (
-        "Run the background worker: the tasks on the database queue, the outbox's e-mails "
-        "as they fall due (retries included) and, once a day, the retention rules."
+        "Run the background worker: the announcement of new responses, the tasks on the "
+        "database queue, the outbox's e-mails as they fall due (retries included) and, once a "
+        "day, the retention rules."
     )
 
     def add_arguments(self, parser):
@@ -40,12 +44,18 @@ class Command(BaseCommand):
             stop.set()
 
         while True:
-            # Tasks first (they may queue e-mails), then one pass over the outbox. db_worker
+            # Responses whose writer died before asking for their announcement (between its
+            # commit and its on_commit) would otherwise wait for the next write: sweep them.
+            announce_pending()
+            # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
             # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
             # the messages being sent finish and puts the rest back, due at once.
             call_command(
                 "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
             )
+            # Deadlines, escalations and the news they bring queue their e-mails before the
+            # outbox pass sends them.
+            run_due(timezone.now())
             for name in ("SIGINT", "SIGTERM"):
                 signal.signal(getattr(signal, name), stopping)
             outcomes = send_due(stop=stop)
