@@ -5,7 +5,8 @@ cxloop module. Every function returns a frozen dataclass with ``to_dict()`` (or 
 documents its formula and reference, and raises ``ValueError`` naming the problem on bad input
 rather than returning NaN.
 
-Topics: :mod:`~.scores` (NPS, top-box, means, Wilson), :mod:`~.comparisons` (differences,
+Topics: :mod:`~.scores` (NPS, top-box, means, Wilson), :mod:`~.quantiles` (medians with
+order-statistic intervals), :mod:`~.comparisons` (differences,
 segment screening with FDR control), :mod:`~.drivers` (exact LMG, relative weights),
 :mod:`~.opportunities` (importance–performance), :mod:`~.control` (p, EWMA, CUSUM, run rules),
 :mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.impact` (before/after, DiD) and
@@ -34,6 +35,7 @@ from .drivers import (
 )
 from .impact import BeforeAfter, before_after, difference_in_differences
 from .opportunities import QUADRANTS, Opportunity, importance_performance
+from .quantiles import median_interval, median_interval_min_n
 from .results import Difference, Estimate, Interval
 from .scores import (
     mean_from_moments,
@@ -66,6 +68,9 @@ __all__ = [
     "mean_score",
     "mean_from_moments",
     "wilson_interval",
+    # quantiles
+    "median_interval",
+    "median_interval_min_n",
     # comparisons
     "newcombe_difference",
     "proportion_difference",
