@@ -381,6 +381,11 @@ ACTIONS = {
 }
 
 
+def _auto_id(action: str) -> str:
+    """Ids of one action form's fields: several forms on the page have a "text" field."""
+    return f"id_{action}_%s"
+
+
 def _has_inquiry(case) -> bool:
     """Whether to show the inquiry's thread: the case came from the inquiry form and the
     thread's template exists (the inquiry pages provide it)."""
@@ -414,7 +419,8 @@ def _render_case(request: HttpRequest, case, *, bound: dict | None = None, statu
     forms = {}
     if acting:
         forms = {
-            action: (bound or {}).get(action) or form_class(user=request.user, case=case)
+            action: (bound or {}).get(action)
+            or form_class(user=request.user, case=case, auto_id=_auto_id(action))
             for action, (form_class, _apply) in ACTIONS.items()
         }
     context = {
@@ -458,7 +464,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if not may_act(request.user, case):
         raise PermissionDenied
     form_class, apply = ACTIONS[action]
-    form = form_class(request.POST, user=request.user, case=case)
+    form = form_class(request.POST, user=request.user, case=case, auto_id=_auto_id(action))
     if form.is_valid():
         try:
             apply(case, form.cleaned_data, by=employee_of(request.user), now=timezone.now())
