@@ -77,6 +77,10 @@ EXEMPT: dict[str, str] = {
     "personal_data": "logs its own read, with the contact's id",
     "personal_data_export": "a POST, logged as an export",
     "personal_data_erase": "a POST, logged as an erasure",
+    "ask": "the public inquiry form",
+    "ask_thanks": "the reference of the visitor's own question",
+    "inquiry_thread": "the customer's own inquiry, opened by its private link",
+    "case_answer": "a POST, recorded in the case's history",
 }
 
 # Admin models (app_label_modelname) whose list and change pages show personal data.
@@ -89,6 +93,11 @@ ADMIN_PERSONAL_MODELS: dict[str, str] = {
     "feedback_facetofacerecord": "face_to_face_record",
     "feedback_followup": "follow_up",
     "outbox_outboxmessage": "outbox_message",  # e-mails to contacts: address and text
+    "cases_case": "case",  # titles name customers
+    "cases_caseevent": "case_event",  # notes and messages about customers
+    "cases_inquiry": "inquiry",  # the asker's name, address and question
+    "cases_casetrigger": "case_trigger",  # its change page names the case (and customer)
+    "cases_notification": "notification",  # its change page names the case (and customer)
 }
 
 ADMIN_OTHER_MODELS: dict[str, str] = {
@@ -111,6 +120,12 @@ ADMIN_OTHER_MODELS: dict[str, str] = {
     "axes_accessfailurelog": "sign-in attempts",
     "axes_accesslog": "sign-ins",
     "audit_auditevent": "the audit log itself",
+    "cases_slapolicy": "settings",
+    "cases_rootcause": "taxonomy",
+    "cases_inquirytopic": "settings",
+    "cases_alertrule": "settings",
+    "cases_alertruleversion": "settings",
+    "cases_notificationpreference": "employees' choices",
 }
 
 ADMIN_VIEWS = ("changelist", "change", "history", "delete", "add")

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from cxloop.front import case_views
+from cxloop.front import case_views, inquiry_answer_views
 
 urlpatterns = [
     path("", case_views.case_list, name="case_list"),
     path("new/", case_views.case_new, name="case_new"),
     path("assign/", case_views.case_bulk_assign, name="case_bulk_assign"),
     path("<int:pk>/", case_views.case_detail, name="case_detail"),
+    path("<int:pk>/answer/", inquiry_answer_views.case_answer, name="case_answer"),
     path("<int:pk>/<slug:action>/", case_views.case_action, name="case_action"),
     path("follow-ups/", case_views.follow_up_list, name="follow_up_list"),
     path("follow-ups/<int:pk>/done/", case_views.follow_up_done, name="follow_up_done"),

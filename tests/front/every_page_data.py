@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from cxloop.cases.models import Case, RootCause
+from cxloop.cases import inquiries
+from cxloop.cases.models import Case, InquiryTopic, RootCause, SlaPolicy
 from cxloop.customers.models import Contact
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -51,6 +52,8 @@ URL_KWARGS = {
     "case_action": lambda d: {"pk": d.case.pk, "action": "note"},
     "follow_up_done": lambda d: {"pk": d.follow_up.pk},
     "root_cause_edit": lambda d: {"pk": d.root_cause.pk},
+    "case_answer": lambda d: {"pk": d.inquiry_case.pk},
+    "inquiry_thread": lambda d: {"token": d.inquiry_token},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -100,6 +103,7 @@ def make_every_page_data() -> SimpleNamespace:
     response = client.post(reverse("import_run", args=[data.finished_import]), {"valid_only": "on"})
     assert response.status_code == 302, response.content[:2000]
     _case(client, data)
+    _inquiry(data)
     client.get(reverse("home"))  # the messages of the forms above are shown and gone
     rebuild()
     data.session = client.cookies["sessionid"].value
@@ -124,6 +128,29 @@ def _case(client: Client, data: SimpleNamespace) -> None:
     data.follow_up = FollowUp.objects.create(
         record=record, description="Прислать новый график", owner=lead, due_on=dt.date(2026, 3, 10)
     )
+
+
+def _inquiry(data: SimpleNamespace) -> None:
+    """A question asked through the public form by the contact, routed to the lead's team."""
+    policy = SlaPolicy.objects.create(
+        name_ru="Ответ за день",
+        name_en="Answer in a day",
+        first_contact_hours=8,
+        resolution_hours=40,
+    )
+    topic = InquiryTopic.objects.create(
+        name_ru="Счета", name_en="Invoices", team=data.lead.employee.team, sla_policy=policy
+    )
+    submitted = inquiries.submit(
+        topic=topic,
+        name="Анна Петрова",
+        email=data.contact.email,
+        text="Почему в счёте две строки за март?",
+        language="ru",
+        now=dt.datetime.now(dt.UTC),
+    )
+    data.inquiry_case = Case.objects.get(pk=submitted.case_id)
+    data.inquiry_token = inquiries.link_token(data.inquiry_case.inquiry)
 
 
 def _meeting(client: Client, data: SimpleNamespace) -> None:
