@@ -24,6 +24,9 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
 # URL name → why showing it is not a read of a customer's or contact's data.
 EXEMPT: dict[str, str] = {
     "home": "counts and links only",
+    "notification_settings": "the signed-in person's own settings",
+    "calendar_list": "business calendars: settings",
+    "calendar_edit": "a business calendar: settings",
     "case_action": "a write; recorded in the case's history",
     "case_bulk_assign": "a write; recorded in each case's history",
     "follow_up_done": "a write",
@@ -121,6 +124,8 @@ ADMIN_OTHER_MODELS: dict[str, str] = {
     "axes_accesslog": "sign-ins",
     "audit_auditevent": "the audit log itself",
     "cases_slapolicy": "settings",
+    "people_businesscalendar": "settings",
+    "people_calendarday": "settings",
     "cases_rootcause": "taxonomy",
     "cases_inquirytopic": "settings",
     "cases_alertrule": "settings",

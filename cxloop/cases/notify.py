@@ -4,7 +4,9 @@ comes or gathered into the daily summary."""
 
 import datetime as dt
 
-from cxloop.cases.choices import Delivery, Priority
+from django.db import transaction
+
+from cxloop.cases.choices import Delivery, NotificationKind, Priority
 from cxloop.cases.models import Notification, NotificationPreference
 from cxloop.lib import workhours
 from cxloop.people.queries import Calendars
@@ -49,3 +51,25 @@ def deliver_after(
         return now
     calendar = (calendars or Calendars()).for_team(recipient.team_id)
     return workhours.next_working_moment(calendar, now)
+
+
+def preferences_of(employee) -> dict[str, str]:
+    """How ``employee`` hears of each kind of news (every kind; instant unless they chose)."""
+    chosen = dict(
+        NotificationPreference.objects.filter(employee=employee).values_list("kind", "delivery")
+    )
+    return {kind: chosen.get(kind, Delivery.INSTANT) for kind in NotificationKind.values}
+
+
+def set_preferences(employee, choices: dict[str, str]) -> None:
+    """Keep ``employee``'s choice of delivery per kind of news (kinds not given stay as they
+    were). Raises ValueError for an unknown kind or delivery, changing nothing."""
+    for kind, delivery in choices.items():
+        if kind not in NotificationKind.values or delivery not in Delivery.values:
+            raise ValueError(f"no such news or delivery: {kind!r}, {delivery!r}")
+    with transaction.atomic():
+        NotificationPreference.objects.filter(employee=employee, kind__in=list(choices)).delete()
+        NotificationPreference.objects.bulk_create(
+            NotificationPreference(employee=employee, kind=kind, delivery=delivery)
+            for kind, delivery in choices.items()
+        )

@@ -216,3 +216,17 @@ def employees_with_email(ids: Collection[int]) -> QuerySet[Employee]:
         .exclude(user__email="")
         .select_related("user")
     )
+
+
+def business_calendars() -> QuerySet[BusinessCalendar]:
+    """Every business calendar with how many teams work to it by choice."""
+    return BusinessCalendar.objects.annotate(team_count=Count("teams"))
+
+
+def business_calendar(pk: int) -> BusinessCalendar | None:
+    return BusinessCalendar.objects.filter(pk=pk).first()
+
+
+def calendar_days(calendar: BusinessCalendar, year: int) -> QuerySet[CalendarDay]:
+    """The calendar's holidays and transferred working days of ``year``."""
+    return calendar.days.filter(date__year=year)

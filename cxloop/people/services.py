@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-from cxloop.people.models import Employee, Idea, IdeaStatus
+from cxloop.people.models import BusinessCalendar, CalendarDay, Employee, Idea, IdeaStatus
 from cxloop.people.queries import role_records_feedback
 
 
@@ -49,3 +49,26 @@ def set_language(employee: Employee, language: str) -> None:
         raise ValueError(f"language must be one of {', '.join(dict(settings.LANGUAGES))}")
     Employee.objects.filter(pk=employee.pk).update(language=language)
     employee.language = language
+
+
+def update_calendar(calendar: BusinessCalendar, **fields) -> None:
+    """Change a calendar's name, time zone, working weekdays or hours. Raises ValidationError,
+    naming the field, for a value it cannot take (saving nothing)."""
+    for name, value in fields.items():
+        setattr(calendar, name, value)
+    calendar.full_clean()
+    calendar.save(update_fields=list(fields))
+
+
+def set_calendar_day(calendar: BusinessCalendar, date: dt.date, *, is_working: bool, name: str):
+    """Mark ``date`` on the calendar as a holiday or a transferred working day (replacing what
+    was there)."""
+    CalendarDay.objects.update_or_create(
+        calendar=calendar, date=date, defaults={"is_working": is_working, "name": name}
+    )
+
+
+def remove_calendar_day(calendar: BusinessCalendar, date: dt.date) -> bool:
+    """The date goes back to the calendar's usual week (False: it was not marked)."""
+    deleted, _ = CalendarDay.objects.filter(calendar=calendar, date=date).delete()
+    return deleted > 0

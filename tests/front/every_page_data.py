@@ -18,7 +18,7 @@ from cxloop.customers.models import Contact
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest
-from cxloop.people.models import Employee, Role, Team
+from cxloop.people.models import BusinessCalendar, Employee, Role, Team
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import issue_invitation, open_link_signature
 from cxloop.test import BaseTestCase
@@ -29,6 +29,7 @@ from tests.imports.files import csv_bytes
 # How to fill the converters of each page that takes one; a page missing here fails the test
 # (naming its URL pattern), so a new page cannot be skipped silently.
 URL_KWARGS = {
+    "calendar_edit": lambda d: {"pk": BusinessCalendar.objects.get(is_default=True).pk},
     "survey_detail": lambda d: {"pk": d.survey.pk},
     "survey_edit": lambda d: {"pk": d.survey.pk},
     "survey_preview": lambda d: {"pk": d.survey.pk},
