@@ -38,6 +38,8 @@ MIN_FILL_SECONDS = 3  # people take longer than this to read the form and type a
 # people, hence more), in that many seconds.
 EMAIL_RATE = (5, 3600)
 CLIENT_RATE = (20, 3600)
+# The customer's messages on one question: each tells its owner, so a flood is held back.
+REPLY_RATE = (10, 3600)
 _STAMP_SALT = "cxloop.cases.inquiry.stamp"
 _LINK_SALT = "cxloop.cases.inquiry.link"
 
@@ -96,6 +98,11 @@ def over_rate(email: str, client: str) -> bool:
     by_email = _counted_over(f"cxloop.inquiry-rate.email.{address}", *EMAIL_RATE)
     by_client = _counted_over(f"cxloop.inquiry-rate.client.{client}", *CLIENT_RATE)
     return by_email or by_client
+
+
+def replies_over_rate(inquiry: Inquiry) -> bool:
+    """Count one reply on ``inquiry``; True past :data:`REPLY_RATE`."""
+    return _counted_over(f"cxloop.inquiry-rate.reply.{inquiry.pk}", *REPLY_RATE)
 
 
 # --- the private link --------------------------------------------------------------------------

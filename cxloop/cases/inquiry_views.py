@@ -132,6 +132,11 @@ def inquiry_thread(request: HttpRequest, token: str) -> HttpResponse:
                 language=language,
             )
         form = ReplyForm(request.POST if request.method == "POST" else None)
+        if form.is_valid() and inquiries.replies_over_rate(inquiry):
+            form.add_error(
+                "text",
+                _("Many messages came on this question lately. Please try again in an hour."),
+            )
         if form.is_valid():
             try:
                 inquiries.reply(inquiry, form.cleaned_data["text"], now=timezone.now())

@@ -149,6 +149,24 @@ class InquiryFormTests(BaseTestCase):
         self.assertEqual(OutboxMessage.objects.count(), 1)
         self.assertContains(self.client.get(again.url), reference)
 
+    def test_the_same_question_from_two_requests_at_once_is_one_case(self):
+        self.post(filled(self.topic))
+        # The second request checked before the first had written: the database decides.
+        with mock.patch.object(
+            inquiries, "already_asked", side_effect=[None, Inquiry.objects.get()]
+        ):
+            submitted = inquiries.submit(
+                topic=self.topic,
+                name="Анна",
+                email="anna@acme.example",
+                text=QUESTION,
+                language="ru",
+                now=timezone.now(),
+            )
+        self.assertEqual(submitted.case_id, Case.objects.get().pk)
+        self.assertFalse(submitted.created)
+        self.assertEqual(OutboxMessage.objects.count(), 1)
+
     def test_the_honeypot_refuses_a_bot(self):
         response = self.post(filled(self.topic, leave_empty="http://spam.example"))
         self.assertEqual(response.status_code, 400)
@@ -256,6 +274,7 @@ class InquiryAnswerTests(BaseTestCase):
         cls.viewer = cls._user("viewer", cls.firm, Role.VIEWER)
 
     def setUp(self):
+        cache.clear()
         self.now = timezone.now()
         submitted = inquiries.submit(
             topic=self.topic,
@@ -366,6 +385,14 @@ class InquiryAnswerTests(BaseTestCase):
             self.assertEqual(response.status_code, 400)
             self.assertContains(response, 'aria-invalid="true"', status_code=400)
         self.assertFalse(self.case.events.filter(kind=EventKind.MESSAGE_IN).exists())
+
+    def test_a_flood_of_replies_is_held_back(self):
+        thread = reverse("inquiry_thread", args=[self.token])
+        for number in range(inquiries.REPLY_RATE[0] + 1):
+            response = self.client.post(thread, {"text": f"Сообщение {number}", "lang": "en"})
+        self.assertContains(response, "try again in an hour", status_code=400)
+        replies = self.case.events.filter(kind=EventKind.MESSAGE_IN).count()
+        self.assertEqual(replies, inquiries.REPLY_RATE[0])
 
     def test_an_unknown_link_is_a_404_page(self):
         response = self.client.get(reverse("inquiry_thread", args=["not-a-token"]))
