@@ -84,6 +84,9 @@ EXEMPT: dict[str, str] = {
     "ask_thanks": "the reference of the visitor's own question",
     "inquiry_thread": "the customer's own inquiry, opened by its private link",
     "case_answer": "a POST, recorded in the case's history",
+    "topic_list": "settings of the inquiry form",
+    "topic_new": "settings of the inquiry form",
+    "topic_edit": "settings of the inquiry form",
 }
 
 # Admin models (app_label_modelname) whose list and change pages show personal data.

@@ -6,6 +6,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.cases.inquiries import MAX_TEXT, active_topics
+from cxloop.cases.models import InquiryTopic
 
 # A name no browser fills by itself (unlike "website" or "url"), which bots fill as any field.
 HONEYPOT = "leave_empty"
@@ -101,3 +102,20 @@ class AnswerForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["text"].error_messages["required"] = _("Write the answer first.")
+
+
+class TopicForm(forms.ModelForm):
+    """A topic of the form as the CX lead sets it up: who answers it, and how soon."""
+
+    class Meta:
+        model = InquiryTopic
+        fields = ["name_ru", "name_en", "team", "sla_policy", "order", "is_active"]
+        error_messages = {
+            "team": {"required": _("Choose the team of specialists who answer this topic.")},
+            "sla_policy": {"required": _("Choose how soon this topic is answered.")},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].label_from_instance = lambda team: team.label
+        self.fields["sla_policy"].label_from_instance = lambda policy: policy.label

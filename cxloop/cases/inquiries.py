@@ -142,6 +142,15 @@ def active_topics():
     return InquiryTopic.objects.filter(is_active=True)
 
 
+def topics():
+    """Every topic, shown on the form or not, with its team and SLA policy."""
+    return InquiryTopic.objects.select_related("team", "sla_policy")
+
+
+def topic_by_id(pk: int) -> InquiryTopic | None:
+    return InquiryTopic.objects.filter(pk=pk).first()
+
+
 def inquiry_of(case: Case) -> Inquiry | None:
     return Inquiry.objects.select_related("topic").filter(case=case).first()
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cxloop.front import case_views, inquiry_answer_views
+from cxloop.front import case_views, inquiry_answer_views, topic_views
 
 urlpatterns = [
     path("", case_views.case_list, name="case_list"),
@@ -10,6 +10,9 @@ urlpatterns = [
     path("assign/", case_views.case_bulk_assign, name="case_bulk_assign"),
     path("<int:pk>/", case_views.case_detail, name="case_detail"),
     path("<int:pk>/answer/", inquiry_answer_views.case_answer, name="case_answer"),
+    path("topics/", topic_views.topic_list, name="topic_list"),
+    path("topics/new/", topic_views.topic_edit, name="topic_new"),
+    path("topics/<int:pk>/", topic_views.topic_edit, name="topic_edit"),
     path("<int:pk>/<slug:action>/", case_views.case_action, name="case_action"),
     path("follow-ups/", case_views.follow_up_list, name="follow_up_list"),
     path("follow-ups/<int:pk>/done/", case_views.follow_up_done, name="follow_up_done"),

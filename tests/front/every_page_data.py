@@ -55,6 +55,7 @@ URL_KWARGS = {
     "root_cause_edit": lambda d: {"pk": d.root_cause.pk},
     "case_answer": lambda d: {"pk": d.inquiry_case.pk},
     "inquiry_thread": lambda d: {"token": d.inquiry_token},
+    "topic_edit": lambda d: {"pk": d.inquiry_case.inquiry.topic_id},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
