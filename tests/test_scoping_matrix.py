@@ -22,8 +22,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from cxloop.api.services import issue_token
+from cxloop.cases.models import RootCause
+from cxloop.cases.services import open_case
 from cxloop.customers.models import Contact, Customer
-from cxloop.feedback.models import FaceToFaceRecord
+from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import Employee, Idea, Role, Team
@@ -76,6 +78,8 @@ CX_LEAD_ONLY = {
     "personal_data",
     "personal_data_export",
     "personal_data_erase",
+    "root_cause_list",
+    "root_cause_edit",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.
@@ -175,6 +179,21 @@ class ScopingMatrixTests(TestCase):
             by=own,
         )
         submit_idea(f"{MARKER} idea", author=own, anonymous=False, today=WHEN.date())
+        cls.case = open_case(
+            origin="manual",
+            title=f"{MARKER} case",
+            now=WHEN,
+            customer=cls.acme,
+            owner=own,
+            responses=[cls.acme_response.response],
+        )
+        cls.follow_up = FollowUp.objects.create(
+            record=FaceToFaceRecord.objects.get(customer=cls.acme),
+            description=f"{MARKER} follow-up",
+            owner=own,
+            due_on=WHEN.date(),
+        )
+        cls.root_cause = RootCause.objects.create(name_ru="Сроки", name_en="Delays")
         cls.pulse = make_pulse()
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
@@ -200,6 +219,10 @@ class ScopingMatrixTests(TestCase):
             "response_detail": f"/responses/{self.acme_response.response.pk}/",
             "customer_detail": f"/customers/{self.acme.pk}/",
             "contact_detail": f"/contacts/{self.ann.pk}/",
+            "case_detail": f"/cases/{self.case.pk}/",
+            "case_action": f"/cases/{self.case.pk}/note/",
+            "follow_up_done": f"/cases/follow-ups/{self.follow_up.pk}/done/",
+            "root_cause_edit": f"/cases/root-causes/{self.root_cause.pk}/",
         }
         calls = {}
         for route, name in _routes():
@@ -265,6 +288,9 @@ class ScopingMatrixTests(TestCase):
             "customer_list",
             "customer_detail",
             "contact_detail",
+            "case_list",
+            "case_detail",
+            "follow_up_list",
         }
         self.assertLessEqual(expected, seen_by_readers)
 
