@@ -4,11 +4,8 @@ Reads are scoped as the pages are: a token sees the responses of customers owned
 its employee's role shows (:func:`cxloop.people.queries.visible_team_ids`).
 """
 
-import datetime as dt
-
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Header, NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.renderers import JSONRenderer
@@ -28,10 +25,10 @@ from cxloop.api.schemas import (
     SurveyOut,
 )
 from cxloop.customers.queries import contacts_with_email, customer_by_external_id
-from cxloop.feedback.services import ingest
+from cxloop.feedback.services import Refused, ingest
 from cxloop.people.queries import visible_team_ids
 from cxloop.people.services import OutOfScope
-from cxloop.surveys.models import Channel, SurveyKind
+from cxloop.surveys.models import Channel
 from cxloop.surveys.queries import (
     all_surveys,
     completed_responses,
@@ -40,9 +37,6 @@ from cxloop.surveys.queries import (
 )
 from cxloop.surveys.services import AnswerError
 from cxloop.timeouts import is_timeout, timeout_response
-
-# A client's clock may run a little ahead of ours; more than this is a mistake.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class Utf8JSONRenderer(JSONRenderer):
@@ -95,6 +89,13 @@ def answer_problem(request: HttpRequest, error: AnswerError) -> HttpResponse:
         "reason": error.reason,
     }
     return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(Refused)
+def refused(request: HttpRequest, error: Refused) -> HttpResponse:
+    """A pulse or closed survey, a submission time in the future: 422 with the one way in's
+    message, which names the survey or the field."""
+    return api.create_response(request, {"detail": str(error)}, status=422)
 
 
 def _team_ids(request: HttpRequest) -> list[int] | None:
@@ -195,15 +196,6 @@ def submit_response(
     survey = survey_for_submission(payload.survey_id)
     if survey is None:
         raise HttpError(404, f"survey {payload.survey_id} does not exist")
-    if survey.kind == SurveyKind.PULSE:
-        raise HttpError(
-            422, f"survey {survey.pk} is an employee pulse: employees answer it on its page"
-        )
-    if not survey.is_active:
-        stored = completed_responses(None, survey_id=survey.pk, source_key=idempotency_key).first()
-        if stored is not None:
-            return Status(200, _replayed(request, stored))
-        raise HttpError(422, f"survey {survey.pk} is closed: it takes no new responses")
     customer, contact = _respondent(payload.customer_external_id, payload.contact_email)
     touchpoint = None
     if payload.touchpoint_code is not None:
@@ -214,16 +206,12 @@ def submit_response(
                 f"touchpoint_code: survey {survey.pk} does not ask about "
                 f"touchpoint {payload.touchpoint_code!r}",
             )
-    now = timezone.now()
-    submitted_at = payload.submitted_at or now
-    if submitted_at > now + CLOCK_SKEW:
-        raise HttpError(422, f"submitted_at: {submitted_at.isoformat()} is in the future")
     try:
         result = ingest(
             survey=survey,
             answers=payload.answers,
             channel=Channel.API,
-            submitted_at=submitted_at,
+            submitted_at=payload.submitted_at,
             language=payload.language or _language(survey, contact),
             customer=customer,
             contact=contact,

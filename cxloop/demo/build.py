@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.demo import organisation as org
+from cxloop.demo.cases import build_cases
 from cxloop.demo.simulate import PASSWORD, DemoData, simulate
 from cxloop.demo.truth import PlantedTruth
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -485,6 +486,7 @@ def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> No
                 state=ResponseState.COMPLETED,
                 started_at=day,
                 submitted_at=day,
+                announced_at=day,  # as answer_pulse does: pulse answers go to no consumer
             )
             for a in answered
         ],
@@ -547,5 +549,6 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         _feedback(data, surveys, touchpoints, customers, contacts, writer)
         _meetings(data, surveys["interview"], customers, contacts, employees, writer)
         _employee_voice(data, employees, writer)
+        build_cases(truth, teams=teams, employees=employees, touchpoints=touchpoints)
         bar.update(max(0, bar.total - bar.n))
     return data

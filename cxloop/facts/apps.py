@@ -7,7 +7,7 @@ class FactsConfig(AppConfig):
     verbose_name = _("Fact store")
 
     def ready(self) -> None:
-        from cxloop.facts.tasks import on_responses_written
-        from cxloop.surveys.signals import responses_written
+        from cxloop.facts.tasks import on_responses_recorded
+        from cxloop.surveys.signals import responses_recorded
 
-        responses_written.connect(on_responses_written, dispatch_uid="cxloop.facts.refresh")
+        responses_recorded.connect(on_responses_recorded, dispatch_uid="cxloop.facts.refresh")

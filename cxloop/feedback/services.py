@@ -1,4 +1,9 @@
-"""Write side of feedback: face-to-face records, stored as responses like any other feedback."""
+"""Write side of feedback: the one way in for responses that arrive whole (the API, imports,
+face-to-face records), which owns their rules — scope, closed and pulse surveys, idempotency,
+clock skew — and asks for their announcement after the commit (:mod:`cxloop.surveys.announce`).
+Respondents' pages save page by page through :mod:`cxloop.surveys.services`, whose completion
+takes the same announcement path. See docs/decisions/012-one-way-in.md.
+"""
 
 import datetime as dt
 import itertools
@@ -6,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from cxloop.customers.queries import owner_teams
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -13,9 +19,46 @@ from cxloop.people.queries import ORGANISATION_WIDE, may_record_for_team, role_r
 from cxloop.people.services import OutOfScope
 from cxloop.prefetch import attach
 from cxloop.rows import insert, insert_many
-from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
+from cxloop.surveys.announce import announce_after_commit
+from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey, SurveyKind
 from cxloop.surveys.services import AnswerError, clean_answers, draft_answers
-from cxloop.surveys.signals import announce_responses
+
+# A sender's clock may run a little ahead of ours; more than this is a mistake.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class Refused(ValueError):
+    """A response the one way in does not take, whatever its answers; nothing was written. The
+    message (English, like the API's) names the survey or the field."""
+
+
+class PulseSurvey(Refused):
+    def __init__(self, survey: Survey):
+        super().__init__(
+            f"survey {survey.pk} is an employee pulse: employees answer it on its page"
+        )
+
+
+class ClosedSurvey(Refused):
+    def __init__(self, survey: Survey):
+        super().__init__(f"survey {survey.pk} is closed: it takes no new responses")
+
+
+class FutureSubmission(Refused):
+    def __init__(self, submitted_at: dt.datetime):
+        super().__init__(f"submitted_at: {submitted_at.isoformat()} is in the future")
+        self.submitted_at = submitted_at
+
+
+def check_survey(survey: Survey) -> None:
+    """Raise PulseSurvey for an employee pulse: its answers are anonymous and stay on its page."""
+    if survey.kind == SurveyKind.PULSE:
+        raise PulseSurvey(survey)
+
+
+def check_submitted_at(submitted_at: dt.datetime, now: dt.datetime) -> None:
+    if submitted_at > now + CLOCK_SKEW:
+        raise FutureSubmission(submitted_at)
 
 
 def check_scope(by, customer) -> None:
@@ -98,7 +141,7 @@ def log_face_to_face(
             FollowUp(record=record, description=f.description, owner=f.owner, due_on=f.due_on)
             for f in follow_ups
         )
-        announce_responses([met_at], sender=Response)
+        announce_after_commit()
     return record
 
 
@@ -113,7 +156,7 @@ def ingest(
     survey: Survey,
     answers: Mapping[int, object],
     channel: str,
-    submitted_at: dt.datetime,
+    submitted_at: dt.datetime | None = None,
     language: str = "ru",
     customer=None,
     contact=None,
@@ -121,10 +164,12 @@ def ingest(
     source_key: str = "",
     by=None,
 ) -> Ingested:
-    """Store feedback that arrives whole (an import row, an API call): one completed response
-    with ``answers`` keyed by question number. Idempotent by ``source_key``: a key already stored
-    for the survey returns that response and changes nothing. Raises AnswerError, having written
-    nothing, when an answer does not fit its question.
+    """Store feedback that arrives whole (an API call, a single record): one completed response
+    with ``answers`` keyed by question number, submitted at ``submitted_at`` (now when None).
+    Idempotent by ``source_key``: a key already stored for the survey returns that response and
+    changes nothing, even once the survey is closed. Raises, having written nothing,
+    PulseSurvey, ClosedSurvey, FutureSubmission (more than :data:`CLOCK_SKEW` ahead), and
+    AnswerError when an answer does not fit its question.
 
     The stored response comes back with its answers attached (``response.answers.all()`` reads
     no database), so a caller can reply from what was written. ``survey.questions`` is read
@@ -133,6 +178,15 @@ def ingest(
 
     ``by`` is the employee submitting it; OutOfScope, with nothing written, when the customer
     (or the contact's customer) is not theirs to record for (:func:`check_scope`)."""
+    check_survey(survey)
+    if not survey.is_active:
+        existing = _stored_response(survey, source_key)
+        if existing is None:
+            raise ClosedSurvey(survey)
+        return Ingested(existing, created=False)
+    now = timezone.now()
+    submitted_at = submitted_at or now
+    check_submitted_at(submitted_at, now)
     check_scope(by, customer or (contact.customer if contact else None))
     if customer is not None and contact is not None and contact.customer_id != customer.pk:
         raise OutOfScope(f"contact {contact.pk} is not a contact of customer {customer.pk}")
@@ -155,10 +209,10 @@ def ingest(
             insert(response)
             stored = list(draft_answers(response, survey.questions.all(), values).values())
             insert_many(stored)
-            announce_responses([submitted_at], sender=Response)
+            announce_after_commit()
     except IntegrityError:
-        existing = Response.objects.filter(survey=survey, source_key=source_key).first()
-        if not source_key or existing is None:
+        existing = _stored_response(survey, source_key)
+        if existing is None:
             raise
         return Ingested(existing, created=False)
     attach(response, "answers", stored)
@@ -190,21 +244,26 @@ def ingest_many(
 ) -> IngestedMany:
     """Store many whole responses at once, all or nothing: :func:`ingest` for imports, where
     one insert per response would take minutes. Each item is checked with the same
-    :func:`clean_answers`; an AnswerError (noted with the item's position, from 1) stops the
-    batch before anything is written. Idempotent by source key like :func:`ingest`: a key already
-    stored for the survey, or repeated in ``items``, stores nothing more.
+    :func:`clean_answers` and clock; an AnswerError or FutureSubmission (noted with the item's
+    position, from 1) stops the batch before anything is written. Idempotent by source key like
+    :func:`ingest`: a key already stored for the survey, or repeated in ``items``, stores
+    nothing more. A closed survey takes them (an import brings in answers given earlier,
+    elsewhere; closing a survey stops collecting, not record-keeping); a pulse does not.
 
     Two batches with a common key at the same moment: on SQLite the second waits for the
     first's write lock and then finds the key; on PostgreSQL one of them fails with
     IntegrityError, having written nothing, and finds the keys when run again.
     """
     survey = Survey.objects.prefetch_related("questions__touchpoint").get(pk=survey.pk)
+    check_survey(survey)
     questions = {q.pk: q for q in survey.questions.all()}  # clean_answers reads the same list
     values = []
+    now = timezone.now()
     for position, item in enumerate(items, start=1):
         try:
+            check_submitted_at(item.submitted_at, now)
             values.append(clean_answers(survey, item.answers))
-        except AnswerError as error:
+        except (AnswerError, FutureSubmission) as error:
             error.add_note(f"item {position}")
             raise
     with transaction.atomic():
@@ -223,7 +282,8 @@ def ingest_many(
             for pk, value in cleaned.items()
             if value not in (None, "", [])
         )
-        announce_responses((response.submitted_at for response, _ in fresh), sender=Response)
+        if fresh:
+            announce_after_commit()
     return IngestedMany(created=len(fresh), unchanged=len(items) - len(fresh))
 
 
@@ -283,6 +343,12 @@ def _response(survey: Survey, item: Feedback) -> Response:
         submitted_at=item.submitted_at,
         source_key=item.source_key,
     )
+
+
+def _stored_response(survey: Survey, source_key: str) -> Response | None:
+    if not source_key:
+        return None
+    return Response.objects.filter(survey=survey, source_key=source_key).first()
 
 
 def _stored_source_keys(survey: Survey, keys: set[str], chunk: int = 900) -> set[str]:

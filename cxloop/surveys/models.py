@@ -366,6 +366,16 @@ class Response(models.Model):
             "key); the same key for the same survey is stored once."
         ),
     )
+    announced_at = models.DateTimeField(
+        _("announced"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When the completed response was announced to its consumers (the fact store, the "
+            "alert rules); empty until then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("response")
@@ -377,6 +387,12 @@ class Response(models.Model):
             models.Index(fields=["survey", "submitted_at"], name="response_survey_time"),
             models.Index(fields=["state", "submitted_at", "id"], name="response_state_time"),
             models.Index(fields=["channel", "submitted_at"], name="response_channel_time"),
+            # The announcer's queue: small, since a response leaves it within seconds.
+            models.Index(
+                fields=["id"],
+                condition=Q(announced_at__isnull=True, state="completed"),
+                name="response_unannounced",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

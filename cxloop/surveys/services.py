@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cxloop.lib.scales import SCORE_RANGES
+from cxloop.surveys.announce import announce_after_commit
 from cxloop.surveys.models import (
     Answer,
     Channel,
@@ -28,7 +29,6 @@ from cxloop.surveys.models import (
     ResponseState,
     Survey,
 )
-from cxloop.surveys.signals import announce_responses
 
 TOKEN_BYTES = 24  # 192 bits in the link
 INVITATION_LIFETIME = dt.timedelta(days=30)
@@ -231,7 +231,7 @@ def save_page(
             if finish:
                 invitation.update(completed_at=now)
         if finish:
-            announce_responses([now], sender=Response)
+            announce_after_commit()
     return True
 
 
@@ -308,9 +308,10 @@ def answer_pulse(
             state=ResponseState.COMPLETED,
             started_at=day,
             submitted_at=day,
+            # Announced to no one: pulse answers stay out of the fact store and the alert rules.
+            announced_at=day,
         )
         Answer.objects.bulk_create(draft_answers(response, survey.questions.all(), values).values())
-        # Not announced (announce_responses): pulse answers stay out of the fact store.
     return True
 
 

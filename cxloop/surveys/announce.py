@@ -1,0 +1,86 @@
+"""Announcing completed responses to their consumers, once each, after they are committed.
+
+Every write of a completed response leaves it unannounced (``Response.announced_at`` NULL, set
+by the INSERT itself: no statement more) and, once its transaction commits, asks for the
+announcement task: at most one enqueued per process every :data:`ANNOUNCE_DELAY`, so that the
+API's submissions do not each add a task row. The task claims a batch of unannounced responses,
+sends :data:`~cxloop.surveys.signals.responses_recorded` and marks them announced in one
+transaction, until none is left. Nothing is lost when a process dies between its commit and
+its on_commit: the worker sweeps unannounced responses every round (:func:`announce_pending`).
+
+Two announcers at once never announce an id twice: on PostgreSQL each skips the rows the other
+has locked (``FOR UPDATE SKIP LOCKED``); on SQLite the transaction takes the write lock first
+(IMMEDIATE), so the second waits and then finds them announced.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from cxloop.lib.pending import PendingRuns
+from cxloop.surveys.models import Response, ResponseState
+from cxloop.surveys.signals import responses_recorded
+
+logger = logging.getLogger(__name__)
+
+# A process enqueues at most two announcement tasks a second; the worker looks at its queue
+# once a second anyway, so waiting for the time costs no latency that matters.
+ANNOUNCE_DELAY = dt.timedelta(milliseconds=500)
+# Responses per signal: enough to evaluate rules in bulk, few enough that the transaction
+# holding SQLite's write lock lasts milliseconds.
+BATCH = 500
+QUEUE = "announcements"  # the one key of the schedule
+
+
+@task()
+def announce_recorded() -> dict[str, int]:
+    """Announce every completed response not yet announced. Safe to run twice or at once."""
+    return {"announced": announce_pending()}
+
+
+def _enqueue_announcement(keys: list[str], run_after: dt.datetime | None) -> None:
+    announce_recorded.using(run_after=run_after).enqueue()
+
+
+schedule = PendingRuns(clock=timezone.now)
+
+
+def announce_after_commit() -> None:
+    """Ask for an announcement of what the current transaction records, once it commits (never
+    for one rolled back)."""
+    # robust: the write is committed whatever happens to the queue; the worker's sweep
+    # announces what a failed enqueue left behind.
+    transaction.on_commit(
+        lambda: schedule.run_once([QUEUE], ANNOUNCE_DELAY, _enqueue_announcement), robust=True
+    )
+
+
+def announce_pending(*, batch: int = BATCH) -> int:
+    """Announce completed responses not yet announced, a batch at a time, until none is left;
+    how many were announced. A receiver that raises rolls its batch back (it is announced
+    again by the next run) and the error goes up."""
+    announced = 0
+    while claimed := _announce_batch(batch):
+        announced += claimed
+    return announced
+
+
+def _announce_batch(batch: int) -> int:
+    with transaction.atomic():
+        rows = list(
+            Response.objects.select_for_update(skip_locked=True)
+            .filter(announced_at=None, state=ResponseState.COMPLETED)
+            .order_by("pk")
+            .values_list("pk", "submitted_at")[:batch]
+        )
+        if not rows:
+            return 0
+        ids = [pk for pk, _ in rows]
+        Response.objects.filter(pk__in=ids).update(announced_at=timezone.now())
+        months = {submitted.astimezone(dt.UTC).strftime("%Y-%m") for _, submitted in rows}
+        responses_recorded.send(sender=Response, response_ids=ids, months=months)
+    logger.info("announced %d responses", len(ids))
+    return len(ids)
