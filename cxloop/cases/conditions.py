@@ -269,9 +269,10 @@ def _check_possible(path: str, parts: tuple) -> None:
     nothing: refused, naming the field, rather than saved as a rule that never fires."""
     bounds: dict[tuple, list] = {}
     sets: dict[str, set] = {}
-    for leaf in parts:
+    for position, leaf in enumerate(parts, start=1):
         if not isinstance(leaf, Leaf):
             continue
+        here = f"{path} › {position}"
         key: tuple | None = None
         if leaf.field in SCORE_FIELDS or leaf.field == "annual_value":
             key = (leaf.field,)
@@ -285,12 +286,12 @@ def _check_possible(path: str, parts: tuple) -> None:
                 high = leaf.value if high is None else min(high, leaf.value)
             bounds[key] = [low, high]
             if low is not None and high is not None and low > high:
-                raise _fail(path, leaf.field, _("these conditions cannot all hold"), leaf.value)
+                raise _fail(here, leaf.field, _("these conditions cannot all hold"), leaf.value)
         elif leaf.field in ("tier", "channel"):
             kept = sets.setdefault(leaf.field, set(leaf.value)) & set(leaf.value)
             sets[leaf.field] = kept
             if not kept:
-                raise _fail(path, leaf.field, _("these conditions cannot all hold"), leaf.value)
+                raise _fail(here, leaf.field, _("these conditions cannot all hold"), leaf.value)
 
 
 def _node(path: str, raw: object, depth: int) -> Node:
