@@ -1,5 +1,5 @@
-"""Keeping the fact store current: a write's signal → one debounced task per month → the month
-rewritten by the task worker."""
+"""Keeping the fact store current: a write is announced (cxloop.surveys.announce) → one debounced
+task per month → the month rewritten by the task worker."""
 
 import datetime as dt
 import tempfile
@@ -15,16 +15,20 @@ from django_tasks_db.models import DBTaskResult
 
 from cxloop.customers.models import Contact, Customer
 from cxloop.facts import store, sync
-from cxloop.facts.tasks import refresh_fact_months, schedule
+from cxloop.facts.tasks import refresh_fact_months
+from cxloop.facts.tasks import schedule as refresh_schedule
 from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
 from cxloop.people.models import Employee, Team
+from cxloop.surveys.announce import announce_pending
+from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Question, Survey
 from cxloop.surveys.services import begin, issue_invitation, save_page
 from tests.surveys.test_respond import make_survey
 
 MARCH = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
 APRIL = dt.datetime(2026, 4, 5, 10, tzinfo=dt.UTC)
-TASK_PATH = "cxloop.facts.tasks.refresh_fact_months"
+REFRESH = "cxloop.facts.tasks.refresh_fact_months"
+ANNOUNCE = "cxloop.surveys.announce.announce_recorded"
 
 
 def run_worker() -> None:
@@ -34,6 +38,10 @@ def run_worker() -> None:
 def stored_response_ids(month: str) -> list[int]:
     path = store.month_path("responses", month)
     return pq.read_table(path, columns=["response_id"])["response_id"].to_pylist()
+
+
+def refresh_tasks():
+    return DBTaskResult.objects.filter(task_path=REFRESH).order_by("enqueued_at")
 
 
 class Clock:
@@ -52,8 +60,9 @@ class RefreshTaskTests(TransactionTestCase):
     def setUp(self):
         self.root = Path(self.enterContext(tempfile.TemporaryDirectory()))
         self.enterContext(override_settings(FACTS_DIR=self.root))
-        schedule.clear()  # other tests of this process may have left months pending
-        self.addCleanup(setattr, schedule, "clock", schedule.clock)
+        for schedule in (refresh_schedule, announce_schedule):
+            schedule.clear()  # other tests of this process may have left keys pending
+            self.addCleanup(setattr, schedule, "clock", schedule.clock)
         self.customer = Customer.objects.create(external_id="C-1", name="Acme")
         self.survey = make_survey()
         sync.rebuild()  # an empty store, as a running site has
@@ -80,45 +89,54 @@ class RefreshTaskTests(TransactionTestCase):
             language="ru",
             values={nps.pk: 10},
         )
-        task = DBTaskResult.objects.get()  # one, for eleven writes
-        self.assertEqual(task.task_path, TASK_PATH)
+        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)  # one, for 11 writes
+        run_worker()  # announces them: the fact store's refresh is enqueued
+        task = refresh_tasks().get()  # one, for eleven responses
         self.assertEqual(task.args_kwargs, {"args": [["2026-03"]], "kwargs": {}})
         self.assertGreater(task.run_after, timezone.now() + dt.timedelta(seconds=3))
         run_worker()
-        self.assertEqual(DBTaskResult.objects.get().status, "READY")  # not due yet
-        DBTaskResult.objects.update(run_after=timezone.now())  # five seconds later
+        self.assertEqual(refresh_tasks().get().status, "READY")  # not due yet
+        refresh_tasks().update(run_after=timezone.now())  # five seconds later
         run_worker()
-        task = DBTaskResult.objects.get()
+        task = refresh_tasks().get()
         self.assertEqual(task.status, "SUCCESSFUL", task.traceback)
         self.assertEqual(task.return_value["responses"], 11)
         self.assertEqual(len(stored_response_ids("2026-03")), 11)
         self.assertEqual(store.read_manifest().months["2026-03"].responses, 11)
 
     def test_it_enqueues_again_once_the_pending_task_may_have_started(self):
-        clock = schedule.clock = Clock(timezone.now())
-        self.ingest(MARCH)
+        clock = refresh_schedule.clock = Clock(timezone.now())
+
+        def announced(when: dt.datetime) -> None:
+            self.ingest(when)
+            announce_pending()
+
+        announced(MARCH)
         clock.now += dt.timedelta(seconds=3)
-        self.ingest(MARCH)  # March's task has not started: nothing more
-        self.ingest(APRIL)  # April has none pending
+        announced(MARCH)  # March's task has not started: nothing more
+        announced(APRIL)  # April has none pending
         clock.now += dt.timedelta(seconds=3)
-        self.ingest(MARCH)  # March's task may be running and miss this write
-        self.ingest(APRIL)
-        months = [t.args_kwargs["args"][0] for t in DBTaskResult.objects.order_by("enqueued_at")]
+        announced(MARCH)  # March's task may be running and miss this write
+        announced(APRIL)
+        months = [t.args_kwargs["args"][0] for t in refresh_tasks()]
         self.assertEqual(months, [["2026-03"], ["2026-04"], ["2026-03"]])
 
     def test_it_enqueues_nothing_for_a_write_that_was_rolled_back(self):
         with self.assertRaises(RuntimeError), transaction.atomic():
             self.ingest(MARCH)
             raise RuntimeError("the request failed after the write")
+        self.assertEqual(announce_pending(), 0)
         self.assertFalse(DBTaskResult.objects.exists())
 
     @override_settings(FACTS_DELAY=0)
-    def test_without_a_delay_it_enqueues_each_write_to_run_at_once(self):
+    def test_without_a_delay_it_enqueues_each_announcement_to_run_at_once(self):
         self.ingest(MARCH)
+        announce_pending()
         self.ingest(MARCH, score=3)
-        self.assertEqual(DBTaskResult.objects.count(), 2)
+        announce_pending()
+        self.assertEqual(refresh_tasks().count(), 2)
         run_worker()
-        self.assertEqual(DBTaskResult.objects.filter(status="SUCCESSFUL").count(), 2)
+        self.assertEqual(refresh_tasks().filter(status="SUCCESSFUL").count(), 2)
         self.assertEqual(len(stored_response_ids("2026-03")), 2)
 
     def test_a_respondent_finishing_a_survey_enqueues_its_month(self):
@@ -129,8 +147,11 @@ class RefreshTaskTests(TransactionTestCase):
         first = questions.get(order=1)
         save_page(response, questions, {first.pk: 9}, page=1, language="ru", now=MARCH)
         self.assertFalse(DBTaskResult.objects.exists())  # an unfinished response is not stored
+        self.assertEqual(announce_pending(), 0)
         save_page(response, [], {}, page=3, language="ru", now=MARCH, finish=True)
-        self.assertEqual(DBTaskResult.objects.get().args_kwargs["args"], [["2026-03"]])
+        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
+        run_worker()
+        self.assertEqual(refresh_tasks().get().args_kwargs["args"], [["2026-03"]])
 
     def test_the_task_is_idempotent(self):
         self.ingest(MARCH)
