@@ -45,6 +45,7 @@ EXEMPT: dict[str, str] = {
     "compare": "aggregates",
     "portfolio": "aggregates by customer value",
     "touchpoint_detail": "aggregates",
+    "loop_dashboard": "aggregates over cases; root causes and counts, no customer named",
     "face_to_face_new": "a form; the write is logged as a change",
     "pulse_answer": "employee pulse form",
     "pulse_results": "anonymous aggregates",

@@ -8,6 +8,7 @@ from django.db.models import Case as Choose
 from django.db.models import F, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
+from cxloop.cases import clocks
 from cxloop.cases.choices import OPEN_STATES
 from cxloop.cases.models import Case, CaseEvent, CaseTrigger, RootCause, SlaPolicy
 from cxloop.journeys.models import Touchpoint
@@ -20,6 +21,8 @@ from cxloop.people.queries import (
     visible_team_ids,
 )
 from cxloop.search import contains_text
+from cxloop.surveys.bands import BANDS
+from cxloop.surveys.models import Answer, QuestionKind, ResponseState
 
 
 def visible_cases(user) -> QuerySet[Case]:
@@ -230,3 +233,130 @@ def may_work_cases(user) -> bool:
     """Whether the user opens, assigns and works cases: anyone with an employee record except
     a read-only viewer (which cases, :func:`visible_cases` and :func:`may_act` decide)."""
     return employee_of(user) is not None and role_of(user) != Role.VIEWER
+
+
+# --- The closed loop's figures (read by cxloop.insights.loop) --------------------------------
+
+DETRACTOR_MAX = BANDS["nps"]["detractor"][1]  # NPS 0–6
+
+
+@dataclass(frozen=True)
+class LoopCase:
+    """What the loop's figures need of one case: its team, touchpoints and root causes, its
+    clocks, and the working hours it took to first contact and to resolution (None while it
+    has not happened) on the business calendar its clocks run on."""
+
+    pk: int
+    team_id: int | None
+    state: str
+    opened_at: dt.datetime
+    first_contact_due: dt.datetime | None
+    first_contacted_at: dt.datetime | None
+    resolution_due: dt.datetime | None
+    resolved_at: dt.datetime | None
+    paused_at: dt.datetime | None
+    breached_at: dt.datetime | None
+    escalation_level: int
+    detractor: bool
+    touchpoint_ids: tuple[int, ...]
+    root_cause_ids: tuple[int, ...]
+    hours_to_first_contact: float | None
+    hours_to_resolution: float | None
+
+
+def loop_cases(
+    user,
+    *,
+    opened_since: dt.datetime | None = None,
+    opened_before: dt.datetime | None = None,
+    open_only: bool = False,
+    team_ids: list[int] | None = None,
+    touchpoint_id: int | None = None,
+) -> list[LoopCase]:
+    """The user's visible cases opened in [opened_since, opened_before) (or every open one with
+    ``open_only``), of ``team_ids`` (None: any) and on ``touchpoint_id`` (None: any), as
+    :class:`LoopCase` rows. Four queries whatever the number of cases."""
+    cases = visible_cases(user)
+    if opened_since is not None:
+        cases = cases.filter(opened_at__gte=opened_since)
+    if opened_before is not None:
+        cases = cases.filter(opened_at__lt=opened_before)
+    if open_only:
+        cases = cases.filter(state__in=OPEN_STATES)
+    if team_ids is not None:
+        cases = cases.filter(team_id__in=team_ids)
+    if touchpoint_id is not None:
+        cases = cases.filter(touchpoints__id=touchpoint_id)
+    rows = list(cases.select_related("team").order_by("opened_at", "pk"))
+    ids = [case.pk for case in rows]
+    touchpoints: dict[int, list[int]] = {}
+    for case_id, tp_id in Case.touchpoints.through.objects.filter(case_id__in=ids).values_list(
+        "case_id", "touchpoint_id"
+    ):
+        touchpoints.setdefault(case_id, []).append(tp_id)
+    causes: dict[int, list[int]] = {}
+    for case_id, cause_id in Case.root_causes.through.objects.filter(case_id__in=ids).values_list(
+        "case_id", "rootcause_id"
+    ):
+        causes.setdefault(case_id, []).append(cause_id)
+    detractor_answers = Answer.objects.filter(kind=QuestionKind.NPS, score__lte=DETRACTOR_MAX)
+    detractors = set(
+        CaseTrigger.objects.filter(
+            case_id__in=ids, response_id__in=detractor_answers.values("response_id")
+        ).values_list("case_id", flat=True)
+    )
+    calendars: dict[int | None, object] = {}  # one calendar per owning team
+
+    def hours(case: Case, start: dt.datetime, end: dt.datetime | None) -> float | None:
+        if end is None:
+            return None
+        if case.team_id not in calendars:
+            calendars[case.team_id] = clocks.calendar_for(case)
+        return float(clocks.working_hours_between(calendars[case.team_id], start, end))
+
+    return [
+        LoopCase(
+            pk=case.pk,
+            team_id=case.team_id,
+            state=case.state,
+            opened_at=case.opened_at,
+            first_contact_due=case.first_contact_due,
+            first_contacted_at=case.first_contacted_at,
+            resolution_due=case.resolution_due,
+            resolved_at=case.resolved_at,
+            paused_at=case.paused_at,
+            breached_at=case.breached_at,
+            escalation_level=case.escalation_level,
+            detractor=case.pk in detractors,
+            touchpoint_ids=tuple(sorted(touchpoints.get(case.pk, ()))),
+            root_cause_ids=tuple(sorted(causes.get(case.pk, ()))),
+            hours_to_first_contact=hours(case, case.opened_at, case.first_contacted_at),
+            hours_to_resolution=hours(case, case.opened_at, case.resolved_at),
+        )
+        for case in rows
+    ]
+
+
+def detractors_without_case(
+    team_ids: list[int] | None, *, since: dt.datetime, before: dt.datetime
+) -> int:
+    """Detractor answers (NPS 0–6) submitted in [since, before) on customers of ``team_ids``
+    (None: all) whose response raised or joined no case: the loop's blind spot."""
+    answers = Answer.objects.filter(
+        kind=QuestionKind.NPS,
+        score__lte=DETRACTOR_MAX,
+        response__state=ResponseState.COMPLETED,
+        response__submitted_at__gte=since,
+        response__submitted_at__lt=before,
+    ).exclude(response__case_triggers__isnull=False)
+    if team_ids is not None:
+        answers = answers.filter(response__customer__owner__team_id__in=team_ids)
+    return answers.values("response_id").distinct().count()
+
+
+def root_cause_labels(ids) -> dict[int, tuple[str, int | None]]:
+    """(label in the page's language, touchpoint id) of each root cause in ``ids``."""
+    return {
+        cause.pk: (cause.label, cause.touchpoint_id)
+        for cause in RootCause.objects.filter(pk__in=list(ids))
+    }

@@ -1,3 +1,9 @@
 """Pages of the closed loop; cxloop.front.urls includes them."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from cxloop.front import loop_views
+
+urlpatterns = [
+    path("", loop_views.loop_dashboard, name="loop_dashboard"),
+]

@@ -1,0 +1,149 @@
+"""The closed-loop dashboard: how the loop itself is doing, by team and touchpoint, and why
+customers were unhappy (root causes ranked per touchpoint, each leading to its cases).
+
+Composition only: the figures come from :class:`cxloop.insights.loop.LoopQuery`, scoped to the
+cases the viewer sees (CX lead, executives and viewers: all; managers: their part of the
+hierarchy; employees: their own and their customers')."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from cxloop.front.forms import DateField
+from cxloop.insights.loop import DEFAULT_PERIOD, LoopQuery, LoopRow
+from cxloop.journeys.queries import journey_touchpoints
+from cxloop.people.queries import subtree_ids, team_paths, visible_team_ids, visible_teams
+
+
+class LoopFilters(forms.Form):
+    """The dashboard's period (cases opened from/to; the last 90 days unless chosen), team
+    (with the teams under it) and touchpoint."""
+
+    since = DateField(
+        required=False,
+        label=_("Opened from"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    until = DateField(
+        required=False,
+        label=_("Opened to"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+    )
+    team = forms.ChoiceField(
+        required=False, label=_("Team"), widget=forms.Select(attrs={"class": "form-select"})
+    )
+    touchpoint = forms.ChoiceField(
+        required=False,
+        label=_("Touchpoint"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, data, *, teams, touchpoints, today: dt.date):
+        data = data.copy()
+        data.setdefault("since", (today - DEFAULT_PERIOD).isoformat())
+        data.setdefault("until", today.isoformat())
+        super().__init__(data)
+        self.fields["team"].choices = [
+            ("", _("All teams I may see")),
+            *((str(t.pk), t.label) for t in teams),
+        ]
+        self.fields["touchpoint"].choices = [
+            ("", _("All touchpoints")),
+            *((str(tp.pk), tp.name) for tp in touchpoints),
+        ]
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+                attrs["aria-invalid"] = "true"
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise ValidationError(_("The period ends before it starts."))
+        return data
+
+
+def _query(filters: LoopFilters, user, today: dt.date) -> LoopQuery:
+    """The query the filters ask for; invalid filters show the default period, all teams."""
+    now = timezone.now()
+    if not filters.is_valid():
+        return LoopQuery(since=today - DEFAULT_PERIOD, until=today, now=now)
+    data = filters.cleaned_data
+    team_ids = None
+    if data["team"]:
+        visible = visible_team_ids(user)
+        team_ids = tuple(
+            t for t in subtree_ids(int(data["team"])) if visible is None or t in visible
+        )
+    return LoopQuery(
+        since=data["since"] or today - DEFAULT_PERIOD,
+        until=data["until"] or today,
+        now=now,
+        team_ids=team_ids,
+        touchpoint_id=int(data["touchpoint"]) if data["touchpoint"] else None,
+    )
+
+
+def _named(rows: tuple[LoopRow, ...], names: dict, fallback: str) -> list[dict]:
+    return [{"name": names.get(row.key, fallback), "row": row} for row in rows]
+
+
+def _cause_href(touchpoint_id: int, root_cause_id: int) -> str:
+    """The case list behind a ranked cause (the case list's query-string contract)."""
+    query = urlencode({"touchpoint": touchpoint_id, "root_cause": root_cause_id})
+    return f"{reverse('case_list')}?{query}"
+
+
+@login_required
+def loop_dashboard(request: HttpRequest) -> HttpResponse:
+    """The loop's figures for the period, overall, by team and by touchpoint, and the root
+    causes ranked per touchpoint."""
+    today = timezone.localdate()
+    touchpoints = journey_touchpoints()
+    teams = visible_teams(request.user).order_by("name")
+    filters = LoopFilters(request.GET, teams=teams, touchpoints=touchpoints, today=today)
+    query = _query(filters, request.user, today)
+    result = query.run(request.user)
+    touchpoint_names = {tp.pk: tp.name for tp in touchpoints}
+    team_names = team_paths([row.key for row in result.by_team if row.key is not None])
+    causes = [
+        {
+            "touchpoint": touchpoint_names.get(item.touchpoint_id, "—"),
+            "item": item,
+            "causes": [
+                {
+                    "cause": cause,
+                    "percent": 100.0 * cause.share,
+                    "href": _cause_href(item.touchpoint_id, cause.root_cause_id),
+                }
+                for cause in item.causes
+            ],
+        }
+        for item in result.root_causes
+    ]
+    context = {
+        "filters": filters,
+        "query": query,
+        "result": result,
+        "total": result.total,
+        "teams": _named(result.by_team, team_names, _("No team")),
+        "touchpoints": _named(result.by_touchpoint, touchpoint_names, "—"),
+        "causes": causes,
+    }
+    return render(request, "front/loop/loop_dashboard.html", context)

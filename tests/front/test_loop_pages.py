@@ -1,0 +1,113 @@
+"""The closed-loop dashboard: in Russian and English, scoped by role, its root causes leading
+to the case list, and bad filters answered with a message naming the field (never a 500)."""
+
+from unittest import mock
+from urllib.parse import parse_qs
+
+from django.urls import reverse
+
+from cxloop.cases import services
+from cxloop.front import loop_views
+from tests.test_insights_loop import DAY, NOW, LoopWorld
+
+URL = reverse("loop_dashboard")
+
+
+class LoopDashboardTests(LoopWorld):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        for case in cls.cases[:3]:
+            services.set_touchpoints(case, [cls.billing], by=None, now=NOW - DAY)
+            services.set_root_causes(case, [cls.invoice_error], by=None, now=NOW - DAY)
+
+    def get(self, user=None, language="ru", **params):
+        if user is not None:
+            self.client.force_login(user)
+        with (
+            mock.patch.object(loop_views.timezone, "now", return_value=NOW),
+            mock.patch.object(loop_views.timezone, "localdate", return_value=NOW.date()),
+        ):
+            return self.client.get(URL, params, HTTP_ACCEPT_LANGUAGE=language)
+
+    def test_it_asks_a_stranger_to_sign_in(self):
+        response = self.get()
+        self.assertEqual(response.status_code, 302)
+        self.assertIn(reverse("login"), response["Location"])
+
+    def test_it_is_in_russian_by_default(self):
+        # The page's own strings are translated with the catalogue (the lead's); the shared
+        # ones show the language is chosen.
+        response = self.get(self.owner)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, '<html lang="ru">')
+        self.assertContains(response, "Все доступные мне команды")
+        total = response.context["total"]
+        self.assertEqual((total.in_time_count, total.decided), (4, 6))
+
+    def test_it_shows_the_loops_figures_in_english(self):
+        response = self.get(self.owner, language="en")
+        self.assertContains(response, "<h1>Closed loop</h1>", html=True)
+        self.assertContains(response, "Detractors contacted within the SLA")
+        self.assertContains(response, "4 of 6; 95 % interval")
+        self.assertContains(response, "working hours")
+        self.assertContains(response, "few")  # six decided cases: no precision claimed
+
+    def test_it_shows_each_role_its_own_part(self):
+        for user, cases in [
+            (self.viewer, len(self.cases) + 2),
+            (self.owner, len(self.cases) + 1),
+            (self.teammate, len(self.cases) + 1),
+            (self.outsider, 1),
+        ]:
+            with self.subTest(user=user.username):
+                response = self.get(user)
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(response.context["total"].cases, cases)
+
+    def test_it_links_each_root_cause_to_its_cases(self):
+        response = self.get(self.owner, language="en")
+        entry = response.context["causes"][0]
+        self.assertEqual(entry["item"].touchpoint_id, self.billing.pk)
+        href = entry["causes"][0]["href"]
+        path, query = href.split("?")
+        self.assertEqual(path, reverse("case_list"))
+        self.assertEqual(
+            parse_qs(query),
+            {"touchpoint": [str(self.billing.pk)], "root_cause": [str(self.invoice_error.pk)]},
+        )
+        self.assertContains(response, f'href="{href.replace("&", "&amp;")}"')
+        self.assertContains(response, "Invoice error")
+
+    def test_it_narrows_to_a_team_and_a_touchpoint(self):
+        response = self.get(self.viewer, team=str(self.team_b.pk))
+        self.assertEqual(response.context["total"].cases, 1)
+        response = self.get(self.viewer, touchpoint=str(self.billing.pk))
+        self.assertEqual(response.context["total"].cases, 3)
+        self.assertIsNone(response.context["result"].detractors_without_case)
+
+    def test_it_names_the_field_of_a_bad_date_and_shows_the_default_period(self):
+        response = self.get(self.owner, language="en", since="2026-13-45")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("since", response.context["filters"].errors)
+        self.assertContains(response, 'aria-invalid="true"')
+        self.assertEqual(response.context["total"].cases, len(self.cases) + 1)
+
+    def test_it_refuses_a_period_that_ends_before_it_starts(self):
+        response = self.get(self.owner, language="en", since="2026-03-20", until="2026-03-01")
+        self.assertContains(response, "The period ends before it starts.")
+
+    def test_it_refuses_a_team_the_viewer_cannot_see(self):
+        response = self.get(self.outsider, language="en", team=str(self.team_a.pk))
+        self.assertIn("team", response.context["filters"].errors)
+        self.assertEqual(response.context["total"].cases, 1)
+
+    def test_it_answers_nonsense_without_a_server_error(self):
+        for params in [
+            {"touchpoint": "x"},
+            {"team": "9" * 30},
+            {"until": "\x00"},
+            {"since": "1000-01-01"},
+        ]:
+            with self.subTest(params=params):
+                self.assertEqual(self.get(self.owner, **params).status_code, 200)
