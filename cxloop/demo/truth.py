@@ -61,6 +61,11 @@ ROLLBACK_TOUCHPOINT, ROLLBACK_MONTHS_BEFORE_END, ROLLBACK_DROP = "billing_accura
 IMPROVEMENT_TOUCHPOINT, IMPROVEMENT_MONTHS_BEFORE_END, IMPROVEMENT_LIFT = "kickoff_meeting", 14, 0.7
 LUCKY_STREAK_MONTHS_BEFORE_END, LUCKY_STREAK_LENGTH = 9, 3
 LUCK_DRAWS = 5  # on its lucky streak a team's clients score as the best of this many draws
+# The closed loop's history: cases opened by the demo's rules over this many months, up to this
+# many days before the end (the live rules open the cases of the last days themselves). From
+# the roll-back's month on, unhappy customers of billing are given the invoice-error cause.
+CASE_HISTORY_MONTHS, RULES_WINDOW_DAYS = 18, 14
+ROLLBACK_ROOT_CAUSE = ("Ошибка в счёте", "Invoice error")
 
 
 def month_start(day: dt.date, months_back: int) -> dt.date:
@@ -79,6 +84,7 @@ class PlantedTruth:
     rollback: dict = field(default_factory=dict)
     improvement: dict = field(default_factory=dict)
     lucky_team: dict = field(default_factory=dict)
+    cases: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -123,6 +129,18 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
             "explanation": (
                 f"A team of two at {FIRM}: its clients' scores in these months are the best of "
                 f"{LUCK_DRAWS} equally likely draws — luck, not skill; its true effect is zero."
+            ),
+        },
+        cases={
+            "since": month_start(end, CASE_HISTORY_MONTHS).isoformat(),
+            "rules_from": (end - dt.timedelta(days=RULES_WINDOW_DAYS)).isoformat(),
+            "rollback_root_cause": ROLLBACK_ROOT_CAUSE[1],
+            "rollback_touchpoint": ROLLBACK_TOUCHPOINT,
+            "rollback_from_month": month_start(end, ROLLBACK_MONTHS_BEFORE_END).isoformat()[:7],
+            "explanation": (
+                "Cases before rules_from are the demo's history; the live rules open those of "
+                "later answers. From the roll-back's month, billing's cases are mostly invoice "
+                "errors (before it, one cause among four)."
             ),
         },
     )
