@@ -234,8 +234,8 @@ class CaseDetailTests(CasePagesTestCase):
         self.assertEqual(Case.objects.get(pk=self.acme_case.pk).state, CaseState.NEW)
 
     def test_an_unknown_action_or_case_is_not_found(self):
-        self.assertEqual(self.act(self.teammate, "explode", {}).status_code, 404)
         self.client.force_login(self.teammate)
+        self.assertEqual(self.client.post(f"/cases/{self.acme_case.pk}/explode/").status_code, 404)
         self.assertEqual(self.client.get("/cases/99999999/").status_code, 404)
         self.assertEqual(self.client.get("/cases/abc/").status_code, 404)
         self.assertEqual(self.client.get(reverse("case_action", args=[1, "note"])).status_code, 405)
