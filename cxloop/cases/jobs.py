@@ -22,6 +22,7 @@ from cxloop.cases.clocks import add_working_hours
 from cxloop.cases.models import Case, SlaPolicy
 from cxloop.cases.notify import notify
 from cxloop.cases.services import record
+from cxloop.lib import workhours
 from cxloop.people.queries import Calendars, manager_chain
 
 
@@ -75,7 +76,9 @@ def run_due(now: dt.datetime) -> None:
     mail.send_due(now, calendars)
 
 
-def _groups(calendars: Calendars, cases: QuerySet[Case]) -> Iterator[tuple[object, SlaPolicy, Q]]:
+def _groups(
+    calendars: Calendars, cases: QuerySet[Case]
+) -> Iterator[tuple[workhours.Calendar, SlaPolicy, Q]]:
     """(calendar, policy, the cases' filter) for each calendar × policy of ``cases``."""
     pairs = set(cases.values_list("team_id", "sla_policy_id").distinct())
     teams: dict[tuple[int | None, int], list[int | None]] = {}
