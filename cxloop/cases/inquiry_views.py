@@ -148,7 +148,7 @@ def inquiry_thread(request: HttpRequest, token: str) -> HttpResponse:
         context = {
             "inquiry": inquiry,
             "reference": inquiry.case.reference,
-            "messages": inquiries.thread(inquiry),
+            "thread": inquiries.thread(inquiry),
             "form": form,
             "sent": request.GET.get("sent") == "1" and not form.is_bound,
             "language": language,
