@@ -18,6 +18,8 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
     "case_list": ("case", ""),
     "case_detail": ("case", "pk"),
     "case_new": ("customer", ""),
+    "rule_new": ("response", ""),  # the preview's examples name customers
+    "rule_edit": ("response", ""),
     "follow_up_list": ("face_to_face_record", ""),
 }
 
@@ -32,6 +34,11 @@ EXEMPT: dict[str, str] = {
     "follow_up_done": "a write",
     "root_cause_list": "the root-cause taxonomy",
     "root_cause_edit": "a write to the root-cause taxonomy",
+    "rule_list": "alert rules: settings and case counts",
+    "rule_toggle": "a write to an alert rule",
+    "rule_run": "an alert rule's count of cases it would open",
+    "sla_list": "SLA policies: settings",
+    "sla_edit": "an SLA policy: settings",
     "login": "sign-in page",
     "logout": "sign-out",
     "survey_new": "survey design",

@@ -83,6 +83,15 @@ RATING_SCALE = SCORE_RANGES["rating"]
 NPS_SCALE = SCORE_RANGES["nps"]
 
 
+def tier_choices() -> list[tuple[str, str]]:
+    """The customer tiers a condition may name, for forms that cannot import the models."""
+    return list(Tier.choices)
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return list(Channel.choices)
+
+
 class ConditionError(ValueError):
     """A condition that cannot be used; the (translated) message names the place (``path``,
     such as ``all › 2``), the field and the value."""

@@ -168,3 +168,36 @@ def rules_overview(now: dt.datetime) -> list[tuple[AlertRule, AlertRuleVersion |
         )
     }
     return [(rule, versions.get(rule.pk), rule.recent_cases) for rule in rules]
+
+
+def rule_by_id(pk: int) -> AlertRule | None:
+    return AlertRule.objects.filter(pk=pk).first()
+
+
+def sla_policies():
+    return SlaPolicy.objects.all()
+
+
+def sla_policy_by_id(pk: int) -> SlaPolicy | None:
+    return SlaPolicy.objects.filter(pk=pk).first()
+
+
+def save_sla_policy(policy: SlaPolicy | None, **fields) -> SlaPolicy:
+    """A new SLA policy (``policy`` None) or a change to one; its cases keep their deadlines
+    until their clocks next move."""
+    policy = policy or SlaPolicy()
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.save()
+    return policy
+
+
+def example_rows(response_ids) -> list[dict]:
+    """What a preview's examples show: when, which customer, by which channel."""
+    from cxloop.surveys.models import Response
+
+    order = {pk: position for position, pk in enumerate(response_ids)}
+    rows = Response.objects.filter(pk__in=list(order)).values(
+        "pk", "submitted_at", "customer__name", "channel"
+    )
+    return sorted(rows, key=lambda row: order[row["pk"]])

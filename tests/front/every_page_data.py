@@ -29,7 +29,7 @@ from tests.imports.files import csv_bytes
 # How to fill the converters of each page that takes one; a page missing here fails the test
 # (naming its URL pattern), so a new page cannot be skipped silently.
 URL_KWARGS = {
-    "calendar_edit": lambda d: {"pk": BusinessCalendar.objects.get(is_default=True).pk},
+    "calendar_edit": lambda d: {"pk": d.calendar.pk},
     "survey_detail": lambda d: {"pk": d.survey.pk},
     "survey_edit": lambda d: {"pk": d.survey.pk},
     "survey_preview": lambda d: {"pk": d.survey.pk},
@@ -56,6 +56,10 @@ URL_KWARGS = {
     "case_answer": lambda d: {"pk": d.inquiry_case.pk},
     "inquiry_thread": lambda d: {"token": d.inquiry_token},
     "topic_edit": lambda d: {"pk": d.inquiry_case.inquiry.topic_id},
+    "rule_edit": lambda d: {"pk": _alert_rule(d).rule_id},
+    "rule_toggle": lambda d: {"pk": _alert_rule(d).rule_id},
+    "rule_run": lambda d: {"pk": _alert_rule(d).rule_id},
+    "sla_edit": lambda d: {"pk": _alert_rule(d).sla_policy_id},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -93,6 +97,10 @@ def make_every_page_data() -> SimpleNamespace:
     now = dt.datetime.now(dt.UTC)
     data.invitation_token = issue_invitation(data.survey, data.contact, now=now)[1]
     data.pulse = make_pulse()
+    # A flushed database (a live-server test) has lost the migration's default calendar.
+    data.calendar = BusinessCalendar.objects.get_or_create(
+        is_default=True, defaults={"name": "Россия, Москва"}
+    )[0]
     client = Client()
     client.force_login(lead)
     _meeting(client, data)
@@ -193,3 +201,24 @@ def _map(client: Client, token: str) -> None:
     mapped = {"target_0": "external_id", "target_1": "name", "target_2": "tier"}
     response = client.post(reverse("import_mapping", args=[token]), mapped)
     assert response.status_code == 302, response.content[:2000]
+
+
+def _alert_rule(data: SimpleNamespace):
+    """An alert rule for the rules pages, made on first use."""
+    if not hasattr(data, "alert_rule"):
+        from cxloop.cases.rules import save_rule
+
+        policy = SlaPolicy.objects.first() or SlaPolicy.objects.create(
+            name_ru="Стандарт", name_en="Standard", first_contact_hours=4, resolution_hours=16
+        )
+        data.alert_rule = save_rule(
+            None,
+            name_ru="Критики",
+            name_en="Detractors",
+            condition={"all": [{"field": "nps", "op": "lte", "value": 6}]},
+            owner_kind="customer_owner",
+            priority="high",
+            sla_policy=policy,
+            now=dt.datetime.now(dt.UTC),
+        )
+    return data.alert_rule
