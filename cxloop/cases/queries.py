@@ -22,7 +22,7 @@ from cxloop.people.queries import (
 )
 from cxloop.search import contains_text
 from cxloop.surveys.bands import BANDS
-from cxloop.surveys.models import Answer, QuestionKind, ResponseState
+from cxloop.surveys.models import Answer, QuestionKind, Response, ResponseState
 
 
 def visible_cases(user) -> QuerySet[Case]:
@@ -299,12 +299,19 @@ def loop_cases(
         "case_id", "rootcause_id"
     ):
         causes.setdefault(case_id, []).append(cause_id)
-    detractor_answers = Answer.objects.filter(kind=QuestionKind.NPS, score__lte=DETRACTOR_MAX)
-    detractors = set(
-        CaseTrigger.objects.filter(
-            case_id__in=ids, response_id__in=detractor_answers.values("response_id")
-        ).values_list("case_id", flat=True)
+    # The cases' triggers first, then those responses' NPS answers: the other way round reads
+    # every detractor answer of the firm (180 ms against 18 on the full demo's 200 cases).
+    triggers = list(
+        CaseTrigger.objects.filter(case_id__in=ids).values_list("case_id", "response_id")
     )
+    detractor_responses = set(
+        Answer.objects.filter(
+            response_id__in={response for _case, response in triggers},
+            kind=QuestionKind.NPS,
+            score__lte=DETRACTOR_MAX,
+        ).values_list("response_id", flat=True)
+    )
+    detractors = {case for case, response in triggers if response in detractor_responses}
     calendars: dict[int | None, object] = {}  # one calendar per owning team
 
     def hours(case: Case, start: dt.datetime, end: dt.datetime | None) -> float | None:
@@ -342,16 +349,22 @@ def detractors_without_case(
 ) -> int:
     """Detractor answers (NPS 0–6) submitted in [since, before) on customers of ``team_ids``
     (None: all) whose response raised or joined no case: the loop's blind spot."""
-    answers = Answer.objects.filter(
-        kind=QuestionKind.NPS,
-        score__lte=DETRACTOR_MAX,
-        response__state=ResponseState.COMPLETED,
-        response__submitted_at__gte=since,
-        response__submitted_at__lt=before,
-    ).exclude(response__case_triggers__isnull=False)
+    responses = Response.objects.filter(
+        state=ResponseState.COMPLETED, submitted_at__gte=since, submitted_at__lt=before
+    )
     if team_ids is not None:
-        answers = answers.filter(response__customer__owner__team_id__in=team_ids)
-    return answers.values("response_id").distinct().count()
+        responses = responses.filter(customer__owner__team_id__in=team_ids)
+    # The period's responses first, by their index, then their NPS answers: filtered through
+    # the join the other way round, SQLite took 9 s on the full demo against 50 ms.
+    detractors = set(
+        Answer.objects.filter(
+            kind=QuestionKind.NPS, score__lte=DETRACTOR_MAX, response__in=responses.values("pk")
+        ).values_list("response_id", flat=True)
+    )
+    with_case = CaseTrigger.objects.filter(response_id__in=detractors).values_list(
+        "response_id", flat=True
+    )
+    return len(detractors - set(with_case))
 
 
 def root_cause_labels(ids) -> dict[int, tuple[str, int | None]]:
