@@ -16,8 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext_lazy
@@ -77,7 +75,6 @@ from cxloop.surveys.queries import ResponseFilter, responses_matching, visible_r
 PER_PAGE = 50
 RECENT_RESPONSES = 5
 SEARCH_MAX = 200
-INQUIRY_THREAD = "cases/includes/inquiry_thread.html"
 TAB_LABELS = {
     MINE: gettext_lazy("My cases"),
     TEAM: gettext_lazy("My team"),
@@ -101,27 +98,22 @@ class Clock:
 
 
 def clock(due, *, done_at=None, paused_at=None, now: dt.datetime) -> Clock:
+    """How the deadline ``due`` stands at ``now``: met or missed once ``done_at``, paused while
+    the case waits on the customer, else due in or overdue by the time left or passed."""
     if due is None:
-        return Clock(None, "—", False, False, False)
+        return Clock(due=None, text="—", overdue=False, paused=False, met=False)
     if done_at is not None:
         met = done_at <= due
-        text = (
-            _("met") if met else _("late by %(time)s") % {"time": timesince(due, done_at, depth=1)}
-        )
-        return Clock(due, text, False, False, met)
+        late = _("late by %(time)s") % {"time": timesince(due, done_at, depth=1)}
+        return Clock(due=due, text=_("met") if met else late, overdue=False, paused=False, met=met)
     if paused_at is not None:
-        return Clock(due, _("paused: waiting on the customer"), False, True, False)
+        text = _("paused: waiting on the customer")
+        return Clock(due=due, text=text, overdue=False, paused=True, met=False)
     if due < now:
-        return Clock(
-            due,
-            _("overdue by %(time)s") % {"time": timesince(due, now, depth=1)},
-            True,
-            False,
-            False,
-        )
-    return Clock(
-        due, _("due in %(time)s") % {"time": timeuntil(due, now, depth=1)}, False, False, False
-    )
+        text = _("overdue by %(time)s") % {"time": timesince(due, now, depth=1)}
+        return Clock(due=due, text=text, overdue=True, paused=False, met=False)
+    text = _("due in %(time)s") % {"time": timeuntil(due, now, depth=1)}
+    return Clock(due=due, text=text, overdue=False, paused=False, met=False)
 
 
 def next_clock(case, now: dt.datetime) -> Clock:
@@ -387,15 +379,8 @@ def _auto_id(action: str) -> str:
 
 
 def _has_inquiry(case) -> bool:
-    """Whether to show the inquiry's thread: the case came from the inquiry form and the
-    thread's template exists (the inquiry pages provide it)."""
-    if not hasattr(case, "inquiry"):
-        return False
-    try:
-        get_template(INQUIRY_THREAD)
-    except TemplateDoesNotExist:
-        return False
-    return True
+    """Whether the case came from the inquiry form (its page then shows the thread)."""
+    return hasattr(case, "inquiry")
 
 
 def _customer_context(request: HttpRequest, case) -> dict:

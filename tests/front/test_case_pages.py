@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cxloop.cases import services
 from cxloop.cases.choices import CaseState, EventKind, Origin, Priority
-from cxloop.cases.models import Case, CaseEvent, RootCause, SlaPolicy
+from cxloop.cases.models import Case, CaseEvent, Inquiry, InquiryTopic, RootCause, SlaPolicy
 from cxloop.people.models import Role
 from tests.front.evidence_data import EvidenceTestCase
 
@@ -232,6 +232,28 @@ class CaseDetailTests(CasePagesTestCase):
                 self.assertContains(response, message, status_code=400)
         self.assertEqual(self.events(), before)
         self.assertEqual(Case.objects.get(pk=self.acme_case.pk).state, CaseState.NEW)
+
+    def test_an_inquiry_case_shows_its_thread_and_others_do_not(self):
+        topic = InquiryTopic.objects.create(
+            name_ru="Счета", name_en="Invoices", team=self.team_a, sla_policy=self.policy
+        )
+        Inquiry.objects.create(
+            case=self.acme_case,
+            topic=topic,
+            name="Ann Reader",
+            email="ann@acme.example",
+            text="Why is my invoice wrong?",
+            token_hash="t" * 64,
+            fingerprint="f" * 64,
+            created_at=timezone.now(),
+        )
+        self.client.force_login(self.teammate)
+        page = self.client.get(reverse("case_detail", args=[self.acme_case.pk]))
+        self.assertContains(page, "Why is my invoice wrong?")
+        self.assertContains(page, reverse("case_answer", args=[self.acme_case.pk]))
+        self.client.force_login(self.outsider)
+        page = self.client.get(reverse("case_detail", args=[self.zeta_case.pk]))
+        self.assertNotContains(page, 'id="inquiry"')
 
     def test_an_unknown_action_or_case_is_not_found(self):
         self.client.force_login(self.teammate)
