@@ -44,8 +44,9 @@ def _owner_field(user, *, required: bool = True) -> OwnerChoiceField:
 
 
 class CaseNewForm(forms.Form):
+    """A case opened by hand; whom it may go to depends on the user (:func:`_owner_field`)."""
+
     title = TextField(label=_("Summary"), max_length=TITLE_MAX)
-    owner = forms.ModelChoiceField(queryset=None)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     sla_policy = forms.ModelChoiceField(
         queryset=sla_policies(), required=False, label=_("SLA policy"), empty_label=_("none")
@@ -55,7 +56,6 @@ class CaseNewForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"] = _owner_field(user)
-        self.fields["sla_policy"].queryset = sla_policies()
         self.order_fields(["title", "owner", "priority", "sla_policy", "note"])
 
 
