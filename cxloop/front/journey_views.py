@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,9 @@ from cxloop.customers.queries import target_segments
 from cxloop.front.insight_views import insight_filters
 from cxloop.insights import charts
 from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.insights.loop import touchpoint_cases
 from cxloop.journeys.queries import active_journeys
+from cxloop.people.queries import subtree_ids
 
 # How far (rating points) a touchpoint's whole interval must lie from the journey's reference
 # for the darkest colours: nearer than that, a significant difference is a lighter shade.
@@ -143,6 +146,14 @@ def journey_map(request: HttpRequest) -> HttpResponse:
     reference = result.opportunities[0].target if result.opportunities else median
     opportunity_of = {o.touchpoint_id: o for o in result.opportunities}
     query = request.GET.urlencode()
+    # The loop on each card: the cases the viewer sees (of the chosen team), live, not cached.
+    cases = touchpoint_cases(
+        request.user,
+        since=scope.since,
+        until=scope.until,
+        now=timezone.now(),
+        team_ids=tuple(subtree_ids(filters.team_id)) if filters.team_id is not None else None,
+    )
     columns = [
         {
             "stage": stage,
@@ -168,6 +179,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                         _evidence(scope, filters, tp.pk),
                     ),
                     "since": _month(result.card(tp.pk).signal and result.card(tp.pk).signal.since),
+                    "cases": cases.get(tp.pk),
                 }
                 for tp in stage.touchpoints.all()
             ],

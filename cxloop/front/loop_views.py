@@ -104,10 +104,10 @@ def _named(rows: tuple[LoopRow, ...], names: dict, fallback: str) -> list[dict]:
     return [{"name": names.get(row.key, fallback), "row": row} for row in rows]
 
 
-def _cause_href(touchpoint_id: int, root_cause_id: int) -> str:
-    """The case list behind a ranked cause (the case list's query-string contract)."""
-    query = urlencode({"touchpoint": touchpoint_id, "root_cause": root_cause_id})
-    return f"{reverse('case_list')}?{query}"
+def case_list_href(**params) -> str:
+    """The case list narrowed by ``params`` (its query-string contract: touchpoint, root_cause,
+    state, overdue, …): the cases behind a figure."""
+    return f"{reverse('case_list')}?{urlencode(params)}"
 
 
 @login_required
@@ -130,7 +130,9 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
                 {
                     "cause": cause,
                     "percent": 100.0 * cause.share,
-                    "href": _cause_href(item.touchpoint_id, cause.root_cause_id),
+                    "href": case_list_href(
+                        touchpoint=item.touchpoint_id, root_cause=cause.root_cause_id
+                    ),
                 }
                 for cause in item.causes
             ],

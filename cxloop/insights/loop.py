@@ -307,3 +307,45 @@ class LoopQuery:
             else detractors_without_case(answer_teams, since=start, before=end),
             as_of=self.now,
         )
+
+
+@dataclass(frozen=True)
+class TouchpointCases:
+    """What a journey map card shows of the loop: the touchpoint's cases open and overdue now,
+    and its most frequent root cause among the cases opened in the map's period."""
+
+    open_now: int = 0
+    overdue_now: int = 0
+    top_cause: CauseCount | None = None
+
+
+def touchpoint_cases(
+    user,
+    *,
+    since: dt.date | None,
+    until: dt.date | None,
+    now: dt.datetime,
+    team_ids: tuple[int, ...] | None = None,
+) -> dict[int, TouchpointCases]:
+    """:class:`TouchpointCases` by touchpoint id for the cases the user sees (of ``team_ids``;
+    None: any), opened from ``since`` to ``until`` (None: open ends)."""
+    teams = None if team_ids is None else list(team_ids)
+    opened = loop_cases(
+        user,
+        opened_since=None if since is None else _day_start(since),
+        opened_before=None if until is None else _day_start(until + dt.timedelta(days=1)),
+        team_ids=teams,
+        with_hours=False,
+    )
+    open_now = loop_cases(user, open_only=True, team_ids=teams, with_hours=False)
+    labels = root_cause_labels({c for case in opened for c in case.root_cause_ids})
+    top = {t.touchpoint_id: t.causes[0] for t in ranked_causes(opened, labels) if t.causes}
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for case in open_now:
+        for tp in case.touchpoint_ids:
+            counts[tp][0] += 1
+            counts[tp][1] += is_overdue(case, now)
+    return {
+        tp: TouchpointCases(*counts.get(tp, (0, 0)), top_cause=top.get(tp))
+        for tp in set(counts) | set(top)
+    }

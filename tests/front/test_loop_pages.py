@@ -1,13 +1,17 @@
 """The closed-loop dashboard: in Russian and English, scoped by role, its root causes leading
 to the case list, and bad filters answered with a message naming the field (never a 500)."""
 
+import datetime as dt
 from unittest import mock
 from urllib.parse import parse_qs
 
 from django.urls import reverse
 
 from cxloop.cases import services
+from cxloop.cases.choices import Origin
+from cxloop.cases.models import RootCause, SlaPolicy
 from cxloop.front import loop_views
+from tests.front.insight_data import InsightPageTestCase
 from tests.test_insights_loop import DAY, NOW, LoopWorld
 
 URL = reverse("loop_dashboard")
@@ -111,3 +115,58 @@ class LoopDashboardTests(LoopWorld):
         ]:
             with self.subTest(params=params):
                 self.assertEqual(self.get(self.owner, **params).status_code, 200)
+
+
+class JourneyMapCasesTests(InsightPageTestCase):
+    """The journey map's cards show their touchpoint's open cases and its top root cause (on
+    the insight pages' data, whose answers run from January to March 2026)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        policy = SlaPolicy.objects.create(
+            name_ru="Стандарт", name_en="Standard", first_contact_hours=4, resolution_hours=16
+        )
+        cls.invoice_error, late = (
+            RootCause.objects.create(touchpoint=cls.billing, name_ru=ru, name_en=en)
+            for ru, en in [("Ошибка в счёте", "Invoice error"), ("Поздний счёт", "Late invoice")]
+        )
+        for day, cause in zip((2, 3, 4), [cls.invoice_error, cls.invoice_error, late], strict=True):
+            opened = dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC)
+            case = services.open_case(
+                origin=Origin.MANUAL,
+                title="NPS 2",
+                now=opened,
+                customer=cls.ours,
+                owner=cls.teammate.employee,
+                sla_policy=policy,
+                touchpoints=[cls.billing],
+            )
+            services.set_root_causes(case, [cause], by=None, now=opened)
+
+    def card(self, response, touchpoint):
+        return next(
+            entry
+            for column in response.context["columns"]
+            for entry in column["cards"]
+            if entry["touchpoint"] == touchpoint
+        )
+
+    def test_it_shows_a_cards_open_cases_and_top_root_cause(self):
+        response = self.get(reverse("journey_map"), as_user=self.owner)
+        billing = self.card(response, self.billing)["cases"]
+        self.assertEqual((billing.open_now, billing.overdue_now), (3, 3))
+        self.assertEqual(billing.top_cause.root_cause_id, self.invoice_error.pk)
+        self.assertEqual(billing.top_cause.count, 2)
+        self.assertContains(response, "3 open cases")
+        self.assertContains(
+            response,
+            f'href="{reverse("case_list")}?touchpoint={self.billing.pk}'
+            f'&amp;root_cause={self.invoice_error.pk}">Invoice error</a>',
+        )
+        self.assertIsNone(self.card(response, self.kickoff)["cases"])
+
+    def test_its_cards_count_only_the_cases_the_viewer_sees(self):
+        response = self.get(reverse("journey_map"), as_user=self.outsider)
+        self.assertIsNone(self.card(response, self.billing)["cases"])
+        self.assertNotContains(response, "open case")
