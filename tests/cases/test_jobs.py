@@ -103,6 +103,22 @@ class JobsTests(JobsFixture, BaseTestCase):
         breached = self.events(self.case, EventKind.BREACHED)
         self.assertEqual([b["deadline"] for b in breached], ["first_contact", "resolution"])
 
+    def test_a_reopened_case_starts_a_fresh_period_and_ladder(self):
+        run_twice(msk(2026, 3, 16, 14, 0))  # breached, escalated
+        run_twice(msk(2026, 3, 16, 18, 0))  # and escalated again
+        who = self.teammate.employee
+        services.change_state(
+            self.case, CaseState.RESOLVED, by=who, now=msk(2026, 3, 17, 9, 0), text="Refunded"
+        )
+        case = services.change_state(
+            self.case, CaseState.IN_PROGRESS, by=who, now=msk(2026, 3, 17, 10, 0)
+        )
+        self.assertEqual((case.escalation_level, case.breached_at, case.warned_at), (0, None, None))
+        self.assertEqual(case.resolution_due, msk(2026, 3, 18, 17, 0))  # 16 working hours on
+        run_twice(msk(2026, 3, 18, 17, 0))
+        levels = [e["level"] for e in self.events(case, EventKind.ESCALATED)]
+        self.assertEqual(levels, [1, 2, 1])
+
     def test_a_case_waiting_on_the_customer_is_left_alone(self):
         services.change_state(self.case, CaseState.WAITING, by=None, now=OPENED)
         run_twice(msk(2026, 3, 20, 12, 0))
