@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -487,9 +488,9 @@ def _low_touchpoints(response) -> tuple:
     return tuple(found)
 
 
-def _source(request: HttpRequest) -> Source:
+def _source(request: HttpRequest) -> Source | None:
     """The response, customer or meeting named in the query string (404 when it is not one
-    the user sees)."""
+    the user sees; None when none is named)."""
     team_ids = visible_team_ids(request.user)
     for kind in ("response", "customer", "meeting"):
         raw = request.GET.get(kind)
@@ -524,7 +525,7 @@ def _source(request: HttpRequest) -> Source:
             )
         meeting = visible_meeting(request.user, pk)
         contacts = list(meeting.contacts.all())
-        met_on = meeting.met_on.strftime("%Y-%m-%d")
+        met_on = date_format(meeting.met_on, "SHORT_DATE_FORMAT")
         return Source(
             kind,
             pk,
@@ -534,18 +535,20 @@ def _source(request: HttpRequest) -> Source:
             contacts[0] if len(contacts) == 1 else None,
             responses=(meeting.response,) if meeting.response_id else (),
         )
-    raise Http404
+    return None
 
 
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
     """Open a case by hand from ``?response=``, ``?customer=`` or ``?meeting=`` (an id): the
     customer, contact and low-rated touchpoints are prefilled and a response becomes the case's
-    trigger (without a rule)."""
+    trigger (without a rule). Without one, the page says where cases are opened from."""
     if not may_work_cases(request.user):
         raise PermissionDenied
     employee = employee_of(request.user)
     source = _source(request)
+    if source is None:
+        return render(request, "front/cases/case_new.html", {"form": None})
     owners = assignable_employees(request.user)
     default_owner = source.customer.owner if source.customer is not None else None
     if default_owner is None or not owners.filter(pk=default_owner.pk).exists():

@@ -68,6 +68,7 @@ EXTRA_QUERIES = {
     "touchpoint_detail": ["?segment=all"],
     "personal_data": ["?contact={contact.pk}"],
     "survey_preview": ["?page=2"],
+    "case_new": ["?response={response.pk}", "?customer={ours.pk}"],
 }
 USERNAME = "lead"
 
