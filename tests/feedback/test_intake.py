@@ -9,6 +9,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from django.core.management import call_command
 from django.db import transaction
 from django.test import TransactionTestCase
 from django.utils import timezone
@@ -227,6 +228,16 @@ class RollbackTests(TransactionTestCase):
         self.assertFalse(DBTaskResult.objects.exists())
         self.assertEqual(announce_pending(), 0)
         self.assertFalse(deliveries.ids)
+
+    def test_the_worker_goes_on_when_a_consumer_fails_and_announces_next_round(self):
+        deliveries = Deliveries(self, fail_times=10**6)
+        stored = ingest(survey=make_survey(), answers={1: 9}, channel="api").response
+        with self.assertLogs("cxloop.management.commands.worker", "ERROR"):
+            call_command("worker", batch=True, verbosity=0)
+        self.assertIsNone(Response.objects.get(pk=stored.pk).announced_at)
+        deliveries.fail_times = 0  # the consumer is mended
+        call_command("worker", batch=True, verbosity=0)
+        self.assertEqual(deliveries.ids, Counter([stored.pk]))
 
 
 # Two announcers at once -----------------------------------------------------------------------

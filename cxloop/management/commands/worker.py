@@ -11,6 +11,8 @@ from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
 from cxloop.surveys.announce import announce_pending
 
+logger = logging.getLogger(__name__)
+
 
 class Command(BaseCommand):
     help = (
@@ -46,7 +48,12 @@ class Command(BaseCommand):
         while True:
             # Responses whose writer died before asking for their announcement (between its
             # commit and its on_commit) would otherwise wait for the next write: sweep them.
-            announce_pending()
+            try:
+                announce_pending()
+            except Exception:
+                # A consumer failed: its batch stays unannounced for the next round, and the
+                # rest of the worker's work goes on.
+                logger.exception("announcing new responses failed")
             # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
             # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
             # the messages being sent finish and puts the rest back, due at once.
