@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.front.forms import DateField
-from cxloop.insights.loop import DEFAULT_PERIOD, LoopQuery, LoopRow
+from cxloop.insights.loop import DEFAULT_PERIOD, MEDIAN_MIN_N, MIN_N, LoopQuery, LoopRow
 from cxloop.journeys.queries import journey_touchpoints
 from cxloop.people.queries import subtree_ids, team_paths, visible_team_ids, visible_teams
 
@@ -147,5 +147,7 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
         "teams": _named(result.by_team, team_names, _("No team")),
         "touchpoints": _named(result.by_touchpoint, touchpoint_names, "—"),
         "causes": causes,
+        "min_n": MIN_N,
+        "median_min_n": MEDIAN_MIN_N,
     }
     return render(request, "front/loop/loop_dashboard.html", context)

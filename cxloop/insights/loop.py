@@ -29,6 +29,7 @@ from cxloop.insights.dashboards import MIN_N
 from cxloop.people.queries import visible_team_ids
 
 DEFAULT_PERIOD = dt.timedelta(days=90)
+MEDIAN_MIN_N = median_interval_min_n()  # fewer cases: no median is given
 
 
 def _share(successes: int, n: int) -> Estimate | None:
@@ -43,7 +44,7 @@ def _share(successes: int, n: int) -> Estimate | None:
 
 def _median(hours: list[float]) -> Estimate | None:
     """The median with its 95 % interval; None on fewer values than the interval needs."""
-    return median_interval(hours) if len(hours) >= median_interval_min_n() else None
+    return median_interval(hours) if len(hours) >= MEDIAN_MIN_N else None
 
 
 def contacted_in_time(case: LoopCase, now: dt.datetime) -> bool | None:
