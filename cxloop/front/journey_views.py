@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from cxloop.customers.queries import target_segments
 from cxloop.front.insight_views import insight_filters
+from cxloop.front.loop_views import widest_case_tab
 from cxloop.insights import charts
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.loop import touchpoint_cases
@@ -254,5 +255,6 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         "target": target,
         "reference": reference,
         "reference_is_target": bool(result.opportunities),
+        "case_tab": widest_case_tab(request.user),
     }
     return render(request, "front/journey_map.html", context)

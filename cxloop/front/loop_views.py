@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from cxloop.cases.queries import case_tabs
 from cxloop.front.forms import DateField
 from cxloop.insights.loop import DEFAULT_PERIOD, MEDIAN_MIN_N, MIN_N, LoopQuery, LoopRow
 from cxloop.journeys.queries import journey_touchpoints
@@ -104,10 +105,18 @@ def _named(rows: tuple[LoopRow, ...], names: dict, fallback: str) -> list[dict]:
     return [{"name": names.get(row.key, fallback), "row": row} for row in rows]
 
 
-def case_list_href(**params) -> str:
+def widest_case_tab(user) -> str:
+    """The case list's tab that holds every case the user sees (all, their team's, their own):
+    the figures count those, not only the user's own (the list's first tab)."""
+    tabs = case_tabs(user)
+    return tabs[-1] if tabs else ""
+
+
+def case_list_href(user, **params) -> str:
     """The case list narrowed by ``params`` (its query-string contract: touchpoint, root_cause,
-    state, overdue, …): the cases behind a figure."""
-    return f"{reverse('case_list')}?{urlencode(params)}"
+    state — empty for every state —, overdue, …) on the user's widest tab: the cases behind a
+    figure."""
+    return f"{reverse('case_list')}?{urlencode({'tab': widest_case_tab(user), **params})}"
 
 
 @login_required
@@ -131,7 +140,10 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
                     "cause": cause,
                     "percent": 100.0 * cause.share,
                     "href": case_list_href(
-                        touchpoint=item.touchpoint_id, root_cause=cause.root_cause_id
+                        request.user,
+                        state="",
+                        touchpoint=item.touchpoint_id,
+                        root_cause=cause.root_cause_id,
                     ),
                 }
                 for cause in item.causes
@@ -147,6 +159,7 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
         "teams": _named(result.by_team, team_names, _("No team")),
         "touchpoints": _named(result.by_touchpoint, touchpoint_names, "—"),
         "causes": causes,
+        "overdue_href": case_list_href(request.user, state="open", overdue="1"),
         "min_n": MIN_N,
         "median_min_n": MEDIAN_MIN_N,
     }

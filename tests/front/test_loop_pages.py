@@ -76,9 +76,15 @@ class LoopDashboardTests(LoopWorld):
         href = entry["causes"][0]["href"]
         path, query = href.split("?")
         self.assertEqual(path, reverse("case_list"))
+        # Every state, on the manager's widest tab (their team's), as the figure counts them.
         self.assertEqual(
-            parse_qs(query),
-            {"touchpoint": [str(self.billing.pk)], "root_cause": [str(self.invoice_error.pk)]},
+            parse_qs(query, keep_blank_values=True),
+            {
+                "tab": ["team"],
+                "state": [""],
+                "touchpoint": [str(self.billing.pk)],
+                "root_cause": [str(self.invoice_error.pk)],
+            },
         )
         self.assertContains(response, f'href="{href.replace("&", "&amp;")}"')
         self.assertContains(response, "Invoice error")
@@ -161,7 +167,7 @@ class JourneyMapCasesTests(InsightPageTestCase):
         self.assertContains(response, "3 open cases")
         self.assertContains(
             response,
-            f'href="{reverse("case_list")}?touchpoint={self.billing.pk}'
+            f'href="{reverse("case_list")}?tab=team&amp;state=&amp;touchpoint={self.billing.pk}'
             f'&amp;root_cause={self.invoice_error.pk}">Invoice error</a>',
         )
         self.assertIsNone(self.card(response, self.kickoff)["cases"])
