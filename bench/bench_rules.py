@@ -263,18 +263,13 @@ def timed_evaluation(directory: str, workers: int) -> tuple[float, int, int]:
 
 
 def timed_opening() -> tuple[float, object]:
-    from django.db import connection
     from django.utils import timezone
 
     from cxloop.cases.evaluate import evaluate
-    from cxloop.cases.models import Case, CaseEvent, CaseTrigger, Notification
+    from cxloop.cases.models import Case
     from cxloop.surveys.models import Response
 
-    with connection.cursor() as cursor:  # CaseEvent refuses deletes one by one: history is kept
-        for model in (Notification, CaseTrigger, CaseEvent):
-            cursor.execute(f"DELETE FROM {model._meta.db_table}")
-        Case.touchpoints.through.objects.all().delete()
-        cursor.execute(f"DELETE FROM {Case._meta.db_table}")
+    Case.objects.all().delete()  # with their triggers, history and notifications
     ids = list(Response.objects.order_by("pk").values_list("pk", flat=True))
     start = time.perf_counter()
     outcome = evaluate(ids, now=timezone.now())
