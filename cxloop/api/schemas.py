@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from cxloop.lib.params import text_problem
-from cxloop.surveys.models import Channel, QuestionKind, SurveyKind
+from cxloop.surveys.choices import Channel, QuestionKind, SurveyKind
 
 
 def _storable(value: str) -> str:

@@ -28,7 +28,7 @@ from cxloop.customers.queries import contacts_with_email, customer_by_external_i
 from cxloop.feedback.services import Refused, ingest
 from cxloop.people.queries import visible_team_ids
 from cxloop.people.services import OutOfScope
-from cxloop.surveys.models import Channel
+from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import (
     all_surveys,
     completed_responses,

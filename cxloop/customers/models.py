@@ -3,17 +3,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
+from cxloop.customers.choices import Tier
 from cxloop.customers.rules import RuleError, parse_rule
 from cxloop.i18n import english_field, second_language
-
-
-class Tier(models.TextChoices):
-    STRATEGIC = "strategic", _("strategic")
-    KEY = "key", _("key")
-    STANDARD = "standard", pgettext_lazy("customer tier", "standard")
-    SMALL = "small", _("small")
 
 
 class Lifecycle(models.TextChoices):

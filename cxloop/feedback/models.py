@@ -2,12 +2,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-
-class FaceToFaceKind(models.TextChoices):
-    INTERVIEW = "interview", _("interview")
-    VISIT = "visit", _("client visit")
-    DEBRIEF = "debrief", _("project debrief")
-    RESEARCH = "research", _("third-party research")
+from cxloop.feedback.choices import FaceToFaceKind
 
 
 class FaceToFaceRecord(models.Model):

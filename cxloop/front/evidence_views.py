@@ -21,7 +21,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from cxloop.cases.queries import cases_of_customer, may_work_cases
-from cxloop.customers.models import Tier
+from cxloop.customers.choices import Tier
 from cxloop.customers.queries import (
     all_segments,
     customer_directory,
@@ -39,7 +39,7 @@ from cxloop.lib.params import ParamError, check_text, parse_date, parse_integer,
 from cxloop.lib.scales import SCORE_RANGES
 from cxloop.people.queries import subtree_ids, visible_team_ids, visible_teams
 from cxloop.surveys.bands import BAND_LABELS, BANDS, KIND_LABELS, SCALE_ENDS, band_of
-from cxloop.surveys.models import Channel
+from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import (
     ResponseFilter,
     customer_surveys,

@@ -13,7 +13,7 @@ from cxloop.customers.queries import (
     contacts_by_email,
     segment_contacts,
 )
-from cxloop.feedback.models import FaceToFaceKind
+from cxloop.feedback.choices import FaceToFaceKind
 from cxloop.lib import params
 from cxloop.surveys.forms import field_name, question_field
 from cxloop.surveys.models import Question, Survey

@@ -31,10 +31,9 @@ from cxloop.insights.dashboards import (
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.queries import response_rates
 from cxloop.insights.store import Scope
-from cxloop.journeys.models import Touchpoint
-from cxloop.journeys.queries import active_journeys, journey_touchpoints
+from cxloop.journeys.queries import active_journeys, journey_touchpoints, touchpoints_with_stage
 from cxloop.people.queries import subtree_ids, teams_named, visible_team_ids, visible_teams
-from cxloop.surveys.models import Channel
+from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import latest_comments
 
 DEFAULT_PERIOD = dt.timedelta(days=365)
@@ -553,7 +552,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One touchpoint: its score in a sentence, whether it is changing (the control chart, in
     words first), how its ratings spread, how it goes with NPS, the customer's expectation and
     our standard, and the latest comments, each linked to its response."""
-    touchpoint = get_object_or_404(Touchpoint.objects.select_related("stage"), pk=pk)
+    touchpoint = get_object_or_404(touchpoints_with_stage(), pk=pk)
     # All customers unless chosen: a roll-back is a change of how the work is done, and the
     # control chart sees it soonest on every answer about the touchpoint.
     filters, scope = insight_filters(request, target_first=False)

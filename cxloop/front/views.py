@@ -25,7 +25,7 @@ from cxloop.front.forms import (
 from cxloop.insights.queries import MIN_GROUP_SIZE
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
-from cxloop.people.models import Role
+from cxloop.people.choices import Role
 from cxloop.people.queries import (
     administers_cx,
     employee_of,
@@ -38,7 +38,6 @@ from cxloop.people.queries import (
 from cxloop.people.services import OutOfScope, submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm, page_context
-from cxloop.surveys.models import Response
 from cxloop.surveys.queries import (
     active_surveys,
     funnel,
@@ -54,7 +53,7 @@ from cxloop.surveys.services import (
     answer_pulse,
     condition_holds,
     delete_question,
-    draft_answers,
+    preview_answers,
     set_open,
     update_question,
     visible_pages,
@@ -299,9 +298,8 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
     with translation.override(language):
         key = f"cxloop.preview.{survey.pk}"
         stored = request.session.get(key, {})
-        preview = Response(survey=survey)
         questions = list(survey.questions.all())
-        answers = draft_answers(preview, questions, {int(k): v for k, v in stored.items()})
+        answers = preview_answers(survey, questions, {int(k): v for k, v in stored.items()})
         pages = visible_pages(questions, answers) or [1]
         asked = request.POST.get("page") or request.GET.get("page") or ""
         page = int(asked) if asked.isdigit() and int(asked) in pages else pages[0]
@@ -312,7 +310,7 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             stored |= {str(k): v for k, v in form.answers_by_id().items()}
             request.session[key] = stored
-            answers = draft_answers(preview, questions, {int(k): v for k, v in stored.items()})
+            answers = preview_answers(survey, questions, {int(k): v for k, v in stored.items()})
             pages = visible_pages(questions, answers)
             following = [p for p in pages if p > page]
             if not following:

@@ -23,3 +23,7 @@ def journey_touchpoints() -> list[Touchpoint]:
         .select_related("stage")
         .order_by("stage__journey_id", "stage__order", "order")
     )
+
+
+def touchpoints_with_stage() -> QuerySet[Touchpoint]:
+    return Touchpoint.objects.select_related("stage")

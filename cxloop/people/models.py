@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.i18n import english_field, second_language
+from cxloop.people.choices import Role
 
 
 def validate_time_zone(name: str) -> None:
@@ -137,14 +138,6 @@ class Team(models.Model):
             chain.append(team)
             team = team.parent
         return chain
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", _("administrator")
-    EXECUTIVE = "executive", _("executive")
-    MANAGER = "manager", _("manager")
-    EMPLOYEE = "employee", _("employee")
-    VIEWER = "viewer", _("viewer")
 
 
 class Employee(models.Model):

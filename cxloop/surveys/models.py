@@ -7,14 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cxloop.i18n import localized
 from cxloop.lib.scales import SCORE_RANGES
-
-
-class SurveyKind(models.TextChoices):
-    RELATIONSHIP = "relationship", _("relationship (periodic)")
-    TRANSACTIONAL = "transactional", _("transactional (after an event)")
-    PULSE = "pulse", _("employee pulse")
-    INTERVIEW = "interview", _("interview guide (face to face)")
-
+from cxloop.surveys.choices import Channel, QuestionKind, ResponseState, SurveyKind
 
 # Rough seconds a respondent spends: on the introduction, and on one question of each kind.
 SECONDS_TO_READ = 15
@@ -93,16 +86,6 @@ class Survey(models.Model):
                 {"languages": _("Choose one or both of ru and en, got %(value)s.")},
                 params={"value": self.languages},
             )
-
-
-class QuestionKind(models.TextChoices):
-    NPS = "nps", _("NPS (0–10)")
-    CSAT = "csat", _("CSAT (1–5)")
-    CES = "ces", _("CES (1–7)")
-    RATING = "rating", _("rating (1–5)")
-    SINGLE = "single", _("single choice")
-    MULTIPLE = "multiple", _("multiple choice")
-    TEXT = "text", _("free text")
 
 
 SCORED_KINDS = tuple(SCORE_RANGES)
@@ -222,19 +205,6 @@ def condition_problem(condition: object, order: int | None) -> str | None:
     return None
 
 
-class Channel(models.TextChoices):
-    EMAIL = "email", _("e-mail")
-    SMS = "sms", _("SMS")
-    WEB = "web", _("open web link")
-    QR = "qr", _("QR code")
-    INTERVIEW = "interview", _("interview")
-    VISIT = "visit", _("client visit")
-    DEBRIEF = "debrief", _("project debrief")
-    RESEARCH = "research", _("third-party research")
-    IMPORT = "import", _("import")
-    API = "api", _("API")
-
-
 class Invitation(models.Model):
     """A personal request to answer a survey; the link's token is kept only as its SHA-256."""
 
@@ -292,12 +262,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.contact}"
-
-
-class ResponseState(models.TextChoices):
-    STARTED = "started", _("started")
-    PARTIAL = "partial", _("partial")
-    COMPLETED = "completed", _("completed")
 
 
 class Response(models.Model):

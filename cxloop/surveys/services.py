@@ -193,6 +193,14 @@ def draft_answers(
     }
 
 
+def preview_answers(
+    survey: Survey, questions: Iterable[Question], values: Mapping[int, object]
+) -> dict[int, Answer]:
+    """:func:`draft_answers` on an unsaved response: a survey's preview runs the respondent's
+    flow and stores nothing."""
+    return draft_answers(Response(survey=survey), questions, values)
+
+
 def save_page(
     response: Response,
     questions: Iterable[Question],

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from cxloop import i18n
-from cxloop.people.models import Role
+from cxloop.people.choices import Role
 from cxloop.people.queries import employee_of, role_of
 
 register = template.Library()
