@@ -22,13 +22,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from cxloop.api.services import issue_token
-from cxloop.cases.models import RootCause
+from cxloop.cases.models import AlertRule, AlertRuleVersion, InquiryTopic, RootCause, SlaPolicy
 from cxloop.cases.services import open_case
 from cxloop.customers.models import Contact, Customer
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.journeys.models import Journey, Stage, Touchpoint
-from cxloop.people.models import Employee, Idea, Role, Team
+from cxloop.people.models import BusinessCalendar, Employee, Idea, Role, Team
 from cxloop.people.services import submit_idea
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import open_link_signature
@@ -58,6 +58,11 @@ EXEMPT = {
     "respond_open": "a survey's public link: anonymous answers, no team's data "
     "(tests/surveys/test_respond_open.py)",
     "respond_open_thanks": "a thank-you page of a public link",
+    "ask": "the public inquiry form: a customer asks, nobody's data is shown "
+    "(tests/cases/test_inquiries.py)",
+    "ask_thanks": "the inquiry form's thank-you page",
+    "inquiry_thread": "a customer's own inquiry behind its private token "
+    "(tests/cases/test_inquiries.py)",
 }
 EXEMPT_PREFIXES = {
     "admin/": "Django's admin: staff only, with model permissions; no matrix role is staff",
@@ -80,6 +85,18 @@ CX_LEAD_ONLY = {
     "personal_data_erase",
     "root_cause_list",
     "root_cause_edit",
+    "rule_list",
+    "rule_new",
+    "rule_edit",
+    "rule_toggle",
+    "rule_run",
+    "sla_list",
+    "sla_edit",
+    "topic_list",
+    "topic_new",
+    "topic_edit",
+    "calendar_list",
+    "calendar_edit",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.
@@ -194,6 +211,22 @@ class ScopingMatrixTests(TestCase):
             due_on=WHEN.date(),
         )
         cls.root_cause = RootCause.objects.create(name_ru="Сроки", name_en="Delays")
+        cls.policy = SlaPolicy.objects.create(
+            name_ru="Стандарт", name_en="Standard", first_contact_hours=4, resolution_hours=16
+        )
+        cls.rule = AlertRule.objects.create(name_ru="Критики", created_at=WHEN)
+        AlertRuleVersion.objects.create(
+            rule=cls.rule,
+            version=1,
+            condition={"all": [{"field": "nps", "op": "lte", "value": 6}]},
+            owner_kind="customer_owner",
+            sla_policy=cls.policy,
+            created_at=WHEN,
+        )
+        cls.topic = InquiryTopic.objects.create(
+            name_ru="Счета", name_en="Invoices", team=cls.team_a, sla_policy=cls.policy
+        )
+        cls.calendar = BusinessCalendar.objects.order_by("pk").first()
         cls.pulse = make_pulse()
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
@@ -223,6 +256,13 @@ class ScopingMatrixTests(TestCase):
             "case_action": f"/cases/{self.case.pk}/note/",
             "follow_up_done": f"/cases/follow-ups/{self.follow_up.pk}/done/",
             "root_cause_edit": f"/cases/root-causes/{self.root_cause.pk}/",
+            "case_answer": f"/cases/{self.case.pk}/answer/",
+            "rule_edit": f"/rules/{self.rule.pk}/",
+            "rule_toggle": f"/rules/{self.rule.pk}/active/",
+            "rule_run": f"/rules/{self.rule.pk}/run/",
+            "sla_edit": f"/rules/sla/{self.policy.pk}/",
+            "topic_edit": f"/cases/topics/{self.topic.pk}/",
+            "calendar_edit": f"/settings/notifications/calendars/{self.calendar.pk}/",
         }
         calls = {}
         for route, name in _routes():

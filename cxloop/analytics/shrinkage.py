@@ -233,8 +233,8 @@ def shrink_proportions(successes: Any, n: Any, *, confidence: float = 0.95) -> l
     Examples
     --------
     >>> est = shrink_proportions([4, 45, 12, 60], [5, 120, 50, 150])
-    >>> round(4 / 5, 2), round(est[0].value, 2)
-    (0.8, 0.37)
+    >>> round(4 / 5, 1), round(est[0].value, 1)  # the estimated prior's last digits vary by SciPy
+    (0.8, 0.4)
     """
     conf = check_confidence(confidence)
     x, m = _counts(successes, n)
