@@ -83,36 +83,37 @@ class SmallDemoCaseTests(TestCase):
         self.assertTrue(RootCause.objects.filter(touchpoint=None).exists())
 
 
-class FullDemoCaseTruthTests(TestCase):
+class FullDemoCaseTruths:
     """On the full demo, the loop dashboard's query ranks the invoice error first on billing in
-    the roll-back's month, and the error's cases burst from that month."""
-
-    @classmethod
-    def setUpTestData(cls):
-        build_demo(TRUTH, size="full", progress=False)
-        cls.user = get_user_model().objects.get(username="cx.lead")
-        cls.billing = Touchpoint.objects.get(code=TRUTH.cases["rollback_touchpoint"])
-        cls.cause = RootCause.objects.get(
-            touchpoint=cls.billing, name_en=TRUTH.cases["rollback_root_cause"]
-        )
-        cls.now = demo_now(TRUTH)
+    the roll-back's month, and the error's cases burst from that month. Mixed into
+    tests/demo/test_demo_truths.py's FullDemoTruthTests, so that the full demo is built once."""
 
     def causes(self, since: dt.date, until: dt.date):
+        user = get_user_model().objects.get(username="cx.lead")
+        billing = Touchpoint.objects.get(code=TRUTH.cases["rollback_touchpoint"])
         result = LoopQuery(
-            since=since, until=until, now=self.now, touchpoint_id=self.billing.pk
-        ).run(self.user)
-        return result.causes_of(self.billing.pk)
+            since=since, until=until, now=demo_now(TRUTH), touchpoint_id=billing.pk
+        ).run(user)
+        return result.causes_of(billing.pk)
+
+    @property
+    def invoice_error(self) -> RootCause:
+        return RootCause.objects.get(
+            touchpoint__code=TRUTH.cases["rollback_touchpoint"],
+            name_en=TRUTH.cases["rollback_root_cause"],
+        )
 
     def invoice_errors_per_month(self, since: dt.date, until: dt.date) -> float:
         billing = self.causes(since, until)
-        count = next(c.count for c in billing.causes if c.root_cause_id == self.cause.pk)
+        cause = self.invoice_error.pk
+        count = next(c.count for c in billing.causes if c.root_cause_id == cause)
         return count / ((until - since).days / 30.44)
 
     def test_it_ranks_the_invoice_error_first_on_billing_in_the_roll_back_month(self):
         first = _day(TRUTH.rollback["from_month"] + "-01")
         last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
         billing = self.causes(first, last)
-        self.assertEqual(billing.causes[0].root_cause_id, self.cause.pk)
+        self.assertEqual(billing.causes[0].root_cause_id, self.invoice_error.pk)
         self.assertGreater(billing.causes[0].share, 0.5)
 
     def test_it_shows_a_burst_of_invoice_errors_from_the_roll_back_month(self):
@@ -122,5 +123,6 @@ class FullDemoCaseTruthTests(TestCase):
         self.assertGreater(after, 3 * before)
         # Before the roll-back the error was one cause among several.
         earlier = self.causes(_day(TRUTH.cases["since"]), first - dt.timedelta(days=1))
-        share = next(c.share for c in earlier.causes if c.root_cause_id == self.cause.pk)
+        cause = self.invoice_error.pk
+        share = next(c.share for c in earlier.causes if c.root_cause_id == cause)
         self.assertLess(share, 0.4)

@@ -17,9 +17,10 @@ from cxloop.insights.store import Scope
 from cxloop.journeys.models import Touchpoint
 from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH, top
+from tests.demo.test_demo_cases import FullDemoCaseTruths
 
 
-class FullDemoTruthTests(OwnFactStore, TestCase):
+class FullDemoTruthTests(FullDemoCaseTruths, OwnFactStore, TestCase):
     @classmethod
     def setUpTestData(cls):
         build_demo(TRUTH, size="full", progress=False)
