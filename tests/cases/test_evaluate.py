@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.test import TransactionTestCase
+from django.utils import translation
 
 from cxloop.cases import rules
 from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority
@@ -414,7 +415,8 @@ class OpeningTests(BaseTestCase):
     def test_without_an_owner_the_case_goes_to_the_touchpoint_team_and_says_so(self):
         w = self.world
         w.rule({"field": "nps", "op": "lte", "value": 6}, team=self.team_a)
-        evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
+        with translation.override("en"):  # the event's note is written in the active language
+            evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
         case = Case.objects.get()
         self.assertEqual(case.team, self.team_b)  # support, rated lowest, belongs to team B
         self.assertIn(case.owner.user.username, {"outsider", "member2"})
@@ -427,7 +429,8 @@ class OpeningTests(BaseTestCase):
             owner_kind=OwnerKind.TOUCHPOINT_TEAM,
             team=self.team_a,
         )
-        evaluate([w.answer(w.beta, nps=2).pk], now=NOW)
+        with translation.override("en"):
+            evaluate([w.answer(w.beta, nps=2).pk], now=NOW)
         case = Case.objects.get()
         self.assertEqual(case.team, self.team_a)
         self.assertIn("rule's team", case.events.get(kind=EventKind.OPENED).text)
