@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
-from django.utils.translation import gettext as _
 
 from cxloop.cases import services
-from cxloop.cases.choices import OPEN_STATES, EventKind, Origin, OwnerKind
+from cxloop.cases.choices import OPEN_STATES, EventKind, Origin, OwnerKind, RoutingNote
 from cxloop.cases.conditions import (
     MISSING,
     MISSING_DROP,
@@ -379,30 +378,30 @@ class Router:
 
 
 def _route(version: AlertRuleVersion, batch: Batch, row: int, owners: dict, router: Router):
-    """(owner, team id, a note when the rule's choice could not be followed)."""
+    """(owner, team id, the notes (:class:`RoutingNote`) where the rule's choice could not be
+    followed)."""
     touchpoint = batch.lowest_rated_touchpoint(row) or batch.touchpoint_id[row]
     touchpoint_team = router.touchpoint_team(touchpoint)
+    notes = []
     if version.owner_kind == OwnerKind.CUSTOMER_OWNER:
         owner = owners.get(batch.customer_id[row])
         if owner is not None and owner.user.is_active:
-            return owner, owner.team_id, ""
+            return owner, owner.team_id, []
         team = touchpoint_team or version.team_id
-        note = (
-            _("The customer has no relationship owner: the case went to the touchpoint's team.")
-            if touchpoint_team
-            else _("The customer has no relationship owner: the case went to the rule's team.")
-        )
+        no_owner = RoutingNote.NO_OWNER_TOUCHPOINT_TEAM, RoutingNote.NO_OWNER_RULE_TEAM
+        notes.append(no_owner[0] if touchpoint_team else no_owner[1])
     elif version.owner_kind == OwnerKind.TOUCHPOINT_TEAM:
         team = touchpoint_team or version.team_id
-        note = "" if touchpoint_team else _("No touchpoint team: the case went to the rule's team.")
+        if not touchpoint_team:
+            notes.append(RoutingNote.NO_TOUCHPOINT_TEAM)
     else:
-        team, note = version.team_id, ""
+        team = version.team_id
     if team is None:
-        return None, None, _("No team to route the case to: it waits for someone to take it.")
+        return None, None, [RoutingNote.NO_TEAM]
     member = router.next_member(team)
     if member is None:
-        note = f"{note} {_('The team has no active member: the case waits for someone.')}"
-    return member, team, note.strip()
+        notes.append(RoutingNote.NO_MEMBER)
+    return member, team, notes
 
 
 def _title(batch: Batch, row: int, customer_name: str, router: Router, fallback: str) -> str:
@@ -595,7 +594,7 @@ def _open(batch, match, version, customers, owner_of, router, *, now) -> int | N
     """Open the match's case; None when another worker won (the database refused a second
     open rule case for the customer, or this rule × response is already triggered)."""
     name = customers.get(match.customer_id, ("", None))[0]
-    owner, team_id, note = _route(version, batch, match.row, owner_of, router)
+    owner, team_id, notes = _route(version, batch, match.row, owner_of, router)
     touchpoints = {batch.lowest_rated_touchpoint(match.row), batch.touchpoint_id[match.row]}
     rule_label = version.rule.label
     contact_id = batch.contact_id[match.row]
@@ -613,7 +612,7 @@ def _open(batch, match, version, customers, owner_of, router, *, now) -> int | N
             rule_version=version,
             touchpoints=[pk for pk in touchpoints if pk],
             responses=[Response(pk=match.response_id)],
-            text=f"{rule_label}. {note}".strip() if note else rule_label,
+            routing=notes,
         )
     except IntegrityError:
         return None

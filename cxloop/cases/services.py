@@ -53,9 +53,12 @@ def open_case(
     touchpoints: Iterable = (),
     responses: Sequence = (),
     text: str = "",
+    routing: Sequence[str] = (),
 ) -> Case:
     """A new case with its first events (opened, assigned), deadlines and the owner told. The
-    ``responses`` that raised it become its triggers (for ``rule_version``'s rule, if any).
+    ``responses`` that raised it become its triggers (for ``rule_version``'s rule, if any);
+    ``routing`` (:class:`~cxloop.cases.choices.RoutingNote` codes) says why it did not go where
+    its rule said, shown in each reader's language.
 
     A rule's case for a customer who already has an open rule case raises IntegrityError (the
     database's partial unique constraint): :func:`attach` it instead."""
@@ -98,6 +101,7 @@ def open_case(
             origin=origin,
             rule_version=rule_version.pk if rule_version is not None else None,
             responses=[response.pk for response in responses],
+            routing=list(routing),
         )
         if owner is not None:
             record(case, EventKind.ASSIGNED, by=by, now=now, owner=_employee_ref(owner))

@@ -31,6 +31,7 @@ from cxloop.cases.choices import (
     Origin,
     Priority,
     Reaction,
+    RoutingNote,
 )
 from cxloop.cases.queries import (
     ALL,
@@ -293,7 +294,11 @@ def _event_detail(event) -> str:
     data, kind = event.data, event.kind
     english = (get_language() or "ru").startswith("en")
     if kind == EventKind.OPENED:
-        return _label(Origin, data.get("origin", ""))
+        parts = [_label(Origin, data.get("origin", ""))]
+        if event.case.rule_version_id is not None:
+            parts.append(event.case.rule_version.rule.label)
+        parts += [_label(RoutingNote, code) for code in data.get("routing", ())]
+        return " · ".join(part for part in parts if part)
     if kind == EventKind.ASSIGNED:
         return data.get("owner", {}).get("name", "")
     if kind == EventKind.STATE:

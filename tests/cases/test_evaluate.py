@@ -14,11 +14,12 @@ from django.test import TransactionTestCase
 from django.utils import translation
 
 from cxloop.cases import rules
-from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority
+from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority, RoutingNote
 from cxloop.cases.conditions import matches, parse_condition
 from cxloop.cases.evaluate import Context, evaluate, load_batch
 from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
+from cxloop.front.case_views import timeline
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import Role
 from cxloop.surveys.models import Answer, Question, Response, Survey
@@ -415,12 +416,28 @@ class OpeningTests(BaseTestCase):
     def test_without_an_owner_the_case_goes_to_the_touchpoint_team_and_says_so(self):
         w = self.world
         w.rule({"field": "nps", "op": "lte", "value": 6}, team=self.team_a)
-        with translation.override("en"):  # the event's note is written in the active language
-            evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
+        evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
         case = Case.objects.get()
         self.assertEqual(case.team, self.team_b)  # support, rated lowest, belongs to team B
         self.assertIn(case.owner.user.username, {"outsider", "member2"})
-        self.assertIn("relationship owner", case.events.get(kind=EventKind.OPENED).text)
+        opened = case.events.get(kind=EventKind.OPENED)
+        # A code, not a sentence: each reader sees it in their own language.
+        self.assertEqual(opened.data["routing"], [RoutingNote.NO_OWNER_TOUCHPOINT_TEAM])
+        self.assertEqual(opened.text, "")
+
+    def test_the_routing_note_reads_in_the_readers_language(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6}, team=self.team_a)
+        with translation.override("ru"):  # the worker's language must not stick to the note
+            evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
+        case = Case.objects.get()
+        for language, expected in (
+            ("en", "relationship owner: the case went to the touchpoint's team"),
+            ("ru", "нет ответственного за отношения"),
+        ):
+            with self.subTest(language), translation.override(language):
+                opened = [line for line in timeline(case) if line.kind == EventKind.OPENED]
+                self.assertIn(expected, opened[0].detail)
 
     def test_touchpoint_team_routing_falls_back_to_the_rules_team(self):
         w = self.world
@@ -429,11 +446,11 @@ class OpeningTests(BaseTestCase):
             owner_kind=OwnerKind.TOUCHPOINT_TEAM,
             team=self.team_a,
         )
-        with translation.override("en"):
-            evaluate([w.answer(w.beta, nps=2).pk], now=NOW)
+        evaluate([w.answer(w.beta, nps=2).pk], now=NOW)
         case = Case.objects.get()
         self.assertEqual(case.team, self.team_a)
-        self.assertIn("rule's team", case.events.get(kind=EventKind.OPENED).text)
+        opened = case.events.get(kind=EventKind.OPENED)
+        self.assertEqual(opened.data["routing"], [RoutingNote.NO_TOUCHPOINT_TEAM])
 
     def test_the_signal_evaluates_recorded_responses(self):
         w = self.world
