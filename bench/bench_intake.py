@@ -1,16 +1,21 @@
-"""The API under a steady rate of submissions, and how long a response waits between its 201 and
-its announcement to the consumers.
+"""The API under a steady rate of submissions, and how long a detractor's response waits between
+its 201 and its case.
 
     python bench/bench_intake.py [--rate 300] [--seconds 20] [--database-url postgres://…]
                                  [--tree DIR]
 
-Makes a throw-away data directory (and database), a one-question survey and an API token, serves
-cxloop with `cxloop serve` (granian, 2 workers) and runs `cxloop worker` beside it with a probe
-consumer of ``responses_recorded`` that writes each announced id and the time it arrived. A
-Python load generator sends ``POST /api/responses`` at a steady rate (open loop: a request is
-due every 1/rate s whether or not the earlier ones were answered, so a slow server shows as
-latency, not as a lower rate) over keep-alive connections. It prints the API's latency
-percentiles and rate, and the 201 → announcement delay's p50/p99 for the responses announced.
+Makes a throw-away data directory (and database) with a one-question NPS survey, 500 customers
+with a contact each, an API token and the alert rule a firm starts with (NPS ≤ 6 opens a case for
+a named team); serves cxloop with `cxloop serve` (granian, 2 workers) and runs `cxloop worker`
+beside it with a probe consumer of ``responses_recorded`` that writes each announced id and the
+time it arrived. The probe is connected after the alert rules' receiver and runs inside the same
+transaction, so its time is when the response's case (opened, or joined: one open case per
+customer) has been written; the commit follows at once. A Python load generator sends
+``POST /api/responses`` at a steady rate (open loop: a request is due every 1/rate s whether or
+not the earlier ones were answered, so a slow server shows as latency, not as a lower rate) over
+keep-alive connections, each from one of the contacts in turn, with a realistic mix of scores
+(one in five a detractor). It prints the API's latency percentiles and rate, and the 201 → case
+delay's p50/p99 for the detractors, after checking every detractor has its case trigger.
 
 ``--tree`` runs another checkout of cxloop (say, the commit before the one way in, unpacked
 with ``git archive``): the API's figures before and after a change on the same machine. A tree
@@ -56,10 +61,16 @@ WORKER = textwrap.dedent(
     """
 )
 
-SETUP = textwrap.dedent(
+CUSTOMERS = 500
+# One detractor (≤ 6) in five, as in a firm with an NPS around +40.
+SCORES = (10, 9, 9, 8, 10, 7, 9, 3, 10, 8, 9, 6, 10, 9, 8, 10, 5, 9, 10, 0)
+
+SETUP = f"CUSTOMERS = {CUSTOMERS}\n" + textwrap.dedent(
     """
     from django.contrib.auth.models import User
+    from django.utils import timezone
     from cxloop.api.services import issue_token
+    from cxloop.customers.models import Contact, Customer
     from cxloop.people.models import Employee, Team
     from cxloop.surveys.models import Question, Survey
     survey = Survey.objects.create(name_ru="Б", name_en="B", kind="transactional", languages=["ru"])
@@ -67,8 +78,37 @@ SETUP = textwrap.dedent(
         survey=survey, order=1, kind="nps", text_ru="?", text_en="?", required=True
     )
     user = User.objects.create_user(f"bench-{survey.pk}")
-    employee = Employee.objects.create(user=user, team=Team.objects.create(name="B"), role="admin")
+    team = Team.objects.create(name="B")
+    employee = Employee.objects.create(user=user, team=team, role="admin")
+    for n in range(CUSTOMERS):
+        customer = Customer.objects.create(external_id=f"c{n}", name=f"Customer {n}")
+        Contact.objects.create(customer=customer, name=f"Contact {n}", email=f"c{n}@example.com")
+    try:
+        from cxloop.cases import rules
+    except ImportError:  # a tree before the closed loop: no rules, no cases
+        pass
+    else:
+        policy = rules.save_sla_policy(
+            None, name_ru="SLA", name_en="SLA", first_contact_hours=4, resolution_hours=40
+        )
+        rules.save_rule(
+            None, name_ru="Детрактор", condition={"field": "nps", "op": "lte", "value": 6},
+            owner_kind="team", team=team, priority="normal", sla_policy=policy,
+            now=timezone.now(),
+        )
     print(survey.pk, issue_token(employee, "bench")[1])
+    """
+)
+
+
+COUNT_CASES = textwrap.dedent(
+    """
+    try:
+        from cxloop.cases.models import Case, CaseTrigger
+    except ImportError:
+        print("- -")
+    else:
+        print(CaseTrigger.objects.count(), Case.objects.count())
     """
 )
 
@@ -93,7 +133,8 @@ class Load:
         self.interval = threads / rate  # each thread's share of the rate
         self.threads = threads
         self.latencies: list[float] = []
-        self.acknowledged: dict[int, float] = {}  # response id → when its 201 arrived
+        self.acknowledged: dict[int, float] = {}  # a detractor's response id → when its 201 came
+        self.answered = 0
         self.failures: Counter = Counter()  # status (or the error) → how many
         self._lock = threading.Lock()
 
@@ -116,7 +157,16 @@ class Load:
         while due < stop:
             time.sleep(max(0.0, due - time.monotonic()))
             count += 1
-            body = json.dumps({"survey_id": int(self.survey), "answers": {"1": count % 11}})
+            who = (n * 7919 + count) % CUSTOMERS
+            score = SCORES[count % len(SCORES)]
+            body = json.dumps(
+                {
+                    "survey_id": int(self.survey),
+                    "answers": {"1": score},
+                    "customer_external_id": f"c{who}",
+                    "contact_email": f"c{who}@example.com",
+                }
+            )
             headers = {
                 "Authorization": f"Bearer {self.token}",
                 "Content-Type": "application/json",
@@ -136,8 +186,10 @@ class Load:
             with self._lock:
                 # From when it was due: a request that waited for its thread counts its wait.
                 self.latencies.append(now - due)
+                self.answered += answer.status == 201
                 if answer.status == 201:
-                    self.acknowledged[json.loads(payload)["id"]] = now_wall
+                    if score <= 6:
+                        self.acknowledged[json.loads(payload)["id"]] = now_wall
                 else:
                     self.failures[answer.status] += 1
             due += self.interval
@@ -187,7 +239,12 @@ def main() -> None:
                 time.sleep(0.5)
         load = Load(port, survey, token, rate=args.rate, threads=args.threads)
         load.drive(args.seconds)
-        time.sleep(5)  # the last announcements
+        # The last announcements: until every detractor's has arrived, or a minute.
+        deadline = time.monotonic() + 60
+        while (
+            time.monotonic() < deadline and not load.acknowledged.keys() <= read_probe(probe).keys()
+        ):
+            time.sleep(1)
     finally:
         for process in processes:
             process.terminate()
@@ -202,24 +259,33 @@ def main() -> None:
     print(
         f"API: {sent / load.elapsed:.0f} answered/s of {args.rate:.0f}/s asked "
         f"({sent:,} in {load.elapsed:.1f} s); "
-        f"201: {len(load.acknowledged):,}; failed: {dict(load.failures) or 0}; latency p50 "
+        f"201: {load.answered:,} ({len(load.acknowledged):,} detractors); "
+        f"failed: {dict(load.failures) or 0}; latency p50 "
         f"{percentile(load.latencies, 0.5) * 1000:.1f} ms, p99 "
         f"{percentile(load.latencies, 0.99) * 1000:.1f} ms"
     )
-    announced = {}
-    if probe.exists():
-        for line in probe.read_text().splitlines():
-            pk, at = line.split()
-            announced.setdefault(int(pk), float(at))
+    announced = read_probe(probe)
     delays = [announced[pk] - at for pk, at in load.acknowledged.items() if pk in announced]
+    cases = run([*cxloop, "shell", "-v0", "-c", COUNT_CASES], environment, args.tree).split()
+    print(f"detractors' responses with their case trigger: {cases[0]} in {cases[1]} cases")
     if delays:
         print(
-            f"201 → announced: {len(delays):,} of {len(load.acknowledged):,}; "
+            f"201 → case written: {len(delays):,} of {len(load.acknowledged):,} detractors; "
             f"p50 {statistics.median(delays) * 1000:.0f} ms, "
             f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms"
         )
     else:
-        print("201 → announced: no announcements (a tree without the one way in?)")
+        print("201 → case written: no announcements (a tree without the one way in?)")
+
+
+def read_probe(probe: Path) -> dict[int, float]:
+    """Response id → when its announcement reached the probe (after the rules' receiver)."""
+    announced: dict[int, float] = {}
+    if probe.exists():
+        for line in probe.read_text().splitlines():
+            pk, at = line.split()
+            announced.setdefault(int(pk), float(at))
+    return announced
 
 
 if __name__ == "__main__":

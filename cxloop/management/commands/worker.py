@@ -1,4 +1,5 @@
 import logging
+import os
 import signal
 import threading
 
@@ -12,6 +13,11 @@ from cxloop.privacy.services import apply_retention_daily
 from cxloop.surveys.announce import announce_pending
 
 logger = logging.getLogger(__name__)
+
+# The worker's work (announcements, rules, e-mail) can wait a few hundred milliseconds; a person
+# waiting for a page or an API client for its 201 cannot. On a machine the worker shares with
+# the server (the demo, a small firm's one box) it yields the cores to the server's requests.
+NICENESS = 10
 
 
 class Command(BaseCommand):
@@ -44,6 +50,9 @@ class Command(BaseCommand):
 
         def stopping(signum, frame):
             stop.set()
+
+        if not batch:
+            os.nice(NICENESS)
 
         while True:
             # Responses whose writer died before asking for their announcement (between its
