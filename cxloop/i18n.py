@@ -30,6 +30,21 @@ def second_language(primary: str, english: str) -> str:
     return english if active == "en" and english else primary
 
 
+class NamedInTwoLanguages:
+    """For a model with ``name_ru`` and ``name_en``: its ``label`` (and ``str``) in the page's
+    language, by :func:`second_language`."""
+
+    name_ru: str
+    name_en: str
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return second_language(self.name_ru, self.name_en)
+
+
 def english_field(verbose_name: str) -> models.CharField:
     """The optional English twin of a record's name or title (see :func:`second_language`)."""
     return models.CharField(

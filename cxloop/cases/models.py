@@ -19,10 +19,10 @@ from cxloop.cases.choices import (
     Priority,
     Reaction,
 )
-from cxloop.i18n import second_language
+from cxloop.i18n import NamedInTwoLanguages
 
 
-class SlaPolicy(models.Model):
+class SlaPolicy(NamedInTwoLanguages, models.Model):
     """How soon a case must be answered: first contact and resolution, in working hours of the
     owner's business calendar."""
 
@@ -54,15 +54,8 @@ class SlaPolicy(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.label
 
-    @property
-    def label(self) -> str:
-        return second_language(self.name_ru, self.name_en)
-
-
-class RootCause(models.Model):
+class RootCause(NamedInTwoLanguages, models.Model):
     """One entry of the editable taxonomy of why customers were unhappy, per touchpoint (none:
     a cause that can sit under any touchpoint)."""
 
@@ -88,15 +81,8 @@ class RootCause(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.label
 
-    @property
-    def label(self) -> str:
-        return second_language(self.name_ru, self.name_en)
-
-
-class AlertRule(models.Model):
+class AlertRule(NamedInTwoLanguages, models.Model):
     """A standing rule that opens cases; what it checks and whom it gives them to live in its
     versions, so that a case keeps the version that opened it."""
 
@@ -117,13 +103,6 @@ class AlertRule(models.Model):
         verbose_name = _("alert rule")
         verbose_name_plural = _("alert rules")
         ordering = ["name_ru"]
-
-    def __str__(self) -> str:
-        return self.label
-
-    @property
-    def label(self) -> str:
-        return second_language(self.name_ru, self.name_en)
 
 
 class AlertRuleVersion(models.Model):
@@ -397,7 +376,7 @@ class CaseEvent(models.Model):
         raise ValidationError("a case's history is not deleted")
 
 
-class InquiryTopic(models.Model):
+class InquiryTopic(NamedInTwoLanguages, models.Model):
     """What a customer may ask about on the inquiry form, and who answers how soon."""
 
     name_ru = models.CharField(_("name (Russian)"), max_length=200)
@@ -415,13 +394,6 @@ class InquiryTopic(models.Model):
         verbose_name = _("inquiry topic")
         verbose_name_plural = _("inquiry topics")
         ordering = ["order", "name_ru"]
-
-    def __str__(self) -> str:
-        return self.label
-
-    @property
-    def label(self) -> str:
-        return second_language(self.name_ru, self.name_en)
 
 
 class Inquiry(models.Model):
