@@ -81,6 +81,9 @@ class CaseFilter:
     customer_id: int | None = None
     owner_id: int | None = None
     text: str = ""
+    opened_since: dt.datetime | None = None  # inclusive
+    opened_before: dt.datetime | None = None  # exclusive
+    team_ids: tuple[int, ...] | None = None  # None: any team
 
 
 def _next_due():
@@ -124,6 +127,12 @@ def cases_matching(user, where: CaseFilter, *, now: dt.datetime) -> QuerySet[Cas
         cases = cases.filter(owner_id=where.owner_id)
     if where.text:
         cases = contains_text(cases, where.text, "title", "customer__name", "resolution")
+    if where.opened_since is not None:
+        cases = cases.filter(opened_at__gte=where.opened_since)
+    if where.opened_before is not None:
+        cases = cases.filter(opened_at__lt=where.opened_before)
+    if where.team_ids is not None:
+        cases = cases.filter(team_id__in=where.team_ids)
     return cases.select_related("customer", "owner__user", "team").order_by(
         "is_closed", F("next_due").asc(nulls_last=True), "-opened_at", "-pk"
     )

@@ -7,7 +7,7 @@ Scope: a case the user may not see answers 404, an action they may not take 403,
 action changes nothing (the services write a change and its history in one transaction)."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -69,8 +69,14 @@ from cxloop.feedback.follow_ups import (
 )
 from cxloop.front import case_forms
 from cxloop.front.evidence_views import MSG_TOO_LONG, comment_of, score_chips
-from cxloop.lib.params import ParamError, check_text, parse_row_id
-from cxloop.people.queries import administers_cx, employee_of, visible_team_ids
+from cxloop.lib.params import ParamError, check_text, parse_date, parse_row_id
+from cxloop.people.queries import (
+    administers_cx,
+    employee_of,
+    subtree_ids,
+    visible_team_ids,
+    visible_teams,
+)
 from cxloop.surveys.bands import band_of
 from cxloop.surveys.queries import ResponseFilter, responses_matching, visible_response
 
@@ -150,10 +156,73 @@ def _row_id(request: HttpRequest, name: str, label: str, accepted: dict) -> int 
     return value
 
 
-def _case_filter(request: HttpRequest, tabs: list[str]) -> tuple[CaseFilter, dict[str, str]]:
-    """The list's filters from the query string; a bad one gets a message and is left out."""
+def _day_start(day: dt.date) -> dt.datetime:
+    """The first moment of ``day`` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+def _period(
+    request: HttpRequest, accepted: dict[str, str], errors: dict[str, str]
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``since`` and ``until``: days YYYY-MM-DD, both inclusive, of the cases' opening in the
+    site's time zone (as the loop dashboard counts them). A bad day, or an end before the
+    start, is named with its value and left out."""
+    days: dict[str, dt.date] = {}
+    for name, label in (("since", _("Opened from")), ("until", _("Opened to"))):
+        raw = request.GET.get(name, "")
+        if not raw:
+            continue
+        try:
+            days[name] = parse_date(name, raw)
+        except ParamError as error:
+            errors[name] = _("“%(value)s” is not a day: %(reason)s") % {
+                "value": _shown(raw),
+                "reason": _(error.template) % error.params,
+            }
+            _refuse(request, label, errors[name])
+    since, until = days.get("since"), days.get("until")
+    if since is not None and until is not None and until < since:
+        errors["until"] = _("%(until)s is before the start, %(since)s") % {
+            "until": until.isoformat(),
+            "since": since.isoformat(),
+        }
+        _refuse(request, _("Opened to"), errors["until"])
+        del days["until"]
+    for name, day in days.items():
+        accepted[name] = day.isoformat()
+    until = days.get("until")
+    return (
+        None if since is None else _day_start(since),
+        None if until is None else _day_start(until + dt.timedelta(days=1)),
+    )
+
+
+def _team_ids(request: HttpRequest, accepted: dict[str, str]) -> tuple[int, ...] | None:
+    """``team``: the team and those under it, as far as the user sees them (the loop
+    dashboard's team filter); a team the user does not see is refused."""
+    team_id = _row_id(request, "team", _("Team"), accepted)
+    if team_id is None:
+        return None
+    visible = visible_team_ids(request.user)
+    if not visible_teams(request.user).filter(pk=team_id).exists():
+        del accepted["team"]
+        _refuse(request, _("Team"), _("no such team among those you see"))
+        return None
+    return tuple(t for t in subtree_ids(team_id) if visible is None or t in visible)
+
+
+def _case_filter(
+    request: HttpRequest, tabs: list[str], errors: dict[str, str] | None = None
+) -> tuple[CaseFilter, dict[str, str]]:
+    """The list's filters from the query string; a bad one gets a message and is left out
+    (a bad day is also named in ``errors``, by field, to be shown next to its input)."""
     get = request.GET
     accepted: dict[str, str] = {}
+    errors = {} if errors is None else errors
     tab = get.get("tab", "")
     tab = tab if tab in tabs else (tabs[0] if tabs else "")
     accepted["tab"] = tab
@@ -192,13 +261,21 @@ def _case_filter(request: HttpRequest, tabs: list[str]) -> tuple[CaseFilter, dic
         owner_id=_row_id(request, "owner", _("Owner"), accepted),
         text=accepted.get("q", ""),
     )
+    opened_since, opened_before = _period(request, accepted, errors)
+    where = replace(
+        where,
+        opened_since=opened_since,
+        opened_before=opened_before,
+        team_ids=_team_ids(request, accepted),
+    )
     return where, accepted
 
 
 def _list_context(request: HttpRequest, bulk_form=None) -> dict:
     now = timezone.now()
     tabs = case_tabs(request.user)
-    where, accepted = _case_filter(request, tabs)
+    errors: dict[str, str] = {}
+    where, accepted = _case_filter(request, tabs, errors)
     cases = cases_matching(request.user, where, now=now)
     page = Paginator(cases, PER_PAGE).get_page(request.GET.get("page"))
     may_assign = may_work_cases(request.user)
@@ -206,16 +283,23 @@ def _list_context(request: HttpRequest, bulk_form=None) -> dict:
         "page": page,
         "rows": [{"case": case, "clock": next_clock(case, now)} for case in page],
         "filters": accepted,
+        "filter_errors": errors,
         "query": urlencode(accepted),
         "tabs": [(tab, TAB_LABELS[tab], urlencode({**accepted, "tab": tab})) for tab in tabs],
         "states": CaseState.choices,
         "priorities": Priority.choices,
         "touchpoints": touchpoint_choices(),
-        "root_causes": root_cause_taxonomy(),
+        "root_causes": [
+            (str(cause.pk), f"{cause.touchpoint.name}: {cause}" if cause.touchpoint else str(cause))
+            for cause in root_cause_taxonomy()
+        ],
         "owners": case_owners(request.user),
         "may_assign": may_assign,
         "assignees": assignable_employees(request.user) if may_assign else [],
         "bulk_form": bulk_form,
+        "chosen_team": visible_teams(request.user).filter(pk=accepted["team"]).first()
+        if "team" in accepted
+        else None,
     }
 
 
@@ -223,8 +307,10 @@ def _list_context(request: HttpRequest, bulk_form=None) -> dict:
 def case_list(request: HttpRequest) -> HttpResponse:
     """Cases by tab (mine / my team / all, by role), filtered by ``state`` (a state, "open" —
     the default — or empty for all), ``overdue=1``, ``priority``, ``touchpoint``,
-    ``root_cause``, ``customer``, ``owner`` (ids) and ``q`` (text in the summary, customer or
-    resolution); open ones first by the deadline running now."""
+    ``root_cause``, ``customer``, ``owner``, ``team`` (ids; a team with those under it),
+    ``since`` and ``until`` (days the case was opened, YYYY-MM-DD, both inclusive, in the
+    site's time zone) and ``q`` (text in the summary, customer or resolution); open ones first
+    by the deadline running now."""
     context = _list_context(request)
     if request.headers.get("HX-Request"):
         context["partial"] = True

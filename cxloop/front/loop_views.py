@@ -101,8 +101,23 @@ def _query(filters: LoopFilters, user, today: dt.date) -> LoopQuery:
     )
 
 
-def _named(rows: tuple[LoopRow, ...], names: dict, fallback: str) -> list[dict]:
-    return [{"name": names.get(row.key, fallback), "row": row} for row in rows]
+def _named(rows: tuple[LoopRow, ...], names: dict, fallback: str, href=None) -> list[dict]:
+    """Rows with their names and, given ``href`` (a key's case-list link), the link of each
+    row's count of cases."""
+    return [
+        {"name": names.get(row.key, fallback), "row": row, "href": href(row.key) if href else ""}
+        for row in rows
+    ]
+
+
+def narrowed_to(filters: LoopFilters, query: LoopQuery) -> dict[str, str]:
+    """The dashboard's own period and team as the case list's parameters (``since``, ``until``:
+    the same inclusive days in the site's time zone; ``team``: the same team with those under
+    it), so that a figure's link lists exactly the cases the figure counted."""
+    params = {"since": query.since.isoformat(), "until": query.until.isoformat()}
+    if filters.is_valid() and filters.cleaned_data["team"]:
+        params["team"] = filters.cleaned_data["team"]
+    return params
 
 
 def widest_case_tab(user) -> str:
@@ -114,8 +129,8 @@ def widest_case_tab(user) -> str:
 
 def case_list_href(user, **params) -> str:
     """The case list narrowed by ``params`` (its query-string contract: touchpoint, root_cause,
-    state — empty for every state —, overdue, …) on the user's widest tab: the cases behind a
-    figure."""
+    state — empty for every state —, overdue, since, until, team, …) on the user's widest tab:
+    the cases behind a figure."""
     return f"{reverse('case_list')}?{urlencode({'tab': widest_case_tab(user), **params})}"
 
 
@@ -130,6 +145,12 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
     query = _query(filters, request.user, today)
     result = query.run(request.user)
     touchpoint_names = {tp.pk: tp.name for tp in touchpoints}
+    # The figures of cases opened in the period link to those cases; those of cases open now
+    # (open, overdue) to the cases open now, of the dashboard's team and touchpoint.
+    period = narrowed_to(filters, query)
+    now_params = {k: v for k, v in period.items() if k == "team"}
+    if query.touchpoint_id is not None:
+        now_params["touchpoint"] = query.touchpoint_id
     team_names = team_paths([row.key for row in result.by_team if row.key is not None])
     causes = [
         {
@@ -144,6 +165,7 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
                         state="",
                         touchpoint=item.touchpoint_id,
                         root_cause=cause.root_cause_id,
+                        **period,
                     ),
                 }
                 for cause in item.causes
@@ -157,9 +179,20 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
         "result": result,
         "total": result.total,
         "teams": _named(result.by_team, team_names, _("No team")),
-        "touchpoints": _named(result.by_touchpoint, touchpoint_names, "—"),
+        "touchpoints": _named(
+            result.by_touchpoint,
+            touchpoint_names,
+            "—",
+            # Narrowed to a touchpoint, another touchpoint's row counts the cases on both,
+            # which the list (one touchpoint) cannot show: that row has no link.
+            lambda key: (
+                case_list_href(request.user, state="", touchpoint=key, **period)
+                if query.touchpoint_id in (None, key)
+                else ""
+            ),
+        ),
         "causes": causes,
-        "overdue_href": case_list_href(request.user, state="open", overdue="1"),
+        "overdue_href": case_list_href(request.user, state="open", overdue="1", **now_params),
         "min_n": MIN_N,
         "median_min_n": MEDIAN_MIN_N,
     }

@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from cxloop.analytics import Estimate, median_interval, median_interval_min_n, wilson_interval
 from cxloop.analytics.results import to_plain
 from cxloop.cases.choices import OPEN_STATES
@@ -254,14 +256,16 @@ class LoopResult:
 
 
 def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    """The first moment of ``day`` in the site's time zone: the days of the dashboard's period
+    are the case list's (``since``/``until``), so a figure's link lists the cases it counted."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 @dataclass(frozen=True)
 class LoopQuery:
     """The loop's figures for the cases a user sees, opened from ``since`` to ``until``
-    (inclusive days, UTC), of ``team_ids`` (None: every team the user sees) and on
-    ``touchpoint_id`` (None: any), as of ``now``."""
+    (inclusive days in the site's time zone), of ``team_ids`` (None: every team the user
+    sees) and on ``touchpoint_id`` (None: any), as of ``now``."""
 
     since: dt.date
     until: dt.date

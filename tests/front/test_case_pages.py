@@ -130,6 +130,126 @@ class CaseListTests(CasePagesTestCase):
         self.assertNotContains(page, "<html")
 
 
+class CaseListPeriodTests(CasePagesTestCase):
+    """``since`` and ``until`` on the day a case was opened, in the site's time zone (Moscow,
+    UTC+3): four cases either side of two midnights."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.by_moment = {
+            moment: services.open_case(
+                origin=Origin.MANUAL,
+                title=f"Opened {moment:%d %H:%M}",
+                now=moment,
+                customer=cls.acme,
+                owner=cls.teammate.employee,
+                sla_policy=cls.policy,
+            )
+            for moment in (
+                dt.datetime(2026, 3, 25, 20, 59, 59, tzinfo=dt.UTC),  # 25 March, 23:59:59
+                dt.datetime(2026, 3, 25, 21, 0, tzinfo=dt.UTC),  # 26 March, 00:00
+                dt.datetime(2026, 3, 27, 20, 59, 59, tzinfo=dt.UTC),  # 27 March, 23:59:59
+                dt.datetime(2026, 3, 27, 21, 0, tzinfo=dt.UTC),  # 28 March, 00:00
+            )
+        }
+        cls.day_25, cls.day_26, cls.day_27, cls.day_28 = (c.pk for c in cls.by_moment.values())
+
+    def get(self, user, query=""):
+        self.client.force_login(user)
+        return self.client.get(reverse("case_list") + query, HTTP_ACCEPT_LANGUAGE="en")
+
+    def refs(self, page):
+        return sorted(row["case"].pk for row in page.context["rows"])
+
+    def test_it_lists_the_cases_opened_on_the_days_of_the_period_in_the_sites_time_zone(self):
+        expectations = {
+            "since=2026-03-26&until=2026-03-27": [self.day_26, self.day_27],
+            "since=2026-03-26&until=2026-03-26": [self.day_26],
+            "until=2026-03-25": [self.day_25],
+            "since=2026-03-28": [self.day_28, self.acme_case.pk, self.zeta_case.pk],
+            "since=2026-03-27&until=2026-03-28": [self.day_27, self.day_28],
+        }
+        for query, expected in expectations.items():
+            with self.subTest(query):
+                page = self.get(self.lead, f"?tab=all&state=&{query}")
+                self.assertEqual(self.refs(page), sorted(expected))
+                self.assertEqual(page.context["page"].paginator.count, len(expected))
+
+    def test_it_keeps_the_period_in_the_form_the_tabs_and_the_other_filters(self):
+        page = self.get(self.owner, "?tab=team&since=2026-03-26&until=2026-03-27")
+        self.assertEqual(page.context["filters"]["since"], "2026-03-26")
+        self.assertContains(page, 'name="since" value="2026-03-26"')
+        self.assertContains(page, 'name="until" value="2026-03-27"')
+        tabs = dict((tab, query) for tab, _label, query in page.context["tabs"])
+        self.assertIn("since=2026-03-26&until=2026-03-27", tabs["mine"])
+        self.assertEqual(self.refs(page), [self.day_26, self.day_27])
+
+    def test_it_names_a_bad_day_with_its_value_and_leaves_it_out(self):
+        page = self.get(self.lead, "?tab=all&state=&since=2026-02-30&until=2026-03-26")
+        self.assertEqual(page.status_code, 200)
+        message = (
+            "Opened from: “2026-02-30” is not a day: expected a date YYYY-MM-DD between "
+            "1900-01-01 and 2200-12-31 — this filter is left out."
+        )
+        self.assertContains(page, message)
+        self.assertContains(page, 'aria-invalid="true" aria-describedby="id_since-error"')
+        self.assertNotIn("since", page.context["filters"])
+        self.assertEqual(self.refs(page), [self.day_25, self.day_26])
+
+    def test_it_refuses_an_end_before_the_start(self):
+        page = self.get(self.lead, "?tab=all&state=&since=2026-03-27&until=2026-03-26")
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(
+            page, "Opened to: 2026-03-26 is before the start, 2026-03-27 — this filter is left out."
+        )
+        self.assertContains(page, 'id="id_until-error"')
+        self.assertEqual(
+            self.refs(page),
+            sorted([self.day_27, self.day_28, self.acme_case.pk, self.zeta_case.pk]),
+        )
+
+    def test_it_answers_nonsense_days_without_a_server_error(self):
+        for value in ("1000-01-01", "9999-12-31", "2026-3-1", "x" * 300, "\x00", "２０２６-03-01"):
+            with self.subTest(value=value):
+                self.client.force_login(self.lead)
+                page = self.client.get(
+                    reverse("case_list"), {"tab": "all", "until": value}, HTTP_ACCEPT_LANGUAGE="en"
+                )
+                self.assertEqual(page.status_code, 200)
+                self.assertContains(page, "Opened to: “")
+                self.assertEqual(len(self.refs(page)), 6)
+
+    def test_it_answers_htmx_with_the_messages_of_a_bad_day(self):
+        self.client.force_login(self.lead)
+        page = self.client.get(
+            reverse("case_list") + "?tab=all&since=2026-13-01",
+            HTTP_HX_REQUEST="true",
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        self.assertContains(page, "Opened from: “2026-13-01” is not a day")
+        self.assertNotContains(page, "<html")
+
+    def test_it_narrows_to_a_team_with_the_teams_under_it(self):
+        expectations = {
+            self.firm.pk: 6,
+            self.team_a.pk: 5,
+            self.team_b.pk: 1,
+            self.team_a1.pk: 0,
+        }
+        for team, count in expectations.items():
+            with self.subTest(team=team):
+                page = self.get(self.lead, f"?tab=all&state=&team={team}")
+                self.assertEqual(len(self.refs(page)), count)
+                self.assertContains(page, f'<input type="hidden" name="team" value="{team}">')
+
+    def test_it_refuses_a_team_the_user_does_not_see(self):
+        page = self.get(self.outsider, f"?state=&team={self.team_a.pk}")
+        self.assertContains(page, "Team: no such team among those you see")
+        self.assertEqual(self.refs(page), [self.zeta_case.pk])
+        self.assertNotIn("team", page.context["filters"])
+
+
 class BulkAssignTests(CasePagesTestCase):
     def post(self, user, data):
         self.client.force_login(user)

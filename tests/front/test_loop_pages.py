@@ -76,7 +76,8 @@ class LoopDashboardTests(LoopWorld):
         href = entry["causes"][0]["href"]
         path, query = href.split("?")
         self.assertEqual(path, reverse("case_list"))
-        # Every state, on the manager's widest tab (their team's), as the figure counts them.
+        # Every state, on the manager's widest tab (their team's), in the dashboard's period
+        # (the last 90 days by default), as the figure counts them.
         self.assertEqual(
             parse_qs(query, keep_blank_values=True),
             {
@@ -84,6 +85,8 @@ class LoopDashboardTests(LoopWorld):
                 "state": [""],
                 "touchpoint": [str(self.billing.pk)],
                 "root_cause": [str(self.invoice_error.pk)],
+                "since": ["2025-12-31"],
+                "until": ["2026-03-31"],
             },
         )
         self.assertContains(response, f'href="{href.replace("&", "&amp;")}"')
@@ -121,6 +124,108 @@ class LoopDashboardTests(LoopWorld):
         ]:
             with self.subTest(params=params):
                 self.assertEqual(self.get(self.owner, **params).status_code, 200)
+
+
+class LoopLinkTests(LoopWorld):
+    """Each figure's link to the case list lists exactly the cases the figure counts: the
+    world's cases, three more on billing with an invoice error, a general cause on two, and one
+    opened at 00:30 in Moscow on 26 March (21:30 UTC the day before)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        for case in cls.cases[:3]:
+            services.set_touchpoints(case, [cls.billing], by=None, now=NOW - DAY)
+            services.set_root_causes(case, [cls.invoice_error], by=None, now=NOW - DAY)
+        for case in cls.cases[2:4]:
+            services.set_touchpoints(case, [cls.billing, cls.support], by=None, now=NOW - DAY)
+            services.set_root_causes(case, [cls.general], by=None, now=NOW - DAY)
+        services.set_touchpoints(cls.foreign, [cls.support], by=None, now=NOW - DAY)
+        cls.midnight = cls._case(dt.datetime(2026, 3, 25, 21, 30, tzinfo=dt.UTC), None, 1)
+        services.set_touchpoints(cls.midnight, [cls.billing], by=None, now=NOW - DAY)
+        services.set_root_causes(cls.midnight, [cls.late_invoice], by=None, now=NOW - DAY)
+
+    def now(self):
+        return mock.patch.object(loop_views.timezone, "now", return_value=NOW)
+
+    def dashboard(self, user, **params):
+        self.client.force_login(user)
+        with (
+            self.now(),
+            mock.patch.object(loop_views.timezone, "localdate", return_value=NOW.date()),
+        ):
+            return self.client.get(URL, params, HTTP_ACCEPT_LANGUAGE="en")
+
+    def listed(self, href):
+        """The cases the case list shows at ``href`` (every page of it)."""
+        with self.now():
+            page = self.client.get(href, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertEqual(page.status_code, 200)
+        self.assertEqual(list(page.context["messages"]), [])  # no filter refused
+        return page.context["page"].paginator.count
+
+    def figures_and_links(self, response):
+        """(what, the figure's count, its link) for every linked figure on the page."""
+        found = [
+            (f"cause {c['cause'].label} of {e['touchpoint']}", c["cause"].count, c["href"])
+            for e in response.context["causes"]
+            for c in e["causes"]
+        ]
+        found += [
+            (f"touchpoint {t['name']}", t["row"].figures.cases, t["href"])
+            for t in response.context["touchpoints"]
+            if t["href"]
+        ]
+        total = response.context["total"]
+        return [*found, ("overdue now", total.overdue_now, response.context["overdue_href"])]
+
+    def test_each_figures_link_lists_exactly_the_cases_it_counts(self):
+        periods = [
+            {},
+            {"since": "2026-03-17", "until": "2026-03-19"},
+            {"since": "2026-03-26", "until": "2026-03-26"},
+            {"since": "2026-03-25", "until": "2026-03-25"},
+            {"team": str(self.team_a.pk)},
+            {"team": str(self.team_b.pk), "since": "2026-03-01"},
+            {"touchpoint": str(self.billing.pk), "since": "2026-03-18"},
+        ]
+        checked = 0
+        for user in (self.viewer, self.owner, self.teammate, self.outsider):
+            for params in periods:
+                # A team the user does not see is refused: the figures and links are then
+                # the default's, and must agree all the same.
+                response = self.dashboard(user, **params)
+                for what, count, href in self.figures_and_links(response):
+                    with self.subTest(user=user.username, params=params, figure=what):
+                        self.assertEqual(self.listed(href), count)
+                        checked += 1
+        self.assertGreater(checked, 60)
+
+    def test_a_case_opened_after_midnight_in_moscow_counts_on_that_day_on_both_pages(self):
+        response = self.dashboard(self.owner, since="2026-03-26", until="2026-03-26")
+        (entry,) = response.context["causes"]
+        (cause,) = entry["causes"]
+        self.assertEqual(
+            (cause["cause"].root_cause_id, cause["cause"].count), (self.late_invoice.pk, 1)
+        )
+        with self.now():
+            page = self.client.get(cause["href"], HTTP_ACCEPT_LANGUAGE="en")
+        self.assertEqual([row["case"] for row in page.context["rows"]], [self.midnight])
+        response = self.dashboard(self.owner, since="2026-03-25", until="2026-03-25")
+        self.assertEqual(response.context["causes"], [])
+
+    def test_the_links_carry_the_dashboards_team_and_a_touchpoint_row_of_another_none(self):
+        response = self.dashboard(
+            self.viewer, team=str(self.team_a.pk), touchpoint=str(self.support.pk)
+        )
+        rows = {t["row"].key: t["href"] for t in response.context["touchpoints"]}
+        self.assertEqual(rows[self.billing.pk], "")  # counts cases on both: no such list
+        query = parse_qs(rows[self.support.pk].split("?")[1], keep_blank_values=True)
+        self.assertEqual(query["team"], [str(self.team_a.pk)])
+        query = parse_qs(response.context["overdue_href"].split("?")[1])
+        self.assertEqual(query["team"], [str(self.team_a.pk)])
+        self.assertEqual(query["touchpoint"], [str(self.support.pk)])
+        self.assertNotIn("since", query)  # open now, whenever opened
 
 
 class JourneyMapCasesTests(InsightPageTestCase):
