@@ -105,26 +105,8 @@ def warn(now: dt.datetime, calendars: Calendars) -> None:
             horizon = add_working_hours(calendar, now, policy.warn_before_hours)
             due = {f"{stage.due_field}__gt": now, f"{stage.due_field}__lte": horizon}
             for case in cases.filter(group, **due).select_related("owner"):
-                with transaction.atomic():
-                    if not _move(case, stage.current & stage.not_yet("warned_at"), warned_at=now):
-                        continue
-                    deadline = getattr(case, stage.due_field)
-                    record(
-                        case,
-                        EventKind.WARNED,
-                        by=None,
-                        now=now,
-                        deadline=stage.name,
-                        due=deadline.isoformat(),
-                    )
-                    notify(
-                        case,
-                        NotificationKind.DUE_SOON,
-                        case.owner,
-                        now=now,
-                        key=f"due_soon:{case.pk}:{stage.name}:{deadline:%Y%m%d%H%M}",
-                        calendars=calendars,
-                    )
+                condition = stage.current & stage.not_yet("warned_at")
+                _mark(case, condition, "warned_at", stage, now, calendars)
 
 
 def breach(now: dt.datetime, calendars: Calendars) -> None:
@@ -134,26 +116,33 @@ def breach(now: dt.datetime, calendars: Calendars) -> None:
             stage.current & stage.not_yet("breached_at") & Q(**{f"{stage.due_field}__lte": now})
         )
         for case in running().filter(condition).select_related("owner"):
-            with transaction.atomic():
-                if not _move(case, condition, breached_at=now):
-                    continue
-                deadline = getattr(case, stage.due_field)
-                record(
-                    case,
-                    EventKind.BREACHED,
-                    by=None,
-                    now=now,
-                    deadline=stage.name,
-                    due=deadline.isoformat(),
-                )
-                notify(
-                    case,
-                    NotificationKind.BREACHED,
-                    case.owner,
-                    now=now,
-                    key=f"breached:{case.pk}:{stage.name}:{deadline:%Y%m%d%H%M}",
-                    calendars=calendars,
-                )
+            _mark(case, condition, "breached_at", stage, now, calendars)
+
+
+# What each mark records and tells the owner.
+MARKS = {
+    "warned_at": (EventKind.WARNED, NotificationKind.DUE_SOON, "due_soon"),
+    "breached_at": (EventKind.BREACHED, NotificationKind.BREACHED, "breached"),
+}
+
+
+def _mark(case, condition: Q, field: str, stage, now: dt.datetime, calendars) -> None:
+    """Set the case's ``field`` (once: only while ``condition`` still holds), record it and
+    tell the owner, in one transaction."""
+    event, notification, key = MARKS[field]
+    with transaction.atomic():
+        if not _move(case, condition, **{field: now}):
+            return
+        deadline = getattr(case, stage.due_field)
+        record(case, event, by=None, now=now, deadline=stage.name, due=deadline.isoformat())
+        notify(
+            case,
+            notification,
+            case.owner,
+            now=now,
+            key=f"{key}:{case.pk}:{stage.name}:{deadline:%Y%m%d%H%M}",
+            calendars=calendars,
+        )
 
 
 def escalate(now: dt.datetime, calendars: Calendars) -> None:
