@@ -17,6 +17,23 @@ from tests.test_insights_loop import DAY, NOW, LoopWorld
 URL = reverse("loop_dashboard")
 
 
+def linked_figures(response) -> list[tuple[str, int, str]]:
+    """(what, the figure's count, its link to the case list) for every linked figure of the
+    dashboard ``response``."""
+    found = [
+        (f"cause {c['cause'].label} of {e['touchpoint']}", c["cause"].count, c["href"])
+        for e in response.context["causes"]
+        for c in e["causes"]
+    ]
+    found += [
+        (f"touchpoint {t['name']}", t["row"].figures.cases, t["href"])
+        for t in response.context["touchpoints"]
+        if t["href"]
+    ]
+    total = response.context["total"]
+    return [*found, ("overdue now", total.overdue_now, response.context["overdue_href"])]
+
+
 class LoopDashboardTests(LoopWorld):
     @classmethod
     def setUpTestData(cls):
@@ -164,21 +181,6 @@ class LoopLinkTests(LoopWorld):
         self.assertEqual(list(page.context["messages"]), [])  # no filter refused
         return page.context["page"].paginator.count
 
-    def figures_and_links(self, response):
-        """(what, the figure's count, its link) for every linked figure on the page."""
-        found = [
-            (f"cause {c['cause'].label} of {e['touchpoint']}", c["cause"].count, c["href"])
-            for e in response.context["causes"]
-            for c in e["causes"]
-        ]
-        found += [
-            (f"touchpoint {t['name']}", t["row"].figures.cases, t["href"])
-            for t in response.context["touchpoints"]
-            if t["href"]
-        ]
-        total = response.context["total"]
-        return [*found, ("overdue now", total.overdue_now, response.context["overdue_href"])]
-
     def test_each_figures_link_lists_exactly_the_cases_it_counts(self):
         periods = [
             {},
@@ -195,7 +197,7 @@ class LoopLinkTests(LoopWorld):
                 # A team the user does not see is refused: the figures and links are then
                 # the default's, and must agree all the same.
                 response = self.dashboard(user, **params)
-                for what, count, href in self.figures_and_links(response):
+                for what, count, href in linked_figures(response):
                     with self.subTest(user=user.username, params=params, figure=what):
                         self.assertEqual(self.listed(href), count)
                         checked += 1
