@@ -7,7 +7,7 @@ Scope: a case the user may not see answers 404, an action they may not take 403,
 action changes nothing (the services write a change and its history in one transaction)."""
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -250,6 +250,7 @@ def _case_filter(
         except ParamError as error:
             _refuse(request, _("Text"), _(error.template) % error.params)
             text = ""
+    opened_since, opened_before = _period(request, accepted, errors)
     where = CaseFilter(
         tab=tab,
         state=state,
@@ -260,10 +261,6 @@ def _case_filter(
         customer_id=_row_id(request, "customer", _("Customer"), accepted),
         owner_id=_row_id(request, "owner", _("Owner"), accepted),
         text=accepted.get("q", ""),
-    )
-    opened_since, opened_before = _period(request, accepted, errors)
-    where = replace(
-        where,
         opened_since=opened_since,
         opened_before=opened_before,
         team_ids=_team_ids(request, accepted),

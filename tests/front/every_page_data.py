@@ -69,6 +69,7 @@ EXTRA_QUERIES = {
     "personal_data": ["?contact={contact.pk}"],
     "survey_preview": ["?page=2"],
     "case_new": ["?response={response.pk}", "?customer={ours.pk}"],
+    "case_list": ["?state=&since=2026-02-30&until=2026-03-31"],  # a day named as refused
 }
 USERNAME = "lead"
 

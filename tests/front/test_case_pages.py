@@ -219,6 +219,10 @@ class CaseListPeriodTests(CasePagesTestCase):
                 self.assertEqual(page.status_code, 200)
                 self.assertContains(page, "Opened to: “")
                 self.assertEqual(len(self.refs(page)), 6)
+        self.client.force_login(self.lead)
+        page = self.client.get(reverse("case_list"), {"since": "<b>2026</b>"})
+        self.assertContains(page, "“&lt;b&gt;2026&lt;/b&gt;”")
+        self.assertNotContains(page, "<b>2026</b>")
 
     def test_it_answers_htmx_with_the_messages_of_a_bad_day(self):
         self.client.force_login(self.lead)
