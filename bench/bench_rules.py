@@ -223,8 +223,8 @@ def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
     from cxloop.surveys.models import Response
 
     nodes = parsed(current_versions())
-    context = Context.for_nodes(nodes.values())
-    ids = Response.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5_000)
+    ids = list(Response.objects.order_by("pk").values_list("pk", flat=True))
+    context = Context.for_nodes(nodes.values(), expected=len(ids) // workers)
     seen = matched = 0
     for index, chunk in enumerate(chunks(ids)):
         if index % workers != worker:
@@ -243,10 +243,14 @@ def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
 
 def _worker(directory: str, worker: int, workers: int, results) -> None:
     setup_django(directory)
-    results.put(evaluate_only(worker, workers))
+    start = time.process_time()
+    seen, matched = evaluate_only(worker, workers)
+    results.put((seen, matched, time.process_time() - start))
 
 
-def timed_evaluation(directory: str, workers: int) -> tuple[float, int, int]:
+def timed_evaluation(directory: str, workers: int) -> tuple[float, int, int, float]:
+    """(wall seconds from starting the processes to their last result, responses, matches,
+    CPU seconds of the busiest worker's evaluation, Django set-up excluded)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start = time.perf_counter()
@@ -259,7 +263,8 @@ def timed_evaluation(directory: str, workers: int) -> tuple[float, int, int]:
     parts = [results.get() for _ in processes]
     for process in processes:
         process.join()
-    return time.perf_counter() - start, sum(p[0] for p in parts), sum(p[1] for p in parts)
+    seconds = time.perf_counter() - start
+    return seconds, sum(p[0] for p in parts), sum(p[1] for p in parts), max(p[2] for p in parts)
 
 
 def timed_opening() -> tuple[float, object]:
@@ -293,11 +298,20 @@ def main() -> None:
         print(f"building {args.responses:,} responses in {args.dir} …", flush=True)  # noqa: T201
         build(args.responses)
     print(f"{cpu_name()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")  # noqa: T201
-    runs = [timed_evaluation(args.dir, args.workers) for _ in range(args.repeats)]
+    runs = []
+    for _ in range(args.repeats):
+        load = os.getloadavg()[0]
+        runs.append(timed_evaluation(args.dir, args.workers))
+        print(  # noqa: T201
+            f"  evaluate: {runs[-1][0]:.1f} s, busiest worker's CPU {runs[-1][3]:.1f} s "
+            f"(load average before {load:.1f}, after {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
     seconds = statistics.median(r[0] for r in runs)
     print(  # noqa: T201
         f"evaluate, {args.workers} processes: median {seconds:.1f} s "
-        f"(min {min(r[0] for r in runs):.1f}, max {max(r[0] for r in runs):.1f}); "
+        f"(min {min(r[0] for r in runs):.1f}, max {max(r[0] for r in runs):.1f}; busiest "
+        f"worker's CPU median {statistics.median(r[3] for r in runs):.1f} s); "
         f"{runs[0][1]:,} responses, {runs[0][2]:,} rule × response matches"
     )
     if args.skip_opening:

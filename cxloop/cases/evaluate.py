@@ -26,6 +26,7 @@ from cxloop.cases.choices import OPEN_STATES, EventKind, Origin, OwnerKind, Rout
 from cxloop.cases.conditions import (
     MISSING,
     MISSING_DROP,
+    MISSING_HIGH,
     ConditionError,
     FactTable,
     Node,
@@ -46,7 +47,6 @@ CHUNK = 5_000  # responses loaded and evaluated together
 LIVE_DAYS = 14  # a live rule opens cases only for responses this recent: imports of history
 # must not flood the loop; older ones only when a person runs a rule over past days.
 RUN_DAYS_MAX = 365
-WANTED_KINDS = frozenset({"nps", "csat", "ces", "rating", "text"})
 
 
 # Loading ------------------------------------------------------------------------------------
@@ -90,16 +90,17 @@ class PreviousNps:
         answers counts its highest as the next one's previous."""
         response, answer = Response._meta.db_table, Answer._meta.db_table
         if contact_ids is None:
-            join, contacts, params = "JOIN", "IS NOT NULL", []
+            join = f"JOIN {answer} a ON a.response_id = r.id"
+            contacts, params = "IS NOT NULL", []
         else:
             # CROSS JOIN: SQLite then reads the contacts' responses first and their answers
             # by response (not every NPS answer from the (kind, score) index); PostgreSQL
             # plans it as the plain join it is.
-            join = "CROSS JOIN"
+            join = f"CROSS JOIN {answer} a"
             contacts = f"IN ({', '.join(['%s'] * len(contact_ids))})"
             params = list(contact_ids)
         sql = (
-            f"SELECT r.contact_id, r.id, a.score FROM {response} r {join} {answer} a "
+            f"SELECT r.contact_id, r.id, a.score FROM {response} r {join} "
             f"WHERE a.response_id = r.id AND a.kind = 'nps' AND a.score IS NOT NULL "
             f"AND r.state = 'completed' AND r.contact_id {contacts} "
             "ORDER BY r.contact_id, r.submitted_at, r.id, a.score"
@@ -251,61 +252,79 @@ def _responses(ids: list[int], since: dt.datetime | None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _answers(response_ids: list[int]) -> list[tuple]:
-    """(response id, kind, touchpoint id, score, text) of every answer of the responses, and
-    of others in their id range. Read with the plain cursor: the ORM's per-row conversions
-    were a third of the load (profiled: 7 µs a row). Not filtered by kind: SQLite would then
-    walk the (kind, score) index of every answer instead of the answers of these
-    responses."""
+SCORE_KINDS = ("nps", "csat", "ces", "rating")  # answers read as numbers, by their position
+
+
+def _answers(response_ids: list[int]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The scored answers of the responses (and of others in their id range) as an array of
+    (response id, kind's position in :data:`SCORE_KINDS` or -1, touchpoint id or 0, score)
+    rows, and their comments as (response id, text). Whole numbers through the plain cursor
+    straight into NumPy: the ORM's per-row conversions were a third of the load (profiled:
+    7 µs a row) and a Python loop over the rows most of the rest. Kinds compared in the
+    select list and as ``kind || ''``: a plain ``kind`` filter made SQLite walk the
+    (kind, score) index of every answer instead of the answers of these responses."""
     condition, params = _id_condition("response_id", response_ids)
-    sql = (
-        f"SELECT response_id, kind, touchpoint_id, score, text FROM {Answer._meta.db_table} "
-        f"WHERE {condition}"
+    codes = " ".join(f"WHEN '{kind}' THEN {code}" for code, kind in enumerate(SCORE_KINDS))
+    table = Answer._meta.db_table
+    scored = (
+        f"SELECT response_id, CASE kind {codes} ELSE -1 END, COALESCE(touchpoint_id, 0), score "
+        f"FROM {table} WHERE {condition} AND score IS NOT NULL"
+    )
+    texts = (
+        f"SELECT response_id, text FROM {table} "
+        f"WHERE {condition} AND kind || '' = 'text' AND text <> ''"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        cursor.execute(scored, params)
+        rows = cursor.fetchall()
+        cursor.execute(texts, params)
+        comments = cursor.fetchall()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=4 * len(rows))
+    return flat.reshape(-1, 4), comments
 
 
 def load_batch(ids: list[int], context: Context, *, since: dt.datetime | None) -> Batch:
     """The completed customer responses among ``ids`` (submitted at ``since`` or later) with
-    the facts their conditions read: four or five queries, whatever the number of
-    responses (and fewer once the context knows the customers)."""
+    the facts their conditions read: a handful of queries, whatever the number of responses
+    (fewer once the context knows the customers and, for a backlog, the previous NPS)."""
     rows = _responses(ids, since) if ids else []
     n = len(rows)
-    row_of = {row[0]: index for index, row in enumerate(rows)}
-    nps = np.full(n, MISSING, np.int16)
-    csat, ces = nps.copy(), nps.copy()
-    scores = {"nps": nps, "csat": csat, "ces": ces}
-    rating_row: list[int] = []
-    rating_touchpoint: list[int] = []
-    rating_score: list[int] = []
-    comments = [""] * n
+    response_id = np.array([row[0] for row in rows], np.int64)
     touchpoint_of = [row[3] for row in rows]
-    answers = _answers(list(row_of)) if rows else []
-    for response, kind, touchpoint, score, text in answers:
+    comments = [""] * n
+    scored, texts = _answers(response_id.tolist()) if n else (np.empty((0, 4), np.int64), [])
+    # Each answer's row in the batch (-1: a response of the id range that is not in it).
+    by_id = np.argsort(response_id)
+    position = np.minimum(np.searchsorted(response_id[by_id], scored[:, 0]), max(n - 1, 0))
+    row = by_id[position] if n else position
+    row[response_id[row] != scored[:, 0]] = -1
+    kind, touchpoint, score = scored[:, 1], scored[:, 2], scored[:, 3]
+    columns = []
+    for code in range(3):  # nps, csat, ces: the lowest when a survey asked twice
+        mask = (kind == code) & (row >= 0)
+        column = np.full(n, MISSING_HIGH, np.int16)
+        np.minimum.at(column, row[mask], score[mask])
+        column[column == MISSING_HIGH] = MISSING
+        columns.append(column)
+    nps, csat, ces = columns
+    mask = (kind == SCORE_KINDS.index("rating")) & (row >= 0)
+    rating_row = row[mask]
+    response_touchpoint = np.array([pk or 0 for pk in touchpoint_of], np.int64)
+    rating_touchpoint = np.where(
+        touchpoint[mask] > 0, touchpoint[mask], response_touchpoint[rating_row]
+    )
+    rating_score = score[mask].astype(np.int16)
+    row_of = dict(zip(response_id.tolist(), range(n), strict=True))
+    for response, text in texts:
         index = row_of.get(response)
-        if index is None or kind not in WANTED_KINDS:
-            continue
-        if kind == "text":
-            if text:
-                comments[index] = f"{comments[index]}\n{text}" if comments[index] else text
-        elif score is None:
-            continue
-        elif kind == "rating":
-            rating_row.append(index)
-            rating_touchpoint.append(touchpoint or touchpoint_of[index] or 0)
-            rating_score.append(score)
-        else:
-            column = scores[kind]
-            column[index] = score if column[index] == MISSING else min(column[index], score)
+        if index is not None:
+            comments[index] = f"{comments[index]}\n{text}" if comments[index] else text
 
     customers = context.customer_facts({row[1] for row in rows if row[1] is not None})
     missing = ("", np.nan)
     tier = np.array([customers.get(row[1], missing)[0] for row in rows], dtype=object)
     value = np.array([customers.get(row[1], missing)[1] for row in rows], dtype=np.float64)
     drop = np.full(n, MISSING_DROP, np.int16)
-    response_id = np.array([row[0] for row in rows], np.int64)
     if context.needs_drop and n:
         contacts = sorted({row[2] for row in rows if row[2] is not None})
         if contacts:
@@ -316,9 +335,9 @@ def load_batch(ids: list[int], context: Context, *, since: dt.datetime | None) -
         nps=nps,
         csat=csat,
         ces=ces,
-        rating_row=np.array(rating_row, np.int64),
-        rating_touchpoint=np.array(rating_touchpoint, np.int64),
-        rating_score=np.array(rating_score, np.int16),
+        rating_row=rating_row,
+        rating_touchpoint=rating_touchpoint,
+        rating_score=rating_score,
         comments=comments,
         tier=tier,
         annual_value=value,

@@ -15,7 +15,7 @@ from django.utils import translation
 
 from cxloop.cases import rules
 from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority, RoutingNote
-from cxloop.cases.conditions import matches, parse_condition
+from cxloop.cases.conditions import MISSING_DROP, matches, parse_condition
 from cxloop.cases.evaluate import Context, evaluate, load_batch
 from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
@@ -307,19 +307,90 @@ class BulkEqualsPlainTests(BaseTestCase):
         conditions = [random_condition(rng, self.world) for _ in range(60)]
         nodes = [parse_condition(c) for c in conditions]
         ids = [r.pk for r in self.responses]
-        batch = load_batch(ids, Context.for_nodes(nodes), since=None)
         by_id = {r.pk: r for r in self.responses}
-        plain = [self.plain_facts(by_id[pk]) for pk in batch.response_id]
         from cxloop.cases.conditions import evaluate_table
 
-        hits = 0
-        for condition, node in zip(conditions, nodes, strict=True):
-            bulk = evaluate_table(node, batch.table).tolist()
-            one_by_one = [matches(node, facts) for facts in plain]
-            self.assertEqual(bulk, one_by_one, condition)
-            hits += sum(bulk)
-        self.assertGreater(hits, 100)  # the conditions did select something
-        self.assertEqual(len(batch), len(self.responses))
+        # The previous NPS read for the chunk's contacts, and for a backlog from one scan.
+        for expected in (None, 1_000_000):
+            context = Context.for_nodes(nodes, expected=expected)
+            batch = load_batch(ids, context, since=None)
+            self.assertEqual(context.previous is not None, expected is not None)
+            plain = [self.plain_facts(by_id[pk]) for pk in batch.response_id]
+            hits = 0
+            for condition, node in zip(conditions, nodes, strict=True):
+                bulk = evaluate_table(node, batch.table).tolist()
+                one_by_one = [matches(node, facts) for facts in plain]
+                self.assertEqual(bulk, one_by_one, condition)
+                hits += sum(bulk)
+            self.assertGreater(hits, 100)  # the conditions did select something
+            self.assertEqual(len(batch), len(self.responses))
+
+
+class PreviousNpsTests(BaseTestCase):
+    """The drop against the contact's previous NPS, read per chunk and for a backlog."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.world = World(cls)
+
+    def drops(self, responses: list[Response], context: Context) -> dict[int, int | None]:
+        batch = load_batch([r.pk for r in responses], context, since=None)
+        drops = batch.table.nps_drop.tolist()
+        return {
+            pk: None if drop == MISSING_DROP else drop
+            for pk, drop in zip(batch.response_id, drops, strict=True)
+        }
+
+    def context(self, *, backlog: bool) -> Context:
+        node = parse_condition({"field": "nps_drop", "op": "gte", "value": 1})
+        return Context.for_nodes([node], expected=1_000_000 if backlog else None)
+
+    def test_the_previous_answer_is_the_contacts_last_completed_one_before(self):
+        w = self.world
+        anna, boris, vera = w.contact(w.alpha), w.contact(w.alpha, "Борис"), w.contact(w.beta)
+        at = NOW - dt.timedelta(days=3)
+        hour = dt.timedelta(hours=1)
+        w.answer(contact=anna, at=at - dt.timedelta(days=30), nps=9)  # before the chunk
+        first = w.answer(contact=anna, at=at, nps=7)
+        same_time = w.answer(contact=anna, at=at, nps=2)  # a tie: the larger id is later
+        no_nps = w.answer(contact=anna, at=at + hour, csat=1)
+        abandoned = w.answer(contact=anna, at=at + 2 * hour, nps=10)
+        Response.objects.filter(pk=abandoned.pk).update(state="started")
+        last = w.answer(contact=anna, at=at + 3 * hour, nps=0)
+        late = w.answer(contact=boris, at=at, nps=10)
+        imported = w.answer(contact=boris, at=at - dt.timedelta(days=1), nps=4)  # recorded later
+        alone = w.answer(contact=vera, nps=1)
+        nobody = w.answer(customer=w.beta, nps=0)
+        chunk = [first, same_time, no_nps, last, late, imported, alone, nobody]
+        expected = {
+            first.pk: 9 - 7,
+            same_time.pk: 7 - 2,
+            no_nps.pk: None,
+            last.pk: 2 - 0,  # not the abandoned 10, nor the CSAT-only answer
+            late.pk: 4 - 10,
+            imported.pk: None,
+            alone.pk: None,
+            nobody.pk: None,
+        }
+        for backlog in (False, True):
+            with self.subTest(backlog=backlog):
+                context = self.context(backlog=backlog)
+                self.assertEqual(self.drops(chunk, context), expected)
+                self.assertEqual(context.previous is not None, backlog)
+
+    def test_reading_per_chunk_turns_into_one_scan_once_it_costs_as_much(self):
+        w = self.world
+        anna = w.contact(w.alpha)
+        earlier = w.answer(contact=anna, at=NOW - dt.timedelta(days=2), nps=8)
+        later = w.answer(contact=anna, nps=3)
+        context = self.context(backlog=False)
+        self.assertEqual(self.drops([later], context), {later.pk: 5})
+        self.assertIsNone(context.previous)
+        self.assertEqual(context.history_read, 2)
+        context.history_read = 10  # more than the NPS answers there are: a scan is cheaper
+        self.assertEqual(self.drops([earlier, later], context), {earlier.pk: None, later.pk: 5})
+        self.assertIsNotNone(context.previous)
 
 
 class OpeningTests(BaseTestCase):
