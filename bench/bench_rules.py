@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from machine import cpu_name
 
 CUSTOMERS = 20_000
@@ -231,11 +232,11 @@ def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
             continue
         batch = load_batch(chunk, context, since=None)
         found = matches_of(batch, nodes)
-        open_customers = set(open_rule_case_customers({m.customer_id for m in found}))
+        open_customers = set(open_rule_case_customers(set(batch.customer_id)))
         plan(
             found,
             open_customers=open_customers,
-            triggered=triggered_pairs(batch, {m.rule_id for m in found}),
+            triggered=triggered_pairs(batch, np.unique(found.rule_id).tolist()),
         )
         seen, matched = seen + len(batch), matched + len(found)
     return seen, matched

@@ -16,7 +16,7 @@ from django.utils import translation
 from cxloop.cases import rules
 from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priority, RoutingNote
 from cxloop.cases.conditions import MISSING_DROP, matches, parse_condition
-from cxloop.cases.evaluate import Context, evaluate, load_batch
+from cxloop.cases.evaluate import Context, evaluate, load_batch, matches_of, plan
 from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.front.case_views import timeline
@@ -324,6 +324,24 @@ class BulkEqualsPlainTests(BaseTestCase):
                 hits += sum(bulk)
             self.assertGreater(hits, 100)  # the conditions did select something
             self.assertEqual(len(batch), len(self.responses))
+
+    def test_planning_over_columns_decides_as_match_by_match(self):
+        rng = random.Random(7)
+        conditions = [random_condition(rng, self.world) for _ in range(12)]
+        nodes = {(pk, None): parse_condition(c) for pk, c in enumerate(conditions, start=1)}
+        ids = [r.pk for r in self.responses]
+        batch = load_batch(ids, Context.for_nodes(nodes.values()), since=None)
+        found = matches_of(batch, nodes)
+        self.assertEqual(list(found), sorted(found, key=lambda m: (m.row, m.rule_id)))
+        self.assertEqual(found[1:3], list(found)[1:3])
+        customers = sorted({m.customer_id for m in found} - {None})
+        triggered = {(m.rule_id, m.response_id) for m in list(found)[::5]}
+        for known in (set(), set(customers[:1])):
+            columns = plan(found, open_customers=set(known), triggered=triggered)
+            plain = plan(list(found), open_customers=set(known), triggered=triggered)
+            self.assertEqual(list(columns.open), plain.open)
+            self.assertEqual(list(columns.attach), plain.attach)
+            self.assertTrue(plain.open and plain.attach)
 
 
 class PreviousNpsTests(BaseTestCase):
