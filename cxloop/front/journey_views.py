@@ -76,11 +76,7 @@ def _stage_labels(stages) -> list[str]:
 def _evidence(scope, filters, touchpoint_id: int) -> str:
     """The response list behind a card: its touchpoint's ratings in the page's period,
     segment and team (the response list's query-string contract)."""
-    params = {"touchpoint": touchpoint_id, "kind": "rating"}
-    if scope.since is not None:
-        params["since"] = scope.since.isoformat()
-    if scope.until is not None:
-        params["until"] = scope.until.isoformat()
+    params = {"touchpoint": touchpoint_id, "kind": "rating", **_period_params(scope)}
     if filters.is_valid():
         if filters.segment_id is not None:
             params["segment"] = filters.segment_id
@@ -148,6 +144,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
     opportunity_of = {o.touchpoint_id: o for o in result.opportunities}
     query = request.GET.urlencode()
     # The loop on each card: the cases the viewer sees (of the chosen team), live, not cached.
+    team_param = {"team": filters.team_id} if filters.team_id is not None else {}
     cases = touchpoint_cases(
         request.user,
         since=scope.since,
@@ -256,5 +253,17 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         "reference": reference,
         "reference_is_target": bool(result.opportunities),
         "case_tab": widest_case_tab(request.user),
+        # The cards' case links narrowed as their counts are: the open cases by the map's team,
+        # the top root cause by its period too.
+        "cases_of_team": urlencode(team_param),
+        "cases_of_period": urlencode({**team_param, **_period_params(scope)}),
     }
     return render(request, "front/journey_map.html", context)
+
+
+def _period_params(scope) -> dict[str, str]:
+    return {
+        name: day.isoformat()
+        for name, day in (("since", scope.since), ("until", scope.until))
+        if day is not None
+    }

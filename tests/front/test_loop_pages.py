@@ -2,6 +2,8 @@
 to the case list, and bad filters answered with a message naming the field (never a 500)."""
 
 import datetime as dt
+import html
+import re
 from unittest import mock
 from urllib.parse import parse_qs
 
@@ -275,7 +277,7 @@ class JourneyMapCasesTests(InsightPageTestCase):
         self.assertContains(
             response,
             f'href="{reverse("case_list")}?tab=team&amp;state=&amp;touchpoint={self.billing.pk}'
-            f'&amp;root_cause={self.invoice_error.pk}">Invoice error</a>',
+            f'&amp;root_cause={self.invoice_error.pk}&amp;since=2025-12-01">Invoice error</a>',
         )
         self.assertIsNone(self.card(response, self.kickoff)["cases"])
 
@@ -283,3 +285,24 @@ class JourneyMapCasesTests(InsightPageTestCase):
         response = self.get(reverse("journey_map"), as_user=self.outsider)
         self.assertIsNone(self.card(response, self.billing)["cases"])
         self.assertNotContains(response, "open case")
+
+    def test_the_cards_links_list_exactly_what_the_cards_count(self):
+        periods = [{}, {"since": "2026-03-03"}, {"until": "2026-03-02"}, {"team": self.team_b.pk}]
+        for params in periods:
+            response = self.get(reverse("journey_map"), as_user=self.owner, **params)
+            billing = self.card(response, self.billing)["cases"]
+            links = {
+                ("open" if "state=open" in href else "cause"): html.unescape(href)
+                for href in re.findall(
+                    rf'href="({reverse("case_list")}\?[^"]*touchpoint={self.billing.pk}[^"]*)"',
+                    response.content.decode(),
+                )
+            }
+            counts = {"open": billing.open_now if billing else 0}
+            counts["cause"] = billing.top_cause.count if billing and billing.top_cause else 0
+            for what, href in links.items():
+                with self.subTest(params=params, link=what):
+                    page = self.client.get(href, HTTP_ACCEPT_LANGUAGE="en")
+                    self.assertEqual(page.context["page"].paginator.count, counts[what])
+            if params.get("since") or params.get("until"):
+                self.assertIn("since=", links.get("cause", "since="))
