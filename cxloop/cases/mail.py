@@ -91,8 +91,8 @@ def _claim(notifications, now: dt.datetime) -> int:
 
 
 def send_summaries(now: dt.datetime, calendars: Calendars) -> None:
-    """Queue the day's summary for each person with open cases or digest news whose working
-    day has begun and who has not had it yet."""
+    """Queue the day's summary for each person with open cases or digest news who is within
+    their working hours and has not had it today."""
     owners = Case.objects.filter(state__in=OPEN_STATES, owner__isnull=False).values("owner_id")
     readers = Notification.objects.filter(
         sent_at__isnull=True, delivery=Delivery.DIGEST, created_at__lte=now
@@ -103,7 +103,7 @@ def send_summaries(now: dt.datetime, calendars: Calendars) -> None:
     )
     for employee in candidates:
         calendar = calendars.for_team(employee.team_id)
-        day = workhours.working_day_started(calendar, now)
+        day = workhours.working_hours_day(calendar, now)
         if day is None or (employee.digest_sent_on is not None and employee.digest_sent_on >= day):
             continue
         with transaction.atomic():

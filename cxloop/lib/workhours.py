@@ -118,12 +118,14 @@ def next_working_moment(calendar: Calendar, moment: dt.datetime) -> dt.datetime:
     raise AssertionError("unreachable: _days raises at the horizon")
 
 
-def working_day_started(calendar: Calendar, moment: dt.datetime) -> dt.date | None:
-    """The local date of ``moment`` if it is a working day whose hours have begun (the daily
-    summary's day), else None."""
+def working_hours_day(calendar: Calendar, moment: dt.datetime) -> dt.date | None:
+    """The local date of ``moment`` if it falls within that working day's hours (the daily
+    summary's day: sent from the start of the day, and, should the worker have been down then,
+    later that day — never in the evening, when it would say "today" to someone off work), else
+    None."""
     _aware(moment)
     day = moment.astimezone(calendar.zone).date()
     hours = calendar.hours_of(day)
-    if hours is None or moment < hours[0]:
+    if hours is None or not hours[0] <= moment < hours[1]:
         return None
     return day

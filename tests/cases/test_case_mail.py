@@ -142,6 +142,19 @@ class CaseMailTests(TransactionTestCase):
         self.assertIn("Overdue", tuesday["text/plain"])
         self.assertIn('<html lang="en">', tuesday["text/html"])
 
+    def test_a_worker_started_in_the_evening_keeps_the_summary_for_the_next_morning(self):
+        Employee.objects.update(digest_sent_on=None)
+        self.open(self.english, msk(2026, 3, 16, 7, 0))
+        with SmtpServer() as smtp:
+            self.deliver(smtp, msk(2026, 3, 16, 22, 57))  # Monday, after hours: not "today"
+            self.assertEqual(
+                [m["Subject"] for m in smtp.messages if m["Subject"].startswith("Your cases")], []
+            )
+            self.deliver(smtp, msk(2026, 3, 17, 9, 0))
+            summaries = [m["Subject"] for m in smtp.messages if m["Subject"].startswith("Your")]
+        self.assertEqual(len(summaries), 1)
+        self.assertTrue(summaries[0].startswith("Your cases on 17.03.2026"), summaries)
+
     def test_cases_opened_during_an_smtp_outage_are_mailed_once_when_it_is_back(self):
         port = free_port()
         down = {

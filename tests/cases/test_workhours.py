@@ -105,13 +105,14 @@ class WorkhoursTests(unittest.TestCase):
         during = msk(2026, 3, 12, 8, 0)  # 12:00 in Novosibirsk
         self.assertEqual(workhours.next_working_moment(novosibirsk, during), during)
 
-    def test_working_day_started(self):
-        self.assertIsNone(workhours.working_day_started(self.calendar, msk(2026, 3, 16, 8, 59)))
-        self.assertEqual(
-            workhours.working_day_started(self.calendar, msk(2026, 3, 16, 9, 0)),
-            dt.date(2026, 3, 16),
-        )
-        self.assertIsNone(workhours.working_day_started(self.calendar, msk(2026, 1, 5, 12, 0)))
+    def test_the_summary_day_is_a_working_day_within_its_hours(self):
+        day = workhours.working_hours_day
+        self.assertIsNone(day(self.calendar, msk(2026, 3, 16, 8, 59)))
+        self.assertEqual(day(self.calendar, msk(2026, 3, 16, 9, 0)), dt.date(2026, 3, 16))
+        self.assertEqual(day(self.calendar, msk(2026, 3, 16, 17, 59)), dt.date(2026, 3, 16))
+        self.assertIsNone(day(self.calendar, msk(2026, 3, 16, 18, 0)))  # the evening: not today
+        self.assertIsNone(day(self.calendar, msk(2026, 3, 16, 22, 57)))
+        self.assertIsNone(day(self.calendar, msk(2026, 1, 5, 12, 0)))  # a public holiday
 
     def test_a_calendar_without_working_days_is_refused(self):
         never = workhours.Calendar("Europe/Moscow", frozenset(), dt.time(9), dt.time(18))
