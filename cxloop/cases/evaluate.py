@@ -39,6 +39,7 @@ from cxloop.customers.models import Contact, Customer
 from cxloop.customers.queries import all_segments, segment_customers
 from cxloop.journeys.models import Touchpoint
 from cxloop.people.models import Employee, Role, Team
+from cxloop.people.queries import calendars_kept
 from cxloop.surveys.models import Answer, Response, ResponseState, Survey, SurveyKind
 
 log = logging.getLogger(__name__)
@@ -659,10 +660,11 @@ def evaluate(
     ids = list(response_ids)
     context = Context.for_nodes(nodes.values(), expected=len(ids))
     router = Router()
-    for chunk in chunks(ids):
-        batch = load_batch(chunk, context, since=since)
-        if len(batch):
-            outcome.add(_apply(batch, nodes, router, now=now))
+    with calendars_kept():  # every case opened reads its owner's calendar twice
+        for chunk in chunks(ids):
+            batch = load_batch(chunk, context, since=since)
+            if len(batch):
+                outcome.add(_apply(batch, nodes, router, now=now))
     return outcome
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from cxloop.cases.choices import Delivery, NotificationKind, Priority
 from cxloop.cases.models import Notification, NotificationPreference
 from cxloop.lib import workhours
-from cxloop.people.queries import Calendars
+from cxloop.people.queries import Calendars, current_calendars
 
 
 def notify(
@@ -49,7 +49,7 @@ def deliver_after(
     else at the start of their next working day (on their team's calendar, in its zone)."""
     if urgent:
         return now
-    calendar = (calendars or Calendars()).for_team(recipient.team_id)
+    calendar = (calendars or current_calendars()).for_team(recipient.team_id)
     return workhours.next_working_moment(calendar, now)
 
 

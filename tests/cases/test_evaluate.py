@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 from decimal import Decimal
+from unittest import mock
 
 from django.db import connection
 from django.test import TransactionTestCase
@@ -21,6 +22,7 @@ from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.front.case_views import timeline
 from cxloop.journeys.models import Journey, Stage, Touchpoint
+from cxloop.people import queries
 from cxloop.people.models import Role
 from cxloop.surveys.models import Answer, Question, Response, Survey
 from cxloop.surveys.signals import responses_recorded
@@ -446,6 +448,20 @@ class OpeningTests(BaseTestCase):
         again = evaluate(ids, now=NOW)  # idempotent
         self.assertEqual((again.opened, again.attached), (0, 0))
         self.assertEqual(CaseTrigger.objects.count(), 2)
+
+    def test_an_evaluation_reads_the_calendars_once_for_all_the_cases_it_opens(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6})
+        gamma = Customer.objects.create(external_id="G", name="Гамма", tier="key")
+        ids = [
+            w.answer(contact=w.contact(customer), nps=2).pk for customer in (w.alpha, w.beta, gamma)
+        ]
+        with mock.patch.object(queries, "Calendars", wraps=queries.Calendars) as calendars:
+            outcome = evaluate(ids, now=NOW)
+        self.assertEqual(outcome.opened, 3)
+        self.assertEqual(calendars.call_count, 1)
+        self.assertTrue(all(c.first_contact_due for c in Case.objects.all()))
+        self.assertIsNone(queries._kept.get())  # only for the evaluation
 
     def test_a_resolved_case_lets_the_next_trigger_open_a_new_one(self):
         w = self.world
