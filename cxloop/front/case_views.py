@@ -7,19 +7,20 @@ Scope: a case the user may not see answers 404, an action they may not take 403,
 action changes nothing (the services write a change and its history in one transaction)."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -268,6 +269,18 @@ def _case_filter(
     return where, accepted
 
 
+def _wider_tabs(request: HttpRequest, tabs: list[str], where: CaseFilter, accepted: dict) -> list:
+    """When a narrower tab lists nothing, the wider tabs with what the same filters count
+    there (label, count, query), so the empty list points onward instead of reading "no
+    cases" while the team or the firm has some. One count per wider tab, only when empty."""
+    wider = []
+    for tab in tabs[tabs.index(where.tab) + 1 :] if where.tab in tabs else ():
+        count = cases_matching(request.user, replace(where, tab=tab), now=timezone.now()).count()
+        if count:
+            wider.append((TAB_LABELS[tab], count, urlencode({**accepted, "tab": tab})))
+    return wider
+
+
 def _list_context(request: HttpRequest, bulk_form=None) -> dict:
     now = timezone.now()
     tabs = case_tabs(request.user)
@@ -278,6 +291,7 @@ def _list_context(request: HttpRequest, bulk_form=None) -> dict:
     may_assign = may_work_cases(request.user)
     return {
         "page": page,
+        "wider": _wider_tabs(request, tabs, where, accepted) if not page.paginator.count else [],
         "rows": [{"case": case, "clock": next_clock(case, now)} for case in page],
         "filters": accepted,
         "filter_errors": errors,
@@ -341,14 +355,26 @@ def case_bulk_assign(request: HttpRequest) -> HttpResponse:
             skipped += 1
     messages.success(
         request,
-        _("%(count)s cases assigned to %(owner)s.") % {"count": assigned, "owner": owner},
+        ngettext(
+            "%(count)s case assigned. Its owner now: %(owner)s.",
+            "%(count)s cases assigned. Their owner now: %(owner)s.",
+            assigned,
+        )
+        % {"count": assigned, "owner": owner},
     )
     if skipped:
         messages.warning(
             request,
             _("%(count)s cases you may only read were left as they were.") % {"count": skipped},
         )
-    return redirect("case_list")
+    return redirect(_list_url(request.POST.get("back", "")))
+
+
+def _list_url(query: str) -> str:
+    """The case list with the tab and filters the bulk form was sent from: ``query`` is only
+    ever a query string, re-encoded onto the list's own path, so it cannot lead elsewhere."""
+    params = QueryDict(query[:2000]).urlencode()
+    return reverse("case_list") + (f"?{params}" if params else "")
 
 
 # --- one case -----------------------------------------------------------------------------

@@ -253,6 +253,16 @@ class CaseListPeriodTests(CasePagesTestCase):
         self.assertEqual(self.refs(page), [self.zeta_case.pk])
         self.assertNotIn("team", page.context["filters"])
 
+    def test_an_empty_narrow_tab_points_to_the_wider_one_with_its_count(self):
+        page = self.get(self.lead)  # the CX lead owns none of the open cases
+        self.assertEqual(page.context["filters"]["tab"], "mine")
+        self.assertContains(page, "None of yours match these filters.")
+        open_cases = Case.objects.exclude(state__in=["resolved", "closed"]).count()
+        self.assertContains(page, f'<a href="?tab=all&amp;state=open">All: {open_cases} cases</a>')
+        narrowed = self.get(self.lead, "?priority=urgent")
+        self.assertNotContains(narrowed, "None of yours")
+        self.assertContains(narrowed, "No cases match these filters.")
+
 
 class BulkAssignTests(CasePagesTestCase):
     def post(self, user, data):
@@ -284,6 +294,42 @@ class BulkAssignTests(CasePagesTestCase):
                 self.assertContains(response, message, status_code=400)
         self.assertEqual(Case.objects.get(pk=self.zeta_case.pk).owner, self.outsider.employee)
         self.assertEqual(Case.objects.get(pk=self.acme_case.pk).owner, teammate)
+
+    def test_it_returns_to_the_tab_and_filters_it_was_sent_from(self):
+        lead = self.lead.employee
+        back = "tab=all&state=open&priority=normal&q=Acme"
+        response = self.post(
+            self.lead, {"cases": [self.acme_case.pk], "owner": lead.pk, "back": back}
+        )
+        self.assertRedirects(response, reverse("case_list") + "?" + back)
+        self.assertContains(
+            self.get_list(), '<input type="hidden" name="back" value="tab=mine&amp;state=open"'
+        )
+
+    def test_it_names_the_owner_without_declining_and_counts_with_plurals(self):
+        lead = self.lead.employee
+        self.client.force_login(self.lead)
+        response = self.client.post(
+            reverse("case_bulk_assign"),
+            {"cases": [self.acme_case.pk], "owner": lead.pk},
+            HTTP_ACCEPT_LANGUAGE="en",
+            follow=True,
+        )
+        self.assertContains(response, f"1 case assigned. Its owner now: {lead}.")
+
+    def test_a_back_query_cannot_lead_off_the_list(self):
+        for back in ("//evil.example/x", "https://evil.example/", "\\\\evil.example"):
+            with self.subTest(back):
+                response = self.post(
+                    self.lead,
+                    {"cases": [self.acme_case.pk], "owner": self.lead.employee.pk, "back": back},
+                )
+                self.assertTrue(response["Location"].startswith(reverse("case_list") + "?"))
+                self.assertNotIn("//", response["Location"])
+
+    def get_list(self):
+        self.client.force_login(self.lead)
+        return self.client.get(reverse("case_list"), HTTP_ACCEPT_LANGUAGE="en")
 
     def test_a_viewer_may_not_assign(self):
         response = self.post(self.viewer, {"cases": [self.acme_case.pk], "owner": 1})
