@@ -1,6 +1,7 @@
 """Alert rules over a backlog: 1,000,000 responses against 20 rules.
 
-    python bench/bench_rules.py [--responses 1000000] [--repeats 3] [--dir /tmp/cxloop-bench-rules]
+    python bench/bench_rules.py [--responses 1000000] [--repeats 3] [--workers 2]
+        [--dir /tmp/cxloop-bench-rules] [--skip-opening]
 
 Builds (once; reused while --responses matches) a SQLite database in --dir: 20,000 customers of
 every tier with owners in 10 teams, 60,000 contacts, 20 touchpoints, 4 segments (one a target),
@@ -14,7 +15,10 @@ Timed, ``--repeats`` times each, medians printed:
 - **evaluate**: what the rules cost to evaluate: load every chunk of 5,000 responses with the
   facts the conditions read, evaluate the 20 conditions over it and plan which matches open a
   case and which attach (:mod:`cxloop.cases.evaluate`, no writes); in ``--workers`` processes
-  (default 2, one per core), each taking every other chunk;
+  (default 2, one per core), each taking every other chunk (the previous NPS of every
+  response read once per process, as for any backlog); each run prints its wall time, the
+  load average around it and the busiest worker's CPU time (what the work costs whatever
+  else the machine is doing);
 - **evaluate and open cases**: :func:`cxloop.cases.evaluate.evaluate` over all the ids in one
   process, writing the cases, triggers, history and notifications (cases removed before each
   repeat); cases opened and triggers attached are counted.
