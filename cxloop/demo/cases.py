@@ -228,6 +228,7 @@ ROOT_CAUSES = {
     ],
 }
 STUCK_WITHIN_DAYS = 120  # a case opened this recently may still be open now
+STUCK_SHARE = 0.15  # of the newest cases, fewer the older they are
 # The chance a billing case is an invoice error, before and from the roll-back's month.
 INVOICE_ERROR_SHARE = (0.25, 0.8)
 
@@ -438,6 +439,7 @@ def _employee_ref(e: Employee) -> dict:
 class _History:
     def __init__(self, truth, rng, now, touchpoints, employees, teams, customers, causes):
         self.truth, self.rng, self.now = truth, rng, now
+        self.recent = 0  # cases opened within STUCK_WITHIN_DAYS of now so far
         self.clock = _Clock()
         self.code = {tp.pk: tp.code for tp in touchpoints}
         self.order = {tp.pk: i for i, tp in enumerate(touchpoints)}
@@ -446,7 +448,6 @@ class _History:
         self.teams = teams
         self.causes = causes  # touchpoint id → [RootCause]; None → general ones
         self.turn: dict[int, int] = defaultdict(int)
-        self.recent = 0  # cases opened within STUCK_WITHIN_DAYS of now so far
         self.loop = _Loop()
         rollback = truth.rollback["from_month"] + "-01"
         self.rollback_from = dt.datetime.combine(
@@ -480,15 +481,20 @@ class _History:
         return chosen
 
     def fate(self, opened_at: dt.datetime) -> str | None:
-        """The state a case of the last weeks is stuck in now (None: drawn as any other): the
-        first three such cases are one of each open state, then one in ten is stuck."""
-        if opened_at < self.now - dt.timedelta(days=STUCK_WITHIN_DAYS):
+        """The state a case of the last months is stuck in now (None: drawn as any other): the
+        first three such cases are one of each open state (long overdue, escalated twice), then
+        the newer a case, the likelier it is still open (a share falling from STUCK_SHARE to
+        none at STUCK_WITHIN_DAYS), as in a loop that works, with a few stragglers."""
+        age = (self.now - opened_at) / dt.timedelta(days=STUCK_WITHIN_DAYS)
+        if age >= 1:
             return None
         forced = (CaseState.NEW, CaseState.IN_PROGRESS, CaseState.WAITING)
         self.recent += 1
         if self.recent <= len(forced):
             return forced[self.recent - 1]
-        return forced[self.rng.integers(len(forced))] if self.rng.random() < 0.1 else None
+        if self.rng.random() >= STUCK_SHARE * (1 - age):
+            return None
+        return forced[self.rng.integers(len(forced))]
 
     def write(self, draft: _Draft, spec: RuleSpec, policy: SlaPolicy, versions) -> dt.datetime:
         """Draw the case's timeline and keep its row, events, triggers and causes; returns
