@@ -3,6 +3,7 @@ assignment and the root-cause taxonomy. Choices come from the cases' read side, 
 user where a choice names a person or a case."""
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.cases.choices import TRANSITIONS, CaseState, LoopChannel, Priority, Reaction
@@ -49,7 +50,10 @@ class CaseNewForm(forms.Form):
     title = TextField(label=_("Summary"), max_length=TITLE_MAX)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     sla_policy = forms.ModelChoiceField(
-        queryset=sla_policies(), required=False, label=_("SLA policy"), empty_label=_("none")
+        queryset=sla_policies(),
+        required=False,
+        label=capfirst(_("SLA policy")),
+        empty_label=_("none"),
     )
     note = _note(_("Note"))
 

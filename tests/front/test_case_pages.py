@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from cxloop.cases import services
 from cxloop.cases.choices import CaseState, EventKind, Origin, Priority
@@ -361,6 +362,35 @@ class CaseDetailTests(CasePagesTestCase):
         # The causes offered: the billing touchpoint's and the general ones.
         offered = set(page.context["forms"]["root_causes"].fields["causes"].queryset)
         self.assertEqual(offered, {self.invoice_error, self.general})
+
+    def test_it_says_when_a_resolved_case_was_resolved(self):
+        resolved_at = timezone.now() - dt.timedelta(hours=1)
+        Case.objects.filter(pk=self.acme_case.pk).update(
+            state=CaseState.RESOLVED, resolved_at=resolved_at, resolution_due=None
+        )
+        self.client.force_login(self.teammate)
+        page = self.client.get(
+            reverse("case_detail", args=[self.acme_case.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        when = date_format(timezone.localtime(resolved_at), "DATETIME_FORMAT")
+        self.assertContains(page, f'<span class="small" id="case-resolved">resolved {when}</span>')
+
+    def test_each_checkbox_card_has_one_title_and_the_labels_are_capitalised(self):
+        self.client.force_login(self.teammate)
+        url = reverse("case_detail", args=[self.acme_case.pk])
+        page = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for action, title in (("root_causes", "Root causes"), ("touchpoints", "Touchpoints")):
+            card = page.split(f'id="action-{action}"')[1].split("</section>")[0]
+            self.assertEqual(card.count(title), 1, card)
+            self.assertIn(f'<legend class="form-label">{title}</legend>', card)
+        self.assertIn('<span class="badge text-wrap text-start', page)
+        ru = self.client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+        self.assertIn("Политика SLA", ru)
+        self.assertNotIn("политика SLA", ru)
+        new_case = self.client.get(
+            reverse("case_new") + f"?customer={self.acme.pk}", HTTP_ACCEPT_LANGUAGE="ru"
+        ).content.decode()
+        self.assertIn("Политика SLA", new_case)
 
     def test_it_works_the_case_through_to_the_closed_loop(self):
         steps = (
