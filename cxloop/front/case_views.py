@@ -89,6 +89,11 @@ TAB_LABELS = {
     TEAM: gettext_lazy("My team"),
     ALL: gettext_lazy("All"),
 }
+FOLLOW_UP_TAB_LABELS = {
+    MINE: gettext_lazy("My follow-ups"),
+    TEAM: gettext_lazy("My team"),
+    ALL: gettext_lazy("All"),
+}
 
 
 # --- clocks -------------------------------------------------------------------------------
@@ -727,7 +732,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
         "today": today,
         "filters": accepted,
         "query": urlencode(accepted),
-        "tabs": [(t, TAB_LABELS[t], urlencode({**accepted, "tab": t})) for t in tabs],
+        "tabs": [(t, FOLLOW_UP_TAB_LABELS[t], urlencode({**accepted, "tab": t})) for t in tabs],
         "owners": follow_up_owners(request.user),
         "may_complete": may_complete(request.user),
     }

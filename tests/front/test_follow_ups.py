@@ -45,6 +45,12 @@ class FollowUpTests(EvidenceTestCase):
         self.assertEqual(self.items(self.get(self.outsider, "?tab=mine")), [])
         self.assertEqual(len(self.items(self.get(self.viewer))), 3)
 
+    def test_its_tabs_name_follow_ups_not_cases(self):
+        page = self.get(self.owner)
+        self.assertEqual(str(page.context["tabs"][0][1]), "My follow-ups")
+        self.assertContains(page, ">My follow-ups</a>")
+        self.assertNotContains(page, ">My cases</a>")
+
     def test_it_highlights_and_filters_the_overdue(self):
         page = self.get(self.owner, "?tab=team")
         self.assertEqual(
