@@ -183,9 +183,11 @@ def _specialist_name(employee) -> str:
 # --- writes -----------------------------------------------------------------------------------
 
 
-def _title(topic: InquiryTopic, text: str) -> str:
-    # In the firm's language, as every case's title: it is written once, for everyone.
-    return f"{topic.name_ru}: {Truncator(' '.join(text.split())).words(10)}"
+def _titles(topic: InquiryTopic, text: str) -> tuple[str, str]:
+    """The case's summary in the firm's language and in English: the topic and the question's
+    first words (in the customer's own language)."""
+    words = Truncator(" ".join(text.split())).words(10)
+    return f"{topic.name_ru}: {words}", f"{topic.name_en or topic.name_ru}: {words}"
 
 
 def submit(
@@ -208,11 +210,13 @@ def submit(
     if repeat is not None:
         return Submitted(repeat.case_id, repeat.case.reference, created=False)
     contacts = list(contacts_with_email(email)[:2])
+    title, title_en = _titles(topic, text)
     try:
         with transaction.atomic():
             case = services.open_case(
                 origin=Origin.INQUIRY,
-                title=_title(topic, text),
+                title=title,
+                title_en=title_en,
                 now=now,
                 contact=contacts[0] if len(contacts) == 1 else None,
                 owner=Router().next_member(topic.team_id),

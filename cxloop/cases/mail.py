@@ -66,7 +66,7 @@ def send_instant(now: dt.datetime, calendars: Calendars) -> None:
             with translation.override(recipient.language), timezone.override(calendar.zone):
                 case = notification.case
                 subject = _(SUBJECTS[notification.kind]).format(
-                    reference=case.reference, title=_one_line(case.title)
+                    reference=case.reference, title=_one_line(case.label)
                 )
                 context = {
                     "recipient": recipient,

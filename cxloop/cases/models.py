@@ -19,7 +19,7 @@ from cxloop.cases.choices import (
     Priority,
     Reaction,
 )
-from cxloop.i18n import NamedInTwoLanguages
+from cxloop.i18n import NamedInTwoLanguages, second_language
 
 
 class SlaPolicy(NamedInTwoLanguages, models.Model):
@@ -171,6 +171,9 @@ class Case(models.Model):
         _("priority"), max_length=8, choices=Priority, default=Priority.NORMAL
     )
     title = models.CharField(_("summary"), max_length=300)
+    # A summary cxloop writes itself (a rule's, the inquiry form's) also has an English one,
+    # from the English names of the touchpoint or topic; a person's stays in their words.
+    title_en = models.CharField(_("summary (English)"), max_length=300, blank=True)
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
@@ -279,7 +282,12 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.title}"
+        return f"{self.reference} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The summary in the page's language (see :func:`~cxloop.i18n.second_language`)."""
+        return second_language(self.title, self.title_en)
 
     @property
     def reference(self) -> str:

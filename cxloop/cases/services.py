@@ -42,6 +42,7 @@ def open_case(
     origin: str,
     title: str,
     now: dt.datetime,
+    title_en: str = "",
     by=None,
     customer=None,
     contact=None,
@@ -68,6 +69,7 @@ def open_case(
         case = Case(
             origin=origin,
             title=title[:300],
+            title_en=title_en[:300],
             customer=customer or (contact.customer if contact is not None else None),
             contact=contact,
             owner=owner,

@@ -542,10 +542,12 @@ class _History:
         events.append((t0, EventKind.ASSIGNED, None, "", {"owner": _employee_ref(owner)}))
         triggers = [(draft.answer.pk, rule_version, t0)]
         state = CaseState.NEW
+        title, title_en = self.titles(draft.answer)
         case = Case(
             origin=Origin.RULE,
             priority=spec.priority,
-            title=self.title(draft.answer),
+            title=title,
+            title_en=title_en,
             customer_id=draft.answer.customer_id,
             contact_id=draft.answer.contact_id,
             owner=owner,
@@ -673,13 +675,16 @@ class _History:
             events.append((second, EventKind.ESCALATED, None, "", {"level": 2}))
 
     @staticmethod
-    def title(answer: _Answer) -> str:
+    def titles(answer: _Answer) -> tuple[str, str]:
+        """The case's summary in Russian and in English."""
         if answer.nps is not None:
-            return f"NPS {answer.nps}"
+            return f"NPS {answer.nps}", f"NPS {answer.nps}"
         if answer.csat is not None:
-            return f"CSAT {answer.csat}"
+            return f"CSAT {answer.csat}", f"CSAT {answer.csat}"
         low = min(answer.ratings.values()) if answer.ratings else None
-        return f"Оценка {low}" if low is not None else "Недовольный клиент"
+        if low is None:
+            return "Недовольный клиент", "Unhappy customer"
+        return f"Оценка {low}", f"Rating {low}"
 
 
 def _policies() -> dict[str, SlaPolicy]:

@@ -9,7 +9,7 @@ from unittest import mock
 from django.core.cache import cache
 from django.test import TransactionTestCase, override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cxloop.cases import inquiries
 from cxloop.cases.choices import CaseState, EventKind, NotificationKind, Origin
@@ -109,6 +109,8 @@ class InquiryFormTests(BaseTestCase):
         # Eight working hours on the team's calendar: at least eight hours away.
         self.assertGreaterEqual(case.first_contact_due - case.opened_at, dt.timedelta(hours=8))
         self.assertTrue(case.title.startswith("Счета: Почему в счёте"))
+        with translation.override("en"):  # the topic's English name on English pages
+            self.assertTrue(case.label.startswith("Invoices: Почему в счёте"), case.label)
         self.assertEqual((inquiry.language, inquiry.phone), ("en", "+7 (495) 123-45-67"))
         self.assertEqual(len(inquiry.token_hash), 64)
         mail = OutboxMessage.objects.get()
