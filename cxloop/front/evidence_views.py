@@ -51,7 +51,6 @@ from cxloop.surveys.queries import (
 PER_PAGE = 50
 COUNT_CAP = 10_000  # responses counted at most for the list's total and its pages
 CUSTOMERS_PER_PAGE = 50
-COUNT_CAP = 10_000  # responses counted at most for the list's total and its pages
 RECENT = 20  # responses shown on a customer's or contact's page; the rest through the list
 SEARCH_MAX = 200  # characters of a text search
 
