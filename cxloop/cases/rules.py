@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils.translation import gettext as _
 
-from cxloop.cases.conditions import Node, parse_condition
+from cxloop.cases.conditions import Node, describe, leaves, parse_condition
 from cxloop.cases.evaluate import (
     RUN_DAYS_MAX,
     Context,
@@ -27,6 +27,8 @@ from cxloop.cases.evaluate import (
     triggered_pairs,
 )
 from cxloop.cases.models import AlertRule, AlertRuleVersion, SlaPolicy
+from cxloop.customers.models import Segment
+from cxloop.journeys.models import Touchpoint
 
 PREVIEW_DAYS = 90
 EXAMPLES = 10
@@ -80,6 +82,18 @@ def save_rule(
             created_at=now,
             created_by=by,
         )
+
+
+def in_words(node: Node) -> str:
+    """The condition in words in the active language, touchpoints and segments by their names
+    (not their codes and ids)."""
+    codes = {leaf.touchpoint_code for leaf in leaves(node) if leaf.touchpoint_code}
+    segments = {s for leaf in leaves(node) if leaf.field == "segment" for s in leaf.value}
+    names: dict = {
+        ("touchpoint", tp.code): tp.name for tp in Touchpoint.objects.filter(code__in=codes)
+    }
+    names |= {("segment", seg.pk): seg.label for seg in Segment.objects.filter(pk__in=segments)}
+    return describe(node, names)
 
 
 def set_active(rule: AlertRule, active: bool) -> None:
