@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cxloop.cases import services
 from cxloop.cases.choices import (
@@ -789,14 +789,17 @@ def _render_taxonomy(request: HttpRequest, form, *, renamed=None, status: int = 
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def root_cause_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Rename a cause (``name_ru``, ``name_en`` with the prefix ``c<pk>``), or retire
-    (``active=0``) or restore (``active=1``) it."""
+    (``active=0``) or restore (``active=1``) it. A GET — a reload, a stale link — goes to the
+    taxonomy, where the forms are."""
     _require_cx_lead(request)
     cause = root_cause_by_id(pk)
     if cause is None:
         raise Http404
+    if request.method != "POST":
+        return redirect("root_cause_list")
     if "active" in request.POST:
         set_root_cause_active(cause, request.POST["active"] == "1")
         messages.success(request, _("Saved."))

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from cxloop.cases import inquiries
 from cxloop.cases.forms import AnswerForm
@@ -17,11 +17,14 @@ from cxloop.people.queries import employee_of
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def case_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """E-mail the answer to the customer (404 for a case the user may not see, 403 for one they
-    may only read); what went wrong is shown on the case page."""
+    may only read); what went wrong is shown on the case page. A GET — a reload after the
+    answer, a stale link — goes to the case page, where the form is."""
     case = get_object_or_404(visible_cases(request.user), pk=pk)
+    if request.method != "POST":
+        return redirect("case_detail", pk=case.pk)
     if not may_act(request.user, case):
         raise PermissionDenied
     form = AnswerForm(request.POST)

@@ -346,7 +346,11 @@ class InquiryAnswerTests(BaseTestCase):
         self.client.force_login(self.viewer)
         self.assertEqual(self.client.post(self.answer_url(), {"text": "x"}).status_code, 403)
         self.client.force_login(self.teammate)
-        self.assertEqual(self.client.get(self.answer_url()).status_code, 405)
+        # A reload or a stale link goes to the case page, where the form is.
+        self.assertRedirects(
+            self.client.get(self.answer_url()), reverse("case_detail", args=[self.case.pk])
+        )
+        self.assertEqual(self.client.put(self.answer_url()).status_code, 405)
         self.assertFalse(self.case.events.filter(kind=EventKind.MESSAGE_OUT).exists())
 
     def test_the_case_page_shows_the_thread_and_the_answer_form(self):

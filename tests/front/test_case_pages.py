@@ -550,6 +550,15 @@ class RootCauseTaxonomyTests(CasePagesTestCase):
         cause.refresh_from_db()
         self.assertEqual(cause.name_ru, "Поздно")
 
+    def test_a_get_of_an_edit_goes_to_the_taxonomy(self):
+        self.client.force_login(self.lead)
+        edit = reverse("root_cause_edit", args=[self.general.pk])
+        self.assertRedirects(self.client.get(edit), reverse("root_cause_list"))
+        unknown = reverse("root_cause_edit", args=[999999])
+        self.assertEqual(self.client.get(unknown).status_code, 404)
+        self.client.force_login(self.owner)
+        self.assertEqual(self.client.get(edit).status_code, 403)
+
     def test_nobody_else_may_touch_it(self):
         for user in (self.owner, self.teammate, self.viewer):
             with self.subTest(user.username):
