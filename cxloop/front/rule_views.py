@@ -94,6 +94,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "form": form,
         "rule": rule,
         "version": version,
+        "next_version": version.version + 1 if version is not None else None,
         "forecast": forecast,
         "examples": rules.example_rows(forecast.examples) if forecast else [],
     }

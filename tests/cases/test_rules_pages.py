@@ -115,6 +115,10 @@ class RulesPagesTests(BaseTestCase):
         url = reverse("rule_edit", args=[self.version.rule_id])
         page = self.client.get(url)
         self.assertContains(page, 'value="6"')  # the stored condition fills the rows
+        english = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(
+            english, "Saving stores a new version, 2; cases opened so far keep version 1."
+        )
         response = self.client.post(url, self.form(name_ru="Правило", row0_value="4"))
         self.assertEqual(response.status_code, 302)
         versions = list(AlertRuleVersion.objects.filter(rule=self.version.rule_id))
