@@ -41,6 +41,15 @@ class TopicPagesTests(BaseTestCase):
         self.assertContains(page, "Team A")
         self.assertContains(page, "Answer in a day")
 
+    def test_it_names_a_topic_in_the_pages_language_first(self):
+        self.client.force_login(self.lead)
+        link = reverse("topic_edit", args=[self.topic.pk])
+        for language, first, second in (("en", "Invoices", "Счета"), ("ru", "Счета", "Invoices")):
+            with self.subTest(language):
+                page = self.client.get(reverse("topic_list"), HTTP_ACCEPT_LANGUAGE=language)
+                self.assertContains(page, f'<a href="{link}">{first}</a><br>')
+                self.assertContains(page, f">{second}</span>")
+
     def test_it_adds_a_topic_that_the_public_form_then_offers(self):
         self.client.force_login(self.lead)
         response = self.client.post(reverse("topic_new"), self.form())
