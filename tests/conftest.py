@@ -41,3 +41,32 @@ def _facts_dir(tmp_path_factory):
     from django.conf import settings
 
     settings.FACTS_DIR = tmp_path_factory.mktemp("facts")
+
+
+# Fixtures through which a test reaches the database (directly or by depending on them).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def _reaches_the_database(item: pytest.Item) -> bool:
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):  # TestCase is one too
+        return True
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL (CI's second run) only the tests that reach the database run again: the
+    rest (statistics, parsers, subprocesses with their own SQLite) ran on the first pass and
+    would prove nothing new. Said on the terminal, so nobody mistakes it for a skip."""
+    if not os.environ.get("CXLOOP_DATABASE_URL", "").startswith("postgres"):
+        return
+    kept = [item for item in items if _reaches_the_database(item)]
+    left = [item for item in items if not _reaches_the_database(item)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+        print(f"\nPostgreSQL run: {len(left)} tests that never reach the database left out")
