@@ -89,15 +89,22 @@ def _require_cx_lead(request: HttpRequest) -> None:
 class CalendarForm(forms.Form):
     name = TextField(label=gettext_lazy("Name"), max_length=200)
     time_zone = TextField(
-        label=gettext_lazy("Time zone"), max_length=64, help_text=gettext_lazy("Say Europe/Moscow.")
+        label=gettext_lazy("Time zone"),
+        max_length=64,
+        help_text=gettext_lazy("A time zone name, e.g. Europe/Moscow or Asia/Yekaterinburg."),
     )
     work_days = forms.MultipleChoiceField(
         label=gettext_lazy("Working weekdays"),
         choices=WEEKDAYS,
         widget=forms.CheckboxSelectMultiple,
     )
-    day_start = forms.TimeField(label=gettext_lazy("Working day starts"))
-    day_end = forms.TimeField(label=gettext_lazy("Working day ends"))
+    # Hours and minutes: a working day starts on the minute, and "09:00:00" reads as machine talk.
+    day_start = forms.TimeField(
+        label=gettext_lazy("Working day starts"), widget=forms.TimeInput(format="%H:%M")
+    )
+    day_end = forms.TimeField(
+        label=gettext_lazy("Working day ends"), widget=forms.TimeInput(format="%H:%M")
+    )
 
 
 class CalendarDayForm(forms.Form):

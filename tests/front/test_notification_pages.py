@@ -89,6 +89,14 @@ class CalendarPageTests(BaseTestCase):
         self.assertContains(page, "Holidays and transferred working days of 2026")
         self.assertContains(page, "День России")
 
+    def test_the_hours_read_as_hours_and_minutes_and_the_zone_is_explained(self):
+        self.client.force_login(self.lead)
+        page = self.client.get(self.url, HTTP_ACCEPT_LANGUAGE="en")
+        start = self.calendar.day_start.strftime("%H:%M")
+        self.assertContains(page, f'name="day_start" value="{start}"')
+        self.assertNotContains(page, f'value="{start}:00"')
+        self.assertContains(page, "A time zone name, e.g. Europe/Moscow")
+
     def test_changing_the_hours_moves_the_working_day(self):
         self.client.force_login(self.lead)
         data = {
