@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
-from cxloop.cases.queries import cases_of_customer, may_work_cases
+from cxloop.cases.queries import cases_of_customer, may_work_cases, visible_cases
 from cxloop.customers.choices import Tier
 from cxloop.customers.queries import (
     all_segments,
@@ -441,11 +441,21 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "team": owner.team if owner else None,
         "scores": score_chips(response),
         "may_open_case": may_work_cases(request.user),
-        "cases": cases_of_customer(request.user, response.customer_id)
-        if response.customer_id
-        else [],
+        **_response_cases(request.user, response),
     }
     return render(request, "front/response_detail.html", context)
+
+
+def _response_cases(user, response) -> dict:
+    """The cases this response raised or joined, apart from the customer's other cases: one
+    list of both read as if this response had them all."""
+    raised = list(visible_cases(user).filter(triggers__response=response).distinct())
+    others = (
+        [c for c in cases_of_customer(user, response.customer_id) if c not in raised]
+        if response.customer_id
+        else []
+    )
+    return {"response_cases": raised, "cases": others}
 
 
 CUSTOMER_SORTS = ("name", "-name", "value", "-value", "tier")

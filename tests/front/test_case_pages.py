@@ -508,6 +508,23 @@ class CaseNewTests(CasePagesTestCase):
         self.assertContains(page, "No such colleague", status_code=400)
         self.assertEqual(Case.objects.count(), before)
 
+    def test_a_response_page_tells_its_own_cases_from_the_customers_others(self):
+        self.client.force_login(self.teammate)
+        own = self.client.get(
+            reverse("response_detail", args=[self.r_detractor.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        self.assertEqual(own.context["response_cases"], [self.acme_case])
+        self.assertEqual(list(own.context["cases"]), [])
+        other = self.client.get(
+            reverse("response_detail", args=[self.r_promoter.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        self.assertEqual(other.context["response_cases"], [])
+        self.assertEqual(list(other.context["cases"]), [self.acme_case])
+        html = other.content.decode()
+        mine, others = html.split("The customer's other cases")
+        self.assertIn("None: this response opened no case.", mine.split("This response's cases")[1])
+        self.assertIn(self.acme_case.reference, others)
+
     def test_the_response_customer_and_meeting_pages_offer_it(self):
         self.client.force_login(self.teammate)
         for url, link in (
