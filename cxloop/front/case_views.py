@@ -727,8 +727,17 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     follow_ups = follow_ups_matching(request.user, where, today=today)
     page = Paginator(follow_ups, PER_PAGE).get_page(get.get("page"))
+    wider = []
+    if not page.paginator.count and tab == MINE and len(tabs) > 1:
+        # Only "mine" narrows here (team and all are the user's whole scope): the next tab
+        # shows what the same filters find without it.
+        others = follow_ups_matching(request.user, replace(where, mine=False), today=today)
+        if count := others.count():
+            query = urlencode({**accepted, "tab": tabs[1]})
+            wider.append((FOLLOW_UP_TAB_LABELS[tabs[1]], count, query))
     context = {
         "page": page,
+        "wider": wider,
         "today": today,
         "filters": accepted,
         "query": urlencode(accepted),

@@ -51,6 +51,17 @@ class FollowUpTests(EvidenceTestCase):
         self.assertContains(page, ">My follow-ups</a>")
         self.assertNotContains(page, ">My cases</a>")
 
+    def test_an_empty_mine_points_to_the_wider_tab_with_its_count(self):
+        page = self.get(self.owner, "?tab=mine&done=all")
+        self.assertEqual(self.items(page), [self.late.pk])
+        empty = self.get(self.owner, "?tab=mine&done=done")
+        self.assertNotContains(empty, "None of yours")
+        self.client.force_login(self.owner)
+        FollowUp.objects.filter(pk=self.late.pk).update(owner=self.teammate.employee)
+        page = self.get(self.owner)
+        self.assertContains(page, "None of yours match these filters.")
+        self.assertContains(page, '<a href="?tab=team&amp;done=open">My team: 3 follow-ups</a>')
+
     def test_it_highlights_and_filters_the_overdue(self):
         page = self.get(self.owner, "?tab=team")
         self.assertEqual(
