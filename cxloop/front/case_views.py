@@ -347,6 +347,8 @@ def case_bulk_assign(request: HttpRequest) -> HttpResponse:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
+        # The list drawn again as it was sent from: its tab and filters are the query string.
+        request.GET = QueryDict(request.POST.get("back", "")[:2000])
         return render(
             request, "front/cases/case_list.html", _list_context(request, form), status=400
         )

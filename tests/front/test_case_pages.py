@@ -318,6 +318,13 @@ class BulkAssignTests(CasePagesTestCase):
         )
         self.assertContains(response, f"1 case assigned. Its owner now: {lead}.")
 
+    def test_a_refusal_draws_the_list_with_the_tab_and_filters_it_was_sent_from(self):
+        back = "tab=all&state=open&priority=normal"
+        response = self.post(self.lead, {"owner": self.lead.employee.pk, "back": back})
+        self.assertContains(response, "Tick the cases", status_code=400)
+        self.assertEqual(response.context["filters"]["tab"], "all")
+        self.assertEqual(response.context["filters"]["priority"], "normal")
+
     def test_a_back_query_cannot_lead_off_the_list(self):
         for back in ("//evil.example/x", "https://evil.example/", "\\\\evil.example"):
             with self.subTest(back):
