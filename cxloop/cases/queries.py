@@ -126,7 +126,8 @@ def cases_matching(user, where: CaseFilter, *, now: dt.datetime) -> QuerySet[Cas
     if where.owner_id is not None:
         cases = cases.filter(owner_id=where.owner_id)
     if where.text:
-        cases = contains_text(cases, where.text, "title", "customer__name", "resolution")
+        fields = ("title", "title_en", "customer__name", "resolution")
+        cases = contains_text(cases, where.text, *fields)
     if where.opened_since is not None:
         cases = cases.filter(opened_at__gte=where.opened_since)
     if where.opened_before is not None:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cxloop.cases import rules
 from cxloop.cases.choices import OwnerKind, Priority
-from cxloop.cases.conditions import ConditionError, describe, parse_condition
+from cxloop.cases.conditions import ConditionError, parse_condition
 from cxloop.cases.evaluate import RUN_DAYS_MAX
 from cxloop.front.rule_forms import RuleForm, SlaPolicyForm, initial_from_condition
 from cxloop.people.queries import administers_cx, employee_of
@@ -36,7 +36,7 @@ def _rule_or_404(pk: int):
 
 def _in_words(condition: object) -> str:
     try:
-        return describe(parse_condition(condition))
+        return rules.in_words(parse_condition(condition))
     except ConditionError as error:
         return _("Cannot be used: %(error)s") % {"error": error}
 

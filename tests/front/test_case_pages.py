@@ -92,6 +92,20 @@ class CaseListTests(CasePagesTestCase):
         self.assertEqual(self.refs(self.get(self.outsider)), [self.zeta_case.pk])
         self.assertEqual(len(self.refs(self.get(self.lead, "?tab=all"))), 2)
 
+    def test_a_summary_cxloop_wrote_reads_in_the_pages_language(self):
+        Case.objects.filter(pk=self.acme_case.pk).update(
+            title="NPS 2 · Счёт · Акме", title_en="NPS 2 · Invoice · Акме"
+        )
+        self.assertContains(self.get(self.lead, "?tab=all"), "NPS 2 · Invoice · Акме")
+        self.assertContains(self.get(self.lead, "?tab=all&q=Invoice"), "NPS 2 · Invoice")
+        self.client.force_login(self.lead)
+        russian = self.client.get(reverse("case_list") + "?tab=all", HTTP_ACCEPT_LANGUAGE="ru")
+        self.assertContains(russian, "NPS 2 · Счёт · Акме")
+        detail = self.client.get(
+            reverse("case_detail", args=[self.acme_case.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        self.assertContains(detail, "NPS 2 · Invoice · Акме")
+
     def test_it_puts_the_overdue_first_with_the_clock_in_words(self):
         page = self.get(self.lead, "?tab=all")
         self.assertEqual(self.refs(page), [self.acme_case.pk, self.zeta_case.pk])
