@@ -92,18 +92,21 @@ class PreviousNps:
         response, answer = Response._meta.db_table, Answer._meta.db_table
         if contact_ids is None:
             join = f"JOIN {answer} a ON a.response_id = r.id"
-            contacts, params = "IS NOT NULL", []
+            contacts, params, kind = "IS NOT NULL", [], ""
         else:
-            # CROSS JOIN: SQLite then reads the contacts' responses first and their answers
-            # by response (not every NPS answer from the (kind, score) index); PostgreSQL
-            # plans it as the plain join it is.
+            # CROSS JOIN, ``kind || ''`` and ``state || ''``: SQLite then reads the contacts'
+            # responses by contact and their answers by response; with a plain ``kind =`` it
+            # looked up each response's answers in the (kind, score) index of every NPS
+            # answer (minutes at 1 M), with a plain ``state =`` it walked every completed
+            # response (2.7 s → 0.85 s for 4,800 contacts at 1 M). PostgreSQL plans it as
+            # the plain join it is.
             join = f"CROSS JOIN {answer} a"
             contacts = f"IN ({', '.join(['%s'] * len(contact_ids))})"
-            params = list(contact_ids)
+            params, kind = list(contact_ids), " || ''"
         sql = (
             f"SELECT r.contact_id, r.id, a.score FROM {response} r {join} "
-            f"WHERE a.response_id = r.id AND a.kind = 'nps' AND a.score IS NOT NULL "
-            f"AND r.state = 'completed' AND r.contact_id {contacts} "
+            f"WHERE a.response_id = r.id AND a.kind{kind} = 'nps' AND a.score IS NOT NULL "
+            f"AND r.state{kind} = 'completed' AND r.contact_id {contacts} "
             "ORDER BY r.contact_id, r.submitted_at, r.id, a.score"
         )
         with connection.cursor() as cursor:
