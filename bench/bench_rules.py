@@ -220,7 +220,7 @@ def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
         current_versions,
         load_batch,
         matches_of,
-        open_rule_case_customers,
+        open_rule_cases_of,
         parsed,
         plan,
         triggered_pairs,
@@ -236,10 +236,9 @@ def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
             continue
         batch = load_batch(chunk, context, since=None)
         found = matches_of(batch, nodes)
-        open_customers = set(open_rule_case_customers(set(batch.customer_id)))
         plan(
             found,
-            open_customers=open_customers,
+            open_keys=set(open_rule_cases_of(batch)),
             triggered=triggered_pairs(batch, np.unique(found.rule_id).tolist()),
         )
         seen, matched = seen + len(batch), matched + len(found)

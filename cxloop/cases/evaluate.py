@@ -450,29 +450,34 @@ class Plan:
     attach: Sequence[Match] = field(default_factory=list)
 
 
-def plan(
-    matches: Sequence[Match], *, open_customers: set[int], triggered: set[tuple[int, int]]
-) -> Plan:
+def case_key(customer_id: int | None, response_id: int) -> int:
+    """What one open rule case stands for: the customer, or, for an answer without one, the
+    response itself (as its negative id), so that two rules matching one anonymous answer
+    make one case, not two."""
+    return customer_id if customer_id is not None else -response_id
+
+
+def plan(matches: Sequence[Match], *, open_keys: set[int], triggered: set[tuple[int, int]]) -> Plan:
     """Decide for each match in order: skip the pairs already triggered; the first match of a
-    customer without an open rule case opens one (as does every match without a customer),
-    the customer's later ones attach to it (updating ``open_customers`` as cases open)."""
+    :func:`case_key` without an open rule case opens one, the key's later ones attach to it
+    (updating ``open_keys`` as cases open)."""
     if isinstance(matches, Matches):
-        return _plan_columns(matches, open_customers=open_customers, triggered=triggered)
+        return _plan_columns(matches, open_keys=open_keys, triggered=triggered)
     result = Plan(open=[], attach=[])
     for match in matches:
         if (match.rule_id, match.response_id) in triggered:
             continue
-        if match.customer_id is not None and match.customer_id in open_customers:
+        key = case_key(match.customer_id, match.response_id)
+        if key in open_keys:
             result.attach.append(match)
         else:
             result.open.append(match)
-            if match.customer_id is not None:
-                open_customers.add(match.customer_id)
+            open_keys.add(key)
     return result
 
 
 def _plan_columns(
-    matches: Matches, *, open_customers: set[int], triggered: set[tuple[int, int]]
+    matches: Matches, *, open_keys: set[int], triggered: set[tuple[int, int]]
 ) -> Plan:
     """:func:`plan` over columns: the same decisions without a Python step per match."""
     keep = np.ones(len(matches), dtype=bool)
@@ -480,15 +485,13 @@ def _plan_columns(
         pairs = np.array([(rule << 32) | response for rule, response in triggered], np.int64)
         keep = ~np.isin((matches.rule_id << 32) | matches.response_id, pairs)
     customer = matches.customer_id
-    has = customer != MISSING
-    known = np.fromiter(open_customers, np.int64, count=len(open_customers))
-    new = np.flatnonzero(keep & has & ~np.isin(customer, known))
+    key = np.where(customer != MISSING, customer, -matches.response_id)
+    known = np.fromiter(open_keys, np.int64, count=len(open_keys))
+    new = np.flatnonzero(keep & ~np.isin(key, known))
     first = np.zeros(len(matches), dtype=bool)
-    first[new[np.unique(customer[new], return_index=True)[1]]] = True
-    open_customers.update(customer[first].tolist())
-    return Plan(
-        open=matches.select(keep & (~has | first)), attach=matches.select(keep & has & ~first)
-    )
+    first[new[np.unique(key[new], return_index=True)[1]]] = True
+    open_keys.update(key[first].tolist())
+    return Plan(open=matches.select(keep & first), attach=matches.select(keep & ~first))
 
 
 def open_rule_case_customers(customer_ids: Iterable[int]) -> dict[int, int]:
@@ -505,6 +508,24 @@ def open_rule_case_customers(customer_ids: Iterable[int]) -> dict[int, int]:
         with connection.cursor() as cursor:
             cursor.execute(sql, [Origin.RULE.value, *(s.value for s in OPEN_STATES), *part])
             found.update(cursor.fetchall())
+    return found
+
+
+def open_rule_cases_of(batch: Batch) -> dict[int, int]:
+    """:func:`case_key` → its open rule case's id, for the batch's customers and its answers
+    without a customer."""
+    found = open_rule_case_customers(set(batch.customer_id))
+    anonymous = [r for r, c in zip(batch.response_id, batch.customer_id, strict=True) if c is None]
+    if anonymous:
+        found |= {
+            -response: case
+            for response, case in CaseTrigger.objects.filter(
+                response_id__in=anonymous,
+                case__origin=Origin.RULE,
+                case__state__in=OPEN_STATES,
+                case__customer__isnull=True,
+            ).values_list("response_id", "case_id")
+        }
     return found
 
 
@@ -675,10 +696,10 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
     matches = matches_of(batch, nodes)
     if not matches:
         return Outcome()
-    open_cases = open_rule_case_customers(set(batch.customer_id))
+    open_cases = open_rule_cases_of(batch)
     decided = plan(
         matches,
-        open_customers=set(open_cases),
+        open_keys=set(open_cases),
         triggered=triggered_pairs(batch, np.unique(matches.rule_id).tolist()),
     )
     customers = {
@@ -694,21 +715,22 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
     outcome = Outcome()
     attaching: list[tuple[int, Match]] = []
     for match in decided.open:  # in submission order
+        key = case_key(match.customer_id, match.response_id)
         case_id = _open(batch, match, match.key, customers, owner_of, router, now=now)
         if case_id is not None:
             outcome.opened += 1
-            if match.customer_id is not None:
-                open_cases[match.customer_id] = case_id
+            open_cases[key] = case_id
             continue
         # Another worker opened the customer's case first: join it.
-        case_id = open_cases[match.customer_id] = _case_of(match.customer_id)
+        case_id = open_cases[key] = _case_of(match.customer_id)
         if case_id is not None:
             attaching.append((case_id, match))
     for match in decided.attach:
-        # None: the customer's case could be neither opened nor found (closed meanwhile by
-        # another worker); the next evaluation of these ids opens it.
-        if open_cases.get(match.customer_id) is not None:
-            attaching.append((open_cases[match.customer_id], match))
+        # None: the case could be neither opened nor found (closed meanwhile by another
+        # worker); the next evaluation of these ids opens it.
+        case_id = open_cases.get(case_key(match.customer_id, match.response_id))
+        if case_id is not None:
+            attaching.append((case_id, match))
     outcome.attached = _attach_all(attaching, now=now)
     outcome.matched = outcome.opened + outcome.attached
     return outcome

@@ -21,7 +21,7 @@ from cxloop.cases.evaluate import (
     evaluate,
     load_batch,
     matches_of,
-    open_rule_case_customers,
+    open_rule_cases_of,
     plan,
     recent_response_ids,
     triggered_pairs,
@@ -125,7 +125,7 @@ def preview(
     nodes = {(rule_id, None): node}
     context = Context.for_nodes([node])
     since = now - dt.timedelta(days=days)
-    open_customers: set[int] | None = None
+    open_keys: set[int] = set()
     cases = attached = 0
     examples: list[int] = []
     for chunk in chunks(recent_response_ids(since, now)):
@@ -133,12 +133,8 @@ def preview(
         matches = matches_of(batch, nodes)
         if not matches:
             continue
-        customers = {m.customer_id for m in matches} - {None}
-        known = set(open_rule_case_customers(customers))
-        open_customers = known if open_customers is None else open_customers | known
-        decided = plan(
-            matches, open_customers=open_customers, triggered=triggered_pairs(batch, [rule_id])
-        )
+        open_keys |= set(open_rule_cases_of(batch))
+        decided = plan(matches, open_keys=open_keys, triggered=triggered_pairs(batch, [rule_id]))
         cases += len(decided.open)
         attached += len(decided.attach)
         examples.extend(m.response_id for m in decided.open[: EXAMPLES - len(examples)])
