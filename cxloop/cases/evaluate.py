@@ -547,16 +547,19 @@ class Router:
     def __init__(self):
         self._turns: dict[int, deque] = {}
         self._touchpoints = {
-            pk: (team, name)
-            for pk, team, name in Touchpoint.objects.values_list("pk", "team_id", "name_ru")
+            pk: (team, names)
+            for pk, team, *names in Touchpoint.objects.values_list(
+                "pk", "team_id", "name_ru", "name_en"
+            )
         }
 
     def touchpoint_team(self, touchpoint_id: int | None) -> int | None:
         return self._touchpoints.get(touchpoint_id, (None, ""))[0]
 
-    def touchpoint_name(self, touchpoint_id: int | None) -> str:
-        """In the firm's language: a case's title is written once, for everyone."""
-        return self._touchpoints.get(touchpoint_id, (None, ""))[1]
+    def touchpoint_names(self, touchpoint_id: int | None) -> tuple[str, str]:
+        """In Russian and in English (the Russian where there is no English one)."""
+        ru, en = self._touchpoints.get(touchpoint_id, (None, ("", "")))[1]
+        return ru, en or ru
 
     def next_member(self, team_id: int) -> Employee | None:
         if team_id not in self._turns:
@@ -605,20 +608,21 @@ def _route(version: AlertRuleVersion, batch: Batch, row: int, owners: dict, rout
     return member, team, notes
 
 
-def _title(batch: Batch, row: int, customer_name: str, router: Router, fallback: str) -> str:
-    """Why the case exists at a glance, e.g. «NPS 3 · Счёт · ООО Альфа»."""
+def _titles(batch: Batch, row: int, customer_name: str, router: Router, rule) -> tuple[str, str]:
+    """Why the case exists at a glance, in Russian and in English, e.g. «NPS 3 · Счёт · ООО
+    Альфа» and «NPS 3 · Invoice · ООО Альфа»; the rule's name when there is nothing else."""
     table = batch.table
-    parts = []
+    score = ""
     for label, column in (("NPS", table.nps), ("CSAT", table.csat), ("CES", table.ces)):
         if column[row] != MISSING:
-            parts.append(f"{label} {column[row]}")
+            score = f"{label} {column[row]}"
             break
     touchpoint = batch.lowest_rated_touchpoint(row) or batch.touchpoint_id[row]
-    if touchpoint:
-        parts.append(router.touchpoint_name(touchpoint))
-    if customer_name:
-        parts.append(customer_name)
-    return " · ".join(part for part in parts if part) or fallback
+    names = router.touchpoint_names(touchpoint) if touchpoint else ("", "")
+    return tuple(
+        " · ".join(part for part in (score, name, customer_name) if part) or fallback
+        for name, fallback in zip(names, (rule.name_ru, rule.name_en or rule.name_ru), strict=True)
+    )
 
 
 # Evaluating -----------------------------------------------------------------------------------
@@ -800,12 +804,13 @@ def _open(batch, match, version, customers, owner_of, router, *, now) -> int | N
     name = customers.get(match.customer_id, ("", None))[0]
     owner, team_id, notes = _route(version, batch, match.row, owner_of, router)
     touchpoints = {batch.lowest_rated_touchpoint(match.row), batch.touchpoint_id[match.row]}
-    rule_label = version.rule.label
+    title, title_en = _titles(batch, match.row, name, router, version.rule)
     contact_id = batch.contact_id[match.row]
     try:
         case = services.open_case(
             origin=Origin.RULE,
-            title=_title(batch, match.row, name, router, rule_label),
+            title=title,
+            title_en=title_en,
             now=now,
             customer=Customer(pk=match.customer_id) if match.customer_id else None,
             contact=Contact(pk=contact_id) if contact_id else None,

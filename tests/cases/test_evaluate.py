@@ -536,6 +536,10 @@ class OpeningTests(BaseTestCase):
         with translation.override("ru"):  # the worker's language must not stick to the note
             evaluate([w.answer(w.beta, nps=2, invoice=4, support=1).pk], now=NOW)
         case = Case.objects.get()
+        # Its summary names the lowest-rated touchpoint in each language.
+        self.assertEqual(
+            (case.title, case.title_en), ("NPS 2 · Поддержка · Beta", "NPS 2 · Support · Beta")
+        )
         for language, expected in (
             ("en", "relationship owner: the case went to the touchpoint's team"),
             ("ru", "нет ответственного за отношения"),
