@@ -700,12 +700,12 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
     matches = matches_of(batch, nodes)
     if not matches:
         return Outcome()
+    # The triggers first, then the open cases: a worker's case and its trigger commit together,
+    # so a trigger seen here has its case seen below (else a later rule's match of that answer
+    # would open a second case for an answer without a customer).
+    triggered = triggered_pairs(batch, np.unique(matches.rule_id).tolist())
     open_cases = open_rule_cases_of(batch)
-    decided = plan(
-        matches,
-        open_keys=set(open_cases),
-        triggered=triggered_pairs(batch, np.unique(matches.rule_id).tolist()),
-    )
+    decided = plan(matches, open_keys=set(open_cases), triggered=triggered)
     customers = {
         pk: (name, owner)
         for pk, name, owner in Customer.objects.filter(
@@ -725,8 +725,8 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
             outcome.opened += 1
             open_cases[key] = case_id
             continue
-        # Another worker opened the customer's case first: join it.
-        case_id = open_cases[key] = _case_of(match.customer_id)
+        # Another worker opened the case first: join it.
+        case_id = open_cases[key] = _case_of(match.customer_id, match.response_id)
         if case_id is not None:
             attaching.append((case_id, match))
     for match in decided.attach:
@@ -791,9 +791,16 @@ def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
     return len(wanted)
 
 
-def _case_of(customer_id: int | None) -> int | None:
+def _case_of(customer_id: int | None, response_id: int) -> int | None:
+    """The open rule case of the customer, or of the answer when it has no customer."""
     if customer_id is None:
-        return None
+        return (
+            CaseTrigger.objects.filter(
+                response_id=response_id, case__origin=Origin.RULE, case__state__in=OPEN_STATES
+            )
+            .values_list("case_id", flat=True)
+            .first()
+        )
     case = services.open_rule_case_of(customer_id)
     return case.pk if case is not None else None
 
