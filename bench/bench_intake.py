@@ -2,7 +2,7 @@
 its 201 and its case.
 
     python bench/bench_intake.py [--rate 300] [--seconds 20] [--database-url postgres://…]
-                                 [--tree DIR]
+                                 [--tree DIR] [--no-rule]
 
 Makes a throw-away data directory (and database) with a one-question NPS survey, 500 customers
 with a contact each, an API token and the alert rule a firm starts with (NPS ≤ 6 opens a case for
@@ -65,7 +65,7 @@ CUSTOMERS = 500
 # One detractor (≤ 6) in five, as in a firm with an NPS around +40.
 SCORES = (10, 9, 9, 8, 10, 7, 9, 3, 10, 8, 9, 6, 10, 9, 8, 10, 5, 9, 10, 0)
 
-SETUP = f"CUSTOMERS = {CUSTOMERS}\n" + textwrap.dedent(
+SETUP = textwrap.dedent(
     """
     from django.contrib.auth.models import User
     from django.utils import timezone
@@ -86,8 +86,8 @@ SETUP = f"CUSTOMERS = {CUSTOMERS}\n" + textwrap.dedent(
     try:
         from cxloop.cases import rules
     except ImportError:  # a tree before the closed loop: no rules, no cases
-        pass
-    else:
+        rules = None
+    if rules is not None and WITH_RULE:
         policy = rules.save_sla_policy(
             None, name_ru="SLA", name_en="SLA", first_contact_hours=4, resolution_hours=40
         )
@@ -202,6 +202,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--no-rule", action="store_true", help="no alert rule: the loop's own cost left out"
+    )
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="cxloop-bench-intake-"))
@@ -213,7 +216,8 @@ def main() -> None:
     }
     cxloop = [sys.executable, "-m", "cxloop.cli"]
     run([*cxloop, "migrate", "-v0"], environment, args.tree)
-    survey, token = run([*cxloop, "shell", "-v0", "-c", SETUP], environment, args.tree).split()
+    setup = f"CUSTOMERS = {CUSTOMERS}\nWITH_RULE = {not args.no_rule}\n{SETUP}"
+    survey, token = run([*cxloop, "shell", "-v0", "-c", setup], environment, args.tree).split()
     port = free_port()
     probe = data_dir / "announced.txt"
     processes = [

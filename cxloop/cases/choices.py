@@ -101,14 +101,17 @@ class RoutingNote(models.TextChoices):
     """Why a rule's case did not go where the rule said: kept as a code on the opening event
     and shown in the reader's language."""
 
-    NO_OWNER_TOUCHPOINT_TEAM = "no_owner_touchpoint", _(
-        "The customer has no relationship owner: the case went to the touchpoint's team."
+    NO_OWNER_TOUCHPOINT_TEAM = (
+        "no_owner_touchpoint",
+        _("The customer has no relationship owner: the case went to the touchpoint's team."),
     )
-    NO_OWNER_RULE_TEAM = "no_owner_rule", _(
-        "The customer has no relationship owner: the case went to the rule's team."
+    NO_OWNER_RULE_TEAM = (
+        "no_owner_rule",
+        _("The customer has no relationship owner: the case went to the rule's team."),
     )
-    NO_TOUCHPOINT_TEAM = "no_touchpoint_team", _(
-        "No touchpoint team: the case went to the rule's team."
+    NO_TOUCHPOINT_TEAM = (
+        "no_touchpoint_team",
+        _("No touchpoint team: the case went to the rule's team."),
     )
     NO_TEAM = "no_team", _("No team to route the case to: it waits for someone to take it.")
     NO_MEMBER = "no_member", _("The team has no active member: the case waits for someone.")
