@@ -109,6 +109,14 @@ class RoutingNote(models.TextChoices):
         "no_owner_rule",
         _("The customer has no relationship owner: the case went to the rule's team."),
     )
+    NO_CUSTOMER_TOUCHPOINT_TEAM = (
+        "no_customer_touchpoint",
+        _("The answer has no customer: the case went to the touchpoint's team."),
+    )
+    NO_CUSTOMER_RULE_TEAM = (
+        "no_customer_rule",
+        _("The answer has no customer: the case went to the rule's team."),
+    )
     NO_TOUCHPOINT_TEAM = (
         "no_touchpoint_team",
         _("No touchpoint team: the case went to the rule's team."),

@@ -592,8 +592,11 @@ def _route(version: AlertRuleVersion, batch: Batch, row: int, owners: dict, rout
         if owner is not None and owner.user.is_active:
             return owner, owner.team_id, []
         team = touchpoint_team or version.team_id
-        no_owner = RoutingNote.NO_OWNER_TOUCHPOINT_TEAM, RoutingNote.NO_OWNER_RULE_TEAM
-        notes.append(no_owner[0] if touchpoint_team else no_owner[1])
+        if batch.customer_id[row] is None:
+            why = RoutingNote.NO_CUSTOMER_TOUCHPOINT_TEAM, RoutingNote.NO_CUSTOMER_RULE_TEAM
+        else:
+            why = RoutingNote.NO_OWNER_TOUCHPOINT_TEAM, RoutingNote.NO_OWNER_RULE_TEAM
+        notes.append(why[0] if touchpoint_team else why[1])
     elif version.owner_kind == OwnerKind.TOUCHPOINT_TEAM:
         team = touchpoint_team or version.team_id
         if not touchpoint_team:

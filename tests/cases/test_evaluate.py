@@ -557,6 +557,8 @@ class OpeningTests(BaseTestCase):
         outcome = evaluate([first.pk, second.pk], now=NOW)
         # One case each; the CSAT rule's match of the first is already on its case.
         self.assertEqual((outcome.opened, outcome.attached), (2, 0))
+        opened = CaseTrigger.objects.get(response=first).case.events.get(kind=EventKind.OPENED)
+        self.assertEqual(opened.data["routing"], [RoutingNote.NO_CUSTOMER_RULE_TEAM])
         self.assertEqual(Case.objects.count(), 2)
         self.assertEqual(CaseTrigger.objects.filter(response=first).count(), 1)
         # A rule saved later and run over the same answer finds it on its open case.
