@@ -8,18 +8,19 @@ Makes a throw-away data directory (and database) with a one-question NPS survey,
 with a contact each, an API token and the alert rule a firm starts with (NPS ≤ 6 opens a case for
 a named team); serves cxloop with `cxloop serve` (granian, 2 workers) and runs `cxloop worker`
 beside it with a probe consumer of ``responses_recorded`` that writes each announced id and the
-time it arrived. The probe is connected after the alert rules' receiver and runs inside the same
-transaction, so its time is when the response's case (opened, or joined: one open case per
-customer) has been written; the commit follows at once. A Python load generator sends
-``POST /api/responses`` at a steady rate (open loop: a request is due every 1/rate s whether or
-not the earlier ones were answered, so a slow server shows as latency, not as a lower rate) over
-keep-alive connections, each from one of the contacts in turn, with a realistic mix of scores
-(one in five a detractor). It prints the API's latency percentiles and rate, and the 201 → case
-delay's p50/p99 for the detractors, after checking every detractor has its case trigger.
+time it arrived (to know when the run is over). A detractor's case time is its trigger's
+``created_at``: when the rules began evaluating the announced batch that holds it (opened, or
+joined: one open case per customer); the commit follows within that batch's evaluation. A
+Python load generator sends ``POST /api/responses`` at a steady rate (open loop: a request is
+due every 1/rate s whether or not the earlier ones were answered, so a slow server shows as
+latency, not as a lower rate) over keep-alive connections, each from one of the contacts in
+turn, with a realistic mix of scores (one in five a detractor). It prints the API's latency
+percentiles and rate, and the 201 → case delay's p50/p99 for the detractors that have their
+case trigger.
 
 ``--tree`` runs another checkout of cxloop (say, the commit before the one way in, unpacked
 with ``git archive``): the API's figures before and after a change on the same machine. A tree
-without the announcer reports no announcement delay.
+without the closed loop reports no case.
 """
 
 import argparse
@@ -101,14 +102,16 @@ SETUP = textwrap.dedent(
 )
 
 
-COUNT_CASES = textwrap.dedent(
+CASES = textwrap.dedent(
     """
     try:
         from cxloop.cases.models import Case, CaseTrigger
     except ImportError:
-        print("- -")
+        pass
     else:
-        print(CaseTrigger.objects.count(), Case.objects.count())
+        print(Case.objects.count())
+        for pk, at in CaseTrigger.objects.values_list("response_id", "created_at"):
+            print(pk, at.timestamp())
     """
 )
 
@@ -243,12 +246,13 @@ def main() -> None:
                 time.sleep(0.5)
         load = Load(port, survey, token, rate=args.rate, threads=args.threads)
         load.drive(args.seconds)
-        # The last announcements: until every detractor's has arrived, or a minute.
+        # The last announcements: until every detractor's has arrived (or a minute), and a
+        # moment for their transactions to commit.
         deadline = time.monotonic() + 60
-        while (
-            time.monotonic() < deadline and not load.acknowledged.keys() <= read_probe(probe).keys()
-        ):
+        waiting = set(load.acknowledged)
+        while time.monotonic() < deadline and not waiting <= set(read_probe(probe)):
             time.sleep(1)
+        time.sleep(2)
     finally:
         for process in processes:
             process.terminate()
@@ -268,18 +272,17 @@ def main() -> None:
         f"{percentile(load.latencies, 0.5) * 1000:.1f} ms, p99 "
         f"{percentile(load.latencies, 0.99) * 1000:.1f} ms"
     )
-    announced = read_probe(probe)
-    delays = [announced[pk] - at for pk, at in load.acknowledged.items() if pk in announced]
-    cases = run([*cxloop, "shell", "-v0", "-c", COUNT_CASES], environment, args.tree).split()
-    print(f"detractors' responses with their case trigger: {cases[0]} in {cases[1]} cases")
+    lines = run([*cxloop, "shell", "-v0", "-c", CASES], environment, args.tree).splitlines()
+    triggered = {int(pk): float(at) for pk, at in (line.split() for line in lines[1:])}
+    delays = [triggered[pk] - at for pk, at in load.acknowledged.items() if pk in triggered]
     if delays:
         print(
-            f"201 → case written: {len(delays):,} of {len(load.acknowledged):,} detractors; "
-            f"p50 {statistics.median(delays) * 1000:.0f} ms, "
+            f"201 → case: {len(delays):,} of {len(load.acknowledged):,} detractors have their "
+            f"trigger, in {lines[0]} cases; p50 {statistics.median(delays) * 1000:.0f} ms, "
             f"p99 {percentile(delays, 0.99) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms"
         )
     else:
-        print("201 → case written: no announcements (a tree without the one way in?)")
+        print("201 → case: no case (a tree without the closed loop, or --no-rule)")
 
 
 def read_probe(probe: Path) -> dict[int, float]:
