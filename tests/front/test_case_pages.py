@@ -11,8 +11,9 @@ from django.utils.formats import date_format
 from cxloop.cases import services
 from cxloop.cases.choices import CaseState, EventKind, Origin, Priority
 from cxloop.cases.models import Case, CaseEvent, Inquiry, InquiryTopic, RootCause, SlaPolicy
+from cxloop.feedback.services import ingest
 from cxloop.people.models import Role
-from tests.front.evidence_data import EvidenceTestCase
+from tests.front.evidence_data import MAY, EvidenceTestCase
 
 
 class CasePagesTestCase(EvidenceTestCase):
@@ -545,6 +546,21 @@ class CaseNewTests(CasePagesTestCase):
         mine, others = html.split("The customer's other cases")
         self.assertIn("None: this response opened no case.", mine.split("This response's cases")[1])
         self.assertIn(self.acme_case.reference, others)
+
+    def test_an_anonymous_responses_page_shows_its_case(self):
+        anonymous = ingest(
+            survey=self.survey, answers={1: 2, 2: 1, 4: 1}, channel="web", submitted_at=MAY
+        ).response
+        case = services.open_case(
+            origin=Origin.MANUAL, title="NPS 2", now=MAY, responses=[anonymous]
+        )
+        self.client.force_login(self.lead)
+        page = self.client.get(
+            reverse("response_detail", args=[anonymous.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        self.assertEqual(page.context["response_cases"], [case])
+        self.assertContains(page, case.reference)
+        self.assertNotContains(page, "The customer's other cases")
 
     def test_the_response_customer_and_meeting_pages_offer_it(self):
         self.client.force_login(self.teammate)
