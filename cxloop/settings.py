@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "cxloop.feedback",
     "cxloop.facts",
     "cxloop.cases",
+    "cxloop.improvements",
     "cxloop.api",
     "cxloop.front",
     "cxloop.privacy",

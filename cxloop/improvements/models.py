@@ -1,0 +1,259 @@
+"""The improvement cycle's records: initiatives that change touchpoints to answer root causes,
+their action items and their immutable history. The measured effect and the roll-back watch
+read them; they come with later parts of issue #12 (docs/decisions/014-initiatives.md)."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cxloop.i18n import second_language
+from cxloop.improvements.choices import (
+    ACTIVE_STATES,
+    EventKind,
+    InitiativeState,
+    Scope,
+    StartedFrom,
+    TargetMetric,
+)
+
+
+def _by(verbose_name) -> models.ForeignKey:
+    return models.ForeignKey(
+        "people.Employee",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+
+class Initiative(models.Model):
+    """A change to one or more touchpoints meant to move a metric from its baseline to a target
+    by a date, owned by one person of one team, within a scope (the rest of the customers or
+    teams are the comparison group). Its history is :class:`InitiativeEvent`; each state it
+    reached keeps its moment and who moved it there."""
+
+    title = models.CharField(_("title"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
+    touchpoints = models.ManyToManyField(
+        "journeys.Touchpoint", verbose_name=_("touchpoints changed"), related_name="initiatives"
+    )
+    problem = models.TextField(_("problem"))
+    hypothesis = models.TextField(_("hypothesis"))
+    root_causes = models.ManyToManyField(
+        "cases.RootCause",
+        verbose_name=_("root causes answered"),
+        blank=True,
+        related_name="initiatives",
+    )
+    cases = models.ManyToManyField(
+        "cases.Case", verbose_name=_("linked cases"), blank=True, related_name="initiatives"
+    )
+    metric = models.CharField(_("target metric"), max_length=8, choices=TargetMetric)
+    # Measured at creation from the fact store (services.baseline_for): the value, how many
+    # answers it rests on and the period it covers; empty where the data had none.
+    baseline = models.FloatField(_("baseline"), null=True, blank=True)
+    baseline_n = models.PositiveIntegerField(_("answers in the baseline"), null=True, blank=True)
+    baseline_since = models.DateField(_("baseline from"), null=True, blank=True)
+    baseline_until = models.DateField(_("baseline to"), null=True, blank=True)
+    target_value = models.DecimalField(_("target value"), max_digits=6, decimal_places=2)
+    target_date = models.DateField(_("target date"))
+    owner = models.ForeignKey(
+        "people.Employee",
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="initiatives",
+    )
+    team = models.ForeignKey(
+        "people.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="initiatives"
+    )
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope, default=Scope.ALL)
+    segment = models.ForeignKey(
+        "customers.Segment",
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="initiatives",
+    )
+    scope_teams = models.ManyToManyField(
+        "people.Team",
+        verbose_name=_("teams in scope"),
+        blank=True,
+        related_name="scoped_initiatives",
+    )
+    started_from = models.CharField(
+        _("started from"), max_length=16, choices=StartedFrom, default=StartedFrom.MANUAL
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=InitiativeState, default=InitiativeState.PROPOSED
+    )
+    created_at = models.DateTimeField(_("proposed"))
+    created_by = _by(_("proposed by"))
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = _by(_("approved by"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    started_by = _by(_("started by"))
+    finished_at = models.DateTimeField(_("done"), null=True, blank=True)
+    finished_by = _by(_("done by"))
+    abandoned_at = models.DateTimeField(_("abandoned"), null=True, blank=True)
+    abandoned_by = _by(_("abandoned by"))
+    # Given when it is finished: what changed and from when (the touchpoints' new standard),
+    # and the training people at those touchpoints must take (a code or a name until the
+    # training records exist: decision 014).
+    change_ru = models.TextField(_("what changed (Russian)"), blank=True)
+    change_en = models.TextField(_("what changed (English)"), blank=True)
+    effective_from = models.DateField(_("in force from"), null=True, blank=True)
+    training = models.CharField(_("training required"), max_length=200, blank=True)
+    standards = models.ManyToManyField(
+        "journeys.Standard",
+        verbose_name=_("standard versions written"),
+        blank=True,
+        related_name="initiatives",
+    )
+    updated_at = models.DateTimeField(_("changed"))
+
+    class Meta:
+        verbose_name = _("initiative")
+        verbose_name_plural = _("initiatives")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "target_date"], name="initiative_state_target"),
+            models.Index(fields=["team", "state"], name="initiative_team_state"),
+            models.Index(fields=["owner", "state"], name="initiative_owner_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=InitiativeState.values), name="initiative_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(metric__in=TargetMetric.values), name="initiative_metric_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=Scope.values), name="initiative_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(started_from__in=StartedFrom.values),
+                name="initiative_started_from_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope=Scope.SEGMENT) | Q(segment__isnull=False),
+                name="initiative_segment_scope_has_segment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=InitiativeState.DONE)
+                | Q(finished_at__isnull=False, effective_from__isnull=False),
+                name="initiative_done_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=InitiativeState.ABANDONED) | Q(abandoned_at__isnull=False),
+                name="initiative_abandoned_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The title in the page's language (see :func:`~cxloop.i18n.second_language`)."""
+        return second_language(self.title, self.title_en)
+
+    @property
+    def reference(self) -> str:
+        return f"I-{self.pk:04d}" if self.pk else "I-?"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class ActionItem(models.Model):
+    """One step of an initiative: what, who, by when, and when it was done and by whom."""
+
+    initiative = models.ForeignKey(
+        Initiative,
+        verbose_name=_("initiative"),
+        on_delete=models.CASCADE,
+        related_name="action_items",
+    )
+    text = models.TextField(_("what to do"))
+    owner = models.ForeignKey(
+        "people.Employee",
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="action_items",
+    )
+    due_on = models.DateField(_("due"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = _by(_("done by"))
+    created_at = models.DateTimeField(_("added"))
+    created_by = _by(_("added by"))
+    # Set when its owner was told it is overdue (once per item: the claim is a conditional
+    # UPDATE, so two workers send one e-mail).
+    overdue_told_at = models.DateTimeField(_("owner told it is overdue"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["initiative_id", "due_on", "pk"]
+        indexes = [
+            models.Index(
+                fields=["due_on"],
+                condition=Q(done_at__isnull=True),
+                name="action_item_open_due",
+            ),
+            models.Index(fields=["owner", "done_at"], name="action_item_owner"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=False) | Q(done_by__isnull=True),
+                name="action_item_done_by_only_when_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class InitiativeEvent(models.Model):
+    """One change of an initiative: who, when, what. Never changed or deleted (``save``
+    refuses an update); the initiative page's history reads them."""
+
+    initiative = models.ForeignKey(
+        Initiative, verbose_name=_("initiative"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("when"))
+    by = models.ForeignKey(
+        "people.Employee",
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the system."),
+    )
+    kind = models.CharField(_("what"), max_length=16, choices=EventKind)
+    text = models.TextField(_("text"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("initiative event")
+        verbose_name_plural = _("initiative events")
+        ordering = ["initiative_id", "at", "id"]
+        indexes = [models.Index(fields=["initiative", "at"], name="initiative_event_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values), name="initiative_event_kind"
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("an initiative's history is not rewritten")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("an initiative's history is not deleted")

@@ -1,0 +1,216 @@
+"""Read side of the improvement cycle: which initiatives a user sees and what they may do with
+them, the list's filters and the initiative page's context.
+
+Who sees what: the CX lead (administrator), executives and viewers every initiative; a manager
+those of their part of the hierarchy (its team, its owner's team or an action item's owner's
+team in their subtree); an employee those they own or have an action item in; anyone else
+none. Who acts: the CX lead and executives create, approve and change any; a manager proposes
+for their part and changes, starts, finishes and abandons what they see; an employee ticks
+their own action items; a viewer reads."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from cxloop.customers.models import Segment
+from cxloop.improvements.choices import TRANSITIONS, InitiativeState
+from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
+from cxloop.journeys.models import Touchpoint
+from cxloop.people.models import Employee, Role, Team
+from cxloop.people.queries import (
+    ORGANISATION_WIDE,
+    employee_of,
+    role_of,
+    subtree_ids,
+    visible_team_ids,
+)
+
+LEADS = frozenset({Role.ADMIN, Role.EXECUTIVE})
+
+
+def visible_initiatives(user) -> QuerySet[Initiative]:
+    initiatives = Initiative.objects.all()
+    role, employee = role_of(user), employee_of(user)
+    if role in ORGANISATION_WIDE:
+        return initiatives
+    if employee is None:
+        return initiatives.none()
+    if role == Role.MANAGER:
+        teams = subtree_ids(employee.team_id)
+        items = ActionItem.objects.filter(owner__team_id__in=teams).values("initiative_id")
+        return initiatives.filter(
+            Q(team_id__in=teams) | Q(owner__team_id__in=teams) | Q(pk__in=items)
+        )
+    items = ActionItem.objects.filter(owner=employee).values("initiative_id")
+    return initiatives.filter(Q(owner=employee) | Q(pk__in=items))
+
+
+def leads_initiatives(user) -> bool:
+    """The CX lead and executives: create, approve and change any initiative."""
+    return (
+        employee_of(user) is not None
+        and role_of(user) in LEADS
+        or (employee_of(user) is None and user.is_superuser)
+    )
+
+
+def may_propose(user) -> bool:
+    """Whether the user may start initiatives: leads for anyone, managers for their part."""
+    return leads_initiatives(user) or (
+        employee_of(user) is not None and role_of(user) == Role.MANAGER
+    )
+
+
+def may_edit(user, initiative: Initiative) -> bool:
+    """Change it, add action items, start, finish or abandon it: a lead, or a manager who
+    sees it."""
+    if leads_initiatives(user):
+        return True
+    if role_of(user) != Role.MANAGER or employee_of(user) is None:
+        return False
+    return visible_initiatives(user).filter(pk=initiative.pk).exists()
+
+
+def may_tick(user, item: ActionItem, *, editing: bool | None = None) -> bool:
+    """Tick or untick an action item: whoever may edit its initiative, and its owner (not a
+    viewer). ``editing``: :func:`may_edit` of its initiative, already known."""
+    if role_of(user) == Role.VIEWER:
+        return False
+    employee = employee_of(user)
+    if employee is not None and item.owner_id == employee.pk:
+        return True
+    return may_edit(user, item.initiative) if editing is None else editing
+
+
+def moves_for(user, initiative: Initiative) -> list[str]:
+    """The states the user may move the initiative to now: approving is the leads'."""
+    if not may_edit(user, initiative):
+        return []
+    moves = TRANSITIONS.get(initiative.state, ())
+    if not leads_initiatives(user):
+        moves = tuple(m for m in moves if m != InitiativeState.APPROVED)
+    return list(moves)
+
+
+def visible_initiative(user, pk: int) -> Initiative:
+    """The initiative, or 404 when the user may not see it."""
+    initiatives = visible_initiatives(user).select_related(
+        "owner__user", "team", "segment", "created_by__user"
+    )
+    return get_object_or_404(initiatives, pk=pk)
+
+
+@dataclass(frozen=True)
+class InitiativeFilter:
+    """What the list narrows to; every field optional. ``state`` is a state or "active"."""
+
+    state: str = ""
+    touchpoint_id: int | None = None
+    owner_id: int | None = None
+    overdue: bool = False
+
+
+def _overdue_items(today: dt.date):
+    return ActionItem.objects.filter(
+        initiative=OuterRef("pk"), done_at__isnull=True, due_on__lt=today
+    )
+
+
+def initiatives_matching(user, where: InitiativeFilter, *, today: dt.date) -> QuerySet[Initiative]:
+    """The user's visible initiatives narrowed by ``where``, each with ``overdue_items`` (open
+    action items past their day) and ``open_items``: active ones first, by target date."""
+    initiatives = visible_initiatives(user)
+    if where.state == "active":
+        initiatives = initiatives.filter(state__in=[s for s, moves in TRANSITIONS.items() if moves])
+    elif where.state:
+        initiatives = initiatives.filter(state=where.state)
+    if where.touchpoint_id is not None:
+        initiatives = initiatives.filter(touchpoints__id=where.touchpoint_id)
+    if where.owner_id is not None:
+        initiatives = initiatives.filter(owner_id=where.owner_id)
+    if where.overdue:
+        initiatives = initiatives.filter(Exists(_overdue_items(today)))
+    return (
+        initiatives.annotate(
+            overdue_items=Count(
+                "action_items",
+                filter=Q(action_items__done_at__isnull=True, action_items__due_on__lt=today),
+                distinct=True,
+            ),
+            open_items=Count(
+                "action_items", filter=Q(action_items__done_at__isnull=True), distinct=True
+            ),
+        )
+        .select_related("owner__user", "team")
+        .prefetch_related("touchpoints")
+        .order_by("target_date", "-created_at", "-pk")
+        .distinct()
+    )
+
+
+def initiative_owners(user) -> QuerySet[Employee]:
+    """The owners of the initiatives the user sees, for the list's owner filter."""
+    owner_ids = visible_initiatives(user).values("owner_id")
+    return (
+        Employee.objects.filter(pk__in=owner_ids)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
+
+
+def initiative_history(initiative: Initiative) -> QuerySet[InitiativeEvent]:
+    return initiative.events.select_related("by__user").order_by("at", "pk")
+
+
+def action_items_of(initiative: Initiative) -> QuerySet[ActionItem]:
+    return initiative.action_items.select_related("owner__user", "done_by__user").order_by(
+        "done_at", "due_on", "pk"
+    )
+
+
+def visible_action_item(user, initiative: Initiative, pk: int) -> ActionItem:
+    """One action item of an initiative the user sees, or 404."""
+    return get_object_or_404(
+        ActionItem.objects.select_related("initiative"), pk=pk, initiative=initiative
+    )
+
+
+# --- choices for the forms ----------------------------------------------------------------
+
+
+def touchpoint_choices() -> QuerySet[Touchpoint]:
+    """Every touchpoint, in journey order. (Root causes and cases to link come from the
+    closed loop's own read side: this app sits beside it and does not import it.)"""
+    return Touchpoint.objects.select_related("stage__journey").order_by(
+        "stage__journey__name_ru", "stage__order", "order"
+    )
+
+
+def segment_choices() -> QuerySet[Segment]:
+    return Segment.objects.all()
+
+
+def team_choices(user) -> QuerySet[Team]:
+    """Teams an initiative may belong to: every team for a lead, a manager's subtree."""
+    ids = None if leads_initiatives(user) else visible_team_ids(user)
+    teams = Team.objects.select_related("parent").order_by("name")
+    return teams if ids is None else teams.filter(pk__in=ids)
+
+
+def owner_choices(user) -> QuerySet[Employee]:
+    """Who may own an initiative or an action item the user writes: active employees of the
+    teams they may give work to, viewers aside."""
+    employees = (
+        Employee.objects.select_related("user", "team")
+        .exclude(role=Role.VIEWER)
+        .filter(user__is_active=True)
+    )
+    if not leads_initiatives(user):
+        employees = employees.filter(team__in=team_choices(user))
+    return employees.order_by("user__last_name", "user__first_name")
+
+
+def touchpoint_by_id(pk: int) -> Touchpoint | None:
+    return Touchpoint.objects.filter(pk=pk).first()

@@ -1,0 +1,433 @@
+"""Write side of the improvement cycle: proposing an initiative (its baseline measured from the
+data), changing it, moving it along its states, finishing it (a new version of each changed
+touchpoint's standard) and its action items. Each change and its history event
+(:class:`InitiativeEvent`) are written in one transaction, and logged in the audit trail.
+
+Every function takes ``by`` (the Employee acting; None: the system) and ``now``; callers check
+that ``by`` may act (:mod:`cxloop.improvements.queries`)."""
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cxloop.audit.choices import Action
+from cxloop.audit.services import record as audit
+from cxloop.improvements.choices import (
+    TRANSITIONS,
+    EventKind,
+    InitiativeState,
+    Scope,
+    StartedFrom,
+    TargetMetric,
+)
+from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
+from cxloop.journeys.services import new_standard_version
+
+
+class InitiativeError(ValueError):
+    """A change an initiative cannot take; the message, translated, says why and ``field``
+    names the form field it is about (None: the whole form)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# --- the baseline -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The target metric as the data had it before the change: its value, the number of
+    answers it rests on and the days it covers (both inclusive)."""
+
+    value: float
+    n: int
+    since: dt.date
+    until: dt.date
+
+
+# (touchpoint ids, metric, until) → Baseline or None. The fact store is read by cxloop.insights,
+# a layer above this app, so the source is given to us at start-up (decision 014) rather than
+# imported; without one, initiatives are proposed without a baseline.
+BaselineSource = Callable[[Sequence[int], str, dt.date], Baseline | None]
+_baseline_source: BaselineSource | None = None
+
+
+def set_baseline_source(source: BaselineSource | None) -> None:
+    """Name the function that measures baselines (None: none; tests put theirs back)."""
+    global _baseline_source
+    _baseline_source = source
+
+
+def baseline_for(touchpoints: Iterable, metric: str, until: dt.date) -> Baseline | None:
+    """The ``metric`` (:class:`TargetMetric`) on ``touchpoints`` (records or ids) over the
+    period the source chooses that ends on ``until``; None without a source or without data."""
+    if metric not in TargetMetric.values:
+        raise ValueError(f"no such metric: {metric!r}")
+    if _baseline_source is None:
+        return None
+    ids = sorted({getattr(t, "pk", t) for t in touchpoints})
+    return _baseline_source(ids, metric, until) if ids else None
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def record(
+    initiative: Initiative, kind: str, *, by, now: dt.datetime, text: str = "", **data
+) -> InitiativeEvent:
+    """Append one event to the initiative's history."""
+    return InitiativeEvent.objects.create(
+        initiative=initiative, at=now, by=by, kind=kind, text=text, data=data
+    )
+
+
+def _audit(action: str, initiative: Initiative, **details) -> None:
+    audit(
+        action,
+        kind="initiative",
+        object_id=initiative.pk,
+        label=f"{initiative.reference} {initiative.title}",
+        details=details,
+    )
+
+
+def _employee_ref(employee) -> dict:
+    return {"id": employee.pk, "name": str(employee)} if employee is not None else {}
+
+
+# --- proposing and changing ---------------------------------------------------------------
+
+# The fields :func:`update_initiative` takes (many-to-many ones are given as iterables).
+EDITABLE = (
+    "title",
+    "title_en",
+    "problem",
+    "hypothesis",
+    "metric",
+    "target_value",
+    "target_date",
+    "owner",
+    "team",
+    "scope",
+    "segment",
+)
+MANY = ("touchpoints", "root_causes", "cases", "scope_teams")
+
+
+def _check(fields: dict) -> None:
+    """Refuse, by field, what the records' constraints would refuse less kindly."""
+    if not str(fields.get("title", "")).strip():
+        raise InitiativeError(_("Give the initiative a title."), "title")
+    if not list(fields.get("touchpoints", ())):
+        raise InitiativeError(_("Choose at least one touchpoint it changes."), "touchpoints")
+    if fields.get("metric") not in TargetMetric.values:
+        raise InitiativeError(_("Choose the target metric."), "metric")
+    scope = fields.get("scope", Scope.ALL)
+    if scope not in Scope.values:
+        raise InitiativeError(_("Choose whom the change reaches."), "scope")
+    if scope == Scope.SEGMENT and fields.get("segment") is None:
+        raise InitiativeError(_("Choose the segment the change reaches."), "segment")
+    if scope == Scope.TEAMS and not list(fields.get("scope_teams", ())):
+        raise InitiativeError(_("Choose the teams the change reaches."), "scope_teams")
+    if fields.get("owner") is None:
+        raise InitiativeError(_("Choose the owner."), "owner")
+
+
+def _apply_baseline(initiative: Initiative, touchpoints, now: dt.datetime) -> None:
+    found = baseline_for(touchpoints, initiative.metric, now.date())
+    initiative.baseline = found.value if found else None
+    initiative.baseline_n = found.n if found else None
+    initiative.baseline_since = found.since if found else None
+    initiative.baseline_until = found.until if found else None
+
+
+def create_initiative(
+    *,
+    title: str,
+    touchpoints: Iterable,
+    problem: str,
+    hypothesis: str,
+    metric: str,
+    target_value: Decimal,
+    target_date: dt.date,
+    owner,
+    by,
+    now: dt.datetime,
+    title_en: str = "",
+    team=None,
+    scope: str = Scope.ALL,
+    segment=None,
+    scope_teams: Iterable = (),
+    root_causes: Iterable = (),
+    cases: Iterable = (),
+    started_from: str = StartedFrom.MANUAL,
+) -> Initiative:
+    """A proposed initiative with its baseline measured now (:func:`baseline_for`, up to
+    today) and its first event. ``team`` defaults to the owner's. Raises
+    :class:`InitiativeError` naming the field at fault, writing nothing."""
+    touchpoints, scope_teams = list(touchpoints), list(scope_teams)
+    _check(
+        {
+            "title": title,
+            "touchpoints": touchpoints,
+            "metric": metric,
+            "scope": scope,
+            "segment": segment,
+            "scope_teams": scope_teams,
+            "owner": owner,
+        }
+    )
+    if started_from not in StartedFrom.values:
+        raise InitiativeError(_("No such starting point."), "started_from")
+    initiative = Initiative(
+        title=title.strip()[:300],
+        title_en=title_en.strip()[:300],
+        problem=problem.strip(),
+        hypothesis=hypothesis.strip(),
+        metric=metric,
+        target_value=target_value,
+        target_date=target_date,
+        owner=owner,
+        team=team if team is not None else owner.team,
+        scope=scope,
+        segment=segment if scope == Scope.SEGMENT else None,
+        started_from=started_from,
+        created_at=now,
+        created_by=by,
+        updated_at=now,
+    )
+    _apply_baseline(initiative, touchpoints, now)
+    with transaction.atomic():
+        initiative.save()
+        initiative.touchpoints.set(touchpoints)
+        initiative.root_causes.set(list(root_causes))
+        initiative.cases.set(list(cases))
+        initiative.scope_teams.set(scope_teams if scope == Scope.TEAMS else [])
+        record(
+            initiative,
+            EventKind.CREATED,
+            by=by,
+            now=now,
+            started_from=started_from,
+            owner=_employee_ref(owner),
+            baseline=initiative.baseline,
+        )
+        _audit(Action.CREATE, initiative)
+    return initiative
+
+
+def _locked(initiative: Initiative) -> Initiative:
+    return Initiative.objects.select_for_update().get(pk=initiative.pk)
+
+
+def _ids(values) -> list:
+    return sorted(getattr(v, "pk", v) for v in values)
+
+
+def update_initiative(initiative: Initiative, *, by, now: dt.datetime, **fields) -> Initiative:
+    """Change the fields given (:data:`EDITABLE` and :data:`MANY`) of an initiative not yet
+    done or abandoned; the history names the fields that changed. While it is proposed, a
+    new metric or set of touchpoints measures the baseline again."""
+    unknown = set(fields) - set(EDITABLE) - set(MANY)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        initiative = _locked(initiative)
+        if not initiative.is_active:
+            raise InitiativeError(
+                _("A %(state)s initiative is not changed any more.")
+                % {"state": InitiativeState(initiative.state).label}
+            )
+        current = {name: getattr(initiative, name) for name in EDITABLE}
+        current.update({name: list(getattr(initiative, name).all()) for name in MANY})
+        merged = {**current, **fields}
+        _check(merged)
+        changed = [
+            name
+            for name in fields
+            if (
+                _ids(fields[name]) != _ids(current[name])
+                if name in MANY
+                else fields[name] != current[name]
+            )
+        ]
+        if not changed:
+            return initiative
+        for name in changed:
+            if name not in MANY:
+                setattr(initiative, name, fields[name])
+        if initiative.scope != Scope.SEGMENT:
+            initiative.segment = None
+        if initiative.state == InitiativeState.PROPOSED and {"metric", "touchpoints"} & set(
+            changed
+        ):
+            _apply_baseline(initiative, merged["touchpoints"], now)
+        initiative.updated_at = now
+        initiative.save()
+        for name in changed:
+            if name in MANY:
+                getattr(initiative, name).set(list(fields[name]))
+        if initiative.scope != Scope.TEAMS:
+            initiative.scope_teams.clear()
+        record(initiative, EventKind.EDITED, by=by, now=now, fields=sorted(changed))
+        _audit(Action.CHANGE, initiative, fields=sorted(changed))
+    return initiative
+
+
+# --- states -------------------------------------------------------------------------------
+
+# The moment and person each state keeps on the initiative.
+STAMPS = {
+    InitiativeState.APPROVED: ("approved_at", "approved_by"),
+    InitiativeState.IN_PROGRESS: ("started_at", "started_by"),
+    InitiativeState.DONE: ("finished_at", "finished_by"),
+    InitiativeState.ABANDONED: ("abandoned_at", "abandoned_by"),
+}
+
+
+def _refuse_move(initiative: Initiative, to: str) -> None:
+    if to not in InitiativeState.values or to not in TRANSITIONS.get(initiative.state, ()):
+        label = InitiativeState(to).label if to in InitiativeState.values else to
+        raise InitiativeError(
+            _("An initiative that is %(state)s cannot become %(to)s.")
+            % {"state": InitiativeState(initiative.state).label, "to": label},
+            "state",
+        )
+
+
+def _move(initiative: Initiative, to: str, *, by, now: dt.datetime, text: str, **data) -> None:
+    before = initiative.state
+    at_field, by_field = STAMPS[to]
+    setattr(initiative, at_field, now)
+    setattr(initiative, by_field, by)
+    initiative.state, initiative.updated_at = to, now
+    initiative.save()
+    record(initiative, EventKind.STATE, by=by, now=now, text=text, before=before, after=to, **data)
+    _audit(Action.CHANGE, initiative, state=[before, to])
+
+
+def change_state(
+    initiative: Initiative, to: str, *, by, now: dt.datetime, text: str = ""
+) -> Initiative:
+    """Approve, start or abandon the initiative along :data:`TRANSITIONS`. Done is reached
+    only through :func:`finish`, which says what changed."""
+    with transaction.atomic():
+        initiative = _locked(initiative)
+        _refuse_move(initiative, to)
+        if to == InitiativeState.DONE:
+            raise InitiativeError(_("Say what changed and from when to finish it."), "state")
+        _move(initiative, to, by=by, now=now, text=text.strip())
+    return initiative
+
+
+def finish(
+    initiative: Initiative,
+    *,
+    change_ru: str,
+    effective_from: dt.date,
+    by,
+    now: dt.datetime,
+    change_en: str = "",
+    training: str = "",
+    text: str = "",
+) -> Initiative:
+    """The new way becomes the standard: the initiative is done, and each touchpoint it
+    changed gets a new version of its standard (``change_ru``/``change_en``: the standard as
+    it now reads, in force from ``effective_from``), with ``training``, the training people at
+    those touchpoints must take (decision 014). All or nothing."""
+    change_ru, change_en, training = change_ru.strip(), change_en.strip(), training.strip()
+    if not change_ru:
+        raise InitiativeError(_("Say what changed: the new standard's text."), "change_ru")
+    if effective_from is None:
+        raise InitiativeError(_("Say from when the new standard is in force."), "effective_from")
+    with transaction.atomic():
+        initiative = _locked(initiative)
+        _refuse_move(initiative, InitiativeState.DONE)
+        touchpoints = list(initiative.touchpoints.order_by("pk"))
+        standards = [
+            new_standard_version(
+                touchpoint, text_ru=change_ru, text_en=change_en, effective_from=effective_from
+            )
+            for touchpoint in touchpoints
+        ]
+        initiative.change_ru, initiative.change_en = change_ru, change_en
+        initiative.effective_from, initiative.training = effective_from, training
+        initiative.standards.add(*standards)
+        _move(initiative, InitiativeState.DONE, by=by, now=now, text=text.strip())
+        record(
+            initiative,
+            EventKind.STANDARD,
+            by=by,
+            now=now,
+            text=change_ru,
+            effective_from=effective_from.isoformat(),
+            training=training,
+            standards=[
+                {"id": s.pk, "touchpoint": t.code, "version": s.version}
+                for s, t in zip(standards, touchpoints, strict=True)
+            ],
+        )
+    return initiative
+
+
+# --- action items -------------------------------------------------------------------------
+
+
+def add_action_item(
+    initiative: Initiative, *, text: str, owner, due_on: dt.date, by, now: dt.datetime
+) -> ActionItem:
+    """A step of an active initiative, for ``owner`` by ``due_on``."""
+    text = text.strip()
+    if not text:
+        raise InitiativeError(_("Say what is to be done."), "text")
+    if owner is None:
+        raise InitiativeError(_("Choose who does it."), "owner")
+    if due_on is None:
+        raise InitiativeError(_("Say by when."), "due_on")
+    with transaction.atomic():
+        initiative = _locked(initiative)
+        if not initiative.is_active:
+            raise InitiativeError(
+                _("A %(state)s initiative takes no new action items.")
+                % {"state": InitiativeState(initiative.state).label}
+            )
+        item = ActionItem.objects.create(
+            initiative=initiative,
+            text=text,
+            owner=owner,
+            due_on=due_on,
+            created_at=now,
+            created_by=by,
+        )
+        Initiative.objects.filter(pk=initiative.pk).update(updated_at=now)
+        record(
+            initiative,
+            EventKind.ACTION_ADDED,
+            by=by,
+            now=now,
+            text=text,
+            item=item.pk,
+            owner=_employee_ref(owner),
+            due_on=due_on.isoformat(),
+        )
+    return item
+
+
+def set_action_item_done(item: ActionItem, done: bool, *, by, now: dt.datetime) -> bool:
+    """Tick (``done``) or untick an action item; False when it already was so (nothing
+    written: a second click, or two people at once)."""
+    with transaction.atomic():
+        items = ActionItem.objects.filter(pk=item.pk, done_at__isnull=done)
+        changes = {"done_at": now, "done_by": by} if done else {"done_at": None, "done_by": None}
+        if not items.update(**changes):
+            return False
+        Initiative.objects.filter(pk=item.initiative_id).update(updated_at=now)
+        kind = EventKind.ACTION_DONE if done else EventKind.ACTION_REOPENED
+        record(item.initiative, kind, by=by, now=now, text=item.text, item=item.pk)
+    return True
