@@ -8,8 +8,10 @@ rather than returning NaN.
 Topics: :mod:`~.scores` (NPS, top-box, means, Wilson), :mod:`~.quantiles` (medians with
 order-statistic intervals), :mod:`~.comparisons` (differences,
 segment screening with FDR control), :mod:`~.drivers` (exact LMG, relative weights),
-:mod:`~.opportunities` (importance–performance), :mod:`~.control` (p, EWMA, CUSUM, run rules),
-:mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.impact` (before/after, DiD) and
+:mod:`~.opportunities` (importance–performance), :mod:`~.control` (p, EWMA, CUSUM, run rules,
+the roll-back watch),
+:mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.impact` (before/after, DiD as a
+regression, interrupted time series) and
 :mod:`~.correlation` (pairwise-complete correlations of large matrices).
 """
 
@@ -23,7 +25,18 @@ from .comparisons import (
     nps_difference_from_counts,
     proportion_difference,
 )
-from .control import ControlChart, Cusum, RuleSignal, cusum_chart, ewma_chart, p_chart, run_rules
+from .control import (
+    ControlChart,
+    Cusum,
+    RollbackWatch,
+    RuleSignal,
+    cusum_chart,
+    cusum_h_for_arl,
+    ewma_chart,
+    p_chart,
+    rollback_watch,
+    run_rules,
+)
 from .correlation import pairwise_correlation, pairwise_covariance
 from .drivers import (
     DriverImportance,
@@ -33,7 +46,16 @@ from .drivers import (
     relative_weights,
     relative_weights_from_covariance,
 )
-from .impact import BeforeAfter, before_after, difference_in_differences
+from .impact import (
+    BeforeAfter,
+    CellCounts,
+    DidRegression,
+    InterruptedTimeSeries,
+    before_after,
+    did_regression,
+    difference_in_differences,
+    interrupted_time_series,
+)
 from .opportunities import QUADRANTS, Opportunity, importance_performance
 from .quantiles import median_interval, median_interval_min_n
 from .results import Difference, Estimate, Interval
@@ -99,6 +121,9 @@ __all__ = [
     "ControlChart",
     "Cusum",
     "RuleSignal",
+    "rollback_watch",
+    "cusum_h_for_arl",
+    "RollbackWatch",
     # shrinkage
     "james_stein",
     "fit_beta_binomial",
@@ -109,7 +134,12 @@ __all__ = [
     # impact
     "before_after",
     "difference_in_differences",
+    "did_regression",
+    "interrupted_time_series",
     "BeforeAfter",
+    "DidRegression",
+    "InterruptedTimeSeries",
+    "CellCounts",
     # building blocks
     "pairwise_correlation",
     "pairwise_covariance",
