@@ -27,6 +27,8 @@ from cxloop.cases.services import open_case
 from cxloop.customers.models import Contact, Customer
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
+from cxloop.improvements import services as improvements
+from cxloop.improvements.models import ActionItem, Initiative
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import BusinessCalendar, Employee, Idea, Role, Team
 from cxloop.people.services import submit_idea
@@ -227,6 +229,21 @@ class ScopingMatrixTests(TestCase):
             name_ru="Счета", name_en="Invoices", team=cls.team_a, sla_policy=cls.policy
         )
         cls.calendar = BusinessCalendar.objects.order_by("pk").first()
+        cls.initiative = improvements.create_initiative(
+            title=f"{MARKER} initiative",
+            touchpoints=[cls.touchpoint],
+            problem=f"{MARKER} problem",
+            hypothesis="Faster answers",
+            metric="nps",
+            target_value=40,
+            target_date=WHEN.date(),
+            owner=own,
+            by=own,
+            now=WHEN,
+        )
+        cls.action_item = improvements.add_action_item(
+            cls.initiative, text=f"{MARKER} step", owner=own, due_on=WHEN.date(), by=own, now=WHEN
+        )
         cls.pulse = make_pulse()
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
@@ -263,6 +280,14 @@ class ScopingMatrixTests(TestCase):
             "sla_edit": f"/rules/sla/{self.policy.pk}/",
             "topic_edit": f"/cases/topics/{self.topic.pk}/",
             "calendar_edit": f"/settings/notifications/calendars/{self.calendar.pk}/",
+            "initiative_detail": f"/initiatives/{self.initiative.pk}/",
+            "initiative_edit": f"/initiatives/{self.initiative.pk}/edit/",
+            "initiative_state": f"/initiatives/{self.initiative.pk}/state/",
+            "initiative_finish": f"/initiatives/{self.initiative.pk}/finish/",
+            "action_item_add": f"/initiatives/{self.initiative.pk}/actions/",
+            "action_item_done": (
+                f"/initiatives/{self.initiative.pk}/actions/{self.action_item.pk}/done/"
+            ),
         }
         calls = {}
         for route, name in _routes():
@@ -331,6 +356,8 @@ class ScopingMatrixTests(TestCase):
             "case_list",
             "case_detail",
             "follow_up_list",
+            "initiative_list",
+            "initiative_detail",
         }
         self.assertLessEqual(expected, seen_by_readers)
 
@@ -465,3 +492,44 @@ class ScopingMatrixTests(TestCase):
         self.assertEqual(self.client.get(forged).status_code, 404)
         signed = f"/o/{self.survey.pk}/{open_link_signature(self.survey.pk)}/"
         self.assertNotContains(self.client.get(signed), MARKER)
+
+    def test_it_lets_only_those_in_scope_change_an_initiative(self):
+        """Another team's people and viewers change nothing of team A's initiative; its owner
+        (an employee) ticks their own action item only; the CX lead and executives change it."""
+        base = f"/initiatives/{self.initiative.pk}"
+        step = {"text": "Call back", "owner": self.users["own"].employee.pk, "due_on": "2026-04-01"}
+        writes = {
+            "state": (
+                Call("post", f"{base}/state/", {"state": "approved"}),
+                ("executive", "admin"),
+            ),
+            "item": (Call("post", f"{base}/actions/", step), ("executive", "admin")),
+            "tick": (
+                Call("post", f"{base}/actions/{self.action_item.pk}/done/", {"done": "1"}),
+                ("executive", "admin", "own"),
+            ),
+        }
+        for name, (call, allowed) in writes.items():
+            for role in (*ROLES, "own"):
+                with self.subTest(write=name, role=role):
+                    Initiative.objects.filter(pk=self.initiative.pk).update(
+                        state="proposed", approved_at=None, approved_by=None
+                    )
+                    ActionItem.objects.filter(pk=self.action_item.pk).update(
+                        done_at=None, done_by=None
+                    )
+                    before = _row_counts()
+                    response = self._request(role, call)
+                    self.assertLess(response.status_code, 500)
+                    initiative = Initiative.objects.get(pk=self.initiative.pk)
+                    item = ActionItem.objects.get(pk=self.action_item.pk)
+                    changed = (
+                        initiative.state != "proposed"
+                        or item.done_at is not None
+                        or _row_counts()["improvements.ActionItem"]
+                        != before["improvements.ActionItem"]
+                    )
+                    self.assertEqual(changed, role in allowed, response.status_code)
+                    if role not in allowed:
+                        self.assertIn(response.status_code, (302, 403, 404))
+                        self.assertNotIn(MARKER, response.content.decode())

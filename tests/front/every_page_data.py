@@ -60,6 +60,12 @@ URL_KWARGS = {
     "rule_toggle": lambda d: {"pk": _alert_rule(d).rule_id},
     "rule_run": lambda d: {"pk": _alert_rule(d).rule_id},
     "sla_edit": lambda d: {"pk": _alert_rule(d).sla_policy_id},
+    "initiative_detail": lambda d: {"pk": _initiative(d).pk},
+    "initiative_edit": lambda d: {"pk": _initiative(d).pk},
+    "initiative_state": lambda d: {"pk": _initiative(d).pk},
+    "initiative_finish": lambda d: {"pk": _initiative(d).pk},
+    "action_item_add": lambda d: {"pk": _initiative(d).pk},
+    "action_item_done": lambda d: {"pk": _initiative(d).pk, "item": d.action_item.pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -70,6 +76,8 @@ EXTRA_QUERIES = {
     "survey_preview": ["?page=2"],
     "case_new": ["?response={response.pk}", "?customer={ours.pk}"],
     "case_list": ["?state=&since=2026-02-30&until=2026-03-31"],  # a day named as refused
+    "initiative_new": ["?touchpoint={billing.pk}&from=touchpoint&metric=rating"],
+    "initiative_list": ["?state=&overdue=1"],
 }
 USERNAME = "lead"
 
@@ -224,3 +232,47 @@ def _alert_rule(data: SimpleNamespace):
             now=dt.datetime.now(dt.UTC),
         )
     return data.alert_rule
+
+
+def _initiative(data: SimpleNamespace):
+    """An initiative on the billing touchpoint answering the taxonomy's root cause and linked
+    to the case, with an overdue action item and a done one, made on first use."""
+    if not hasattr(data, "initiative"):
+        from cxloop.improvements import services as improvements
+
+        lead = Employee.objects.get(user=data.lead)
+        now = dt.datetime.now(dt.UTC)
+        data.initiative = improvements.create_initiative(
+            title="Счета без ошибок",
+            title_en="Invoices without errors",
+            touchpoints=[data.billing],
+            problem="Клиенты находят ошибки в счетах",
+            hypothesis="Сверка счёта перед отправкой уберёт ошибки",
+            metric="rating",
+            target_value=4,
+            target_date=dt.date(2026, 9, 30),
+            owner=lead,
+            root_causes=[data.root_cause],
+            cases=[data.case],
+            started_from="touchpoint",
+            by=lead,
+            now=now,
+        )
+        data.action_item = improvements.add_action_item(
+            data.initiative,
+            text="Сверять счета с договором",
+            owner=lead,
+            due_on=dt.date(2026, 3, 1),
+            by=lead,
+            now=now,
+        )
+        done = improvements.add_action_item(
+            data.initiative,
+            text="Обновить шаблон счёта",
+            owner=lead,
+            due_on=dt.date(2026, 3, 5),
+            by=lead,
+            now=now,
+        )
+        improvements.set_action_item_done(done, True, by=lead, now=now)
+    return data.initiative

@@ -1,0 +1,487 @@
+"""The initiative pages: the list (state, touchpoint, owner, overdue action items), proposing
+one (prefilled from the page it was started on, with its baseline), an initiative with its
+touchpoints, root causes, linked cases, action items, state buttons and history, and changing
+it.
+
+Scope (decision 014): an initiative the user may not see answers 404, an action they may not
+take 403, and a refused action changes nothing. The actions are POSTs; a GET of one (a reload,
+a stale link) goes to the initiative's page."""
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from cxloop.cases.queries import root_cause_taxonomy, visible_cases
+from cxloop.front.initiative_forms import ActionItemForm, FinishForm, InitiativeForm, StateForm
+from cxloop.i18n import localized
+from cxloop.improvements import services
+from cxloop.improvements.choices import (
+    ACTIVE_STATES,
+    EventKind,
+    InitiativeState,
+    Scope,
+    StartedFrom,
+    TargetMetric,
+)
+from cxloop.improvements.queries import (
+    InitiativeFilter,
+    action_items_of,
+    initiative_history,
+    initiative_owners,
+    initiatives_matching,
+    leads_initiatives,
+    may_edit,
+    may_propose,
+    may_tick,
+    moves_for,
+    touchpoint_by_id,
+    touchpoint_choices,
+    visible_action_item,
+    visible_initiative,
+)
+from cxloop.lib.params import ParamError, parse_row_id
+from cxloop.people.queries import employee_of
+
+PER_PAGE = 50
+POST_ONLY = ["GET", "HEAD", "POST"]
+
+
+def _refuse(request: HttpRequest, label: str, reason: str) -> None:
+    messages.error(
+        request,
+        _("%(field)s: %(reason)s — this filter is left out.") % {"field": label, "reason": reason},
+    )
+
+
+def _row_id(request: HttpRequest, name: str, label: str, accepted: dict) -> int | None:
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        value = parse_row_id(name, raw)
+    except ParamError as error:
+        _refuse(request, label, _(error.template) % error.params)
+        return None
+    accepted[name] = str(value)
+    return value
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+@login_required
+def initiative_list(request: HttpRequest) -> HttpResponse:
+    """Initiatives the user sees, filtered by ``state`` (a state, "active" — the default — or
+    empty for all), ``touchpoint``, ``owner`` (ids) and ``overdue=1`` (with an action item past
+    its day); by target date."""
+    accepted: dict[str, str] = {}
+    state = request.GET.get("state", "active")
+    if state and state != "active" and state not in InitiativeState.values:
+        _refuse(request, _("State"), _("no such state"))
+        state = "active"
+    accepted["state"] = state
+    overdue = request.GET.get("overdue") == "1"
+    if overdue:
+        accepted["overdue"] = "1"
+    where = InitiativeFilter(
+        state=state,
+        touchpoint_id=_row_id(request, "touchpoint", _("Touchpoint"), accepted),
+        owner_id=_row_id(request, "owner", _("Owner"), accepted),
+        overdue=overdue,
+    )
+    today = timezone.localdate()
+    page = Paginator(initiatives_matching(request.user, where, today=today), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "filters": accepted,
+        "query": urlencode(accepted),
+        "states": InitiativeState.choices,
+        "touchpoints": touchpoint_choices(),
+        "owners": initiative_owners(request.user),
+        "may_propose": may_propose(request.user),
+    }
+    return render(request, "front/initiatives/initiative_list.html", context)
+
+
+# --- proposing ----------------------------------------------------------------------------
+
+
+def _prefill(request: HttpRequest) -> dict:
+    """What the page the initiative was started on says: ``touchpoint``, ``root_cause``,
+    ``case`` (ids), ``from`` (a :class:`StartedFrom` code) and ``metric``. A value that names
+    nothing is left out with a message."""
+    get, initial = request.GET, {"scope": Scope.ALL, "started_from": StartedFrom.MANUAL}
+    causes = {}
+    touchpoint_id = _row_id(request, "touchpoint", _("Touchpoint"), {})
+    if touchpoint_id is not None:
+        touchpoint = touchpoint_by_id(touchpoint_id)
+        if touchpoint is None:
+            _refuse(request, _("Touchpoint"), _("no such touchpoint"))
+        else:
+            initial["touchpoints"] = [touchpoint]
+    cause_id = _row_id(request, "root_cause", _("Root cause"), {})
+    if cause_id is not None:
+        cause = root_cause_taxonomy().filter(pk=cause_id).first()
+        if cause is None:
+            _refuse(request, _("Root cause"), _("no such root cause"))
+        else:
+            causes = {"root_causes": [cause]}
+            if cause.touchpoint is not None and "touchpoints" not in initial:
+                initial["touchpoints"] = [cause.touchpoint]
+            initial["title"] = cause.label
+    initial.update(causes)
+    case_id = _row_id(request, "case", _("Case"), {})
+    if case_id is not None:
+        case = visible_cases(request.user).filter(pk=case_id).first()
+        if case is None:
+            _refuse(request, _("Case"), _("no such case among those you see"))
+        else:
+            initial["cases"] = case.reference
+    started_from = get.get("from", "")
+    if started_from in StartedFrom.values:
+        initial["started_from"] = started_from
+    elif started_from:
+        _refuse(request, _("Started from"), _("no such starting point"))
+    metric = get.get("metric", "")
+    if metric in TargetMetric.values:
+        initial["metric"] = metric
+    elif metric:
+        _refuse(request, _("Target metric"), _("no such metric"))
+    return initial
+
+
+def _baseline_preview(form: InitiativeForm) -> services.Baseline | None:
+    """The baseline of the touchpoints and metric the form holds (sent or prefilled)."""
+    if form.is_bound:
+        data = getattr(form, "cleaned_data", {})
+        touchpoints, metric = data.get("touchpoints") or [], data.get("metric", "")
+    else:
+        touchpoints, metric = form.initial.get("touchpoints", []), form.initial.get("metric", "")
+    if not touchpoints or metric not in TargetMetric.values:
+        return None
+    return services.baseline_for(touchpoints, metric, timezone.localdate())
+
+
+def _field_error(form, error: services.InitiativeError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error))
+
+
+def _initiative_fields(data: dict) -> dict:
+    fields = {k: v for k, v in data.items() if k != "started_from"}
+    fields["title_en"] = fields.get("title_en", "")
+    return fields
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def initiative_new(request: HttpRequest) -> HttpResponse:
+    """Propose an initiative, prefilled from ``?touchpoint=``, ``?root_cause=``, ``?case=``
+    (ids), ``?from=`` (where it was started: journey_map, opportunities, touchpoint,
+    root_cause, cycle_review) and ``?metric=`` (nps, rating, csat, ces); the baseline of the
+    chosen touchpoints and metric is shown before saving."""
+    if not may_propose(request.user):
+        raise PermissionDenied
+    employee = employee_of(request.user)
+    initial = _prefill(request) if request.method != "POST" else {}
+    if employee is not None:
+        initial.setdefault("owner", employee)
+    form = InitiativeForm(request.POST or None, user=request.user, proposing=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            initiative = services.create_initiative(
+                **_initiative_fields(data),
+                started_from=data["started_from"],
+                by=employee,
+                now=timezone.now(),
+            )
+        except services.InitiativeError as error:
+            _field_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Initiative %(reference)s is proposed.") % {"reference": initiative.reference},
+            )
+            return redirect("initiative_detail", pk=initiative.pk)
+    started_from = form.data.get("started_from") or form.initial.get("started_from", "")
+    context = {
+        "form": form,
+        "baseline": _baseline_preview(form),
+        "started_from": StartedFrom(started_from).label
+        if started_from in StartedFrom.values
+        else "",
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "front/initiatives/initiative_new.html", context, status=status)
+
+
+# --- one initiative -----------------------------------------------------------------------
+
+
+def _event_detail(event) -> str:
+    data, kind = event.data, event.kind
+    if kind == EventKind.STATE:
+        before, after = data.get("before", ""), data.get("after", "")
+        labels = [
+            str(InitiativeState(s).label) if s in InitiativeState.values else s
+            for s in (before, after)
+        ]
+        return " → ".join(labels)
+    if kind in (EventKind.ACTION_ADDED, EventKind.ACTION_OVERDUE):
+        parts = [data.get("owner", {}).get("name", "")]
+        if data.get("due_on"):
+            day = date_format(dt.date.fromisoformat(data["due_on"]), "SHORT_DATE_FORMAT")
+            parts.append(_("due %(day)s") % {"day": day})
+        return " · ".join(p for p in parts if p)
+    if kind == EventKind.EDITED:
+        return ", ".join(data.get("fields", []))
+    if kind == EventKind.STANDARD:
+        return ", ".join(
+            f"{s.get('touchpoint', '')} v{s.get('version', '')}" for s in data.get("standards", [])
+        )
+    if kind == EventKind.CREATED and data.get("started_from") in StartedFrom.values:
+        return str(StartedFrom(data["started_from"]).label)
+    return ""
+
+
+def _history(initiative) -> list[dict]:
+    return [
+        {
+            "at": event.at,
+            "who": str(event.by) if event.by is not None else _("cxloop"),
+            "what": event.get_kind_display(),
+            "detail": _event_detail(event),
+            "text": event.text,
+            "kind": event.kind,
+        }
+        for event in initiative_history(initiative)
+    ]
+
+
+def _render_initiative(
+    request: HttpRequest, initiative, *, bound: dict | None = None, status: int = 200
+) -> HttpResponse:
+    user, bound = request.user, bound or {}
+    today = timezone.localdate()
+    editing = may_edit(user, initiative)
+    moves = moves_for(user, initiative)
+    items = [
+        {
+            "item": item,
+            "overdue": item.done_at is None and item.due_on < today,
+            "may_tick": may_tick(user, item, editing=editing),
+        }
+        for item in action_items_of(initiative)
+    ]
+    cases = list(initiative.cases.order_by("-opened_at"))
+    seen = set(
+        visible_cases(user).filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
+    )
+    forms = {}
+    if editing and initiative.is_active:
+        forms["item"] = bound.get("item") or ActionItemForm(user=user, auto_id="id_item_%s")
+    state_moves = [m for m in moves if m != InitiativeState.DONE]
+    if state_moves:
+        forms["state"] = bound.get("state") or StateForm(moves=moves, auto_id="id_state_%s")
+    if InitiativeState.DONE in moves:
+        forms["finish"] = bound.get("finish") or FinishForm(
+            auto_id="id_finish_%s", initial={"effective_from": today}
+        )
+    context = {
+        "initiative": initiative,
+        "touchpoints": initiative.touchpoints.select_related("stage"),
+        "root_causes": initiative.root_causes.select_related("touchpoint"),
+        "cases": [(case, case.pk in seen) for case in cases],
+        "scope_teams": initiative.scope_teams.all(),
+        "standards": initiative.standards.select_related("touchpoint").order_by("touchpoint_id"),
+        "items": items,
+        "history": _history(initiative),
+        "may_edit": editing and initiative.is_active,
+        "forms": forms,
+        "moves": state_moves,
+        "is_lead": leads_initiatives(user),
+        "change": localized(initiative, "change"),
+    }
+    return render(request, "front/initiatives/initiative_detail.html", context, status=status)
+
+
+@login_required
+def initiative_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An initiative: its fields, touchpoints, root causes and linked cases, action items (add,
+    tick), the moves open to the user, the history, and (later) its measured effect."""
+    return _render_initiative(request, visible_initiative(request.user, pk))
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change an initiative not yet done or abandoned (leads, and managers for their part)."""
+    initiative = visible_initiative(request.user, pk)
+    if not may_edit(request.user, initiative):
+        raise PermissionDenied
+    if initiative.state not in ACTIVE_STATES:
+        messages.error(request, _("A finished or abandoned initiative is not changed any more."))
+        return redirect("initiative_detail", pk=initiative.pk)
+    initial = {
+        "title": initiative.title,
+        "title_en": initiative.title_en,
+        "touchpoints": list(initiative.touchpoints.all()),
+        "problem": initiative.problem,
+        "hypothesis": initiative.hypothesis,
+        "root_causes": list(initiative.root_causes.all()),
+        "cases": ", ".join(
+            case.reference
+            for case in initiative.cases.filter(
+                pk__in=visible_cases(request.user).values("pk")
+            ).order_by("pk")
+        ),
+        "metric": initiative.metric,
+        "target_value": initiative.target_value,
+        "target_date": initiative.target_date,
+        "owner": initiative.owner,
+        "team": initiative.team,
+        "scope": initiative.scope,
+        "segment": initiative.segment,
+        "scope_teams": list(initiative.scope_teams.all()),
+    }
+    form = InitiativeForm(request.POST or None, user=request.user, proposing=False, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = _initiative_fields(form.cleaned_data)
+        # Linked cases the user may not see stay linked: the form only knows the visible ones.
+        hidden = initiative.cases.exclude(pk__in=visible_cases(request.user).values("pk"))
+        fields["cases"] = [*fields["cases"], *hidden]
+        fields["team"] = fields["team"] or fields["owner"].team
+        try:
+            services.update_initiative(
+                initiative, by=employee_of(request.user), now=timezone.now(), **fields
+            )
+        except services.InitiativeError as error:
+            _field_error(form, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("initiative_detail", pk=initiative.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "initiative": initiative}
+    return render(request, "front/initiatives/initiative_edit.html", context, status=status)
+
+
+def _acting(request: HttpRequest, pk: int):
+    """The initiative of a POST-only action: 404 unseen; None for a GET (go to its page)."""
+    initiative = visible_initiative(request.user, pk)
+    if request.method != "POST":
+        return initiative, redirect("initiative_detail", pk=initiative.pk)
+    return initiative, None
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def initiative_state(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve (leads), start or abandon the initiative (``state``, ``text``)."""
+    initiative, away = _acting(request, pk)
+    if away:
+        return away
+    moves = moves_for(request.user, initiative)
+    if not moves:
+        raise PermissionDenied
+    form = StateForm(request.POST, moves=moves, auto_id="id_state_%s")
+    if form.is_valid():
+        try:
+            services.change_state(
+                initiative,
+                form.cleaned_data["state"],
+                text=form.cleaned_data["text"],
+                by=employee_of(request.user),
+                now=timezone.now(),
+            )
+        except services.InitiativeError as error:
+            _field_error(form, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("initiative_detail", pk=initiative.pk)
+    return _render_initiative(request, initiative, bound={"state": form}, status=400)
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def initiative_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Done: the new standard of the initiative's touchpoints, from when, and the training."""
+    initiative, away = _acting(request, pk)
+    if away:
+        return away
+    if InitiativeState.DONE not in moves_for(request.user, initiative):
+        if may_edit(request.user, initiative):
+            messages.error(request, _("Only an initiative in progress can be finished."))
+            return redirect("initiative_detail", pk=initiative.pk)
+        raise PermissionDenied
+    form = FinishForm(request.POST, auto_id="id_finish_%s")
+    if form.is_valid():
+        try:
+            services.finish(
+                initiative, by=employee_of(request.user), now=timezone.now(), **form.cleaned_data
+            )
+        except services.InitiativeError as error:
+            _field_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Done. The touchpoints' standard is updated from %(day)s.")
+                % {"day": form.cleaned_data["effective_from"].strftime("%d.%m.%Y")},
+            )
+            return redirect("initiative_detail", pk=initiative.pk)
+    return _render_initiative(request, initiative, bound={"finish": form}, status=400)
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new action item (``text``, ``owner``, ``due_on``)."""
+    initiative, away = _acting(request, pk)
+    if away:
+        return away
+    if not may_edit(request.user, initiative):
+        raise PermissionDenied
+    form = ActionItemForm(request.POST, user=request.user, auto_id="id_item_%s")
+    if form.is_valid():
+        try:
+            services.add_action_item(
+                initiative, by=employee_of(request.user), now=timezone.now(), **form.cleaned_data
+            )
+        except services.InitiativeError as error:
+            _field_error(form, error)
+        else:
+            messages.success(request, _("Action item added."))
+            return redirect("initiative_detail", pk=initiative.pk)
+    return _render_initiative(request, initiative, bound={"item": form}, status=400)
+
+
+@login_required
+@require_http_methods(POST_ONLY)
+def action_item_done(request: HttpRequest, pk: int, item: int) -> HttpResponse:
+    """Tick (``done=1``) or untick (``done=0``) an action item: its owner, or whoever may
+    change the initiative."""
+    initiative, away = _acting(request, pk)
+    action_item = visible_action_item(request.user, initiative, item)
+    if away:
+        return away
+    if not may_tick(request.user, action_item):
+        raise PermissionDenied
+    done = request.POST.get("done", "1") != "0"
+    if services.set_action_item_done(
+        action_item, done, by=employee_of(request.user), now=timezone.now()
+    ):
+        messages.success(request, _("Marked done.") if done else _("Marked not done."))
+    return redirect(reverse("initiative_detail", args=[initiative.pk]) + "#action-items")
