@@ -45,7 +45,27 @@ class PersonChoiceField(forms.ModelChoiceField):
         return f"{employee} · {employee.team}"
 
 
-class NamedChoiceField(forms.ModelMultipleChoiceField):
+# The largest id a database column holds (a signed 64-bit integer).
+ID_MAX = 2**63 - 1
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Ids that no column could hold are refused as any other unknown id (SQLite's driver
+    raises OverflowError on them in the ``IN`` query)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk).strip()
+            if text.isdigit() and int(text) > ID_MAX:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": text[:40]},
+                )
+        return super()._check_values(value)
+
+
+class NamedChoiceField(IdsChoiceField):
     """Touchpoints by name; root causes with their touchpoint's name first."""
 
     def label_from_instance(self, record) -> str:
@@ -110,7 +130,7 @@ class InitiativeForm(forms.Form):
     segment = forms.ModelChoiceField(
         queryset=None, required=False, label=_("Segment"), empty_label="—"
     )
-    scope_teams = forms.ModelMultipleChoiceField(
+    scope_teams = IdsChoiceField(
         queryset=None,
         required=False,
         label=_("Teams in scope"),

@@ -184,6 +184,7 @@ class InitiativePageTests(ImprovementTestCase):
             ({"scope": "segment"}, "segment"),
             ({"cases": "C-000001 banana"}, "cases"),
             ({"target_date": "2026-02-30"}, "target_date"),
+            ({"scope": "teams", "scope_teams": ["9" * 30]}, "scope_teams"),
         ):
             with self.subTest(field=field):
                 page = self.client.post(reverse("initiative_new"), self.form(**fields))
