@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from cxloop.cases.queries import root_cause_taxonomy, visible_cases
@@ -54,6 +55,12 @@ from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.queries import employee_of
 
 PER_PAGE = 50
+# The state buttons of an initiative's page, by the state they move it to.
+MOVE_LABELS = {
+    InitiativeState.APPROVED: gettext_lazy("Approve"),
+    InitiativeState.IN_PROGRESS: gettext_lazy("Start the work"),
+    InitiativeState.ABANDONED: gettext_lazy("Abandon"),
+}
 POST_ONLY = ["GET", "HEAD", "POST"]
 
 
@@ -313,6 +320,7 @@ def _render_initiative(
         "may_edit": editing and initiative.is_active,
         "forms": forms,
         "moves": state_moves,
+        "move_buttons": [(move, MOVE_LABELS[move]) for move in state_moves],
         "is_lead": leads_initiatives(user),
         "change": localized(initiative, "change"),
     }

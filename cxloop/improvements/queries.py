@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from cxloop.customers.models import Segment
-from cxloop.improvements.choices import TRANSITIONS, InitiativeState
+from cxloop.improvements.choices import ACTIVE_STATES, TRANSITIONS, InitiativeState
 from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
 from cxloop.journeys.models import Touchpoint
 from cxloop.people.models import Employee, Role, Team
@@ -119,7 +119,7 @@ def initiatives_matching(user, where: InitiativeFilter, *, today: dt.date) -> Qu
     action items past their day) and ``open_items``: active ones first, by target date."""
     initiatives = visible_initiatives(user)
     if where.state == "active":
-        initiatives = initiatives.filter(state__in=[s for s, moves in TRANSITIONS.items() if moves])
+        initiatives = initiatives.filter(state__in=ACTIVE_STATES)
     elif where.state:
         initiatives = initiatives.filter(state=where.state)
     if where.touchpoint_id is not None:

@@ -98,6 +98,9 @@ class InitiativePageTests(ImprovementTestCase):
         templates = [t.name for t in page.templates]
         self.assertIn("front/initiatives/includes/effect.html", templates)
         self.assertEqual(page.context["moves"], ["approved", "abandoned"])
+        self.assertIn('name="state" value="approved"', body)
+        self.assertIn('name="state" value="abandoned"', body)
+        self.assertNotIn('value="in_progress"', body)
 
     def test_a_linked_case_is_a_link_only_for_those_who_see_the_case(self):
         from cxloop.cases.services import open_case
