@@ -721,9 +721,9 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
     owner_of = {pk: owners.get(owner) for pk, (_name, owner) in customers.items()}
     outcome = Outcome()
     attaching: list[tuple[int, Match]] = []
-    for match in decided.open:  # in submission order
+    new = [_new_case(batch, match, customers, owner_of, router) for match in decided.open]
+    for match, case_id in zip(decided.open, _open_all(new, now=now), strict=True):
         key = case_key(match.customer_id, match.response_id)
-        case_id = _open(batch, match, match.key, customers, owner_of, router, now=now)
         if case_id is not None:
             outcome.opened += 1
             open_cases[key] = case_id
@@ -808,34 +808,45 @@ def _case_of(customer_id: int | None, response_id: int) -> int | None:
     return case.pk if case is not None else None
 
 
-def _open(batch, match, version, customers, owner_of, router, *, now) -> int | None:
-    """Open the match's case; None when another worker won (the database refused a second
-    open rule case for the customer, or this rule × response is already triggered)."""
+def _new_case(batch, match, customers, owner_of, router) -> services.NewCase:
+    version = match.key
     name = customers.get(match.customer_id, ("", None))[0]
     owner, team_id, notes = _route(version, batch, match.row, owner_of, router)
     touchpoints = {batch.lowest_rated_touchpoint(match.row), batch.touchpoint_id[match.row]}
     title, title_en = _titles(batch, match.row, name, router, version.rule)
     contact_id = batch.contact_id[match.row]
+    return services.NewCase(
+        origin=Origin.RULE,
+        title=title,
+        title_en=title_en,
+        customer=Customer(pk=match.customer_id) if match.customer_id else None,
+        contact=Contact(pk=contact_id) if contact_id else None,
+        owner=owner,
+        team=Team(pk=team_id) if team_id else None,
+        priority=version.priority,
+        sla_policy=version.sla_policy,
+        rule_version=version,
+        touchpoints=[pk for pk in touchpoints if pk],
+        responses=[Response(pk=match.response_id)],
+        routing=notes,
+    )
+
+
+def _open_all(new: list[services.NewCase], *, now: dt.datetime) -> list[int | None]:
+    """Open the cases, all at once; None for a case another worker won (the database refused
+    a second open rule case for the customer, or this rule × response is already triggered),
+    found one by one once the bulk insert is refused."""
     try:
-        case = services.open_case(
-            origin=Origin.RULE,
-            title=title,
-            title_en=title_en,
-            now=now,
-            customer=Customer(pk=match.customer_id) if match.customer_id else None,
-            contact=Contact(pk=contact_id) if contact_id else None,
-            owner=owner,
-            team=Team(pk=team_id) if team_id else None,
-            priority=version.priority,
-            sla_policy=version.sla_policy,
-            rule_version=version,
-            touchpoints=[pk for pk in touchpoints if pk],
-            responses=[Response(pk=match.response_id)],
-            routing=notes,
-        )
+        return [case.pk for case in services.open_cases(new, now=now)]
+    except IntegrityError:
+        return [_open_one(spec, now=now) for spec in new]
+
+
+def _open_one(spec: services.NewCase, *, now: dt.datetime) -> int | None:
+    try:
+        return services.open_cases([spec], now=now)[0].pk
     except IntegrityError:
         return None
-    return case.pk
 
 
 def recent_response_ids(since: dt.datetime, until: dt.datetime) -> Iterator[int]:

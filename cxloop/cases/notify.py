@@ -3,6 +3,7 @@ the same transaction as the change, turned into e-mails (through the outbox) whe
 comes or gathered into the daily summary."""
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 
@@ -20,26 +21,42 @@ def notify(
     (``calendars``: already read, for callers telling many people)."""
     if recipient is None:
         return None
-    preference = (
-        NotificationPreference.objects.filter(employee=recipient, kind=kind)
-        .values_list("delivery", flat=True)
-        .first()
+    existing = Notification.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    return notify_all([(case, kind, recipient, key)], now=now, calendars=calendars)[0]
+
+
+def notify_all(
+    news: Sequence[tuple], *, now: dt.datetime, calendars: Calendars | None = None
+) -> list[Notification]:
+    """:func:`notify` for many ``(case, kind, recipient, key)`` at once, in two statements,
+    for keys not yet used (a used key raises IntegrityError)."""
+    if not news:
+        return []
+    chosen = dict(
+        (
+            (employee, kind),
+            delivery,
+        )
+        for employee, kind, delivery in NotificationPreference.objects.filter(
+            employee__in={recipient.pk for _case, _kind, recipient, _key in news}
+        ).values_list("employee_id", "kind", "delivery")
     )
-    delivery = preference or Delivery.INSTANT
-    notification, _created = Notification.objects.get_or_create(
-        key=key,
-        defaults={
-            "recipient": recipient,
-            "kind": kind,
-            "case": case,
-            "delivery": delivery,
-            "created_at": now,
-            "deliver_after": deliver_after(
+    return Notification.objects.bulk_create(
+        Notification(
+            key=key,
+            recipient=recipient,
+            kind=kind,
+            case=case,
+            delivery=chosen.get((recipient.pk, kind), Delivery.INSTANT),
+            created_at=now,
+            deliver_after=deliver_after(
                 recipient, now, urgent=case.priority == Priority.URGENT, calendars=calendars
             ),
-        },
+        )
+        for case, kind, recipient, key in news
     )
-    return notification
 
 
 def deliver_after(

@@ -6,6 +6,8 @@ callers check that ``by`` may act on the case (:func:`cxloop.cases.queries.may_a
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +23,7 @@ from cxloop.cases.choices import (
     Priority,
 )
 from cxloop.cases.models import Case, CaseEvent, CaseTrigger, RootCause
-from cxloop.cases.notify import notify
+from cxloop.cases.notify import notify, notify_all
 
 
 class CaseError(ValueError):
@@ -37,79 +39,129 @@ def _employee_ref(employee) -> dict:
     return {"id": employee.pk, "name": str(employee)} if employee is not None else {}
 
 
-def open_case(
-    *,
-    origin: str,
-    title: str,
-    now: dt.datetime,
-    title_en: str = "",
-    by=None,
-    customer=None,
-    contact=None,
-    owner=None,
-    team=None,
-    priority: str = Priority.NORMAL,
-    sla_policy=None,
-    rule_version=None,
-    touchpoints: Iterable = (),
-    responses: Sequence = (),
-    text: str = "",
-    routing: Sequence[str] = (),
-) -> Case:
+@dataclass
+class NewCase:
+    """What :func:`open_cases` needs of one case; the fields are :func:`open_case`'s."""
+
+    origin: str
+    title: str
+    title_en: str = ""
+    by: Any = None
+    customer: Any = None
+    contact: Any = None
+    owner: Any = None
+    team: Any = None
+    priority: str = Priority.NORMAL
+    sla_policy: Any = None
+    rule_version: Any = None
+    touchpoints: Iterable = ()
+    responses: Sequence = ()
+    text: str = ""
+    routing: Sequence[str] = ()
+
+
+def open_case(*, now: dt.datetime, **fields) -> Case:
     """A new case with its first events (opened, assigned), deadlines and the owner told. The
     ``responses`` that raised it become its triggers (for ``rule_version``'s rule, if any);
     ``routing`` (:class:`~cxloop.cases.choices.RoutingNote` codes) says why it did not go where
-    its rule said, shown in each reader's language.
+    its rule said, shown in each reader's language. ``fields`` are :class:`NewCase`'s.
 
     A rule's case for a customer who already has an open rule case raises IntegrityError (the
     database's partial unique constraint): :func:`attach` it instead."""
-    if team is None and owner is not None:
-        team = owner.team
+    return open_cases([NewCase(**fields)], now=now)[0]
+
+
+def open_cases(new: Sequence[NewCase], *, now: dt.datetime) -> list[Case]:
+    """Open every case of ``new`` as :func:`open_case` does, in one transaction of a few
+    statements however many there are (a rule run opens dozens at once, while SQLite's one
+    writer keeps the API waiting). Any case the database refuses (IntegrityError) refuses
+    them all."""
+    if not new:
+        return []
+    cases = [_new_case(spec, now) for spec in new]
     with transaction.atomic():
-        case = Case(
-            origin=origin,
-            title=title[:300],
-            title_en=title_en[:300],
-            customer=customer or (contact.customer if contact is not None else None),
-            contact=contact,
-            owner=owner,
-            team=team,
-            priority=priority,
-            sla_policy=sla_policy,
-            rule_version=rule_version,
-            opened_at=now,
-            updated_at=now,
+        # The primary keys come back from the INSERT (RETURNING on SQLite and PostgreSQL).
+        Case.objects.bulk_create(cases)
+        Case.touchpoints.through.objects.bulk_create(
+            Case.touchpoints.through(case_id=case.pk, touchpoint_id=getattr(t, "pk", t))
+            for case, spec in zip(cases, new, strict=True)
+            for t in dict.fromkeys(spec.touchpoints)
         )
-        clocks.start(case, now)
-        case.save()
-        case.touchpoints.set(list(touchpoints))
-        rule_id = rule_version.rule_id if rule_version is not None else None
         CaseTrigger.objects.bulk_create(
             CaseTrigger(
                 case=case,
                 response=response,
-                rule_id=rule_id,
-                rule_version=rule_version,
+                rule_id=spec.rule_version.rule_id if spec.rule_version is not None else None,
+                rule_version=spec.rule_version,
                 created_at=now,
             )
-            for response in responses
+            for case, spec in zip(cases, new, strict=True)
+            for response in spec.responses
         )
-        record(
-            case,
-            EventKind.OPENED,
-            by=by,
+        CaseEvent.objects.bulk_create(
+            event
+            for case, spec in zip(cases, new, strict=True)
+            for event in _first_events(case, spec, now)
+        )
+        notify_all(
+            [
+                (case, NotificationKind.ASSIGNED, case.owner, _key(case, "assigned"))
+                for case, spec in zip(cases, new, strict=True)
+                if case.owner is not None and case.owner != spec.by
+            ],
             now=now,
-            text=text,
-            origin=origin,
-            rule_version=rule_version.pk if rule_version is not None else None,
-            responses=[response.pk for response in responses],
-            routing=list(routing),
         )
-        if owner is not None:
-            record(case, EventKind.ASSIGNED, by=by, now=now, owner=_employee_ref(owner))
-            if owner != by:
-                notify(case, NotificationKind.ASSIGNED, owner, now=now, key=_key(case, "assigned"))
+    return cases
+
+
+def _new_case(spec: NewCase, now: dt.datetime) -> Case:
+    owner, contact = spec.owner, spec.contact
+    case = Case(
+        origin=spec.origin,
+        title=spec.title[:300],
+        title_en=spec.title_en[:300],
+        customer=spec.customer or (contact.customer if contact is not None else None),
+        contact=contact,
+        owner=owner,
+        team=spec.team if spec.team is not None or owner is None else owner.team,
+        priority=spec.priority,
+        sla_policy=spec.sla_policy,
+        rule_version=spec.rule_version,
+        opened_at=now,
+        updated_at=now,
+    )
+    clocks.start(case, now)
     return case
+
+
+def _first_events(case: Case, spec: NewCase, now: dt.datetime) -> list[CaseEvent]:
+    version = spec.rule_version
+    events = [
+        CaseEvent(
+            case=case,
+            at=now,
+            by=spec.by,
+            kind=EventKind.OPENED,
+            text=spec.text,
+            data={
+                "origin": spec.origin,
+                "rule_version": version.pk if version is not None else None,
+                "responses": [response.pk for response in spec.responses],
+                "routing": list(spec.routing),
+            },
+        )
+    ]
+    if case.owner is not None:
+        events.append(
+            CaseEvent(
+                case=case,
+                at=now,
+                by=spec.by,
+                kind=EventKind.ASSIGNED,
+                data={"owner": _employee_ref(case.owner)},
+            )
+        )
+    return events
 
 
 def attach(case: Case, response, *, now: dt.datetime, rule_version=None) -> bool:

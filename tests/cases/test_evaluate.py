@@ -463,6 +463,33 @@ class OpeningTests(BaseTestCase):
         self.assertTrue(all(c.first_contact_due for c in Case.objects.all()))
         self.assertIsNone(queries._kept.get())  # only for the evaluation
 
+    def test_cases_open_in_bulk_and_one_by_one_when_another_worker_won_one(self):
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6})
+        gamma = Customer.objects.create(external_id="G", name="Гамма", tier="key")
+        ids = [
+            w.answer(contact=w.contact(customer), nps=2).pk for customer in (w.alpha, w.beta, gamma)
+        ]
+        # Another worker opened Beta's case after this one looked for open cases: the bulk
+        # insert is refused as a whole, the others open one by one and Beta's answer joins it.
+        theirs = evaluate([ids[1]], now=NOW)
+        self.assertEqual(theirs.opened, 1)
+        Case.objects.get().triggers.all().delete()
+        with mock.patch("cxloop.cases.evaluate.open_rule_cases_of", return_value={}):
+            outcome = evaluate(ids, now=NOW)
+        self.assertEqual((outcome.opened, outcome.attached), (2, 1))
+        self.assertEqual(
+            sorted(Case.objects.values_list("customer__name", flat=True)),
+            sorted(["Альфа", w.beta.name, "Гамма"]),
+        )
+        beta = Case.objects.get(customer=w.beta)
+        self.assertEqual(list(beta.triggers.values_list("response_id", flat=True)), [ids[1]])
+        for case in Case.objects.all():  # each with its whole opening, none half-written
+            self.assertEqual(case.events.filter(kind=EventKind.OPENED).count(), 1)
+            told = list(case.notifications.values_list("recipient_id", flat=True))
+            self.assertEqual(told, [case.owner_id] if case.owner_id else [])
+        self.assertTrue(Case.objects.exclude(owner=None).exists())
+
     def test_a_resolved_case_lets_the_next_trigger_open_a_new_one(self):
         w = self.world
         w.rule({"field": "nps", "op": "lte", "value": 6})
