@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from cxloop.cases.jobs import run_due
+from cxloop.improvements import reminders as initiative_reminders
 from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
 from cxloop.surveys.announce import announce_pending
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             # Deadlines, escalations and the news they bring queue their e-mails before the
             # outbox pass sends them.
             run_due(timezone.now())
+            initiative_reminders.run_due(timezone.now())
             for name in ("SIGINT", "SIGTERM"):
                 signal.signal(getattr(signal, name), stopping)
             outcomes = send_due(stop=stop)
