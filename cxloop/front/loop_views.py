@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cxloop.cases.queries import case_tabs
 from cxloop.front.forms import DateField
+from cxloop.improvements.choices import StartedFrom
+from cxloop.improvements.queries import may_propose
 from cxloop.insights.loop import DEFAULT_PERIOD, MEDIAN_MIN_N, MIN_N, LoopQuery, LoopRow
 from cxloop.journeys.queries import journey_touchpoints
 from cxloop.people.queries import subtree_ids, team_paths, visible_team_ids, visible_teams
@@ -152,6 +154,8 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
     if query.touchpoint_id is not None:
         now_params["touchpoint"] = query.touchpoint_id
     team_names = team_paths([row.key for row in result.by_team if row.key is not None])
+    # A root cause is where an improvement starts: those who may propose one start it here.
+    improve_href = reverse("initiative_new") if may_propose(request.user) else ""
     causes = [
         {
             "touchpoint": touchpoint_names.get(item.touchpoint_id, "—"),
@@ -166,6 +170,16 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
                         touchpoint=item.touchpoint_id,
                         root_cause=cause.root_cause_id,
                         **period,
+                    ),
+                    "improve_href": improve_href
+                    and improve_href
+                    + "?"
+                    + urlencode(
+                        {
+                            "from": StartedFrom.ROOT_CAUSE,
+                            "touchpoint": item.touchpoint_id,
+                            "root_cause": cause.root_cause_id,
+                        }
                     ),
                 }
                 for cause in item.causes

@@ -111,6 +111,32 @@ class LoopDashboardTests(LoopWorld):
         self.assertContains(response, f'href="{href.replace("&", "&amp;")}"')
         self.assertContains(response, "Invoice error")
 
+    def test_a_root_cause_starts_an_initiative_for_those_who_may_propose_one(self):
+        response = self.get(self.owner, language="en")  # a manager proposes for their part
+        href = response.context["causes"][0]["causes"][0]["improve_href"]
+        path, query = href.split("?")
+        self.assertEqual(path, reverse("initiative_new"))
+        self.assertEqual(
+            parse_qs(query),
+            {
+                "from": ["root_cause"],
+                "touchpoint": [str(self.billing.pk)],
+                "root_cause": [str(self.invoice_error.pk)],
+            },
+        )
+        self.assertContains(response, "Start an initiative")
+        form = self.client.get(href, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertEqual(form.status_code, 200)
+        initial = form.context["form"].initial
+        self.assertEqual(initial["started_from"], "root_cause")
+        self.assertEqual(list(initial["root_causes"]), [self.invoice_error])
+        self.assertEqual(list(initial["touchpoints"]), [self.billing])
+        for user in (self.teammate, self.viewer):
+            with self.subTest(user=user.username):
+                response = self.get(user, language="en")
+                self.assertEqual(response.context["causes"][0]["causes"][0]["improve_href"], "")
+                self.assertNotContains(response, "Start an initiative")
+
     def test_it_narrows_to_a_team_and_a_touchpoint(self):
         response = self.get(self.viewer, team=str(self.team_b.pk))
         self.assertEqual(response.context["total"].cases, 1)
