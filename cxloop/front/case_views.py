@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from cxloop.cases import services
 from cxloop.cases.choices import (
@@ -335,10 +335,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def case_bulk_assign(request: HttpRequest) -> HttpResponse:
     """Give the ticked cases to one colleague; cases the user may only read are left as they
-    are and counted in the message."""
+    are and counted in the message. A GET (a reload, a stale link) goes to the list."""
+    if request.method != "POST":
+        return redirect("case_list")
     if not may_work_cases(request.user):
         raise PermissionDenied
     employee = employee_of(request.user)
@@ -561,11 +563,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One action on a case (see :data:`ACTIONS`; the URL admits no other): 404 for a case the
-    user may not see, 403 for a read-only user; a refused change is shown next to its form."""
+    user may not see, 403 for a read-only user; a refused change is shown next to its form.
+    A GET (a reload, a stale link) goes to the case."""
     case = visible_case(request.user, pk)
+    if request.method != "POST":
+        return redirect("case_detail", pk=case.pk)
     if not may_act(request.user, case):
         raise PermissionDenied
     form_class, apply = ACTIONS[action]
@@ -751,9 +756,12 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a face-to-face follow-up done; a GET (a reload, a stale link) goes to the list."""
     follow_up = visible_follow_up(request.user, pk)
+    if request.method != "POST":
+        return redirect("follow_up_list")
     if not may_complete(request.user):
         raise PermissionDenied
     if mark_done(follow_up, now=timezone.now()):

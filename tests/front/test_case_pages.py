@@ -482,7 +482,13 @@ class CaseDetailTests(CasePagesTestCase):
         self.assertEqual(self.client.post(f"/cases/{self.acme_case.pk}/explode/").status_code, 404)
         self.assertEqual(self.client.get("/cases/99999999/").status_code, 404)
         self.assertEqual(self.client.get("/cases/abc/").status_code, 404)
-        self.assertEqual(self.client.get(reverse("case_action", args=[1, "note"])).status_code, 405)
+        # A GET of an action (a reload, a stale link) goes to the case, if the user sees it.
+        action = reverse("case_action", args=[self.acme_case.pk, "note"])
+        self.assertRedirects(self.client.get(action), f"/cases/{self.acme_case.pk}/")
+        self.assertEqual(
+            self.client.get(reverse("case_action", args=[99999999, "note"])).status_code, 404
+        )
+        self.assertRedirects(self.client.get(reverse("case_bulk_assign")), reverse("case_list"))
 
 
 class CaseNewTests(CasePagesTestCase):

@@ -91,7 +91,9 @@ class FollowUpTests(EvidenceTestCase):
         self.assertEqual(self.client.post(url).status_code, 403)
         self.client.force_login(self.outsider)
         self.assertEqual(self.client.post(url).status_code, 404)
-        self.assertEqual(self.client.get(url).status_code, 405)
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.client.force_login(self.owner)  # a reload of the action goes to the list
+        self.assertRedirects(self.client.get(url), reverse("follow_up_list"))
         self.assertIsNone(FollowUp.objects.get(pk=self.later.pk).done_at)
         page = self.get(self.owner, "?done=maybe&owner=-1")
         self.assertContains(page, "Done: expected open, done or all")
