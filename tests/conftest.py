@@ -64,8 +64,9 @@ def pytest_collection_modifyitems(config, items):
     would prove nothing new. Said on the terminal, so nobody mistakes it for a skip."""
     if not os.environ.get("CXLOOP_DATABASE_URL", "").startswith("postgres"):
         return
-    kept = [item for item in items if _reaches_the_database(item)]
-    left = [item for item in items if not _reaches_the_database(item)]
+    kept, left = [], []
+    for item in items:
+        (kept if _reaches_the_database(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
