@@ -51,6 +51,9 @@ from cxloop.improvements.queries import (
     visible_action_item,
     visible_initiative,
 )
+from cxloop.insights import charts
+from cxloop.insights.initiatives import MIN_N as EFFECT_MIN_N
+from cxloop.insights.initiatives import initiative_effect
 from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.queries import employee_of
 
@@ -323,8 +326,93 @@ def _render_initiative(
         "move_buttons": [(move, MOVE_LABELS[move]) for move in state_moves],
         "is_lead": leads_initiatives(user),
         "change": localized(initiative, "change"),
+        "effect": _effect(initiative, today),
     }
     return render(request, "front/initiatives/initiative_detail.html", context, status=status)
+
+
+# What each estimate may claim (cxloop.analytics.impact.CLAIMS), in words.
+CLAIM_TEXT = {
+    "association_only": gettext_lazy(
+        "A before/after comparison shows how much the metric moved, not why: anything else "
+        "that changed in the same months (the season, the mix of customers, other work) is in "
+        "it too."
+    ),
+    "causal_if_parallel_trends": gettext_lazy(
+        "Before the change both groups moved in parallel, so the difference can be read as the "
+        "initiative's effect, provided they would have kept moving alike without it. The test "
+        "has little power with few periods: judge the chart too."
+    ),
+    "pre_trends_differ": gettext_lazy(
+        "Before the change the two groups already moved differently, so this difference cannot "
+        "be claimed as the initiative's effect."
+    ),
+    "pre_trends_untested": gettext_lazy(
+        "Too few periods before the change to check that both groups moved in parallel: the "
+        "difference is the initiative's effect only if they would have, which these data "
+        "cannot show."
+    ),
+    "causal_if_trend_continues": gettext_lazy(
+        "No comparison group has enough answers, so the series is compared with its own trend "
+        "before the change. The jump is the initiative's effect only if that trend would have "
+        "continued and nothing else changed at the same time."
+    ),
+    "too_few_periods": gettext_lazy(
+        "No comparison group has enough answers, so the series is compared with its own trend "
+        "before the change; with fewer than eight periods on a side that trend is uncertain: "
+        "read the jump as a hint, not as proof."
+    ),
+}
+# The comparison group of each scope, and the group the initiative changed.
+COMPARISON_LABELS = {
+    "touchpoints": (
+        gettext_lazy("The touchpoints changed"),
+        gettext_lazy("Other touchpoints of the journey"),
+    ),
+    "segment": (gettext_lazy("Customers in the segment"), gettext_lazy("Other customers")),
+    "teams": (gettext_lazy("Teams in scope"), gettext_lazy("Other teams")),
+}
+
+
+def _effect(initiative, today: dt.date) -> dict:
+    """The measured effect (cxloop.insights.initiatives) with its claims in words and charts
+    of the periods in the page's language."""
+    result = initiative_effect(initiative, today=today)
+    metric = initiative.get_metric_display()
+    out = {"result": result, "min_n": EFFECT_MIN_N, "charts": False, "metric": metric}
+    if result.before_after is not None:
+        out["before_after_claim"] = CLAIM_TEXT[result.before_after.claim]
+    if result.did is not None:
+        did = result.did
+        treated, control = COMPARISON_LABELS[did.comparison]
+        out.update(
+            did_claim=CLAIM_TEXT[did.claim],
+            treated_label=treated,
+            control_label=control,
+            did_chart=charts.did_chart(
+                did.points,
+                change=did.change_period,
+                title=_("%(metric)s by period") % {"metric": metric},
+                y_title=metric,
+                treated_label=str(treated),
+                control_label=str(control),
+                grain=result.grain,
+            ),
+            charts=True,
+        )
+    if result.its is not None:
+        out.update(
+            its_claim=CLAIM_TEXT[result.its.claim],
+            its_chart=charts.its_chart(
+                result.its.points,
+                change=result.its.change_period,
+                title=_("%(metric)s by period") % {"metric": metric},
+                y_title=metric,
+                grain=result.grain,
+            ),
+            charts=True,
+        )
+    return out
 
 
 @login_required

@@ -22,7 +22,7 @@ from datetime import date
 from numbers import Integral, Real
 from typing import Any
 
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -1131,3 +1131,213 @@ def _portfolio_description(rows: list[dict[str, Any]], statuses: list[str]) -> s
                 % {"status": status, "count": len(held), "value": _show(sum(held), 0)}
             )
     return " ".join(parts)
+
+
+# --- the measured effect of an initiative ----------------------------------------------------
+
+
+def _change_rule(change: Any, where: str) -> list[dict]:
+    """A vertical dashed rule at the change, labelled, drawn once (its own one-row data)."""
+    day = _period(change, where)
+    x = {"field": "change", "type": "temporal", "scale": {"type": "utc"}}
+    return [
+        {
+            "data": {"values": [{"change": day}]},
+            "mark": {"type": "rule", "color": INK, "strokeDash": [6, 4], **_UNREAD},
+            "encoding": {"x": x},
+        },
+        {
+            "data": {"values": [{"change": day}]},
+            "mark": {
+                "type": "text",
+                "align": "left",
+                "dx": 4,
+                "dy": 4,
+                "baseline": "top",
+                "color": INK,
+                "fontSize": 11,
+                "y": 0,
+                **_UNREAD,
+            },
+            "encoding": {"x": x, "text": {"value": _("change")}},
+        },  # fmt: skip
+    ]
+
+
+def _two_series(
+    points: Any, where: str, pairs: Sequence[tuple[str, str, str]]
+) -> list[dict[str, Any]]:
+    """Long rows (period, series, value, n) of the ``(value key, n key, label)`` pairs."""
+    rows = []
+    for i, point in enumerate(_sequence(points, where)):
+        at = f"{where}[{i}]"
+        period = _period(_field(point, "period", at), f"{at}.period")
+        for key, n_key, label in pairs:
+            value = _number(_field(point, key, at, None), f"{at}.{key}", optional=True)
+            n = _field(point, n_key, at, None) if n_key else None
+            if value is None:
+                continue
+            rows.append(
+                {"period": period, "series": label, "value": value,
+                 "n": None if n is None else _count(n, f"{at}.{n_key}")}
+            )  # fmt: skip
+    return rows
+
+
+def _series_description(title: str, rows: list[dict], labels: list[str], change: str) -> str:
+    parts = [f"{title}.", _periods(len({row["period"] for row in rows}))]
+    parts.append(
+        _("The change: %(day)s.")
+        % {"day": date_format(date.fromisoformat(change), "SHORT_DATE_FORMAT")}
+    )
+    for label in labels:
+        mine = [row for row in rows if row["series"] == label]
+        if not mine:
+            continue
+        before = [row["value"] for row in mine if row["period"] < change]
+        after = [row["value"] for row in mine if row["period"] >= change]
+        mean_after = _show(sum(after) / len(after) if after else None, 2)
+        if not before:  # the counterfactual exists only after the change
+            parts.append(
+                _("%(series)s: %(after)s on average after the change.")
+                % {"series": label, "after": mean_after}
+            )
+            continue
+        parts.append(
+            _("%(series)s: %(before)s on average before, %(after)s after.")
+            % {"series": label, "before": _show(sum(before) / len(before), 2), "after": mean_after}
+        )
+    return " ".join(parts)
+
+
+def did_chart(
+    points: Sequence[Any],
+    *,
+    change: Any,
+    title: str,
+    y_title: str,
+    treated_label: str,
+    control_label: str,
+    grain: str | None = None,
+) -> dict:
+    """Two series over periods, the initiative's and its comparison group's, with a dashed
+    vertical rule at the change: the plot on which parallel trends before the change are judged.
+
+    ``points``: items with ``period`` (ISO first day), ``value`` and ``n`` (the initiative's
+    mean and answers), ``control`` and ``control_n`` (the comparison group's); a value of None
+    leaves a gap. ``change``: the first day of the first period after the change. Titles and
+    labels come translated from the caller; ``grain="quarter"`` labels quarters.
+    """
+    rows = _two_series(
+        points, "did_chart: points",
+        [("value", "n", treated_label), ("control", "control_n", control_label)],
+    )  # fmt: skip
+    _distinct([treated_label, control_label], "did_chart: labels")
+    day = _period(change, "did_chart: change")
+    if not rows:
+        return _no_data(260, title=title)
+    labels = [treated_label, control_label]
+    y = {"field": "value", "type": "quantitative", "scale": _fitted(), "title": y_title}
+    colour = _legend("series", _("Group"), labels, [BLUE, VERMILLION])
+    shape = _legend("series", _("Group"), labels, ["circle", "square"])
+    tips = [
+        _period_tip(monthly=_monthly(rows), grain=grain),
+        _label_tip("series", _("Group")),
+        _tip("value", y_title, ",.2f"),
+        _tip("n", _("Responses"), ",d"),
+    ]
+    return _spec(
+        _series_description(title, rows, labels, day),
+        rows,
+        height=260,
+        title=title,
+        encoding={
+            "x": _period_x(len({r["period"] for r in rows}), monthly=_monthly(rows), grain=grain)
+        },  # fmt: skip
+        layer=[
+            {"mark": {"type": "line", **_UNREAD}, "encoding": {"y": y, "color": colour}},
+            {
+                "mark": _dot(),
+                "encoding": {"y": y, "color": colour, "shape": shape, "tooltip": tips},
+            },
+            *_change_rule(day, "did_chart: change"),
+        ],
+    )
+
+
+def its_chart(
+    points: Sequence[Any],
+    *,
+    change: Any,
+    title: str,
+    y_title: str,
+    grain: str | None = None,
+) -> dict:
+    """An interrupted time series: the value per period (points), the segmented regression's
+    fitted line, and after the change the counterfactual (the pre-change line carried on,
+    dashed), with a vertical rule at the change.
+
+    ``points``: items with ``period`` (ISO first day), ``value``, ``n``, ``fitted``,
+    ``counterfactual`` and ``after`` (on or after the change). Titles come translated.
+    """
+    actual, fitted, counterfactual = _("Measured"), _("Fitted"), _("Had nothing changed")
+    rows = []
+    for i, point in enumerate(_sequence(points, "its_chart: points")):
+        at = f"its_chart: points[{i}]"
+        after = _flag(_field(point, "after", at), f"{at}.after")
+        keys = [("value", "n", actual), ("fitted", None, fitted)]
+        if after:
+            keys.append(("counterfactual", None, counterfactual))
+        rows.extend(_two_series([point], at, keys))
+    day = _period(change, "its_chart: change")
+    if not rows:
+        return _no_data(260, title=title)
+    labels = [actual, fitted, counterfactual]
+    y = {"field": "value", "type": "quantitative", "scale": _fitted(), "title": y_title}
+    colour = _legend("series", _("Series"), labels, [BLUE, INK, GREY])
+    dash = {"field": "series", "type": "nominal", "legend": None,
+            "scale": {"domain": labels, "range": [[1, 0], [1, 0], [5, 4]]}}  # fmt: skip
+    tips = [
+        _period_tip(monthly=_monthly(rows), grain=grain),
+        _label_tip("series", _("Series")),
+        _tip("value", y_title, ",.2f"),
+        _tip("n", _("Responses"), ",d"),
+    ]
+    before_rows = [r for r in rows if r["series"] == fitted and r["period"] < day]
+    after_rows = [r for r in rows if r["series"] == fitted and r["period"] >= day]
+    line_rows = {"filter": {"field": "series", "oneOf": [fitted, counterfactual]}}
+    return _spec(
+        _series_description(title, rows, [actual, counterfactual], day),
+        rows,
+        height=260,
+        title=title,
+        encoding={
+            "x": _period_x(len({r["period"] for r in rows}), monthly=_monthly(rows), grain=grain)
+        },  # fmt: skip
+        layer=[
+            # Fitted before and after are separate lines: the model jumps at the change.
+            *[
+                {
+                    "transform": [
+                        line_rows,
+                        {"filter": {"field": "period", "oneOf": [r["period"] for r in part]}},
+                    ],
+                    "mark": {"type": "line", **_UNREAD},
+                    "encoding": {"y": y, "color": colour, "strokeDash": dash},
+                }
+                for part in (before_rows, after_rows)
+                if part
+            ],  # fmt: skip
+            {
+                "transform": [{"filter": {"field": "series", "equal": counterfactual}}],
+                "mark": {"type": "line", **_UNREAD},
+                "encoding": {"y": y, "color": colour, "strokeDash": dash},
+            },
+            {
+                "transform": [{"filter": {"field": "series", "equal": actual}}],
+                "mark": _dot(),
+                "encoding": {"y": y, "color": colour, "tooltip": tips},
+            },
+            *_change_rule(day, "its_chart: change"),
+        ],
+    )
