@@ -6,6 +6,7 @@ not started have no effect; a touchpoint without answers says so; the baseline s
 start-up measures the last three complete months as an independent count of the files does."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -268,3 +269,7 @@ class NoComparisonTests(OwnFactStore, ImprovementTestCase):
                 self.assertRegex(svg, r">change</text>")
         self.assertIn("Changed: 3.40 on average before", specs["did"]["description"])
         self.assertIn("Had nothing changed: 3.4", specs["its"]["description"])
+        # The fitted line (ink) and the counterfactual (grey) are drawn as lines.
+        svg = vl_convert.vegalite_to_svg({**specs["its"], "width": 600}, vl_version="6.4")
+        self.assertEqual(len(re.findall(r'<path d="M[^"]+" stroke="#1A1A1A"', svg)), 2)
+        self.assertEqual(len(re.findall(r'<path d="M[^"]+" stroke="#737373"', svg)), 1)

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -374,6 +374,13 @@ COMPARISON_LABELS = {
 }
 
 
+def _p(value: float) -> str:
+    """A p-value as people read it, in the page's number format: "p < 0.001" below that."""
+    if value < 0.001:
+        return "p < " + number_format(0.001, decimal_pos=3)
+    return "p = " + number_format(value, decimal_pos=3)
+
+
 def _effect(initiative, today: dt.date) -> dict:
     """The measured effect (cxloop.insights.initiatives) with its claims in words and charts
     of the periods in the page's language."""
@@ -382,11 +389,14 @@ def _effect(initiative, today: dt.date) -> dict:
     out = {"result": result, "min_n": EFFECT_MIN_N, "charts": False, "metric": metric}
     if result.before_after is not None:
         out["before_after_claim"] = CLAIM_TEXT[result.before_after.claim]
+        out["before_after_p"] = _p(result.before_after.change.p_value)
     if result.did is not None:
         did = result.did
         treated, control = COMPARISON_LABELS[did.comparison]
         out.update(
             did_claim=CLAIM_TEXT[did.claim],
+            did_p=_p(did.effect.p_value),
+            pre_trends_p=_p(did.pre_trends.p_value) if did.pre_trends else "",
             treated_label=treated,
             control_label=control,
             did_chart=charts.did_chart(
@@ -403,6 +413,7 @@ def _effect(initiative, today: dt.date) -> dict:
     if result.its is not None:
         out.update(
             its_claim=CLAIM_TEXT[result.its.claim],
+            its_p=_p(result.its.level_change.p_value),
             its_chart=charts.its_chart(
                 result.its.points,
                 change=result.its.change_period,

@@ -1238,8 +1238,10 @@ def did_chart(
         return _no_data(260, title=title)
     labels = [treated_label, control_label]
     y = {"field": "value", "type": "quantitative", "scale": _fitted(), "title": y_title}
-    colour = _legend("series", _("Group"), labels, [BLUE, VERMILLION])
-    shape = _legend("series", _("Group"), labels, ["circle", "square"])
+    # The legend below the plot: beside it, it takes half the width of a phone.
+    below = {"legend": {"orient": "bottom", "direction": "vertical"}}
+    colour = {**_legend("series", _("Group"), labels, [BLUE, VERMILLION]), **below}
+    shape = {**_legend("series", _("Group"), labels, ["circle", "square"]), **below}
     tips = [
         _period_tip(monthly=_monthly(rows), grain=grain),
         _label_tip("series", _("Group")),
@@ -1288,13 +1290,19 @@ def its_chart(
         keys = [("value", "n", actual), ("fitted", None, fitted)]
         if after:
             keys.append(("counterfactual", None, counterfactual))
-        rows.extend(_two_series([point], at, keys))
+        for row in _two_series([point], at, keys):
+            # The fitted line breaks at the change (its jump): one line a side.
+            row["part"] = "after" if after else "before"
+            rows.append(row)
     day = _period(change, "its_chart: change")
     if not rows:
         return _no_data(260, title=title)
     labels = [actual, fitted, counterfactual]
     y = {"field": "value", "type": "quantitative", "scale": _fitted(), "title": y_title}
-    colour = _legend("series", _("Series"), labels, [BLUE, INK, GREY])
+    colour = {
+        **_legend("series", _("Series"), labels, [BLUE, INK, GREY]),
+        "legend": {"orient": "bottom", "direction": "vertical"},
+    }
     dash = {"field": "series", "type": "nominal", "legend": None,
             "scale": {"domain": labels, "range": [[1, 0], [1, 0], [5, 4]]}}  # fmt: skip
     tips = [
@@ -1303,9 +1311,6 @@ def its_chart(
         _tip("value", y_title, ",.2f"),
         _tip("n", _("Responses"), ",d"),
     ]
-    before_rows = [r for r in rows if r["series"] == fitted and r["period"] < day]
-    after_rows = [r for r in rows if r["series"] == fitted and r["period"] >= day]
-    line_rows = {"filter": {"field": "series", "oneOf": [fitted, counterfactual]}}
     return _spec(
         _series_description(title, rows, [actual, counterfactual], day),
         rows,
@@ -1315,23 +1320,15 @@ def its_chart(
             "x": _period_x(len({r["period"] for r in rows}), monthly=_monthly(rows), grain=grain)
         },  # fmt: skip
         layer=[
-            # Fitted before and after are separate lines: the model jumps at the change.
-            *[
-                {
-                    "transform": [
-                        line_rows,
-                        {"filter": {"field": "period", "oneOf": [r["period"] for r in part]}},
-                    ],
-                    "mark": {"type": "line", **_UNREAD},
-                    "encoding": {"y": y, "color": colour, "strokeDash": dash},
-                }
-                for part in (before_rows, after_rows)
-                if part
-            ],  # fmt: skip
             {
-                "transform": [{"filter": {"field": "series", "equal": counterfactual}}],
+                "transform": [{"filter": {"field": "series", "oneOf": [fitted, counterfactual]}}],
                 "mark": {"type": "line", **_UNREAD},
-                "encoding": {"y": y, "color": colour, "strokeDash": dash},
+                "encoding": {
+                    "y": y,
+                    "color": colour,
+                    "strokeDash": dash,
+                    "detail": {"field": "part", "type": "nominal"},
+                },
             },
             {
                 "transform": [{"filter": {"field": "series", "equal": actual}}],
