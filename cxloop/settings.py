@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "cxloop.facts",
     "cxloop.cases",
     "cxloop.improvements",
+    "cxloop.insights",
     "cxloop.api",
     "cxloop.front",
     "cxloop.privacy",

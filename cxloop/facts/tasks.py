@@ -6,6 +6,7 @@ writers take the store's lock in turn.
 """
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -14,14 +15,23 @@ from django.utils import timezone
 from django_tasks import task
 
 from cxloop.facts import sync
+from cxloop.facts.signals import facts_refreshed
 from cxloop.lib.pending import PendingRuns
+
+log = logging.getLogger(__name__)
 
 
 @task()
 def refresh_fact_months(months: list[str]) -> dict:
     """Rewrite these months of the fact store (and its customer and segment tables) from the
-    database. Safe to run twice or at once: each run writes what the database holds then."""
-    return sync.refresh_months(months).to_dict()
+    database. Safe to run twice or at once: each run writes what the database holds then.
+    Once written, :data:`~cxloop.facts.signals.facts_refreshed` is sent (the roll-back watch
+    follows it); a receiver that fails is logged and the refresh stands."""
+    written = sync.refresh_months(months)
+    for receiver, error in facts_refreshed.send_robust(sender=refresh_fact_months, written=written):
+        if isinstance(error, Exception):
+            log.error("facts_refreshed: %r failed", receiver, exc_info=error)
+    return written.to_dict()
 
 
 def _enqueue_refresh(months: list[str], run_after: dt.datetime | None) -> None:

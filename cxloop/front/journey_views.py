@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from cxloop.cases.choices import OPEN_STATES
 from cxloop.customers.queries import target_segments
 from cxloop.front.insight_views import insight_filters
 from cxloop.front.loop_views import widest_case_tab
+from cxloop.improvements.queries import latest_rollback_alerts, may_propose
 from cxloop.insights import charts
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.loop import touchpoint_cases
@@ -152,6 +154,8 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         now=timezone.now(),
         team_ids=tuple(subtree_ids(filters.team_id)) if filters.team_id is not None else None,
     )
+    # The roll-back watch's alerts whose case is still open: a badge linking to the case.
+    rollbacks = latest_rollback_alerts(touchpoints, case_states=OPEN_STATES)
     columns = [
         {
             "stage": stage,
@@ -178,6 +182,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                     ),
                     "since": _month(result.card(tp.pk).signal and result.card(tp.pk).signal.since),
                     "cases": cases.get(tp.pk),
+                    "rollback": rollbacks.get(tp.pk),
                 }
                 for tp in stage.touchpoints.all()
             ],
@@ -257,6 +262,8 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         # the top root cause by its period too.
         "cases_of_team": urlencode(team_param),
         "cases_of_period": urlencode({**team_param, **_period_params(scope)}),
+        # "Start an initiative" on each card and opportunity, for those who may propose one.
+        "may_propose": may_propose(request.user),
     }
     return render(request, "front/journey_map.html", context)
 

@@ -257,3 +257,69 @@ class InitiativeEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("an initiative's history is not deleted")
+
+
+class RollbackAlert(models.Model):
+    """A real drop of a touchpoint's mean rating below the level it held: the first period in
+    which the roll-back watch (a lower CUSUM, :func:`cxloop.analytics.control.rollback_watch`,
+    run by :mod:`cxloop.insights.rollback` after each refresh of the fact store) alarmed.
+
+    ``initiative`` is the done initiative whose post-change level was held (in its scope);
+    empty for a touchpoint without one, watched against its whole history. One alert per
+    touchpoint, initiative (or none) and first alarm period, so that a rerun after every
+    refresh records it once; ``case`` is the closed-loop case opened for it."""
+
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        verbose_name=_("touchpoint"),
+        on_delete=models.CASCADE,
+        related_name="rollback_alerts",
+    )
+    initiative = models.ForeignKey(
+        Initiative,
+        verbose_name=_("initiative"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rollback_alerts",
+    )
+    grain = models.CharField(_("period"), max_length=8)  # "month" or "quarter"
+    period_start = models.DateField(_("first period of the drop"))
+    period_end = models.DateField(_("end of that period"))
+    baseline_since = models.DateField(_("level held from"))
+    baseline_until = models.DateField(_("level held to"))
+    center = models.FloatField(_("level held"))
+    level = models.FloatField(_("level in the period of the drop"))
+    answers = models.PositiveIntegerField(_("answers in that period"))
+    statistic = models.FloatField(_("CUSUM statistic"))
+    limit = models.FloatField(_("decision interval"))
+    detected_at = models.DateTimeField(_("detected"))
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("roll-back alert")
+        verbose_name_plural = _("roll-back alerts")
+        ordering = ["-period_start", "-pk"]
+        indexes = [models.Index(fields=["detected_at"], name="rollback_alert_detected")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["touchpoint", "initiative", "period_start"],
+                condition=Q(initiative__isnull=False),
+                name="rollback_alert_once_per_initiative",
+            ),
+            models.UniqueConstraint(
+                fields=["touchpoint", "period_start"],
+                condition=Q(initiative__isnull=True),
+                name="rollback_alert_once_per_touchpoint",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.touchpoint_id} {self.period_start}: {self.center:.2f} → {self.level:.2f}"

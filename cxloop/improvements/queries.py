@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 
 from cxloop.customers.models import Segment
 from cxloop.improvements.choices import ACTIVE_STATES, TRANSITIONS, InitiativeState
-from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
+from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent, RollbackAlert
 from cxloop.journeys.models import Touchpoint
 from cxloop.people.models import Employee, Role, Team
 from cxloop.people.queries import (
@@ -210,3 +210,51 @@ def owner_choices(user) -> QuerySet[Employee]:
 
 def touchpoint_by_id(pk: int) -> Touchpoint | None:
     return Touchpoint.objects.filter(pk=pk).first()
+
+
+# --- the roll-back watch -------------------------------------------------------------------
+
+
+def watched_initiatives() -> QuerySet[Initiative]:
+    """Done initiatives, each with its touchpoints and scope teams: the roll-back watch holds
+    the level after the latest one of each touchpoint (:mod:`cxloop.insights.rollback`)."""
+    return (
+        Initiative.objects.filter(state=InitiativeState.DONE, effective_from__isnull=False)
+        .prefetch_related("touchpoints", "scope_teams")
+        .order_by("effective_from", "pk")
+    )
+
+
+def _alerts() -> QuerySet[RollbackAlert]:
+    return RollbackAlert.objects.select_related(
+        "touchpoint__stage__journey", "initiative", "case"
+    ).order_by("-period_start", "-pk")
+
+
+def rollback_alerts(since: dt.date, until: dt.date) -> QuerySet[RollbackAlert]:
+    """Roll-back alerts of a cycle (for its review): those whose drop began from ``since``
+    to ``until`` (inclusive), or that were detected then (a drop found late is still listed
+    in the cycle that found it)."""
+    return _alerts().filter(
+        Q(period_start__range=(since, until)) | Q(detected_at__date__range=(since, until))
+    )
+
+
+def rollback_alerts_of(initiative: Initiative) -> QuerySet[RollbackAlert]:
+    """The initiative's roll-back alerts, latest drop first."""
+    return _alerts().filter(initiative=initiative)
+
+
+def latest_rollback_alerts(touchpoint_ids=None, *, case_states=None) -> dict[int, RollbackAlert]:
+    """Touchpoint id → its latest roll-back alert (of the ``touchpoint_ids`` given, default
+    all), for badges; ``case_states``: only alerts whose case is in one of these states (the
+    closed loop's open states, given by the caller: this app does not import it)."""
+    alerts = _alerts()
+    if touchpoint_ids is not None:
+        alerts = alerts.filter(touchpoint_id__in=list(touchpoint_ids))
+    if case_states is not None:
+        alerts = alerts.filter(case__state__in=list(case_states))
+    latest: dict[int, RollbackAlert] = {}
+    for alert in alerts:
+        latest.setdefault(alert.touchpoint_id, alert)
+    return latest

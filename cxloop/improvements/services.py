@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from cxloop.audit.choices import Action
@@ -24,7 +24,7 @@ from cxloop.improvements.choices import (
     StartedFrom,
     TargetMetric,
 )
-from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
+from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent, RollbackAlert
 from cxloop.journeys.services import new_standard_version
 
 
@@ -431,3 +431,69 @@ def set_action_item_done(item: ActionItem, done: bool, *, by, now: dt.datetime) 
         kind = EventKind.ACTION_DONE if done else EventKind.ACTION_REOPENED
         record(item.initiative, kind, by=by, now=now, text=item.text, item=item.pk)
     return True
+
+
+# --- the roll-back watch -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRollbackAlert:
+    """What the roll-back watch (:mod:`cxloop.insights.rollback`) found: the touchpoint, the
+    done initiative whose level it held (None: its whole history), the first period of the
+    drop (``grain`` "month" or "quarter"), the baseline's days and level, the mean and answers
+    in that period, the CUSUM statistic and its limit, and ``episode``: the first days of every
+    alarming period of the same watch (an alert recorded at any of them is this drop)."""
+
+    touchpoint_id: int
+    initiative_id: int | None
+    grain: str
+    period_start: dt.date
+    period_end: dt.date
+    baseline_since: dt.date
+    baseline_until: dt.date
+    center: float
+    level: float
+    answers: int
+    statistic: float
+    limit: float
+    episode: tuple[dt.date, ...] = ()
+
+
+def record_rollback_alert(found: NewRollbackAlert, *, now: dt.datetime) -> RollbackAlert | None:
+    """Record ``found`` once: None when this drop is already recorded (an alert of the same
+    touchpoint and initiative at its first period or any later alarming period of the same
+    watch), or when another worker recorded it at the same moment (the database's unique
+    constraint; only this function's savepoint is rolled back)."""
+    days = {found.period_start, *found.episode}
+    existing = RollbackAlert.objects.filter(
+        touchpoint_id=found.touchpoint_id,
+        initiative_id=found.initiative_id,
+        period_start__in=days,
+    )
+    if existing.exists():
+        return None
+    try:
+        with transaction.atomic():
+            return RollbackAlert.objects.create(
+                touchpoint_id=found.touchpoint_id,
+                initiative_id=found.initiative_id,
+                grain=found.grain,
+                period_start=found.period_start,
+                period_end=found.period_end,
+                baseline_since=found.baseline_since,
+                baseline_until=found.baseline_until,
+                center=found.center,
+                level=found.level,
+                answers=found.answers,
+                statistic=found.statistic,
+                limit=found.limit,
+                detected_at=now,
+            )
+    except IntegrityError:
+        return None
+
+
+def attach_rollback_case(alert: RollbackAlert, case) -> None:
+    """Keep the closed-loop case opened for the alert (a record or its id)."""
+    alert.case_id = getattr(case, "pk", case)
+    RollbackAlert.objects.filter(pk=alert.pk).update(case_id=alert.case_id)
