@@ -45,12 +45,13 @@ def months(first: str, count: int) -> list[str]:
 MONTHS = months(FIRST, 24)
 
 
-def write_store(directory, levels, *, per_month=80, teams=(), seed=3):
+def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None):
     """Ratings (1–5) of each touchpoint every month: ``levels`` maps a touchpoint id to a
     function (month, team index) → the month's mean, scores normal around it (sd 0.8),
     rounded and clipped. Each answer is one response of one of 40 customers, whose teams
-    alternate over ``teams``."""
-    rng = np.random.default_rng(seed)
+    alternate over ``teams``; ``sizes`` maps a touchpoint id to a function month → answers
+    (default ``per_month``)."""
+    rngs = {tp: np.random.default_rng([seed, tp]) for tp in levels}  # one stream each
     directory = Path(directory)
     team_of = {c: (teams[c % len(teams)] if teams else None) for c in range(1, 41)}
     counts: dict[str, MonthCounts] = {}
@@ -60,8 +61,10 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3):
             y, m = map(int, month.split("-"))
             rows = []
             for tp, level in levels.items():
-                customers = rng.integers(1, 41, per_month)
-                days = rng.integers(1, 28, per_month)
+                rng = rngs[tp]
+                size = (sizes or {}).get(tp, lambda month: per_month)(month)
+                customers = rng.integers(1, 41, size)
+                days = rng.integers(1, 28, size)
                 for customer, day in zip(customers, days, strict=True):
                     index = int(customer) % len(teams) if teams else 0
                     mean = level(month, index)
@@ -127,9 +130,10 @@ def finished(initiative, by, effective_from=CHANGE):
 
 
 class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
-    """billing (team B's) drops by 0.5 from January 2026, without an initiative; kickoff rose
+    """billing (team B's) drops by 0.6 from January 2026, without an initiative; kickoff rose
     with a done initiative and holds; status rose with a done initiative of team A and falls
-    back from February 2026; steady never changes."""
+    back (by 0.6) from February 2026; steady never changes; sparse has a month of five low
+    answers."""
 
     @classmethod
     def setUpTestData(cls):
@@ -137,6 +141,7 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         stage = cls.kickoff.stage
         cls.status = touchpoint(stage, 3, "status", "Статус-отчёты", "Status updates")
         cls.steady = touchpoint(stage, 4, "steady", "Договор", "Engagement letter")
+        cls.sparse = touchpoint(stage, 5, "sparse", "Акт", "Closing act")
         Touchpoint.objects.filter(pk=cls.billing.pk).update(team=cls.team_b)
         lead = cls.lead.employee
         cls.kickoff_initiative = finished(propose(cls.owner.employee, [cls.kickoff]), lead)
@@ -147,11 +152,14 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         write_store(
             self.facts_dir,
             {
-                self.billing.pk: from_month("2026-01", 3.9, 3.4),
+                self.billing.pk: from_month("2026-01", 3.9, 3.3),
                 self.kickoff.pk: from_month("2025-01", 3.4, 3.9),
-                self.status.pk: lambda m, t: 3.4 if m < "2025-01" or m >= "2026-02" else 3.9,
+                self.status.pk: lambda m, t: 3.3 if m < "2025-01" or m >= "2026-02" else 3.9,
                 self.steady.pk: lambda m, t: 3.6,
+                # A month of five answers all far down: too few to signal (MIN_PERIOD_N).
+                self.sparse.pk: lambda m, t: 1.5 if m == "2026-03" else 3.6,
             },
+            sizes={self.sparse.pk: lambda m: 5 if m == "2026-03" else 80},
         )
 
     def alarms(self):
@@ -173,6 +181,12 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         self.assertEqual(status.baseline_since, CHANGE)
         self.assertEqual(status.baseline_until, dt.date(2025, 6, 30))
         self.assertGreater(status.center, billing.level + 0.3)
+
+    def test_a_period_of_a_few_answers_is_left_out(self):
+        sparse = next(w for w in watches(TODAY) if w.touchpoint_id == self.sparse.pk)
+        march = [p.start[:7] for p in sparse.periods].index("2026-03")
+        self.assertEqual(sparse.counts[march], 0)
+        self.assertIsNone(sparse.alarm)
 
     def test_a_rise_with_its_initiative_is_held_without_an_alarm(self):
         kickoff = next(w for w in watches(TODAY) if w.touchpoint_id == self.kickoff.pk)
