@@ -273,3 +273,16 @@ class NoComparisonTests(OwnFactStore, ImprovementTestCase):
         svg = vl_convert.vegalite_to_svg({**specs["its"], "width": 600}, vl_version="6.4")
         self.assertEqual(len(re.findall(r'<path d="M[^"]+" stroke="#1A1A1A"', svg)), 2)
         self.assertEqual(len(re.findall(r'<path d="M[^"]+" stroke="#737373"', svg)), 1)
+
+
+def test_the_coded_answers_average_to_the_metric():
+    """NPS: the mean of ±100/0 codes is the NPS of cxloop.analytics (Reichheld's definition);
+    CSAT: the mean of 100/0 is the share of 4s and 5s in per cent."""
+    from cxloop.analytics import nps_counts, nps_from_counts
+    from cxloop.insights.initiatives import code_scores
+
+    answers = np.array([0, 3, 6, 7, 8, 9, 10, 10, 9, 5, 8, 10])
+    expected = nps_from_counts(*nps_counts(answers)).value
+    assert abs(code_scores("nps", answers).mean() - expected) < 1e-12
+    assert code_scores("csat", [1, 3, 4, 5]).mean() == 50.0
+    assert list(code_scores("ces", [1, 7])) == [1.0, 7.0]

@@ -6,7 +6,10 @@ error, where there is nothing to measure; an outsider still gets 404."""
 import datetime as dt
 import json
 import re
+import tempfile
+from pathlib import Path
 
+from django.test import override_settings
 from django.urls import reverse
 
 from cxloop.journeys.models import Journey, Stage
@@ -121,3 +124,12 @@ class EffectPageTests(OwnFactStore, ImprovementTestCase):
 
     def test_an_outsider_still_gets_404(self):
         self.assertEqual(self.page(self.done, user=self.outsider).status_code, 404)
+
+    def test_a_store_that_cannot_be_read_gives_the_message_not_an_error(self):
+        with tempfile.TemporaryDirectory() as broken:
+            (Path(broken) / "manifest.json").write_text("{not json")
+            with override_settings(FACTS_DIR=broken):
+                response = self.page(self.done)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, 'data-status="unavailable"')
+        self.assertContains(response, "The analytics store cannot be read just now")
