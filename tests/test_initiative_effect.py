@@ -104,6 +104,20 @@ class AllCustomersTests(OwnFactStore, ImprovementTestCase):
         self.assertEqual(effect.change, CHANGE)
         self.assertTrue(inside(effect.did.effect, LIFT))
 
+    def test_it_leaves_out_the_period_the_change_falls_in(self):
+        # Finished on 15 December: December is part before, part after (and the lift comes on
+        # 1 January, so the DiD against December's neighbours still finds it all).
+        mid = finished(
+            propose(self.owner.employee, [self.kickoff]),
+            effective_from=dt.date(2025, 12, 15),
+            by=self.lead.employee,
+        )
+        did = self.effect(mid).did
+        periods = [p.period for p in did.points]
+        self.assertNotIn("2025-12-01", periods)
+        self.assertEqual((periods[11], did.change_period), ("2025-11-01", "2026-01-01"))
+        self.assertTrue(inside(did.effect, LIFT), did.effect)
+
     def test_it_says_a_touchpoint_without_answers_has_no_data(self):
         stage = self.kickoff.stage
         silent = touchpoint(stage, 3, "silent", "Тишина", "Silence")

@@ -21,7 +21,8 @@ equal length. For NPS the difference of NPS (adjusted-Wald z), otherwise of mean
 rhythm`: months, or quarters for a survey in waves), at most :data:`PERIODS_BEFORE` complete
 periods before the change and :data:`PERIODS_AFTER` after it (so at most 25 periods are read);
 the period that is not over is left out, and so is the period the change falls in unless the
-change is on its first day (its answers are part before, part after).
+change is on its first day (its answers are part before, part after): the DiD numbers periods in
+calendar time, so that one is a gap; the time series joins the periods on either side of it.
 
 **(b) Difference-in-differences** (:func:`~cxloop.analytics.did_regression`) against the
 comparison group the scope gives: for *all customers*, the other touchpoints of the same
@@ -305,6 +306,11 @@ def _ordinal(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
+def _months(iso_day: str) -> int:
+    """Months since year 0 of the month of an ISO day."""
+    return int(iso_day[:4]) * 12 + int(iso_day[5:7]) - 1
+
+
 def _month_start(day: dt.date, back: int = 0) -> dt.date:
     index = day.year * 12 + day.month - 1 - back
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -404,19 +410,24 @@ def _did(
     keep = at >= 0
     if not keep.any() or after_at in (0, len(kept)):
         return None
+    # Periods numbered in time (months, or quarters, since year 0), so that a period left out
+    # at the change leaves a gap and the pre-trends' slopes are per period of the calendar.
+    step = 3 if kept[0].grain == QUARTER else 1
+    number = np.array([_months(p.start) // step for p in kept], np.float64)
     counts = data["n"][keep]
     y = code_scores(metric, np.repeat(data["score"][keep], counts))
     g = np.repeat(data["treated"][keep].astype(np.float64), counts)
-    p = np.repeat(at[keep].astype(np.float64), counts)
-    post = p >= after_at
+    p = np.repeat(number[at[keep]], counts)
+    post = p >= number[after_at]
     cells = [int(((g == t) & (post == s)).sum()) for t in (1, 0) for s in (False, True)]
     if min(cells) < MIN_N:
         return None
     try:
-        res = did_regression(y, g, p, change=after_at)
+        res = did_regression(y, g, p, change=number[after_at])
     except ValueError:
         return None  # e.g. every answer the same: nothing to estimate
-    by_index = {int(v): i for i, v in enumerate(res.periods)}
+    position = {v: i for i, v in enumerate(number)}
+    by_index = {position[float(v)]: i for i, v in enumerate(res.periods)}
     points = []
     for i, period in enumerate(kept):
         j = by_index.get(i)
