@@ -28,10 +28,16 @@ def refresh_fact_months(months: list[str]) -> dict:
     Once written, :data:`~cxloop.facts.signals.facts_refreshed` is sent (the roll-back watch
     follows it); a receiver that fails is logged and the refresh stands."""
     written = sync.refresh_months(months)
-    for receiver, error in facts_refreshed.send_robust(sender=refresh_fact_months, written=written):
+    tell_refreshed(written)
+    return written.to_dict()
+
+
+def tell_refreshed(written: sync.Written) -> None:
+    """Send :data:`~cxloop.facts.signals.facts_refreshed` for a refresh or rebuild just
+    written; a receiver that fails is logged and the store stands."""
+    for receiver, error in facts_refreshed.send_robust(sender=sync, written=written):
         if isinstance(error, Exception):
             log.error("facts_refreshed: %r failed", receiver, exc_info=error)
-    return written.to_dict()
 
 
 def _enqueue_refresh(months: list[str], run_after: dt.datetime | None) -> None:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from cxloop.customers.queries import all_segments, customer_names, target_segments
 from cxloop.front.forms import InsightFilters
 from cxloop.i18n import month_since
+from cxloop.improvements.queries import may_propose
 from cxloop.insights import charts
 from cxloop.insights.dashboards import (
     BY,
@@ -570,6 +571,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-version")
         .first(),
         "responses_href": _responses_url(filters, touchpoint=touchpoint.pk),
+        "may_propose": may_propose(request.user),
     }
     if result is not None and result.n:
         control = result.control

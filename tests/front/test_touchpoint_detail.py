@@ -31,6 +31,13 @@ class TouchpointDetailTests(InsightPageTestCase):
         response = self.get(self.url(self.billing), as_user=self.owner, since="2027-01-01")
         self.assertContains(response, "No ratings of this touchpoint")
 
+    def test_managers_start_an_initiative_from_it_and_employees_do_not(self):
+        start = f"{reverse('initiative_new')}?from=touchpoint&amp;touchpoint={self.billing.pk}"
+        response = self.get(self.url(self.billing), as_user=self.owner, segment="all")
+        self.assertContains(response, f'href="{start}"')
+        response = self.get(self.url(self.billing), as_user=self.outsider, segment="all")
+        self.assertNotContains(response, reverse("initiative_new"))
+
     def test_it_is_404_for_a_touchpoint_that_does_not_exist(self):
         response = self.get(reverse("touchpoint_detail", args=[999999]), as_user=self.owner)
         self.assertEqual(response.status_code, 404)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cxloop.facts import queries, store, sync
+from cxloop.facts.tasks import tell_refreshed
 
 
 class Command(BaseCommand):
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+        tell_refreshed(written)  # the roll-back watch follows the rebuilt store too
         self.stdout.write(
             f"Fact store rebuilt: {written.responses:,} responses, {written.answers:,} answers, "
             f"{len(written.months)} months in {written.seconds:.1f} s, "
