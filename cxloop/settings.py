@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "cxloop.improvements",
     "cxloop.insights",
     "cxloop.api",
+    "cxloop.reports",
     "cxloop.front",
     "cxloop.privacy",
     "cxloop.security",
