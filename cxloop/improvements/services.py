@@ -58,10 +58,12 @@ BaselineSource = Callable[[Sequence[int], str, dt.date], Baseline | None]
 _baseline_source: BaselineSource | None = None
 
 
-def set_baseline_source(source: BaselineSource | None) -> None:
-    """Name the function that measures baselines (None: none; tests put theirs back)."""
+def set_baseline_source(source: BaselineSource | None) -> BaselineSource | None:
+    """Name the function that measures baselines (None: none); the one it replaces, which a
+    test that sets its own puts back."""
     global _baseline_source
-    _baseline_source = source
+    previous, _baseline_source = _baseline_source, source
+    return previous
 
 
 def baseline_for(touchpoints: Iterable, metric: str, until: dt.date) -> Baseline | None:

@@ -128,10 +128,10 @@ class InitiativePageTests(ImprovementTestCase):
                 self.assertEqual(self.client.get(reverse("initiative_new")).status_code, status)
 
     def test_the_new_page_is_prefilled_from_where_it_was_started_and_shows_the_baseline(self):
-        services.set_baseline_source(
+        wired = services.set_baseline_source(
             lambda ids, metric, until: services.Baseline(3.41, 212, dt.date(2025, 12, 1), until)
         )
-        self.addCleanup(services.set_baseline_source, None)
+        self.addCleanup(services.set_baseline_source, wired)
         self.as_("lead")
         query = f"?from=root_cause&root_cause={self.cause.pk}&metric=csat"
         page = self.client.get(reverse("initiative_new") + query, HTTP_ACCEPT_LANGUAGE="en")

@@ -21,8 +21,10 @@ LATER = NOW + dt.timedelta(days=1)
 
 
 class BaselineTests(ImprovementTestCase):
-    def tearDown(self):
-        services.set_baseline_source(None)
+    def setUp(self):
+        super().setUp()
+        # The wired source (the fact store's) is put back after each test: others need it.
+        self.addCleanup(services.set_baseline_source, services.set_baseline_source(None))
 
     def test_it_measures_the_baseline_at_creation_from_the_source(self):
         asked = []
