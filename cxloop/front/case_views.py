@@ -70,6 +70,7 @@ from cxloop.feedback.follow_ups import (
 )
 from cxloop.front import case_forms
 from cxloop.front.evidence_views import MSG_TOO_LONG, comment_of, score_chips
+from cxloop.front.filters import refuse_filter, row_id_filter
 from cxloop.lib.params import ParamError, check_text, parse_date, parse_row_id
 from cxloop.people.queries import (
     administers_cx,
@@ -142,26 +143,6 @@ def next_clock(case, now: dt.datetime) -> Clock:
 # --- the list -----------------------------------------------------------------------------
 
 
-def _refuse(request: HttpRequest, label: str, reason: str) -> None:
-    messages.error(
-        request,
-        _("%(field)s: %(reason)s — this filter is left out.") % {"field": label, "reason": reason},
-    )
-
-
-def _row_id(request: HttpRequest, name: str, label: str, accepted: dict) -> int | None:
-    raw = request.GET.get(name, "")
-    if not raw:
-        return None
-    try:
-        value = parse_row_id(name, raw)
-    except ParamError as error:
-        _refuse(request, label, _(error.template) % error.params)
-        return None
-    accepted[name] = str(value)
-    return value
-
-
 def _day_start(day: dt.date) -> dt.datetime:
     """The first moment of ``day`` in the site's time zone."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
@@ -189,14 +170,14 @@ def _period(
                 "value": _shown(raw),
                 "reason": _(error.template) % error.params,
             }
-            _refuse(request, label, errors[name])
+            refuse_filter(request, label, errors[name])
     since, until = days.get("since"), days.get("until")
     if since is not None and until is not None and until < since:
         errors["until"] = _("%(until)s is before the start, %(since)s") % {
             "until": until.isoformat(),
             "since": since.isoformat(),
         }
-        _refuse(request, _("Opened to"), errors["until"])
+        refuse_filter(request, _("Opened to"), errors["until"])
         del days["until"]
     for name, day in days.items():
         accepted[name] = day.isoformat()
@@ -210,13 +191,13 @@ def _period(
 def _team_ids(request: HttpRequest, accepted: dict[str, str]) -> tuple[int, ...] | None:
     """``team``: the team and those under it, as far as the user sees them (the loop
     dashboard's team filter); a team the user does not see is refused."""
-    team_id = _row_id(request, "team", _("Team"), accepted)
+    team_id = row_id_filter(request, "team", _("Team"), accepted)
     if team_id is None:
         return None
     visible = visible_team_ids(request.user)
     if not visible_teams(request.user).filter(pk=team_id).exists():
         del accepted["team"]
-        _refuse(request, _("Team"), _("no such team among those you see"))
+        refuse_filter(request, _("Team"), _("no such team among those you see"))
         return None
     return tuple(t for t in subtree_ids(team_id) if visible is None or t in visible)
 
@@ -234,7 +215,7 @@ def _case_filter(
     accepted["tab"] = tab
     state = get.get("state", "open")
     if state and state != "open" and state not in CaseState.values:
-        _refuse(request, _("State"), _("no such state"))
+        refuse_filter(request, _("State"), _("no such state"))
         state = "open"
     accepted["state"] = state
     overdue = get.get("overdue") == "1"
@@ -242,7 +223,7 @@ def _case_filter(
         accepted["overdue"] = "1"
     priority = get.get("priority", "")
     if priority and priority not in Priority.values:
-        _refuse(request, _("Priority"), _("no such priority"))
+        refuse_filter(request, _("Priority"), _("no such priority"))
         priority = ""
     if priority:
         accepted["priority"] = priority
@@ -254,7 +235,7 @@ def _case_filter(
                 raise ParamError("q", text, MSG_TOO_LONG, {"count": SEARCH_MAX})
             accepted["q"] = text
         except ParamError as error:
-            _refuse(request, _("Text"), _(error.template) % error.params)
+            refuse_filter(request, _("Text"), _(error.template) % error.params)
             text = ""
     opened_since, opened_before = _period(request, accepted, errors)
     where = CaseFilter(
@@ -262,10 +243,10 @@ def _case_filter(
         state=state,
         overdue=overdue,
         priority=priority,
-        touchpoint_id=_row_id(request, "touchpoint", _("Touchpoint"), accepted),
-        root_cause_id=_row_id(request, "root_cause", _("Root cause"), accepted),
-        customer_id=_row_id(request, "customer", _("Customer"), accepted),
-        owner_id=_row_id(request, "owner", _("Owner"), accepted),
+        touchpoint_id=row_id_filter(request, "touchpoint", _("Touchpoint"), accepted),
+        root_cause_id=row_id_filter(request, "root_cause", _("Root cause"), accepted),
+        customer_id=row_id_filter(request, "customer", _("Customer"), accepted),
+        owner_id=row_id_filter(request, "owner", _("Owner"), accepted),
         text=accepted.get("q", ""),
         opened_since=opened_since,
         opened_before=opened_before,
@@ -719,7 +700,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     accepted["tab"] = tab = tab if tab in tabs else (tabs[0] if tabs else "")
     done_choice = get.get("done", "open")
     if done_choice not in ("open", "done", "all"):
-        _refuse(request, _("Done"), _("expected open, done or all"))
+        refuse_filter(request, _("Done"), _("expected open, done or all"))
         done_choice = "open"
     accepted["done"] = done_choice
     overdue = get.get("overdue") == "1"
@@ -727,7 +708,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
         accepted["overdue"] = "1"
     where = FollowUpFilter(
         mine=tab == MINE,
-        owner_id=_row_id(request, "owner", _("Owner"), accepted),
+        owner_id=row_id_filter(request, "owner", _("Owner"), accepted),
         overdue=overdue,
         done={"open": False, "done": True, "all": None}[done_choice],
     )

@@ -33,6 +33,7 @@ from cxloop.customers.queries import (
     visible_customer,
 )
 from cxloop.feedback.queries import meetings_about
+from cxloop.front.filters import refuse_filter
 from cxloop.insights.evidence import nps_history, nps_history_chart
 from cxloop.journeys.queries import journey_touchpoints
 from cxloop.lib.params import ParamError, check_text, parse_date, parse_integer, parse_row_id
@@ -90,17 +91,6 @@ BAND_CLASSES = {
 def _say(request: HttpRequest, label: str, error: ParamError) -> None:
     """A filter that cannot match is left out, and the page says which and why."""
     reason = _(error.template) % error.params
-    messages.error(
-        request,
-        _("%(field)s: %(reason)s — this filter is left out.")
-        % {
-            "field": label,
-            "reason": reason,
-        },
-    )
-
-
-def _refuse(request: HttpRequest, label: str, reason: str) -> None:
     messages.error(
         request,
         _("%(field)s: %(reason)s — this filter is left out.")
@@ -173,7 +163,7 @@ def _parse_response_filters(
             until = min(until, following_start) if until else following_start
             accepted["period"] = f"{year:04d}-{month:02d}"
         else:
-            _refuse(request, _("Month"), _("expected a month YYYY-MM between 1900 and 2200"))
+            refuse_filter(request, _("Month"), _("expected a month YYYY-MM between 1900 and 2200"))
     where = replace(where, since=since, until=until)
 
     if raw["team"]:
@@ -208,11 +198,11 @@ def _parse_response_filters(
             where = replace(where, channel=raw["channel"])
             accepted["channel"] = raw["channel"]
         else:
-            _refuse(request, _("Channel"), _("no such channel"))
+            refuse_filter(request, _("Channel"), _("no such channel"))
 
     kind = raw["kind"]
     if kind and kind not in SCORE_RANGES:
-        _refuse(request, _("Scale"), _("expected one of nps, csat, ces, rating"))
+        refuse_filter(request, _("Scale"), _("expected one of nps, csat, ces, rating"))
         kind = ""
     low = high = None
     if kind:
@@ -221,9 +211,9 @@ def _parse_response_filters(
         low, high = SCORE_RANGES[kind]
     if raw["band"]:
         if not kind:
-            _refuse(request, _("Band"), _("choose a scale first"))
+            refuse_filter(request, _("Band"), _("choose a scale first"))
         elif raw["band"] not in BANDS[kind]:
-            _refuse(
+            refuse_filter(
                 request,
                 _("Band"),
                 _("expected one of %(bands)s") % {"bands": ", ".join(BANDS[kind])},
@@ -235,7 +225,7 @@ def _parse_response_filters(
         if not raw[name]:
             continue
         if not kind:
-            _refuse(request, label, _("choose a scale first"))
+            refuse_filter(request, label, _("choose a scale first"))
             continue
         lowest, highest = SCORE_RANGES[kind]
         try:
@@ -494,7 +484,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         if get["tier"] in Tier.values:
             options["tier"] = accepted["tier"] = get["tier"]
         else:
-            _refuse(request, _("Tier"), _("no such tier"))
+            refuse_filter(request, _("Tier"), _("no such tier"))
     if get.get("team"):
         try:
             team_id = parse_row_id("team", get["team"])
@@ -516,7 +506,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             _say(request, _("Owner"), error)
     sort = get.get("sort", "name")
     if sort not in CUSTOMER_SORTS:
-        _refuse(
+        refuse_filter(
             request,
             _("Sort"),
             _("expected one of %(values)s") % {"values": ", ".join(CUSTOMER_SORTS)},

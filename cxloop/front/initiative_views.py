@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from cxloop.cases.queries import root_cause_taxonomy, visible_cases
+from cxloop.front.filters import refuse_filter, row_id_filter
 from cxloop.front.initiative_forms import ActionItemForm, FinishForm, InitiativeForm, StateForm
 from cxloop.i18n import localized
 from cxloop.improvements import services
@@ -54,7 +55,6 @@ from cxloop.improvements.queries import (
 from cxloop.insights import charts
 from cxloop.insights.initiatives import MIN_N as EFFECT_MIN_N
 from cxloop.insights.initiatives import initiative_effect
-from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.queries import employee_of
 
 PER_PAGE = 50
@@ -65,26 +65,6 @@ MOVE_LABELS = {
     InitiativeState.ABANDONED: gettext_lazy("Abandon"),
 }
 POST_ONLY = ["GET", "HEAD", "POST"]
-
-
-def _refuse(request: HttpRequest, label: str, reason: str) -> None:
-    messages.error(
-        request,
-        _("%(field)s: %(reason)s — this filter is left out.") % {"field": label, "reason": reason},
-    )
-
-
-def _row_id(request: HttpRequest, name: str, label: str, accepted: dict) -> int | None:
-    raw = request.GET.get(name, "")
-    if not raw:
-        return None
-    try:
-        value = parse_row_id(name, raw)
-    except ParamError as error:
-        _refuse(request, label, _(error.template) % error.params)
-        return None
-    accepted[name] = str(value)
-    return value
 
 
 # --- the list -----------------------------------------------------------------------------
@@ -98,7 +78,7 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
     accepted: dict[str, str] = {}
     state = request.GET.get("state", "active")
     if state and state != "active" and state not in InitiativeState.values:
-        _refuse(request, _("State"), _("no such state"))
+        refuse_filter(request, _("State"), _("no such state"))
         state = "active"
     accepted["state"] = state
     overdue = request.GET.get("overdue") == "1"
@@ -106,8 +86,8 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
         accepted["overdue"] = "1"
     where = InitiativeFilter(
         state=state,
-        touchpoint_id=_row_id(request, "touchpoint", _("Touchpoint"), accepted),
-        owner_id=_row_id(request, "owner", _("Owner"), accepted),
+        touchpoint_id=row_id_filter(request, "touchpoint", _("Touchpoint"), accepted),
+        owner_id=row_id_filter(request, "owner", _("Owner"), accepted),
         overdue=overdue,
     )
     today = timezone.localdate()
@@ -135,41 +115,41 @@ def _prefill(request: HttpRequest) -> dict:
     nothing is left out with a message."""
     get, initial = request.GET, {"scope": Scope.ALL, "started_from": StartedFrom.MANUAL}
     causes = {}
-    touchpoint_id = _row_id(request, "touchpoint", _("Touchpoint"), {})
+    touchpoint_id = row_id_filter(request, "touchpoint", _("Touchpoint"), {})
     if touchpoint_id is not None:
         touchpoint = touchpoint_by_id(touchpoint_id)
         if touchpoint is None:
-            _refuse(request, _("Touchpoint"), _("no such touchpoint"))
+            refuse_filter(request, _("Touchpoint"), _("no such touchpoint"))
         else:
             initial["touchpoints"] = [touchpoint]
-    cause_id = _row_id(request, "root_cause", _("Root cause"), {})
+    cause_id = row_id_filter(request, "root_cause", _("Root cause"), {})
     if cause_id is not None:
         cause = root_cause_taxonomy().filter(pk=cause_id).first()
         if cause is None:
-            _refuse(request, _("Root cause"), _("no such root cause"))
+            refuse_filter(request, _("Root cause"), _("no such root cause"))
         else:
             causes = {"root_causes": [cause]}
             if cause.touchpoint is not None and "touchpoints" not in initial:
                 initial["touchpoints"] = [cause.touchpoint]
             initial["title"] = cause.label
     initial.update(causes)
-    case_id = _row_id(request, "case", _("Case"), {})
+    case_id = row_id_filter(request, "case", _("Case"), {})
     if case_id is not None:
         case = visible_cases(request.user).filter(pk=case_id).first()
         if case is None:
-            _refuse(request, _("Case"), _("no such case among those you see"))
+            refuse_filter(request, _("Case"), _("no such case among those you see"))
         else:
             initial["cases"] = case.reference
     started_from = get.get("from", "")
     if started_from in StartedFrom.values:
         initial["started_from"] = started_from
     elif started_from:
-        _refuse(request, _("Started from"), _("no such starting point"))
+        refuse_filter(request, _("Started from"), _("no such starting point"))
     metric = get.get("metric", "")
     if metric in TargetMetric.values:
         initial["metric"] = metric
     elif metric:
-        _refuse(request, _("Target metric"), _("no such metric"))
+        refuse_filter(request, _("Target metric"), _("no such metric"))
     return initial
 
 

@@ -1,0 +1,31 @@
+"""A list page's query-string filters: one that names nothing is left out with a message saying
+which field and why, so a stale or hand-edited link still shows the page."""
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from cxloop.lib.params import ParamError, parse_row_id
+
+
+def refuse_filter(request: HttpRequest, label: str, reason: str) -> None:
+    """Tell the user that the filter ``label`` is left out, and why."""
+    messages.error(
+        request,
+        _("%(field)s: %(reason)s — this filter is left out.") % {"field": label, "reason": reason},
+    )
+
+
+def row_id_filter(request: HttpRequest, name: str, label: str, accepted: dict) -> int | None:
+    """The row id in the query parameter ``name`` (None when absent or refused); an accepted
+    one is also put into ``accepted`` (the filters the page keeps in its links)."""
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        value = parse_row_id(name, raw)
+    except ParamError as error:
+        refuse_filter(request, label, _(error.template) % error.params)
+        return None
+    accepted[name] = str(value)
+    return value
