@@ -323,3 +323,133 @@ class RollbackAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.touchpoint_id} {self.period_start}: {self.center:.2f} → {self.level:.2f}"
+
+
+# --- the decision log (issue #12, point 6; docs/decisions/014-initiatives.md) ------------------
+
+
+class DecisionKind(models.TextChoices):
+    PRICE = "price", _("price change")
+    SYSTEM = "system", _("new system")
+    REORGANISATION = "reorg", _("reorganisation")
+    POLICY = "policy", _("policy")
+    OTHER = "other", _("other")
+
+
+class Direction(models.TextChoices):
+    """Which way a decision is expected to move its metric."""
+
+    UP = "up", _("up")
+    DOWN = "down", _("down")
+    NONE = "none", _("no change")
+
+
+class Decision(models.Model):
+    """A business decision that may affect customers: when it was taken and from when it is in
+    force, the touchpoints it may affect and the change of a metric expected there (direction
+    and size, in the metric's points). The measured effect is computed on the page
+    (:mod:`cxloop.insights.decisions`) with the initiatives' impact analytics. Its history is
+    :class:`DecisionEvent`."""
+
+    title = models.CharField(_("title"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind of decision"), max_length=8, choices=DecisionKind)
+    decided_on = models.DateField(_("decided on"))
+    in_force_from = models.DateField(_("in force from"))
+    touchpoints = models.ManyToManyField(
+        "journeys.Touchpoint", verbose_name=_("touchpoints it may affect"), related_name="decisions"
+    )
+    metric = models.CharField(_("metric"), max_length=8, choices=TargetMetric)
+    expected_direction = models.CharField(_("expected direction"), max_length=4, choices=Direction)
+    expected_size = models.DecimalField(
+        _("expected size (points)"), max_digits=6, decimal_places=2, default=0
+    )
+    initiative = models.ForeignKey(
+        Initiative,
+        verbose_name=_("initiative"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decisions",
+    )
+    team = models.ForeignKey(
+        "people.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        help_text=_("Empty: the whole organisation."),
+    )
+    recorded_at = models.DateTimeField(_("recorded"))
+    recorded_by = _by(_("recorded by"))
+    updated_at = models.DateTimeField(_("changed"))
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-in_force_from", "-pk"]
+        indexes = [models.Index(fields=["in_force_from"], name="decision_in_force")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=DecisionKind.values), name="decision_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(metric__in=TargetMetric.values), name="decision_metric_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_direction__in=Direction.values),
+                name="decision_direction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_size__gte=0), name="decision_size_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(in_force_from__gte=models.F("decided_on")),
+                name="decision_in_force_after_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.label}"
+
+    @property
+    def label(self) -> str:
+        return second_language(self.title, self.title_en)
+
+    @property
+    def reference(self) -> str:
+        return f"D-{self.pk:04d}" if self.pk else "D-?"
+
+    @property
+    def expected_change(self) -> float:
+        """The expected change with its sign (0 for "no change")."""
+        size = float(self.expected_size)
+        return {Direction.UP: size, Direction.DOWN: -size}.get(self.expected_direction, 0.0)
+
+
+class DecisionEvent(models.Model):
+    """One change of a decision's record: who, when, and the values it had after. Never
+    changed or deleted."""
+
+    decision = models.ForeignKey(
+        Decision, verbose_name=_("decision"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("when"))
+    by = _by(_("by"))
+    kind = models.CharField(_("what"), max_length=16)  # "created" or "edited"
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("decision event")
+        verbose_name_plural = _("decision events")
+        ordering = ["decision_id", "at", "id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("a decision's history is not rewritten")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("a decision's history is not deleted")

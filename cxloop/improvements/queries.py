@@ -16,7 +16,14 @@ from django.shortcuts import get_object_or_404
 
 from cxloop.customers.models import Segment
 from cxloop.improvements.choices import ACTIVE_STATES, TRANSITIONS, InitiativeState
-from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent, RollbackAlert
+from cxloop.improvements.models import (
+    ActionItem,
+    Decision,
+    DecisionEvent,
+    Initiative,
+    InitiativeEvent,
+    RollbackAlert,
+)
 from cxloop.journeys.models import Touchpoint
 from cxloop.people.models import Employee, Role, Team
 from cxloop.people.queries import (
@@ -258,3 +265,101 @@ def latest_rollback_alerts(touchpoint_ids=None, *, case_states=None) -> dict[int
     for alert in alerts:
         latest.setdefault(alert.touchpoint_id, alert)
     return latest
+
+
+# --- the decision log ----------------------------------------------------------------------
+#
+# Who: every role that sees the organisation's data reads the log (a decision is the
+# organisation's, not a team's); the CX lead and executives record and change any decision; a
+# manager records decisions for their part (a team in their subtree) and changes those; an
+# employee and a viewer read; a user without an employee record (not a superuser) sees none.
+
+VERDICTS = ("as_expected", "better", "worse", "unclear")
+
+
+def verdict(expected: float, low: float, high: float) -> str:
+    """A measured change's interval (``low``..``high``) against the ``expected`` change (with
+    its sign; 0: no change expected): ``worse`` when the interval lies wholly on the bad side
+    of the expectation (below it when a rise or no change was expected, above it when a fall
+    was), ``better`` when wholly on the good side, ``as_expected`` when it contains the
+    expectation and excludes the opposite sign, ``unclear`` otherwise (a wide interval)."""
+    if expected < 0:  # a fall expected: higher is better for the customer
+        if low > expected:
+            return "better"
+        if high < expected:
+            return "worse"
+    else:
+        if high < expected:
+            return "worse"
+        if low > expected:
+            return "better"
+    # The interval contains the expectation: as expected when it rules out the other side.
+    if expected > 0 and low > 0:
+        return "as_expected"
+    if expected < 0 and high < 0:
+        return "as_expected"
+    if expected == 0:
+        return "as_expected"
+    return "unclear"
+
+
+def visible_decisions(user) -> QuerySet[Decision]:
+    if role_of(user) is None or (employee_of(user) is None and not leads_initiatives(user)):
+        return Decision.objects.none()
+    return Decision.objects.all()
+
+
+def may_record_decision(user) -> bool:
+    return may_propose(user)
+
+
+def may_edit_decision(user, decision: Decision) -> bool:
+    if leads_initiatives(user):
+        return True
+    if role_of(user) != Role.MANAGER or employee_of(user) is None:
+        return False
+    return decision.team_id is not None and decision.team_id in subtree_ids(
+        employee_of(user).team_id
+    )
+
+
+def visible_decision(user, pk: int) -> Decision:
+    decisions = visible_decisions(user).select_related("recorded_by__user", "initiative", "team")
+    return get_object_or_404(decisions, pk=pk)
+
+
+@dataclass(frozen=True)
+class DecisionFilter:
+    kind: str = ""
+    touchpoint_id: int | None = None
+
+
+def decisions_matching(user, where: DecisionFilter) -> QuerySet[Decision]:
+    decisions = visible_decisions(user)
+    if where.kind:
+        decisions = decisions.filter(kind=where.kind)
+    if where.touchpoint_id is not None:
+        decisions = decisions.filter(touchpoints__id=where.touchpoint_id)
+    return (
+        decisions.select_related("recorded_by__user", "team", "initiative")
+        .prefetch_related("touchpoints")
+        .order_by("-in_force_from", "-pk")
+        .distinct()
+    )
+
+
+def decisions_in_force(since: dt.date, until: dt.date) -> QuerySet[Decision]:
+    """Decisions in force from ``since`` to ``until`` (inclusive), with their touchpoints."""
+    return (
+        Decision.objects.filter(in_force_from__range=(since, until))
+        .prefetch_related("touchpoints")
+        .order_by("in_force_from", "pk")
+    )
+
+
+def decision_history(decision: Decision) -> QuerySet[DecisionEvent]:
+    return decision.events.select_related("by__user").order_by("at", "pk")
+
+
+def initiative_choices(user) -> QuerySet[Initiative]:
+    return visible_initiatives(user).order_by("-created_at")

@@ -24,7 +24,16 @@ from cxloop.improvements.choices import (
     StartedFrom,
     TargetMetric,
 )
-from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent, RollbackAlert
+from cxloop.improvements.models import (
+    ActionItem,
+    Decision,
+    DecisionEvent,
+    DecisionKind,
+    Direction,
+    Initiative,
+    InitiativeEvent,
+    RollbackAlert,
+)
 from cxloop.journeys.services import new_standard_version
 
 
@@ -499,3 +508,128 @@ def attach_rollback_case(alert: RollbackAlert, case) -> None:
     """Keep the closed-loop case opened for the alert (a record or its id)."""
     alert.case_id = getattr(case, "pk", case)
     RollbackAlert.objects.filter(pk=alert.pk).update(case_id=alert.case_id)
+
+
+# --- the decision log ----------------------------------------------------------------------
+
+DECISION_FIELDS = (
+    "title",
+    "title_en",
+    "description",
+    "kind",
+    "decided_on",
+    "in_force_from",
+    "metric",
+    "expected_direction",
+    "expected_size",
+    "initiative",
+    "team",
+)
+
+
+def _check_decision(fields: dict) -> dict:
+    """The fields cleaned, or :class:`InitiativeError` naming the first one at fault."""
+    if not str(fields.get("title") or "").strip():
+        raise InitiativeError(_("Give the decision a title."), "title")
+    if fields.get("kind") not in DecisionKind.values:
+        raise InitiativeError(_("Choose the kind of decision."), "kind")
+    decided, in_force = fields.get("decided_on"), fields.get("in_force_from")
+    if not isinstance(decided, dt.date):
+        raise InitiativeError(_("Give the day it was decided."), "decided_on")
+    if not isinstance(in_force, dt.date):
+        raise InitiativeError(_("Give the day it is in force from."), "in_force_from")
+    if in_force < decided:
+        raise InitiativeError(
+            _("A decision cannot be in force before it was decided."), "in_force_from"
+        )
+    touchpoints = list(fields.get("touchpoints") or ())
+    if not touchpoints:
+        raise InitiativeError(_("Choose at least one touchpoint it may affect."), "touchpoints")
+    if fields.get("metric") not in TargetMetric.values:
+        raise InitiativeError(_("Choose the metric."), "metric")
+    if fields.get("expected_direction") not in Direction.values:
+        raise InitiativeError(_("Choose the expected direction."), "expected_direction")
+    try:
+        size = Decimal(str(fields.get("expected_size", 0)))
+    except ArithmeticError:
+        raise InitiativeError(_("The expected size is a number."), "expected_size") from None
+    if not size.is_finite() or size < 0 or size >= Decimal("10000"):
+        raise InitiativeError(
+            _("The expected size is a number of points, zero or more."), "expected_size"
+        )
+    size = Decimal(0) if fields["expected_direction"] == Direction.NONE else size
+    size = size.quantize(Decimal("0.01"))
+    return {
+        **fields,
+        "title": str(fields["title"]).strip()[:300],
+        "title_en": str(fields.get("title_en") or "").strip()[:300],
+        "description": str(fields.get("description") or "").strip(),
+        "expected_size": size,
+        "touchpoints": touchpoints,
+    }
+
+
+def _decision_snapshot(decision) -> dict:
+    return {
+        "title": decision.title,
+        "title_en": decision.title_en,
+        "description": decision.description,
+        "kind": decision.kind,
+        "decided_on": decision.decided_on.isoformat(),
+        "in_force_from": decision.in_force_from.isoformat(),
+        "metric": decision.metric,
+        "expected_direction": decision.expected_direction,
+        "expected_size": str(decision.expected_size),
+        "initiative": decision.initiative_id,
+        "team": decision.team_id,
+        "touchpoints": sorted(decision.touchpoints.values_list("pk", flat=True)),
+    }
+
+
+def _record_decision(decision, kind: str, *, by, now: dt.datetime) -> None:
+    DecisionEvent.objects.create(
+        decision=decision, at=now, by=by, kind=kind, data=_decision_snapshot(decision)
+    )
+    audit(
+        Action.CREATE if kind == "created" else Action.CHANGE,
+        kind="decision",
+        object_id=decision.pk,
+        label=f"{decision.reference} {decision.title}",
+        details={},
+    )
+
+
+def create_decision(*, by, now: dt.datetime, touchpoints: Iterable, **fields):
+    """A decision in the log with its first history event; :class:`InitiativeError` naming the
+    field at fault, writing nothing."""
+    unknown = set(fields) - set(DECISION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    clean = _check_decision({**fields, "touchpoints": touchpoints})
+    touchpoints = clean.pop("touchpoints")
+    with transaction.atomic():
+        decision = Decision.objects.create(**clean, recorded_at=now, recorded_by=by, updated_at=now)
+        decision.touchpoints.set(touchpoints)
+        _record_decision(decision, "created", by=by, now=now)
+    return decision
+
+
+def update_decision(decision, *, by, now: dt.datetime, **fields):
+    """Change the given fields (``touchpoints`` an iterable); one history event. Nothing is
+    written when a field is refused."""
+    unknown = set(fields) - set(DECISION_FIELDS) - {"touchpoints"}
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    with transaction.atomic():
+        decision = Decision.objects.select_for_update().get(pk=decision.pk)
+        current = {name: getattr(decision, name) for name in DECISION_FIELDS}
+        current["touchpoints"] = list(decision.touchpoints.all())
+        clean = _check_decision({**current, **fields})
+        touchpoints = clean.pop("touchpoints")
+        for name in DECISION_FIELDS:
+            setattr(decision, name, clean[name])
+        decision.updated_at = now
+        decision.save()
+        decision.touchpoints.set(touchpoints)
+        _record_decision(decision, "edited", by=by, now=now)
+    return decision
