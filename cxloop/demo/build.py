@@ -12,6 +12,7 @@ from tqdm import tqdm
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.demo import organisation as org
 from cxloop.demo.cases import build_cases
+from cxloop.demo.initiatives import plant_initiatives
 from cxloop.demo.simulate import PASSWORD, DemoData, simulate
 from cxloop.demo.truth import PlantedTruth
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -140,16 +141,8 @@ def _journey(truth: PlantedTruth, teams: dict[str, Team]) -> list[Touchpoint]:
             for tp, spec in zip(touchpoints, org.TOUCHPOINTS, strict=True)
         ]
     )
-    improved = next(tp for tp in touchpoints if tp.code == truth.improvement["touchpoint"])
-    Standard.objects.create(
-        touchpoint=improved,
-        version=2,
-        effective_from=dt.date.fromisoformat(truth.improvement["from_date"]),
-        text_ru="Стартовая встреча по единому сценарию: план на 90 дней, роли, контакты, "
-        "график статусов; протокол клиенту в течение 24 часов.",
-        text_en="Kick-off by one script: a 90-day plan, roles, contacts and the status "
-        "schedule; minutes to the client within 24 hours.",
-    )
+    # The kick-off meeting's new standard (from the planted rise) is written by the finished
+    # initiative that brought it (cxloop.demo.initiatives).
     return touchpoints
 
 
@@ -550,5 +543,6 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         _meetings(data, surveys["interview"], customers, contacts, employees, writer)
         _employee_voice(data, employees, writer)
         build_cases(truth, teams=teams, employees=employees, touchpoints=touchpoints)
+        plant_initiatives(truth, touchpoints=touchpoints)
         bar.update(max(0, bar.total - bar.n))
     return data

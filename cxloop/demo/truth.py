@@ -66,6 +66,11 @@ LUCK_DRAWS = 5  # on its lucky streak a team's clients score as the best of this
 # the roll-back's month on, unhappy customers of billing are given the invoice-error cause.
 CASE_HISTORY_MONTHS, RULES_WINDOW_DAYS = 18, 14
 ROLLBACK_ROOT_CAUSE = ("Ошибка в счёте", "Invoice error")
+# The improvement cycle (cxloop/demo/initiatives.py): the billing initiative's standard is in
+# force from this many months before the end (a quarter's start, five quarters before the
+# roll-back: the data plant no gain for it, billing's level is stable until the roll-back);
+# the in-progress initiative's overdue item was due this many days before the end.
+BILLING_INITIATIVE_MONTHS_BEFORE_END, OVERDUE_DAYS = 20, 12
 
 
 def month_start(day: dt.date, months_back: int) -> dt.date:
@@ -85,6 +90,7 @@ class PlantedTruth:
     improvement: dict = field(default_factory=dict)
     lucky_team: dict = field(default_factory=dict)
     cases: dict = field(default_factory=dict)
+    initiatives: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -141,6 +147,37 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 "Cases before rules_from are the demo's history; the live rules open those of "
                 "later answers. From the roll-back's month, billing's cases are mostly invoice "
                 "errors (before it, one cause among four)."
+            ),
+        },
+        initiatives={
+            "kickoff": {
+                "touchpoint": IMPROVEMENT_TOUCHPOINT,
+                "state": "done",
+                "effective_from": month_start(end, IMPROVEMENT_MONTHS_BEFORE_END).isoformat(),
+            },
+            "billing": {
+                "touchpoint": ROLLBACK_TOUCHPOINT,
+                "state": "done",
+                "effective_from": month_start(
+                    end, BILLING_INITIATIVE_MONTHS_BEFORE_END
+                ).isoformat(),
+                "rollback_from_month": month_start(end, ROLLBACK_MONTHS_BEFORE_END).isoformat()[:7],
+            },
+            "in_progress": {
+                "touchpoint": "invoice_clarity",
+                "overdue_due_on": (end - dt.timedelta(days=OVERDUE_DAYS)).isoformat(),
+            },
+            "abandoned": {"touchpoint": "fee_negotiation"},
+            "proposed": {
+                "started_from": "opportunities",
+                "touchpoint": "the target segment's top opportunity on the journey map",
+            },
+            "explanation": (
+                "Planted through the improvement services: the kick-off meeting's initiative is "
+                "done with its new standard from the planted rise; the billing initiative is done "
+                "earlier (no gain planted: billing is stable until the roll-back), so the "
+                "roll-back watch holds its level and alarms from the roll-back's period, opening "
+                "a case for its owner. The proposed one is added after the fact store is built."
             ),
         },
     )
