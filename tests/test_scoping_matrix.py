@@ -14,6 +14,7 @@ table: the row counts of every model are compared before and after.
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth.models import User
@@ -28,7 +29,7 @@ from cxloop.customers.models import Contact, Customer
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.improvements import services as improvements
-from cxloop.improvements.models import ActionItem, Initiative
+from cxloop.improvements.models import ActionItem, Decision, Initiative
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import BusinessCalendar, Employee, Idea, Role, Team
 from cxloop.people.services import submit_idea
@@ -244,6 +245,22 @@ class ScopingMatrixTests(TestCase):
         cls.action_item = improvements.add_action_item(
             cls.initiative, text=f"{MARKER} step", owner=own, due_on=WHEN.date(), by=own, now=WHEN
         )
+        # Organisation-wide: everyone signed in reads it, so it carries no marker; the linked
+        # initiative (team A's, with the marker) must not show through it.
+        cls.decision = improvements.create_decision(
+            title="New billing system",
+            kind="system",
+            decided_on=WHEN.date(),
+            in_force_from=WHEN.date(),
+            touchpoints=[cls.touchpoint],
+            metric="rating",
+            expected_direction="up",
+            expected_size=Decimal("0.3"),
+            initiative=cls.initiative,
+            team=cls.team_a,
+            by=own,
+            now=WHEN,
+        )
         cls.pulse = make_pulse()
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
@@ -288,6 +305,8 @@ class ScopingMatrixTests(TestCase):
             "action_item_done": (
                 f"/initiatives/{self.initiative.pk}/actions/{self.action_item.pk}/done/"
             ),
+            "decision_detail": f"/decisions/{self.decision.pk}/",
+            "decision_edit": f"/decisions/{self.decision.pk}/edit/",
         }
         calls = {}
         for route, name in _routes():
@@ -492,6 +511,33 @@ class ScopingMatrixTests(TestCase):
         self.assertEqual(self.client.get(forged).status_code, 404)
         signed = f"/o/{self.survey.pk}/{open_link_signature(self.survey.pk)}/"
         self.assertNotContains(self.client.get(signed), MARKER)
+
+    def test_it_lets_only_those_in_scope_change_a_decision(self):
+        """Team A's decision: another team's manager, employees and viewers change nothing;
+        the CX lead does."""
+        edit = f"/decisions/{self.decision.pk}/edit/"
+        data = {
+            "title": "Changed",
+            "kind": "policy",
+            "decided_on": WHEN.date().isoformat(),
+            "in_force_from": WHEN.date().isoformat(),
+            "touchpoints": [self.touchpoint.pk],
+            "metric": "rating",
+            "expected_direction": "down",
+            "expected_size": "1",
+            "team": self.team_a.pk,
+        }
+        for role in ("anonymous", "viewer", "employee", "manager"):
+            with self.subTest(role=role):
+                before = _row_counts()
+                status = self._request(role, Call("post", edit, data)).status_code
+                self.assertIn(status, (302, 403, 404))
+                self.assertEqual(_row_counts(), before)
+                self.assertEqual(
+                    Decision.objects.get(pk=self.decision.pk).title, "New billing system"
+                )
+        self.assertEqual(self._request("admin", Call("post", edit, data)).status_code, 302)
+        self.assertEqual(Decision.objects.get(pk=self.decision.pk).title, "Changed")
 
     def test_it_lets_only_those_in_scope_change_an_initiative(self):
         """Another team's people and viewers change nothing of team A's initiative; its owner

@@ -37,6 +37,7 @@ urlpatterns = [
     path("imports/", include("cxloop.front.import_urls")),
     path("cases/", include("cxloop.front.case_urls")),
     path("initiatives/", include("cxloop.front.initiative_urls")),
+    path("decisions/", include("cxloop.front.decision_urls")),
     path("rules/", include("cxloop.front.rule_urls")),
     path("dashboard/loop/", include("cxloop.front.loop_urls")),
     path("settings/notifications/", include("cxloop.front.notification_urls")),

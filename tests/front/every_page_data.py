@@ -66,6 +66,8 @@ URL_KWARGS = {
     "initiative_finish": lambda d: {"pk": _initiative(d).pk},
     "action_item_add": lambda d: {"pk": _initiative(d).pk},
     "action_item_done": lambda d: {"pk": _initiative(d).pk, "item": d.action_item.pk},
+    "decision_detail": lambda d: {"pk": _decision(d).pk},
+    "decision_edit": lambda d: {"pk": _decision(d).pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -78,6 +80,7 @@ EXTRA_QUERIES = {
     "case_list": ["?state=&since=2026-02-30&until=2026-03-31"],  # a day named as refused
     "initiative_new": ["?touchpoint={billing.pk}&from=touchpoint&metric=rating"],
     "initiative_list": ["?state=&overdue=1"],
+    "decision_list": ["?kind=system&verdict=worse&touchpoint={billing.pk}"],
 }
 USERNAME = "lead"
 
@@ -232,6 +235,29 @@ def _alert_rule(data: SimpleNamespace):
             now=dt.datetime.now(dt.UTC),
         )
     return data.alert_rule
+
+
+def _decision(data: SimpleNamespace):
+    """A new billing system in the decision log, tied to the initiative, made on first use."""
+    if not hasattr(data, "decision"):
+        from cxloop.improvements import services as improvements
+
+        data.decision = improvements.create_decision(
+            title="Новая система счетов",
+            title_en="New billing system",
+            description="Переход на новую систему выставления счетов",
+            kind="system",
+            decided_on=dt.date(2026, 1, 10),
+            in_force_from=dt.date(2026, 2, 1),
+            touchpoints=[data.billing],
+            metric="rating",
+            expected_direction="up",
+            expected_size="0.3",
+            initiative=_initiative(data),
+            by=Employee.objects.get(user=data.lead),
+            now=dt.datetime.now(dt.UTC),
+        )
+    return data.decision
 
 
 def _initiative(data: SimpleNamespace):
