@@ -40,5 +40,6 @@ urlpatterns = [
     path("decisions/", include("cxloop.front.decision_urls")),
     path("rules/", include("cxloop.front.rule_urls")),
     path("dashboard/loop/", include("cxloop.front.loop_urls")),
+    path("cycle/", include("cxloop.front.cycle_urls")),
     path("settings/notifications/", include("cxloop.front.notification_urls")),
 ]

@@ -1,0 +1,9 @@
+"""Printed documents' URLs; cxloop.urls includes them beside the pages'."""
+
+from django.urls import path
+
+from cxloop.reports import cycle_views
+
+urlpatterns = [
+    path("cycle/review.pdf", cycle_views.cycle_review_pdf, name="cycle_review_pdf"),
+]
