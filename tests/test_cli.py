@@ -92,6 +92,21 @@ def test_it_links_to_the_address_it_serves_unless_told_otherwise(demo_dir):
     assert "A survey as a client sees it: https://cx.example.com/o/" in told.stdout
 
 
+def test_the_demo_proposes_from_its_top_opportunity_and_watches_for_the_roll_back(demo_dir):
+    # The proposal needs the fact store, the watch runs when it is rebuilt: both after the build.
+    probe = (
+        "from cxloop.improvements.models import Initiative, RollbackAlert; "
+        "print(Initiative.objects.filter(state='proposed', started_from='opportunities').count(), "
+        "sorted(RollbackAlert.objects.exclude(case=None).values_list("
+        "'touchpoint__code', flat=True)))"
+    )
+    result = cxloop(demo_dir, "shell", "-v0", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    proposed, watched = result.stdout.split(" ", 1)
+    assert proposed == "1"
+    assert "billing_accuracy" in watched
+
+
 def test_it_runs_the_worker_over_an_empty_queue(demo_dir):
     result = cxloop(demo_dir, "worker", "--batch")
     assert result.returncode == 0, result.stderr
