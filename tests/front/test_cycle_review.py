@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from cxloop.cases import services as cases
 from cxloop.cases.choices import LoopChannel, Origin
-from cxloop.cases.models import SlaPolicy
+from cxloop.cases.models import Case, SlaPolicy
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.services import ingest
-from cxloop.improvements.models import Initiative
+from cxloop.improvements import services
+from cxloop.improvements.models import Initiative, RollbackAlert
 from cxloop.people.models import Role
 from cxloop.surveys.models import Survey
 from tests.effect_data import finished
@@ -168,6 +169,57 @@ class CycleReviewTests(InsightPageTestCase):
             self.client.post("/cycle/next/?since=2026-01-01&until=2026-03-31").status_code, 403
         )
 
+    def test_it_lists_the_periods_roll_back_alerts_with_what_was_done(self):
+        case = Case.objects.filter(first_contacted_at__isnull=True).get()
+        Case.objects.filter(pk=case.pk).update(
+            state="resolved", resolution="Invoice template fixed again"
+        )
+        RollbackAlert.objects.create(
+            touchpoint=self.kickoff,
+            initiative=self.done,
+            grain="month",
+            period_start=dt.date(2026, 3, 1),
+            period_end=dt.date(2026, 3, 31),
+            baseline_since=dt.date(2026, 2, 10),
+            baseline_until=dt.date(2026, 2, 28),
+            center=4.5,
+            level=3.25,
+            answers=12,
+            statistic=5.1,
+            limit=4.0,
+            detected_at=dt.datetime(2026, 4, 2, 6, tzinfo=dt.UTC),
+            case=case,
+        )
+        html = self.page(self.lead).content.decode()
+        alerts = html[html.index('id="alerts"') :]
+        self.assertIn("3.25", alerts)
+        self.assertIn("resolved: Invoice template fixed again", alerts)
+        # Not in the next quarter's review.
+        html = self.page(self.lead, since="2026-07-01", until="2026-09-30").content.decode()
+        self.assertNotIn('id="alerts"', html)
+
+    def test_it_lists_initiatives_in_progress_with_their_overdue_action_items(self):
+        going = propose(self.owner.employee, [self.billing])
+        lead = self.lead.employee
+        services.change_state(
+            going, "approved", by=lead, now=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+        )
+        services.change_state(
+            going, "in_progress", by=lead, now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC)
+        )
+        for due in (dt.date(2026, 1, 20), dt.date(2026, 2, 1)):
+            services.add_action_item(
+                going,
+                text="Step",
+                owner=self.owner.employee,
+                due_on=due,
+                by=lead,
+                now=dt.datetime(2026, 1, 7, tzinfo=dt.UTC),
+            )
+        response = self.page(self.lead)
+        (shown,) = response.context["review"].in_progress
+        self.assertEqual((shown.pk, shown.overdue_items), (going.pk, 2))
+
     # -- the next cycle ------------------------------------------------------------------
 
     def test_the_next_cycle_proposes_initiatives_once(self):
@@ -213,5 +265,7 @@ class CycleReviewTests(InsightPageTestCase):
                 text = re.sub(r"\s+", " ", text.replace("\xa0", " ").replace("\u202f", " "))
                 self.assertIn(in_time.replace("\u202f", " ").replace("\xa0", " ").strip(), text)
                 self.assertIn(achieved.replace("\xa0", " "), text)
+                # Each language's own decimal mark, as the page writes it.
+                self.assertIn("," if language == "ru" else ".", achieved)
                 self.assertIn(axis, text)  # the chart's axis title, drawn as vector text
                 self.assertIn("Kick-off meeting" if language == "en" else "Kick-off", text)
