@@ -1,8 +1,9 @@
 """The cycle review (issue #12, point 5): a page and its printed copy of what one period of the
 improvement cycle did and what comes next, and the form that starts the next cycle.
 
-Composition only: the review's data come from :func:`cxloop.insights.cycle.cycle_review`, the
-chart from :mod:`cxloop.insights.charts`, the PDF from :mod:`cxloop.reports.pdf`. Who sees it:
+Composition only: the review's data and chart come from
+:func:`cxloop.insights.cycle.review_context`; the printed copy is cxloop.reports.cycle_views'
+(``/cycle/review.pdf``, the same period and people). Who sees it:
 the CX lead, executives and viewers the whole organisation, managers their part (the
 initiatives and cases they see); employees and people without an employee record nothing
 (403): a review of the cycle is the leads' document, not a work list.
