@@ -27,9 +27,11 @@ from cxloop.improvements.queries import (
     InitiativeFilter,
     initiatives_matching,
     rollback_alerts,
+    visible_decisions,
     visible_initiatives,
 )
 from cxloop.insights import charts
+from cxloop.insights.decisions import decisions_worse_than_expected
 from cxloop.insights.initiatives import InitiativeEffect, initiative_effect
 from cxloop.insights.journey import JourneyMapQuery, RankedOpportunity, journey_of
 from cxloop.insights.loop import LoopQuery, LoopResult
@@ -243,8 +245,15 @@ def review_context(
     its loop figures with the touchpoints' names, the opportunities and the chart."""
     review = cycle_review(user, since=since, until=until, today=today, now=now)
     names = {tp.pk: tp.name for tp in journey_touchpoints()}
+    readable = set(visible_decisions(user).values_list("pk", flat=True))
     return {
         "review": review,
+        # Decisions in force in the period whose measured effect was worse than expected.
+        "worse_decisions": [
+            {"decision": decision, "effect": effect}
+            for decision, effect in decisions_worse_than_expected(since, until, today=today)
+            if decision.pk in readable
+        ],
         "since": since,
         "until": until,
         "total": review.loop.total,

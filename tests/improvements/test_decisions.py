@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.test import SimpleTestCase
+from django.urls import reverse
 
 from cxloop.improvements import queries, services
 from cxloop.improvements.models import Decision, DecisionEvent
@@ -179,3 +180,17 @@ class MeasuredEffectTests(OwnFactStore, ImprovementTestCase):
         self.assertEqual([d.pk for d, _ in worse], [self.billing_system.pk])
         none = decisions_worse_than_expected(dt.date(2026, 2, 1), dt.date(2026, 6, 30), today=TODAY)
         self.assertEqual(none, [])
+
+    def test_the_cycle_review_page_flags_it_and_not_the_one_as_expected(self):
+        self.client.force_login(self.lead)
+        page = self.client.get(
+            reverse("cycle_review"),
+            {"since": "2025-10-01", "until": "2026-06-30"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        self.assertEqual(page.status_code, 200)
+        flagged = [row["decision"].pk for row in page.context["worse_decisions"]]
+        self.assertEqual(flagged, [self.billing_system.pk])
+        self.assertContains(page, "Decisions worse than expected")
+        self.assertContains(page, reverse("decision_detail", args=[self.billing_system.pk]))
+        self.assertNotContains(page, reverse("decision_detail", args=[self.price_rise.pk]))
