@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cxloop.improvements.choices import ACTIVE_STATES, StartedFrom
 from cxloop.improvements.queries import may_propose, visible_initiatives
@@ -47,16 +47,18 @@ class CycleFilters(forms.Form):
     ``since`` and ``until``, those days (:func:`cxloop.insights.cycle.period_of`)."""
 
     quarter = forms.ChoiceField(
-        required=False, label=_lazy("Quarter"), widget=forms.Select(attrs={"class": "form-select"})
+        required=False,
+        label=gettext_lazy("Quarter"),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     since = forms.CharField(
         required=False,
-        label=_lazy("From"),
+        label=pgettext_lazy("date", "From"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     until = forms.CharField(
         required=False,
-        label=_lazy("To"),
+        label=pgettext_lazy("date", "To"),
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
 
