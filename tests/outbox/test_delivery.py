@@ -78,14 +78,26 @@ class StallingMailbox(Mailbox):
 
     def __init__(self, limit: int):
         super().__init__(pipelining=True)
-        self.limit, self.held, self.release = limit, 0, threading.Event()
+        self.limit, self.held, self.dropped = limit, 0, 0
+        self.release = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
         if len(self.messages) >= self.limit and not self.release.is_set():
             self.held += 1
-            while not self.release.is_set():
-                await asyncio.sleep(0.01)
+            try:
+                while not self.release.is_set():
+                    await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                self.dropped += 1
+                raise
         return await super().handle_DATA(server, session, envelope)
+
+    def wait_until_dropped(self, timeout: float = 30) -> None:
+        """Until the server has noticed that every held client died (on a loaded machine that
+        takes a moment; a release before it would take the dead clients' messages)."""
+        deadline = time.monotonic() + timeout
+        while self.dropped < self.held and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 class OutboxTests(TransactionTestCase):
@@ -161,6 +173,8 @@ class OutboxTests(TransactionTestCase):
         self.assertEqual(len(box.messages), 40)
         self.assertEqual(OutboxMessage.objects.filter(state=State.SENT).count(), 40)
         self.assertTrue(OutboxMessage.objects.filter(state=State.SENDING).exists())
+        box.wait_until_dropped()
+        self.assertEqual(box.dropped, box.held)
         box.release.set()
         with override_settings(
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
