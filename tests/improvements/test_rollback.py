@@ -51,7 +51,9 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None
     rounded and clipped. Each answer is one response of one of 40 customers, whose teams
     alternate over ``teams``; ``sizes`` maps a touchpoint id to a function month → answers
     (default ``per_month``)."""
-    rngs = {tp: np.random.default_rng([seed, tp]) for tp in levels}  # one stream each
+    # One stream each, seeded by the touchpoint's place in ``levels``, not its primary key:
+    # keys differ between databases and runs, and so would the data.
+    rngs = {tp: np.random.default_rng([seed, place]) for place, tp in enumerate(levels)}
     directory = Path(directory)
     team_of = {c: (teams[c % len(teams)] if teams else None) for c in range(1, 41)}
     counts: dict[str, MonthCounts] = {}
