@@ -7,8 +7,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Closed loop")
 
     def ready(self):
-        from cxloop.cases.evaluate import on_responses_recorded
-        from cxloop.surveys.signals import responses_recorded
+        from cxloop.cases.evaluate import on_responses_pending
+        from cxloop.surveys.signals import responses_pending
 
         # The alert rules follow every response recorded through the one way in.
-        responses_recorded.connect(on_responses_recorded, dispatch_uid="cases.alert_rules")
+        responses_pending.connect(on_responses_pending, dispatch_uid="cases.alert_rules")

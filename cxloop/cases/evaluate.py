@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from django.db import IntegrityError, connection, transaction
@@ -44,7 +44,11 @@ from cxloop.surveys.models import Answer, Response, ResponseState, Survey, Surve
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 CHUNK = 5_000  # responses loaded and evaluated together
+# Cases opened (or triggers added) per write transaction: on SQLite each holds the one write
+# lock, which every INSERT of the API waits for, about 2 ms (bench/README.md, "the one way in").
+WRITE_SLICE = 8
 LIVE_DAYS = 14  # a live rule opens cases only for responses this recent: imports of history
 # must not flood the loop; older ones only when a person runs a rule over past days.
 RUN_DAYS_MAX = 365
@@ -360,10 +364,10 @@ def load_batch(ids: list[int], context: Context, *, since: dt.datetime | None) -
     )
 
 
-def chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    for pk in ids:
-        chunk.append(pk)
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) == size:
             yield chunk
             chunk = []
@@ -745,9 +749,8 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
 
 def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
     """Add triggers to open cases: the same rows as :func:`services.attach` (a trigger, an
-    event in the case's history, the case's change time), for a whole chunk in one
-    transaction of three statements instead of three per trigger. When another worker got
-    there first and a unique constraint refuses the batch, one by one through attach."""
+    event in the case's history, the case's change time), :data:`WRITE_SLICE` at a time in
+    one transaction of three statements instead of three per trigger."""
     seen = set(
         CaseTrigger.objects.filter(case_id__in={case for case, _match in pairs}).values_list(
             "case_id", "response_id"
@@ -759,8 +762,12 @@ def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
         if (case_id, match.response_id) not in seen:
             seen.add((case_id, match.response_id))
             wanted.append((case_id, match))
-    if not wanted:
-        return 0
+    return sum(_attach_slice(part, now=now) for part in chunks(wanted, WRITE_SLICE))
+
+
+def _attach_slice(wanted: list[tuple[int, Match]], *, now: dt.datetime) -> int:
+    """When another worker got there first and a unique constraint refuses the slice, one by
+    one through attach."""
     try:
         with transaction.atomic():
             CaseTrigger.objects.bulk_create(
@@ -833,13 +840,16 @@ def _new_case(batch, match, customers, owner_of, router) -> services.NewCase:
 
 
 def _open_all(new: list[services.NewCase], *, now: dt.datetime) -> list[int | None]:
-    """Open the cases, all at once; None for a case another worker won (the database refused
-    a second open rule case for the customer, or this rule × response is already triggered),
-    found one by one once the bulk insert is refused."""
-    try:
-        return [case.pk for case in services.open_cases(new, now=now)]
-    except IntegrityError:
-        return [_open_one(spec, now=now) for spec in new]
+    """Open the cases, :data:`WRITE_SLICE` at a time; None for a case another worker won (the
+    database refused a second open rule case for the customer, or this rule × response is
+    already triggered), found one by one once its slice's insert is refused."""
+    opened: list[int | None] = []
+    for part in chunks(new, WRITE_SLICE):
+        try:
+            opened += [case.pk for case in services.open_cases(part, now=now)]
+        except IntegrityError:
+            opened += [_open_one(spec, now=now) for spec in part]
+    return opened
 
 
 def _open_one(spec: services.NewCase, *, now: dt.datetime) -> int | None:
@@ -862,8 +872,8 @@ def recent_response_ids(since: dt.datetime, until: dt.datetime) -> Iterator[int]
     )
 
 
-def on_responses_recorded(sender, response_ids, now: dt.datetime | None = None, **kwargs):
-    """Receiver of :data:`cxloop.surveys.signals.responses_recorded`: the live rules over the
+def on_responses_pending(sender, response_ids, now: dt.datetime | None = None, **kwargs):
+    """Receiver of :data:`cxloop.surveys.signals.responses_pending`: the live rules over the
     newly recorded responses, in chunks."""
     from django.utils import timezone
 

@@ -11,18 +11,26 @@ its on_commit: the worker sweeps unannounced responses every round (:func:`annou
 Two announcers at once never announce an id twice: on PostgreSQL each skips the rows the other
 has locked (``FOR UPDATE SKIP LOCKED``); on SQLite the transaction takes the write lock first
 (IMMEDIATE), so the second waits and then finds them announced.
+
+Before the mark, :data:`~cxloop.surveys.signals.responses_pending` gives the same ids to the
+consumers with long work (the alert rules). On PostgreSQL that happens inside the claiming
+transaction: the rows are locked, the API's INSERTs are not. On SQLite, whose one write lock
+every INSERT of the API waits for, it happens before the transaction, which then holds the lock
+only for the mark: the rules read outside it and write their cases in short transactions of
+their own, and are idempotent, so that ids evaluated twice (an announcer that died before its
+mark, two at once) open nothing twice.
 """
 
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
 from cxloop.lib.pending import PendingRuns
 from cxloop.surveys.models import Response, ResponseState
-from cxloop.surveys.signals import responses_recorded
+from cxloop.surveys.signals import responses_pending, responses_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -59,28 +67,58 @@ def announce_after_commit() -> None:
 
 
 def announce_pending(*, batch: int = BATCH) -> int:
-    """Announce completed responses not yet announced, a batch at a time, until none is left;
-    how many were announced. A receiver that raises rolls its batch back (it is announced
-    again by the next run) and the error goes up."""
+    """Announce completed responses not yet announced, a batch at a time, until a batch is not
+    full; how many were announced. A receiver that raises rolls its batch's mark back (it is
+    announced again by the next run) and the error goes up."""
     announced = 0
-    while claimed := _announce_batch(batch):
-        announced += claimed
-    return announced
+    announce = _claim_then_act if connection.features.has_select_for_update else _act_then_claim
+    while True:
+        seen, marked = announce(batch)
+        announced += marked
+        # The few that arrived while this batch was announced wait for the next run (the task
+        # their writes asked for, or the worker's next round): announcing them at once, a
+        # handful at a time, would cost the rules' fixed reads for each handful.
+        if seen < batch:
+            return announced
 
 
-def _announce_batch(batch: int) -> int:
+def _unannounced():
+    return Response.objects.filter(announced_at=None, state=ResponseState.COMPLETED)
+
+
+def _claim_then_act(batch: int) -> tuple[int, int]:
+    """Where rows can be locked: claim a batch, act and mark it in one transaction."""
     with transaction.atomic():
         rows = list(
-            Response.objects.select_for_update(skip_locked=True)
-            .filter(announced_at=None, state=ResponseState.COMPLETED)
+            _unannounced()
+            .select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", "submitted_at")[:batch]
         )
-        if not rows:
-            return 0
-        ids = [pk for pk, _ in rows]
-        Response.objects.filter(pk__in=ids).update(announced_at=timezone.now())
-        months = {submitted.astimezone(dt.UTC).strftime("%Y-%m") for _, submitted in rows}
-        responses_recorded.send(sender=Response, response_ids=ids, months=months)
+        if rows:
+            responses_pending.send(sender=Response, response_ids=[pk for pk, _ in rows])
+            _mark(rows)
+    return len(rows), len(rows)
+
+
+def _act_then_claim(batch: int) -> tuple[int, int]:
+    """Where the database has one writer: act on a batch outside any transaction, then mark
+    what no other announcer marked meanwhile, in a transaction that holds the lock for the
+    mark alone."""
+    ids = list(_unannounced().order_by("pk").values_list("pk", flat=True)[:batch])
+    if not ids:
+        return 0, 0
+    responses_pending.send(sender=Response, response_ids=ids)
+    with transaction.atomic():
+        rows = list(_unannounced().filter(pk__in=ids).values_list("pk", "submitted_at"))
+        if rows:
+            _mark(rows)
+    return len(ids), len(rows)
+
+
+def _mark(rows: list[tuple[int, dt.datetime]]) -> None:
+    ids = [pk for pk, _ in rows]
+    Response.objects.filter(pk__in=ids).update(announced_at=timezone.now())
+    months = {submitted.astimezone(dt.UTC).strftime("%Y-%m") for _, submitted in rows}
+    responses_recorded.send(sender=Response, response_ids=ids, months=months)
     logger.info("announced %d responses", len(ids))
-    return len(ids)

@@ -24,8 +24,9 @@ from cxloop.front.case_views import timeline
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people import queries
 from cxloop.people.models import Role
+from cxloop.surveys.announce import announce_pending
 from cxloop.surveys.models import Answer, Question, Response, Survey
-from cxloop.surveys.signals import responses_recorded
+from cxloop.surveys.signals import responses_pending, responses_recorded
 from cxloop.test import BaseTestCase
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -610,8 +611,32 @@ class OpeningTests(BaseTestCase):
         w = self.world
         w.rule({"field": "comment", "op": "contains_any", "value": ["счёт"]})
         response = w.answer(w.alpha, nps=9, comment="Где СЧЕТ?", at=dt.datetime.now(dt.UTC))
-        responses_recorded.send(sender=None, response_ids=[response.pk], months={"2026-03"})
+        responses_pending.send(sender=None, response_ids=[response.pk])
         self.assertEqual(Case.objects.get().triggers.get().response, response)
+
+    def test_a_batch_announced_again_opens_its_case_once(self):
+        """The rules act before the mark (outside its transaction on SQLite): when the mark
+        fails, the next announcement evaluates the same response again and opens nothing
+        more."""
+        w = self.world
+        w.rule({"field": "nps", "op": "lte", "value": 6})
+        response = w.answer(w.alpha, nps=2, at=dt.datetime.now(dt.UTC))
+        failures = []
+
+        def failing_once(sender, **kwargs):
+            if not failures:
+                failures.append(True)
+                raise RuntimeError("a consumer of the mark failed")
+
+        responses_recorded.connect(failing_once, dispatch_uid="test-failing-once")
+        self.addCleanup(responses_recorded.disconnect, dispatch_uid="test-failing-once")
+        with self.assertRaises(RuntimeError):
+            announce_pending()
+        self.assertEqual(announce_pending(), 1)
+        self.assertEqual(announce_pending(), 0)
+        case = Case.objects.get()
+        self.assertEqual([t.response for t in case.triggers.all()], [response])
+        self.assertEqual(case.events.filter(kind=EventKind.OPENED).count(), 1)
 
 
 # Two workers at once --------------------------------------------------------------------------
