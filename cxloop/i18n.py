@@ -45,6 +45,23 @@ class NamedInTwoLanguages:
         return second_language(self.name_ru, self.name_en)
 
 
+class TitledInTwoLanguages:
+    """For a record with ``title`` and ``title_en`` that people quote by its ``reference`` (a
+    case, an initiative, a decision): its ``label`` in the page's language, by
+    :func:`second_language`, and its ``str``, the reference and the label."""
+
+    title: str
+    title_en: str
+    reference: str
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.label}"
+
+    @property
+    def label(self) -> str:
+        return second_language(self.title, self.title_en)
+
+
 def english_field(verbose_name: str) -> models.CharField:
     """The optional English twin of a record's name or title (see :func:`second_language`)."""
     return models.CharField(

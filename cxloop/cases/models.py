@@ -2,7 +2,6 @@
 history, SLA policies, root causes, the inquiry form's topics and inquiries, and each person's
 choice of how to be notified. Business calendars belong to people (a team works to one)."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +18,8 @@ from cxloop.cases.choices import (
     Priority,
     Reaction,
 )
-from cxloop.i18n import NamedInTwoLanguages, second_language
+from cxloop.history import AppendOnlyEvent, actor_field
+from cxloop.i18n import NamedInTwoLanguages, TitledInTwoLanguages
 
 
 class SlaPolicy(NamedInTwoLanguages, models.Model):
@@ -160,7 +160,7 @@ class AlertRuleVersion(models.Model):
         return f"{self.rule} v{self.version}"
 
 
-class Case(models.Model):
+class Case(TitledInTwoLanguages, models.Model):
     """Someone's job to put one customer's experience right, with deadlines on the owner's
     business calendar. Its history is :class:`CaseEvent`; the responses that raised it are its
     :class:`CaseTrigger` rows."""
@@ -281,14 +281,6 @@ class Case(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.reference} {self.label}"
-
-    @property
-    def label(self) -> str:
-        """The summary in the page's language (see :func:`~cxloop.i18n.second_language`)."""
-        return second_language(self.title, self.title_en)
-
     @property
     def reference(self) -> str:
         """The number a customer and a colleague quote."""
@@ -345,26 +337,18 @@ class CaseTrigger(models.Model):
         ]
 
 
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyEvent):
     """One change of a case: who, when, what. Never changed or deleted (``save`` refuses an
     update); the case page's timeline and the loop's figures read them."""
+
+    history_name = "a case's history"
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"
     )
-    at = models.DateTimeField(_("when"))
-    by = models.ForeignKey(
-        "people.Employee",
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=_("Empty: the system (a rule, a clock) or the customer."),
-    )
+    by = actor_field(_("by"), help_text=_("Empty: the system (a rule, a clock) or the customer."))
     kind = models.CharField(_("what"), max_length=12, choices=EventKind)
     text = models.TextField(_("text"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("case event")
@@ -374,14 +358,6 @@ class CaseEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="case_event_kind"),
         ]
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValidationError("a case's history is not rewritten")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("a case's history is not deleted")
 
 
 class InquiryTopic(NamedInTwoLanguages, models.Model):

@@ -2,12 +2,12 @@
 their action items and their immutable history. The measured effect and the roll-back watch
 read them; they come with later parts of issue #12 (docs/decisions/014-initiatives.md)."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cxloop.i18n import second_language
+from cxloop.history import AppendOnlyEvent, actor_field
+from cxloop.i18n import TitledInTwoLanguages
 from cxloop.improvements.choices import (
     ACTIVE_STATES,
     EventKind,
@@ -18,18 +18,7 @@ from cxloop.improvements.choices import (
 )
 
 
-def _by(verbose_name) -> models.ForeignKey:
-    return models.ForeignKey(
-        "people.Employee",
-        verbose_name=verbose_name,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-
-
-class Initiative(models.Model):
+class Initiative(TitledInTwoLanguages, models.Model):
     """A change to one or more touchpoints meant to move a metric from its baseline to a target
     by a date, owned by one person of one team, within a scope (the rest of the customers or
     teams are the comparison group). Its history is :class:`InitiativeEvent`; each state it
@@ -91,15 +80,15 @@ class Initiative(models.Model):
         _("state"), max_length=12, choices=InitiativeState, default=InitiativeState.PROPOSED
     )
     created_at = models.DateTimeField(_("proposed"))
-    created_by = _by(_("proposed by"))
+    created_by = actor_field(_("proposed by"))
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
-    approved_by = _by(_("approved by"))
+    approved_by = actor_field(_("approved by"))
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    started_by = _by(_("started by"))
+    started_by = actor_field(_("started by"))
     finished_at = models.DateTimeField(_("done"), null=True, blank=True)
-    finished_by = _by(_("done by"))
+    finished_by = actor_field(_("done by"))
     abandoned_at = models.DateTimeField(_("abandoned"), null=True, blank=True)
-    abandoned_by = _by(_("abandoned by"))
+    abandoned_by = actor_field(_("abandoned by"))
     # Given when it is finished: what changed and from when (the touchpoints' new standard),
     # and the training people at those touchpoints must take (a code or a name until the
     # training records exist: decision 014).
@@ -153,14 +142,6 @@ class Initiative(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.reference} {self.label}"
-
-    @property
-    def label(self) -> str:
-        """The title in the page's language (see :func:`~cxloop.i18n.second_language`)."""
-        return second_language(self.title, self.title_en)
-
     @property
     def reference(self) -> str:
         return f"I-{self.pk:04d}" if self.pk else "I-?"
@@ -188,9 +169,9 @@ class ActionItem(models.Model):
     )
     due_on = models.DateField(_("due"))
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
-    done_by = _by(_("done by"))
+    done_by = actor_field(_("done by"))
     created_at = models.DateTimeField(_("added"))
-    created_by = _by(_("added by"))
+    created_by = actor_field(_("added by"))
     # Set when its owner was told it is overdue (once per item: the claim is a conditional
     # UPDATE, so two workers send one e-mail).
     overdue_told_at = models.DateTimeField(_("owner told it is overdue"), null=True, blank=True)
@@ -218,26 +199,18 @@ class ActionItem(models.Model):
         return self.text[:80]
 
 
-class InitiativeEvent(models.Model):
+class InitiativeEvent(AppendOnlyEvent):
     """One change of an initiative: who, when, what. Never changed or deleted (``save``
     refuses an update); the initiative page's history reads them."""
+
+    history_name = "an initiative's history"
 
     initiative = models.ForeignKey(
         Initiative, verbose_name=_("initiative"), on_delete=models.CASCADE, related_name="events"
     )
-    at = models.DateTimeField(_("when"))
-    by = models.ForeignKey(
-        "people.Employee",
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=_("Empty: the system."),
-    )
+    by = actor_field(_("by"), help_text=_("Empty: the system."))
     kind = models.CharField(_("what"), max_length=16, choices=EventKind)
     text = models.TextField(_("text"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("initiative event")
@@ -249,14 +222,6 @@ class InitiativeEvent(models.Model):
                 condition=Q(kind__in=EventKind.values), name="initiative_event_kind"
             ),
         ]
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValidationError("an initiative's history is not rewritten")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("an initiative's history is not deleted")
 
 
 class RollbackAlert(models.Model):
@@ -344,7 +309,7 @@ class Direction(models.TextChoices):
     NONE = "none", _("no change")
 
 
-class Decision(models.Model):
+class Decision(TitledInTwoLanguages, models.Model):
     """A business decision that may affect customers: when it was taken and from when it is in
     force, the touchpoints it may affect and the change of a metric expected there (direction
     and size, in the metric's points). The measured effect is computed on the page
@@ -383,7 +348,7 @@ class Decision(models.Model):
         help_text=_("Empty: the whole organisation."),
     )
     recorded_at = models.DateTimeField(_("recorded"))
-    recorded_by = _by(_("recorded by"))
+    recorded_by = actor_field(_("recorded by"))
     updated_at = models.DateTimeField(_("changed"))
 
     class Meta:
@@ -411,13 +376,6 @@ class Decision(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.reference} {self.label}"
-
-    @property
-    def label(self) -> str:
-        return second_language(self.title, self.title_en)
-
     @property
     def reference(self) -> str:
         return f"D-{self.pk:04d}" if self.pk else "D-?"
@@ -429,27 +387,17 @@ class Decision(models.Model):
         return {Direction.UP: size, Direction.DOWN: -size}.get(self.expected_direction, 0.0)
 
 
-class DecisionEvent(models.Model):
-    """One change of a decision's record: who, when, and the values it had after. Never
-    changed or deleted."""
+class DecisionEvent(AppendOnlyEvent):
+    """One change of a decision's record: who, when, and the values it had after (``kind`` is
+    "created" or "edited"). Never changed or deleted."""
+
+    history_name = "a decision's history"
 
     decision = models.ForeignKey(
         Decision, verbose_name=_("decision"), on_delete=models.CASCADE, related_name="events"
     )
-    at = models.DateTimeField(_("when"))
-    by = _by(_("by"))
-    kind = models.CharField(_("what"), max_length=16)  # "created" or "edited"
-    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("decision event")
         verbose_name_plural = _("decision events")
         ordering = ["decision_id", "at", "id"]
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValidationError("a decision's history is not rewritten")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("a decision's history is not deleted")
