@@ -51,6 +51,7 @@ class Written:
 def rebuild(*, progress: Progress | None = None) -> Written:
     """Rewrite the whole store from the database, removing months that no longer have data."""
     started = time.perf_counter()
+    queries.analyze_for_rebuild()
     with store.writing() as writer:
         context = _Context.read()
         months = sorted(queries.completed_by_month(context.survey_ids))
