@@ -12,6 +12,7 @@ from tqdm import tqdm
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.demo import organisation as org
 from cxloop.demo.cases import build_cases
+from cxloop.demo.decisions import plant_decisions
 from cxloop.demo.initiatives import plant_initiatives
 from cxloop.demo.simulate import PASSWORD, DemoData, simulate
 from cxloop.demo.truth import PlantedTruth
@@ -543,6 +544,7 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         _meetings(data, surveys["interview"], customers, contacts, employees, writer)
         _employee_voice(data, employees, writer)
         build_cases(truth, teams=teams, employees=employees, touchpoints=touchpoints)
-        plant_initiatives(truth, touchpoints=touchpoints)
+        initiatives = plant_initiatives(truth, touchpoints=touchpoints)
+        plant_decisions(truth, touchpoints=touchpoints, initiatives=initiatives)
         bar.update(max(0, bar.total - bar.n))
     return data

@@ -11,10 +11,11 @@ that its history, standards and audit are the real ones:
   (:func:`propose_top_opportunity`), ranked by the journey map's own query.
 
 The texts are the demo's data, in Russian and English; dates are the truth's, so the demo stays
-deterministic.
+deterministic. The decisions taken beside them are planted by :mod:`cxloop.demo.decisions`.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from cxloop.customers.models import Segment
@@ -68,34 +69,227 @@ def _staff_of(team: Team, but: Employee) -> Employee:
     return found or but
 
 
-def _done(
-    initiative, lead, *, approved, started, items, finished, standard, effective_from, training
-):
-    services.change_state(initiative, InitiativeState.APPROVED, by=lead, now=_at(approved))
-    services.change_state(
-        initiative, InitiativeState.IN_PROGRESS, by=initiative.owner, now=_at(started)
+@dataclass(frozen=True)
+class ActionItemSpec:
+    """An action item added on the day the initiative starts (one an hour from 11:00, in
+    order); a done one was done two days before it was due."""
+
+    text: str
+    due_on: dt.date
+    by_helper: bool = False  # owned by a colleague of the initiative's owner
+    done: bool = True
+
+
+@dataclass(frozen=True)
+class InitiativeSpec:
+    """One planted initiative: its texts, and the days it reached each of its states (None: it
+    never did). Proposed by the CX lead unless ``proposed_by_owner``."""
+
+    name: str
+    touchpoint: str
+    title: tuple[str, str]  # Russian, English
+    problem: str
+    hypothesis: str
+    target_value: Decimal
+    target_date: dt.date
+    proposed: dt.date
+    proposed_by_owner: bool = False
+    approved: dt.date | None = None
+    started: dt.date | None = None
+    items: tuple[ActionItemSpec, ...] = ()
+    finished: dt.date | None = None
+    standard: tuple[str, str] = ("", "")  # what changed, Russian and English
+    effective_from: dt.date | None = None
+    training: str = ""
+    abandoned: dt.date | None = None
+    abandoned_because: str = ""
+
+
+def initiative_specs(truth: PlantedTruth) -> tuple[InitiativeSpec, ...]:
+    """The initiatives of the module's docstring that need no fact store, dated by ``truth``."""
+    days = dt.timedelta
+    # (a) the kick-off meeting: proposed four months before the planted rise, done on its eve.
+    change = dt.date.fromisoformat(truth.improvement["from_date"])
+    # (b) billing accuracy: done long before the roll-back; the roll-back undoes its standard.
+    billing = dt.date.fromisoformat(truth.initiatives["billing"]["effective_from"])
+    # (c) in progress, with an item overdue on the demo's last day; (d) one abandoned.
+    started = truth.end - days(75)
+    return (
+        InitiativeSpec(
+            name="kickoff",
+            touchpoint=truth.improvement["touchpoint"],
+            title=(
+                "Стартовая встреча по единому сценарию",
+                "One script for the kick-off meeting",
+            ),
+            problem="После стартовой встречи клиенты не знают плана работ, ролей команды и к "
+            "кому обращаться; каждая команда проводит встречу по-своему.",
+            hypothesis="Единый сценарий (план на 90 дней, роли, контакты, график статусов) и "
+            "протокол в течение суток поднимут среднюю оценку стартовой встречи до 4,1.",
+            target_value=Decimal("4.10"),
+            target_date=change + days(270),
+            proposed=change - days(120),
+            approved=change - days(110),
+            started=change - days(100),
+            items=(
+                ActionItemSpec(
+                    "Написать сценарий стартовой встречи и шаблон плана на 90 дней",
+                    change - days(60),
+                ),
+                ActionItemSpec(
+                    "Шаблон протокола и рассылка клиенту в течение 24 часов",
+                    change - days(40),
+                    by_helper=True,
+                ),
+                ActionItemSpec(
+                    "Провести обучение партнёров и менеджеров по сценарию", change - days(15)
+                ),
+            ),
+            finished=change - days(3),
+            standard=KICKOFF_STANDARD,
+            effective_from=change,
+            training="Сценарий стартовой встречи (1 час)",
+        ),
+        InitiativeSpec(
+            name="billing",
+            touchpoint=truth.rollback["touchpoint"],
+            title=(
+                "Сверка счетов с табелем до отправки",
+                "Invoices checked against the timesheet before they go out",
+            ),
+            problem="Клиенты находят в счетах лишние часы и неверные ставки; исправление "
+            "занимает недели.",
+            hypothesis="Сверка с табелем и письмом о привлечении и проверка вторым сотрудником "
+            "удержат оценку точности счетов не ниже 4,0.",
+            target_value=Decimal("4.00"),
+            target_date=billing + days(180),
+            proposed=billing - days(90),
+            approved=billing - days(85),
+            started=billing - days(80),
+            items=(
+                ActionItemSpec(
+                    "Чек-лист сверки счёта с табелем и письмом о привлечении", billing - days(50)
+                ),
+                ActionItemSpec(
+                    "Вторая проверка ставок и часов перед отправкой",
+                    billing - days(20),
+                    by_helper=True,
+                ),
+            ),
+            finished=billing - days(5),
+            standard=BILLING_STANDARD,
+            effective_from=billing,
+            training="Сверка счетов (30 минут)",
+        ),
+        InitiativeSpec(
+            name="in_progress",
+            touchpoint=truth.initiatives["in_progress"]["touchpoint"],
+            title=(
+                "Расшифровка работ и часов в каждом счёте",
+                "Every invoice itemised by work and hours",
+            ),
+            problem="Клиенты не понимают, за какие работы выставлен счёт, и переспрашивают "
+            "партнёра; оплата задерживается.",
+            hypothesis="Приложение к счёту с расшифровкой работ, исполнителей и часов поднимет "
+            "оценку понятности счетов до 4,0.",
+            target_value=Decimal("4.00"),
+            target_date=truth.end + days(120),
+            proposed=started - days(20),
+            approved=started - days(10),
+            started=started,
+            items=(
+                ActionItemSpec(
+                    "Шаблон приложения к счёту: работы, исполнители, часы", started + days(20)
+                ),
+                ActionItemSpec(
+                    "Выгрузка расшифровки из системы учёта времени",
+                    dt.date.fromisoformat(truth.initiatives["in_progress"]["overdue_due_on"]),
+                    by_helper=True,
+                    done=False,
+                ),
+                ActionItemSpec(
+                    "Согласовать формат расшифровки с пятью ключевыми клиентами",
+                    truth.end + days(30),
+                    done=False,
+                ),
+            ),
+        ),
+        InitiativeSpec(
+            name="abandoned",
+            touchpoint=truth.initiatives["abandoned"]["touchpoint"],
+            title=(
+                "Фиксированный гонорар для небольших проектов",
+                "Fixed fees for small engagements",
+            ),
+            problem="Обсуждение гонорара затягивает начало небольших проектов.",
+            hypothesis="Фиксированный гонорар по прейскуранту ускорит согласование.",
+            target_value=Decimal("3.90"),
+            target_date=truth.end - days(60),
+            proposed=truth.end - days(200),
+            proposed_by_owner=True,
+            abandoned=truth.end - days(170),
+            abandoned_because="Партнёры решили сохранить почасовые ставки; вернёмся к вопросу "
+            "при пересмотре цен.",
+        ),
     )
-    for text, owner, due_on in items:
+
+
+def _plant(spec: InitiativeSpec, touchpoint: Touchpoint, lead: Employee) -> Initiative:
+    """The initiative of ``spec``, taken through its states by the improvement services."""
+    owner = _manager_of(touchpoint.team)
+    initiative = services.create_initiative(
+        title=spec.title[0],
+        title_en=spec.title[1],
+        touchpoints=[touchpoint],
+        problem=spec.problem,
+        hypothesis=spec.hypothesis,
+        metric="rating",
+        target_value=spec.target_value,
+        target_date=spec.target_date,
+        owner=owner,
+        team=touchpoint.team,
+        by=owner if spec.proposed_by_owner else lead,
+        now=_at(spec.proposed),
+    )
+    if spec.approved is not None:
+        services.change_state(initiative, InitiativeState.APPROVED, by=lead, now=_at(spec.approved))
+    if spec.started is not None:
+        services.change_state(
+            initiative, InitiativeState.IN_PROGRESS, by=owner, now=_at(spec.started)
+        )
+    for hour, planned in enumerate(spec.items, start=11):
+        item_owner = _staff_of(owner.team, owner) if planned.by_helper else owner
         item = services.add_action_item(
             initiative,
-            text=text,
-            owner=owner,
-            due_on=due_on,
-            by=initiative.owner,
-            now=_at(started, 11),
+            text=planned.text,
+            owner=item_owner,
+            due_on=planned.due_on,
+            by=owner,
+            now=_at(spec.started, hour),
         )
-        services.set_action_item_done(
-            item, True, by=owner, now=_at(due_on - dt.timedelta(days=2), 16)
+        if planned.done:
+            services.set_action_item_done(
+                item, True, by=item_owner, now=_at(planned.due_on - dt.timedelta(days=2), 16)
+            )
+    if spec.finished is not None:
+        return services.finish(
+            initiative,
+            change_ru=spec.standard[0],
+            change_en=spec.standard[1],
+            effective_from=spec.effective_from,
+            training=spec.training,
+            by=owner,
+            now=_at(spec.finished, 17),
         )
-    return services.finish(
-        initiative,
-        change_ru=standard[0],
-        change_en=standard[1],
-        effective_from=effective_from,
-        training=training,
-        by=initiative.owner,
-        now=_at(finished, 17),
-    )
+    if spec.abandoned is not None:
+        return services.change_state(
+            initiative,
+            InitiativeState.ABANDONED,
+            by=lead,
+            now=_at(spec.abandoned),
+            text=spec.abandoned_because,
+        )
+    return Initiative.objects.get(pk=initiative.pk)
 
 
 def plant_initiatives(
@@ -104,177 +298,9 @@ def plant_initiatives(
     """The demo's initiatives that need no fact store (see the module's docstring), by name."""
     by_code = {tp.code: tp for tp in touchpoints}
     lead = Employee.objects.get(user__username="cx.lead")
-    out: dict[str, Initiative] = {}
-
-    # (a) the kick-off meeting: proposed four months before the planted rise, done on its eve.
-    kickoff = by_code[truth.improvement["touchpoint"]]
-    change = dt.date.fromisoformat(truth.improvement["from_date"])
-    owner = _manager_of(kickoff.team)
-    helper = _staff_of(owner.team, owner)
-    initiative = services.create_initiative(
-        title="Стартовая встреча по единому сценарию",
-        title_en="One script for the kick-off meeting",
-        touchpoints=[kickoff],
-        problem="После стартовой встречи клиенты не знают плана работ, ролей команды и к кому "
-        "обращаться; каждая команда проводит встречу по-своему.",
-        hypothesis="Единый сценарий (план на 90 дней, роли, контакты, график статусов) и протокол "
-        "в течение суток поднимут среднюю оценку стартовой встречи до 4,1.",
-        metric="rating",
-        target_value=Decimal("4.10"),
-        target_date=change + dt.timedelta(days=270),
-        owner=owner,
-        team=kickoff.team,
-        by=lead,
-        now=_at(change - dt.timedelta(days=120)),
-    )
-    out["kickoff"] = _done(
-        initiative,
-        lead,
-        approved=change - dt.timedelta(days=110),
-        started=change - dt.timedelta(days=100),
-        items=[
-            (
-                "Написать сценарий стартовой встречи и шаблон плана на 90 дней",
-                owner,
-                change - dt.timedelta(days=60),
-            ),
-            (
-                "Шаблон протокола и рассылка клиенту в течение 24 часов",
-                helper,
-                change - dt.timedelta(days=40),
-            ),
-            (
-                "Провести обучение партнёров и менеджеров по сценарию",
-                owner,
-                change - dt.timedelta(days=15),
-            ),
-        ],
-        finished=change - dt.timedelta(days=3),
-        standard=KICKOFF_STANDARD,
-        effective_from=change,
-        training="Сценарий стартовой встречи (1 час)",
-    )
-
-    # (b) billing accuracy: done long before the roll-back; the roll-back undoes its standard.
-    billing = by_code[truth.rollback["touchpoint"]]
-    effective = dt.date.fromisoformat(truth.initiatives["billing"]["effective_from"])
-    owner = _manager_of(billing.team)
-    helper = _staff_of(billing.team, owner)
-    initiative = services.create_initiative(
-        title="Сверка счетов с табелем до отправки",
-        title_en="Invoices checked against the timesheet before they go out",
-        touchpoints=[billing],
-        problem="Клиенты находят в счетах лишние часы и неверные ставки; исправление занимает "
-        "недели.",
-        hypothesis="Сверка с табелем и письмом о привлечении и проверка вторым сотрудником "
-        "удержат оценку точности счетов не ниже 4,0.",
-        metric="rating",
-        target_value=Decimal("4.00"),
-        target_date=effective + dt.timedelta(days=180),
-        owner=owner,
-        team=billing.team,
-        by=lead,
-        now=_at(effective - dt.timedelta(days=90)),
-    )
-    out["billing"] = _done(
-        initiative,
-        lead,
-        approved=effective - dt.timedelta(days=85),
-        started=effective - dt.timedelta(days=80),
-        items=[
-            (
-                "Чек-лист сверки счёта с табелем и письмом о привлечении",
-                owner,
-                effective - dt.timedelta(days=50),
-            ),
-            (
-                "Вторая проверка ставок и часов перед отправкой",
-                helper,
-                effective - dt.timedelta(days=20),
-            ),
-        ],
-        finished=effective - dt.timedelta(days=5),
-        standard=BILLING_STANDARD,
-        effective_from=effective,
-        training="Сверка счетов (30 минут)",
-    )
-
-    # (d) in progress, with an item overdue on the demo's last day; and one abandoned.
-    clarity = by_code[truth.initiatives["in_progress"]["touchpoint"]]
-    owner = _manager_of(clarity.team)
-    helper = _staff_of(owner.team, owner)
-    started = truth.end - dt.timedelta(days=75)
-    initiative = services.create_initiative(
-        title="Расшифровка работ и часов в каждом счёте",
-        title_en="Every invoice itemised by work and hours",
-        touchpoints=[clarity],
-        problem="Клиенты не понимают, за какие работы выставлен счёт, и переспрашивают "
-        "партнёра; оплата задерживается.",
-        hypothesis="Приложение к счёту с расшифровкой работ, исполнителей и часов поднимет "
-        "оценку понятности счетов до 4,0.",
-        metric="rating",
-        target_value=Decimal("4.00"),
-        target_date=truth.end + dt.timedelta(days=120),
-        owner=owner,
-        team=clarity.team,
-        by=lead,
-        now=_at(started - dt.timedelta(days=20)),
-    )
-    services.change_state(
-        initiative, InitiativeState.APPROVED, by=lead, now=_at(started - dt.timedelta(days=10))
-    )
-    services.change_state(initiative, InitiativeState.IN_PROGRESS, by=owner, now=_at(started))
-    item = services.add_action_item(
-        initiative,
-        text="Шаблон приложения к счёту: работы, исполнители, часы",
-        owner=owner,
-        due_on=started + dt.timedelta(days=20),
-        by=owner,
-        now=_at(started, 11),
-    )
-    services.set_action_item_done(item, True, by=owner, now=_at(started + dt.timedelta(days=18)))
-    services.add_action_item(
-        initiative,
-        text="Выгрузка расшифровки из системы учёта времени",
-        owner=helper,
-        due_on=dt.date.fromisoformat(truth.initiatives["in_progress"]["overdue_due_on"]),
-        by=owner,
-        now=_at(started, 12),
-    )
-    services.add_action_item(
-        initiative,
-        text="Согласовать формат расшифровки с пятью ключевыми клиентами",
-        owner=owner,
-        due_on=truth.end + dt.timedelta(days=30),
-        by=owner,
-        now=_at(started, 13),
-    )
-    out["in_progress"] = Initiative.objects.get(pk=initiative.pk)
-
-    fees = by_code["fee_negotiation"]
-    owner = _manager_of(fees.team)
-    initiative = services.create_initiative(
-        title="Фиксированный гонорар для небольших проектов",
-        title_en="Fixed fees for small engagements",
-        touchpoints=[fees],
-        problem="Обсуждение гонорара затягивает начало небольших проектов.",
-        hypothesis="Фиксированный гонорар по прейскуранту ускорит согласование.",
-        metric="rating",
-        target_value=Decimal("3.90"),
-        target_date=truth.end - dt.timedelta(days=60),
-        owner=owner,
-        team=fees.team,
-        by=owner,
-        now=_at(truth.end - dt.timedelta(days=200)),
-    )
-    out["abandoned"] = services.change_state(
-        initiative,
-        InitiativeState.ABANDONED,
-        by=lead,
-        now=_at(truth.end - dt.timedelta(days=170)),
-        text="Партнёры решили сохранить почасовые ставки; вернёмся к вопросу при пересмотре цен.",
-    )
-    return out
+    return {
+        spec.name: _plant(spec, by_code[spec.touchpoint], lead) for spec in initiative_specs(truth)
+    }
 
 
 def propose_top_opportunity(truth: PlantedTruth) -> Initiative | None:

@@ -71,6 +71,50 @@ ROLLBACK_ROOT_CAUSE = ("Ошибка в счёте", "Invoice error")
 # roll-back: the data plant no gain for it, billing's level is stable until the roll-back);
 # the in-progress initiative's overdue item was due this many days before the end.
 BILLING_INITIATIVE_MONTHS_BEFORE_END, OVERDUE_DAYS = 20, 12
+# The decision log (cxloop/demo/decisions.py), each decision in force from this many months
+# before the end, decided that many before, with the change expected on the rating of its
+# touchpoints and the verdict its measured effect earns. The new billing system is in force
+# from the roll-back's month: it is the roll-back's cause, expected to help, measured worse. The
+# data plant no change for the price rise's and the reorganisation's touchpoints; the kick-off
+# standard expects half a point, less than the planted rise (about 0.65 on the rating scale).
+DECISIONS = {
+    "billing_system": {
+        "kind": "system",
+        "touchpoints": [ROLLBACK_TOUCHPOINT],
+        "months_before_end": ROLLBACK_MONTHS_BEFORE_END,
+        "decided_months_before_end": ROLLBACK_MONTHS_BEFORE_END + 2,
+        "expected_direction": "up",
+        "expected_size": 0.2,
+        "verdict": "worse",
+    },
+    "rate_rise": {
+        "kind": "price",
+        "touchpoints": ["fee_negotiation"],
+        "months_before_end": 12,
+        "decided_months_before_end": 13,
+        "expected_direction": "down",
+        "expected_size": 0.2,
+        "verdict": "better",
+    },
+    "assistant_pool": {
+        "kind": "reorg",
+        "touchpoints": ["team_responsiveness", "status_updates"],
+        "months_before_end": 8,
+        "decided_months_before_end": 10,
+        "expected_direction": "none",
+        "expected_size": 0.0,
+        "verdict": "as_expected",
+    },
+    "kickoff_standard": {
+        "kind": "policy",
+        "touchpoints": [IMPROVEMENT_TOUCHPOINT],
+        "months_before_end": IMPROVEMENT_MONTHS_BEFORE_END,
+        "decided_months_before_end": IMPROVEMENT_MONTHS_BEFORE_END + 1,
+        "expected_direction": "up",
+        "expected_size": 0.5,
+        "verdict": "better",
+    },
+}
 
 
 def month_start(day: dt.date, months_back: int) -> dt.date:
@@ -91,6 +135,7 @@ class PlantedTruth:
     lucky_team: dict = field(default_factory=dict)
     cases: dict = field(default_factory=dict)
     initiatives: dict = field(default_factory=dict)
+    decisions: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -98,6 +143,7 @@ class PlantedTruth:
         data["units"] = {
             "driver_weights": "NPS points (0-10 scale) per rating point (1-5 scale)",
             "rollback.drop": "rating points",
+            "decisions.*.expected_size": "rating points",
             "improvement.lift": "rating points",
         }
         return data
@@ -178,6 +224,31 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 "earlier (no gain planted: billing is stable until the roll-back), so the "
                 "roll-back watch holds its level and alarms from the roll-back's period, opening "
                 "a case for its owner. The proposed one is added after the fact store is built."
+            ),
+        },
+        decisions={
+            **{
+                name: {
+                    "kind": planted["kind"],
+                    "touchpoints": planted["touchpoints"],
+                    "decided_on": month_start(
+                        end, planted["decided_months_before_end"]
+                    ).isoformat(),
+                    "in_force_from": month_start(end, planted["months_before_end"]).isoformat(),
+                    "expected_direction": planted["expected_direction"],
+                    "expected_size": planted["expected_size"],
+                    "verdict": planted["verdict"],
+                }
+                for name, planted in DECISIONS.items()
+            },
+            "explanation": (
+                "Planted through the decision services. The new billing system is in force from "
+                "the roll-back's month and caused it: a rise was expected, the measured effect "
+                "is worse, and the cycle review of that quarter lists it. The rate rise and the "
+                "assistants' pool touch touchpoints the data leave unchanged, so their measured "
+                "effect is near zero; the kick-off standard's is the planted rise. Each verdict "
+                "is that of the measured effect (difference in differences, as of the end) "
+                "against the expectation."
             ),
         },
     )

@@ -86,7 +86,7 @@ class SmallDemoCaseTests(TestCase):
 class FullDemoCaseTruths:
     """On the full demo, the loop dashboard's query ranks the invoice error first on billing in
     the roll-back's month, and the error's cases burst from that month. Mixed into
-    tests/demo/test_demo_truths.py's FullDemoTruthTests, so that the full demo is built once."""
+    tests/demo/test_full_demo.py's FullDemoTests, so that the full demo is built once."""
 
     def causes(self, since: dt.date, until: dt.date):
         user = get_user_model().objects.get(username="cx.lead")

@@ -12,14 +12,10 @@ import datetime as dt
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.test import TestCase
 
 from cxloop.demo import organisation as org
-from cxloop.demo.build import build_demo
-from cxloop.facts.sync import rebuild
 from cxloop.insights.initiatives import initiative_effect
 from cxloop.journeys.models import Touchpoint
-from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH
 from tests.effect_data import finished
 from tests.improvements.data import propose
@@ -35,20 +31,18 @@ def rating_scale_lift(code: str, lift: float) -> float:
     return float(rating(q + lift).mean() - rating(q).mean())
 
 
-class DemoEffectTests(OwnFactStore, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        build_demo(TRUTH, size="full", progress=False)
-        rebuild()
+class FullDemoEffectTruths:
+    """Mixed into tests/demo/test_full_demo.py's FullDemoTests, so that the full demo is built
+    once."""
+
+    def test_it_recovers_the_planted_improvement(self):
         lead = get_user_model().objects.get(username="cx.lead").employee
         kickoff = Touchpoint.objects.get(code=TRUTH.improvement["touchpoint"])
         change = dt.date.fromisoformat(TRUTH.improvement["from_date"])
         proposed_at = dt.datetime.combine(change, dt.time(9), tzinfo=dt.UTC) - dt.timedelta(60)
-        initiative = propose(lead, [kickoff], now=proposed_at)
-        cls.initiative = finished(initiative, effective_from=change, by=lead)
-
-    def test_it_recovers_the_planted_improvement(self):
-        effect = initiative_effect(self.initiative, today=TRUTH.end, cache=False)
+        proposed = propose(lead, [kickoff], now=proposed_at)
+        initiative = finished(proposed, effective_from=change, by=lead)
+        effect = initiative_effect(initiative, today=TRUTH.end, cache=False)
         lift = TRUTH.improvement["lift"]
         expected = rating_scale_lift(TRUTH.improvement["touchpoint"], lift)
         self.assertAlmostEqual(expected, 0.65, delta=0.02)

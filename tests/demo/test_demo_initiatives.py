@@ -7,13 +7,8 @@ overdue on the demo's last day."""
 
 import datetime as dt
 
-from django.test import TestCase
-
 from cxloop.cases.choices import Origin
 from cxloop.customers.models import Segment
-from cxloop.demo.build import build_demo
-from cxloop.demo.initiatives import propose_top_opportunity
-from cxloop.facts.sync import rebuild
 from cxloop.improvements.choices import InitiativeState
 from cxloop.improvements.models import Initiative, RollbackAlert
 from cxloop.improvements.queries import InitiativeFilter, initiatives_matching
@@ -22,18 +17,14 @@ from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.rollback import run_watch
 from cxloop.insights.store import Scope
 from cxloop.journeys.models import Standard, Touchpoint
-from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH
 from tests.demo.test_demo_effect import rating_scale_lift
 
 
-class DemoInitiativeTests(OwnFactStore, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        build_demo(TRUTH, size="full", progress=False)
-        rebuild()
-        cls.proposed = propose_top_opportunity(TRUTH)
-        cls.by_code = {tp.code: tp for tp in Touchpoint.objects.all()}
+class FullDemoInitiativeTruths:
+    """Mixed into tests/demo/test_full_demo.py's FullDemoTests, so that the full demo is built
+    once; reads its ``by_code`` (touchpoints by code) and ``proposed`` (the initiative
+    :func:`propose_top_opportunity` proposed)."""
 
     def initiative(self, code: str, state: str) -> Initiative:
         return Initiative.objects.get(touchpoints=self.by_code[code], state=state)

@@ -6,26 +6,18 @@ shows on the journey map."""
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.test import TestCase
 from django.urls import reverse
 
 from cxloop.cases.choices import Origin
 from cxloop.cases.models import Case
-from cxloop.demo.build import build_demo
-from cxloop.facts.sync import rebuild
 from cxloop.improvements.models import RollbackAlert
 from cxloop.insights.rollback import run_watch, watch_touchpoints, watches
-from cxloop.journeys.models import Touchpoint
-from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH
 
 
-class FullDemoRollbackTests(OwnFactStore, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        build_demo(TRUTH, size="full", progress=False)
-        rebuild()
-        cls.code = dict(Touchpoint.objects.values_list("pk", "code"))
+class FullDemoRollbackTruths:
+    """Mixed into tests/demo/test_full_demo.py's FullDemoTests, so that the full demo is built
+    once; reads its ``code`` (touchpoint codes by id)."""
 
     def test_it_alarms_on_billing_in_the_planted_month_and_nowhere_else(self):
         alarms = {self.code[a.touchpoint_id]: a for a in watch_touchpoints(TRUTH.end)}

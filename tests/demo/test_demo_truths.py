@@ -5,30 +5,19 @@ import datetime as dt
 from unittest import mock
 
 from django.contrib.auth import get_user_model
-from django.test import RequestFactory, TestCase
+from django.test import RequestFactory
 
-from cxloop.customers.models import Segment
-from cxloop.demo.build import build_demo
-from cxloop.facts.sync import rebuild
 from cxloop.front.insight_views import insight_filters
 from cxloop.insights.dashboards import ComparisonQuery, TouchpointQuery
-from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.insights.journey import JourneyMapQuery
 from cxloop.insights.store import Scope
-from cxloop.journeys.models import Touchpoint
-from cxloop.test import OwnFactStore
 from tests.demo.test_demo import TRUTH, top
-from tests.demo.test_demo_cases import FullDemoCaseTruths
 
 
-class FullDemoTruthTests(FullDemoCaseTruths, OwnFactStore, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        build_demo(TRUTH, size="full", progress=False)
-        rebuild()
-        cls.code = dict(Touchpoint.objects.values_list("pk", "code"))
-        cls.target = Segment.objects.get(is_target=True)
-        touchpoints = Touchpoint.objects.order_by("stage__order", "order")
-        cls.journey = journey_of(touchpoints.values_list("pk", "stage_id"))
+class FullDemoTruths:
+    """Mixed into tests/demo/test_full_demo.py's FullDemoTests, so that the full demo is built
+    once; reads its ``code`` (touchpoint codes by id), ``target`` (the target segment) and
+    ``journey`` (the journey's touchpoints by stage)."""
 
     def touchpoint(self, code: str) -> int:
         return next(pk for pk, c in self.code.items() if c == code)

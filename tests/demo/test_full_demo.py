@@ -1,0 +1,42 @@
+"""The full demo, built once for all the checks that need it (a build takes about 26 s): as
+``cxloop demo`` builds it — the data, the fact store, then the initiative proposed from the top
+opportunity. Each mixin's module says what its checks show."""
+
+from django.test import TestCase
+
+from cxloop.customers.models import Segment
+from cxloop.demo.build import build_demo
+from cxloop.demo.initiatives import propose_top_opportunity
+from cxloop.facts.sync import rebuild
+from cxloop.insights.journey import journey_of
+from cxloop.journeys.models import Touchpoint
+from cxloop.test import OwnFactStore
+from tests.demo.test_demo import TRUTH
+from tests.demo.test_demo_cases import FullDemoCaseTruths
+from tests.demo.test_demo_decisions import FullDemoDecisionTruths
+from tests.demo.test_demo_effect import FullDemoEffectTruths
+from tests.demo.test_demo_initiatives import FullDemoInitiativeTruths
+from tests.demo.test_demo_rollback import FullDemoRollbackTruths
+from tests.demo.test_demo_truths import FullDemoTruths
+
+
+class FullDemoTests(
+    FullDemoTruths,
+    FullDemoCaseTruths,
+    FullDemoRollbackTruths,
+    FullDemoEffectTruths,
+    FullDemoInitiativeTruths,
+    FullDemoDecisionTruths,
+    OwnFactStore,
+    TestCase,
+):
+    @classmethod
+    def setUpTestData(cls):
+        build_demo(TRUTH, size="full", progress=False)
+        rebuild()
+        cls.proposed = propose_top_opportunity(TRUTH)
+        touchpoints = Touchpoint.objects.order_by("stage__order", "order")
+        cls.by_code = {tp.code: tp for tp in touchpoints}
+        cls.code = {tp.pk: tp.code for tp in touchpoints}
+        cls.journey = journey_of(touchpoints.values_list("pk", "stage_id"))
+        cls.target = Segment.objects.get(is_target=True)
