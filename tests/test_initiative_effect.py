@@ -16,6 +16,7 @@ import pyarrow.dataset as ds
 from cxloop.customers.models import Segment
 from cxloop.improvements import services
 from cxloop.insights.initiatives import PERIODS_AFTER, baseline_for, initiative_effect
+from cxloop.insights.store import Scope
 from cxloop.journeys.models import Journey, Stage
 from cxloop.test import OwnFactStore
 from tests.effect_data import finished, write_store
@@ -177,6 +178,19 @@ class SegmentScopeTests(OwnFactStore, ImprovementTestCase):
             cls.owner.employee, [cls.kickoff], scope="segment", segment=cls.segment
         )
         cls.initiative = finished(initiative, effective_from=CHANGE, by=cls.lead.employee)
+
+    def test_its_baseline_reads_the_segments_answers(self):
+        created = self.initiative.events.get(kind="created")
+        day = created.at.date()
+        within = baseline_for(
+            [self.kickoff.pk], "rating", day, scope=Scope(segment_id=self.segment.pk)
+        )
+        whole = baseline_for([self.kickoff.pk], "rating", day)
+        self.assertEqual(
+            (self.initiative.baseline_n, self.initiative.baseline),
+            (within.n, round(within.value, 4)),
+        )
+        self.assertLess(within.n, 0.6 * whole.n)
 
     def test_it_compares_with_the_customers_outside_the_segment(self):
         effect = initiative_effect(self.initiative, today=TODAY, cache=False)

@@ -35,6 +35,7 @@ from cxloop.improvements.models import (
     RollbackAlert,
 )
 from cxloop.journeys.services import new_standard_version
+from cxloop.people.queries import subtree_ids
 
 
 class InitiativeError(ValueError):
@@ -60,10 +61,21 @@ class Baseline:
     until: dt.date
 
 
-# (touchpoint ids, metric, until) → Baseline or None. The fact store is read by cxloop.insights,
-# a layer above this app, so the source is given to us at start-up (decision 014) rather than
-# imported; without one, initiatives are proposed without a baseline.
-BaselineSource = Callable[[Sequence[int], str, dt.date], Baseline | None]
+@dataclass(frozen=True)
+class BaselineScope:
+    """Whose answers a baseline reads: a segment's customers, the customers of some teams
+    (each with the teams below it), or (neither: no segment, no teams) everyone's."""
+
+    segment_id: int | None = None
+    team_ids: tuple[int, ...] = ()
+
+
+EVERYONE = BaselineScope()
+
+# (touchpoint ids, metric, until, scope) → Baseline or None. The fact store is read by
+# cxloop.insights, a layer above this app, so the source is given to us at start-up (decision
+# 014) rather than imported; without one, initiatives are proposed without a baseline.
+BaselineSource = Callable[[Sequence[int], str, dt.date, BaselineScope], Baseline | None]
 _baseline_source: BaselineSource | None = None
 
 
@@ -75,15 +87,29 @@ def set_baseline_source(source: BaselineSource | None) -> BaselineSource | None:
     return previous
 
 
-def baseline_for(touchpoints: Iterable, metric: str, until: dt.date) -> Baseline | None:
-    """The ``metric`` (:class:`TargetMetric`) on ``touchpoints`` (records or ids) over the
-    period the source chooses that ends on ``until``; None without a source or without data."""
+def baseline_for(
+    touchpoints: Iterable, metric: str, until: dt.date, scope: BaselineScope = EVERYONE
+) -> Baseline | None:
+    """The ``metric`` (:class:`TargetMetric`) on ``touchpoints`` (records or ids) among the
+    answers of ``scope`` over the period the source chooses that ends on ``until``; None
+    without a source or without data."""
     if metric not in TargetMetric.values:
         raise ValueError(f"no such metric: {metric!r}")
     if _baseline_source is None:
         return None
     ids = sorted({getattr(t, "pk", t) for t in touchpoints})
-    return _baseline_source(ids, metric, until) if ids else None
+    return _baseline_source(ids, metric, until, scope) if ids else None
+
+
+def baseline_scope(scope: str, segment, scope_teams: Iterable) -> BaselineScope:
+    """The answers an initiative of this ``scope`` (:class:`Scope`) changes: its baseline is
+    theirs, the level its effect is measured from."""
+    if scope == Scope.SEGMENT and segment is not None:
+        return BaselineScope(segment_id=getattr(segment, "pk", segment))
+    if scope == Scope.TEAMS:
+        roots = {getattr(team, "pk", team) for team in scope_teams}
+        return BaselineScope(team_ids=tuple(sorted({t for r in roots for t in subtree_ids(r)})))
+    return EVERYONE
 
 
 # --- history ------------------------------------------------------------------------------
@@ -129,6 +155,8 @@ EDITABLE = (
     "segment",
 )
 MANY = ("touchpoints", "root_causes", "cases", "scope_teams")
+# The fields a proposed initiative's baseline is measured from: a change measures it again.
+BASELINE_FIELDS = {"metric", "touchpoints", "scope", "segment", "scope_teams"}
 
 
 def _check(fields: dict) -> None:
@@ -150,8 +178,9 @@ def _check(fields: dict) -> None:
         raise InitiativeError(_("Choose the owner."), "owner")
 
 
-def _apply_baseline(initiative: Initiative, touchpoints, now: dt.datetime) -> None:
-    found = baseline_for(touchpoints, initiative.metric, now.date())
+def _apply_baseline(initiative: Initiative, touchpoints, scope_teams, now: dt.datetime) -> None:
+    scope = baseline_scope(initiative.scope, initiative.segment_id, scope_teams)
+    found = baseline_for(touchpoints, initiative.metric, now.date(), scope)
     initiative.baseline = found.value if found else None
     initiative.baseline_n = found.n if found else None
     initiative.baseline_since = found.since if found else None
@@ -213,7 +242,7 @@ def create_initiative(
         created_by=by,
         updated_at=now,
     )
-    _apply_baseline(initiative, touchpoints, now)
+    _apply_baseline(initiative, touchpoints, scope_teams, now)
     with transaction.atomic():
         initiative.save()
         initiative.touchpoints.set(touchpoints)
@@ -275,10 +304,8 @@ def update_initiative(initiative: Initiative, *, by, now: dt.datetime, **fields)
                 setattr(initiative, name, fields[name])
         if initiative.scope != Scope.SEGMENT:
             initiative.segment = None
-        if initiative.state == InitiativeState.PROPOSED and {"metric", "touchpoints"} & set(
-            changed
-        ):
-            _apply_baseline(initiative, merged["touchpoints"], now)
+        if initiative.state == InitiativeState.PROPOSED and BASELINE_FIELDS & set(changed):
+            _apply_baseline(initiative, merged["touchpoints"], merged["scope_teams"], now)
         initiative.updated_at = now
         initiative.save()
         for name in changed:

@@ -65,7 +65,7 @@ from cxloop.analytics.impact import (
 )
 from cxloop.analytics.results import to_plain
 from cxloop.facts.store import FactStoreError
-from cxloop.improvements.services import Baseline
+from cxloop.improvements.services import Baseline, BaselineScope
 from cxloop.insights.signals import MONTH, QUARTER, Period, periods, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 from cxloop.journeys.queries import touchpoints_with_stage
@@ -664,13 +664,16 @@ def baseline_for(
     return BaselineValue(value=value, n=n, since=since, until=last)
 
 
-def baseline_source(touchpoint_ids: Sequence[int], metric: str, until: dt.date):
-    """:func:`baseline_for` as the improvements app's baseline source (all customers):
-    ``cxloop.improvements.services.set_baseline_source(baseline_source)`` at start-up. Returns
-    the app's own ``Baseline``; a store that cannot be read gives no baseline rather than no
-    initiative."""
+def baseline_source(
+    touchpoint_ids: Sequence[int], metric: str, until: dt.date, scope: BaselineScope
+):
+    """:func:`baseline_for` as the improvements app's baseline source, among the answers of
+    the initiative's ``scope``: ``cxloop.improvements.services.set_baseline_source(
+    baseline_source)`` at start-up. Returns the app's own ``Baseline``; a store that cannot be
+    read gives no baseline rather than no initiative."""
+    within = Scope(segment_id=scope.segment_id, team_ids=scope.team_ids or None)
     try:
-        found = baseline_for(touchpoint_ids, metric, until)
+        found = baseline_for(touchpoint_ids, metric, until, scope=within)
     except FactStoreError:
         return None
     if found is None:

@@ -129,7 +129,9 @@ class InitiativePageTests(ImprovementTestCase):
 
     def test_the_new_page_is_prefilled_from_where_it_was_started_and_shows_the_baseline(self):
         wired = services.set_baseline_source(
-            lambda ids, metric, until: services.Baseline(3.41, 212, dt.date(2025, 12, 1), until)
+            lambda ids, metric, until, scope: services.Baseline(
+                3.41, 212, dt.date(2025, 12, 1), until
+            )
         )
         self.addCleanup(services.set_baseline_source, wired)
         self.as_("lead")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from cxloop.audit.models import AuditEvent
+from cxloop.customers.models import Segment
 from cxloop.improvements import services
 from cxloop.improvements.choices import EventKind, InitiativeState, Scope
 from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
@@ -29,14 +30,15 @@ class BaselineTests(ImprovementTestCase):
     def test_it_measures_the_baseline_at_creation_from_the_source(self):
         asked = []
 
-        def source(ids, metric, until):
-            asked.append((ids, metric, until))
+        def source(ids, metric, until, scope):
+            asked.append((ids, metric, until, scope))
             return services.Baseline(3.62, 140, dt.date(2025, 12, 16), until)
 
         services.set_baseline_source(source)
         initiative = propose(self.owner.employee, [self.billing, self.kickoff])
         self.assertEqual(
-            asked, [(sorted([self.kickoff.pk, self.billing.pk]), "rating", NOW.date())]
+            asked,
+            [(sorted([self.kickoff.pk, self.billing.pk]), "rating", NOW.date(), services.EVERYONE)],
         )
         initiative.refresh_from_db()
         self.assertEqual(initiative.baseline, 3.62)
@@ -52,13 +54,38 @@ class BaselineTests(ImprovementTestCase):
 
     def test_a_new_metric_measures_the_baseline_again_while_proposed(self):
         services.set_baseline_source(
-            lambda ids, metric, until: services.Baseline(
+            lambda ids, metric, until, scope: services.Baseline(
                 {"rating": 3.5, "nps": 12.0}[metric], 50, dt.date(2026, 1, 1), until
             )
         )
         initiative = propose(self.owner.employee, [self.kickoff])
         services.update_initiative(initiative, metric="nps", by=None, now=LATER)
         self.assertEqual(Initiative.objects.get(pk=initiative.pk).baseline, 12.0)
+
+    def test_the_baseline_reads_the_answers_of_the_initiatives_scope(self):
+        """A segment's initiative reads the segment; some teams' initiative reads them with
+        the teams below them; a change of scope while proposed measures it again."""
+        asked = []
+
+        def source(ids, metric, until, scope):
+            asked.append(scope)
+            return services.Baseline(3.5, 50, dt.date(2026, 1, 1), until)
+
+        services.set_baseline_source(source)
+        segment = Segment.objects.create(name="Key clients", kind="manual", is_target=True)
+        initiative = propose(
+            self.owner.employee, [self.kickoff], scope=Scope.SEGMENT, segment=segment
+        )
+        services.update_initiative(
+            initiative, scope=Scope.TEAMS, scope_teams=[self.team_a], by=None, now=LATER
+        )
+        self.assertEqual(
+            asked,
+            [
+                services.BaselineScope(segment_id=segment.pk),
+                services.BaselineScope(team_ids=tuple(sorted([self.team_a.pk, self.team_a1.pk]))),
+            ],
+        )
 
 
 class ProposeTests(ImprovementTestCase):
