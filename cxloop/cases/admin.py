@@ -112,6 +112,7 @@ class CaseTriggerAdmin(ReadOnlyAdmin):
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdmin):
+    fields = ["case", "at", "by", "kind", "text", "data"]  # the case first, not the base's fields
     list_display = ["case", "at", "by", "kind"]
     list_filter = ["kind"]
     list_select_related = ["case", "by__user"]
