@@ -303,6 +303,15 @@ def plant_initiatives(
     }
 
 
+def complete_with_facts(truth: PlantedTruth) -> Initiative | None:
+    """What the demo's initiatives need the fact store for, once it is written: the planted
+    initiatives' baselines (measured as of the day each was proposed) and the initiative
+    proposed from the top opportunity, which it returns (see :func:`propose_top_opportunity`)."""
+    for initiative in Initiative.objects.filter(baseline__isnull=True).order_by("pk"):
+        services.measure_baseline(initiative, now=initiative.created_at)
+    return propose_top_opportunity(truth)
+
+
 def propose_top_opportunity(truth: PlantedTruth) -> Initiative | None:
     """An initiative proposed on the demo's last day from the target segment's top opportunity,
     ranked by the journey map's query (the page's default segment, the last 365 days); needs

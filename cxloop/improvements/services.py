@@ -178,6 +178,22 @@ def _check(fields: dict) -> None:
         raise InitiativeError(_("Choose the owner."), "owner")
 
 
+def measure_baseline(initiative: Initiative, *, now: dt.datetime) -> Initiative:
+    """Measure the initiative's baseline again as of ``now``, from what the fact store holds
+    today: for an initiative recorded before its data reached the store (the demo plants its
+    history before it writes the store)."""
+    _apply_baseline(
+        initiative, list(initiative.touchpoints.all()), list(initiative.scope_teams.all()), now
+    )
+    Initiative.objects.filter(pk=initiative.pk).update(
+        **{name: getattr(initiative, name) for name in BASELINE_VALUES}
+    )
+    return initiative
+
+
+BASELINE_VALUES = ("baseline", "baseline_n", "baseline_since", "baseline_until")
+
+
 def _apply_baseline(initiative: Initiative, touchpoints, scope_teams, now: dt.datetime) -> None:
     scope = baseline_scope(initiative.scope, initiative.segment_id, scope_teams)
     found = baseline_for(touchpoints, initiative.metric, now.date(), scope)

@@ -12,7 +12,7 @@ from cxloop.customers.models import Segment
 from cxloop.improvements.choices import InitiativeState
 from cxloop.improvements.models import Initiative, RollbackAlert
 from cxloop.improvements.queries import InitiativeFilter, initiatives_matching
-from cxloop.insights.initiatives import initiative_effect
+from cxloop.insights.initiatives import baseline_for, initiative_effect
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.rollback import run_watch
 from cxloop.insights.store import Scope
@@ -50,6 +50,24 @@ class FullDemoInitiativeTruths:
         self.assertLessEqual(estimate.low, expected, estimate)
         self.assertLessEqual(expected, estimate.high, estimate)
         self.assertLess(abs(estimate.value - TRUTH.improvement["lift"]), 0.1, estimate)
+
+    def test_each_initiative_has_its_baseline_as_of_the_day_it_was_proposed(self):
+        initiatives = Initiative.objects.order_by("pk")
+        self.assertGreaterEqual(initiatives.count(), 4)
+        for initiative in initiatives:
+            scope = Scope(segment_id=initiative.segment_id) if initiative.segment_id else None
+            found = baseline_for(
+                list(initiative.touchpoints.values_list("pk", flat=True)),
+                initiative.metric,
+                initiative.created_at.date(),
+                scope=scope,
+            )
+            with self.subTest(initiative=initiative.reference):
+                self.assertGreater(found.n, 100)
+                self.assertEqual(
+                    (initiative.baseline, initiative.baseline_n, initiative.baseline_until),
+                    (round(found.value, 4), found.n, found.until),
+                )
 
     def test_the_roll_back_of_the_billing_initiative_alarms_and_opens_its_owners_case(self):
         planted = TRUTH.initiatives["billing"]

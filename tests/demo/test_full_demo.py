@@ -6,7 +6,7 @@ from django.test import TestCase
 
 from cxloop.customers.models import Segment
 from cxloop.demo.build import build_demo
-from cxloop.demo.initiatives import propose_top_opportunity
+from cxloop.demo.initiatives import complete_with_facts
 from cxloop.facts.sync import rebuild
 from cxloop.insights.journey import journey_of
 from cxloop.journeys.models import Touchpoint
@@ -34,7 +34,7 @@ class FullDemoTests(
     def setUpTestData(cls):
         build_demo(TRUTH, size="full", progress=False)
         rebuild()
-        cls.proposed = propose_top_opportunity(TRUTH)
+        cls.proposed = complete_with_facts(TRUTH)
         touchpoints = Touchpoint.objects.order_by("stage__order", "order")
         cls.by_code = {tp.code: tp for tp in touchpoints}
         cls.code = {tp.pk: tp.code for tp in touchpoints}

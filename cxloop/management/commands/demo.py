@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from cxloop.demo.build import build_demo
-from cxloop.demo.initiatives import propose_top_opportunity
+from cxloop.demo.initiatives import complete_with_facts
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
 from cxloop.facts.store import FactStoreError, read_manifest
@@ -70,8 +70,8 @@ class Command(BaseCommand):
             # The pages read the fact store, so the demo's data must be there when it starts.
             call_command("facts", "rebuild", verbosity=options["verbosity"], stdout=self.stdout)
         if built:
-            # Ranking the top opportunity reads the fact store: proposed once it is written.
-            propose_top_opportunity(planted)
+            # Baselines and the top opportunity read the fact store: once it is written.
+            complete_with_facts(planted)
         self._print_logins(base_url)
         if not no_serve:
             # Invitations, reminders and fact-store refreshes are tasks: the demo runs them.
