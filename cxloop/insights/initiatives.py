@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
+from django.db.models import Min
 
 from cxloop.analytics import Difference, Estimate
 from cxloop.analytics.impact import (
@@ -65,6 +66,8 @@ from cxloop.analytics.impact import (
 )
 from cxloop.analytics.results import to_plain
 from cxloop.facts.store import FactStoreError
+from cxloop.improvements.models import Initiative
+from cxloop.improvements.queries import rollback_alerts_of
 from cxloop.improvements.services import Baseline, BaselineScope
 from cxloop.insights.signals import MONTH, QUARTER, Period, periods, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
@@ -230,6 +233,7 @@ class InitiativeEffect(_Plain):
     did: DidBlock | None = None
     its: ItsBlock | None = None
     target: TargetCheck | None = None
+    rolled_back: dt.date | None = None  # the first roll-back's period began: measured before it
 
 
 # ----------------------------------------------------------------------------------------------
@@ -537,6 +541,15 @@ def _change_date(initiative, today: dt.date) -> tuple[str | None, dt.date | None
     return None, change, provisional
 
 
+def _rolled_back(initiative, change: dt.date) -> dt.date | None:
+    """The first day of the earliest roll-back recorded for the initiative after its change
+    (None for what measures like an initiative but is not one: a decision)."""
+    if not isinstance(initiative, Initiative):
+        return None
+    starts = rollback_alerts_of(initiative).filter(period_start__gt=change)
+    return starts.aggregate(first=Min("period_start"))["first"]
+
+
 def _comparison_touchpoints(touchpoint_ids: Sequence[int]) -> tuple[int, ...]:
     journeys = touchpoints_with_stage().filter(pk__in=touchpoint_ids).values("stage__journey_id")
     others = (
@@ -588,12 +601,21 @@ def initiative_effect(
         # A store being rebuilt or damaged: the page says so instead of failing.
         return InitiativeEffect(status="unavailable", metric=metric, change=change,
                                 provisional=provisional)  # fmt: skip
-    common = {"metric": metric, "change": change, "provisional": provisional}
+    rolled_back = _rolled_back(initiative, change)
+    common = {
+        "metric": metric,
+        "change": change,
+        "provisional": provisional,
+        "rolled_back": rolled_back,
+    }
     if not data["n"][data["treated"]].sum():
         return InitiativeEffect(status="no_data", **common)
     grain = _grain(data)
-    ba, nb, na = _before_after(metric, data, change, today)
-    kept, after_at = _periods_around(change, today, grain)
+    # The initiative's effect is what it held: after a roll-back the touchpoint measures the
+    # roll-back (its alert says so), so the after windows end the day before its period.
+    until = today if rolled_back is None else min(today, rolled_back - dt.timedelta(days=1))
+    ba, nb, na = _before_after(metric, data, change, until)
+    kept, after_at = _periods_around(change, until, grain)
     did = _did(metric, data, kept, after_at, comparison) if kept else None
     its = None if did is not None or not kept else _its(metric, data, kept, after_at)
     measured = ba is not None or did is not None or its is not None

@@ -22,6 +22,7 @@ from cxloop.facts.store import writing as store_writing
 from cxloop.improvements import services
 from cxloop.improvements.models import RollbackAlert
 from cxloop.improvements.queries import latest_rollback_alerts, rollback_alerts
+from cxloop.insights.initiatives import initiative_effect
 from cxloop.insights.rollback import record_alarms, run_watch, watch_touchpoints, watches
 from cxloop.journeys.models import Touchpoint
 from cxloop.test import OwnFactStore
@@ -273,6 +274,40 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         page = self.client.get(other, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         self.assertIn('id="rollback-none"', page)
         self.assertNotIn('id="rollback-alerts"', page)
+
+    def test_the_effect_is_measured_until_the_roll_back(self):
+        """An initiative's effect is what it held: once a roll-back of it is recorded, the
+        windows after the change end the day before the roll-back's period; the page says so.
+        (The kick-off's gain holds in the data; a roll-back from July 2025 is recorded for it
+        here to cut its twelve months after the change in half.)"""
+        before = initiative_effect(self.kickoff_initiative, today=TODAY, cache=False)
+        self.assertIsNone(before.rolled_back)
+        self.assertEqual(before.did.points[-1].period, "2025-12-01")
+        self.assertEqual(before.before_after.after_until, dt.date(2025, 7, 1))
+        RollbackAlert.objects.create(
+            touchpoint=self.kickoff,
+            initiative=self.kickoff_initiative,
+            grain="month",
+            period_start=dt.date(2025, 7, 1),
+            period_end=dt.date(2025, 7, 31),
+            baseline_since=dt.date(2025, 1, 1),
+            baseline_until=dt.date(2025, 6, 30),
+            center=3.9,
+            level=3.3,
+            answers=80,
+            statistic=5.0,
+            limit=4.0,
+            detected_at=NOW,
+        )
+        effect = initiative_effect(self.kickoff_initiative, today=TODAY, cache=False)
+        self.assertEqual(effect.rolled_back, dt.date(2025, 7, 1))
+        self.assertEqual(effect.did.points[-1].period, "2025-06-01")
+        self.assertEqual(effect.before_after.after_until, dt.date(2025, 6, 30))
+        self.client.force_login(self.lead)
+        url = reverse("initiative_detail", args=[self.kickoff_initiative.pk])
+        page = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        self.assertIn("Measured until the roll-back that began on 07/01/2025", page)
+        self.assertIsNone(initiative_effect(self.status_initiative, today=TODAY).rolled_back)
 
     def test_the_journey_map_badges_the_touchpoint_and_links_its_case(self):
         run_watch(today=TODAY, now=NOW)
