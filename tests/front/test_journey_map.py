@@ -36,6 +36,16 @@ class JourneyMapTests(InsightPageTestCase):
         self.assertEqual(form.fields["segment"].choices[1], (str(self.target.pk), "Key clients"))
         self.assertEqual(response.context["result"].scope.segment_id, self.target.pk)
 
+    def test_it_names_the_target_segment_in_the_pages_language(self):
+        type(self.target).objects.filter(pk=self.target.pk).update(
+            name="Ключевые клиенты", name_en="Key clients"
+        )
+        page = self.get(self.url, as_user=self.owner, segment="all").content.decode()
+        self.assertIn("Key clients", page)
+        self.assertNotIn("Ключевые клиенты", page)
+        russian = self.get(self.url, as_user=self.owner, language="ru").content.decode()
+        self.assertIn("Ключевые клиенты", russian)
+
     def test_it_ranks_the_touchpoint_that_drives_nps(self):
         # NPS follows the kick-off rating; billing is noise.
         response = self.get(self.url, as_user=self.owner, segment="all")
