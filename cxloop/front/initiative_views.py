@@ -222,7 +222,7 @@ def initiative_new(request: HttpRequest) -> HttpResponse:
 # --- one initiative -----------------------------------------------------------------------
 
 
-def _event_detail(event) -> str:
+def _event_detail(event, standards: dict, labels: dict) -> str:
     data, kind = event.data, event.kind
     if kind == EventKind.STATE:
         before, after = data.get("before", ""), data.get("after", "")
@@ -238,24 +238,44 @@ def _event_detail(event) -> str:
             parts.append(_("due %(day)s") % {"day": day})
         return " · ".join(p for p in parts if p)
     if kind == EventKind.EDITED:
-        return ", ".join(data.get("fields", []))
+        return ", ".join(labels.get(name, name) for name in data.get("fields", []))
     if kind == EventKind.STANDARD:
         return ", ".join(
-            f"{s.get('touchpoint', '')} v{s.get('version', '')}" for s in data.get("standards", [])
+            _("%(touchpoint)s, version %(version)s")
+            % {"touchpoint": standards[s["id"]].touchpoint.name, "version": s.get("version")}
+            for s in data.get("standards", [])
+            if s.get("id") in standards
         )
     if kind == EventKind.CREATED and data.get("started_from") in StartedFrom.values:
         return str(StartedFrom(data["started_from"]).label)
     return ""
 
 
+def _event_text(event, standards: dict) -> str:
+    """The event's text; a new standard's in the page's language (the event keeps the
+    Russian)."""
+    if event.kind == EventKind.STANDARD:
+        for ref in event.data.get("standards", []):
+            if ref.get("id") in standards:
+                return standards[ref["id"]].text
+    return event.text
+
+
 def _history(initiative) -> list[dict]:
+    standards = {s.pk: s for s in initiative.standards.select_related("touchpoint")}
+    # An edit names its fields by code: shown by their names.
+    labels = {
+        field.name: str(field.verbose_name)
+        for field in initiative._meta.get_fields()
+        if hasattr(field, "verbose_name")
+    }
     return [
         {
             "at": event.at,
             "who": str(event.by) if event.by is not None else _("cxloop"),
             "what": event.get_kind_display(),
-            "detail": _event_detail(event),
-            "text": event.text,
+            "detail": _event_detail(event, standards, labels),
+            "text": _event_text(event, standards),
             "kind": event.kind,
         }
         for event in initiative_history(initiative)

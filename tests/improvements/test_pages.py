@@ -267,6 +267,7 @@ class InitiativePageTests(ImprovementTestCase):
         self.as_("owner")
         finish = {
             "change_ru": "Повестка за два дня",
+            "change_en": "The agenda two days ahead",
             "effective_from": "2026-04-01",
             "training": "agenda-101",
         }
@@ -285,6 +286,19 @@ class InitiativePageTests(ImprovementTestCase):
         page = self.client.get(self.url("initiative_detail"))
         self.assertContains(page, "agenda-101")
         self.assertEqual(page.context["moves"], [])
+        # The history names the touchpoint and its version, and the standard, in each language.
+        english = self.client.get(self.url("initiative_detail"), HTTP_ACCEPT_LANGUAGE="en")
+        standard_event = next(e for e in english.context["history"] if e["kind"] == "standard")
+        self.assertEqual(
+            (standard_event["detail"], standard_event["text"]),
+            (f"{self.kickoff.name_en}, version 1", "The agenda two days ahead"),
+        )
+        russian = self.client.get(self.url("initiative_detail"), HTTP_ACCEPT_LANGUAGE="ru")
+        standard_event = next(e for e in russian.context["history"] if e["kind"] == "standard")
+        self.assertEqual(
+            (standard_event["detail"], standard_event["text"]),
+            (f"{self.kickoff.name_ru}, версия 1", "Повестка за два дня"),
+        )
 
     # -- action items --------------------------------------------------------------------
 
