@@ -13,8 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -53,7 +53,8 @@ METHOD_LABELS = {
 
 
 def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + number_format(value, 2)
+    # The filter the list and the cycle review round with: the same figure on every page.
+    return ("+" if value > 0 else "") + floatformat(value, "2g")
 
 
 @login_required
