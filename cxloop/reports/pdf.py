@@ -68,6 +68,8 @@ ORIGIN = "http://cxloop.invalid/"
 # The printed width of a chart in CSS pixels: A4's 210 mm less 2 × 18 mm margins is 174 mm,
 # 657 px at 96 px to the inch; Vega adds the axes' labels outside the width it is given.
 CHART_WIDTH = 560
+# The widest axis label printed whole, in CSS pixels (a longer one ends in "…").
+PRINTED_LABEL_LIMIT = 260
 STYLESHEET = Path(__file__).parent / "static" / "reports" / "print.css"
 FONT = "DejaVu Sans"
 
@@ -198,8 +200,15 @@ def chart_svg(
     printed = json.loads(text)
     if printed.get("width") == "container":
         printed["width"] = width
-    # The page's font, so that the chart's text reads like the text around it.
-    printed["config"] = {**printed.get("config", {}), "font": FONT}
+    # The page's font, so that the chart's text reads like the text around it; axis labels
+    # up to PRINTED_LABEL_LIMIT: Vega's 180 px cut a touchpoint's name on paper, which has
+    # room for it, to «Поддержка контакта между пр…».
+    config = printed.get("config", {})
+    printed["config"] = {
+        **config,
+        "font": FONT,
+        "axis": {"labelLimit": PRINTED_LABEL_LIMIT, **config.get("axis", {})},
+    }
     russian = (language or translation.get_language() or "").lower().startswith("ru")
     try:
         svg = vl_convert.vegalite_to_svg(

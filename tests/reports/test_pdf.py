@@ -264,3 +264,17 @@ def test_it_draws_a_chart_with_the_language_formats():
     assert russian.lstrip().startswith("<svg") and "http://" not in russian.split(">", 1)[1]
     assert "март 2026" in russian and "March 2026" in english
     assert "1\u00a0200" in russian and "1,200" in english  # the y axis ticks
+
+
+def test_it_prints_a_long_axis_label_whole():
+    name = "Поддержка контакта между проектами"
+    spec = charts.comparison(
+        [
+            {"name": name, "value": 70, "low": 60, "high": 80, "significant": False},
+            {"name": "Счета", "value": 80, "low": 70, "high": 90, "significant": False},
+        ]
+    )
+
+    svg = chart_svg(spec, language="ru")
+
+    assert f">{name}</text>" in svg  # not «Поддержка контакта между пр…», Vega's 180 px cut
