@@ -4,8 +4,9 @@ comes next, gathered for a page and its printed copy.
 :func:`cycle_review` reads, for the cases, initiatives and teams a user sees:
 
 * the initiatives finished in the period with their measured effect against their targets
-  (:func:`cxloop.insights.initiatives.initiative_effect`), and those in progress with their
-  overdue action items;
+  (:func:`cxloop.insights.initiatives.initiative_effect`), and those in progress during it
+  (started by its end, not abandoned before it, not done by its end) with their overdue
+  action items;
 * the roll-back alerts of the period with the state of the case each opened;
 * the closed loop's figures and root causes (:class:`cxloop.insights.loop.LoopQuery`);
 * the next top opportunities for the target segment, from the journey map's ranking
@@ -153,8 +154,13 @@ def cycle_review(
         .prefetch_related("touchpoints")
         .order_by("finished_at", "pk")
     )
+    # In progress during the period: started on or before its last day, neither abandoned
+    # before its first day nor done by its last (one done in it is among the finished above).
     in_progress = (
-        initiatives_matching(user, InitiativeFilter(state=InitiativeState.IN_PROGRESS), today=today)
+        initiatives_matching(user, InitiativeFilter(), today=today)
+        .filter(started_at__date__lte=until)
+        .exclude(finished_at__date__lte=until)
+        .exclude(abandoned_at__date__lt=since)
         .prefetch_related("touchpoints")
         .select_related("owner__user")
     )

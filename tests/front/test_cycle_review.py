@@ -11,9 +11,11 @@ import io
 import os
 import re
 from html import unescape
+from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from cxloop.cases import services as cases
 from cxloop.cases.choices import LoopChannel, Origin
@@ -38,6 +40,24 @@ except OSError:  # pragma: no cover - Pango missing: the README names the packag
     HAS_PDF = False
 
 Q1 = {"since": "2026-01-01", "until": "2026-03-31"}
+# reports/static/reports/print.css: the page's right margin, 18 mm in PDF points.
+RIGHT_MARGIN_PT = 18 / 25.4 * 72
+
+
+def _text_beyond_the_margin(page) -> list[str]:
+    """The pieces of text on a PDF page that start right of its right margin: where each
+    starts is its text matrix placed by the current transformation matrix (PDF 1.7, 9.4.4)."""
+    right = float(page.mediabox.width) - RIGHT_MARGIN_PT
+    beyond = []
+
+    def visit(text, cm, tm, *_rest):
+        if text.strip() and tm[4] * cm[0] + tm[5] * cm[2] + cm[4] > right:
+            beyond.append(text)
+
+    page.extract_text(visitor_text=visit)
+    return beyond
+
+
 HOUR = dt.timedelta(hours=1)
 
 
@@ -194,6 +214,10 @@ class CycleReviewTests(InsightPageTestCase):
         alerts = html[html.index('id="alerts"') :]
         self.assertIn("3.25", alerts)
         self.assertIn("resolved: Invoice template fixed again", alerts)
+        # The case's reference, linked to its page; the initiative by its English title.
+        self.assertIn(f'<a href="/cases/{case.pk}/">{case.reference}</a>', alerts)
+        self.assertIn("Agenda sent ahead", alerts)
+        self.assertNotIn("Повестка встречи заранее", html)
         # Not in the next quarter's review.
         html = self.page(self.lead, since="2026-07-01", until="2026-09-30").content.decode()
         self.assertNotIn('id="alerts"', html)
@@ -219,6 +243,57 @@ class CycleReviewTests(InsightPageTestCase):
         response = self.page(self.lead)
         (shown,) = response.context["review"].in_progress
         self.assertEqual((shown.pk, shown.overdue_items), (going.pk, 2))
+
+    def test_it_lists_the_initiatives_in_progress_during_the_period(self):
+        going = propose(self.owner.employee, [self.billing])
+        lead = self.lead.employee
+        for state, day in (("approved", 5), ("in_progress", 6)):
+            services.change_state(
+                going, state, by=lead, now=dt.datetime(2026, 1, day, tzinfo=dt.UTC)
+            )
+        # Started on 6 January; the done initiative ran from 31 January to 10 February.
+        for since, until, expected in (
+            ("2025-10-01", "2025-12-31", set()),  # before either started
+            ("2026-01-01", "2026-01-31", {going.pk, self.done.pk}),
+            ("2026-01-01", "2026-03-31", {going.pk}),  # the other one is finished in it
+            ("2026-04-01", "2026-06-30", {going.pk}),
+        ):
+            with self.subTest(since=since):
+                review = self.page(self.lead, since=since, until=until).context["review"]
+                self.assertEqual({i.pk for i in review.in_progress}, expected)
+        Initiative.objects.filter(pk=going.pk).update(
+            state="abandoned", abandoned_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+        )
+        review = self.page(self.lead, since="2026-04-01", until="2026-06-30").context["review"]
+        self.assertEqual(review.in_progress, ())
+
+    def test_it_names_initiatives_and_words_the_journeys_average_in_the_pages_language(self):
+        html = self.page(self.lead).content.decode()
+        finished_table = html[html.index('id="finished"') : html.index('id="progress-title"')]
+        self.assertIn("Agenda sent ahead", finished_table)
+        self.assertNotIn("Повестка встречи заранее", html)
+        # The opportunities' yardstick is the journey's average, not a target anyone set.
+        opportunities = html[html.index('id="opportunities"') :]
+        self.assertIn("against the journey’s average of", opportunities)
+        ru = self.page(self.lead, "ru").content.decode()
+        self.assertIn("Повестка встречи заранее", ru)
+
+    def test_it_signs_the_decisions_effects_as_the_decision_list_does(self):
+        row = {
+            "decision": SimpleNamespace(
+                pk=1, label="New billing", in_force_from=dt.date(2026, 1, 1)
+            ),
+            "effect": SimpleNamespace(
+                expected=0.2, measured=SimpleNamespace(value=-0.81, low=-0.87, high=-0.75)
+            ),
+        }
+        with translation.override("en"):
+            html = render_to_string(
+                "front/cycle/includes/decisions.html", {"worse_decisions": [row]}
+            )
+        self.assertIn(">+0.20<", html)
+        self.assertIn("−0.81 (−0.87 … −0.75)", html)  # the charts' minus sign, not a hyphen
+        self.assertNotIn("<a ", html)  # the PDF's copy: no links
 
     # -- the next cycle ------------------------------------------------------------------
 
@@ -268,4 +343,10 @@ class CycleReviewTests(InsightPageTestCase):
                 # Each language's own decimal mark, as the page writes it.
                 self.assertIn("," if language == "ru" else ".", achieved)
                 self.assertIn(axis, text)  # the chart's axis title, drawn as vector text
+                # Nothing runs off the page: every piece of text starts inside the right margin.
+                for page in reader.pages:
+                    self.assertEqual(_text_beyond_the_margin(page), [])
+                # The initiative by its title in the page's language.
+                title = "Agenda sent ahead" if language == "en" else "Повестка встречи заранее"
+                self.assertIn(title, text)
                 self.assertIn("Kick-off meeting" if language == "en" else "Kick-off", text)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django import forms, template
+from django.template.defaultfilters import floatformat
 from django.utils import formats, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -45,6 +46,18 @@ def money(value, currency: str = CURRENCY) -> str:
     if (translation.get_language() or "ru").startswith("ru"):
         return f"{sign}{number}{NBSP}{currency}"
     return f"{sign}{currency}{number}"
+
+
+@register.filter
+def signed(value) -> str:
+    """``{{ change|signed }}``: a change with two decimals in the locale's decimal mark and its
+    sign, «+0,20» / "−0.20" (the minus sign the charts draw, not a hyphen); "—" for no value."""
+    if value is None or value == "":
+        return "—"
+    text = floatformat(abs(value), "2g")
+    if text == floatformat(0, "2g"):
+        return text
+    return ("+" if value > 0 else "−") + text
 
 
 def _add_class(attrs: dict, css: str) -> None:
