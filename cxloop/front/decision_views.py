@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from cxloop.front.decision_forms import DecisionForm
 from cxloop.front.filters import refuse_filter, row_id_filter
+from cxloop.front.templatetags.cx import signed
 from cxloop.improvements import services
 from cxloop.improvements.models import DecisionKind, Direction
 from cxloop.improvements.queries import (
@@ -50,11 +50,6 @@ METHOD_LABELS = {
     "its": gettext_lazy("interrupted time series"),
     "before_after": gettext_lazy("before and after"),
 }
-
-
-def _signed(value: float) -> str:
-    # The filter the list and the cycle review round with: the same figure on every page.
-    return ("+" if value > 0 else "") + floatformat(value, "2g")
 
 
 @login_required
@@ -171,8 +166,8 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "method_label": METHOD_LABELS.get(found.method, ""),
         "touchpoints": decision.touchpoints.select_related("stage__journey"),
         "history": history,
-        "expected_text": _signed(found.expected),
-        "measured_text": _signed(found.measured.value) if found.measured else "",
+        "expected_text": signed(found.expected),
+        "measured_text": signed(found.measured.value) if found.measured else "",
         "may_edit": may_edit_decision(request.user, decision),
         # Shown only to those who see the initiative (the log itself is read by everyone).
         "initiative": visible_initiatives(request.user).filter(pk=decision.initiative_id).first(),
