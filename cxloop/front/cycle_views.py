@@ -15,13 +15,14 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -137,25 +138,36 @@ def cycle_review_page(request: HttpRequest) -> HttpResponse:
     return render(request, "front/cycle/cycle_review.html", _context(request, filters))
 
 
-def _proposal(opportunity, name: str, since: dt.date, until: dt.date) -> dict:
-    """What a proposed initiative for an opportunity says, in the active language."""
-    return {
-        "title": _("Improve “%(touchpoint)s”") % {"touchpoint": name},
-        "problem": _(
+def _title(touchpoint) -> str:
+    return _("Improve “%(touchpoint)s”") % {"touchpoint": touchpoint.name}
+
+
+def _proposal(opportunity, touchpoint, since: dt.date, until: dt.date) -> dict:
+    """What a proposed initiative for an opportunity says: its title in the firm's language
+    (``settings.LANGUAGE_CODE``) and in English, its problem and hypothesis in the firm's
+    language, with the dates and figures written as that language writes them. Whoever starts
+    the cycle, in whichever language, the record reads the same."""
+    with translation.override("en"):
+        title_en = _title(touchpoint)
+    with translation.override(settings.LANGUAGE_CODE):
+        problem = _(
             "The cycle review of %(since)s to %(until)s ranks “%(touchpoint)s” at %(rank)s "
             "among the opportunities for the target segment: rated %(performance)s against "
             "a target of %(target)s."
-        )
-        % {
+        ) % {
             "since": date_format(since, "SHORT_DATE_FORMAT"),
             "until": date_format(until, "SHORT_DATE_FORMAT"),
-            "touchpoint": name,
+            "touchpoint": touchpoint.name,
             "rank": opportunity.rank,
-            "performance": f"{opportunity.performance:.2f}",
-            "target": f"{opportunity.target:.2f}",
-        },
-        "hypothesis": _("To be worked out by the owner before approval."),
-    }
+            "performance": number_format(opportunity.performance, decimal_pos=2),
+            "target": number_format(opportunity.target, decimal_pos=2),
+        }
+        return {
+            "title": _title(touchpoint),
+            "title_en": title_en,
+            "problem": problem,
+            "hypothesis": _("To be worked out by the owner before approval."),
+        }
 
 
 @login_required
@@ -191,7 +203,7 @@ def cycle_next(request: HttpRequest) -> HttpResponse:
                 continue
             try:
                 initiative = create_initiative(
-                    **_proposal(o, entry["touchpoint"], context["since"], context["until"]),
+                    **_proposal(o, by_id[o.touchpoint_id], context["since"], context["until"]),
                     touchpoints=[by_id[o.touchpoint_id]],
                     metric="rating",
                     target_value=Decimal(f"{min(5.0, o.target):.2f}"),
