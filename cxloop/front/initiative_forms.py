@@ -89,9 +89,9 @@ CASE_NUMBER = re.compile(r"^(?:C-?)?0*(\d{1,9})$", re.IGNORECASE)
 class InitiativeForm(forms.Form):
     """An initiative as proposed or changed; ``started_from`` is asked only when proposing."""
 
-    title = TextField(label=_("Title"), max_length=TITLE_MAX)
+    title = TextField(label=_("Title (Russian)"), max_length=TITLE_MAX)
     title_en = TextField(
-        label=_("Title in English"),
+        label=_("Title (English)"),
         max_length=TITLE_MAX,
         required=False,
         help_text=_("Shown on English pages; leave empty to show the same text everywhere."),

@@ -131,7 +131,8 @@ def _prefill(request: HttpRequest) -> dict:
             causes = {"root_causes": [cause]}
             if cause.touchpoint is not None and "touchpoints" not in initial:
                 initial["touchpoints"] = [cause.touchpoint]
-            initial["title"] = cause.label
+            # The record keeps the firm's language in ``title`` whatever the page's.
+            initial["title"], initial["title_en"] = cause.name_ru, cause.name_en
     initial.update(causes)
     case_id = row_id_filter(request, "case", _("Case"), {})
     if case_id is not None:

@@ -147,6 +147,17 @@ class InitiativePageTests(ImprovementTestCase):
         self.assertContains(page, "212 answers")
         self.assertContains(page, "Started from: root cause of the closed loop")
 
+    def test_a_root_cause_prefills_the_russian_title_and_the_english_one_on_any_page(self):
+        self.as_("lead")
+        query = f"?from=root_cause&root_cause={self.cause.pk}"
+        page = self.client.get(reverse("initiative_new") + query, HTTP_ACCEPT_LANGUAGE="en")
+        form = page.context["form"]
+        self.assertEqual(form.initial["title"], "Ошибки в счетах")
+        self.assertEqual(form.initial["title_en"], "Invoice errors")
+        # Labelled as the product's other two-language fields, so English goes where it belongs.
+        self.assertContains(page, "Title (Russian)")
+        self.assertContains(page, "Title (English)")
+
     def test_a_bad_prefill_is_named_and_left_out(self):
         self.as_("lead")
         page = self.client.get(reverse("initiative_new") + "?touchpoint=99999&metric=x")
