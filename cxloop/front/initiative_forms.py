@@ -16,6 +16,7 @@ from cxloop.improvements.queries import (
     team_choices,
     touchpoint_choices,
 )
+from cxloop.improvements.services import InitiativeError, check_target
 
 TITLE_MAX = 300
 TEXT_MAX = 10_000
@@ -117,8 +118,16 @@ class InitiativeForm(forms.Form):
         help_text=_("Case numbers, separated by commas or spaces: C-000012, 15."),
     )
     metric = forms.ChoiceField(label=_("Target metric"), choices=TargetMetric.choices)
+    # Text in the page's number format rather than type=number: a browser's number field
+    # reads its own locale's decimal mark, not the page's, so "3,7" typed on a Russian page
+    # could arrive as 37. inputmode still brings up the phone's number pad. The metric's
+    # scale bounds the value (clean).
     target_value = forms.DecimalField(
-        label=_("Target value"), max_digits=6, decimal_places=2, min_value=-100, max_value=100
+        label=_("Target value"),
+        max_digits=6,
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     target_date = _date(_("Target date"))
     scope = forms.ChoiceField(
@@ -202,6 +211,11 @@ class InitiativeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("metric") and data.get("target_value") is not None:
+            try:
+                check_target(data["metric"], data["target_value"])
+            except InitiativeError as error:
+                self.add_error("target_value", str(error))
         scope = data.get("scope")
         if scope == Scope.SEGMENT and not data.get("segment"):
             self.add_error("segment", _("Choose the segment the change reaches."))

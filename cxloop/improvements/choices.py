@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cxloop.lib.scales import SCORE_RANGES
+
 
 class InitiativeState(models.TextChoices):
     PROPOSED = "proposed", _("proposed")
@@ -34,6 +36,17 @@ class TargetMetric(models.TextChoices):
     RATING = "rating", _("mean rating of the touchpoint")
     CSAT = "csat", _("CSAT")
     CES = "ces", _("CES")
+
+
+# The scale each target metric is measured on, as its baseline and effect read the answers
+# (cxloop.insights.initiatives.code_scores): the mean of the rating and effort scores, the per
+# cent of satisfied answers, and the NPS. A target off it is a typo (37 typed for 3,7).
+TARGET_SCALES: dict[str, tuple[int, int]] = {
+    TargetMetric.NPS: (-100, 100),
+    TargetMetric.RATING: SCORE_RANGES["rating"],
+    TargetMetric.CSAT: (0, 100),
+    TargetMetric.CES: SCORE_RANGES["ces"],
+}
 
 
 class Scope(models.TextChoices):

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from cxloop.audit.choices import Action
 from cxloop.audit.services import record as audit
 from cxloop.improvements.choices import (
+    TARGET_SCALES,
     TRANSITIONS,
     EventKind,
     InitiativeState,
@@ -159,6 +161,26 @@ MANY = ("touchpoints", "root_causes", "cases", "scope_teams")
 BASELINE_FIELDS = {"metric", "touchpoints", "scope", "segment", "scope_teams"}
 
 
+def check_target(metric: str, value) -> None:
+    """Refuse a target value off the scale of ``metric`` (:data:`TARGET_SCALES`)."""
+    low, high = TARGET_SCALES[metric]
+    try:
+        target = Decimal(str(value))
+    except ArithmeticError:
+        target = Decimal("NaN")
+    if not (target.is_finite() and low <= target <= high):
+        raise InitiativeError(
+            _("Give a target from %(low)s to %(high)s (%(metric)s), not %(value)s.")
+            % {
+                "low": number_format(low),
+                "high": number_format(high),
+                "metric": TargetMetric(metric).label,
+                "value": number_format(target) if target.is_finite() else value,
+            },
+            "target_value",
+        )
+
+
 def _check(fields: dict) -> None:
     """Refuse, by field, what the records' constraints would refuse less kindly."""
     if not str(fields.get("title", "")).strip():
@@ -167,6 +189,7 @@ def _check(fields: dict) -> None:
         raise InitiativeError(_("Choose at least one touchpoint it changes."), "touchpoints")
     if fields.get("metric") not in TargetMetric.values:
         raise InitiativeError(_("Choose the target metric."), "metric")
+    check_target(fields["metric"], fields.get("target_value"))
     scope = fields.get("scope", Scope.ALL)
     if scope not in Scope.values:
         raise InitiativeError(_("Choose whom the change reaches."), "scope")
@@ -233,6 +256,7 @@ def create_initiative(
             "title": title,
             "touchpoints": touchpoints,
             "metric": metric,
+            "target_value": target_value,
             "scope": scope,
             "segment": segment,
             "scope_teams": scope_teams,

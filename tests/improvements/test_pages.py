@@ -5,6 +5,7 @@ their own items; a viewer reads; an outsider gets 404. POST-only actions answer 
 initiative's page; bad input is named by field and nothing is half-written."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.urls import reverse
 
@@ -208,6 +209,33 @@ class InitiativePageTests(ImprovementTestCase):
                 self.assertIn(field, page.context["form"].errors)
                 self.assertContains(page, f'id="id_{field}', status_code=400)
         self.assertEqual((Initiative.objects.count(), InitiativeEvent.objects.count()), before)
+
+    def test_a_target_off_the_metrics_scale_is_refused_on_its_field_naming_the_range(self):
+        self.as_("lead")
+        before = Initiative.objects.count()
+        page = self.client.post(
+            reverse("initiative_new"), self.form(target_value="37"), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        self.assertEqual(page.status_code, 400)
+        self.assertIn("from 1 to 5", " ".join(page.context["form"].errors["target_value"]))
+        self.assertEqual(Initiative.objects.count(), before)
+
+    def test_the_target_is_read_with_the_pages_decimal_mark(self):
+        self.as_("lead")
+        page = self.client.get(reverse("initiative_new"), HTTP_ACCEPT_LANGUAGE="ru")
+        # Not a browser number field, which would read the browser's decimal mark.
+        self.assertContains(page, 'inputmode="decimal"')
+        self.assertNotContains(page, 'type="number"')
+        response = self.client.post(
+            reverse("initiative_new"), self.form(target_value="3,7"), HTTP_ACCEPT_LANGUAGE="ru"
+        )
+        created = Initiative.objects.latest("pk")
+        self.assertRedirects(response, reverse("initiative_detail", args=[created.pk]))
+        self.assertEqual(created.target_value, Decimal("3.70"))
+        edit = self.client.get(
+            reverse("initiative_edit", args=[created.pk]), HTTP_ACCEPT_LANGUAGE="ru"
+        )
+        self.assertContains(edit, 'value="3,70"')
 
     def test_a_manager_cannot_give_an_initiative_to_another_teams_person(self):
         self.as_("owner")

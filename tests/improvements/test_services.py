@@ -8,6 +8,7 @@ from unittest import mock
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import translation
 
 from cxloop.audit.models import AuditEvent
 from cxloop.customers.models import Segment
@@ -100,6 +101,27 @@ class ProposeTests(ImprovementTestCase):
         with self.assertRaises(services.InitiativeError) as refused:
             propose(self.owner.employee, [self.kickoff], scope=Scope.SEGMENT)
         self.assertEqual(refused.exception.field, "segment")
+
+    def test_it_refuses_a_target_off_the_metrics_scale_naming_the_range(self):
+        for metric, target, scale in (
+            ("rating", Decimal("37"), "from 1 to 5"),
+            ("rating", Decimal("0.5"), "from 1 to 5"),
+            ("ces", Decimal("8"), "from 1 to 7"),
+            ("csat", Decimal("101"), "from 0 to 100"),
+            ("nps", Decimal("-101"), "from -100 to 100"),
+        ):
+            with self.subTest(metric=metric, target=target), translation.override("en"):
+                with self.assertRaises(services.InitiativeError) as refused:
+                    propose(self.owner.employee, [self.kickoff], metric=metric, target_value=target)
+                self.assertEqual(refused.exception.field, "target_value")
+                self.assertIn(scale, str(refused.exception))
+        initiative = propose(
+            self.owner.employee, [self.kickoff], metric="nps", target_value=Decimal("-100")
+        )
+        with self.assertRaises(services.InitiativeError) as refused:
+            services.update_initiative(initiative, metric="rating", by=None, now=LATER)
+        self.assertEqual(refused.exception.field, "target_value")
+        self.assertEqual(Initiative.objects.count(), 1)
 
     def test_it_records_the_proposal_in_history_and_the_audit_log(self):
         initiative = propose(self.owner.employee, [self.kickoff], started_from="touchpoint")
