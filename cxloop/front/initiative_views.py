@@ -47,6 +47,7 @@ from cxloop.improvements.queries import (
     may_propose,
     may_tick,
     moves_for,
+    segment_choices,
     touchpoint_by_id,
     touchpoint_choices,
     visible_action_item,
@@ -151,19 +152,31 @@ def _prefill(request: HttpRequest) -> dict:
         initial["metric"] = metric
     elif metric:
         refuse_filter(request, _("Target metric"), _("no such metric"))
+    elif "touchpoints" in initial:
+        # A touchpoint's own measure is its rating: NPS is asked of the relationship, not of
+        # each touchpoint, so its baseline there is mostly empty.
+        initial["metric"] = TargetMetric.RATING
+    segment_id = row_id_filter(request, "segment", _("Segment"), {})
+    if segment_id is not None:
+        segment = segment_choices().filter(pk=segment_id).first()
+        if segment is None:
+            refuse_filter(request, _("Segment"), _("no such segment"))
+        else:
+            initial.update(scope=Scope.SEGMENT, segment=segment)
     return initial
 
 
 def _baseline_preview(form: InitiativeForm) -> services.Baseline | None:
-    """The baseline of the touchpoints and metric the form holds (sent or prefilled)."""
-    if form.is_bound:
-        data = getattr(form, "cleaned_data", {})
-        touchpoints, metric = data.get("touchpoints") or [], data.get("metric", "")
-    else:
-        touchpoints, metric = form.initial.get("touchpoints", []), form.initial.get("metric", "")
+    """The baseline of the touchpoints, metric and scope the form holds (sent or prefilled),
+    as proposing will measure it."""
+    data = getattr(form, "cleaned_data", {}) if form.is_bound else form.initial
+    touchpoints, metric = data.get("touchpoints") or [], data.get("metric", "")
     if not touchpoints or metric not in TargetMetric.values:
         return None
-    return services.baseline_for(touchpoints, metric, timezone.localdate())
+    scope = services.baseline_scope(
+        data.get("scope", Scope.ALL), data.get("segment"), data.get("scope_teams") or []
+    )
+    return services.baseline_for(touchpoints, metric, timezone.localdate(), scope)
 
 
 def _field_error(form, error: services.InitiativeError) -> None:
@@ -186,6 +199,12 @@ def initiative_new(request: HttpRequest) -> HttpResponse:
     chosen touchpoints and metric is shown before saving."""
     if not may_propose(request.user):
         raise PermissionDenied
+    if request.method == "GET" and request.headers.get("HX-Request"):
+        # The form changed: the preview for the touchpoints, metric and scope now chosen.
+        form = InitiativeForm(request.GET, user=request.user, proposing=True)
+        form.is_valid()
+        context = {"baseline": _baseline_preview(form)}
+        return render(request, "front/initiatives/includes/baseline_preview.html", context)
     employee = employee_of(request.user)
     initial = _prefill(request) if request.method != "POST" else {}
     if employee is not None:

@@ -1,5 +1,8 @@
+from unittest import mock
+
 from django.urls import reverse
 
+from cxloop.insights import journey
 from cxloop.journeys.models import Stage, Touchpoint
 from tests.front.insight_data import InsightPageTestCase
 
@@ -80,3 +83,28 @@ class JourneyMapTests(InsightPageTestCase):
         self.assertEqual(response.status_code, 200)
         curve = response.context["curve"]["data"]["values"]
         self.assertEqual([point["stage"] for point in curve], ["Work (1)", "Work (2)", "(3)"])
+
+
+class JourneyMapStartTests(InsightPageTestCase):
+    def test_a_target_segment_opportunity_starts_an_initiative_in_that_segment(self):
+        # The first touchpoint ranked "matters more to the target segment" (too few answers
+        # here to say so of any), so that both kinds of opportunity are on the map.
+        reasons, worded = iter([{"reason": "target_below", "explanation": ""}]), journey._reason
+        with mock.patch(
+            "cxloop.insights.journey._reason",
+            side_effect=lambda *args: next(reasons, None) or worded(*args),
+        ):
+            response = self.get(reverse("journey_map"), as_user=self.owner)
+        entries = response.context["top_opportunities"]
+        targeted = [e for e in entries if e["item"].reason.startswith("target_")]
+        self.assertTrue(targeted, [e["item"].reason for e in entries])
+        for entry in entries:
+            start = (
+                f"{reverse('initiative_new')}?from=opportunities&amp;"
+                f"touchpoint={entry['touchpoint'].pk}"
+            )
+            with_segment = f'{start}&amp;segment={self.target.pk}"'
+            if entry in targeted:
+                self.assertContains(response, with_segment)
+            else:
+                self.assertContains(response, f'{start}"')

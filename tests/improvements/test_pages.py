@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from cxloop.cases.models import RootCause
+from cxloop.customers.models import Segment
 from cxloop.improvements import services
 from cxloop.improvements.models import ActionItem, Initiative, InitiativeEvent
 from cxloop.journeys.models import Standard
@@ -158,6 +159,56 @@ class InitiativePageTests(ImprovementTestCase):
         # Labelled as the product's other two-language fields, so English goes where it belongs.
         self.assertContains(page, "Title (Russian)")
         self.assertContains(page, "Title (English)")
+
+    def wire_baseline(self, metric="rating"):
+        """A baseline source that knows ``metric`` only, and records what it was asked."""
+        asked = []
+
+        def source(ids, wanted, until, scope):
+            asked.append((ids, wanted, scope))
+            return (
+                services.Baseline(4.12, 3456, dt.date(2025, 12, 1), until)
+                if wanted == metric
+                else None
+            )
+
+        self.addCleanup(services.set_baseline_source, services.set_baseline_source(source))
+        return asked
+
+    def test_a_touchpoints_start_targets_its_rating_and_a_segments_start_its_segment(self):
+        asked = self.wire_baseline()
+        segment = Segment.objects.create(name="Key clients", kind="manual", is_target=True)
+        self.as_("lead")
+        query = f"?from=opportunities&touchpoint={self.billing.pk}&segment={segment.pk}"
+        page = self.client.get(reverse("initiative_new") + query, HTTP_ACCEPT_LANGUAGE="en")
+        form = page.context["form"]
+        self.assertEqual(form.initial["metric"], "rating")
+        self.assertEqual((form.initial["scope"], form.initial["segment"]), ("segment", segment))
+        self.assertContains(page, "3,456 answers")
+        self.assertEqual(asked, [([self.billing.pk], "rating", services.BaselineScope(segment.pk))])
+        # A metric the link names is kept.
+        page = self.client.get(reverse("initiative_new") + query + "&metric=csat")
+        self.assertEqual(page.context["form"].initial["metric"], "csat")
+
+    def test_the_baseline_preview_follows_the_metric_and_touchpoints_chosen(self):
+        self.wire_baseline()
+        self.as_("lead")
+        page = self.client.get(reverse("initiative_new"), HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(page, 'hx-trigger="change from:#initiative-form"')
+        url = reverse("initiative_new")
+        for metric, shown in (("rating", "3,456 answers"), ("nps", "not measured")):
+            with self.subTest(metric=metric):
+                part = self.client.get(
+                    url,
+                    {"touchpoints": [self.billing.pk], "metric": metric, "scope": "all"},
+                    HTTP_ACCEPT_LANGUAGE="en",
+                    HTTP_HX_REQUEST="true",
+                )
+                self.assertContains(part, shown)
+                self.assertNotContains(part, "<html")
+        self.as_("viewer")
+        refused = self.client.get(url, {"metric": "rating"}, HTTP_HX_REQUEST="true")
+        self.assertEqual(refused.status_code, 403)
 
     def test_a_bad_prefill_is_named_and_left_out(self):
         self.as_("lead")
