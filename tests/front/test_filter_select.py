@@ -86,7 +86,9 @@ class FilterBarPagesTests(CasePagesTestCase):
             page.content.decode(),
         )
         default = self.get(reverse("case_list"))
-        self.assertInHTML('<option value="open" selected>all open</option>', default.content.decode())
+        self.assertInHTML(
+            '<option value="open" selected>all open</option>', default.content.decode()
+        )
 
     def test_the_response_list_marks_what_was_chosen(self):
         page = self.get(f"{reverse('response_list')}?team={self.team_b.pk}&channel=email")
