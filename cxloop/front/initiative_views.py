@@ -110,38 +110,50 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
 # --- proposing ----------------------------------------------------------------------------
 
 
+def _named_row(request: HttpRequest, name: str, label: str, missing: str, find):
+    """The record the query parameter ``name`` names (``find(pk)``, None when absent); a value
+    that names nothing is refused with a message and gives None."""
+    pk = row_id_filter(request, name, label, {})
+    if pk is None:
+        return None
+    found = find(pk)
+    if found is None:
+        refuse_filter(request, label, missing)
+    return found
+
+
 def _prefill(request: HttpRequest) -> dict:
     """What the page the initiative was started on says: ``touchpoint``, ``root_cause``,
-    ``case`` (ids), ``from`` (a :class:`StartedFrom` code) and ``metric``. A value that names
-    nothing is left out with a message."""
+    ``case``, ``segment`` (ids), ``from`` (a :class:`StartedFrom` code) and ``metric``. A value
+    that names nothing is left out with a message."""
     get, initial = request.GET, {"scope": Scope.ALL, "started_from": StartedFrom.MANUAL}
-    causes = {}
-    touchpoint_id = row_id_filter(request, "touchpoint", _("Touchpoint"), {})
-    if touchpoint_id is not None:
-        touchpoint = touchpoint_by_id(touchpoint_id)
-        if touchpoint is None:
-            refuse_filter(request, _("Touchpoint"), _("no such touchpoint"))
-        else:
-            initial["touchpoints"] = [touchpoint]
-    cause_id = row_id_filter(request, "root_cause", _("Root cause"), {})
-    if cause_id is not None:
-        cause = root_cause_taxonomy().filter(pk=cause_id).first()
-        if cause is None:
-            refuse_filter(request, _("Root cause"), _("no such root cause"))
-        else:
-            causes = {"root_causes": [cause]}
-            if cause.touchpoint is not None and "touchpoints" not in initial:
-                initial["touchpoints"] = [cause.touchpoint]
-            # The record keeps the firm's language in ``title`` whatever the page's.
-            initial["title"], initial["title_en"] = cause.name_ru, cause.name_en
-    initial.update(causes)
-    case_id = row_id_filter(request, "case", _("Case"), {})
-    if case_id is not None:
-        case = visible_cases(request.user).filter(pk=case_id).first()
-        if case is None:
-            refuse_filter(request, _("Case"), _("no such case among those you see"))
-        else:
-            initial["cases"] = case.reference
+    touchpoint = _named_row(
+        request, "touchpoint", _("Touchpoint"), _("no such touchpoint"), touchpoint_by_id
+    )
+    if touchpoint is not None:
+        initial["touchpoints"] = [touchpoint]
+    cause = _named_row(
+        request,
+        "root_cause",
+        _("Root cause"),
+        _("no such root cause"),
+        lambda pk: root_cause_taxonomy().filter(pk=pk).first(),
+    )
+    if cause is not None:
+        initial["root_causes"] = [cause]
+        if cause.touchpoint is not None and "touchpoints" not in initial:
+            initial["touchpoints"] = [cause.touchpoint]
+        # The record keeps the firm's language in ``title`` whatever the page's.
+        initial["title"], initial["title_en"] = cause.name_ru, cause.name_en
+    case = _named_row(
+        request,
+        "case",
+        _("Case"),
+        _("no such case among those you see"),
+        lambda pk: visible_cases(request.user).filter(pk=pk).first(),
+    )
+    if case is not None:
+        initial["cases"] = case.reference
     started_from = get.get("from", "")
     if started_from in StartedFrom.values:
         initial["started_from"] = started_from
@@ -156,13 +168,15 @@ def _prefill(request: HttpRequest) -> dict:
         # A touchpoint's own measure is its rating: NPS is asked of the relationship, not of
         # each touchpoint, so its baseline there is mostly empty.
         initial["metric"] = TargetMetric.RATING
-    segment_id = row_id_filter(request, "segment", _("Segment"), {})
-    if segment_id is not None:
-        segment = segment_choices().filter(pk=segment_id).first()
-        if segment is None:
-            refuse_filter(request, _("Segment"), _("no such segment"))
-        else:
-            initial.update(scope=Scope.SEGMENT, segment=segment)
+    segment = _named_row(
+        request,
+        "segment",
+        _("Segment"),
+        _("no such segment"),
+        lambda pk: segment_choices().filter(pk=pk).first(),
+    )
+    if segment is not None:
+        initial.update(scope=Scope.SEGMENT, segment=segment)
     return initial
 
 

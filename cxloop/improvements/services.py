@@ -201,6 +201,10 @@ def _check(fields: dict) -> None:
         raise InitiativeError(_("Choose the owner."), "owner")
 
 
+# An initiative's measured baseline: what measuring it again rewrites.
+BASELINE_VALUES = ("baseline", "baseline_n", "baseline_since", "baseline_until")
+
+
 def measure_baseline(initiative: Initiative, *, now: dt.datetime) -> Initiative:
     """Measure the initiative's baseline again as of ``now``, from what the fact store holds
     today: for an initiative recorded before its data reached the store (the demo plants its
@@ -212,9 +216,6 @@ def measure_baseline(initiative: Initiative, *, now: dt.datetime) -> Initiative:
         **{name: getattr(initiative, name) for name in BASELINE_VALUES}
     )
     return initiative
-
-
-BASELINE_VALUES = ("baseline", "baseline_n", "baseline_since", "baseline_until")
 
 
 def _apply_baseline(initiative: Initiative, touchpoints, scope_teams, now: dt.datetime) -> None:

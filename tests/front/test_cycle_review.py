@@ -23,12 +23,12 @@ from cxloop.cases.models import Case, SlaPolicy
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.services import ingest
 from cxloop.improvements import services
-from cxloop.improvements.models import Initiative, RollbackAlert
+from cxloop.improvements.models import Initiative
 from cxloop.people.models import Role
 from cxloop.surveys.models import Survey
 from tests.effect_data import finished
 from tests.front.insight_data import InsightPageTestCase
-from tests.improvements.data import propose
+from tests.improvements.data import propose, rollback_alert
 
 try:
     import weasyprint  # noqa: F401  (loads Pango, a system library)
@@ -194,19 +194,16 @@ class CycleReviewTests(InsightPageTestCase):
         Case.objects.filter(pk=case.pk).update(
             state="resolved", resolution="Invoice template fixed again"
         )
-        RollbackAlert.objects.create(
-            touchpoint=self.kickoff,
-            initiative=self.done,
-            grain="month",
-            period_start=dt.date(2026, 3, 1),
-            period_end=dt.date(2026, 3, 31),
+        rollback_alert(
+            self.kickoff,
+            self.done,
+            dt.date(2026, 3, 1),
             baseline_since=dt.date(2026, 2, 10),
             baseline_until=dt.date(2026, 2, 28),
             center=4.5,
             level=3.25,
             answers=12,
             statistic=5.1,
-            limit=4.0,
             detected_at=dt.datetime(2026, 4, 2, 6, tzinfo=dt.UTC),
             case=case,
         )

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from cxloop.improvements import services
+from cxloop.improvements.models import RollbackAlert
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import Role
 from cxloop.test import BaseTestCase
@@ -46,4 +47,25 @@ def propose(owner, touchpoints, *, by=None, now=NOW, **fields):
     }
     return services.create_initiative(
         touchpoints=touchpoints, owner=owner, by=by or owner, now=now, **values
+    )
+
+
+def rollback_alert(touchpoint, initiative, month_start: dt.date, **fields) -> RollbackAlert:
+    """A recorded roll-back alert of a monthly drop from ``month_start``, as the watch records
+    one; ``fields`` set what a test reads (the level, the baseline, the case…)."""
+    next_month = (month_start + dt.timedelta(days=31)).replace(day=1)
+    return RollbackAlert.objects.create(
+        **{
+            "touchpoint": touchpoint,
+            "initiative": initiative,
+            "grain": "month",
+            "period_start": month_start,
+            "period_end": next_month - dt.timedelta(days=1),
+            "center": 4.0,
+            "level": 3.3,
+            "answers": 80,
+            "statistic": 5.0,
+            "limit": 4.0,
+            **fields,
+        }
     )

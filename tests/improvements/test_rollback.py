@@ -26,7 +26,7 @@ from cxloop.insights.initiatives import initiative_effect
 from cxloop.insights.rollback import record_alarms, run_watch, watch_touchpoints, watches
 from cxloop.journeys.models import Touchpoint
 from cxloop.test import OwnFactStore
-from tests.improvements.data import ImprovementTestCase, propose, touchpoint
+from tests.improvements.data import ImprovementTestCase, propose, rollback_alert, touchpoint
 
 TODAY = dt.date(2026, 6, 30)
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
@@ -284,19 +284,13 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         self.assertIsNone(before.rolled_back)
         self.assertEqual(before.did.points[-1].period, "2025-12-01")
         self.assertEqual(before.before_after.after_until, dt.date(2025, 7, 1))
-        RollbackAlert.objects.create(
-            touchpoint=self.kickoff,
-            initiative=self.kickoff_initiative,
-            grain="month",
-            period_start=dt.date(2025, 7, 1),
-            period_end=dt.date(2025, 7, 31),
+        rollback_alert(
+            self.kickoff,
+            self.kickoff_initiative,
+            dt.date(2025, 7, 1),
             baseline_since=dt.date(2025, 1, 1),
             baseline_until=dt.date(2025, 6, 30),
             center=3.9,
-            level=3.3,
-            answers=80,
-            statistic=5.0,
-            limit=4.0,
             detected_at=NOW,
         )
         effect = initiative_effect(self.kickoff_initiative, today=TODAY, cache=False)
