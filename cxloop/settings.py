@@ -182,7 +182,8 @@ TEMPLATES = [
 if _database.engine == "sqlite":
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, waiting for the write lock in finer steps (cxloop/sqlite/base.py).
+            "ENGINE": "cxloop.sqlite",
             "NAME": _database.name,
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at

@@ -40,6 +40,7 @@ from cxloop.customers.queries import all_segments, segment_customers
 from cxloop.journeys.models import Touchpoint
 from cxloop.people.models import Employee, Role, Team
 from cxloop.people.queries import calendars_kept
+from cxloop.sqlite.base import let_waiting_writers_in
 from cxloop.surveys.models import Answer, Response, ResponseState, Survey, SurveyKind
 
 log = logging.getLogger(__name__)
@@ -747,6 +748,15 @@ def _apply(batch: Batch, nodes: dict, router: Router, *, now: dt.datetime) -> Ou
     return outcome
 
 
+def _write_slices(items: Sequence[T]) -> Iterator[list[T]]:
+    """``items`` :data:`WRITE_SLICE` at a time, each to be written in its own transaction,
+    with a turn for the API's waiting inserts between two."""
+    for number, part in enumerate(chunks(items, WRITE_SLICE)):
+        if number:
+            let_waiting_writers_in(connection)
+        yield part
+
+
 def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
     """Add triggers to open cases: the same rows as :func:`services.attach` (a trigger, an
     event in the case's history, the case's change time), :data:`WRITE_SLICE` at a time in
@@ -762,7 +772,7 @@ def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
         if (case_id, match.response_id) not in seen:
             seen.add((case_id, match.response_id))
             wanted.append((case_id, match))
-    return sum(_attach_slice(part, now=now) for part in chunks(wanted, WRITE_SLICE))
+    return sum(_attach_slice(part, now=now) for part in _write_slices(wanted))
 
 
 def _attach_slice(wanted: list[tuple[int, Match]], *, now: dt.datetime) -> int:
@@ -844,7 +854,7 @@ def _open_all(new: list[services.NewCase], *, now: dt.datetime) -> list[int | No
     database refused a second open rule case for the customer, or this rule × response is
     already triggered), found one by one once its slice's insert is refused."""
     opened: list[int | None] = []
-    for part in chunks(new, WRITE_SLICE):
+    for part in _write_slices(new):
         try:
             opened += [case.pk for case in services.open_cases(part, now=now)]
         except IntegrityError:

@@ -57,6 +57,9 @@ class NewCase:
     touchpoints: Iterable = ()
     responses: Sequence = ()
     text: str = ""
+    # The opening note in English where cxloop wrote it (a roll-back alert's): shown to English
+    # readers instead of ``text``, which is in the organisation's language.
+    text_en: str = ""
     routing: Sequence[str] = ()
 
 
@@ -148,6 +151,7 @@ def _first_events(case: Case, spec: NewCase, now: dt.datetime) -> list[CaseEvent
                 "rule_version": version.pk if version is not None else None,
                 "responses": [response.pk for response in spec.responses],
                 "routing": list(spec.routing),
+                **({"text_en": spec.text_en} if spec.text_en else {}),
             },
         )
     ]

@@ -429,9 +429,16 @@ def _who(event) -> str:
     return _("the customer") if event.kind == EventKind.MESSAGE_IN else _("cxloop")
 
 
+def _event_text(event) -> str:
+    english = (get_language() or "ru").startswith("en")
+    return (english and event.data.get("text_en")) or event.text
+
+
 def timeline(case) -> list[EventLine]:
     return [
-        EventLine(e.at, _who(e), _label(EventKind, e.kind), _event_detail(e), e.text, e.kind)
+        EventLine(
+            e.at, _who(e), _label(EventKind, e.kind), _event_detail(e), _event_text(e), e.kind
+        )
         for e in case_timeline(case)
     ]
 

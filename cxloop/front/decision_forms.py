@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.front.forms import TextField
-from cxloop.front.initiative_forms import TEXT_MAX, TITLE_MAX, NamedChoiceField, _date
+from cxloop.front.initiative_forms import TEXT_MAX, NamedChoiceField, TitlesForm, _date
 from cxloop.improvements.choices import TargetMetric
 from cxloop.improvements.models import DecisionKind, Direction
 from cxloop.improvements.queries import (
@@ -16,14 +16,7 @@ from cxloop.improvements.queries import (
 )
 
 
-class DecisionForm(forms.Form):
-    title = TextField(label=_("Title"), max_length=TITLE_MAX)
-    title_en = TextField(
-        label=_("Title in English"),
-        max_length=TITLE_MAX,
-        required=False,
-        help_text=_("Shown on English pages; leave empty to show the same text everywhere."),
-    )
+class DecisionForm(TitlesForm):
     description = TextField(
         label=_("Description"),
         required=False,

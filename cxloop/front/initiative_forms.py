@@ -87,8 +87,9 @@ def _person(user, label) -> PersonChoiceField:
 CASE_NUMBER = re.compile(r"^(?:C-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
-class InitiativeForm(forms.Form):
-    """An initiative as proposed or changed; ``started_from`` is asked only when proposing."""
+class TitlesForm(forms.Form):
+    """The title in Russian and, optionally, in English: the first fields of the improvement
+    cycle's forms (initiatives, decisions)."""
 
     title = TextField(label=_("Title (Russian)"), max_length=TITLE_MAX)
     title_en = TextField(
@@ -97,6 +98,11 @@ class InitiativeForm(forms.Form):
         required=False,
         help_text=_("Shown on English pages; leave empty to show the same text everywhere."),
     )
+
+
+class InitiativeForm(TitlesForm):
+    """An initiative as proposed or changed; ``started_from`` is asked only when proposing."""
+
     touchpoints = NamedChoiceField(
         queryset=None,
         label=_("Touchpoints it changes"),

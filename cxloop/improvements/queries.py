@@ -115,15 +115,19 @@ class InitiativeFilter:
     overdue: bool = False
 
 
+def _open_on(day: dt.date, prefix: str = "") -> Q:
+    """Action items not done by the end of ``day`` (``prefix``: the path to them)."""
+    return Q(**{f"{prefix}done_at__isnull": True}) | Q(**{f"{prefix}done_at__date__gt": day})
+
+
 def _overdue_items(today: dt.date):
-    return ActionItem.objects.filter(
-        initiative=OuterRef("pk"), done_at__isnull=True, due_on__lt=today
-    )
+    return ActionItem.objects.filter(_open_on(today), initiative=OuterRef("pk"), due_on__lt=today)
 
 
 def initiatives_matching(user, where: InitiativeFilter, *, today: dt.date) -> QuerySet[Initiative]:
-    """The user's visible initiatives narrowed by ``where``, each with ``overdue_items`` (open
-    action items past their day) and ``open_items``: active ones first, by target date."""
+    """The user's visible initiatives narrowed by ``where``, each with ``overdue_items`` (action
+    items past their day and not done by the end of ``today``, which a review of a past period
+    sets to its last day) and ``open_items``: active ones first, by target date."""
     initiatives = visible_initiatives(user)
     if where.state == "active":
         initiatives = initiatives.filter(state__in=ACTIVE_STATES)
@@ -139,7 +143,7 @@ def initiatives_matching(user, where: InitiativeFilter, *, today: dt.date) -> Qu
         initiatives.annotate(
             overdue_items=Count(
                 "action_items",
-                filter=Q(action_items__done_at__isnull=True, action_items__due_on__lt=today),
+                filter=_open_on(today, "action_items__") & Q(action_items__due_on__lt=today),
                 distinct=True,
             ),
             open_items=Count(

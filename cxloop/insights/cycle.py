@@ -157,7 +157,8 @@ def cycle_review(
     # In progress during the period: started on or before its last day, neither abandoned
     # before its first day nor done by its last (one done in it is among the finished above).
     in_progress = (
-        initiatives_matching(user, InitiativeFilter(), today=today)
+        # Their action items overdue as of the period's last day (or today, for this one).
+        initiatives_matching(user, InitiativeFilter(), today=min(today, until))
         .filter(started_at__date__lte=until)
         .exclude(finished_at__date__lte=until)
         .exclude(abandoned_at__date__lt=since)

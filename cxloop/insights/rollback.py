@@ -331,8 +331,8 @@ def _title(alarm: Alarm, touchpoint: Touchpoint, language: str) -> str:
         }
 
 
-def _text(alarm: Alarm, touchpoint: Touchpoint, initiative) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
+def _text(alarm: Alarm, touchpoint: Touchpoint, initiative, language: str) -> str:
+    with translation.override(language):
         text = _(
             "The mean rating of %(touchpoint)s in the period from %(start)s to %(end)s was "
             "%(after)s (%(answers)s answers), below the level of %(before)s held from "
@@ -341,9 +341,9 @@ def _text(alarm: Alarm, touchpoint: Touchpoint, initiative) -> str:
             "touchpoint": touchpoint.name,
             "start": formats.date_format(dt.date.fromisoformat(alarm.period.start)),
             "end": formats.date_format(dt.date.fromisoformat(alarm.period.end)),
-            "after": _number(alarm.level, settings.LANGUAGE_CODE),
+            "after": _number(alarm.level, language),
             "answers": alarm.answers,
-            "before": _number(alarm.center, settings.LANGUAGE_CODE),
+            "before": _number(alarm.center, language),
             "since": formats.date_format(alarm.baseline_since),
             "until": formats.date_format(alarm.baseline_until),
         }
@@ -391,7 +391,8 @@ def record_alarms(alarms: Iterable[Alarm], *, now: dt.datetime) -> list:
                 team=team,
                 touchpoints=[touchpoint],
                 priority=Priority.HIGH,
-                text=_text(alarm, touchpoint, initiative),
+                text=_text(alarm, touchpoint, initiative, settings.LANGUAGE_CODE),
+                text_en=_text(alarm, touchpoint, initiative, "en"),
                 now=now,
             )
             attach_rollback_case(alert, case)

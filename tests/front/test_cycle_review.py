@@ -228,7 +228,7 @@ class CycleReviewTests(InsightPageTestCase):
         services.change_state(
             going, "in_progress", by=lead, now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC)
         )
-        for due in (dt.date(2026, 1, 20), dt.date(2026, 2, 1)):
+        first, _second = (
             services.add_action_item(
                 going,
                 text="Step",
@@ -237,9 +237,20 @@ class CycleReviewTests(InsightPageTestCase):
                 by=lead,
                 now=dt.datetime(2026, 1, 7, tzinfo=dt.UTC),
             )
+            for due in (dt.date(2026, 1, 20), dt.date(2026, 2, 1))
+        )
         response = self.page(self.lead)
         (shown,) = response.context["review"].in_progress
         self.assertEqual((shown.pk, shown.overdue_items), (going.pk, 2))
+        # A past period counts what was overdue on its last day: the first item, done since.
+        services.set_action_item_done(
+            first, True, by=lead, now=dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+        )
+        january = self.page(self.lead, since="2026-01-01", until="2026-01-31")
+        shown = {i.pk: i for i in january.context["review"].in_progress}[going.pk]
+        self.assertEqual(shown.overdue_items, 1)
+        (shown,) = self.page(self.lead).context["review"].in_progress
+        self.assertEqual(shown.overdue_items, 1)
 
     def test_it_lists_the_initiatives_in_progress_during_the_period(self):
         going = propose(self.owner.employee, [self.billing])

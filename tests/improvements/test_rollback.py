@@ -231,6 +231,21 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
         self.assertEqual(billing.case.team, self.team_b)
         self.assertIn("Billing", billing.case.title_en)
 
+    def test_the_case_page_reads_the_alert_s_note_in_the_reader_s_language(self):
+        run_watch(today=TODAY, now=NOW)
+        alert = RollbackAlert.objects.get(touchpoint=self.status)
+        self.client.force_login(self.lead)
+        url = reverse("case_detail", args=[alert.case_id])
+        english = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        russian = self.client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+        level = f"{alert.level:.2f}"
+        self.assertIn("The mean rating of Status updates in the period from", english)
+        self.assertIn(f"was {level} (", english)
+        self.assertNotIn("Средняя оценка", english)
+        self.assertIn("Статус-отчёты", russian)
+        self.assertIn(level.replace(".", ","), russian)
+        self.assertNotIn("The mean rating of", russian)
+
     def test_the_same_drop_found_a_period_later_is_not_recorded_again(self):
         alarm = self.alarms()[self.billing.pk]
         self.assertEqual(len(record_alarms([alarm], now=NOW)), 1)
