@@ -27,7 +27,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from cxloop.improvements.choices import ACTIVE_STATES, StartedFrom
+from cxloop.improvements.choices import ACTIVE_STATES, Scope, StartedFrom
 from cxloop.improvements.queries import may_propose, visible_initiatives
 from cxloop.improvements.services import InitiativeError, create_initiative
 from cxloop.insights.cycle import (
@@ -102,22 +102,24 @@ def _period_params(since: dt.date, until: dt.date) -> str:
     return urlencode({"since": since.isoformat(), "until": until.isoformat()})
 
 
+def _start_href(review, opportunity) -> str:
+    """The new-initiative page for an opportunity: its touchpoint, and the target segment the
+    review ranks for as its scope."""
+    params = {"from": StartedFrom.CYCLE_REVIEW, "touchpoint": opportunity.touchpoint_id}
+    if review.target_segment is not None:
+        params["segment"] = review.target_segment.pk
+    return f"{reverse('initiative_new')}?{urlencode(params)}"
+
+
 def _context(request: HttpRequest, filters: CycleFilters) -> dict:
     since, until = filters.period()
     context = review_context(
         request.user, since=since, until=until, today=timezone.localdate(), now=timezone.now()
     )
     proposing = may_propose(request.user)
-    new_href = reverse("initiative_new")
+    review = context["review"]
     for entry in context["opportunities"]:
-        entry["start_href"] = (
-            f"{new_href}?"
-            + urlencode(
-                {"from": StartedFrom.CYCLE_REVIEW, "touchpoint": entry["item"].touchpoint_id}
-            )
-            if proposing
-            else ""
-        )
+        entry["start_href"] = _start_href(review, entry["item"]) if proposing else ""
     period = _period_params(since, until)
     context.update(
         {
@@ -201,9 +203,16 @@ def cycle_next(request: HttpRequest) -> HttpResponse:
             if o.touchpoint_id in active:
                 skipped.append(entry["touchpoint"])
                 continue
+            review = context["review"]
+            scope = (
+                {"scope": Scope.SEGMENT, "segment": review.target_segment}
+                if review.target_segment is not None
+                else {}
+            )
             try:
                 initiative = create_initiative(
                     **_proposal(o, by_id[o.touchpoint_id], context["since"], context["until"]),
+                    **scope,
                     touchpoints=[by_id[o.touchpoint_id]],
                     metric="rating",
                     target_value=Decimal(f"{min(5.0, o.target):.2f}"),

@@ -114,9 +114,12 @@ class CycleReview:
     alerts: tuple[Any, ...]
     loop: LoopResult
     opportunities: tuple[RankedOpportunity, ...]
+    # The segment the opportunities are ranked for (the first target segment), which an
+    # initiative started from them is scoped to; None: no target, everyone.
+    target_segment: Any = None
 
 
-def _opportunities(user, since: dt.date, until: dt.date) -> tuple[RankedOpportunity, ...]:
+def _opportunities(user, since: dt.date, until: dt.date, target) -> tuple[RankedOpportunity, ...]:
     """The journey map's top opportunities of the first active journey for the target segment
     (the map's own ranking: its weighting by the target segment's importance), over the teams
     the user sees."""
@@ -127,7 +130,6 @@ def _opportunities(user, since: dt.date, until: dt.date) -> tuple[RankedOpportun
     if not pairs:
         return ()
     team_ids = visible_team_ids(user)
-    target = target_segments().first()
     result = JourneyMapQuery(
         touchpoint_stages=journey_of(pairs),
         scope=Scope(
@@ -166,6 +168,7 @@ def cycle_review(
         .select_related("owner__user")
     )
     alerts = rollback_alerts(since, until).filter(initiative__in=initiatives.values("pk"))
+    target = target_segments().first()
     return CycleReview(
         since=since,
         until=until,
@@ -176,7 +179,8 @@ def cycle_review(
         in_progress=tuple(in_progress),
         alerts=tuple(alerts),
         loop=LoopQuery(since=since, until=until, now=now).run(user),
-        opportunities=_opportunities(user, since, until),
+        opportunities=_opportunities(user, since, until, target),
+        target_segment=target,
     )
 
 

@@ -38,3 +38,18 @@ class CycleNextTests(InsightPageTestCase):
         self.assertNotIn("To be worked out", created.hypothesis)
         # The English page names what it proposed in English.
         self.assertContains(page, "Improve “Billing”")
+
+    def test_the_review_s_opportunities_start_initiatives_for_its_target_segment(self):
+        self.client.force_login(self.lead)
+        context = self.client.get(URL.replace("/cycle/next/", "/cycle/")).context
+        target = context["review"].target_segment
+        self.assertIsNotNone(target)
+        entries = context["opportunities"]
+        self.assertTrue(entries)
+        for entry in entries:
+            self.assertIn(f"segment={target.pk}", entry["start_href"])
+        self.client.post(URL, {"touchpoint": [str(e["item"].touchpoint_id) for e in entries]})
+        created = Initiative.objects.filter(started_from="cycle_review")
+        self.assertEqual(created.count(), len(entries))
+        for initiative in created:
+            self.assertEqual((initiative.scope, initiative.segment_id), ("segment", target.pk))
