@@ -250,7 +250,7 @@ class FinishForm(forms.Form):
     """Done: the touchpoints' new standard, from when, and the training it needs."""
 
     change_ru = _text(_("The new standard: what changed (Russian)"))
-    change_en = _text(_("The new standard in English"), required=False)
+    change_en = _text(_("The new standard: what changed (English)"), required=False)
     effective_from = _date(_("In force from"))
     training = TextField(
         label=_("Training required at the touchpoints"),

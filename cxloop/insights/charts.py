@@ -238,6 +238,10 @@ def _spec(description: str, values: list[dict[str, Any]], *, height: Any, **body
         "config": {
             "range": {"category": PALETTE},
             "mark": {"color": BLUE},
+            # Below the plot, not beside it: on a phone a legend at the side took half the
+            # width of a chart whose labels took the other half; one entry a line, so that no
+            # entry runs off its edge.
+            "legend": {"orient": "bottom", "direction": "vertical"},
             # Dates read out with each mark: day first, as both languages write them.
             "timeFormat": "%-d %b %Y",
         },
