@@ -10,7 +10,8 @@ order-statistic intervals), :mod:`~.comparisons` (differences,
 segment screening with FDR control), :mod:`~.drivers` (exact LMG, relative weights),
 :mod:`~.opportunities` (importance–performance), :mod:`~.control` (p, EWMA, CUSUM, run rules,
 the roll-back watch),
-:mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.impact` (before/after, DiD as a
+:mod:`~.shrinkage` (James–Stein, empirical Bayes), :mod:`~.ranking` (rank intervals, funnel
+limits), :mod:`~.impact` (before/after, DiD as a
 regression, interrupted time series) and
 :mod:`~.correlation` (pairwise-complete correlations of large matrices).
 """
@@ -58,6 +59,7 @@ from .impact import (
 )
 from .opportunities import QUADRANTS, Opportunity, importance_performance
 from .quantiles import median_interval, median_interval_min_n
+from .ranking import Funnel, RankInterval, funnel_limits, nps_funnel, rank_intervals
 from .results import Difference, Estimate, Interval
 from .scores import (
     mean_from_moments,
@@ -131,6 +133,12 @@ __all__ = [
     "shrink_nps",
     "JamesStein",
     "BetaPrior",
+    # ranking
+    "rank_intervals",
+    "funnel_limits",
+    "nps_funnel",
+    "RankInterval",
+    "Funnel",
     # impact
     "before_after",
     "difference_in_differences",

@@ -13,7 +13,7 @@ import cxloop.analytics as analytics
 
 MODULES = [
     "results", "scores", "comparisons", "correlation", "drivers",
-    "opportunities", "control", "shrinkage", "impact", "quantiles",
+    "opportunities", "control", "shrinkage", "ranking", "impact", "quantiles",
 ]  # fmt: skip
 
 
