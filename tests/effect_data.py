@@ -109,6 +109,7 @@ def write_store(
             {
                 "customer_id": ids,
                 "team_id": [team_ids[0] if i % 2 else team_ids[1] for i in ids],
+                "owner_id": [None] * len(ids),
                 "annual_value": [1000.0] * len(ids),
                 "currency": ["RUB"] * len(ids),
                 "tier": ["standard"] * len(ids),

@@ -270,7 +270,7 @@ class RebuildTests(FactStoreAssertions, FactData):
         )
         manifest = json.loads((self.root / "manifest.json").read_text())
         self.assertEqual(set(manifest), {"schema", "version", "written_at", "months"})
-        self.assertEqual(manifest["schema"], 1)
+        self.assertEqual(manifest["schema"], 2)
         self.assertEqual(manifest["months"]["2026-01"], {"responses": 2, "answers": 5})
         self.assertTrue(manifest["written_at"].endswith("+00:00"))
 
@@ -282,6 +282,7 @@ class RebuildTests(FactStoreAssertions, FactData):
                 {
                     "customer_id": self.acme.pk,
                     "team_id": self.team_a.pk,
+                    "owner_id": self.owner.employee.pk,
                     "annual_value": 1200000.5,
                     "currency": "RUB",
                     "tier": "strategic",
@@ -290,6 +291,7 @@ class RebuildTests(FactStoreAssertions, FactData):
                 {
                     "customer_id": self.globex.pk,
                     "team_id": self.team_b.pk,
+                    "owner_id": self.outsider.employee.pk,
                     "annual_value": 0.0,
                     "currency": "EUR",
                     "tier": "key",
@@ -298,6 +300,7 @@ class RebuildTests(FactStoreAssertions, FactData):
                 {
                     "customer_id": self.initech.pk,
                     "team_id": None,
+                    "owner_id": None,
                     "annual_value": 0.0,
                     "currency": "RUB",
                     "tier": "standard",

@@ -43,7 +43,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import DescrStatsW
 
-from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
+from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SCHEMA_VERSION, SEGMENTS
 from cxloop.facts.synthetic import generate
 from cxloop.insights.dashboards import (
     ComparisonQuery,
@@ -142,6 +142,8 @@ def write_store(
             "answers": int((answers.month == month).sum()),
         }
     customers = customers if customers is not None else pd.DataFrame(columns=CUSTOMERS.names)
+    # Columns a test does not care about (say, the owner) are empty.
+    customers = customers.reindex(columns=CUSTOMERS.names)
     segments = segments if segments is not None else pd.DataFrame(columns=SEGMENTS.names)
     for name, frame, schema in (
         ("customers", customers, CUSTOMERS),
@@ -152,7 +154,7 @@ def write_store(
             directory / f"{name}.parquet",
         )
     manifest = {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "version": uuid.uuid4().hex,
         "written_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
         "months": months,

@@ -32,7 +32,15 @@ RESPONSE_COLUMNS = (
     "language",
 )
 ANSWER_COLUMNS = ("response_id", "question_id", "touchpoint_id", "kind", "score")
-CUSTOMER_COLUMNS = ("id", "owner__team_id", "annual_value", "currency", "tier", "lifecycle_stage")
+CUSTOMER_COLUMNS = (
+    "id",
+    "owner__team_id",
+    "owner_id",
+    "annual_value",
+    "currency",
+    "tier",
+    "lifecycle_stage",
+)
 
 
 def analyze_for_rebuild() -> None:
@@ -95,7 +103,8 @@ def question_orders() -> dict[int, int]:
 
 
 def customer_rows(*, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple]:
-    """(id, owner's team id, annual_value, currency, tier, lifecycle_stage) of every customer."""
+    """(id, owner's team id, owner's id, annual_value, currency, tier, lifecycle_stage) of
+    every customer."""
     rows = all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
     return rows.iterator(chunk_size=chunk_size)
 

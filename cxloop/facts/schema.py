@@ -7,7 +7,7 @@ themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: customers.owner_id (the weigh-in ranks people by their customers)
 
 # Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
 # schema module stays free of Django).
@@ -87,6 +87,7 @@ CUSTOMERS = pa.schema(
     [
         _field("customer_id", pa.int64(), "the customer's id in the database"),
         _field("team_id", pa.int32(), "the team of the relationship owner", nullable=True),
+        _field("owner_id", pa.int32(), "the relationship owner (an employee)", nullable=True),
         _field("annual_value", pa.float64(), "annual value in its currency", nullable=True),
         _field("currency", pa.string(), "ISO 4217 code of annual_value"),
         _field("tier", pa.string(), "strategic, key, standard or small"),

@@ -294,6 +294,7 @@ def _customers_table() -> pa.Table:
         {
             "customer_id": pa.int64(),
             "team_id": pa.int64(),
+            "owner_id": pa.int64(),
             "annual_value": pa.decimal128(14, 2),  # the model's DecimalField
             "currency": pa.string(),
             "tier": pa.string(),
@@ -301,6 +302,7 @@ def _customers_table() -> pa.Table:
         },
     )
     columns["team_id"] = _cast(columns["team_id"], CUSTOMERS, "team_id")
+    columns["owner_id"] = _cast(columns["owner_id"], CUSTOMERS, "owner_id")
     columns["annual_value"] = _cast(columns["annual_value"], CUSTOMERS, "annual_value")
     return pa.Table.from_arrays([columns[n] for n in CUSTOMERS.names], schema=CUSTOMERS)
 

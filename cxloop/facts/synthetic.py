@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
+from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SCHEMA_VERSION, SEGMENTS
 
 __all__ = ["SyntheticStore", "generate", "months_between"]
 
@@ -213,6 +213,12 @@ def generate(
         {
             "customer_id": pa.array(cust_ids, pa.int64()),
             "team_id": _nullable(cust_team, cust_team_null, pa.int32()),
+            # Eight relationship owners a team, without a draw (the stream stays as it was).
+            "owner_id": _nullable(
+                (cust_team - 1) * 8 + (cust_ids % 8).astype(np.int32) + 1,
+                cust_team_null,
+                pa.int32(),
+            ),
             "annual_value": _nullable(value, value_null, pa.float64()),
             "currency": _strings(currency, ["RUB", "USD"]),
             "tier": _strings(tier.astype(np.int8), ["strategic", "key", "standard", "small"]),
@@ -309,7 +315,7 @@ def generate(
     )
     # The manifest last: a reader that sees it sees complete files.
     manifest = {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "version": version,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "months": manifest_months,

@@ -103,6 +103,7 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None
             {
                 "customer_id": list(range(1, 41)),
                 "team_id": [team_of[c] for c in range(1, 41)],
+                "owner_id": [None] * 40,
                 "annual_value": [None] * 40,
                 "currency": ["RUB"] * 40,
                 "tier": ["standard"] * 40,

@@ -11,11 +11,20 @@ returns a frozen result (``to_dict()`` for JSON) cached by the store's data vers
 - :class:`TouchpointQuery` — a touchpoint's trends, control chart, distribution, correlation
   with NPS.
 - :class:`PortfolioQuery` — customers by value and latest NPS answer; revenue at risk.
+- :class:`LeaderboardQuery` — the weekly weigh-in: teams or people on NPS, shrunk, ranked with
+  intervals, against a funnel.
 """
 
 from ._base import MIN_N, DashboardQuery
 from ._scores import METRICS, Point, ScoreCount
 from .comparisons import BY, UNTESTED, ComparisonQuery, ComparisonResult, GroupComparison
+from .leaderboard import (
+    LEADERBOARD_BY,
+    MIN_RANKED,
+    LeaderboardQuery,
+    LeaderboardResult,
+    Standing,
+)
 from .overview import ChannelCount, OverviewQuery, OverviewResult, Summary
 from .portfolio import STATUSES, CustomerRow, PortfolioQuery, PortfolioResult, RevenueAtRisk
 from .touchpoint import (
@@ -31,6 +40,11 @@ from .touchpoint import (
 )
 
 __all__ = [
+    "LEADERBOARD_BY",
+    "MIN_RANKED",
+    "LeaderboardQuery",
+    "LeaderboardResult",
+    "Standing",
     "BASELINE_MONTHS",
     "BY",
     "DEFAULT_KINDS",

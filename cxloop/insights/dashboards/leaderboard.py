@@ -1,0 +1,168 @@
+"""The weekly weigh-in: teams, or people by their customers, ranked fairly on NPS.
+
+A raw average of a handful of answers puts a lucky small team first. Here each group's NPS is
+shrunk toward the level of all groups (empirical Bayes: :func:`cxloop.analytics.shrink_nps`),
+the ranks carry an interval (:func:`cxloop.analytics.rank_intervals`), groups with fewer than
+``min_n`` answers are listed as "not enough answers" instead of ranked, and a funnel plot
+(:func:`cxloop.analytics.nps_funnel`) says who differs from the rest beyond chance.
+
+Whose answers count for whom, defined once here: a **team**'s are the responses of the
+customers whose relationship owner was in the team when the month was written (the store's
+``team_id``, as on every dashboard); a **person**'s are the responses of the customers they own
+now (the store's ``customers.owner_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+
+from cxloop.analytics import Estimate, Funnel, RankInterval, nps_funnel, rank_intervals, shrink_nps
+from cxloop.insights.store import FactTables, Scope
+
+from . import _scans as scans
+from ._base import DashboardQuery, Rows, Scoped, check_whole
+from ._scores import Plain, Scores
+
+__all__ = ["LEADERBOARD_BY", "MIN_RANKED", "LeaderboardQuery", "LeaderboardResult", "Standing"]
+
+LEADERBOARD_BY = ("team", "person")
+# Fewer answers than this and a group is shown, not ranked: its place would be noise.
+MIN_RANKED = 10
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Standing(Plain):
+    """One team or person. ``key``: the team's or the employee's id. ``raw``: the NPS of their
+    answers with its interval; ``score``: shrunk toward everyone's level (what they are ranked
+    by); ``rank``: None when ``low_n`` (fewer than ``min_n`` answers). ``funnel``: −2…2, where
+    the raw NPS lies against the funnel's limits for its n (0: within chance)."""
+
+    key: int
+    n: int
+    promoters: int
+    detractors: int
+    raw: Estimate
+    score: Estimate
+    rank: RankInterval | None
+    funnel: int
+    low_n: bool
+
+
+@dataclass(frozen=True)
+class LeaderboardResult(Plain):
+    """``standings``: ranked groups by rank, then the groups with too few answers by n.
+    ``overall``: the NPS of every answer in the scope; ``funnel``: its limits (None under two
+    groups with answers)."""
+
+    version: str | None
+    by: str
+    min_n: int
+    overall: Estimate | None
+    n: int
+    standings: tuple[Standing, ...]
+    funnel: Funnel | None
+
+    def standing(self, key: int) -> Standing | None:
+        return next((s for s in self.standings if s.key == key), None)
+
+    @property
+    def ranked(self) -> tuple[Standing, ...]:
+        return tuple(s for s in self.standings if s.rank is not None)
+
+
+@dataclass(frozen=True)
+class LeaderboardQuery(DashboardQuery):
+    """The scope's teams or people on NPS, shrunk and ranked (see the module).
+
+    Parameters
+    ----------
+    scope : Scope
+        Period, segment and the teams whose answers count (for people: their customers'
+        answers within those teams).
+    by : {"team", "person"}
+    min_n : int
+        Groups with fewer answers are listed, flagged ``low_n``, and not ranked.
+    """
+
+    scope: Scope
+    by: str = "team"
+    min_n: int = MIN_RANKED
+
+    def __post_init__(self) -> None:
+        self.check_scope()
+        if self.by not in LEADERBOARD_BY:
+            raise ValueError(f"by must be one of {', '.join(LEADERBOARD_BY)}; got {self.by!r}")
+        check_whole("min_n", self.min_n)
+
+    def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
+        scoped = Scoped.of(tables, self.scope)
+        answers = scans.nps_answers(scoped.responses)
+        if self.by == "team":
+            keyed = answers.filter(answers.team_id.notnull()).mutate(key=answers.team_id)
+        else:
+            owners = tables.customers.select("customer_id", "owner_id")
+            joined = answers.join(owners, answers.customer_id == owners.customer_id)
+            keyed = joined.filter(joined.owner_id.notnull()).mutate(key=joined.owner_id)
+        return {
+            "groups": scans.score_counts(keyed, {"key": keyed.key}),
+            "total": scans.score_counts(answers),
+        }
+
+    def assemble(self, version: str | None, rows: Rows) -> LeaderboardResult:
+        total = scans.total(
+            scans.scores_by(rows.get("total", []), "nps", lambda r: None).values(), "nps"
+        )
+        groups = scans.scores_by(rows.get("groups", []), "nps", lambda r: int(r["key"]))
+        return LeaderboardResult(
+            version=version,
+            by=self.by,
+            min_n=self.min_n,
+            overall=total.nps(),
+            n=total.n,
+            **self._standings(groups),
+        )
+
+    def _standings(self, groups: dict[int, Scores]) -> dict[str, Any]:
+        keys = sorted(k for k, scores in groups.items() if scores.n > 0)
+        if len(keys) < 2:
+            # Nothing to shrink toward or rank against: one group is listed as it is.
+            alone = [self._row(k, groups[k], groups[k].nps(), None, 0) for k in keys]
+            return {"standings": tuple(alone), "funnel": None}
+        counts = [groups[k].nps_counts() for k in keys]
+        promoters, detractors, n = (list(column) for column in zip(*counts, strict=True))
+        shrunk = shrink_nps(promoters, detractors, n)
+        funnel = nps_funnel(promoters, detractors, n)
+        eligible = [i for i, size in enumerate(n) if size >= self.min_n]
+        ranks: dict[int, RankInterval] = {}
+        if len(eligible) >= 2:
+            found = rank_intervals(
+                [shrunk[i].value for i in eligible],
+                [(shrunk[i].high - shrunk[i].low) / (2 * Z95) for i in eligible],
+            )
+            ranks = dict(zip(eligible, found, strict=True))
+        elif eligible:
+            ranks = {eligible[0]: RankInterval(1, 1, 1, 1.0)}
+        rows = [
+            self._row(k, groups[k], shrunk[i], ranks.get(i), int(funnel.position[i]))
+            for i, k in enumerate(keys)
+        ]
+        rows.sort(key=lambda s: (s.rank is None, s.rank.rank if s.rank else 0, -s.score.value))
+        return {"standings": tuple(rows), "funnel": funnel}
+
+    def _row(self, key: int, scores: Scores, score, rank, position: int) -> Standing:
+        promoters, detractors, n = scores.nps_counts()
+        return Standing(
+            key=key,
+            n=n,
+            promoters=promoters,
+            detractors=detractors,
+            raw=scores.nps(),
+            score=score,
+            rank=rank,
+            funnel=position,
+            low_n=n < self.min_n,
+        )
