@@ -72,6 +72,7 @@ EXEMPT: dict[str, str] = {
     "pulse_answer": "employee pulse form",
     "pulse_results": "anonymous aggregates",
     "ideas": "employees' ideas",
+    "weigh_in": "aggregates by team or relationship owner: NPS counts, no customer named",
     "import_upload": "the upload form",
     "import_mapping": "column names and a sample the uploader sent",
     "import_preview": "counts and cell errors of the uploader's own file",

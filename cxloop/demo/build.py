@@ -67,6 +67,8 @@ def _people(data: DemoData, w: _Writer) -> tuple[dict[str, Team], list[Employee]
             name=name,
             name_en=org.TEAM_NAMES_EN[key],
             parent=teams.get(parent) if parent else None,
+            # The firm agreed to show its people by name on the weekly weigh-in.
+            ranks_people=True,
         )
     password = make_password(PASSWORD)  # one argon2 hash shared by every demo login
     User = get_user_model()

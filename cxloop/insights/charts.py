@@ -1342,3 +1342,112 @@ def its_chart(
             *_change_rule(day, "its_chart: change"),
         ],
     )
+
+
+def funnel(groups: Sequence[Any], limits: Any, *, y_title: str) -> dict:
+    """Each group's score against its number of answers, inside the funnel of control limits
+    around the centre (Spiegelhalter 2005): a point outside the inner (95 %) lines differs
+    from the rest beyond chance, outside the outer (99.8 %) ones almost surely; inside, its
+    place on a league table says nothing.
+
+    ``groups``: items with ``name``, ``value``, ``n`` (positive) and ``position`` (−2…2, as
+    :class:`cxloop.analytics.Funnel` gives it), optionally ``href``. ``limits``: a
+    :class:`~cxloop.analytics.Funnel` (``center``, ``n`` and the four limit arrays).
+    """
+    above, within, below = _("Above the limits"), _("Within chance"), _("Below the limits")
+    rows = []
+    for i, group in enumerate(_sequence(groups, "funnel: groups")):
+        where = f"funnel: groups[{i}]"
+        position = int(_number(_field(group, "position", where), f"{where}.position"))
+        rows.append(
+            {
+                "name": _text(_field(group, "name", where), f"{where}.name"),
+                "value": _number(_field(group, "value", where), f"{where}.value"),
+                "n": _count(_field(group, "n", where), f"{where}.n"),
+                "verdict": above if position > 0 else below if position < 0 else within,
+                "href": _href(group, where),
+            }
+        )
+    if not rows:
+        return _no_data(80)
+    # xgettext:no-python-format
+    inner = _("95 % limits")
+    # xgettext:no-python-format
+    outer = _("99.8 % limits")
+    lines = [
+        {"n": float(n), "line": label, "side": side, "value": float(value)}
+        for label, side, values in (
+            (inner, "low", limits.inner_low),
+            (inner, "high", limits.inner_high),
+            (outer, "low", limits.outer_low),
+            (outer, "high", limits.outer_high),
+        )
+        for n, value in zip(limits.n, values, strict=True)
+    ]
+    answers = _("Answers")
+    x = {
+        "field": "n",
+        "type": "quantitative",
+        "title": answers,
+        "scale": {"type": "log", "nice": False},
+    }
+    y = {"field": "value", "type": "quantitative", "title": y_title}
+    outside = sum(row["verdict"] != within for row in rows)
+    return _spec(
+        _(
+            "%(measure)s of %(groups)s groups against their number of answers, with the limits "
+            "chance allows around %(center)s; %(outside)s outside them."
+        )
+        % {
+            "measure": y_title,
+            "groups": len(rows),
+            "center": _show(limits.center),
+            "outside": outside,
+        },
+        rows,
+        height=280,
+        layer=[
+            {
+                "data": {"values": lines},
+                "mark": {"type": "line", "color": GREY, "strokeWidth": 1, **_UNREAD},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "detail": {"field": "side", "type": "nominal"},
+                    "strokeDash": {
+                        "field": "line",
+                        "type": "nominal",
+                        "title": None,
+                        "scale": {"domain": [inner, outer], "range": [[5, 3], [1, 3]]},
+                    },
+                    **_NO_TIP,
+                },
+            },
+            {
+                "data": _alone(),
+                "mark": {"type": "rule", "color": INK, "strokeWidth": 1, **_UNREAD},
+                "encoding": {"y": {"datum": float(limits.center)}},
+            },
+            {
+                "mark": _dot(70),
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": _legend(
+                        "verdict",
+                        _("Against the rest"),
+                        [above, within, below],
+                        [GREEN, GREY, VERMILLION],
+                        titled=False,
+                    ),
+                    "tooltip": [
+                        _label_tip("name", _("Name")),
+                        _tip("value", y_title),
+                        _tip("n", answers, ",d"),
+                        _label_tip("verdict", _("Against the rest")),
+                    ],
+                    **_link(rows),
+                },
+            },
+        ],
+    )

@@ -5,7 +5,8 @@ from cxloop.people.models import BusinessCalendar, CalendarDay, Employee, Idea, 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_en", "parent", "calendar"]
+    list_display = ["name", "name_en", "parent", "calendar", "ranks_people"]
+    list_filter = ["ranks_people"]
     list_select_related = ["parent"]
     search_fields = ["name", "name_en"]
     autocomplete_fields = ["parent"]

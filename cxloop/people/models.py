@@ -114,6 +114,15 @@ class Team(models.Model):
         related_name="teams",
         help_text=_("Empty: the parent team's, else the default calendar."),
     )
+    # The weigh-in shows every team; people by name only where their team agreed to it.
+    ranks_people = models.BooleanField(
+        _("people ranked on the weigh-in"),
+        default=False,
+        help_text=_(
+            "Its people appear by name on the weekly weigh-in, each by their own customers' "
+            "NPS; otherwise only the team does."
+        ),
+    )
 
     class Meta:
         verbose_name = _("team")

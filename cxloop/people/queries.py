@@ -105,6 +105,16 @@ def visible_ideas(user) -> QuerySet[Idea]:
     return ideas.filter(team_id__in=team_ids)
 
 
+def teams_ranking_people() -> list[int]:
+    """The teams whose people appear by name on the weekly weigh-in (``Team.ranks_people``)."""
+    return list(Team.objects.filter(ranks_people=True).values_list("pk", flat=True))
+
+
+def employees_named(ids: Collection[int]) -> dict[int, Employee]:
+    """The employees of ``ids`` with their users and teams, by id."""
+    return Employee.objects.select_related("user", "team").in_bulk(list(ids))
+
+
 def teams_named(ids: list[int]) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=ids)
 

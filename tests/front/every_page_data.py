@@ -74,6 +74,7 @@ EXTRA_QUERIES = {
     "journey_map": ["?segment=all"],
     "compare": ["?by=period&metric=rating&touchpoint={kickoff.pk}", "?by=team&metric=nps"],
     "touchpoint_detail": ["?segment=all"],
+    "weigh_in": ["?by=person", "?by=person&until=2026-03-31", "?until=1999-01-01"],
     "personal_data": ["?contact={contact.pk}"],
     "survey_preview": ["?page=2"],
     "case_new": ["?response={response.pk}", "?customer={ours.pk}"],

@@ -49,13 +49,14 @@ def money(value, currency: str = CURRENCY) -> str:
 
 
 @register.filter
-def signed(value) -> str:
-    """``{{ change|signed }}``: a change with two decimals in the locale's decimal mark and its
-    sign, «+0,20» / "−0.20" (the minus sign the charts draw, not a hyphen); "—" for no value."""
+def signed(value, decimals=2) -> str:
+    """``{{ change|signed }}``: a change with two decimals (``|signed:0``: whole numbers) in the
+    locale's decimal mark and its sign, «+0,20» / "−0.20" (the minus sign the charts draw, not
+    a hyphen); "—" for no value."""
     if value is None or value == "":
         return "—"
-    text = floatformat(abs(value), "2g")
-    if text == floatformat(0, "2g"):
+    text = floatformat(abs(value), f"{decimals}g")
+    if text == floatformat(0, f"{decimals}g"):
         return text
     return ("+" if value > 0 else "−") + text
 

@@ -1,0 +1,148 @@
+"""The weekly weigh-in: every team (and the people of teams that agreed to it) on their
+customers' NPS over the last 13 weeks, ranked fairly (cxloop.insights.dashboards.leaderboard),
+with the change since the week before and a funnel plot. Everyone signed in sees it: standing
+in front of the same people each week is the point."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cxloop.insights import charts
+from cxloop.insights.dashboards import MIN_RANKED, LeaderboardQuery
+from cxloop.insights.store import Scope
+from cxloop.people.queries import employee_of, employees_named, team_paths, teams_ranking_people
+
+# Thirteen weeks: enough answers for most teams, recent enough to be this quarter's news.
+WINDOW_DAYS = 91
+EARLIEST = dt.date(2000, 1, 1)
+
+BY_CHOICES = [("team", gettext_lazy("Teams")), ("person", gettext_lazy("People"))]
+
+
+class WeighInFilters(forms.Form):
+    by = forms.ChoiceField(
+        label=gettext_lazy("Show"),
+        choices=BY_CHOICES,
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    until = forms.DateField(
+        label=gettext_lazy("Week ending"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, data, *, today: dt.date):
+        super().__init__(data)
+        self.today = today
+
+    def clean_until(self):
+        day = self.cleaned_data.get("until")
+        if day is not None and not EARLIEST <= day <= self.today:
+            raise forms.ValidationError(
+                _("Choose a day from %(first)s to today.") % {"first": EARLIEST.isoformat()}
+            )
+        return day
+
+    def choice(self) -> tuple[str, dt.date]:
+        """What to show: the form's choices where valid, else teams as of today."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("by") or "team", data.get("until") or self.today
+
+
+def _window(until: dt.date, team_ids) -> Scope:
+    return Scope(
+        since=until - dt.timedelta(days=WINDOW_DAYS - 1),
+        until=until,
+        team_ids=None if team_ids is None else tuple(team_ids),
+    )
+
+
+def _names(by: str, keys: list[int]) -> tuple[dict[int, str], dict[int, int]]:
+    """Each key's name, and for people their team's id."""
+    if by == "team":
+        return team_paths(keys), {}
+    people = employees_named(keys)
+    return (
+        {k: str(people[k]) if k in people else "—" for k in keys},
+        {k: people[k].team_id for k in keys if k in people},
+    )
+
+
+def _rows(result, previous, names: dict[int, str], mine: set[int]) -> list[dict]:
+    before = {s.key: s for s in previous.standings}
+    rows = []
+    for standing in result.standings:
+        earlier = before.get(standing.key)
+        change = None
+        if earlier is not None and earlier.rank is not None and standing.rank is not None:
+            change = standing.score.value - earlier.score.value
+        rows.append(
+            {
+                "name": names.get(standing.key, "—"),
+                "standing": standing,
+                "change": change,
+                "mine": standing.key in mine,
+            }
+        )
+    return rows
+
+
+@login_required
+def weigh_in(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    filters = WeighInFilters(request.GET, today=today)
+    by, until = filters.choice()
+    ranking_teams = teams_ranking_people() if by == "person" else None
+    if by == "person" and not ranking_teams:
+        result = previous = None
+        rows, chart = [], None
+    else:
+        result = LeaderboardQuery(_window(until, ranking_teams), by).run()
+        previous = LeaderboardQuery(_window(until - dt.timedelta(days=7), ranking_teams), by).run()
+        names, team_of = _names(by, [s.key for s in result.standings])
+        me = employee_of(request.user)
+        mine = set()
+        if me is not None:
+            mine = {me.team_id} if by == "team" else {me.pk}
+        rows = _rows(result, previous, names, mine)
+        chart = (
+            charts.funnel(
+                [
+                    {
+                        "name": row["name"],
+                        "value": row["standing"].raw.value,
+                        "n": row["standing"].n,
+                        "position": row["standing"].funnel,
+                    }
+                    for row in rows
+                ],
+                result.funnel,
+                y_title=_("NPS of the answers"),
+            )
+            if result.funnel is not None
+            else None
+        )
+    return render(
+        request,
+        "front/people/weigh_in.html",
+        {
+            "filters": filters,
+            "by": by,
+            "since": until - dt.timedelta(days=WINDOW_DAYS - 1),
+            "until": until,
+            "result": result,
+            "rows": rows,
+            "chart": chart,
+            "min_n": MIN_RANKED,
+            "no_people": by == "person" and not ranking_teams,
+        },
+    )
