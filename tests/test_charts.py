@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 from django.utils import translation
 
+from cxloop.analytics import nps_funnel
 from cxloop.insights import charts
 
 ROOT = Path(__file__).parents[1]
@@ -29,6 +30,7 @@ KINDS = [
     "quadrant",
     "emotion_curve",
     "comparison",
+    "funnel",
     "portfolio",
 ]
 
@@ -113,6 +115,16 @@ def examples(said: Callable[[str], str] = str) -> dict[str, dict]:
                 {"name": "Other", "value": 20, "low": 10, "high": 30, "significant": False},
                 {"name": "New", "value": -5, "low": -25, "high": 15, "significant": False},
             ]
+        ),
+        "funnel": charts.funnel(
+            [
+                {"name": "Tax", "value": 45, "n": 200, "position": 2},
+                {"name": "Audit", "value": 28, "n": 150, "position": 0},
+                {"name": "Pair", "value": 100, "n": 2, "position": 0},
+                {"name": "Law", "value": 5, "n": 120, "position": -1},
+            ],
+            nps_funnel([90, 60, 2, 30], [0, 18, 0, 24], [200, 150, 2, 120]),
+            y_title=said("NPS"),
         ),
         "portfolio": charts.portfolio(
             [
@@ -249,6 +261,16 @@ MESSAGES = {
     "Share",
     "Signal",
     "Significant difference (*)",
+    # the funnel
+    "%(measure)s of %(groups)s groups against their number of answers, with the limits chance "
+    "allows around %(center)s; %(outside)s outside them.",
+    "95 % limits",
+    "99.8 % limits",
+    "Above the limits",
+    "Within chance",
+    "Below the limits",
+    "Against the rest",
+    "Answers",
     "Silent",
     "Status",
     "Target segment",
