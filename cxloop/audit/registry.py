@@ -73,6 +73,7 @@ EXEMPT: dict[str, str] = {
     "pulse_results": "anonymous aggregates",
     "ideas": "employees' ideas",
     "weigh_in": "aggregates by team or relationship owner: NPS counts, no customer named",
+    "champion_list": "champions by team with counts of what they did; no customer named",
     "import_upload": "the upload form",
     "import_mapping": "column names and a sample the uploader sent",
     "import_preview": "counts and cell errors of the uploader's own file",

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Case as Choose
-from django.db.models import F, Q, QuerySet, When
+from django.db.models import Count, F, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
 from cxloop.cases import clocks
@@ -385,3 +385,13 @@ def root_cause_labels(ids) -> dict[int, tuple[str, int | None]]:
         cause.pk: (cause.label, cause.touchpoint_id)
         for cause in RootCause.objects.filter(pk__in=list(ids))
     }
+
+
+def cases_resolved(employee_ids, since: dt.date, until: dt.date) -> dict[int, int]:
+    """How many cases each employee owned and resolved from ``since`` to ``until``."""
+    rows = Case.objects.filter(
+        owner_id__in=list(employee_ids),
+        resolved_at__date__gte=since,
+        resolved_at__date__lte=until,
+    )
+    return dict(rows.values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))

@@ -61,3 +61,12 @@ def meetings_about(
     if contact_id is not None:
         records = records.filter(contacts__id=contact_id)
     return records
+
+
+def meetings_led(employee_ids, since, until) -> dict[int, int]:
+    """How many face-to-face records each employee led ("met by") from ``since`` to ``until``
+    (days, inclusive), by employee id; none: absent."""
+    rows = FaceToFaceRecord.objects.filter(
+        employee_id__in=list(employee_ids), met_on__gte=since, met_on__lte=until
+    )
+    return dict(rows.values("employee_id").annotate(n=Count("pk")).values_list("employee_id", "n"))

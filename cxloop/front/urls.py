@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cxloop.front import evidence_views, insight_views, journey_views, views, weigh_in_views
+from cxloop.front import evidence_views, insight_views, journey_views, people_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -34,7 +34,8 @@ urlpatterns = [
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
     path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),
     path("ideas/", views.ideas, name="ideas"),
-    path("people/weigh-in/", weigh_in_views.weigh_in, name="weigh_in"),
+    path("people/weigh-in/", people_views.weigh_in, name="weigh_in"),
+    path("people/champions/", people_views.champion_list, name="champion_list"),
     path("imports/", include("cxloop.front.import_urls")),
     path("cases/", include("cxloop.front.case_urls")),
     path("initiatives/", include("cxloop.front.initiative_urls")),

@@ -367,3 +367,13 @@ def decision_history(decision: Decision) -> QuerySet[DecisionEvent]:
 
 def initiative_choices(user) -> QuerySet[Initiative]:
     return visible_initiatives(user).order_by("-created_at")
+
+
+def initiatives_led(employee_ids, since: dt.date, until: dt.date) -> dict[int, int]:
+    """How many initiatives each employee owns that were proposed or finished from ``since``
+    to ``until``, by employee id."""
+    rows = Initiative.objects.filter(owner_id__in=list(employee_ids)).filter(
+        Q(created_at__date__gte=since, created_at__date__lte=until)
+        | Q(finished_at__date__gte=since, finished_at__date__lte=until)
+    )
+    return dict(rows.values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))

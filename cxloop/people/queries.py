@@ -268,3 +268,21 @@ def business_calendar(pk: int) -> BusinessCalendar | None:
 def calendar_days(calendar: BusinessCalendar, year: int) -> QuerySet[CalendarDay]:
     """The calendar's holidays and transferred working days of ``year``."""
     return calendar.days.filter(date__year=year)
+
+
+def ideas_signed(employee_ids, since: dt.date, until: dt.date) -> dict[int, int]:
+    """How many ideas each employee sent under their name from ``since`` to ``until``."""
+    rows = Idea.objects.filter(
+        author_id__in=list(employee_ids), created_on__gte=since, created_on__lte=until
+    )
+    return dict(rows.values("author_id").annotate(n=Count("pk")).values_list("author_id", "n"))
+
+
+def champions() -> QuerySet[Employee]:
+    """The CX champions, with their users and teams."""
+    return Employee.objects.filter(is_champion=True).select_related("user", "team")
+
+
+def teams_with_people() -> QuerySet[Team]:
+    """The teams that have employees of their own (not only sub-teams)."""
+    return Team.objects.filter(employees__isnull=False).distinct()

@@ -1,7 +1,11 @@
-"""The weekly weigh-in: every team (and the people of teams that agreed to it) on their
-customers' NPS over the last 13 weeks, ranked fairly (cxloop.insights.dashboards.leaderboard),
-with the change since the week before and a funnel plot. Everyone signed in sees it: standing
-in front of the same people each week is the point."""
+"""The people pages (issue #13), which everyone signed in sees: standing in front of the same
+people each week is the point.
+
+- The weekly weigh-in: every team (and the people of teams that agreed to it) on their
+  customers' NPS over the last 13 weeks, ranked fairly (cxloop.insights.dashboards.leaderboard),
+  with the change since the week before and a funnel plot.
+- The CX champions: who they are per team, what they did in the last year, and which teams
+  have none (cxloop.insights.champions)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxloop.insights import charts
+from cxloop.insights.champions import champions_report
 from cxloop.insights.dashboards import MIN_RANKED, LeaderboardQuery
 from cxloop.insights.store import Scope
 from cxloop.people.queries import employee_of, employees_named, team_paths, teams_ranking_people
@@ -146,3 +151,14 @@ def weigh_in(request: HttpRequest) -> HttpResponse:
             "no_people": by == "person" and not ranking_teams,
         },
     )
+
+
+# The champions' record: the last year, as a year of meetings and cases shows a habit.
+CHAMPION_DAYS = 365
+
+
+@login_required
+def champion_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    report = champions_report(today - dt.timedelta(days=CHAMPION_DAYS - 1), today)
+    return render(request, "front/people/champions.html", {"report": report})
