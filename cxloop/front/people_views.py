@@ -71,15 +71,12 @@ def _window(until: dt.date, team_ids) -> Scope:
     )
 
 
-def _names(by: str, keys: list[int]) -> tuple[dict[int, str], dict[int, int]]:
-    """Each key's name, and for people their team's id."""
+def _names(by: str, keys: list[int]) -> dict[int, str]:
+    """Each key's name: a team's path, a person's full name."""
     if by == "team":
-        return team_paths(keys), {}
+        return team_paths(keys)
     people = employees_named(keys)
-    return (
-        {k: str(people[k]) if k in people else "—" for k in keys},
-        {k: people[k].team_id for k in keys if k in people},
-    )
+    return {k: str(people[k]) if k in people else "—" for k in keys}
 
 
 def _rows(result, previous, names: dict[int, str], mine: set[int]) -> list[dict]:
@@ -101,41 +98,42 @@ def _rows(result, previous, names: dict[int, str], mine: set[int]) -> list[dict]
     return rows
 
 
+def _mine(user, by: str) -> set[int]:
+    """The viewer's own team's id, or their own employee id, to mark on the table."""
+    me = employee_of(user)
+    if me is None:
+        return set()
+    return {me.team_id} if by == "team" else {me.pk}
+
+
+def _funnel_chart(result, rows: list[dict]) -> dict | None:
+    if result.funnel is None:
+        return None
+    points = [
+        {
+            "name": row["name"],
+            "value": row["standing"].raw.value,
+            "n": row["standing"].n,
+            "position": row["standing"].funnel,
+        }
+        for row in rows
+    ]
+    return charts.funnel(points, result.funnel, y_title=_("NPS of the answers"))
+
+
 @login_required
 def weigh_in(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     filters = WeighInFilters(request.GET, today=today)
     by, until = filters.choice()
     ranking_teams = teams_ranking_people() if by == "person" else None
-    if by == "person" and not ranking_teams:
-        result = previous = None
-        rows, chart = [], None
-    else:
+    result, rows, chart = None, [], None
+    if by == "team" or ranking_teams:
         result = LeaderboardQuery(_window(until, ranking_teams), by).run()
         previous = LeaderboardQuery(_window(until - dt.timedelta(days=7), ranking_teams), by).run()
-        names, team_of = _names(by, [s.key for s in result.standings])
-        me = employee_of(request.user)
-        mine = set()
-        if me is not None:
-            mine = {me.team_id} if by == "team" else {me.pk}
-        rows = _rows(result, previous, names, mine)
-        chart = (
-            charts.funnel(
-                [
-                    {
-                        "name": row["name"],
-                        "value": row["standing"].raw.value,
-                        "n": row["standing"].n,
-                        "position": row["standing"].funnel,
-                    }
-                    for row in rows
-                ],
-                result.funnel,
-                y_title=_("NPS of the answers"),
-            )
-            if result.funnel is not None
-            else None
-        )
+        names = _names(by, [s.key for s in result.standings])
+        rows = _rows(result, previous, names, _mine(request.user, by))
+        chart = _funnel_chart(result, rows)
     return render(
         request,
         "front/people/weigh_in.html",

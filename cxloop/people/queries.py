@@ -111,8 +111,8 @@ def teams_ranking_people() -> list[int]:
 
 
 def employees_named(ids: Collection[int]) -> dict[int, Employee]:
-    """The employees of ``ids`` with their users and teams, by id."""
-    return Employee.objects.select_related("user", "team").in_bulk(list(ids))
+    """The employees of ``ids`` with their users, by id."""
+    return Employee.objects.select_related("user").in_bulk(list(ids))
 
 
 def teams_named(ids: list[int]) -> QuerySet[Team]:
