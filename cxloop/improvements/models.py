@@ -58,6 +58,15 @@ class Initiative(TitledInTwoLanguages, models.Model):
     team = models.ForeignKey(
         "people.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="initiatives"
     )
+    from_idea = models.OneToOneField(
+        "people.Idea",
+        verbose_name=_("from the idea"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="initiative",
+        help_text=_("An employee's idea this initiative carries out."),
+    )
     scope = models.CharField(_("scope"), max_length=8, choices=Scope, default=Scope.ALL)
     segment = models.ForeignKey(
         "customers.Segment",

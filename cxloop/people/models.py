@@ -172,6 +172,8 @@ class Employee(models.Model):
     )
     # The local date of the last daily summary of cases sent: one a day, even with two workers.
     digest_sent_on = models.DateField(_("last daily summary"), null=True, blank=True)
+    # The Monday of the last weekly weigh-in digest sent: one a week, even with two workers.
+    weigh_in_sent_for = models.DateField(_("last weekly digest"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("employee")
@@ -193,7 +195,8 @@ class Employee(models.Model):
 class IdeaStatus(models.TextChoices):
     NEW = "new", _("new")
     REVIEWING = "reviewing", _("under review")
-    ADOPTED = "adopted", _("adopted")
+    ACCEPTED = "adopted", _("accepted")
+    INITIATIVE = "initiative", _("became an initiative")
     DECLINED = "declined", _("declined")
 
 
@@ -222,6 +225,17 @@ class Idea(models.Model):
         _("status"), max_length=16, choices=IdeaStatus, default=IdeaStatus.NEW
     )
     created_on = models.DateField(_("date"))
+    # The answer to the author (shown to everyone on the ideas page when the idea is anonymous).
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.ForeignKey(
+        Employee,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("idea")
