@@ -22,7 +22,7 @@ import numpy as np
 
 from cxloop.demo import organisation as org
 from cxloop.demo.comments import compose_comment, sentiment_for_score
-from cxloop.demo.truth import LUCK_DRAWS, PlantedTruth, month_start
+from cxloop.demo.truth import LUCK_DRAWS, STEADY_EDGE, STEADY_TEAM, PlantedTruth, month_start
 
 SIZES = {
     # customers, transactional invitations per eligible contact per month, face-to-face records
@@ -360,6 +360,7 @@ class _World:
         teams = sorted({p.team for p in people})
         team_effect = dict(zip(teams, rng.normal(0, 0.12, len(teams)), strict=True))
         team_effect[org.LUCKY_TEAM] = 0.0  # the planted truth: no real edge
+        team_effect[STEADY_TEAM] = STEADY_EDGE  # … and a real one
         self.client_team_effect = np.array([team_effect[people[c.owner].team] for c in clients])
         self.is_target = np.array([c.tier in org.TARGET_TIERS for c in clients])
         rollback, improvement = truth.rollback, truth.improvement

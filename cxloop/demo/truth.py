@@ -60,7 +60,10 @@ TARGET_DRIVER_WEIGHTS = {
 ROLLBACK_TOUCHPOINT, ROLLBACK_MONTHS_BEFORE_END, ROLLBACK_DROP = "billing_accuracy", 5, -0.8
 IMPROVEMENT_TOUCHPOINT, IMPROVEMENT_MONTHS_BEFORE_END, IMPROVEMENT_LIFT = "kickoff_meeting", 14, 0.7
 LUCKY_STREAK_MONTHS_BEFORE_END, LUCKY_STREAK_LENGTH = 9, 3
-LUCK_DRAWS = 5  # on its lucky streak a team's clients score as the best of this many draws
+LUCK_DRAWS = 2  # on its lucky streak a team's clients score as the best of this many draws
+# A large team that is truly better (latent quality points on the 1–5 scale): the fair weigh-in
+# ranks it first in the lucky streak's quarter, where raw averages may put the lucky team first.
+STEADY_TEAM, STEADY_EDGE = "msk_legal", 0.3
 # The closed loop's history: cases opened by the demo's rules over this many months, up to this
 # many days before the end (the live rules open the cases of the last days themselves). From
 # the roll-back's month on, unhappy customers of billing are given the invoice-error cause.
@@ -133,6 +136,7 @@ class PlantedTruth:
     rollback: dict = field(default_factory=dict)
     improvement: dict = field(default_factory=dict)
     lucky_team: dict = field(default_factory=dict)
+    steady_team: dict = field(default_factory=dict)
     cases: dict = field(default_factory=dict)
     initiatives: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
@@ -153,7 +157,8 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
     """The truths of the demo whose data ends on ``end`` (the truths themselves do not depend on
     ``seed``; the noise around them does)."""
     lucky_start = month_start(end, LUCKY_STREAK_MONTHS_BEFORE_END)
-    lucky_team_name = dict((key, name) for key, name, _ in TEAMS)[LUCKY_TEAM]
+    team_names = dict((key, name) for key, name, _ in TEAMS)
+    lucky_team_name = team_names[LUCKY_TEAM]
     return PlantedTruth(
         seed=seed,
         start=month_start(end, MONTHS),
@@ -181,6 +186,14 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
             "explanation": (
                 f"A team of two at {FIRM}: its clients' scores in these months are the best of "
                 f"{LUCK_DRAWS} equally likely draws — luck, not skill; its true effect is zero."
+            ),
+        },
+        steady_team={
+            "team": team_names[STEADY_TEAM],
+            "edge": STEADY_EDGE,
+            "explanation": (
+                f"A large team whose clients' every touchpoint is {STEADY_EDGE} rating points "
+                "better: a real edge, which the fair weigh-in ranks above the lucky team."
             ),
         },
         cases={

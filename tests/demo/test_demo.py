@@ -181,7 +181,8 @@ def test_it_plants_a_lucky_streak_on_a_small_team(full_demo):
         for b in (True, False)
     }
     assert (scored & lucky & in_streak).sum() >= 10
-    assert mean[True, True] - mean[False, True] > 0.75  # the streak stands out …
+    # Best of two draws lifts a score by σ/√π ≈ 0.73 points before the 0–10 clip.
+    assert mean[True, True] - mean[False, True] > 0.4  # the streak stands out …
     assert abs(mean[True, False] - mean[False, False]) < 0.5  # … and is not the team's level
 
 

@@ -18,6 +18,7 @@ from tests.demo.test_demo_effect import FullDemoEffectTruths
 from tests.demo.test_demo_initiatives import FullDemoInitiativeTruths
 from tests.demo.test_demo_rollback import FullDemoRollbackTruths
 from tests.demo.test_demo_truths import FullDemoTruths
+from tests.demo.test_demo_weigh_in import FullDemoWeighInTruths
 
 
 class FullDemoTests(
@@ -27,6 +28,7 @@ class FullDemoTests(
     FullDemoEffectTruths,
     FullDemoInitiativeTruths,
     FullDemoDecisionTruths,
+    FullDemoWeighInTruths,
     OwnFactStore,
     TestCase,
 ):

@@ -1,0 +1,34 @@
+"""The demo's weigh-in (issue #13, point 2): in the quarter of the lucky streak the small team's
+raw NPS is lifted by luck alone, and the fair ranking does not put it first; the large team with
+a real edge is ranked above it."""
+
+import datetime as dt
+
+from cxloop.demo.truth import month_start
+from cxloop.insights.dashboards.leaderboard import LeaderboardQuery
+from cxloop.insights.store import Scope
+from cxloop.people.models import Team
+from tests.demo.test_demo import TRUTH
+
+QUARTER_DAYS = 91  # the weigh-in's window (cxloop/front/people_views.py WINDOW_DAYS)
+
+
+class FullDemoWeighInTruths:
+    """Mixed into tests/demo/test_full_demo.py's FullDemoTests."""
+
+    def streak_quarter(self):
+        last = dt.date.fromisoformat(TRUTH.lucky_team["streak_months"][-1] + "-01")
+        until = month_start(last, -1) - dt.timedelta(days=1)
+        scope = Scope(since=until - dt.timedelta(days=QUARTER_DAYS - 1), until=until)
+        return LeaderboardQuery(scope, "team").run()
+
+    def test_it_does_not_rank_the_lucky_team_first_in_its_lucky_quarter(self):
+        result = self.streak_quarter()
+        lucky = result.standing(Team.objects.get(name=TRUTH.lucky_team["team"]).pk)
+        steady = result.standing(Team.objects.get(name=TRUTH.steady_team["team"]).pk)
+        self.assertIsNotNone(lucky.rank)  # ranked, not hidden as "not enough answers"
+        self.assertGreater(lucky.raw.value, result.overall.value + 20)  # luck lifted it …
+        self.assertLess(lucky.score.value, lucky.raw.value - 5)  # … shrinkage takes some back
+        self.assertGreater(lucky.rank.rank, 1)
+        self.assertLess(lucky.rank.first, 0.5)  # and it is probably not the best
+        self.assertLess(steady.rank.rank, lucky.rank.rank)
