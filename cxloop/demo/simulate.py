@@ -16,13 +16,20 @@ contributes its latent quality instead of a rating).
 import datetime as dt
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cxloop.demo import organisation as org
 from cxloop.demo.comments import compose_comment, sentiment_for_score
-from cxloop.demo.truth import LUCK_DRAWS, STEADY_EDGE, STEADY_TEAM, PlantedTruth, month_start
+from cxloop.demo.truth import (
+    CHAMPIONLESS_TEAMS,
+    LUCK_DRAWS,
+    STEADY_EDGE,
+    STEADY_TEAM,
+    PlantedTruth,
+    month_start,
+)
 
 SIZES = {
     # customers, transactional invitations per eligible contact per month, face-to-face records
@@ -253,7 +260,23 @@ def draw_people(rng: np.random.Generator) -> list[Person]:
                 "Специалист по работе с клиентами",
             )
         )
-    return people
+    return _with_champions(people)
+
+
+def _with_champions(people: list[Person]) -> list[Person]:
+    """Champions drawn by chance, then planted: none in CHAMPIONLESS_TEAMS, and in every other
+    team without one its first employee becomes one."""
+    staffed = {p.team for p in people if p.role != "viewer"}
+    missing = staffed - {p.team for p in people if p.is_champion} - set(CHAMPIONLESS_TEAMS)
+    planted = []
+    for person in people:
+        if person.team in CHAMPIONLESS_TEAMS:
+            person = replace(person, is_champion=False)
+        elif person.team in missing and person.role == "employee":
+            person = replace(person, is_champion=True)
+            missing.discard(person.team)
+        planted.append(person)
+    return planted
 
 
 def _client_names(rng: np.random.Generator, n: int) -> list[str]:

@@ -64,6 +64,8 @@ LUCK_DRAWS = 2  # on its lucky streak a team's clients score as the best of this
 # A large team that is truly better (latent quality points on the 1–5 scale): the fair weigh-in
 # ranks it first in the lucky streak's quarter, where raw averages may put the lucky team first.
 STEADY_TEAM, STEADY_EDGE = "msk_legal", 0.3
+# Every team has a CX champion but these (the champions page lists them as having none).
+CHAMPIONLESS_TEAMS = ("kzn_tax", "spb_tax")
 # The closed loop's history: cases opened by the demo's rules over this many months, up to this
 # many days before the end (the live rules open the cases of the last days themselves). From
 # the roll-back's month on, unhappy customers of billing are given the invoice-error cause.
@@ -137,6 +139,7 @@ class PlantedTruth:
     improvement: dict = field(default_factory=dict)
     lucky_team: dict = field(default_factory=dict)
     steady_team: dict = field(default_factory=dict)
+    teams_without_champion: list = field(default_factory=list)
     cases: dict = field(default_factory=dict)
     initiatives: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
@@ -188,6 +191,7 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 f"{LUCK_DRAWS} equally likely draws — luck, not skill; its true effect is zero."
             ),
         },
+        teams_without_champion=[team_names[key] for key in CHAMPIONLESS_TEAMS],
         steady_team={
             "team": team_names[STEADY_TEAM],
             "edge": STEADY_EDGE,

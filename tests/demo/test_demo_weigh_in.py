@@ -1,10 +1,11 @@
-"""The demo's weigh-in (issue #13, point 2): in the quarter of the lucky streak the small team's
-raw NPS is lifted by luck alone, and the fair ranking does not put it first; the large team with
-a real edge is ranked above it."""
+"""The demo's people (issue #13): in the quarter of the lucky streak the small team's raw NPS is
+lifted by luck alone, and the fair weigh-in does not put it first (the large team with a real
+edge is ranked above it); every team has a CX champion but the planted ones without."""
 
 import datetime as dt
 
 from cxloop.demo.truth import month_start
+from cxloop.insights.champions import champions_report
 from cxloop.insights.dashboards.leaderboard import LeaderboardQuery
 from cxloop.insights.store import Scope
 from cxloop.people.models import Team
@@ -32,3 +33,10 @@ class FullDemoWeighInTruths:
         self.assertGreater(lucky.rank.rank, 1)
         self.assertLess(lucky.rank.first, 0.5)  # and it is probably not the best
         self.assertLess(steady.rank.rank, lucky.rank.rank)
+
+    def test_it_lists_the_champions_of_every_team_but_the_planted_ones_without(self):
+        report = champions_report(TRUTH.end - dt.timedelta(days=364), TRUTH.end)
+        # Paths end with the team's own name ("… › Казань › Налоги — Казань").
+        without = {path.rsplit(" › ", 1)[-1] for path in report.without}
+        self.assertEqual(without, set(TRUTH.teams_without_champion))
+        self.assertGreater(len(report.teams), 2 * len(without))  # most teams have one
