@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from cxloop.analytics import nps_from_counts, nps_funnel, shrink_nps
+from cxloop.analytics import nps_from_counts, nps_funnel, shrink_nps, shrink_nps_in_teams
 from cxloop.facts.schema import ANSWERS, RESPONSES
 from cxloop.insights.dashboards import LeaderboardQuery
 from cxloop.insights.store import FactStore, Scope
@@ -99,6 +99,7 @@ def test_the_funnel_flags_the_groups_beyond_chance(store):
     assert positions[2] == 1 and positions[3] == -2 and positions[1] == 0
 
 
+@pytest.mark.django_db
 def test_a_person_s_answers_are_those_of_the_customers_they_own(store):
     result = LeaderboardQuery(Scope(), "person").run(store=store)
     by_key = {s.key: s for s in result.standings}
@@ -116,3 +117,33 @@ def test_it_names_a_wrong_parameter():
         LeaderboardQuery(Scope(), "segment")
     with pytest.raises(ValueError, match="min_n"):
         LeaderboardQuery(Scope(), "team", min_n=0)
+
+
+@pytest.mark.django_db
+def test_people_are_shrunk_toward_their_own_team_s_level(store):
+    """Employees 21 and 22 work in one team, the other owners each in a team of their own: the
+    people's scores are cxloop.analytics' two-level shrinkage of the hand tally with those
+    teams."""
+    from django.contrib.auth.models import User
+
+    from cxloop.people.models import Employee, Team
+
+    for key, team_name in {11: "t1", 21: "t2", 22: "t2", 31: "t3", 41: "t4", 51: "t5"}.items():
+        team, _ = Team.objects.get_or_create(name=team_name)
+        Employee.objects.create(pk=key, user=User.objects.create(username=f"u{key}"), team=team)
+    result = LeaderboardQuery(Scope(), "person").run(store=store)
+    keys = sorted(s.key for s in result.standings)
+    # Hand tally (TEAMS, OWNERS above): 21 has 100 promoters of 100, 22 has 20 and 30 of 100.
+    tally = {11: (2, 0, 2), 21: (100, 0, 100), 22: (20, 30, 100), 31: (60, 50, 150)}
+    tally |= {41: (30, 10, 60), 51: (3, 1, 4)}
+    promoters, detractors, n = (list(c) for c in zip(*(tally[k] for k in keys), strict=True))
+    teams = ["t1", "t2", "t2", "t3", "t4", "t5"]
+    expected = shrink_nps_in_teams(promoters, detractors, n, teams)
+    found = {s.key: s.score.value for s in result.standings}
+    assert [found[k] for k in keys] == pytest.approx([e.value for e in expected], abs=1e-9)
+    # Moving 22 to a team of their own is a new result, not a stale cached one.
+    Employee.objects.filter(pk=22).update(team=Team.objects.get(name="t4"))
+    moved = LeaderboardQuery(Scope(), "person").run(store=store).standing(22).score.value
+    teams[2] = "t4"
+    assert moved == pytest.approx(shrink_nps_in_teams(promoters, detractors, n, teams)[2].value)
+    assert moved != pytest.approx(found[22])

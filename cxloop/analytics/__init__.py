@@ -76,6 +76,7 @@ from .shrinkage import (
     fit_beta_binomial,
     james_stein,
     shrink_nps,
+    shrink_nps_in_teams,
     shrink_proportions,
 )
 
@@ -131,6 +132,7 @@ __all__ = [
     "fit_beta_binomial",
     "shrink_proportions",
     "shrink_nps",
+    "shrink_nps_in_teams",
     "JamesStein",
     "BetaPrior",
     # ranking

@@ -115,6 +115,11 @@ def employees_named(ids: Collection[int]) -> dict[int, Employee]:
     return Employee.objects.select_related("user").in_bulk(list(ids))
 
 
+def team_of_each_employee() -> dict[int, int]:
+    """Every employee's id and their team's."""
+    return dict(Employee.objects.values_list("pk", "team_id"))
+
+
 def teams_named(ids: list[int]) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=ids)
 

@@ -21,6 +21,7 @@ from cxloop.analytics import (
     fit_beta_binomial,
     james_stein,
     shrink_nps,
+    shrink_nps_in_teams,
     shrink_proportions,
 )
 from tests.datasets import REFERENCE
@@ -165,3 +166,59 @@ def test_james_stein_moves_every_value_toward_the_mean(values, variance):
     y = np.asarray(values)
     assert 0.0 <= js.factor <= 1.0
     assert np.all(np.abs(js.estimates - js.mean) <= np.abs(y - js.mean) + 1e-12)
+
+
+# People of three teams: (promoters, detractors, n, team).
+PEOPLE = [
+    (40, 5, 60, "a"),
+    (3, 0, 4, "a"),
+    (30, 10, 70, "a"),
+    (10, 20, 50, "b"),
+    (3, 0, 4, "b"),
+    (25, 15, 60, "b"),
+    (20, 12, 45, "c"),
+    (18, 2, 30, "c"),
+]
+
+
+def test_shrink_nps_in_teams_is_shrink_nps_with_one_person_per_team():
+    promoters, detractors, n = [5, 300, 120, 2], [0, 100, 60, 2], [5, 600, 300, 6]
+    alone = shrink_nps_in_teams(promoters, detractors, n, ["w", "x", "y", "z"])
+    for mine, firm in zip(alone, shrink_nps(promoters, detractors, n), strict=True):
+        assert mine.to_dict() == pytest.approx(firm.to_dict(), abs=1e-9)
+
+
+def test_shrink_nps_in_teams_moves_people_toward_their_team_by_the_meta_regression_tau():
+    """τ² within teams by the matrix form of the method of moments for a meta-regression
+    (Raudenbush 2009, eq. 16.13): τ² = (Q_E − (k − p)) / tr(P), P = W − W X (XᵀWX)⁻¹ XᵀW, on
+    team indicators X; each person is then θ = c + (1 − B)(y − c) around their team's level c,
+    which is shrink_nps of the teams' pooled counts."""
+    promoters, detractors, n, teams = (list(column) for column in zip(*PEOPLE, strict=True))
+    P, D, m = (np.array(x, float) for x in (promoters, detractors, n))
+    pa, da = (P + 0.75) / (m + 3), (D + 0.75) / (m + 3)
+    y, v = (P - D) / m, (pa + da - (pa - da) ** 2) / (m + 3)
+    names = sorted(set(teams))
+    X = np.array([[t == name for name in names] for t in teams], float)
+    W = np.diag(1 / v)
+    proj = W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
+    tau2 = max(0.0, (y @ proj @ y - (len(y) - len(names))) / np.trace(proj))
+    assert tau2 > 0
+    pooled = [X[:, j] @ np.array([P, D, m]).T for j in range(len(names))]
+    level = {
+        name: e.value / 100
+        for name, e in zip(names, shrink_nps(*zip(*pooled, strict=True)), strict=True)
+    }
+    centre = np.array([level[t] for t in teams])
+    expected = 100 * (centre + (1 - v / (v + tau2)) * (y - centre))
+    found = shrink_nps_in_teams(promoters, detractors, n, teams)
+    assert [e.value for e in found] == pytest.approx(expected, abs=1e-9)
+    # The two four-answer people with the same answers land near their own teams' levels.
+    assert found[1].value > found[4].value
+    assert abs(found[1].value - 100 * level["a"]) < abs(found[1].value - 100 * level["b"])
+    for e in found:
+        assert e.low <= e.value <= e.high
+
+
+def test_shrink_nps_in_teams_names_a_missing_team():
+    with pytest.raises(ValueError, match="teams has 2 labels for 3 groups"):
+        shrink_nps_in_teams([1, 2, 3], [0, 0, 0], [5, 5, 5], ["a", "b"])

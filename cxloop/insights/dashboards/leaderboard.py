@@ -1,7 +1,8 @@
 """The weekly weigh-in: teams, or people by their customers, ranked fairly on NPS.
 
-A raw average of a handful of answers puts a lucky small team first. Here each group's NPS is
-shrunk toward the level of all groups (empirical Bayes: :func:`cxloop.analytics.shrink_nps`),
+A raw average of a handful of answers puts a lucky small team first. Here each team's NPS is
+shrunk toward the level of all teams (empirical Bayes: :func:`cxloop.analytics.shrink_nps`),
+each person's toward their team's level (:func:`cxloop.analytics.shrink_nps_in_teams`),
 the ranks carry an interval (:func:`cxloop.analytics.rank_intervals`), groups with fewer than
 ``min_n`` answers are listed as "not enough answers" instead of ranked, and a funnel plot
 (:func:`cxloop.analytics.nps_funnel`) says who differs from the rest beyond chance.
@@ -14,13 +15,22 @@ now (the store's ``customers.owner_id``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis.expr.types as ir
 
-from cxloop.analytics import Estimate, Funnel, RankInterval, nps_funnel, rank_intervals, shrink_nps
+from cxloop.analytics import (
+    Estimate,
+    Funnel,
+    RankInterval,
+    nps_funnel,
+    rank_intervals,
+    shrink_nps,
+    shrink_nps_in_teams,
+)
 from cxloop.insights.store import FactTables, Scope
+from cxloop.people.queries import team_of_each_employee
 
 from . import _scans as scans
 from ._base import DashboardQuery, Rows, Scoped, check_whole
@@ -37,9 +47,10 @@ Z95 = 1.959963984540054
 @dataclass(frozen=True)
 class Standing(Plain):
     """One team or person. ``key``: the team's or the employee's id. ``raw``: the NPS of their
-    answers with its interval; ``score``: shrunk toward everyone's level (what they are ranked
-    by); ``rank``: None when ``low_n`` (fewer than ``min_n`` answers). ``funnel``: −2…2, where
-    the raw NPS lies against the funnel's limits for its n (0: within chance)."""
+    answers with its interval; ``score``: a team's shrunk toward all teams' level, a person's
+    toward their team's (what they are ranked by); ``rank``: None when ``low_n`` (fewer than
+    ``min_n`` answers). ``funnel``: −2…2, where the raw NPS lies against the funnel's limits
+    for its n (0: within chance)."""
 
     key: int
     n: int
@@ -86,17 +97,29 @@ class LeaderboardQuery(DashboardQuery):
     by : {"team", "person"}
     min_n : int
         Groups with fewer answers are listed, flagged ``low_n``, and not ranked.
+    teams : tuple of (employee id, team id), optional
+        For people: the team each belongs to (whose level they are shrunk toward); read from
+        the people's records by :meth:`run` when not given, so that a move between teams is
+        a new cache entry.
     """
 
     scope: Scope
     by: str = "team"
     min_n: int = MIN_RANKED
+    teams: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         self.check_scope()
         if self.by not in LEADERBOARD_BY:
             raise ValueError(f"by must be one of {', '.join(LEADERBOARD_BY)}; got {self.by!r}")
         check_whole("min_n", self.min_n)
+
+    def run(self, *, store=None, cache: bool = True) -> LeaderboardResult:
+        if self.by == "person" and self.teams is None:
+            return replace(self, teams=tuple(sorted(team_of_each_employee().items()))).run(
+                store=store, cache=cache
+            )
+        return super().run(store=store, cache=cache)
 
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
         scoped = Scoped.of(tables, self.scope)
@@ -134,7 +157,11 @@ class LeaderboardQuery(DashboardQuery):
             return {"standings": tuple(alone), "funnel": None}
         counts = [groups[k].nps_counts() for k in keys]
         promoters, detractors, n = (list(column) for column in zip(*counts, strict=True))
-        shrunk = shrink_nps(promoters, detractors, n)
+        shrunk = (
+            shrink_nps(promoters, detractors, n)
+            if self.by == "team"
+            else shrink_nps_in_teams(promoters, detractors, n, self._teams_of(keys))
+        )
         funnel = nps_funnel(promoters, detractors, n)
         eligible = [i for i, size in enumerate(n) if size >= self.min_n]
         ranks: dict[int, RankInterval] = {}
@@ -152,6 +179,11 @@ class LeaderboardQuery(DashboardQuery):
         ]
         rows.sort(key=lambda s: (s.rank is None, s.rank.rank if s.rank else 0, -s.score.value))
         return {"standings": tuple(rows), "funnel": funnel}
+
+    def _teams_of(self, employee_ids: list[int]) -> list[object]:
+        """Each person's team; someone no longer employed is a team of their own."""
+        teams = dict(self.teams or ())
+        return [teams.get(k, f"former {k}") for k in employee_ids]
 
     def _row(self, key: int, scores: Scores, score, rank, position: int) -> Standing:
         promoters, detractors, n = scores.nps_counts()
