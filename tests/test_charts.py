@@ -32,6 +32,8 @@ KINDS = [
     "comparison",
     "funnel",
     "portfolio",
+    "series_trend",
+    "effect_by_time",
 ]
 
 
@@ -134,6 +136,37 @@ def examples(said: Callable[[str], str] = str) -> dict[str, dict]:
                 {"name": "Delta", "value": 8e5, "score": None, "status": "silent", "target": True},
             ]
         ),
+        "series_trend": charts.series_trend(
+            [
+                {
+                    "label": said("Target segment"),
+                    "points": [
+                        {"period": MONTHS[0], "value": 40, "low": 30, "high": 50, "n": 80},
+                        {"period": MONTHS[1], "value": None, "low": None, "high": None, "n": 0},
+                        {"period": MONTHS[2], "value": 45, "low": 36, "high": 54, "n": 90},
+                    ],
+                },
+                {
+                    "label": said("Other customers"),
+                    "points": [
+                        {"period": MONTHS[0], "value": 20, "low": 12, "high": 28, "n": 150},
+                        {"period": MONTHS[2], "value": 18, "low": 10, "high": 26, "n": 140},
+                    ],
+                },
+            ],
+            title=said("NPS by month"),
+            y_title=said("NPS"),
+            domain=(-100, 100),
+        ),
+        "effect_by_time": charts.effect_by_time(
+            [
+                {"since": 0, "value": 0.45, "low": 0.3, "high": 0.6},
+                {"since": 1, "value": 0.5, "low": 0.32, "high": 0.7},
+                {"since": 3, "value": -0.05, "low": -0.3, "high": 0.2},
+            ],
+            x_title=said("Months since the course"),
+            y_title=said("Change in the rating"),
+        ),
     }
 
 
@@ -149,6 +182,12 @@ def nothing_to_draw(said: Callable[[str], str] = str) -> dict[str, dict]:
         "emotion_curve": charts.emotion_curve([]),
         "comparison": charts.comparison([]),
         "portfolio": charts.portfolio([]),
+        "series_trend": charts.series_trend(
+            [{"label": said("Team"), "points": []}], title=said("eNPS"), y_title="eNPS"
+        ),
+        "effect_by_time": charts.effect_by_time(
+            [], x_title=said("Months since"), y_title=said("Effect")
+        ),
     }
 
 
@@ -218,6 +257,7 @@ MESSAGES = {
     "%(name)s: annual value %(value)s; latest score: %(score)s; %(status)s; %(segment)s.",
     "%(status)s: %(count)d, annual value %(value)s.",
     "%(value)s (interval %(low)s to %(high)s)",
+    "%(series)s: latest value %(value)s.",
     "Annual value",
     "Centre line",
     "Concentrate here",
@@ -261,6 +301,7 @@ MESSAGES = {
     "Share",
     "Signal",
     "Significant difference (*)",
+    "%(measure)s by %(time)s: %(points)s.",
     # the funnel
     "%(measure)s of %(groups)s groups against their number of answers, with the limits chance "
     "allows around %(center)s; %(outside)s outside them.",

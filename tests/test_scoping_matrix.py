@@ -29,14 +29,17 @@ from cxloop.customers.models import Contact, Customer
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.improvements import services as improvements
+from cxloop.improvements import training_services
 from cxloop.improvements.models import ActionItem, Decision, Initiative
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.people.models import BusinessCalendar, Employee, Idea, Role, Team
+from cxloop.people.reward_services import open_period
 from cxloop.people.services import submit_idea
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import open_link_signature
 from cxloop.test import PASSWORD
 from tests.front.test_pulse import make_pulse
+from tests.reward_data import make_plan
 from tests.surveys.test_respond import make_survey
 
 MARKER = "SECRETA"  # in team A's customer, contact, comments, notes and ideas
@@ -198,7 +201,7 @@ class ScopingMatrixTests(TestCase):
             notes=f"{MARKER} notes",
             by=own,
         )
-        submit_idea(f"{MARKER} idea", author=own, anonymous=False, today=WHEN.date())
+        cls.idea = submit_idea(f"{MARKER} idea", author=own, anonymous=False, today=WHEN.date())
         cls.case = open_case(
             origin="manual",
             title=f"{MARKER} case",
@@ -262,6 +265,14 @@ class ScopingMatrixTests(TestCase):
             now=WHEN,
         )
         cls.pulse = make_pulse()
+        cls.course = training_services.create_course(
+            title="Course", touchpoints=[cls.touchpoint], by=own, now=WHEN
+        )
+        (cls.assignment,) = training_services.assign_course(cls.course, [own], by=own, now=WHEN)
+        cls.reward_plan = make_plan(cls.users["executive"].employee)
+        cls.reward_period = open_period(
+            cls.reward_plan, dt.date(2026, 1, 1), by=cls.users["executive"].employee
+        )
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
         }
@@ -307,6 +318,22 @@ class ScopingMatrixTests(TestCase):
             ),
             "decision_detail": f"/decisions/{self.decision.pk}/",
             "decision_edit": f"/decisions/{self.decision.pk}/edit/",
+            # Team A's employee's and team's scorecards: 404 for the other team's people.
+            "person_scorecard": f"/people/scorecards/people/{self.users['own'].employee.pk}/",
+            "team_scorecard": f"/people/scorecards/teams/{self.team_a.pk}/",
+            "reward_plan_detail": f"/people/rewards/{self.reward_plan.pk}/",
+            "reward_plan_edit": f"/people/rewards/{self.reward_plan.pk}/edit/",
+            "reward_simulate": f"/people/rewards/{self.reward_plan.pk}/simulate/",
+            "reward_period_open": f"/people/rewards/{self.reward_plan.pk}/periods/",
+            "reward_period_detail": f"/people/rewards/periods/{self.reward_period.pk}/",
+            "reward_period_state": f"/people/rewards/periods/{self.reward_period.pk}/state/",
+            "reward_period_csv": f"/people/rewards/periods/{self.reward_period.pk}/payroll.csv",
+            "reward_period_xlsx": f"/people/rewards/periods/{self.reward_period.pk}/payroll.xlsx",
+            "course_detail": f"/training/{self.course.pk}/",
+            "course_assign": f"/training/{self.course.pk}/assign/",
+            "assignment_done": f"/training/assignments/{self.assignment.pk}/done/",
+            "assignment_confirm": f"/training/assignments/{self.assignment.pk}/confirm/",
+            "idea_answer": f"/ideas/{self.idea.pk}/answer/",
         }
         calls = {}
         for route, name in _routes():

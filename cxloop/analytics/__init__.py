@@ -70,6 +70,7 @@ from .scores import (
     top_box,
     wilson_interval,
 )
+from .shifts import DistributionShift, distribution_shift
 from .shrinkage import (
     BetaPrior,
     JamesStein,
@@ -79,12 +80,20 @@ from .shrinkage import (
     shrink_nps_in_teams,
     shrink_proportions,
 )
+from .staggered import CohortEffect, EventTimeEffect, StaggeredDid, staggered_did
 
 __all__ = [
     # results
     "Estimate",
     "Interval",
     "Difference",
+    # shifts
+    "distribution_shift",
+    "StaggeredDid",
+    "CohortEffect",
+    "EventTimeEffect",
+    "staggered_did",
+    "DistributionShift",
     # scores
     "nps",
     "nps_from_counts",

@@ -272,6 +272,7 @@ class LoopCase:
     root_cause_ids: tuple[int, ...]
     hours_to_first_contact: float | None
     hours_to_resolution: float | None
+    owner_id: int | None = None
 
 
 def loop_cases(
@@ -288,17 +289,46 @@ def loop_cases(
     ``open_only``), of ``team_ids`` (None: any) and on ``touchpoint_id`` (None: any), as
     :class:`LoopCase` rows; ``with_hours=False`` leaves the working hours out (None), which
     saves the calendar arithmetic. Four queries whatever the number of cases."""
-    cases = visible_cases(user)
-    if opened_since is not None:
-        cases = cases.filter(opened_at__gte=opened_since)
-    if opened_before is not None:
-        cases = cases.filter(opened_at__lt=opened_before)
-    if open_only:
-        cases = cases.filter(state__in=OPEN_STATES)
+    cases = _opened_in(visible_cases(user), opened_since, opened_before, open_only=open_only)
     if team_ids is not None:
         cases = cases.filter(team_id__in=team_ids)
     if touchpoint_id is not None:
         cases = cases.filter(touchpoints__id=touchpoint_id)
+    return _as_loop_cases(cases, with_hours=with_hours)
+
+
+def accountable_loop_cases(
+    *,
+    owner_ids: list[int] | None = None,
+    team_ids: list[int] | None = None,
+    opened_since: dt.datetime | None = None,
+    opened_before: dt.datetime | None = None,
+    open_only: bool = False,
+) -> list[LoopCase]:
+    """Every case (no viewer's scope: a scorecard's figures are the same whoever reads them)
+    owned by one of ``owner_ids`` or of one of ``team_ids``, opened in [opened_since,
+    opened_before) or open now with ``open_only``, as :class:`LoopCase` rows."""
+    cases = Case.objects.filter(Q(owner_id__in=owner_ids or []) | Q(team_id__in=team_ids or []))
+    cases = _opened_in(cases, opened_since, opened_before, open_only=open_only)
+    return _as_loop_cases(cases, with_hours=not open_only)
+
+
+def _opened_in(
+    cases: QuerySet[Case],
+    since: dt.datetime | None,
+    before: dt.datetime | None,
+    *,
+    open_only: bool,
+) -> QuerySet[Case]:
+    if since is not None:
+        cases = cases.filter(opened_at__gte=since)
+    if before is not None:
+        cases = cases.filter(opened_at__lt=before)
+    return cases.filter(state__in=OPEN_STATES) if open_only else cases
+
+
+def _as_loop_cases(cases: QuerySet[Case], *, with_hours: bool) -> list[LoopCase]:
+    """``cases`` as :class:`LoopCase` rows; four queries whatever their number."""
     rows = list(cases.select_related("team").order_by("opened_at", "pk"))
     ids = [case.pk for case in rows]
     touchpoints: dict[int, list[int]] = {}
@@ -351,6 +381,7 @@ def loop_cases(
             root_cause_ids=tuple(sorted(causes.get(case.pk, ()))),
             hours_to_first_contact=hours(case, case.opened_at, case.first_contacted_at),
             hours_to_resolution=hours(case, case.opened_at, case.resolved_at),
+            owner_id=case.owner_id,
         )
         for case in rows
     ]
@@ -395,3 +426,12 @@ def cases_resolved(employee_ids, since: dt.date, until: dt.date) -> dict[int, in
         resolved_at__date__lte=until,
     )
     return dict(rows.values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+
+
+def open_cases_owned(employee_id: int) -> QuerySet[Case]:
+    """The open cases an employee owns, with their customers, the nearest deadline first."""
+    return (
+        Case.objects.filter(owner_id=employee_id, state__in=OPEN_STATES)
+        .select_related("customer")
+        .order_by("resolution_due", "pk")
+    )

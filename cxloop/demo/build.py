@@ -13,8 +13,11 @@ from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.demo import organisation as org
 from cxloop.demo.cases import build_cases
 from cxloop.demo.decisions import plant_decisions
+from cxloop.demo.ideas import answer_ideas
 from cxloop.demo.initiatives import plant_initiatives
+from cxloop.demo.rewards import plant_reward_plans
 from cxloop.demo.simulate import PASSWORD, DemoData, simulate
+from cxloop.demo.training import plant_training
 from cxloop.demo.truth import PlantedTruth
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.journeys.models import Journey, Stage, Standard, Touchpoint
@@ -548,5 +551,8 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         build_cases(truth, teams=teams, employees=employees, touchpoints=touchpoints)
         initiatives = plant_initiatives(truth, touchpoints=touchpoints)
         plant_decisions(truth, touchpoints=touchpoints, initiatives=initiatives)
+        answer_ideas(truth)
+        plant_training(truth, data.training, employees=employees, touchpoints=touchpoints)
+        plant_reward_plans(truth)
         bar.update(max(0, bar.total - bar.n))
     return data

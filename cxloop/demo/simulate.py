@@ -22,6 +22,7 @@ import numpy as np
 
 from cxloop.demo import organisation as org
 from cxloop.demo.comments import compose_comment, sentiment_for_score
+from cxloop.demo.training import TrainingRecord, draw_training, training_lift
 from cxloop.demo.truth import (
     CHAMPIONLESS_TEAMS,
     LUCK_DRAWS,
@@ -142,6 +143,7 @@ class DemoData:
     meetings: list[Meeting] = field(default_factory=list)
     pulse: list[PulseAnswer] = field(default_factory=list)
     ideas: list[IdeaNote] = field(default_factory=list)
+    training: list[TrainingRecord] = field(default_factory=list)
 
 
 def _person_name(rng: np.random.Generator) -> tuple[str, str]:
@@ -408,7 +410,7 @@ class _World:
         q[:, self.improvement_tp] += np.where(
             when >= self.improvement_from, self.truth.improvement["lift"], 0
         )
-        return q
+        return _trained(q, client, when, self.training)
 
     def lucky(self, client: np.ndarray, when: np.ndarray) -> np.ndarray:
         return self.is_lucky[client] & (when >= self.streak[0]) & (when < self.streak[1])
@@ -427,6 +429,17 @@ class _World:
         raw = NPS_INTERCEPT + (w * (felt - self.base)).sum(axis=1)
         raw = raw + self.noise(NPS_NOISE, self.lucky(client, when))
         return np.clip(np.rint(raw), 0, 10)
+
+
+def _trained(
+    quality: np.ndarray, client: np.ndarray, when: np.ndarray, training: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """The training step (cxloop/demo/training.py): the latent quality of a touchpoint a
+    course raises, raised for the clients of the people who completed the course, from the
+    day they completed it (``training``: from when, per client and touchpoint, and by how
+    much, per touchpoint, as :func:`~cxloop.demo.training.training_lift` gives them)."""
+    since, lift = training
+    return quality + np.where(when[:, None] >= since[client], lift, 0.0)
 
 
 def _ratings(quality: np.ndarray) -> np.ndarray:
@@ -499,6 +512,8 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
     clients = draw_clients(rng, people, n_clients)
     contacts = draw_contacts(rng, clients)
     world = _World(rng, truth, people, clients)
+    training = draw_training(truth, people)
+    world.training = training_lift(truth, training, np.array([c.owner for c in clients]))
     survey, contact, touchpoint, sent = draw_feedback(
         rng, world, contacts, truth, per_contact_month
     )
@@ -571,7 +586,7 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
     )
     meetings = draw_meetings(rng, words, world, clients, contacts, truth, n_meetings)
     pulse, ideas = draw_employee_voice(rng, people)
-    return DemoData(truth, people, clients, contacts, feedback, meetings, pulse, ideas)
+    return DemoData(truth, people, clients, contacts, feedback, meetings, pulse, ideas, training)
 
 
 def draw_employee_voice(rng, people: list[Person]) -> tuple[list[PulseAnswer], list[IdeaNote]]:

@@ -7,7 +7,7 @@ point higher gives, other things equal, a recommendation score that many points 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from cxloop.demo.organisation import FIRM, LUCKY_TEAM, TARGET_SEGMENT, TEAMS
+from cxloop.demo.organisation import FIRM, LUCKY_TEAM, PRACTICES, TARGET_SEGMENT, TEAMS
 
 MONTHS = 24
 
@@ -121,6 +121,29 @@ DECISIONS = {
     },
 }
 
+# Training (cxloop/demo/training.py): two courses rolled out team by team over the practices,
+# one practice every ROLLOUT_STEP_DAYS from this many months before the end, in this order. The
+# clients of a person who completed the effective course rate its touchpoint this much higher
+# (latent quality points) from the day they completed it; the other course changes nothing. The
+# null course reaches the Moscow practices last, in the final weeks: their courses are open or
+# wait for the partner's confirmation.
+PRACTICE_KEYS = [key for key, _staff in PRACTICES]
+TRAINING = {
+    "effective": {
+        "touchpoint": "proposal_document",
+        "lift": 0.5,
+        "months_before_end": 17,
+        "teams": PRACTICE_KEYS,
+    },
+    "null": {
+        "touchpoint": "deadlines",
+        "lift": 0.0,
+        "months_before_end": 10,
+        "teams": PRACTICE_KEYS[::-1],
+    },
+}
+ROLLOUT_STEP_DAYS = 50
+
 
 def month_start(day: dt.date, months_back: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months_back
@@ -143,6 +166,7 @@ class PlantedTruth:
     cases: dict = field(default_factory=dict)
     initiatives: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -152,6 +176,7 @@ class PlantedTruth:
             "rollback.drop": "rating points",
             "decisions.*.expected_size": "rating points",
             "improvement.lift": "rating points",
+            "training.*.lift": "rating points (latent quality)",
         }
         return data
 
@@ -241,6 +266,25 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 "earlier (no gain planted: billing is stable until the roll-back), so the "
                 "roll-back watch holds its level and alarms from the roll-back's period, opening "
                 "a case for its owner. The proposed one is added after the fact store is built."
+            ),
+        },
+        training={
+            **{
+                name: {
+                    "touchpoint": planted["touchpoint"],
+                    "lift": planted["lift"],
+                    "rollout_from": month_start(end, planted["months_before_end"]).isoformat(),
+                    "rollout_step_days": ROLLOUT_STEP_DAYS,
+                    "rollout_teams": planted["teams"],
+                }
+                for name, planted in TRAINING.items()
+            },
+            "explanation": (
+                "Each course is assigned to one practice team after another (rollout_teams), "
+                "every rollout_step_days from rollout_from; most people complete it within weeks, "
+                "some never. From the day a person completes the effective course, their "
+                "clients rate its touchpoint lift points higher; the null course changes "
+                "nothing. The course page's staggered difference-in-differences recovers both."
             ),
         },
         decisions={

@@ -38,7 +38,7 @@ from cxloop.insights.evidence import nps_history, nps_history_chart
 from cxloop.journeys.queries import journey_touchpoints
 from cxloop.lib.params import ParamError, check_text, parse_date, parse_integer, parse_row_id
 from cxloop.lib.scales import SCORE_RANGES
-from cxloop.people.queries import subtree_ids, visible_team_ids, visible_teams
+from cxloop.people.queries import employees_named, subtree_ids, visible_team_ids, visible_teams
 from cxloop.surveys.bands import BAND_LABELS, BANDS, KIND_LABELS, SCALE_ENDS, band_of
 from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import (
@@ -76,6 +76,7 @@ RESPONSE_FILTERS = (
     "q",
     "customer",
     "contact",
+    "owner",
 )
 # A band's CSS class on the colour scale: the bad end dark, the good end light.
 BAND_CLASSES = {
@@ -184,7 +185,11 @@ def _parse_response_filters(
             accepted["segment"] = str(segment_id)
         except ParamError as error:
             _say(request, _("Segment"), error)
-    for name, label in (("touchpoint", _("Touchpoint")), ("survey", _("Survey"))):
+    for name, label in (
+        ("touchpoint", _("Touchpoint")),
+        ("survey", _("Survey")),
+        ("owner", _("Relationship owner")),
+    ):
         if raw[name]:
             try:
                 value = parse_row_id(name, raw[name])
@@ -330,7 +335,8 @@ def response_list(request: HttpRequest) -> HttpResponse:
       the good end, for effort too: 7 = very easy; see :mod:`cxloop.surveys.bands`) and/or
       ``score_min``/``score_max`` (inclusive, on that scale) only those whose answer lies there;
     - ``q`` — text in a comment (case-insensitive for Latin letters on SQLite);
-    - ``customer``, ``contact`` — ids.
+    - ``customer``, ``contact`` — ids;
+    - ``owner`` — an employee id: customers they own now (a scorecard's answers).
 
     Example: ``/responses/?touchpoint=5&kind=rating&band=low&since=2026-07-01``.
     Scoped as every feedback read: a user sees the customers of their teams only.
@@ -348,6 +354,9 @@ def response_list(request: HttpRequest) -> HttpResponse:
         "filters": parsed.accepted,
         "chosen_customer": parsed.customer,
         "chosen_contact": parsed.contact,
+        "chosen_owner": employees_named([parsed.where.owner_id]).get(parsed.where.owner_id)
+        if parsed.where.owner_id is not None
+        else None,
         "teams": teams,
         "segments": all_segments(),
         "touchpoints": journey_touchpoints(),

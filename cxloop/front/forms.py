@@ -15,6 +15,7 @@ from cxloop.customers.queries import (
 )
 from cxloop.feedback.choices import FaceToFaceKind
 from cxloop.lib import params
+from cxloop.people.choices import IdeaStatus
 from cxloop.surveys.forms import field_name, question_field
 from cxloop.surveys.models import Question, Survey
 
@@ -191,6 +192,20 @@ class IdeaForm(forms.Form):
     anonymous = forms.BooleanField(
         required=False,
         label=_("Send anonymously (neither your name nor your team is kept)"),
+    )
+
+
+class IdeaAnswerForm(forms.Form):
+    """A manager's move of an idea and the answer its author reads (an anonymous idea's
+    answer: everyone reads it on the ideas page)."""
+
+    status = forms.ChoiceField(label=_("Status"), choices=IdeaStatus.choices)
+    answer = forms.CharField(
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Answer to the author"),
+        help_text=_("Required to accept or decline an idea."),
     )
 
 

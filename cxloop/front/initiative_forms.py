@@ -17,6 +17,7 @@ from cxloop.improvements.queries import (
     touchpoint_choices,
 )
 from cxloop.improvements.services import InitiativeError, check_target
+from cxloop.people.queries import ideas_for_initiatives
 
 TITLE_MAX = 300
 TEXT_MAX = 10_000
@@ -169,7 +170,16 @@ class InitiativeForm(TitlesForm):
             label=_("Team"),
             empty_label=_("the owner's team"),
         )
-        if not proposing:
+        if proposing:
+            # The employee's idea it carries out: one the proposer may answer, still open.
+            self.fields["from_idea"] = forms.ModelChoiceField(
+                queryset=ideas_for_initiatives(user),
+                required=False,
+                widget=forms.HiddenInput,
+                label=_("From the idea"),
+                error_messages={"invalid_choice": _("No such open idea among those you answer.")},
+            )
+        else:
             del self.fields["started_from"]
         self.order_fields(
             [

@@ -56,7 +56,7 @@ from cxloop.improvements.queries import (
 from cxloop.insights import charts
 from cxloop.insights.initiatives import MIN_N as EFFECT_MIN_N
 from cxloop.insights.initiatives import initiative_effect
-from cxloop.people.queries import employee_of
+from cxloop.people.queries import employee_of, ideas_for_initiatives
 
 PER_PAGE = 50
 # The state buttons of an initiative's page, by the state they move it to.
@@ -124,8 +124,8 @@ def _named_row(request: HttpRequest, name: str, label: str, missing: str, find):
 
 def _prefill(request: HttpRequest) -> dict:
     """What the page the initiative was started on says: ``touchpoint``, ``root_cause``,
-    ``case``, ``segment`` (ids), ``from`` (a :class:`StartedFrom` code) and ``metric``. A value
-    that names nothing is left out with a message."""
+    ``case``, ``segment``, ``idea`` (ids), ``from`` (a :class:`StartedFrom` code) and
+    ``metric``. A value that names nothing is left out with a message."""
     get, initial = request.GET, {"scope": Scope.ALL, "started_from": StartedFrom.MANUAL}
     touchpoint = _named_row(
         request, "touchpoint", _("Touchpoint"), _("no such touchpoint"), touchpoint_by_id
@@ -177,6 +177,16 @@ def _prefill(request: HttpRequest) -> dict:
     )
     if segment is not None:
         initial.update(scope=Scope.SEGMENT, segment=segment)
+    idea = _named_row(
+        request,
+        "idea",
+        _("Idea"),
+        _("no such open idea among those you answer"),
+        lambda pk: ideas_for_initiatives(request.user).filter(pk=pk).first(),
+    )
+    if idea is not None:
+        # The idea's words are the problem it names; the title is the proposer's to write.
+        initial.update(from_idea=idea, problem=idea.text)
     return initial
 
 

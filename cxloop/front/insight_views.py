@@ -32,8 +32,16 @@ from cxloop.insights.dashboards import (
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.queries import response_rates
 from cxloop.insights.store import Scope
+from cxloop.insights.team_voice import team_voices
 from cxloop.journeys.queries import active_journeys, journey_touchpoints, touchpoints_with_stage
-from cxloop.people.queries import subtree_ids, teams_named, visible_team_ids, visible_teams
+from cxloop.people.choices import Role
+from cxloop.people.queries import (
+    role_of,
+    subtree_ids,
+    teams_named,
+    visible_team_ids,
+    visible_teams,
+)
 from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import latest_comments
 
@@ -372,6 +380,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             }
             for c in result.channels
         ],
+        # A manager's teams: customers' NPS next to eNPS, over the weigh-in's window.
+        "team_voices": team_voices(visible_team_ids(request.user), until=timezone.localdate())
+        if role_of(request.user) == Role.MANAGER
+        else None,
     }
     return render(request, "front/overview.html", context)
 

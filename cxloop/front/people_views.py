@@ -15,18 +15,24 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxloop.insights import charts
+from cxloop.insights.accountability import weigh_in_scope
 from cxloop.insights.champions import champions_report
 from cxloop.insights.dashboards import MIN_RANKED, LeaderboardQuery
-from cxloop.insights.store import Scope
-from cxloop.people.queries import employee_of, employees_named, team_paths, teams_ranking_people
+from cxloop.people.queries import (
+    employee_of,
+    employees_named,
+    scorecard_people,
+    scorecard_teams,
+    team_paths,
+    teams_ranking_people,
+)
 
-# Thirteen weeks: enough answers for most teams, recent enough to be this quarter's news.
-WINDOW_DAYS = 91
 EARLIEST = dt.date(2000, 1, 1)
 
 BY_CHOICES = [("team", gettext_lazy("Teams")), ("person", gettext_lazy("People"))]
@@ -63,14 +69,6 @@ class WeighInFilters(forms.Form):
         return data.get("by") or "team", data.get("until") or self.today
 
 
-def _window(until: dt.date, team_ids) -> Scope:
-    return Scope(
-        since=until - dt.timedelta(days=WINDOW_DAYS - 1),
-        until=until,
-        team_ids=None if team_ids is None else tuple(team_ids),
-    )
-
-
 def _names(by: str, keys: list[int]) -> dict[int, str]:
     """Each key's name: a team's path, a person's full name."""
     if by == "team":
@@ -79,7 +77,9 @@ def _names(by: str, keys: list[int]) -> dict[int, str]:
     return {k: str(people[k]) if k in people else "—" for k in keys}
 
 
-def _rows(result, previous, names: dict[int, str], mine: set[int]) -> list[dict]:
+def _rows(
+    result, previous, names: dict[int, str], mine: set[int], links: dict[int, str]
+) -> list[dict]:
     before = {s.key: s for s in previous.standings}
     rows = []
     for standing in result.standings:
@@ -93,9 +93,20 @@ def _rows(result, previous, names: dict[int, str], mine: set[int]) -> list[dict]
                 "standing": standing,
                 "change": change,
                 "mine": standing.key in mine,
+                "href": links.get(standing.key),
             }
         )
     return rows
+
+
+def _scorecard_links(user, by: str, keys: list[int]) -> dict[int, str]:
+    """The scorecards of the rows that the viewer may open, by key."""
+    if by == "team":
+        found, name = scorecard_teams(user), "team_scorecard"
+    else:
+        found, name = scorecard_people(user), "person_scorecard"
+    seen = found.filter(pk__in=keys).values_list("pk", flat=True)
+    return {key: reverse(name, args=[key]) for key in seen}
 
 
 def _mine(user, by: str) -> set[int]:
@@ -129,10 +140,12 @@ def weigh_in(request: HttpRequest) -> HttpResponse:
     ranking_teams = teams_ranking_people() if by == "person" else None
     result, rows, chart = None, [], None
     if by == "team" or ranking_teams:
-        result = LeaderboardQuery(_window(until, ranking_teams), by).run()
-        previous = LeaderboardQuery(_window(until - dt.timedelta(days=7), ranking_teams), by).run()
-        names = _names(by, [s.key for s in result.standings])
-        rows = _rows(result, previous, names, _mine(request.user, by))
+        result = LeaderboardQuery(weigh_in_scope(until, ranking_teams), by).run()
+        week_before = until - dt.timedelta(days=7)
+        previous = LeaderboardQuery(weigh_in_scope(week_before, ranking_teams), by).run()
+        keys = [s.key for s in result.standings]
+        links = _scorecard_links(request.user, by, keys)
+        rows = _rows(result, previous, _names(by, keys), _mine(request.user, by), links)
         chart = _funnel_chart(result, rows)
     return render(
         request,
@@ -140,7 +153,7 @@ def weigh_in(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "by": by,
-            "since": until - dt.timedelta(days=WINDOW_DAYS - 1),
+            "since": weigh_in_scope(until).since,
             "until": until,
             "result": result,
             "rows": rows,

@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cxloop.front import evidence_views, insight_views, journey_views, people_views, views
+from cxloop.front import (
+    evidence_views,
+    executive_views,
+    insight_views,
+    journey_views,
+    people_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,6 +30,7 @@ urlpatterns = [
     path("dashboard/", insight_views.overview, name="overview"),
     path("dashboard/compare/", insight_views.compare, name="compare"),
     path("dashboard/portfolio/", insight_views.portfolio, name="portfolio"),
+    path("dashboard/executive/", executive_views.executive_dashboard, name="executive_dashboard"),
     path("touchpoints/<int:pk>/", insight_views.touchpoint_detail, name="touchpoint_detail"),
     path("feedback/", views.face_to_face_list, name="face_to_face_list"),
     path("responses/", evidence_views.response_list, name="response_list"),
@@ -34,8 +42,12 @@ urlpatterns = [
     path("pulse/<int:pk>/", views.pulse_answer, name="pulse_answer"),
     path("pulse/<int:pk>/results/", views.pulse_results, name="pulse_results"),
     path("ideas/", views.ideas, name="ideas"),
+    path("ideas/<int:pk>/answer/", views.idea_answer, name="idea_answer"),
     path("people/weigh-in/", people_views.weigh_in, name="weigh_in"),
     path("people/champions/", people_views.champion_list, name="champion_list"),
+    path("people/rewards/", include("cxloop.front.reward_urls")),
+    path("people/scorecards/", include("cxloop.front.scorecard_urls")),
+    path("training/", include("cxloop.front.training_urls")),
     path("imports/", include("cxloop.front.import_urls")),
     path("cases/", include("cxloop.front.case_urls")),
     path("initiatives/", include("cxloop.front.initiative_urls")),

@@ -11,6 +11,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from cxloop.customers.queries import customers_of_teams
 from cxloop.feedback.queries import face_to_face_records
@@ -18,24 +19,30 @@ from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
 from cxloop.front.forms import (
     DistributionForm,
     FaceToFaceForm,
+    IdeaAnswerForm,
     IdeaForm,
     QuestionForm,
     SurveyForm,
 )
-from cxloop.insights.queries import MIN_GROUP_SIZE
+from cxloop.improvements.queries import initiatives_from_ideas, may_propose
+from cxloop.insights.queries import MIN_GROUP_SIZE, pulse_trend, pulse_trend_chart
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
-from cxloop.people.choices import Role
+from cxloop.people.choices import IdeaStatus, Role
 from cxloop.people.queries import (
+    INITIATIVE_FROM,
     administers_cx,
+    answerable_ideas,
+    answered_anonymous_ideas,
     employee_of,
     may_record_feedback,
+    own_ideas,
     role_of,
     visible_ideas,
     visible_team_ids,
     visible_teams,
 )
-from cxloop.people.services import OutOfScope, submit_idea
+from cxloop.people.services import IDEA_MOVES, IdeaError, OutOfScope, set_idea_status, submit_idea
 from cxloop.surveys.distribution import distribute, plan_invitations
 from cxloop.surveys.forms import PageForm, page_context
 from cxloop.surveys.queries import (
@@ -181,7 +188,20 @@ def pulse_results(request: HttpRequest, pk: int) -> HttpResponse:
     results = pulse_results_query(survey_with_questions(pk))
     team_ids = visible_team_ids(request.user)
     teams = [t for t in results.teams if team_ids is None or t.team_id in team_ids]
-    context = {"results": results, "teams": teams, "min_group": MIN_GROUP_SIZE}
+    waves = pulse_trend(team_ids)
+    names = {t: g.name for wave in waves for t, g in wave.teams.items()}
+    context = {
+        "results": results,
+        "teams": teams,
+        "min_group": MIN_GROUP_SIZE,
+        "waves": waves,
+        # Each team's figure in every wave (None where it took no part), teams by name.
+        "team_waves": [
+            {"name": names[t], "cells": [wave.teams.get(t) for wave in waves]}
+            for t in sorted(names, key=lambda t: (t is None, names[t]))
+        ],
+        "trend_chart": pulse_trend_chart(waves),
+    }
     return render(request, "front/pulse_results.html", context)
 
 
@@ -205,7 +225,57 @@ def ideas(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Thank you! Your idea has been received."))
             return redirect("ideas")
     page = Paginator(visible_ideas(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "front/ideas.html", {"form": form, "page": page})
+    shown = [idea.pk for idea in page]
+    answerable = set(
+        answerable_ideas(request.user).filter(pk__in=shown).values_list("pk", flat=True)
+    )
+    initiatives = initiatives_from_ideas(shown)
+    rows = [
+        {
+            "idea": idea,
+            "initiative": initiatives.get(idea.pk),
+            # The states the user may move it to, its own first (None: they may not answer).
+            "moves": [IdeaStatus(s) for s in (idea.status, *IDEA_MOVES[idea.status])]
+            if idea.pk in answerable
+            else None,
+        }
+        for idea in page
+    ]
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "may_propose": may_propose(request.user),
+        "initiative_from": INITIATIVE_FROM,
+        "mine": own_ideas(request.user)[:20],
+        "public_answers": answered_anonymous_ideas()[:20],
+    }
+    return render(request, "front/ideas.html", context)
+
+
+@login_required
+@require_POST
+def idea_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an idea and answer its author: its team's managers, the CX lead and executives."""
+    idea = get_object_or_404(visible_ideas(request.user), pk=pk)
+    form = IdeaAnswerForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect(f"{reverse('ideas')}#idea-{idea.pk}")
+    try:
+        set_idea_status(
+            idea,
+            form.cleaned_data["status"],
+            answer=form.cleaned_data["answer"],
+            by=employee_of(request.user),
+            now=timezone.now(),
+        )
+    except IdeaError as error:
+        messages.error(request, f"{form.fields[error.field].label}: {error}")
+    else:
+        messages.success(request, _("The idea’s status and answer are saved."))
+    return redirect(f"{reverse('ideas')}#idea-{idea.pk}")
 
 
 @login_required

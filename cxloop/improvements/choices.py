@@ -14,6 +14,9 @@ class InitiativeState(models.TextChoices):
     ABANDONED = "abandoned", _("abandoned")
 
 
+# Days from a training assignment to its due date when the course says nothing else.
+DEFAULT_DUE_DAYS = 30
+
 # An initiative in one of these is still being worked on.
 ACTIVE_STATES = (InitiativeState.PROPOSED, InitiativeState.APPROVED, InitiativeState.IN_PROGRESS)
 

@@ -17,6 +17,9 @@ from cxloop.improvements.choices import (
     TargetMetric,
 )
 
+# Training's records live in a module of their own; importing them here registers them.
+from cxloop.improvements.training import Assignment, Course  # noqa: F401
+
 
 class Initiative(TitledInTwoLanguages, models.Model):
     """A change to one or more touchpoints meant to move a metric from its baseline to a target

@@ -97,6 +97,12 @@ def moves_for(user, initiative: Initiative) -> list[str]:
     return list(moves)
 
 
+def initiatives_from_ideas(idea_ids) -> dict[int, Initiative]:
+    """The initiative started from each idea of ``idea_ids`` (those that have one), by idea id."""
+    found = Initiative.objects.filter(from_idea_id__in=list(idea_ids))
+    return {initiative.from_idea_id: initiative for initiative in found}
+
+
 def visible_initiative(user, pk: int) -> Initiative:
     """The initiative, or 404 when the user may not see it."""
     initiatives = visible_initiatives(user).select_related(
@@ -376,4 +382,38 @@ def initiatives_led(employee_ids, since: dt.date, until: dt.date) -> dict[int, i
         Q(created_at__date__gte=since, created_at__date__lte=until)
         | Q(finished_at__date__gte=since, finished_at__date__lte=until)
     )
-    return dict(rows.values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    return _count_by(rows, "owner_id")
+
+
+def initiatives_delivered(
+    *, owner_ids=(), team_ids=(), since: dt.date, until: dt.date
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Initiatives done (finished) from ``since`` to ``until``: how many each of ``owner_ids``
+    owns, and how many are of each of ``team_ids`` (the initiative's team)."""
+    done = Initiative.objects.filter(
+        state=InitiativeState.DONE, finished_at__date__gte=since, finished_at__date__lte=until
+    )
+    return (
+        _count_by(done.filter(owner_id__in=list(owner_ids)), "owner_id"),
+        _count_by(done.filter(team_id__in=list(team_ids)), "team_id"),
+    )
+
+
+def action_items_done(employee_ids, since: dt.date, until: dt.date) -> dict[int, int]:
+    """How many action items each employee owned and ticked off from ``since`` to ``until``."""
+    items = ActionItem.objects.filter(
+        owner_id__in=list(employee_ids), done_at__date__gte=since, done_at__date__lte=until
+    )
+    return _count_by(items, "owner_id")
+
+
+def _count_by(rows: QuerySet, field: str) -> dict[int, int]:
+    return dict(rows.values(field).annotate(n=Count("pk")).values_list(field, "n"))
+
+
+# Training's read side, importable from here as the app's face (docs/decisions/017).
+from cxloop.improvements.training_queries import (  # noqa: E402, F401
+    TrainingStatus,
+    training_coverage_by_team,
+    training_status,
+)

@@ -36,8 +36,10 @@ from cxloop.improvements.models import (
     InitiativeEvent,
     RollbackAlert,
 )
+from cxloop.improvements.training_services import assign_for_new_standards
 from cxloop.journeys.services import new_standard_version
 from cxloop.people.queries import subtree_ids
+from cxloop.people.services import IdeaError, idea_became_initiative
 
 
 class InitiativeError(ValueError):
@@ -247,10 +249,13 @@ def create_initiative(
     root_causes: Iterable = (),
     cases: Iterable = (),
     started_from: str = StartedFrom.MANUAL,
+    from_idea=None,
 ) -> Initiative:
     """A proposed initiative with its baseline measured now (:func:`baseline_for`, up to
-    today) and its first event. ``team`` defaults to the owner's. Raises
-    :class:`InitiativeError` naming the field at fault, writing nothing."""
+    today) and its first event. ``team`` defaults to the owner's. ``from_idea``: the
+    employee's idea it carries out, which becomes "an initiative" in the same transaction
+    (:func:`cxloop.people.services.idea_became_initiative`). Raises :class:`InitiativeError`
+    naming the field at fault, writing nothing."""
     touchpoints, scope_teams = list(touchpoints), list(scope_teams)
     _check(
         {
@@ -279,12 +284,18 @@ def create_initiative(
         scope=scope,
         segment=segment if scope == Scope.SEGMENT else None,
         started_from=started_from,
+        from_idea=from_idea,
         created_at=now,
         created_by=by,
         updated_at=now,
     )
     _apply_baseline(initiative, touchpoints, scope_teams, now)
     with transaction.atomic():
+        if from_idea is not None:
+            try:
+                idea_became_initiative(from_idea, by=by)
+            except IdeaError as error:
+                raise InitiativeError(str(error), error.field) from error
         initiative.save()
         initiative.touchpoints.set(touchpoints)
         initiative.root_causes.set(list(root_causes))
@@ -419,7 +430,8 @@ def finish(
     """The new way becomes the standard: the initiative is done, and each touchpoint it
     changed gets a new version of its standard (``change_ru``/``change_en``: the standard as
     it now reads, in force from ``effective_from``), with ``training``, the training people at
-    those touchpoints must take (decision 014). All or nothing."""
+    those touchpoints must take (decision 014); the courses on those touchpoints are assigned
+    to the people of the teams owning them (decision 017). All or nothing."""
     change_ru, change_en, training = change_ru.strip(), change_en.strip(), training.strip()
     if not change_ru:
         raise InitiativeError(_("Say what changed: the new standard's text."), "change_ru")
@@ -438,6 +450,7 @@ def finish(
         initiative.change_ru, initiative.change_en = change_ru, change_en
         initiative.effective_from, initiative.training = effective_from, training
         initiative.standards.add(*standards)
+        assign_for_new_standards(standards, by=by, now=now)
         _move(initiative, InitiativeState.DONE, by=by, now=now, text=text.strip())
         record(
             initiative,

@@ -1451,3 +1451,137 @@ def funnel(groups: Sequence[Any], limits: Any, *, y_title: str) -> dict:
             },
         ],
     )
+
+
+def series_trend(
+    series: Sequence[Any],
+    *,
+    title: str,
+    y_title: str,
+    domain: Sequence[float] | None = None,
+    grain: str | None = None,
+) -> dict:
+    """Several scores per period side by side, one line each in its own colour and shape: the
+    target segment against the other customers, or each team's eNPS by pulse wave.
+
+    ``series``: items with ``label`` (translated, distinct; at most five, the palette's
+    colours) and ``points`` as :func:`trend` takes them (``period``, ``value``, ``low``,
+    ``high``, ``n``; a value of None leaves a gap). ``domain`` fixes the y scale, e.g.
+    ``(-100, 100)`` for NPS; ``grain="quarter"`` labels the periods as quarters.
+    """
+    items = _sequence(series, "series_trend: series")
+    if len(items) > len(PALETTE):
+        raise ValueError(
+            f"series_trend: {len(items)} series; at most {len(PALETTE)} are told apart"
+        )
+    labels, rows = [], []
+    for i, item in enumerate(items):
+        at = f"series_trend: series[{i}]"
+        label = _text(_field(item, "label", at), f"{at}.label")
+        labels.append(label)
+        for j, point in enumerate(_sequence(_field(item, "points", at), f"{at}.points")):
+            where = f"{at}.points[{j}]"
+            period = _period(_field(point, "period", where), f"{where}.period")
+            estimate = _estimate(point, where)
+            if estimate["value"] is not None:
+                rows.append({"period": period, "series": label, **estimate})
+    _distinct(labels, "series_trend: labels")
+    if not rows:
+        return _no_data(260, title=title)
+    parts = [f"{title}.", _periods(len({row["period"] for row in rows}))]
+    for label in labels:
+        latest = _latest([row for row in rows if row["series"] == label])
+        if latest is not None:
+            parts.append(
+                _("%(series)s: latest value %(value)s.")
+                % {"series": label, "value": _with_interval(latest)}
+            )
+    monthly = _monthly(rows)
+    scale = _y_scale(domain, "series_trend: domain")
+    y = {"field": "value", "type": "quantitative", "scale": scale, "title": y_title}
+    colour = _legend("series", _("Group"), labels, PALETTE[: len(labels)])
+    shapes = ["circle", "square", "triangle-up", "diamond", "cross"][: len(labels)]
+    tips = [
+        _period_tip(monthly=monthly, grain=grain),
+        _label_tip("series", _("Group")),
+        _tip("value", y_title),
+        *_interval_tips(),
+    ]
+    return _spec(
+        " ".join(parts),
+        rows,
+        height=260,
+        title=title,
+        encoding={
+            "x": _period_x(len({r["period"] for r in rows}), monthly=monthly, grain=grain)
+        },  # fmt: skip
+        layer=[
+            {"mark": {"type": "line", **_UNREAD}, "encoding": {"y": y, "color": colour}},
+            {
+                "mark": _dot(),
+                "encoding": {
+                    "y": y,
+                    "color": colour,
+                    "shape": _legend("series", _("Group"), labels, shapes),
+                    "tooltip": tips,
+                },
+            },
+        ],
+    )
+
+
+def effect_by_time(effects: Sequence[Any], *, x_title: str, y_title: str) -> dict:
+    """An effect by the periods since a treatment (a course taken): a point for each with its
+    interval, and a dashed rule at no effect.
+
+    ``effects``: items with ``since`` (whole periods since the treatment, 0 the first),
+    ``value``, ``low`` and ``high`` (as :class:`cxloop.analytics.EventTimeEffect`);
+    ``x_title`` and ``y_title`` translated by the caller.
+    """
+    rows = []
+    for i, effect in enumerate(_sequence(effects, "effect_by_time: effects")):
+        where = f"effect_by_time: effects[{i}]"
+        row = {"since": _count(_field(effect, "since", where), f"{where}.since")}
+        row.update(_estimate(effect, where))
+        if row["value"] is None:
+            raise ValueError(f"{where}.value is None; expected a finite number")
+        rows.append(row)
+    if not rows:
+        return _no_data(120)
+    listed = "; ".join(
+        f"{row['since']}: "
+        + _("%(value)s (interval %(low)s to %(high)s)")
+        % {key: _show(row[key], 2) for key in ("value", "low", "high")}
+        for row in rows
+    )
+    x = {
+        "field": "since",
+        "type": "quantitative",
+        "title": x_title,
+        "axis": {"tickMinStep": 1, "format": "d"},
+    }
+    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": _fitted()}
+    tips = [
+        _tip("since", x_title, "d"),
+        _tip("value", y_title, ",.2f"),
+        _tip("low", _("Interval low"), ",.2f"),
+        _tip("high", _("Interval high"), ",.2f"),
+    ]
+    return _spec(
+        _("%(measure)s by %(time)s: %(points)s.")
+        % {"measure": y_title, "time": x_title, "points": listed},
+        rows,
+        height=220,
+        layer=[
+            {
+                "data": _alone(),
+                "mark": {"type": "rule", "color": GREY, "strokeDash": [4, 4], **_UNREAD},
+                "encoding": {"y": {"datum": 0}},
+            },
+            {
+                "mark": {"type": "errorbar", "color": INK, "rule": _UNREAD, "ticks": _UNREAD},
+                "encoding": {"x": x, "y": {**y, "field": "low"}, "y2": {"field": "high"}},
+            },
+            {"mark": _dot(), "encoding": {"x": x, "y": y, "tooltip": tips}},
+        ],
+    )

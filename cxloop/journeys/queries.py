@@ -27,3 +27,12 @@ def journey_touchpoints() -> list[Touchpoint]:
 
 def touchpoints_with_stage() -> QuerySet[Touchpoint]:
     return Touchpoint.objects.select_related("stage")
+
+
+def touchpoints_owned() -> dict[int, list[int]]:
+    """The touchpoints each team owns (``Touchpoint.team``), by team id."""
+    owned: dict[int, list[int]] = {}
+    rows = Touchpoint.objects.filter(team__isnull=False).values_list("pk", "team_id")
+    for pk, team_id in rows.order_by("pk"):
+        owned.setdefault(team_id, []).append(pk)
+    return owned

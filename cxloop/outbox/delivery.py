@@ -17,14 +17,17 @@
   A lost connection ends the pass: there is no point offering the rest to a server that is down.
 """
 
+import base64
 import contextlib
 import datetime as dt
 import queue
+import re
 import smtplib
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email.mime.image import MIMEImage
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -50,6 +53,11 @@ SMTP_CONNECTIONS = 16
 ROUND = 512
 
 
+# A PNG written into the HTML as a data: URI (a chart in the weekly digest). Many mail clients
+# block data: URIs, so each is sent as an inline part the HTML names by its Content-ID.
+_INLINE_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
 def _stored_bytes(message: Pending) -> bytes:
     email = EmailMultiAlternatives(
         message.subject,
@@ -59,8 +67,28 @@ def _stored_bytes(message: Pending) -> bytes:
         headers={"Message-ID": message.message_id},
     )
     if message.html:
-        email.attach_alternative(message.html, "text/html")
+        html, images = _inline_images(message.html, message.pk)
+        email.attach_alternative(html, "text/html")
+        if images:
+            email.mixed_subtype = "related"
+            for image in images:
+                email.attach(image)
     return email.message().as_bytes(linesep="\r\n")
+
+
+def _inline_images(html: str, message_pk: int) -> tuple[str, list[MIMEImage]]:
+    """``html`` with each data: PNG replaced by ``cid:`` and the images as inline parts."""
+    images: list[MIMEImage] = []
+
+    def to_part(match: re.Match) -> str:
+        content_id = f"image{len(images) + 1}.{message_pk}@cxloop"
+        image = MIMEImage(base64.b64decode(match.group(1)), "png")
+        image.add_header("Content-ID", f"<{content_id}>")
+        image.add_header("Content-Disposition", "inline", filename=f"chart{len(images) + 1}.png")
+        images.append(image)
+        return f'src="cid:{content_id}"'
+
+    return _INLINE_PNG.sub(to_part, html), images
 
 
 _TABLE = OutboxMessage._meta.db_table

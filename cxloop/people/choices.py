@@ -10,3 +10,11 @@ class Role(models.TextChoices):
     MANAGER = "manager", _("manager")
     EMPLOYEE = "employee", _("employee")
     VIEWER = "viewer", _("viewer")
+
+
+class IdeaStatus(models.TextChoices):
+    NEW = "new", _("new")
+    REVIEWING = "reviewing", _("under review")
+    ACCEPTED = "adopted", _("accepted")
+    INITIATIVE = "initiative", _("became an initiative")
+    DECLINED = "declined", _("declined")

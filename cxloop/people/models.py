@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cxloop.i18n import english_field, second_language
-from cxloop.people.choices import Role
+from cxloop.people.choices import IdeaStatus, Role
 
 
 def validate_time_zone(name: str) -> None:
@@ -192,14 +192,6 @@ class Employee(models.Model):
         return second_language(self.title, self.title_en)
 
 
-class IdeaStatus(models.TextChoices):
-    NEW = "new", _("new")
-    REVIEWING = "reviewing", _("under review")
-    ACCEPTED = "adopted", _("accepted")
-    INITIATIVE = "initiative", _("became an initiative")
-    DECLINED = "declined", _("declined")
-
-
 class Idea(models.Model):
     """An idea or remark from an employee, signed or anonymous (then neither author nor team is
     kept)."""
@@ -249,3 +241,12 @@ class Idea(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+# Reward plans live in a module of their own; imported here so that Django finds the models.
+from cxloop.people.rewards import (  # noqa: E402, F401
+    RewardMetric,
+    RewardPayout,
+    RewardPeriod,
+    RewardPlan,
+)

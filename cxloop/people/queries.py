@@ -5,12 +5,22 @@ import contextvars
 import datetime as dt
 from collections.abc import Collection, Iterator
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from cxloop.lib import workhours
-from cxloop.people.models import BusinessCalendar, CalendarDay, Employee, Idea, Role, Team
+from cxloop.people.models import (
+    BusinessCalendar,
+    CalendarDay,
+    Employee,
+    Idea,
+    IdeaStatus,
+    Role,
+    Team,
+)
 
 ORGANISATION_WIDE = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.VIEWER})
+# The states of an idea an initiative may be started from (declined ones are reopened first).
+INITIATIVE_FROM = (IdeaStatus.NEW, IdeaStatus.REVIEWING, IdeaStatus.ACCEPTED)
 
 
 def employee_of(user) -> Employee | None:
@@ -103,6 +113,51 @@ def visible_ideas(user) -> QuerySet[Idea]:
     if team_ids is None:
         return ideas if role_of(user) in (Role.ADMIN, Role.EXECUTIVE) else ideas.exclude(team=None)
     return ideas.filter(team_id__in=team_ids)
+
+
+def may_answer_idea(employee: Employee | None, idea: Idea) -> bool:
+    """Who moves an idea and answers its author: the CX lead and executives any idea, a
+    manager the signed ideas of their part of the hierarchy (an anonymous one keeps no team)."""
+    if employee is None:
+        return False
+    if employee.role in (Role.ADMIN, Role.EXECUTIVE):
+        return True
+    return (
+        employee.role == Role.MANAGER
+        and idea.team_id is not None
+        and idea.team_id in subtree_ids(employee.team_id)
+    )
+
+
+def answerable_ideas(user) -> QuerySet[Idea]:
+    """The ideas ``user`` may move and answer (:func:`may_answer_idea`)."""
+    role, employee = role_of(user), employee_of(user)
+    if employee is None:
+        return Idea.objects.none()
+    if role in (Role.ADMIN, Role.EXECUTIVE):
+        return Idea.objects.all()
+    if role == Role.MANAGER:
+        return Idea.objects.filter(team_id__in=subtree_ids(employee.team_id))
+    return Idea.objects.none()
+
+
+def ideas_for_initiatives(user) -> QuerySet[Idea]:
+    """The ideas ``user`` may start an initiative from: those they answer, still open."""
+    return answerable_ideas(user).filter(status__in=INITIATIVE_FROM)
+
+
+def own_ideas(user) -> QuerySet[Idea]:
+    """The ideas ``user`` sent under their name, with their answers."""
+    employee = employee_of(user)
+    if employee is None:
+        return Idea.objects.none()
+    return Idea.objects.filter(author=employee).select_related("answered_by__user")
+
+
+def answered_anonymous_ideas() -> QuerySet[Idea]:
+    """Anonymous ideas with an answer: the answer is public (the ideas page shows it to
+    everyone), since it cannot be sent to an author nobody knows."""
+    return Idea.objects.filter(author=None, team=None).exclude(answer="")
 
 
 def teams_ranking_people() -> list[int]:
@@ -254,11 +309,18 @@ def manager_chain(team_id: int, *, skip: Collection[int] = ()) -> list[Employee]
 
 def employees_with_email(ids: Collection[int]) -> QuerySet[Employee]:
     """The employees among ``ids`` who have an e-mail address, with their login."""
-    return (
-        Employee.objects.filter(pk__in=ids, user__is_active=True)
-        .exclude(user__email="")
-        .select_related("user")
-    )
+    return _with_email(Employee.objects.filter(pk__in=ids))
+
+
+def weekly_digest_due(monday: dt.date) -> QuerySet[Employee]:
+    """The employees with an e-mail address who have not had the weekly digest of the week
+    starting ``monday``."""
+    not_yet = Q(weigh_in_sent_for__isnull=True) | Q(weigh_in_sent_for__lt=monday)
+    return _with_email(Employee.objects.filter(not_yet))
+
+
+def _with_email(employees: QuerySet[Employee]) -> QuerySet[Employee]:
+    return employees.filter(user__is_active=True).exclude(user__email="").select_related("user")
 
 
 def business_calendars() -> QuerySet[BusinessCalendar]:
@@ -291,3 +353,36 @@ def champions() -> QuerySet[Employee]:
 def teams_with_people() -> QuerySet[Team]:
     """The teams that have employees of their own (not only sub-teams)."""
     return Team.objects.filter(employees__isnull=False).distinct()
+
+
+def team_members(team_ids: Collection[int]) -> dict[int, int]:
+    """The team of each employee of ``team_ids`` (its own people, not its sub-teams'), by
+    employee id."""
+    rows = Employee.objects.filter(team_id__in=list(team_ids)).values_list("pk", "team_id")
+    return dict(rows)
+
+
+def scorecard_people(user) -> QuerySet[Employee]:
+    """Whose scorecards ``user`` sees: everyone's for administrators, executives and viewers;
+    a manager those of the people of their part of the hierarchy; an employee their own."""
+    role, employee = role_of(user), employee_of(user)
+    people = Employee.objects.select_related("user", "team")
+    if role in ORGANISATION_WIDE:
+        return people
+    if employee is None:
+        return people.none()
+    if role == Role.MANAGER:
+        return people.filter(team_id__in=subtree_ids(employee.team_id))
+    return people.filter(pk=employee.pk)
+
+
+def scorecard_teams(user) -> QuerySet[Team]:
+    """The teams whose scorecards ``user`` sees: every team for administrators, executives and
+    viewers; a manager their part of the hierarchy; an employee none (their own scorecard is
+    theirs to see, their colleagues' figures are not)."""
+    role, employee = role_of(user), employee_of(user)
+    if role in ORGANISATION_WIDE:
+        return Team.objects.all()
+    if role == Role.MANAGER and employee is not None:
+        return Team.objects.filter(pk__in=subtree_ids(employee.team_id))
+    return Team.objects.none()

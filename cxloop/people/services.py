@@ -4,10 +4,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from cxloop.people.models import BusinessCalendar, CalendarDay, Employee, Idea, IdeaStatus
-from cxloop.people.queries import role_records_feedback
+from cxloop.people.queries import INITIATIVE_FROM, may_answer_idea, role_records_feedback
 
 
 class OutOfScope(PermissionDenied):
@@ -30,17 +32,94 @@ def submit_idea(text: str, *, author: Employee, anonymous: bool, today: dt.date)
     )
 
 
-def set_idea_status(idea: Idea, status: str) -> None:
-    if status not in IdeaStatus.values:
-        raise ValueError(f"status must be one of {', '.join(IdeaStatus.values)}, got {status!r}")
-    Idea.objects.filter(pk=idea.pk).update(status=status)
+class IdeaError(ValueError):
+    """An idea's move its state does not allow, or an answer it lacks; ``field`` names the
+    form field at fault."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+# Where an idea may go from each state by an answer. "Became an initiative" is reached only
+# by starting an initiative from the idea (:func:`idea_became_initiative`); a declined idea
+# may be looked at again.
+IDEA_MOVES: dict[str, tuple[str, ...]] = {
+    IdeaStatus.NEW: (IdeaStatus.REVIEWING, IdeaStatus.ACCEPTED, IdeaStatus.DECLINED),
+    IdeaStatus.REVIEWING: (IdeaStatus.ACCEPTED, IdeaStatus.DECLINED),
+    IdeaStatus.ACCEPTED: (IdeaStatus.DECLINED,),
+    IdeaStatus.DECLINED: (IdeaStatus.REVIEWING,),
+    IdeaStatus.INITIATIVE: (),
+}
+# The author is owed the reason for a yes or a no.
+ANSWER_REQUIRED = (IdeaStatus.ACCEPTED, IdeaStatus.DECLINED)
+
+
+def set_idea_status(
+    idea: Idea, status: str, *, answer: str, by: Employee | None, now: dt.datetime
+) -> Idea:
+    """Move ``idea`` to ``status`` with ``answer`` to its author (the same status: the answer
+    changes). Only those who may answer it (:func:`may_answer_idea`) may; raises OutOfScope
+    for others and :class:`IdeaError`, naming the field, for a move :data:`IDEA_MOVES` does
+    not allow or an accepted or declined idea without an answer; writes nothing then."""
+    if not may_answer_idea(by, idea):
+        raise OutOfScope("only the idea's team's managers, the CX lead and executives answer it")
+    answer = answer.strip()
+    with transaction.atomic():
+        idea = Idea.objects.select_for_update().get(pk=idea.pk)
+        if status not in IdeaStatus.values or (
+            status != idea.status and status not in IDEA_MOVES[idea.status]
+        ):
+            raise IdeaError(
+                _("An idea that is “%(before)s” cannot become “%(after)s”.")
+                % {"before": idea.get_status_display(), "after": _status_label(status)},
+                "status",
+            )
+        if status in ANSWER_REQUIRED and not answer:
+            raise IdeaError(_("Write the author the reason for the decision."), "answer")
+        if answer != idea.answer:
+            idea.answer, idea.answered_by, idea.answered_at = answer, by, now
+        idea.status = status
+        idea.save(update_fields=["status", "answer", "answered_by", "answered_at"])
+    return idea
+
+
+def _status_label(status: str) -> str:
+    return str(IdeaStatus(status).label) if status in IdeaStatus.values else status
+
+
+def idea_became_initiative(idea: Idea, *, by: Employee | None) -> None:
+    """Mark ``idea`` as carried out by an initiative started from it now (call inside the
+    initiative's transaction). Raises :class:`IdeaError` (field "from_idea") for an idea that
+    is declined or already an initiative, OutOfScope for someone who may not answer it."""
+    if not may_answer_idea(by, idea):
+        raise OutOfScope("only the idea's team's managers, the CX lead and executives answer it")
+    locked = Idea.objects.select_for_update().get(pk=idea.pk)
+    if locked.status not in INITIATIVE_FROM:
+        raise IdeaError(
+            _("An idea that is “%(status)s” cannot become an initiative.")
+            % {"status": locked.get_status_display()},
+            "from_idea",
+        )
+    Idea.objects.filter(pk=idea.pk).update(status=IdeaStatus.INITIATIVE)
+    idea.status = IdeaStatus.INITIATIVE
 
 
 def claim_daily_summary(employee_id: int, day: dt.date) -> bool:
     """Mark ``day``'s summary of cases as sent to the employee; True only for the one call that
     did (a conditional UPDATE: two workers at once send one summary)."""
-    not_yet = Q(digest_sent_on__isnull=True) | Q(digest_sent_on__lt=day)
-    return Employee.objects.filter(not_yet, pk=employee_id).update(digest_sent_on=day) == 1
+    return _claim_day(employee_id, "digest_sent_on", day)
+
+
+def claim_weekly_digest(employee_id: int, monday: dt.date) -> bool:
+    """Mark the weekly digest of the week starting ``monday`` as sent to the employee; True only
+    for the one call that did, as :func:`claim_daily_summary`."""
+    return _claim_day(employee_id, "weigh_in_sent_for", monday)
+
+
+def _claim_day(employee_id: int, field: str, day: dt.date) -> bool:
+    not_yet = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": day})
+    return Employee.objects.filter(not_yet, pk=employee_id).update(**{field: day}) == 1
 
 
 def set_language(employee: Employee, language: str) -> None:

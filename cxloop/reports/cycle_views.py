@@ -9,29 +9,19 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.utils import timezone, translation
+from django.http import HttpRequest, HttpResponse
 
-from cxloop.insights.cycle import allowed_reviewer, period_of, review_context
-from cxloop.reports.pdf import render_pdf
+from cxloop.insights.cycle import allowed_reviewer, review_context
+from cxloop.reports.periods import period_pdf
 
 
 @login_required
 def cycle_review_pdf(request: HttpRequest) -> HttpResponse:
     if not allowed_reviewer(request.user):
         raise PermissionDenied
-    today = timezone.localdate()
-    since, until, errors = period_of(request.GET, today)
-    if errors:
-        text = "; ".join(f"{name}: {message}" for name, message in errors.items())
-        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-    language = "ru" if (translation.get_language() or "ru").startswith("ru") else "en"
-    with translation.override(language):
-        context = review_context(
-            request.user, since=since, until=until, today=today, now=timezone.now()
-        )
-    document = render_pdf("reports/cycle_review.html", context, language=language)
-    name = f"cycle-review-{since.isoformat()}-{until.isoformat()}.pdf"
-    response = HttpResponse(document, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return period_pdf(
+        request,
+        context_of=review_context,
+        template="reports/cycle_review.html",
+        name="cycle-review",
+    )

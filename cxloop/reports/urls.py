@@ -2,8 +2,13 @@
 
 from django.urls import path
 
-from cxloop.reports import cycle_views
+from cxloop.reports import cycle_views, executive_views
 
 urlpatterns = [
     path("cycle/review.pdf", cycle_views.cycle_review_pdf, name="cycle_review_pdf"),
+    path(
+        "dashboard/executive/review.pdf",
+        executive_views.executive_review_pdf,
+        name="executive_review_pdf",
+    ),
 ]

@@ -320,6 +320,7 @@ class ResponseFilter:
     text: str | None = None
     customer_id: int | None = None
     contact_id: int | None = None
+    owner_id: int | None = None  # customers this employee owns now (a scorecard's answers)
 
 
 def responses_matching(team_ids: list[int] | None, where: ResponseFilter) -> QuerySet[Response]:
@@ -346,6 +347,8 @@ def responses_matching(team_ids: list[int] | None, where: ResponseFilter) -> Que
         responses = responses.filter(customer_id=where.customer_id)
     if where.contact_id is not None:
         responses = responses.filter(contact_id=where.contact_id)
+    if where.owner_id is not None:
+        responses = responses.filter(customer__owner_id=where.owner_id)
     if where.touchpoint_id is not None:
         answered = Answer.objects.filter(touchpoint_id=where.touchpoint_id).values("response_id")
         responses = responses.filter(Q(touchpoint_id=where.touchpoint_id) | Q(pk__in=answered))
@@ -425,3 +428,26 @@ def customer_surveys() -> QuerySet[Survey]:
     """Every survey customers answer (no employee pulse), by kind and name: the choices of a
     filter. No counts: a filter's list need not aggregate every response."""
     return Survey.objects.exclude(kind=SurveyKind.PULSE).order_by("kind", "name_en")
+
+
+def invitation_counts_by_owner(
+    owner_ids: list[int], *, since: dt.date, until: dt.date
+) -> dict[int, tuple[int, int]]:
+    """Per relationship owner (an employee id): invitations ``delivered`` (sent, not bounced)
+    and ``completed`` of those made from ``since`` to ``until`` (inclusive) to contacts of the
+    customers they own now; owners without any are left out."""
+    rows = (
+        Invitation.objects.filter(
+            contact__customer__owner_id__in=owner_ids,
+            created_at__gte=_day_start(since),
+            created_at__lt=_day_start(until + dt.timedelta(days=1)),
+        )
+        .values("contact__customer__owner_id")
+        .annotate(
+            delivered=Count("id", filter=Q(sent_at__isnull=False, bounced_at__isnull=True)),
+            completed=Count("id", filter=Q(completed_at__isnull=False)),
+        )
+    )
+    return {
+        row["contact__customer__owner_id"]: (row["delivered"], row["completed"]) for row in rows
+    }

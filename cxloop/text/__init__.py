@@ -1,1 +1,24 @@
-"""Pure text analytics for Russian and English (L0); filled by the text-analytics issue."""
+"""Pure text analytics for Russian and English (L0: no Django, no cxloop apps).
+
+    from cxloop.text import detect_language, lemmas, sentiment, assign_themes, suggest_themes
+
+Everything runs offline: the lemmatisers' dictionaries and the sentiment weights ship in installed
+packages (docs/text-model-card.md says how the weights were made and how well they do).
+"""
+
+from cxloop.text.language import detect_language
+from cxloop.text.lemmas import lemmas
+from cxloop.text.sentiment import Sentiment, sentiment
+from cxloop.text.suggest import SuggestedTheme, suggest_themes
+from cxloop.text.themes import ThemeMatcher, assign_themes
+
+__all__ = [
+    "Sentiment",
+    "SuggestedTheme",
+    "ThemeMatcher",
+    "assign_themes",
+    "detect_language",
+    "lemmas",
+    "sentiment",
+    "suggest_themes",
+]

@@ -13,7 +13,8 @@ import cxloop.analytics as analytics
 
 MODULES = [
     "results", "scores", "comparisons", "correlation", "drivers",
-    "opportunities", "control", "shrinkage", "ranking", "impact", "quantiles",
+    "opportunities", "control", "shrinkage", "ranking", "impact", "quantiles", "shifts",
+    "staggered",
 ]  # fmt: skip
 
 

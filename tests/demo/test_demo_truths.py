@@ -80,6 +80,8 @@ class FullDemoTruths:
         expected = {
             TRUTH.rollback["touchpoint"]: ("down", TRUTH.rollback["from_month"]),
             TRUTH.improvement["touchpoint"]: "up",
+            # The rise the effective course brings, team by team (cxloop/demo/training.py).
+            TRUTH.training["effective"]["touchpoint"]: "up",
         }
         for params in ({}, {"segment": "all"}):
             with self.subTest(params=params):
@@ -89,6 +91,7 @@ class FullDemoTruths:
                 rollback = TRUTH.rollback["touchpoint"]
                 self.assertEqual(badges[rollback], expected[rollback])
                 self.assertEqual(badges[TRUTH.improvement["touchpoint"]][0], "up")
+                self.assertEqual(badges[TRUTH.training["effective"]["touchpoint"]][0], "up")
                 # The improvement's run starts in the quarter of the planted date.
                 since = dt.date.fromisoformat(TRUTH.improvement["from_date"])
                 first = dt.date.fromisoformat(badges[TRUTH.improvement["touchpoint"]][1] + "-01")

@@ -11,7 +11,7 @@ from cxloop.insights.store import Scope
 from cxloop.people.models import Team
 from tests.demo.test_demo import TRUTH
 
-QUARTER_DAYS = 91  # the weigh-in's window (cxloop/front/people_views.py WINDOW_DAYS)
+QUARTER_DAYS = 91  # the weigh-in's window (cxloop/insights/accountability.py WINDOW_DAYS)
 
 
 class FullDemoWeighInTruths:

@@ -7,6 +7,7 @@ from django.test import TestCase
 from cxloop.customers.models import Segment
 from cxloop.demo.build import build_demo
 from cxloop.demo.initiatives import complete_with_facts
+from cxloop.demo.rewards import lock_finished_quarters
 from cxloop.facts.sync import rebuild
 from cxloop.insights.journey import journey_of
 from cxloop.journeys.models import Touchpoint
@@ -15,8 +16,12 @@ from tests.demo.test_demo import TRUTH
 from tests.demo.test_demo_cases import FullDemoCaseTruths
 from tests.demo.test_demo_decisions import FullDemoDecisionTruths
 from tests.demo.test_demo_effect import FullDemoEffectTruths
+from tests.demo.test_demo_ideas import FullDemoIdeaTruths
 from tests.demo.test_demo_initiatives import FullDemoInitiativeTruths
+from tests.demo.test_demo_rewards import FullDemoRewardTruths
 from tests.demo.test_demo_rollback import FullDemoRollbackTruths
+from tests.demo.test_demo_scorecards import FullDemoScorecardTruths
+from tests.demo.test_demo_training import FullDemoTrainingTruths
 from tests.demo.test_demo_truths import FullDemoTruths
 from tests.demo.test_demo_weigh_in import FullDemoWeighInTruths
 
@@ -29,6 +34,10 @@ class FullDemoTests(
     FullDemoInitiativeTruths,
     FullDemoDecisionTruths,
     FullDemoWeighInTruths,
+    FullDemoRewardTruths,
+    FullDemoScorecardTruths,
+    FullDemoTrainingTruths,
+    FullDemoIdeaTruths,
     OwnFactStore,
     TestCase,
 ):
@@ -37,6 +46,7 @@ class FullDemoTests(
         build_demo(TRUTH, size="full", progress=False)
         rebuild()
         cls.proposed = complete_with_facts(TRUTH)
+        lock_finished_quarters(TRUTH)
         touchpoints = Touchpoint.objects.order_by("stage__order", "order")
         cls.by_code = {tp.code: tp for tp in touchpoints}
         cls.code = {tp.pk: tp.code for tp in touchpoints}

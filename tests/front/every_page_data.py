@@ -18,13 +18,18 @@ from cxloop.customers.models import Contact
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest
-from cxloop.people.models import BusinessCalendar, Employee, Role, Team
+from cxloop.improvements import training_services
+from cxloop.insights import rewards
+from cxloop.journeys.queries import touchpoints_with_stage
+from cxloop.people.models import BusinessCalendar, Employee, Idea, Role, Team
+from cxloop.people.reward_services import approve_period, open_period
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import issue_invitation, open_link_signature
 from cxloop.test import BaseTestCase
 from tests.front.insight_data import make_insight_data
 from tests.front.test_pulse import make_pulse
 from tests.imports.files import csv_bytes
+from tests.reward_data import make_plan
 
 # How to fill the converters of each page that takes one; a page missing here fails the test
 # (naming its URL pattern), so a new page cannot be skipped silently.
@@ -68,6 +73,21 @@ URL_KWARGS = {
     "action_item_done": lambda d: {"pk": _initiative(d).pk, "item": d.action_item.pk},
     "decision_detail": lambda d: {"pk": _decision(d).pk},
     "decision_edit": lambda d: {"pk": _decision(d).pk},
+    "person_scorecard": lambda d: {"pk": d.lead.employee.pk},
+    "team_scorecard": lambda d: {"pk": d.lead.employee.team_id},
+    "reward_plan_detail": lambda d: {"pk": d.reward_period.plan_id},
+    "reward_plan_edit": lambda d: {"pk": d.reward_period.plan_id},
+    "reward_simulate": lambda d: {"pk": d.reward_period.plan_id},
+    "reward_period_open": lambda d: {"pk": d.reward_period.plan_id},
+    "reward_period_detail": lambda d: {"pk": d.reward_period.pk},
+    "reward_period_state": lambda d: {"pk": d.reward_period.pk},
+    "reward_period_csv": lambda d: {"pk": d.reward_period.pk},
+    "reward_period_xlsx": lambda d: {"pk": d.reward_period.pk},
+    "course_detail": lambda d: {"pk": d.course.pk},
+    "course_assign": lambda d: {"pk": d.course.pk},
+    "assignment_done": lambda d: {"pk": d.assignment.pk},
+    "assignment_confirm": lambda d: {"pk": d.assignment.pk},
+    "idea_answer": lambda d: {"pk": d.idea.pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -75,6 +95,7 @@ EXTRA_QUERIES = {
     "compare": ["?by=period&metric=rating&touchpoint={kickoff.pk}", "?by=team&metric=nps"],
     "touchpoint_detail": ["?segment=all"],
     "weigh_in": ["?by=person", "?by=person&until=2026-03-31", "?until=1999-01-01"],
+    "person_scorecard": ["?until=2026-03-31", "?until=1999-01-01"],
     "personal_data": ["?contact={contact.pk}"],
     "survey_preview": ["?page=2"],
     "case_new": ["?response={response.pk}", "?customer={ours.pk}"],
@@ -119,6 +140,7 @@ def make_every_page_data() -> SimpleNamespace:
     client.force_login(lead)
     _meeting(client, data)
     assert client.post(reverse("ideas"), {"text": "Счета раз в месяц"}).status_code == 302
+    data.idea = Idea.objects.latest("pk")
     data.pending_import = _upload(client)
     data.mapped_import = _upload(client)
     _map(client, data.mapped_import)
@@ -130,8 +152,29 @@ def make_every_page_data() -> SimpleNamespace:
     _inquiry(data)
     client.get(reverse("home"))  # the messages of the forms above are shown and gone
     rebuild()
+    data.reward_period = _reward_period(data.lead.employee)
+    data.course, data.assignment = _course(data.lead.employee, other.employee)
     data.session = client.cookies["sessionid"].value
     return data
+
+
+def _course(lead: Employee, other: Employee):
+    """A course on a touchpoint, assigned to another employee who marked it done."""
+    now = dt.datetime.now(dt.UTC)
+    touchpoint = next(iter(touchpoints_with_stage()))
+    course = training_services.create_course(
+        title="Счёт без ошибок", touchpoints=[touchpoint], by=lead, now=now
+    )
+    (assignment,) = training_services.assign_course(course, [other], by=lead, now=now)
+    training_services.mark_completed(assignment, by=other, now=now)
+    return course, assignment
+
+
+def _reward_period(lead: Employee):
+    """A reward plan for employees with its first quarter approved (frozen payouts)."""
+    plan = make_plan(lead, role=Role.EMPLOYEE)
+    period = open_period(plan, plan.starts_on, by=lead)
+    return approve_period(period, rewards.to_freeze(period), by=lead)
 
 
 def _case(client: Client, data: SimpleNamespace) -> None:

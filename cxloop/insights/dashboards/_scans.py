@@ -49,6 +49,17 @@ def metric_answers(
     return kind_answers(answers, [metric], touchpoint_id)
 
 
+def keyed_by(answers: ir.Table, by: str, customers: ir.Table) -> ir.Table:
+    """``answers`` with ``key``: whose they are, as the weigh-in counts them — a team's
+    (``by="team"``) are those of the customers its people owned when the month was written (the
+    store's ``team_id``), a person's (``"person"``) those of the customers they own now."""
+    if by == "team":
+        return answers.filter(answers.team_id.notnull()).mutate(key=answers.team_id)
+    owners = customers.select("customer_id", "owner_id")
+    joined = answers.join(owners, answers.customer_id == owners.customer_id)
+    return joined.filter(joined.owner_id.notnull()).mutate(key=joined.owner_id)
+
+
 def score_counts(table: ir.Table, keys: dict[str, ir.Value] | None = None) -> ir.Table:
     """Answers per (keys…, score): the sufficient statistics of every score figure."""
     keys = dict(keys or {})

@@ -30,7 +30,6 @@ from cxloop.analytics import (
     shrink_nps_in_teams,
 )
 from cxloop.insights.store import FactTables, Scope
-from cxloop.people.queries import team_of_each_employee
 
 from . import _scans as scans
 from ._base import DashboardQuery, Rows, Scoped, check_whole
@@ -116,6 +115,9 @@ class LeaderboardQuery(DashboardQuery):
 
     def run(self, *, store=None, cache: bool = True) -> LeaderboardResult:
         if self.by == "person" and self.teams is None:
+            # Imported here: the Spark side runs the queries without Django's apps.
+            from cxloop.people.queries import team_of_each_employee
+
             return replace(self, teams=tuple(sorted(team_of_each_employee().items()))).run(
                 store=store, cache=cache
             )
@@ -124,12 +126,7 @@ class LeaderboardQuery(DashboardQuery):
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
         scoped = Scoped.of(tables, self.scope)
         answers = scans.nps_answers(scoped.responses)
-        if self.by == "team":
-            keyed = answers.filter(answers.team_id.notnull()).mutate(key=answers.team_id)
-        else:
-            owners = tables.customers.select("customer_id", "owner_id")
-            joined = answers.join(owners, answers.customer_id == owners.customer_id)
-            keyed = joined.filter(joined.owner_id.notnull()).mutate(key=joined.owner_id)
+        keyed = scans.keyed_by(answers, self.by, tables.customers)
         return {
             "groups": scans.score_counts(keyed, {"key": keyed.key}),
             "total": scans.score_counts(answers),

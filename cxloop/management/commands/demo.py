@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from cxloop.demo.build import build_demo
 from cxloop.demo.initiatives import complete_with_facts
+from cxloop.demo.rewards import lock_finished_quarters
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
 from cxloop.facts.store import FactStoreError, read_manifest
@@ -72,6 +73,8 @@ class Command(BaseCommand):
         if built:
             # Baselines and the top opportunity read the fact store: once it is written.
             complete_with_facts(planted)
+            # The finished quarters' payouts are computed from the figures: once they are there.
+            lock_finished_quarters(planted)
         self._print_logins(base_url)
         if not no_serve:
             # Invitations, reminders and fact-store refreshes are tasks: the demo runs them.

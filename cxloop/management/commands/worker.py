@@ -11,6 +11,7 @@ from cxloop.cases.jobs import run_due
 from cxloop.improvements import reminders as initiative_reminders
 from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
+from cxloop.reports import weekly_digest
 from cxloop.surveys.announce import announce_pending
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,12 @@ class Command(BaseCommand):
             # outbox pass sends them.
             run_due(timezone.now())
             initiative_reminders.run_due(timezone.now())
+            # Monday morning's weekly digest, each person's own scorecard (issue #13); a failure
+            # leaves the week unclaimed for the next round, and the rest of the work goes on.
+            try:
+                weekly_digest.send_due(timezone.now())
+            except Exception:
+                logger.exception("the weekly digest failed")
             for name in ("SIGINT", "SIGTERM"):
                 signal.signal(getattr(signal, name), stopping)
             outcomes = send_due(stop=stop)

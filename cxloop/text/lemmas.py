@@ -1,0 +1,69 @@
+"""Dictionary forms of words: pymorphy3 (OpenCorpora) for Russian, simplemma for English."""
+
+import functools
+import re
+
+import pymorphy3
+import razdel
+import simplemma
+
+from cxloop.text.language import ENGLISH, OTHER, RUSSIAN, detect_language
+from cxloop.text.tokens import NEGATORS, normal_word
+
+_LEMMA_CACHE = 200_000  # distinct words; a million comments use far fewer than that
+
+
+@functools.cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer()
+
+
+@functools.lru_cache(maxsize=_LEMMA_CACHE)
+def lemma_of(word: str) -> str:
+    """The dictionary form of one normalised word, whichever alphabet it is in."""
+    if not word[:1].isalpha() or word in NEGATORS:  # simplemma turns "dont" into "do"
+        return word
+    if "а" <= word[0] <= "я" or word[0] == "е":
+        return normal_word(_morph().parse(word)[0].normal_form)
+    if word.isascii():
+        return normal_word(simplemma.lemmatize(word, lang="en"))
+    return word
+
+
+@functools.lru_cache(maxsize=_LEMMA_CACHE)
+def part_of_speech(word: str) -> str | None:
+    """OpenCorpora's part of speech of a Russian word ("NOUN", "VERB", …); None for others."""
+    if "а" <= word[:1] <= "я":
+        return _morph().parse(word)[0].tag.POS
+    return None
+
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text (razdel's tokens that hold a letter), normalised.
+
+    Each run of letters is normalised before razdel sees it, because razdel splits a word where
+    the alphabet changes ("Cчёт" with a Latin "C" would become "C" and "чёт").
+    """
+    text = _LETTER_RUN.sub(lambda run: normal_word(run.group()), text or "")
+    return [token.text for token in razdel.tokenize(text) if any(c.isalpha() for c in token.text)]
+
+
+def lemmas(text: str, *, language: str | None = None) -> list[str]:
+    """The dictionary forms of the words of ``text``, in order, lower case, "ё" written "е".
+
+    Russian words go through pymorphy3, English ones through simplemma; each word is looked up by
+    its own alphabet, so a mixed message ("заказ не пришел, tracking number не работает") gets
+    both. ``language`` is accepted for symmetry with the rest of the API: "other" leaves the words
+    as they are.
+    """
+    if language is None:
+        (language,) = detect_language([text])
+    if language not in (RUSSIAN, ENGLISH, OTHER):
+        raise ValueError(f"language: expected ru, en, other or None, got {language!r}")
+    found = words(text)
+    if language == OTHER and not any("а" <= w[:1] <= "я" for w in found):
+        return found
+    return [lemma_of(word) for word in found]
