@@ -103,6 +103,8 @@ def _links(key: str, behind: Behind) -> list[tuple[str, str]]:
         return [(_("Initiatives"), _query("initiative_list", state="done", owner=owner))]
     if key == "action_items_done":
         return [(_("Initiatives"), _query("initiative_list", state="", owner=owner))]
+    if key == "training_done":
+        return [(_("Training"), reverse("training_list"))]
     if key == "meetings_held":
         return [(_("Meetings"), reverse("face_to_face_list"))]
     if key == "team_enps":
