@@ -170,11 +170,6 @@ def employees_named(ids: Collection[int]) -> dict[int, Employee]:
     return Employee.objects.select_related("user").in_bulk(list(ids))
 
 
-def team_of_each_employee() -> dict[int, int]:
-    """Every employee's id and their team's."""
-    return dict(Employee.objects.values_list("pk", "team_id"))
-
-
 def teams_named(ids: list[int]) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=ids)
 
@@ -355,11 +350,13 @@ def teams_with_people() -> QuerySet[Team]:
     return Team.objects.filter(employees__isnull=False).distinct()
 
 
-def team_members(team_ids: Collection[int]) -> dict[int, int]:
-    """The team of each employee of ``team_ids`` (its own people, not its sub-teams'), by
-    employee id."""
-    rows = Employee.objects.filter(team_id__in=list(team_ids)).values_list("pk", "team_id")
-    return dict(rows)
+def team_members(team_ids: Collection[int] | None = None) -> dict[int, int]:
+    """The team of each employee of ``team_ids`` (its own people, not its sub-teams'; None:
+    every team), by employee id."""
+    rows = Employee.objects.all()
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=list(team_ids))
+    return dict(rows.values_list("pk", "team_id"))
 
 
 def scorecard_people(user) -> QuerySet[Employee]:

@@ -116,9 +116,9 @@ class LeaderboardQuery(DashboardQuery):
     def run(self, *, store=None, cache: bool = True) -> LeaderboardResult:
         if self.by == "person" and self.teams is None:
             # Imported here: the Spark side runs the queries without Django's apps.
-            from cxloop.people.queries import team_of_each_employee
+            from cxloop.people.queries import team_members
 
-            return replace(self, teams=tuple(sorted(team_of_each_employee().items()))).run(
+            return replace(self, teams=tuple(sorted(team_members().items()))).run(
                 store=store, cache=cache
             )
         return super().run(store=store, cache=cache)
