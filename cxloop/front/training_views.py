@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from cxloop.front.initiative_forms import IdsChoiceField
+from cxloop.front.initiative_views import POST_ONLY
 from cxloop.improvements import training_queries as queries
 from cxloop.improvements import training_services as services
 from cxloop.improvements.choices import DEFAULT_DUE_DAYS
@@ -34,8 +35,6 @@ from cxloop.insights import charts
 from cxloop.insights.training import PRE_MONTHS, course_effect
 from cxloop.journeys.queries import touchpoints_with_stage
 from cxloop.people.queries import employee_of, team_paths, visible_team_ids, visible_teams
-
-POST_ONLY = ["GET", "HEAD", "POST"]
 
 
 @dataclass(frozen=True)
