@@ -452,14 +452,25 @@ def _meetings(data: DemoData, survey_questions, customers, contacts, employees, 
     )
 
 
-def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> None:
-    """The pulse survey, answered anonymously (team only), and the ideas box."""
+def _pulse_name(day: dt.date) -> tuple[str, str]:
+    quarter = (day.month - 1) // 3 + 1
+    return (
+        f"{org.PULSE[0]}, {quarter} кв. {day.year}",
+        f"{org.PULSE[1]}, Q{quarter} {day.year}",
+    )
+
+
+def _pulse_wave(day: dt.date, answered: list, employees: list[Employee], *, last: bool, w):
+    """One wave of the pulse survey (only the last still open), answered over its first five
+    days."""
+    name_ru, name_en = _pulse_name(day)
     pulse = Survey.objects.create(
-        name_ru=org.PULSE[0],
-        name_en=org.PULSE[1],
+        name_ru=name_ru,
+        name_en=name_en,
         kind=SurveyKind.PULSE,
         languages=["ru", "en"],
         is_anonymous=True,
+        is_active=last,
     )
     enps, comment = Question.objects.bulk_create(
         [
@@ -473,8 +484,7 @@ def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> No
             ),
         ]
     )
-    day = _noon(data.truth.end - dt.timedelta(days=10))
-    answered = data.pulse
+    moments = [_noon(day + dt.timedelta(days=a.person % 5)) for a in answered]
     responses = w.create(
         Response,
         [
@@ -483,11 +493,11 @@ def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> No
                 team=employees[a.person].team,
                 channel="web",
                 state=ResponseState.COMPLETED,
-                started_at=day,
-                submitted_at=day,
-                announced_at=day,  # as answer_pulse does: pulse answers go to no consumer
+                started_at=moment,
+                submitted_at=moment,
+                announced_at=moment,  # as answer_pulse does: pulse answers go to no consumer
             )
-            for a in answered
+            for a, moment in zip(answered, moments, strict=True)
         ],
     )
     w.create(
@@ -502,6 +512,14 @@ def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> No
             for answer in _answers_for(response, [enps], [(0, float(a.enps))], a.comment, comment)
         ],
     )
+
+
+def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> None:
+    """The pulse survey's waves, answered anonymously (team only), and the ideas box."""
+    days = [dt.date.fromisoformat(day) for day in data.truth.pulse["waves"]]
+    for wave, day in enumerate(days):
+        answered = [a for a in data.pulse if a.wave == wave]
+        _pulse_wave(day, answered, employees, last=wave == len(days) - 1, w=w)
     w.create(
         Idea,
         [

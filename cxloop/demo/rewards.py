@@ -11,7 +11,7 @@ Plans, periods and payouts all go through the reward services, so each has its a
 
 import datetime as dt
 
-from cxloop.demo.truth import PlantedTruth, month_start
+from cxloop.demo.truth import PlantedTruth
 from cxloop.insights import rewards
 from cxloop.people.choices import Role
 from cxloop.people.models import Employee
@@ -24,9 +24,6 @@ from cxloop.people.reward_services import (
     period_starts,
     save_plan,
 )
-
-FINISHED_QUARTERS = 2
-BASELINE_MONTHS = 12
 
 PARTNERS = {
     "name": "Партнёры: клиентский опыт",
@@ -71,20 +68,15 @@ CEO_BASKET = [
 ]
 
 
-def quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 def plant_reward_plans(truth: PlantedTruth) -> None:
-    """The two plans, from two quarters before the first quarter not finished by the demo's
-    last day, with every period that has started by then opened as a draft."""
+    """The two plans, from the planted start (two quarters before the first quarter not
+    finished by the demo's last day), with every period that has started by then opened as a
+    draft."""
     ceo = Employee.objects.get(user__username="ceo")
-    unfinished = quarter_start(truth.end + dt.timedelta(days=1))
-    starts_on = month_start(unfinished, 3 * FINISHED_QUARTERS)
     schedule = {
         "period_months": 3,
-        "starts_on": starts_on,
-        "baseline_since": month_start(starts_on, BASELINE_MONTHS),
+        "starts_on": dt.date.fromisoformat(truth.rewards["plans_start"]),
+        "baseline_since": dt.date.fromisoformat(truth.rewards["baseline_since"]),
         "pilot_periods": 1,
     }
     for fields, basket in ((PARTNERS, PARTNERS_BASKET), (CEO, CEO_BASKET)):

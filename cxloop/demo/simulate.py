@@ -10,7 +10,9 @@ and the recommendation score is the rounded, clipped
     nps = 8.0 + Σ_t w[t] · (r[t] − base[t]) + η,   η ~ N(0, 1.3²),
 
 with ``w`` the planted driver weights of the client's segment (a touchpoint the client skipped
-contributes its latent quality instead of a rating).
+contributes its latent quality instead of a rating). From the reward plans' start, a share of
+the gaming partner's clients' recommendation scores below 9 become a 10, in surveys and meetings
+(:meth:`_World.gamed`).
 """
 
 import datetime as dt
@@ -25,6 +27,7 @@ from cxloop.demo.comments import compose_comment, sentiment_for_score
 from cxloop.demo.training import TrainingRecord, draw_training, training_lift
 from cxloop.demo.truth import (
     CHAMPIONLESS_TEAMS,
+    GAMING_TEAM,
     LUCK_DRAWS,
     STEADY_EDGE,
     STEADY_TEAM,
@@ -39,6 +42,7 @@ SIZES = {
 }
 CONTACTS_BY_TIER = {"strategic": (14, 22), "key": (8, 12), "standard": (4, 7), "small": (2, 4)}
 RATING_NOISE, NPS_NOISE, NPS_INTERCEPT = 0.75, 1.3, 8.0
+GAMING_STREAM, PULSE_STREAM = 13, 14  # seeds, beside the demo's own, of the planted streams
 NOT_APPLICABLE = 0.05  # chance a relationship respondent skips a touchpoint rating
 # Funnel of an e-mail invitation: bounced; else opened → started → completed.
 BOUNCED, OPENED, STARTED, COMPLETED = 0.02, 0.70, 0.76, 0.93
@@ -121,6 +125,7 @@ class Meeting:
 @dataclass(frozen=True)
 class PulseAnswer:
     person: int  # index into people
+    wave: int  # index into truth.pulse["waves"]
     enps: int
     comment: str
 
@@ -393,6 +398,13 @@ class _World:
         self.rollback_from = _to_seconds(dt.date.fromisoformat(rollback["from_month"] + "-01"))
         self.improvement_tp = codes.index(improvement["touchpoint"])
         self.improvement_from = _to_seconds(dt.date.fromisoformat(improvement["from_date"]))
+        partner = next(
+            i for i, p in enumerate(people) if p.team == GAMING_TEAM and p.role == "manager"
+        )
+        self.is_gamed = np.array([c.owner == partner for c in clients])
+        self.gaming_from = _to_seconds(dt.date.fromisoformat(truth.rewards["gaming"]["from"]))
+        # Its own stream, so that planting it leaves every other draw of the demo as it was.
+        self.gaming_rng = np.random.default_rng([truth.seed, GAMING_STREAM])
         streak = truth.lucky_team["streak_months"]
         self.streak = (
             _to_seconds(dt.date.fromisoformat(streak[0] + "-01")),
@@ -414,6 +426,12 @@ class _World:
 
     def lucky(self, client: np.ndarray, when: np.ndarray) -> np.ndarray:
         return self.is_lucky[client] & (when >= self.streak[0]) & (when < self.streak[1])
+
+    def gamed(self, nps: np.ndarray, client: np.ndarray, when: np.ndarray) -> np.ndarray:
+        """The scores as given to the partner who asks for a 10 once the reward plans start."""
+        asked = self.is_gamed[client] & (when >= self.gaming_from) & (nps < 9)
+        share = self.truth.rewards["gaming"]["share"]
+        return np.where(asked & (self.gaming_rng.random(len(nps)) < share), 10, nps)
 
     def noise(self, sd: float, lucky: np.ndarray) -> np.ndarray:
         """Normal noise; on a lucky streak, the best of LUCK_DRAWS draws."""
@@ -528,7 +546,9 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
     ratings = np.where(
         is_rel[:, None] & (rng.random(quality.shape) > NOT_APPLICABLE), _ratings(quality), np.nan
     )
-    nps = np.where(is_rel, world.nps(client, when, quality, ratings), np.nan)
+    nps = np.where(
+        is_rel, world.gamed(world.nps(client, when, quality, ratings), client, when), np.nan
+    )
     tx_quality = quality[np.arange(n), np.maximum(touchpoint, 0)]
     lucky = world.lucky(client, when)
     csat_raw = tx_quality + world.noise(0.3, lucky)
@@ -585,20 +605,29 @@ def simulate(truth: PlantedTruth, *, size: str) -> DemoData:
         comments,
     )
     meetings = draw_meetings(rng, words, world, clients, contacts, truth, n_meetings)
-    pulse, ideas = draw_employee_voice(rng, people)
+    pulse, ideas = draw_employee_voice(rng, people, truth)
     return DemoData(truth, people, clients, contacts, feedback, meetings, pulse, ideas, training)
 
 
-def draw_employee_voice(rng, people: list[Person]) -> tuple[list[PulseAnswer], list[IdeaNote]]:
-    """Four in five employees answer the pulse survey; a few send ideas, some anonymously."""
+def draw_employee_voice(
+    rng, people: list[Person], truth: PlantedTruth
+) -> tuple[list[PulseAnswer], list[IdeaNote]]:
+    """Four in five employees answer each wave of the pulse survey, the mean answer rising from
+    wave to wave as planted; a few send ideas, some anonymously."""
+    pulse_rng = np.random.default_rng([truth.seed, PULSE_STREAM])
+    means = np.linspace(
+        truth.pulse["mean_first"], truth.pulse["mean_last"], len(truth.pulse["waves"])
+    )
     pulse = [
         PulseAnswer(
             person=i,
-            enps=int(np.clip(np.rint(rng.normal(7.4, 1.9)), 0, 10)),
-            comment=str(rng.choice(org.PULSE_COMMENTS)) if rng.random() < 0.3 else "",
+            wave=wave,
+            enps=int(np.clip(np.rint(pulse_rng.normal(mean, truth.pulse["sd"])), 0, 10)),
+            comment=str(pulse_rng.choice(org.PULSE_COMMENTS)) if pulse_rng.random() < 0.3 else "",
         )
+        for wave, mean in enumerate(means)
         for i in range(len(people))
-        if rng.random() < 0.8
+        if pulse_rng.random() < 0.8
     ]
     authors = rng.choice(len(people), len(org.IDEAS), replace=False)
     ideas = [
@@ -631,7 +660,7 @@ def draw_meetings(
     asked = [rng.choice(len(org.TOUCHPOINTS), 3, replace=False) for _ in range(n)]
     for i, tps in enumerate(asked):
         shown[i, tps] = _ratings(quality[i, tps])
-    nps = world.nps(chosen, when, quality, shown)
+    nps = world.gamed(world.nps(chosen, when, quality, shown), chosen, when)
     kinds = rng.choice(("visit", "interview", "debrief", "research"), n, p=(0.45, 0.25, 0.25, 0.05))
     meetings = []
     for i in range(n):

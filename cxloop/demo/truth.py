@@ -144,10 +144,45 @@ TRAINING = {
 }
 ROLLOUT_STEP_DAYS = 50
 
+# Reward plans (cxloop/demo/rewards.py) start this many quarters before the first quarter the
+# demo has not finished, with a baseline of a year before. From the plan's start the partner of
+# GAMING_TEAM games it: GAMING_SHARE of their clients' recommendation scores below 9 become a 10,
+# in surveys and in meetings (the clients were asked for a top score; their touchpoint ratings
+# do not change). The plan's safeguards flag the partner's score distribution.
+REWARD_FINISHED_QUARTERS, REWARD_BASELINE_MONTHS = 2, 12
+GAMING_TEAM, GAMING_SHARE = "spb_audit", 0.8
+# The employee pulse survey: one wave a quarter, the last PULSE_LAST_DAYS before the end; the
+# mean answer (0–10, before rounding; standard deviation PULSE_SD) rises in equal steps from the
+# first wave to the last.
+PULSE_WAVES, PULSE_LAST_DAYS, PULSE_WAVE_MONTHS = 6, 10, 3
+PULSE_MEAN_FIRST, PULSE_MEAN_LAST, PULSE_SD = 6.6, 7.8, 1.9
+
 
 def month_start(day: dt.date, months_back: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months_back
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def reward_plan_start(end: dt.date) -> dt.date:
+    """The day the demo's reward plans start: REWARD_FINISHED_QUARTERS before the first quarter
+    not finished by ``end``."""
+    unfinished = quarter_start(end + dt.timedelta(days=1))
+    return month_start(unfinished, 3 * REWARD_FINISHED_QUARTERS)
+
+
+def pulse_wave_days(end: dt.date) -> list[dt.date]:
+    """The days of the pulse survey's waves, oldest first."""
+    last = end - dt.timedelta(days=PULSE_LAST_DAYS)
+    return [_months_before(last, PULSE_WAVE_MONTHS * k) for k in reversed(range(PULSE_WAVES))]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    first = month_start(day, months)
+    return first + dt.timedelta(days=min(day.day, 28) - 1)
 
 
 @dataclass(frozen=True)
@@ -167,6 +202,8 @@ class PlantedTruth:
     initiatives: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    rewards: dict = field(default_factory=dict)
+    pulse: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -177,6 +214,8 @@ class PlantedTruth:
             "decisions.*.expected_size": "rating points",
             "improvement.lift": "rating points",
             "training.*.lift": "rating points (latent quality)",
+            "rewards.gaming.share": "share of the partner's answers below 9 turned into a 10",
+            "pulse.mean_*": "mean answer to the eNPS question (0-10)",
         }
         return data
 
@@ -187,6 +226,7 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
     lucky_start = month_start(end, LUCKY_STREAK_MONTHS_BEFORE_END)
     team_names = dict((key, name) for key, name, _ in TEAMS)
     lucky_team_name = team_names[LUCKY_TEAM]
+    plans_start = reward_plan_start(end)
     return PlantedTruth(
         seed=seed,
         start=month_start(end, MONTHS),
@@ -285,6 +325,33 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 "some never. From the day a person completes the effective course, their "
                 "clients rate its touchpoint lift points higher; the null course changes "
                 "nothing. The course page's staggered difference-in-differences recovers both."
+            ),
+        },
+        rewards={
+            "plans_start": plans_start.isoformat(),
+            "baseline_since": month_start(plans_start, REWARD_BASELINE_MONTHS).isoformat(),
+            "gaming": {
+                "team": team_names[GAMING_TEAM],
+                "title": "Партнёр",
+                "from": plans_start.isoformat(),
+                "share": GAMING_SHARE,
+            },
+            "explanation": (
+                "The reward plans start on plans_start. From that day the partner of the gaming "
+                "team asks clients for a top score: that share of their answers below 9 become a "
+                "10. The plan's safeguards flag the partner's score distribution."
+            ),
+        },
+        pulse={
+            "waves": [day.isoformat() for day in pulse_wave_days(end)],
+            "mean_first": PULSE_MEAN_FIRST,
+            "mean_last": PULSE_MEAN_LAST,
+            "sd": PULSE_SD,
+            "explanation": (
+                "The pulse survey runs once a quarter; four in five employees answer each wave, "
+                "a normal draw around the wave's mean (sd), rounded and clipped to 0-10. The "
+                "mean rises in equal steps from the first wave to the last, so the firm's eNPS "
+                "rises over the waves."
             ),
         },
         decisions={

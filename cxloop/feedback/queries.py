@@ -1,11 +1,34 @@
 """Read side of feedback."""
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.surveys.models import Answer, Response
 from cxloop.surveys.queries import completed_responses
+
+
+@dataclass(frozen=True)
+class MeetingFilter:
+    """Which meetings a list shows: led by one employee, or by the people of one team (its
+    own, as a team's scorecard counts them), from ``since`` to ``until`` (inclusive)."""
+
+    led_by: int | None = None
+    led_by_team: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def apply(self, records: QuerySet[FaceToFaceRecord]) -> QuerySet[FaceToFaceRecord]:
+        lookups = {
+            "employee_id": self.led_by,
+            "employee__team_id": self.led_by_team,
+            "met_on__gte": self.since,
+            "met_on__lte": self.until,
+        }
+        return records.filter(**{k: v for k, v in lookups.items() if v is not None})
 
 
 def face_to_face_records(team_ids: list[int] | None) -> QuerySet[FaceToFaceRecord]:

@@ -1,11 +1,13 @@
 """A list page's query-string filters: one that names nothing is left out with a message saying
 which field and why, so a stale or hand-edited link still shows the page."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from cxloop.lib.params import ParamError, parse_row_id
+from cxloop.lib.params import ParamError, parse_date, parse_row_id
 
 
 def refuse_filter(request: HttpRequest, label: str, reason: str) -> None:
@@ -28,4 +30,19 @@ def row_id_filter(request: HttpRequest, name: str, label: str, accepted: dict) -
         refuse_filter(request, label, _(error.template) % error.params)
         return None
     accepted[name] = str(value)
+    return value
+
+
+def day_filter(request: HttpRequest, name: str, label: str, accepted: dict) -> dt.date | None:
+    """The day (YYYY-MM-DD) in the query parameter ``name``, as :func:`row_id_filter` takes a
+    row id."""
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        value = parse_date(name, raw)
+    except ParamError as error:
+        refuse_filter(request, label, _(error.template) % error.params)
+        return None
+    accepted[name] = value.isoformat()
     return value

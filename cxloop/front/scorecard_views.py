@@ -106,7 +106,7 @@ def _links(key: str, behind: Behind) -> list[tuple[str, str]]:
     if key == "training_done":
         return [(_("Training"), reverse("training_list"))]
     if key == "meetings_held":
-        return [(_("Meetings"), reverse("face_to_face_list"))]
+        return [(_("Meetings"), _query("face_to_face_list", employee=owner, team=team, **days))]
     if key == "team_enps":
         return [(_("Pulse surveys"), f"{reverse('home')}#pulse")]
     return []

@@ -1,4 +1,5 @@
 import io
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -14,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxloop.customers.queries import customers_of_teams
-from cxloop.feedback.queries import face_to_face_records
+from cxloop.feedback.queries import MeetingFilter, face_to_face_records
 from cxloop.feedback.services import AgreedFollowUp, log_face_to_face
+from cxloop.front.filters import day_filter, row_id_filter
 from cxloop.front.forms import (
     DistributionForm,
     FaceToFaceForm,
@@ -35,6 +37,7 @@ from cxloop.people.queries import (
     answerable_ideas,
     answered_anonymous_ideas,
     employee_of,
+    employees_named,
     may_record_feedback,
     own_ideas,
     role_of,
@@ -116,10 +119,27 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def face_to_face_list(request: HttpRequest) -> HttpResponse:
-    """Meetings logged by the teams the user may see, newest first."""
-    records = face_to_face_records(visible_team_ids(request.user))
+    """Meetings about the customers of the teams the user may see, newest first, filtered as
+    scorecards link to them: ``employee`` (an id: who led the meeting), ``team`` (an id: led
+    by one of its people), ``since`` and ``until`` (days, inclusive); a bad filter is left out
+    with a message."""
+    accepted: dict[str, str] = {}
+    where = MeetingFilter(
+        led_by=row_id_filter(request, "employee", _("Met by"), accepted),
+        led_by_team=row_id_filter(request, "team", _("Team"), accepted),
+        since=day_filter(request, "since", _("From date"), accepted),
+        until=day_filter(request, "until", _("To date"), accepted),
+    )
+    records = where.apply(face_to_face_records(visible_team_ids(request.user)))
     page = Paginator(records, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "may_record": may_record_feedback(request.user)}
+    context = {
+        "page": page,
+        "may_record": may_record_feedback(request.user),
+        "filters": accepted,
+        "query": urlencode(accepted),
+        "teams": visible_teams(request.user).order_by("name"),
+        "led_by": employees_named([where.led_by]).get(where.led_by) if where.led_by else None,
+    }
     return render(request, "front/face_to_face_list.html", context)
 
 

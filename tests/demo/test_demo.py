@@ -72,14 +72,19 @@ class SmallDemoTests(BaseTestCase):
         self.assertGreater(FaceToFaceRecord.objects.exclude(response=None).count(), 50)
         self.assertTrue(Employee.objects.filter(user__username="cx.lead", role="admin").exists())
 
-    def test_it_has_an_anonymous_pulse_survey_and_an_ideas_box(self):
-        pulse = Survey.objects.get(kind="pulse")
-        responses = pulse.responses.all()
-        self.assertGreater(responses.count(), 30)
-        self.assertFalse(responses.exclude(contact=None).exists())
-        self.assertFalse(responses.filter(team=None).exists())
-        self.assertEqual(pulse.participations.count(), responses.count())
-        results = pulse_results(pulse)
+    def test_it_has_an_anonymous_pulse_survey_a_quarter_and_an_ideas_box(self):
+        waves = list(Survey.objects.filter(kind="pulse").order_by("pk"))
+        self.assertEqual(len(waves), len(TRUTH.pulse["waves"]))
+        self.assertEqual([w.is_active for w in waves], [False] * (len(waves) - 1) + [True])
+        for wave, day in zip(waves, TRUTH.pulse["waves"], strict=True):
+            responses = wave.responses.all()
+            self.assertGreater(responses.count(), 30)
+            first = responses.order_by("submitted_at").first().submitted_at.date()
+            self.assertEqual(first.isoformat(), day)
+            self.assertFalse(responses.exclude(contact=None).exists())
+            self.assertFalse(responses.filter(team=None).exists())
+            self.assertEqual(wave.participations.count(), responses.count())
+        results = pulse_results(waves[-1])
         hidden = [t for t in results.teams if t.enps is None]
         self.assertTrue(hidden and all(t.n < 5 for t in hidden))
         self.assertTrue(Idea.objects.filter(author=None).exists())

@@ -47,6 +47,18 @@ class FullDemoRewardTruths:
         self.assertGreater(max(shares) - min(shares), 0.05)  # the figures tell partners apart
         self.assertTrue(all(row.paid_share == 0 for row in rewards.period_payouts(pilot)))
 
+    def test_it_flags_the_partner_who_asks_clients_for_a_ten_and_no_other(self):
+        plan = next(p for p in reward_plans() if p.name == PARTNERS["name"])
+        self.assertEqual(plan.starts_on.isoformat(), TRUTH.rewards["gaming"]["from"])
+        gaming = TRUTH.rewards["gaming"]
+        partner = Employee.objects.get(title=gaming["title"], team__name=gaming["team"])
+        check = rewards.gaming_check(plan, today=TRUTH.end)
+        self.assertTrue(check.baseline_ok)
+        (flag,) = check.flags
+        self.assertEqual((flag.employee_id, flag.kind), (partner.pk, "scores"))
+        self.assertGreater(flag.after, flag.before + 20)  # the NPS of their clients jumped
+        self.assertLess(flag.p_value, 0.01)
+
     def test_it_pays_the_ceo_one_payout_a_quarter(self):
         plan = next(p for p in reward_plans() if p.name == CEO["name"])
         paid = plan_periods(plan).order_by("starts_on")[1]

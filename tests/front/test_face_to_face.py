@@ -144,6 +144,39 @@ class FaceToFaceTests(BaseTestCase):
         self.client.force_login(self.teammate)
         self.assertEqual(len(self.client.get(self.list).context["page"]), 1)
 
+    def test_it_lists_the_meetings_a_scorecard_counts_by_who_led_them_and_when(self):
+        today = timezone.localdate()
+        earlier = (today - dt.timedelta(days=10)).isoformat()
+        self.client.force_login(self.teammate)
+        self.client.post(self.new, self.form())
+        self.client.force_login(self.owner)
+        self.client.post(self.new, self.form(met_on=earlier, notes="Раньше"))
+        self.assertEqual(FaceToFaceRecord.objects.count(), 2)
+
+        def listed(**query):
+            page = self.client.get(self.list, query).context["page"]
+            return sorted(record.employee.user.username for record in page)
+
+        self.assertEqual(listed(), ["owner", "teammate"])
+        self.assertEqual(listed(employee=self.teammate.employee.pk), ["teammate"])
+        self.assertEqual(listed(team=self.team_a.pk, since=today.isoformat()), ["teammate"])
+        self.assertEqual(listed(until=earlier), ["owner"])
+        self.assertEqual(listed(team=self.team_b.pk), [])
+        # A page of a filtered list keeps the filters in its links.
+        response = self.client.get(self.list, {"employee": self.owner.employee.pk})
+        self.assertEqual(response.context["query"], f"employee={self.owner.employee.pk}")
+        self.assertContains(response, str(self.owner.employee))
+
+    def test_it_leaves_out_a_bad_filter_and_says_which(self):
+        self.client.force_login(self.teammate)
+        self.client.post(self.new, self.form())
+        response = self.client.get(self.list, {"since": "2026-13-45", "employee": "x"})
+        self.assertEqual(len(response.context["page"]), 1)
+        refused = [str(m) for m in response.context["messages"] if "фильтр не применён" in str(m)]
+        self.assertEqual(len(refused), 2, refused)
+        self.assertTrue(any(e.startswith("С даты:") and "ГГГГ-ММ-ДД" in e for e in refused))
+        self.assertTrue(any(e.startswith("Кто встречался:") for e in refused))
+
     def test_it_explains_when_there_is_no_interview_guide(self):
         Survey.objects.filter(kind="interview").update(is_active=False)
         self.client.force_login(self.teammate)
