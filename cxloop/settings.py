@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "cxloop.customers",
     "cxloop.journeys",
     "cxloop.surveys",
+    "cxloop.comments",
     "cxloop.feedback",
     "cxloop.facts",
     "cxloop.cases",

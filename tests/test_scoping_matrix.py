@@ -25,6 +25,8 @@ from django.utils import timezone
 from cxloop.api.services import issue_token
 from cxloop.cases.models import AlertRule, AlertRuleVersion, InquiryTopic, RootCause, SlaPolicy
 from cxloop.cases.services import open_case
+from cxloop.comments.services import rebuild as rebuild_comments
+from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact, Customer
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
@@ -103,6 +105,10 @@ CX_LEAD_ONLY = {
     "topic_edit",
     "calendar_list",
     "calendar_edit",
+    "theme_list",
+    "theme_new",
+    "theme_edit",
+    "theme_check",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.
@@ -202,6 +208,10 @@ class ScopingMatrixTests(TestCase):
             by=own,
         )
         cls.idea = submit_idea(f"{MARKER} idea", author=own, anonymous=False, today=WHEN.date())
+        cls.theme = save_theme(
+            None, code="marked", name_ru="Метка", name_en="Marker", phrases_en="comment"
+        )
+        rebuild_comments()  # team A's comment carries the theme
         cls.case = open_case(
             origin="manual",
             title=f"{MARKER} case",
@@ -334,6 +344,8 @@ class ScopingMatrixTests(TestCase):
             "assignment_done": f"/training/assignments/{self.assignment.pk}/done/",
             "assignment_confirm": f"/training/assignments/{self.assignment.pk}/confirm/",
             "idea_answer": f"/ideas/{self.idea.pk}/answer/",
+            "theme_edit": f"/comments/themes/{self.theme.pk}/",
+            "theme_check": f"/comments/themes/{self.theme.pk}/check/",
         }
         calls = {}
         for route, name in _routes():

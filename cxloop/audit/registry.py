@@ -21,6 +21,9 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
     "rule_new": ("response", ""),  # the preview's examples name customers
     "rule_edit": ("response", ""),
     "follow_up_list": ("face_to_face_record", ""),
+    "theme_new": ("answer", ""),  # the preview shows customers' comments
+    "theme_edit": ("answer", ""),  # the preview and the spot-check show customers' comments
+    "comment_list": ("answer", ""),  # customers' comments, with the customer's name
 }
 
 # URL name → why showing it is not a read of a customer's or contact's data.
@@ -138,6 +141,9 @@ EXEMPT: dict[str, str] = {
     "topic_list": "settings of the inquiry form",
     "topic_new": "settings of the inquiry form",
     "topic_edit": "settings of the inquiry form",
+    "theme_list": "themes of comments: phrases, counts and precision; no comment shown",
+    "theme_impact": "themes of comments: counts and NPS by theme; no comment or customer shown",
+    "theme_check": "a write: a verdict on a comment a theme matched",
 }
 
 # Admin models (app_label_modelname) whose list and change pages show personal data.
@@ -185,6 +191,7 @@ ADMIN_OTHER_MODELS: dict[str, str] = {
     "cases_alertrule": "settings",
     "cases_alertruleversion": "settings",
     "cases_notificationpreference": "employees' choices",
+    "comments_theme": "taxonomy",
 }
 
 ADMIN_VIEWS = ("changelist", "change", "history", "delete", "add")

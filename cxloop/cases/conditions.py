@@ -9,7 +9,10 @@ field             op                    value
 ================= ===================== ===============================================
 nps, csat, ces    lte, gte, eq          a whole number on the scale (0–10, 1–5, 1–7)
 touchpoint_rating lte, gte              1–5; optional ``"touchpoint": code`` (absent: any)
-comment           contains_any          words or phrases (any letter case, any alphabet)
+comment           contains_any          words or phrases, matched on lemmas (every form of a
+                                        word, one typo in a long one; not when negated)
+theme             in                    theme codes: the comment speaks of one of them
+sentiment         in                    negative, neutral, positive: the comment's sentiment
 tier              in                    customer tiers
 annual_value      gte, lte              a number, the customer's annual value
 segment           in                    segment ids
@@ -26,7 +29,6 @@ at once (the two agree; a test holds them to it).
 
 import functools
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -35,6 +37,10 @@ import numpy as np
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from cxloop import text
+from cxloop.comments.analysis import Reading, read
+from cxloop.comments.choices import SentimentLabel
+from cxloop.comments.queries import themes
 from cxloop.customers.models import Tier
 from cxloop.customers.queries import all_segments
 from cxloop.journeys.models import Touchpoint
@@ -48,6 +54,8 @@ FIELD_OPS: dict[str, tuple[str, ...]] = {
     "ces": ("lte", "gte", "eq"),
     "touchpoint_rating": ("lte", "gte"),
     "comment": ("contains_any",),
+    "theme": ("in",),
+    "sentiment": ("in",),
     "tier": ("in",),
     "annual_value": ("gte", "lte"),
     "segment": ("in",),
@@ -61,6 +69,8 @@ FIELD_LABELS = {
     "ces": gettext_lazy("CES"),
     "touchpoint_rating": gettext_lazy("touchpoint rating"),
     "comment": gettext_lazy("comment"),
+    "theme": gettext_lazy("comment's theme"),
+    "sentiment": gettext_lazy("comment's sentiment"),
     "tier": gettext_lazy("customer tier"),
     "annual_value": gettext_lazy("annual value"),
     "segment": gettext_lazy("segment"),
@@ -90,6 +100,16 @@ def tier_choices() -> list[tuple[str, str]]:
 
 def channel_choices() -> list[tuple[str, str]]:
     return list(Channel.choices)
+
+
+def sentiment_choices() -> list[tuple[str, str]]:
+    return list(SentimentLabel.choices)
+
+
+def theme_choices() -> list[tuple[str, str]]:
+    """(code, name) of every active theme, for forms; each name in both languages."""
+    active = themes().filter(is_active=True)
+    return [(t.code, name) for t in active for name in (t.name_ru, t.name_en) if name]
 
 
 class ConditionError(ValueError):
@@ -189,6 +209,8 @@ def _phrases(path: str, value: object) -> tuple[str, ...]:
                 % {"count": PHRASE_LENGTH_MAX},
                 phrase,
             )
+        if not text.lemmas(phrase):
+            raise _fail(path, "comment", _("expected words or phrases, none empty"), value)
         phrases.append(" ".join(phrase.split()))
     return tuple(dict.fromkeys(phrases))
 
@@ -251,6 +273,11 @@ def _leaf(path: str, raw: dict) -> Leaf:
         )
     if name == "comment":
         return Leaf(name, op, _phrases(path, value))
+    if name == "theme":
+        known = list(themes().filter(is_active=True).values_list("code", flat=True))
+        return Leaf(name, op, _choices(path, name, value, known))
+    if name == "sentiment":
+        return Leaf(name, op, _choices(path, name, value, SentimentLabel.values))
     if name == "tier":
         return Leaf(name, op, _choices(path, name, value, Tier.values))
     if name == "channel":
@@ -337,25 +364,18 @@ def parse_condition(data: object) -> Node:
 
 
 # Words of a comment -------------------------------------------------------------------------
-# Whole words in any letter case of any alphabet; «ё» is written «е» as often as not. When text
-# analytics lands, lemmas replace this: only comment_matches changes.
-
-
-def _fold(text: str) -> str:
-    return text.casefold().replace("ё", "е")
+# Matched on lemmas by cxloop.text, as themes are: every case and number of a word, one typo in a
+# word of five letters or more, and not where the comment negates the word ("не груб").
 
 
 @functools.lru_cache(maxsize=256)
-def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern:
-    alternatives = (
-        r"\s+".join(re.escape(word) for word in _fold(phrase).split()) for phrase in phrases
-    )
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+def _phrase_matcher(phrases: tuple[str, ...]) -> text.ThemeMatcher:
+    return text.ThemeMatcher({"phrases": list(phrases)})
 
 
-def comment_matches(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether ``text`` contains any of ``phrases`` as whole words, in any letter case."""
-    return bool(text) and _phrase_pattern(phrases).search(_fold(text)) is not None
+def comment_matches(comment: str, phrases: tuple[str, ...]) -> bool:
+    """Whether ``comment`` speaks of any of ``phrases`` (on lemmas, as a theme would)."""
+    return bool(comment) and bool(_phrase_matcher(phrases).themes_of(comment))
 
 
 # One response ---------------------------------------------------------------------------------
@@ -377,6 +397,10 @@ class ResponseFacts:
     in_target_segment: bool = False
     nps_drop: int | None = None  # the contact's previous NPS minus this one
     channel: str = ""
+    reading: Reading | None = None  # the comment's themes and sentiment (None: read it)
+
+    def read_comment(self) -> Reading:
+        return self.reading if self.reading is not None else read([self.comment])[0]
 
 
 def _compare(actual, op: str, value) -> bool:
@@ -395,6 +419,10 @@ def _leaf_matches(leaf: Leaf, facts: ResponseFacts) -> bool:
         return any(_compare(score, leaf.op, leaf.value) for score in facts.ratings.values())
     if name == "comment":
         return comment_matches(facts.comment, leaf.value)
+    if name == "theme":
+        return not set(facts.read_comment().themes).isdisjoint(leaf.value)
+    if name == "sentiment":
+        return facts.read_comment().sentiment in leaf.value
     if name == "tier":
         return facts.tier in leaf.value
     if name == "channel":
@@ -443,6 +471,11 @@ class FactTable:
 
     def __len__(self) -> int:
         return len(self.nps)
+
+    @functools.cached_property
+    def readings(self) -> list[Reading]:
+        """Each comment's themes and sentiment, read once for every leaf that asks."""
+        return read(self.comments)
 
     @functools.cached_property
     def lowest_rating(self) -> np.ndarray:
@@ -495,6 +528,7 @@ class FactTable:
             in_target_segment=_has(self.target_members, customer),
             nps_drop=None if self.nps_drop[row] == MISSING_DROP else int(self.nps_drop[row]),
             channel=str(self.channel[row]),
+            reading=self.readings[row] if "readings" in self.__dict__ else None,
         )
 
 
@@ -530,12 +564,15 @@ def _leaf_column(leaf: Leaf, table: FactTable) -> np.ndarray:
             lowest, highest = table.ratings_of(leaf.touchpoint_id)
         return lowest <= leaf.value if leaf.op == "lte" else highest >= leaf.value
     if name == "comment":
-        hits = np.zeros(len(table), dtype=bool)
-        pattern = _phrase_pattern(leaf.value)
-        for row, text in enumerate(table.comments):
-            if text and pattern.search(_fold(text)):
-                hits[row] = True
-        return hits
+        matcher = _phrase_matcher(leaf.value)
+        # Each distinct comment read once ("спасибо", "ok" and their like recur).
+        found = {c: bool(matcher.themes_of(c)) for c in set(table.comments) if c}
+        return np.array([found.get(comment, False) for comment in table.comments], dtype=bool)
+    if name == "theme":
+        wanted = set(leaf.value)
+        return np.array([not wanted.isdisjoint(r.themes) for r in table.readings], dtype=bool)
+    if name == "sentiment":
+        return np.array([r.sentiment in leaf.value for r in table.readings], dtype=bool)
     if name == "tier":
         return np.isin(table.tier, list(leaf.value))
     if name == "channel":
@@ -561,6 +598,10 @@ def evaluate_table(node: Node, table: FactTable) -> np.ndarray:
 def _value_words(leaf: Leaf, names: dict) -> str:
     if leaf.field == "comment":
         return ", ".join(f"«{phrase}»" for phrase in leaf.value)
+    if leaf.field == "theme":
+        return ", ".join(names.get(("theme", code), code) for code in leaf.value)
+    if leaf.field == "sentiment":
+        return ", ".join(str(SentimentLabel(value).label) for value in leaf.value)
     if leaf.field == "tier":
         return ", ".join(str(Tier(value).label) for value in leaf.value)
     if leaf.field == "channel":

@@ -27,6 +27,7 @@ from cxloop.cases.evaluate import (
     triggered_pairs,
 )
 from cxloop.cases.models import AlertRule, AlertRuleVersion, SlaPolicy
+from cxloop.comments.queries import themes
 from cxloop.customers.models import Segment
 from cxloop.journeys.models import Touchpoint
 
@@ -85,14 +86,16 @@ def save_rule(
 
 
 def in_words(node: Node) -> str:
-    """The condition in words in the active language, touchpoints and segments by their names
-    (not their codes and ids)."""
+    """The condition in words in the active language, touchpoints, segments and themes by their
+    names (not their codes and ids)."""
     codes = {leaf.touchpoint_code for leaf in leaves(node) if leaf.touchpoint_code}
     segments = {s for leaf in leaves(node) if leaf.field == "segment" for s in leaf.value}
     names: dict = {
         ("touchpoint", tp.code): tp.name for tp in Touchpoint.objects.filter(code__in=codes)
     }
     names |= {("segment", seg.pk): seg.label for seg in Segment.objects.filter(pk__in=segments)}
+    codes = {code for leaf in leaves(node) if leaf.field == "theme" for code in leaf.value}
+    names |= {("theme", theme.code): theme.name for theme in themes().filter(code__in=codes)}
     return describe(node, names)
 
 

@@ -9,6 +9,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from tqdm import tqdm
 
+from cxloop.comments.services import rebuild as enrich_comments
+from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.demo import organisation as org
 from cxloop.demo.cases import build_cases
@@ -17,6 +19,7 @@ from cxloop.demo.ideas import answer_ideas
 from cxloop.demo.initiatives import plant_initiatives
 from cxloop.demo.rewards import plant_reward_plans
 from cxloop.demo.simulate import PASSWORD, DemoData, simulate
+from cxloop.demo.themes import THEMES
 from cxloop.demo.training import plant_training
 from cxloop.demo.truth import PlantedTruth
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -534,6 +537,20 @@ def _employee_voice(data: DemoData, employees: list[Employee], w: _Writer) -> No
     )
 
 
+def plant_themes() -> None:
+    """The firm's taxonomy (:mod:`cxloop.demo.themes`), as its CX lead would write it."""
+    for order, spec in enumerate(THEMES, start=1):
+        save_theme(
+            None,
+            code=spec.key,
+            name_ru=spec.name_ru,
+            name_en=spec.name_en,
+            phrases_ru="\n".join(spec.phrases_ru),
+            phrases_en="\n".join(spec.phrases_en),
+            order=order,
+        )
+
+
 def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> DemoData:
     """Simulate the demo from ``truth`` and store it; all or nothing."""
     data = simulate(truth, size=size)
@@ -572,5 +589,7 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         answer_ideas(truth)
         plant_training(truth, data.training, employees=employees, touchpoints=touchpoints)
         plant_reward_plans(truth)
+        plant_themes()
+        enrich_comments()  # as the worker would have, each on its arrival
         bar.update(max(0, bar.total - bar.n))
     return data

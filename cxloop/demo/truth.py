@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 from cxloop.demo.organisation import FIRM, LUCKY_TEAM, PRACTICES, TARGET_SEGMENT, TEAMS
+from cxloop.demo.themes import THEMES, TOUCHPOINT_THEMES
 
 MONTHS = 24
 
@@ -204,6 +205,7 @@ class PlantedTruth:
     training: dict = field(default_factory=dict)
     rewards: dict = field(default_factory=dict)
     pulse: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -352,6 +354,17 @@ def planted_truth(*, seed: int, end: dt.date) -> PlantedTruth:
                 "a normal draw around the wave's mean (sd), rounded and clipped to 0-10. The "
                 "mean rises in equal steps from the first wave to the last, so the firm's eNPS "
                 "rises over the waves."
+            ),
+        },
+        comments={
+            "themes": [spec.key for spec in THEMES],
+            "touchpoint_themes": {code: list(keys) for code, keys in TOUCHPOINT_THEMES.items()},
+            "explanation": (
+                "Each comment is written about a touchpoint (its response's event, or a low or "
+                "high rating of a relationship survey) with the sentiment of its score; the "
+                "firm's taxonomy (cxloop/demo/themes.py) names, for each touchpoint, the themes "
+                "its comments are about. Every comment is enriched with language, sentiment and "
+                "themes."
             ),
         },
         decisions={

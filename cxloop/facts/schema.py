@@ -7,7 +7,8 @@ themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: customers.owner_id (the weigh-in ranks people by their customers)
+SCHEMA_VERSION = 3  # 2: customers.owner_id (the weigh-in ranks people by their customers)
+# 3: comments and themes (issue #14)
 
 # Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
 # schema module stays free of Django).
@@ -106,10 +107,48 @@ SEGMENTS = pa.schema(
     ]
 )
 
+COMMENTS = pa.schema(
+    [
+        _field("answer_id", pa.int64(), "the comment (a text answer) in the database"),
+        _field("response_id", pa.int64(), "the response the comment belongs to"),
+        _field("submitted_at", UTC_MICROSECONDS, "the response's submitted_at"),
+        _field("survey_id", pa.int32(), "the response's survey"),
+        _field("survey_kind", pa.string(), "the response's survey kind"),
+        _field("channel", pa.string(), "the response's channel"),
+        _field("customer_id", pa.int64(), "the response's customer", nullable=True),
+        _field("team_id", pa.int32(), "the response's team_id", nullable=True),
+        _field(
+            "touchpoint_id",
+            pa.int32(),
+            "the touchpoint the comment is about: its question's, else the response's",
+            nullable=True,
+        ),
+        _field("nps", pa.int8(), "the response's NPS answer, 0–10", nullable=True),
+        _field("language", pa.string(), "ru, en or other (detected)"),
+        _field("sentiment", pa.string(), "negative, neutral or positive"),
+        _field("score", pa.float32(), "sentiment score, from −1 (negative) to 1 (positive)"),
+        _field(
+            "themes",
+            pa.list_(pa.int32()),
+            "ids of the themes found in it (table themes), in the taxonomy's order",
+        ),
+    ]
+)
+
+THEMES = pa.schema(
+    [
+        _field("theme_id", pa.int32(), "the theme's id in the database"),
+        _field("code", pa.string(), "the theme's code"),
+        _field("name_ru", pa.string(), "its name in Russian"),
+        _field("name_en", pa.string(), "its name in English"),
+        _field("is_active", pa.bool_(), "whether comments are matched against it now"),
+    ]
+)
+
 # Tables partitioned by month ("YYYY-MM" of submitted_at in UTC, the partition key, not stored
 # in the files) and whole tables, by their name in the store.
-MONTHLY = {"responses": RESPONSES, "answers": ANSWERS}
-WHOLE = {"customers": CUSTOMERS, "segments": SEGMENTS}
+MONTHLY = {"responses": RESPONSES, "answers": ANSWERS, "comments": COMMENTS}
+WHOLE = {"customers": CUSTOMERS, "segments": SEGMENTS, "themes": THEMES}
 
 
 def doc(field: pa.Field) -> str:

@@ -92,9 +92,10 @@ def stored_months(table: str, *, base: Path | None = None) -> set[str]:
 class MonthCounts:
     responses: int
     answers: int
+    comments: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {"responses": self.responses, "answers": self.answers}
+        return {"responses": self.responses, "answers": self.answers, "comments": self.comments}
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ class Manifest:
             version=str(data["version"]),
             written_at=dt.datetime.fromisoformat(data["written_at"]),
             months={
-                check_month(m): MonthCounts(int(c["responses"]), int(c["answers"]))
+                check_month(m): MonthCounts(
+                    int(c["responses"]), int(c["answers"]), int(c.get("comments", 0))
+                )
                 for m, c in data["months"].items()
             },
         )

@@ -17,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxloop.comments import queries as comment_queries
 from cxloop.facts import queries, store
-from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
+from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENTS, THEMES
 
 # progress(month, months): one more of ``months`` months has been staged.
 Progress = Callable[[str, int], None]
@@ -138,9 +139,13 @@ def _write_months(
     for month in months:
         responses, answers = _month_tables(context, month)
         if responses.num_rows:
+            comments = _comments_table(context, month, responses)
             writer.write(responses, store.month_path("responses", month, base=writer.base))
             writer.write(answers, store.month_path("answers", month, base=writer.base))
-            counts[month] = store.MonthCounts(responses.num_rows, answers.num_rows)
+            writer.write(comments, store.month_path("comments", month, base=writer.base))
+            counts[month] = store.MonthCounts(
+                responses.num_rows, answers.num_rows, comments.num_rows
+            )
         if progress is not None:
             progress(month, len(months))
     return counts
@@ -149,6 +154,7 @@ def _write_months(
 def _write_whole_tables(writer: store.Writer, context: _Context) -> None:
     writer.write(context.customers, store.table_path("customers", base=writer.base))
     writer.write(_segments_table(), store.table_path("segments", base=writer.base))
+    writer.write(_themes_table(), store.table_path("themes", base=writer.base))
 
 
 # Building the tables ------------------------------------------------------------------------
@@ -240,6 +246,70 @@ def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
 
 def _cast(array: pa.Array, schema: pa.Schema, name: str) -> pa.Array:
     return pc.cast(array, schema.field(name).type)  # safe: an id too large fails loudly
+
+
+def _comments_table(context: _Context, month: str, responses: pa.Table) -> pa.Table:
+    """The enriched comments of the month's responses, with the keys of their response."""
+    start, end = store.month_bounds(month)
+    raw = _columns(
+        comment_queries.insight_rows(context.survey_ids, start, end),
+        ("answer_id", "response_id", "touchpoint_id", "language", "sentiment", "score"),
+        {
+            "answer_id": pa.int64(),
+            "response_id": pa.int64(),
+            "touchpoint_id": pa.int64(),
+            "language": pa.string(),
+            "sentiment": pa.string(),
+            "score": pa.float32(),
+        },
+    )
+    themes: dict[int, list[int]] = {}
+    for answer_id, theme_id in comment_queries.theme_rows(context.survey_ids, start, end):
+        themes.setdefault(answer_id, []).append(theme_id)
+    keys = raw["response_id"]
+
+    def of_response(name: str) -> pa.Array:
+        return _lookup(keys, responses["response_id"], responses[name])
+
+    own = raw["touchpoint_id"]
+    touchpoint = pc.if_else(
+        pc.is_null(own), of_response("touchpoint_id"), _cast(own, COMMENTS, "touchpoint_id")
+    )
+    return pa.Table.from_arrays(
+        [
+            raw["answer_id"],
+            keys,
+            of_response("submitted_at"),
+            of_response("survey_id"),
+            of_response("survey_kind"),
+            of_response("channel"),
+            of_response("customer_id"),
+            of_response("team_id"),
+            touchpoint,
+            of_response("nps"),
+            raw["language"],
+            raw["sentiment"],
+            raw["score"],
+            pa.array(
+                [themes.get(a, []) for a in raw["answer_id"].to_pylist()],
+                type=pa.list_(pa.int32()),
+            ),
+        ],
+        schema=COMMENTS,
+    ).sort_by([("submitted_at", "ascending"), ("answer_id", "ascending")])
+
+
+def _themes_table() -> pa.Table:
+    rows = comment_queries.theme_table_rows()
+    names = ("theme_id", "code", "name_ru", "name_en", "is_active")
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.Table.from_arrays(
+        [
+            pa.array(values, type=THEMES.field(name).type)
+            for name, values in zip(names, columns, strict=True)
+        ],
+        schema=THEMES,
+    )
 
 
 def _first_nps(response_ids: pa.Array, answers: dict[str, pa.Array], orders: pa.Array):

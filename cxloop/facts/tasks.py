@@ -65,3 +65,9 @@ def on_responses_recorded(sender, *, months: set[str], **kwargs) -> None:
     # robust: the announcement stands whatever happens to the queue; a failure to enqueue is
     # logged, and the store catches up with the next announcement or `cxloop facts rebuild`.
     transaction.on_commit(lambda: schedule.months_written(months), robust=True)
+
+
+def on_comments_enriched(sender, *, months: set[str], **kwargs) -> None:
+    """Receiver of :data:`cxloop.comments.signals.comments_enriched`, sent once the comments'
+    insights are committed: schedule the refresh of their months."""
+    schedule.months_written(set(months))

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from cxloop.cases.choices import OPEN_STATES
+from cxloop.comments.queries import themes
 from cxloop.customers.queries import target_segments
 from cxloop.front.insight_views import insight_filters
 from cxloop.front.loop_views import widest_case_tab
@@ -26,6 +27,7 @@ from cxloop.improvements.queries import latest_rollback_alerts, may_propose
 from cxloop.insights import charts
 from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.loop import touchpoint_cases
+from cxloop.insights.negative_themes import TopComplaintQuery
 from cxloop.journeys.queries import active_journeys
 from cxloop.people.queries import subtree_ids
 
@@ -85,6 +87,30 @@ def _evidence(scope, filters, touchpoint_id: int) -> str:
         if filters.team_id is not None:
             params["team"] = filters.team_id
     return f"{reverse('response_list')}?{urlencode(params)}"
+
+
+def _complaint(scope, filters, found, names: dict[int, str]) -> dict | None:
+    """The card's top complaint: the theme of the most negative comments about the touchpoint,
+    linked to those comments in the explorer."""
+    if found is None or found.theme_id not in names:
+        return None
+    params = {
+        "touchpoint": found.touchpoint_id,
+        "theme": found.theme_id,
+        "sentiment": "negative",
+        **_period_params(scope),
+    }
+    if filters.is_valid():
+        if filters.segment_id is not None:
+            params["segment"] = filters.segment_id
+        if filters.team_id is not None:
+            params["team"] = filters.team_id
+    return {
+        "theme": names[found.theme_id],
+        "comments": found.comments,
+        "negative": found.negative,
+        "href": f"{reverse('comment_list')}?{urlencode(params)}",
+    }
 
 
 def _month(value: str | None) -> dt.date | None:
@@ -154,6 +180,8 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         now=timezone.now(),
         team_ids=tuple(subtree_ids(filters.team_id)) if filters.team_id is not None else None,
     )
+    complaints = TopComplaintQuery(scope=scope).run()
+    theme_names = {theme.pk: theme.name for theme in themes()}
     # The roll-back watch's alerts whose case is still open: a badge linking to the case.
     rollbacks = latest_rollback_alerts(touchpoints, case_states=OPEN_STATES)
     columns = [
@@ -183,6 +211,7 @@ def journey_map(request: HttpRequest) -> HttpResponse:
                     "since": _month(result.card(tp.pk).signal and result.card(tp.pk).signal.since),
                     "cases": cases.get(tp.pk),
                     "rollback": rollbacks.get(tp.pk),
+                    "complaint": _complaint(scope, filters, complaints.get(tp.pk), theme_names),
                 }
                 for tp in stage.touchpoints.all()
             ],

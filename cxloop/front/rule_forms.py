@@ -17,6 +17,8 @@ from cxloop.cases.conditions import (
     SCORE_FIELDS,
     ConditionError,
     channel_choices,
+    sentiment_choices,
+    theme_choices,
     tier_choices,
 )
 from cxloop.cases.rules import sla_policies
@@ -31,7 +33,7 @@ COMBINATORS = [
     ("any", gettext_lazy("any of these (OR)")),
 ]
 WHOLE_NUMBER_FIELDS = (*SCORE_FIELDS, "touchpoint_rating", "nps_drop")
-LIST_FIELDS = ("comment", "tier", "segment", "channel")
+LIST_FIELDS = ("comment", "tier", "segment", "channel", "theme", "sentiment")
 JSON_MAX = 20_000  # characters of a condition written as JSON
 
 
@@ -204,6 +206,10 @@ def _value(name: str, raw: str) -> object:
             return [_code(item, tier_choices()) for item in items]
         if name == "channel":
             return [_code(item, channel_choices()) for item in items]
+        if name == "theme":
+            return [_code(item, theme_choices()) for item in items]
+        if name == "sentiment":
+            return [_code(item, sentiment_choices()) for item in items]
         if name == "segment":
             return [_segment_id(item) for item in items]
         return items

@@ -47,7 +47,8 @@ __all__ = [
 class FactTables:
     """The store's tables on one backend, and the manifest they were registered from.
 
-    ``answers`` and ``responses`` carry the partition key ``month`` (``"YYYY-MM"``, a string).
+    ``answers``, ``responses`` and ``comments`` carry the partition key ``month`` (``"YYYY-MM"``,
+    a string). ``comments`` and ``themes`` are None on an engine that did not register them.
     """
 
     answers: ir.Table
@@ -55,6 +56,8 @@ class FactTables:
     customers: ir.Table
     segments: ir.Table
     manifest: Manifest
+    comments: ir.Table | None = None
+    themes: ir.Table | None = None
 
     @property
     def months(self) -> tuple[str, ...]:
@@ -97,18 +100,21 @@ class FactStore:
             return None
         if self._tables is not None and self._tables.manifest.version == manifest.version:
             return self._tables
+        months = sorted(manifest.months)
         monthly = {}
-        for name in ("answers", "responses"):
-            files = [
-                str(self.directory / name / f"month={m}" / "part-0.parquet")
-                for m in sorted(manifest.months)
-            ]
-            monthly[name] = self.con.read_parquet(
-                files, table_name=name, hive_partitioning=True, hive_types_autocast=False
-            )
+        for name in ("answers", "responses", "comments"):
+            paths = [self.directory / name / f"month={m}" / "part-0.parquet" for m in months]
+            files = [str(path) for path in paths if name != "comments" or path.exists()]
+            # Comments came with schema 3: a store written without them (a synthetic one, a
+            # test's) has none, and the queries over them answer nothing.
+            if files:
+                monthly[name] = self.con.read_parquet(
+                    files, table_name=name, hive_partitioning=True, hive_types_autocast=False
+                )
         whole = {
-            name: self.con.read_parquet(str(self.directory / f"{name}.parquet"), table_name=name)
-            for name in ("customers", "segments")
+            name: self.con.read_parquet(str(path), table_name=name)
+            for name in ("customers", "segments", "themes")
+            if (path := self.directory / f"{name}.parquet").exists() or name != "themes"
         }
         self._tables = FactTables(manifest=manifest, **monthly, **whole)
         return self._tables

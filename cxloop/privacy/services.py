@@ -28,6 +28,7 @@ from django.utils import timezone
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
 from cxloop.audit.models import AuditEvent
+from cxloop.comments.services import forget_blanked
 from cxloop.customers.models import Contact
 from cxloop.facts import store, sync
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -299,6 +300,7 @@ def erase_contact(contact_id: int) -> Erased:
         months = _months_of(response_ids)
         comments = Answer.objects.filter(response_id__in=response_ids).exclude(text="")
         comment_count = comments.update(text="")
+        forget_blanked()
         Response.objects.filter(pk__in=response_ids).update(
             contact=None, invitation=None, source_key=""
         )
@@ -456,6 +458,7 @@ def apply_retention(*, now: dt.datetime | None = None) -> Retained:
                 .exclude(text="")
                 .update(text="")
             )
+            forget_blanked()
             if blanked:
                 audit.record(
                     Action.ERASE,

@@ -7,8 +7,8 @@ packages (docs/text-model-card.md says how the weights were made and how well th
 """
 
 from cxloop.text.language import detect_language
-from cxloop.text.lemmas import lemmas
-from cxloop.text.sentiment import Sentiment, sentiment
+from cxloop.text.lemmas import lemmas, word_forms
+from cxloop.text.sentiment import Sentiment, engine_name, sentiment
 from cxloop.text.suggest import SuggestedTheme, suggest_themes
 from cxloop.text.themes import ThemeMatcher, assign_themes
 
@@ -18,7 +18,9 @@ __all__ = [
     "ThemeMatcher",
     "assign_themes",
     "detect_language",
+    "engine_name",
     "lemmas",
     "sentiment",
     "suggest_themes",
+    "word_forms",
 ]

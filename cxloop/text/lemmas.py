@@ -38,6 +38,30 @@ def part_of_speech(word: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def word_forms(word: str, *, limit: int = 160) -> tuple[str, ...]:
+    """Every form of the Russian lexemes ``word`` may be a form of (its three likeliest
+    readings, as pymorphy3 ranks them: «стали» is «стать» or «сталь»), each spelt with «ё» and
+    with «е»; ``word`` (normalised) first, at most ``limit`` in all. For a search that must find
+    a word in any of its forms where no stemmer is at hand; other words are returned alone."""
+    word = normal_word(word)
+    if not any("а" <= letter <= "я" for letter in word):
+        return (word,)
+    forms = {word}
+    readings: set[tuple[str, str | None]] = set()
+    for parse in _morph().parse(word):
+        reading = (parse.normal_form, parse.tag.POS)
+        if reading in readings:
+            continue
+        if len(readings) == 3:
+            break
+        readings.add(reading)
+        forms.update(form.word for form in parse.lexeme)
+    spelt = {variant for form in forms for variant in (form, form.replace("ё", "е"))}
+    spelt.discard(word)
+    return (word, *sorted(spelt)[: limit - 1])
+
+
 _LETTER_RUN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 

@@ -16,15 +16,27 @@ negated occurrences.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from cxloop.text.lemmas import lemma_of, part_of_speech, words
-from cxloop.text.tokens import ABSENCE, NEGATORS, many_texts, negated_words
+import razdel
+
+from cxloop.text.lemmas import _LETTER_RUN, lemma_of, part_of_speech, words
+from cxloop.text.tokens import ABSENCE, NEGATORS, many_texts, negated_words, normal_word
 
 Taxonomy = Mapping[str, Iterable[str]]
 
 _FUZZY_MIN_LENGTH = 5  # shorter words have too many neighbours one typo away
+# A phrase of these alone ("the", "и", "в") would match most comments: it has no word to match.
+_FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "NPRO"})  # not INTJ: «спасибо»
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for"}
+    | {"with", "from", "as", "is", "are", "was", "were", "be", "been", "am", "do", "does"}
+    | {"did", "have", "has", "had", "i", "me", "my", "we", "our", "you", "your", "he", "she"}
+    | {"it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here"}
+    | {"so", "than", "then", "too", "very"}
+)
+_NEAR_CACHE = 200_000  # word forms remembered by a matcher
 _PHRASE_GAP = 2  # words a phrase may have between its own ("доставка моего заказа")
 _TURNING = NEGATORS - ABSENCE
 
@@ -49,7 +61,9 @@ class ThemeMatcher:
     def __init__(self, taxonomy: Taxonomy):
         self.themes = tuple(taxonomy)
         self._phrases: list[_Phrase] = []
+        self._by_first: dict[str, list[_Phrase]] = defaultdict(list)  # first lemma → phrases
         self._by_lemma: dict[str, set[str]] = defaultdict(set)  # lemma or typo key → lemmas
+        self._near: dict[tuple[str, str], frozenset[str]] = {}  # word → phrase lemmas near it
         for theme, entries in taxonomy.items():
             if isinstance(entries, str):
                 raise ValueError(f"taxonomy[{theme!r}]: expected a list of phrases, got a string")
@@ -60,9 +74,11 @@ class ThemeMatcher:
         found = [lemma_of(word) for word in words(entry)]
         negated = bool(found) and found[0] in NEGATORS
         found = found[1:] if negated else found
-        if not found:
+        if not found or all(_is_function_word(lemma) for lemma in found):
             raise ValueError(f"taxonomy[{theme!r}]: the phrase {entry!r} has no words")
-        self._phrases.append(_Phrase(theme, tuple(found), negated))
+        phrase = _Phrase(theme, tuple(found), negated)
+        self._phrases.append(phrase)
+        self._by_first[found[0]].append(phrase)
         for lemma in found:
             for key in _typo_keys(lemma):
                 self._by_lemma[key].add(lemma)
@@ -70,48 +86,149 @@ class ThemeMatcher:
     def themes_of(self, text: str) -> tuple[str, ...]:
         """The themes of one comment, in the taxonomy's order."""
         found = self._words_of(text)
-        hits: dict[str, list[int]] = defaultdict(list)  # phrase lemma → positions
+        hits = self._hits(found)
+        matched = {
+            phrase.theme for phrase in self._candidates(hits) if _phrase_in(phrase, hits, found)
+        }
+        return tuple(theme for theme in self.themes if theme in matched)
+
+    def _candidates(self, hits: dict[str, list[int]]) -> list[_Phrase]:
+        """The phrases whose first word is in the comment: only they can occur in it."""
+        return [phrase for lemma in hits for phrase in self._by_first.get(lemma, ())]
+
+    def spans_of(self, text: str, theme: str | None = None) -> tuple[tuple[int, int], ...]:
+        """Where in ``text`` the words are that made a phrase (of ``theme``, or of any theme)
+        match: (start, end) character offsets, in order, touching or overlapping ones merged.
+
+        Every place a phrase occurs is marked; a word whose normal form differs in length from
+        the text's ("don't") is marked whole.
+        """
+        located = _located_words(text)
+        found = self._words_from([surface for surface, _start, _end in located])
+        hits = self._hits(found)
+        spans = sorted(
+            located[position][1:]
+            for phrase in self._candidates(hits)
+            if theme is None or phrase.theme == theme
+            for occurrence in _occurrences(phrase, hits, found)
+            for position in occurrence
+        )
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return tuple(merged)
+
+    def _hits(self, found: list[_Word]) -> dict[str, list[int]]:
+        """Phrase lemma → the positions of the words that are it (or one typo from it)."""
+        hits: dict[str, list[int]] = defaultdict(list)
         for position, word in enumerate(found):
             for lemma in self._phrase_lemmas_near(word):
                 hits[lemma].append(position)
-        matched = {phrase.theme for phrase in self._phrases if _phrase_in(phrase, hits, found)}
-        return tuple(theme for theme in self.themes if theme in matched)
+        return hits
 
     def _words_of(self, text: str) -> list[_Word]:
-        surfaces = words(text)
+        return self._words_from(words(text))
+
+    def _words_from(self, surfaces: list[str]) -> list[_Word]:
         turned = negated_words(surfaces, scope=1, negators=_TURNING)
         return [
             _Word(lemma_of(surface), surface, negated and part_of_speech(surface) != "NOUN")
             for surface, negated in zip(surfaces, turned, strict=True)
         ]
 
-    def _phrase_lemmas_near(self, word: _Word) -> set[str]:
-        near = set()
-        for form in {word.lemma, word.surface}:
-            for key in _typo_keys(form):
-                near |= {
-                    lemma for lemma in self._by_lemma.get(key, ()) if _one_typo_apart(form, lemma)
-                }
-        return near
+    def _phrase_lemmas_near(self, word: _Word) -> frozenset[str]:
+        """The phrase lemmas the word is, or is one typo from; remembered per word form (a
+        million comments have a few hundred thousand distinct words)."""
+        key = (word.lemma, word.surface)
+        if key not in self._near:
+            if len(self._near) >= _NEAR_CACHE:
+                self._near.clear()
+            near: set[str] = set()
+            for form in {word.lemma, word.surface}:
+                for typo_key in _typo_keys(form):
+                    near |= {
+                        lemma
+                        for lemma in self._by_lemma.get(typo_key, ())
+                        if _one_typo_apart(form, lemma)
+                    }
+            self._near[key] = frozenset(near)
+        return self._near[key]
+
+
+def _is_function_word(lemma: str) -> bool:
+    if lemma in _ENGLISH_FUNCTION_WORDS:
+        return True
+    return "а" <= lemma[:1] <= "я" and part_of_speech(lemma) in _FUNCTION_POS
 
 
 def _phrase_in(phrase: _Phrase, hits: dict[str, list[int]], found: list[_Word]) -> bool:
     """Whether the phrase's lemmas occur in order, each within a short gap of the one before."""
+    return next(_occurrences(phrase, hits, found), None) is not None
+
+
+def _occurrences(
+    phrase: _Phrase, hits: dict[str, list[int]], found: list[_Word]
+) -> Iterator[tuple[int, ...]]:
+    """The positions of the phrase's words, for each place where it occurs."""
     first, *rest = phrase.lemmas
     for start in hits.get(first, ()):
         if found[start].negated != phrase.negated:
             continue
-        position = start
+        positions = [start]
         for lemma in rest:
             following = [
-                p for p in hits.get(lemma, ()) if position < p <= position + 1 + _PHRASE_GAP
+                p
+                for p in hits.get(lemma, ())
+                if positions[-1] < p <= positions[-1] + 1 + _PHRASE_GAP
             ]
             if not following:
                 break
-            position = following[0]
+            positions.append(following[0])
         else:
-            return True
-    return False
+            yield tuple(positions)
+
+
+def _located_words(text: str) -> list[tuple[str, int, int]]:
+    """:func:`~cxloop.text.lemmas.words` with each word's (start, end) in ``text``: the same
+    normalisation of each run of letters, the same razdel tokens, mapped back to the offsets
+    of the text as written."""
+    text = text or ""
+    pieces: list[str] = []
+    # (start in the normal text, its end, start in the text, its end) of each run of letters
+    runs: list[tuple[int, int, int, int]] = []
+    shift, previous = 0, 0
+    for run in _LETTER_RUN.finditer(text):
+        pieces.append(text[previous : run.start()])
+        normal = normal_word(run.group())
+        start = run.start() + shift
+        runs.append((start, start + len(normal), run.start(), run.end()))
+        pieces.append(normal)
+        shift += len(normal) - len(run.group())
+        previous = run.end()
+    pieces.append(text[previous:])
+    normal_text = "".join(pieces)
+
+    def where(position: int, *, end: bool) -> int:
+        """The offset in ``text`` of ``position`` in the normal text."""
+        offset = 0
+        for normal_start, normal_end, start, stop in runs:
+            if normal_start <= position - end < normal_end:
+                if normal_end - normal_start == stop - start:  # same length: letter for letter
+                    return start + position - normal_start
+                return stop if end else start
+            if normal_start > position - end:
+                break
+            offset = stop - normal_end
+        return position + offset
+
+    return [
+        (token.text, where(token.start, end=False), where(token.stop, end=True))
+        for token in razdel.tokenize(normal_text)
+        if any(c.isalpha() for c in token.text)
+    ]
 
 
 def _typo_keys(word: str) -> set[str]:

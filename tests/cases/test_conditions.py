@@ -1,11 +1,13 @@
 """The condition language of alert rules: every field and op, AND/OR nesting, comment words
-in any case and alphabet on word boundaries, and refusals that name the field and value."""
+on lemmas (every form, any case, not when negated), the comment's themes and sentiment, and
+refusals that name the field and value."""
 
 from decimal import Decimal
 
 from django.test import SimpleTestCase
 from django.utils import translation
 
+from cxloop import text
 from cxloop.cases.conditions import (
     ConditionError,
     ResponseFacts,
@@ -14,6 +16,7 @@ from cxloop.cases.conditions import (
     matches,
     parse_condition,
 )
+from cxloop.cases.rules import in_words
 from cxloop.test import BaseTestCase
 from tests.cases.test_evaluate import World
 
@@ -23,14 +26,21 @@ def leaf(field, op, value, **more):
 
 
 class CommentWordsTests(SimpleTestCase):
-    def test_it_matches_whole_words_in_any_case_and_alphabet(self):
+    def test_it_matches_every_form_of_a_word_in_any_case_on_word_boundaries(self):
         self.assertTrue(comment_matches("Опять СЧЁТ с ошибкой", ("счет",)))
+        self.assertTrue(comment_matches("счетов не получали", ("счёт",)))  # genitive plural
+        self.assertTrue(comment_matches("счетам нет конца", ("счета",)))
         self.assertTrue(comment_matches("the Invoice was late", ("invoice",)))
+        self.assertTrue(comment_matches("two invoices", ("invoice",)))
         self.assertTrue(comment_matches("ждали  очень\nдолго", ("очень долго",)))
-        self.assertFalse(comment_matches("счетовод пришёл", ("счет",)))  # not a whole word
-        self.assertFalse(comment_matches("invoices", ("invoice",)))
+        self.assertFalse(comment_matches("счетовод пришёл", ("счет",)))  # another word
         self.assertFalse(comment_matches("", ("счет",)))
-        self.assertTrue(comment_matches("цена (x+1)?", ("x+1",)))  # no regex from the user
+        self.assertTrue(comment_matches("цена (x+1)?", ("цена",)))  # no regex from the user
+
+    def test_a_negated_word_does_not_match_it(self):
+        self.assertTrue(comment_matches("Менеджер был грубый", ("грубый",)))
+        self.assertFalse(comment_matches("Менеджер был не грубый", ("грубый",)))
+        self.assertFalse(comment_matches("the staff were not rude", ("rude",)))
 
 
 class MatchTests(SimpleTestCase):
@@ -103,6 +113,29 @@ class WorldConditionTests(BaseTestCase):
         self.assertFalse(matches(parse_condition(leaf("target_segment", "is", True)), inside))
         target = ResponseFacts(in_target_segment=True)
         self.assertTrue(matches(parse_condition(leaf("target_segment", "is", True)), target))
+
+    def test_the_comments_theme_and_sentiment_as_the_enrichment_reads_them(self):
+        billed = ResponseFacts(comment="Ужасно, счета с ошибками, всё плохо")
+        praised = ResponseFacts(comment="Great, thank you!")
+        theme = parse_condition(leaf("theme", "in", ["billing"]))
+        self.assertTrue(matches(theme, billed))  # «счета» is a form of «счёт»
+        self.assertFalse(matches(theme, praised))
+        self.assertFalse(matches(theme, ResponseFacts()))  # no comment, no theme
+        negative = parse_condition(leaf("sentiment", "in", ["negative"]))
+        self.assertEqual(
+            matches(negative, billed), text.sentiment([billed.comment])[0].label == "negative"
+        )
+        self.assertFalse(matches(parse_condition(leaf("sentiment", "in", ["negative"])), praised))
+        self.assertFalse(matches(negative, ResponseFacts()))  # no comment, no sentiment
+        with translation.override("en"):
+            with self.assertRaisesMessage(ConditionError, 'unknown value "weather"'):
+                parse_condition(leaf("theme", "in", ["weather"]))
+            with self.assertRaisesMessage(ConditionError, 'unknown value "angry"'):
+                parse_condition(leaf("sentiment", "in", ["angry"]))
+            self.assertEqual(
+                in_words(parse_condition(leaf("theme", "in", ["billing", "speed"]))),
+                "comment's theme is one of Billing, Speed",
+            )
 
     def test_refusals_name_the_place_field_and_value(self):
         w = self.world

@@ -19,6 +19,7 @@ from cxloop.cases.choices import CaseState, EventKind, Origin, OwnerKind, Priori
 from cxloop.cases.conditions import MISSING_DROP, matches, parse_condition
 from cxloop.cases.evaluate import Context, evaluate, load_batch, matches_of, plan
 from cxloop.cases.models import AlertRuleVersion, Case, CaseTrigger, SlaPolicy
+from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind
 from cxloop.front.case_views import timeline
 from cxloop.journeys.models import Journey, Stage, Touchpoint
@@ -102,6 +103,8 @@ class World:
         )
         self.picked = Segment.objects.create(name="Отобранные", kind=SegmentKind.MANUAL)
         self.picked.members.add(self.beta)
+        save_theme(None, code="billing", name_ru="Счета", name_en="Billing", phrases_ru="счёт")
+        save_theme(None, code="speed", name_ru="Скорость", name_en="Speed", phrases_en="late")
 
     def contact(self, customer: Customer, name: str = "Анна") -> Contact:
         return Contact.objects.create(customer=customer, name=name)
@@ -174,8 +177,18 @@ def random_condition(rng: random.Random, world: World, depth: int = 0) -> dict:
             "target_segment",
             "nps_drop",
             "channel",
+            "theme",
+            "sentiment",
         ]
     )
+    if field == "theme":
+        return {"field": field, "op": "in", "value": rng.sample(["billing", "speed"], 1)}
+    if field == "sentiment":
+        return {
+            "field": field,
+            "op": "in",
+            "value": rng.sample(["negative", "neutral", "positive"], rng.randint(1, 2)),
+        }
     if field in KINDS:
         high = {"nps": 10, "csat": 5, "ces": 7}[field]
         return {
@@ -227,7 +240,16 @@ class BulkEqualsPlainTests(BaseTestCase):
         rng = random.Random(11)
         customers = [world.alpha, world.beta, None]
         contacts = [world.contact(world.alpha), world.contact(world.beta, "Bob")]
-        words = ["Счёт пришёл поздно", "всё ДОЛГО", "invoice late again", "ok", "", "счетовод"]
+        words = [
+            "Счёт пришёл поздно",
+            "всё ДОЛГО",
+            "invoice late again",
+            "ok",
+            "",
+            "счетовод",
+            "Ужасно, счета с ошибками",
+            "Great, thank you!",
+        ]
         cls.responses = []
         for day in range(120):
             contact = rng.choice([*contacts, None])

@@ -21,6 +21,7 @@ from tests.demo.test_demo_initiatives import FullDemoInitiativeTruths
 from tests.demo.test_demo_rewards import FullDemoRewardTruths
 from tests.demo.test_demo_rollback import FullDemoRollbackTruths
 from tests.demo.test_demo_scorecards import FullDemoScorecardTruths
+from tests.demo.test_demo_text import FullDemoTextTruths
 from tests.demo.test_demo_training import FullDemoTrainingTruths
 from tests.demo.test_demo_truths import FullDemoTruths
 from tests.demo.test_demo_weigh_in import FullDemoWeighInTruths
@@ -38,6 +39,7 @@ class FullDemoTests(
     FullDemoScorecardTruths,
     FullDemoTrainingTruths,
     FullDemoIdeaTruths,
+    FullDemoTextTruths,
     OwnFactStore,
     TestCase,
 ):

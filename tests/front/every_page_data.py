@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from cxloop.cases import inquiries
 from cxloop.cases.models import Case, InquiryTopic, RootCause, SlaPolicy
+from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact
 from cxloop.facts.sync import rebuild
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
@@ -88,6 +89,8 @@ URL_KWARGS = {
     "assignment_done": lambda d: {"pk": d.assignment.pk},
     "assignment_confirm": lambda d: {"pk": d.assignment.pk},
     "idea_answer": lambda d: {"pk": d.idea.pk},
+    "theme_edit": lambda d: {"pk": _theme(d).pk},
+    "theme_check": lambda d: {"pk": _theme(d).pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -103,6 +106,9 @@ EXTRA_QUERIES = {
     "initiative_new": ["?touchpoint={billing.pk}&from=touchpoint&metric=rating"],
     "initiative_list": ["?state=&overdue=1"],
     "decision_list": ["?kind=system&verdict=worse&touchpoint={billing.pk}"],
+    "theme_impact": ["?segment=all&order=frequency", "?touchpoint={billing.pk}", "?order=loudness"],
+    "comment_list": ["?q=счёт&sentiment=negative", "?sentiment=angry"],
+    "face_to_face_list": ["?employee=x&since=2026-02-30"],
 }
 USERNAME = "lead"
 
@@ -156,6 +162,20 @@ def make_every_page_data() -> SimpleNamespace:
     data.course, data.assignment = _course(data.lead.employee, other.employee)
     data.session = client.cookies["sessionid"].value
     return data
+
+
+def _theme(data: SimpleNamespace):
+    """A theme for the theme editor, made on first use."""
+    if not hasattr(data, "theme"):
+        data.theme = save_theme(
+            None,
+            code="billing-editor",
+            name_ru="Счета",
+            name_en="Billing",
+            phrases_ru="счёт",
+            phrases_en="invoice",
+        )
+    return data.theme
 
 
 def _course(lead: Employee, other: Employee):

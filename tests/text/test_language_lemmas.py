@@ -2,7 +2,7 @@
 
 import pytest
 
-from cxloop.text import detect_language, lemmas
+from cxloop.text import detect_language, lemmas, word_forms
 
 LANGUAGES = [
     ("Не могу дозвониться в поддержку уже второй день", "ru"),
@@ -57,3 +57,12 @@ def test_it_keeps_negations_as_they_are():
 def test_it_refuses_an_unknown_language():
     with pytest.raises(ValueError, match="language"):
         lemmas("text", language="de")
+
+
+def test_word_forms_are_every_form_of_the_word_and_no_other_word():
+    forms = word_forms("Счёт")
+    assert forms[0] == "счет"
+    assert {"счета", "счетов", "счетам", "счёте", "счете"} <= set(forms)
+    assert not any(form.startswith("счетчик") or form.startswith("счётчик") for form in forms)
+    assert word_forms("invoices") == ("invoices",)
+    assert len(word_forms("делать", limit=10)) == 10

@@ -94,3 +94,11 @@ def test_it_suggests_themes_that_separate_the_comments():
     marks = [{"деньга", "доставка", "связь"} & set(theme.phrases) for theme in themes]
     assert sorted(mark.pop() for mark in marks if len(mark) == 1) == ["деньга", "доставка", "связь"]
     assert suggest_themes(texts, k=3) == themes  # same texts, same seed, same answer
+
+
+def test_a_phrase_of_function_words_alone_is_refused():
+    for phrase in ("и", "в", "the", "a", "не", "of the"):
+        with pytest.raises(ValueError, match="has no words"):
+            ThemeMatcher({"x": [phrase]})
+    for phrase in ("на время", "in time", "нет связи", "thanks", "спасибо"):
+        assert ThemeMatcher({"x": [phrase]}).themes == ("x",)
