@@ -10,6 +10,7 @@ insights are computed afresh from the fact store (DuckDB warm, as in a running w
 """
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import subprocess
@@ -39,6 +40,11 @@ PAGES = [
     ("customer (largest)", "/customers/{customer}/"),
     ("contact", "/contacts/{contact}/"),
     ("meetings", "/feedback/"),
+    ("comments", "/comments/"),
+    ("comments, searched", "/comments/?q=счёт"),
+    ("comments of a theme in a year", "/comments/?theme={theme}&since={year_ago}"),
+    ("themes and NPS", "/comments/impact/"),
+    ("themes and NPS, all customers", "/comments/impact/?segment=all&order=frequency"),
 ]
 
 
@@ -72,6 +78,7 @@ def main() -> None:
     from django.core.cache import cache
     from django.test import Client
 
+    from cxloop.comments.models import Theme
     from cxloop.customers.models import Contact, Customer
     from cxloop.journeys.models import Touchpoint
     from cxloop.surveys.models import Response
@@ -83,6 +90,11 @@ def main() -> None:
         "response": Response.objects.filter(state="completed").latest("submitted_at").pk,
         "customer": Customer.objects.order_by("-annual_value").first().pk,
         "contact": Contact.objects.order_by("pk").first().pk,
+        "theme": Theme.objects.order_by("order").first().pk,
+        "year_ago": (
+            Response.objects.latest("submitted_at").submitted_at.date().replace(day=1)
+            - dt.timedelta(days=365)
+        ).isoformat(),
     }
     client.get("/journey/")  # load the views, open DuckDB
     print(f"{'page':40} {'uncached':>10} {'cached':>8}")
