@@ -48,8 +48,11 @@ def customer_comments() -> QuerySet[Answer]:
 
 
 def have_comments(response_ids: list[int]) -> bool:
-    """Whether any of these responses has a customer's comment."""
-    return customer_comments().filter(response_id__in=response_ids).exists()
+    """Whether any of these (announced, so not pulse) responses has a comment. Asked inside the
+    announcement's transaction: through the answers' (kind, score, response) index, a text
+    answer having no score, it reads these responses' comments alone, not every comment."""
+    texts = Answer.objects.filter(kind="text", score__isnull=True, response_id__in=response_ids)
+    return texts.exclude(text="").exists()
 
 
 def comments_of(response_ids: list[int]) -> list[tuple[int, int, str]]:
