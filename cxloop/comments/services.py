@@ -1,6 +1,5 @@
 """Write side of the comments: enrich comments with what :mod:`cxloop.text` finds in them."""
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from cxloop import text
 from cxloop.comments import analysis, preview, queries
 from cxloop.comments.models import CommentInsight, CommentTheme, Theme
 from cxloop.comments.signals import comments_enriched
-from cxloop.surveys.models import Response
+from cxloop.surveys.queries import submission_months
 
 # Comments enriched per transaction by a rebuild: each batch commits on its own, so that a
 # rebuild stopped halfway resumes where it was, and SQLite's write lock is held briefly.
@@ -69,14 +68,9 @@ def enrich(rows: list[tuple[int, int, str]], taxonomy: queries.Taxonomy | None =
         CommentInsight.objects.filter(pk__in=ids).delete()
         CommentInsight.objects.bulk_create(insights)
         CommentTheme.objects.bulk_create(links)
-        months = _months({row[1] for row in rows})
+        months = submission_months({row[1] for row in rows})
         transaction.on_commit(lambda: comments_enriched.send(sender=CommentInsight, months=months))
     return len(insights)
-
-
-def _months(response_ids: set[int]) -> set[str]:
-    moments = Response.objects.filter(pk__in=response_ids).values_list("submitted_at", flat=True)
-    return {moment.astimezone(dt.UTC).strftime("%Y-%m") for moment in moments if moment}
 
 
 def enrich_responses(response_ids: list[int]) -> int:

@@ -33,6 +33,7 @@ from cxloop.customers.models import Contact
 from cxloop.facts import store, sync
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.surveys.models import Answer, Invitation, Response
+from cxloop.surveys.queries import submission_months
 
 ERASED = "[erased]"
 
@@ -265,14 +266,6 @@ def _scrub(text: str, needles: list[str]) -> str:
     return text
 
 
-def _months_of(response_ids: list[int]) -> set[str]:
-    moments = Response.objects.filter(pk__in=response_ids, submitted_at__isnull=False)
-    return {
-        m.astimezone(dt.UTC).strftime("%Y-%m")
-        for m in moments.values_list("submitted_at", flat=True)
-    }
-
-
 def _after_write(months: set[str]) -> None:
     """Rewrite the fact store's months now (not in a debounced task: the erasure is not done
     while an old file still holds the data) and drop every cached result."""
@@ -297,7 +290,7 @@ def erase_contact(contact_id: int) -> Erased:
         contact = _contact(contact_id)
         needles = _needles(contact)
         response_ids = list(_responses_of(contact).values_list("pk", flat=True))
-        months = _months_of(response_ids)
+        months = submission_months(response_ids)
         comments = Answer.objects.filter(response_id__in=response_ids).exclude(text="")
         comment_count = comments.update(text="")
         forget_blanked()
@@ -440,7 +433,7 @@ def apply_retention(*, now: dt.datetime | None = None) -> Retained:
                 started_at__lt=_before(settings.RETENTION_RESPONSES_DAYS, now)
             )
             ids = list(old.values_list("pk", flat=True))
-            months |= _months_of(ids)
+            months |= submission_months(ids)
             Answer.objects.filter(response_id__in=ids).delete()
             deleted = Response.objects.filter(pk__in=ids).delete()[1].get("surveys.Response", 0)
             if deleted:

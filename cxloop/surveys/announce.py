@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from cxloop.lib.months import utc_month
 from cxloop.lib.pending import PendingRuns
 from cxloop.surveys.models import Response, ResponseState
 from cxloop.surveys.signals import responses_pending, responses_recorded
@@ -119,6 +120,6 @@ def _act_then_claim(batch: int) -> tuple[int, int]:
 def _mark(rows: list[tuple[int, dt.datetime]]) -> None:
     ids = [pk for pk, _ in rows]
     Response.objects.filter(pk__in=ids).update(announced_at=timezone.now())
-    months = {submitted.astimezone(dt.UTC).strftime("%Y-%m") for _, submitted in rows}
+    months = {utc_month(submitted) for _, submitted in rows}
     responses_recorded.send(sender=Response, response_ids=ids, months=months)
     logger.info("announced %d responses", len(ids))

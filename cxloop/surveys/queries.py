@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cxloop.customers.queries import segment_by_id, segment_customers
 from cxloop.journeys.models import Touchpoint
+from cxloop.lib.months import utc_month
 from cxloop.prefetch import attach
 from cxloop.search import contains_text
 from cxloop.surveys.models import (
@@ -451,3 +452,9 @@ def invitation_counts_by_owner(
     return {
         row["contact__customer__owner_id"]: (row["delivered"], row["completed"]) for row in rows
     }
+
+
+def submission_months(response_ids) -> set[str]:
+    """The months (:func:`~cxloop.lib.months.utc_month`) of these responses' submissions."""
+    rows = Response.objects.filter(pk__in=list(response_ids), submitted_at__isnull=False)
+    return {utc_month(moment) for moment in rows.values_list("submitted_at", flat=True)}
