@@ -414,10 +414,31 @@ def run_watch(*, today: dt.date | None = None, now: dt.datetime | None = None, s
     }
 
 
-def on_facts_refreshed(sender, **kwargs) -> None:
+# The UTC day of this process's last watch after a refresh (see on_facts_refreshed).
+_watched_on: dt.date | None = None
+
+
+def on_facts_refreshed(sender, *, written=None, **kwargs) -> None:
     """Receiver of :data:`cxloop.facts.signals.facts_refreshed`: run the watch on the new
-    version of the store (``settings.ROLLBACK_WATCH`` False turns it off)."""
+    version of the store (``settings.ROLLBACK_WATCH`` False turns it off).
+
+    Under a steady stream of answers the store is refreshed every few seconds, each time for
+    the current month alone; the watch reads complete periods only, so such a refresh cannot
+    change what it finds. It is skipped then, except for the first refresh of a UTC day in this
+    process (a month that has just ended, a standard that took effect today)."""
+    global _watched_on
     if not getattr(settings, "ROLLBACK_WATCH", True):
         return
-    result = run_watch()
+    now = timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    if _watched_on == today and written is not None and _only_open_months(written, today):
+        return
+    _watched_on = today
+    result = run_watch(today=today, now=now)
     log.info("roll-back watch: %s", result)
+
+
+def _only_open_months(written, today: dt.date) -> bool:
+    """Whether a refresh wrote and removed only months not over on ``today``."""
+    current = f"{today:%Y-%m}"
+    return all(month >= current for month in (*written.months, *written.removed))

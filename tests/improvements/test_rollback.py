@@ -19,9 +19,11 @@ from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
 from cxloop.facts.signals import facts_refreshed
 from cxloop.facts.store import Manifest, MonthCounts, month_path, new_version, table_path
 from cxloop.facts.store import writing as store_writing
+from cxloop.facts.sync import Written
 from cxloop.improvements import services
 from cxloop.improvements.models import RollbackAlert
 from cxloop.improvements.queries import latest_rollback_alerts, rollback_alerts
+from cxloop.insights import rollback
 from cxloop.insights.initiatives import initiative_effect
 from cxloop.insights.rollback import record_alarms, run_watch, watch_touchpoints, watches
 from cxloop.journeys.models import Touchpoint
@@ -264,6 +266,21 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
             set(RollbackAlert.objects.values_list("touchpoint_id", flat=True)),
             {self.billing.pk, self.status.pk},
         )
+
+    def test_a_refresh_of_the_open_month_alone_skips_the_watch_once_it_ran_that_day(self):
+        today = dt.datetime.now(dt.UTC).date()
+        current = Written("v", (f"{today:%Y-%m}",), (), 1, 1, 1, 0.0)
+        past = Written("v", ("2026-01",), (), 1, 1, 1, 0.0)
+        self.addCleanup(setattr, rollback, "_watched_on", None)
+        rollback._watched_on = today
+        facts_refreshed.send(sender=None, written=current)
+        self.assertFalse(RollbackAlert.objects.exists())  # nothing it reads has changed
+        rollback._watched_on = today - dt.timedelta(days=1)
+        facts_refreshed.send(sender=None, written=current)  # the day's first: a month may end
+        self.assertEqual(RollbackAlert.objects.count(), 2)
+        RollbackAlert.objects.all().delete()
+        facts_refreshed.send(sender=None, written=past)  # a complete month rewritten
+        self.assertEqual(RollbackAlert.objects.count(), 2)
 
     def test_the_cycle_review_and_the_badges_read_the_alerts(self):
         run_watch(today=TODAY, now=NOW)
