@@ -473,6 +473,12 @@ class FactTable:
         return len(self.nps)
 
     @functools.cached_property
+    def comment_words(self) -> dict[str, text.CommentWords]:
+        """Each distinct comment's words, read once for every comment leaf ("спасибо", "ok" and
+        their like recur; reading is most of what a leaf costs)."""
+        return {c: text.comment_words(c) for c in set(self.comments) if c}
+
+    @functools.cached_property
     def readings(self) -> list[Reading]:
         """Each comment's themes and sentiment, read once for every leaf that asks."""
         return read(self.comments)
@@ -565,8 +571,7 @@ def _leaf_column(leaf: Leaf, table: FactTable) -> np.ndarray:
         return lowest <= leaf.value if leaf.op == "lte" else highest >= leaf.value
     if name == "comment":
         matcher = _phrase_matcher(leaf.value)
-        # Each distinct comment read once ("спасибо", "ok" and their like recur).
-        found = {c: bool(matcher.themes_of(c)) for c in set(table.comments) if c}
+        found = {c: bool(matcher.themes_in(w)) for c, w in table.comment_words.items()}
         return np.array([found.get(comment, False) for comment in table.comments], dtype=bool)
     if name == "theme":
         wanted = set(leaf.value)

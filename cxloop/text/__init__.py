@@ -10,13 +10,15 @@ from cxloop.text.language import detect_language
 from cxloop.text.lemmas import lemmas, word_forms
 from cxloop.text.sentiment import Sentiment, engine_name, sentiment
 from cxloop.text.suggest import SuggestedTheme, suggest_themes
-from cxloop.text.themes import ThemeMatcher, assign_themes
+from cxloop.text.themes import CommentWords, ThemeMatcher, assign_themes, comment_words
 
 __all__ = [
+    "CommentWords",
     "Sentiment",
     "SuggestedTheme",
     "ThemeMatcher",
     "assign_themes",
+    "comment_words",
     "detect_language",
     "engine_name",
     "lemmas",

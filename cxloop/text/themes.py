@@ -18,6 +18,7 @@ negated occurrences.
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import razdel
 
@@ -48,8 +49,7 @@ class _Phrase:
     negated: bool
 
 
-@dataclass(frozen=True)
-class _Word:
+class _Word(NamedTuple):  # a tuple: a million comments make tens of millions of them
     lemma: str
     surface: str
     negated: bool
@@ -85,7 +85,10 @@ class ThemeMatcher:
 
     def themes_of(self, text: str) -> tuple[str, ...]:
         """The themes of one comment, in the taxonomy's order."""
-        found = self._words_of(text)
+        return self.themes_in(comment_words(text))
+
+    def themes_in(self, found: "CommentWords") -> tuple[str, ...]:
+        """The themes of a comment read once by :func:`comment_words` (for several matchers)."""
         hits = self._hits(found)
         matched = {
             phrase.theme for phrase in self._candidates(hits) if _phrase_in(phrase, hits, found)
@@ -104,7 +107,7 @@ class ThemeMatcher:
         the text's ("don't") is marked whole.
         """
         located = _located_words(text)
-        found = self._words_from([surface for surface, _start, _end in located])
+        found = _words_from([surface for surface, _start, _end in located])
         hits = self._hits(found)
         spans = sorted(
             located[position][1:]
@@ -129,16 +132,6 @@ class ThemeMatcher:
                 hits[lemma].append(position)
         return hits
 
-    def _words_of(self, text: str) -> list[_Word]:
-        return self._words_from(words(text))
-
-    def _words_from(self, surfaces: list[str]) -> list[_Word]:
-        turned = negated_words(surfaces, scope=1, negators=_TURNING)
-        return [
-            _Word(lemma_of(surface), surface, negated and part_of_speech(surface) != "NOUN")
-            for surface, negated in zip(surfaces, turned, strict=True)
-        ]
-
     def _phrase_lemmas_near(self, word: _Word) -> frozenset[str]:
         """The phrase lemmas the word is, or is one typo from; remembered per word form (a
         million comments have a few hundred thousand distinct words)."""
@@ -156,6 +149,22 @@ class ThemeMatcher:
                     }
             self._near[key] = frozenset(near)
         return self._near[key]
+
+
+CommentWords = list[_Word]
+
+
+def comment_words(text: str) -> CommentWords:
+    """A comment's words as every matcher reads them: lemma, form, and whether negated."""
+    return _words_from(words(text))
+
+
+def _words_from(surfaces: list[str]) -> CommentWords:
+    turned = negated_words(surfaces, scope=1, negators=_TURNING)
+    return [
+        _Word(lemma_of(surface), surface, negated and part_of_speech(surface) != "NOUN")
+        for surface, negated in zip(surfaces, turned, strict=True)
+    ]
 
 
 def _is_function_word(lemma: str) -> bool:

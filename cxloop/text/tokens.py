@@ -5,6 +5,7 @@ all three must meet the same word in a taxonomy or in the trained weights, so ev
 through :func:`normal_word` before anything looks at it.
 """
 
+import functools
 import html
 import re
 import unicodedata
@@ -63,6 +64,7 @@ def without_noise(text: str) -> str:
     return _NOISE.sub(" ", html.unescape(text or ""))
 
 
+@functools.lru_cache(maxsize=200_000)  # words recur: a million comments hold far fewer
 def normal_word(word: str) -> str:
     """Lower case, "ё" as "е", no accents or soft hyphens, and one alphabet per word."""
     word = unicodedata.normalize("NFC", word.lower()).replace("ё", "е").replace("\u00ad", "")
