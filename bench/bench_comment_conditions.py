@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_enrich import _comment as generated_comment  # noqa: E402
 from bench.machine import cpu_name  # noqa: E402
 from cxloop import text  # noqa: E402
-from cxloop.demo.comments import TOUCHPOINT_CODES, compose_comment  # noqa: E402
 
 CONDITIONS = (("счёт", "invoice", "ошибка"), ("долго",))  # bench_rules.py's comment leaves
 
@@ -38,14 +38,7 @@ def distinct_comments(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     found: dict[str, None] = {}
     while len(found) < count:
-        comment = compose_comment(
-            rng,
-            touchpoint=rng.choice(TOUCHPOINT_CODES),
-            sentiment=rng.choice(("negative", "mixed", "positive")),
-            language="ru" if rng.random() < 0.7 else "en",
-            other_touchpoint=rng.choice(TOUCHPOINT_CODES) if rng.random() < 0.45 else None,
-        )
-        found[comment] = None
+        found[generated_comment(rng)] = None
     return list(found)
 
 

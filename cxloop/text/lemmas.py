@@ -66,8 +66,8 @@ _LETTER_RUN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
 # Most comments are plain prose: words of one alphabet, joined by single hyphens at most, and
-# spaces and punctuation that razdel always splits off. Their words are the runs of letters, ten
-# times faster than razdel; anything else (digits, apostrophes, "т.е.", links, mentions, a dash or
+# spaces and punctuation that razdel always splits off. Their words are the runs of letters, read
+# in half razdel's time; anything else (digits, apostrophes, "т.е.", links, mentions, a dash or
 # hyphen at a word's edge, a word of two alphabets) goes through razdel. A test holds the two to
 # the same words on every text of the training sets and the demo's comments.
 _NOT_PLAIN_CHARACTER = re.compile(r"[^\w\s.,!?;:()\"«»„“”—–…-]|[\d_]")
