@@ -26,6 +26,7 @@ from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from psycopg.pq import TransactionStatus
 
 # Monotonic seconds by which the current request must be done; None outside a request. A
 # context variable, so that each thread (granian's blocking thread, the test client) has its own.
@@ -77,16 +78,42 @@ def _refuse_when_late(execute, sql, params, many, context):
     return execute(sql, params, many, context)
 
 
-def _limit_statements(wrapper, seconds: float) -> None:
-    """Sets ``statement_timeout`` on a PostgreSQL connection, once per connection (a SET is a
-    round trip); inside a transaction every time, since a rollback undoes it."""
+def _limit_statements(wrapper, seconds: float, stack: ExitStack) -> None:
+    """Sets ``statement_timeout`` on a PostgreSQL connection for the request.
+
+    Outside a transaction the limit stays on the connection, set once (a SET is a round trip):
+    every later statement on a server's connection belongs to a request. Inside a caller's
+    transaction (a test's, a view called from a command) the caller's own limit comes back when
+    the request ends, so that its later work — the deferred foreign-key checks at its commit,
+    which cover everything the transaction wrote — is not cut short by the request's limit.
+    """
     wrapper.ensure_connection()
     wanted = (wrapper.connection, max(1, round(seconds * 1000)))
-    if wrapper.in_atomic_block or getattr(wrapper, "_cxloop_statement_timeout", None) != wanted:
-        with wrapper.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{wanted[1]}"])
-        if not wrapper.in_atomic_block:
-            wrapper._cxloop_statement_timeout = wanted
+    if wrapper.in_atomic_block:
+        callers_limit = _set_statement_timeout(wrapper, f"{wanted[1]}")
+        stack.callback(_restore_limit, wrapper, callers_limit)
+    elif getattr(wrapper, "_cxloop_statement_timeout", None) != wanted:
+        _set_statement_timeout(wrapper, f"{wanted[1]}")
+        wrapper._cxloop_statement_timeout = wanted
+
+
+def _set_statement_timeout(wrapper, limit: str) -> str:
+    """Sets the connection's ``statement_timeout`` and returns the one it had, in a round trip."""
+    with wrapper.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('statement_timeout'), "
+            "set_config('statement_timeout', %s, false)",
+            [limit],
+        )
+        return cursor.fetchone()[0]
+
+
+def _restore_limit(wrapper, limit: str) -> None:
+    # An aborted transaction (a statement stopped at the deadline aborts it) refuses every
+    # statement until its rollback, and the rollback undoes the SET anyway.
+    raw = wrapper.connection
+    if raw is not None and raw.info.transaction_status != TransactionStatus.INERROR:
+        _set_statement_timeout(wrapper, limit)
 
 
 def is_timeout(error: BaseException) -> bool:
@@ -116,7 +143,7 @@ class RequestDeadlineMiddleware:
                     if wrapper.vendor == "sqlite":
                         _guard_sqlite(wrapper)  # opened before this module was loaded
                     elif wrapper.vendor == "postgresql":
-                        _limit_statements(wrapper, seconds)
+                        _limit_statements(wrapper, seconds, stack)
                     stack.enter_context(wrapper.execute_wrapper(_refuse_when_late))
                 return self.get_response(request)
         finally:

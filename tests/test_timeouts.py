@@ -84,6 +84,15 @@ class RequestTimeoutTests(BaseTestCase):
             self.assertEqual(cursor.fetchone()[0], 2_000_000)
         self.assertGreater(time.monotonic() - started, 0.01)
 
+    def test_it_leaves_no_limit_behind_in_the_callers_transaction(self):
+        """A request run inside a transaction (as each test is) leaves the transaction's later
+        statements unlimited: on PostgreSQL the limit set for the request is undone after it."""
+        self.client.force_login(self.owner)
+        self.assertEqual(self.client.get("/").status_code, 200)
+        with override_settings(REQUEST_TIMEOUT=0.01), connection.cursor() as cursor:
+            cursor.execute(COUNT_TO_TWO_MILLION)
+            self.assertEqual(cursor.fetchone()[0], 2_000_000)
+
     @override_settings(REQUEST_TIMEOUT=0)
     def test_it_sets_no_limit_when_the_setting_is_zero(self):
         self.client.force_login(self.owner)
