@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_enrich import _comment as generated_comment  # noqa: E402
+from bench.bench_enrich import demo_comment  # noqa: E402
 from bench.machine import cpu_name  # noqa: E402
 from cxloop import text  # noqa: E402
 
@@ -38,7 +38,7 @@ def distinct_comments(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     found: dict[str, None] = {}
     while len(found) < count:
-        found[generated_comment(rng)] = None
+        found[demo_comment(rng)] = None
     return list(found)
 
 

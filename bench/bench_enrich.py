@@ -71,14 +71,17 @@ def build(comments: int) -> None:
             )
             Answer.objects.bulk_create(
                 [
-                    Answer(response=response, question=question, kind="text", text=_comment(rng))
+                    Answer(
+                        response=response, question=question, kind="text", text=demo_comment(rng)
+                    )
                     for response in responses
                 ]
             )
         print(f"  built {start + size:,} comments", file=sys.stderr)
 
 
-def _comment(rng: random.Random) -> str:
+def demo_comment(rng: random.Random) -> str:
+    """A comment as the demo's clients write them: any touchpoint, sentiment, language."""
     from cxloop.demo.comments import TOUCHPOINT_CODES, compose_comment
 
     return compose_comment(

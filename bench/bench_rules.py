@@ -1,14 +1,16 @@
 """Alert rules over a backlog: 1,000,000 responses against 20 rules.
 
     python bench/bench_rules.py [--responses 1000000] [--repeats 3] [--workers 2]
-        [--dir /tmp/cxloop-bench-rules] [--skip-opening]
+        [--dir /tmp/cxloop-bench-rules] [--skip-opening] [--comments demo|six]
 
 Builds (once; reused while --responses matches) a SQLite database in --dir: 20,000 customers of
 every tier with owners in 10 teams, 60,000 contacts, 20 touchpoints, 4 segments (one a target),
 one survey asking NPS, CSAT, CES, two touchpoint ratings and a comment, and the responses, all
 submitted in the last 14 days so that every one is in a live rule's window (the worst case),
-with about 4.6 answers each, inserted with executemany in large transactions. Then 20 rules over
-every field of the condition language.
+with about 4.6 answers each, inserted with executemany in large transactions. Half the responses
+have a comment: with ``--comments demo`` (the default) each drawn from the demo's generator, so
+that nearly all are distinct, as in a real backlog; with ``--comments six`` one of six short
+texts (the figures before 2026-12-06). Then 20 rules over every field of the condition language.
 
 Timed, ``--repeats`` times each, medians printed:
 
@@ -38,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_enrich import demo_comment
 from machine import cpu_name
 
 CUSTOMERS = 20_000
@@ -45,7 +48,9 @@ CONTACTS_PER_CUSTOMER = 3
 TEAMS = 10
 MEMBERS_PER_TEAM = 5
 TOUCHPOINTS = 20
-WORDS = ["счёт пришёл с ошибкой", "долго ждали", "всё хорошо", "invoice was wrong", "спасибо", ""]
+SIX_COMMENTS = [
+    "счёт пришёл с ошибкой", "долго ждали", "всё хорошо", "invoice was wrong", "спасибо", ""
+]  # fmt: skip
 
 
 def setup_django(directory: str) -> None:
@@ -89,7 +94,7 @@ def rules_conditions(target: int, picked: int) -> list[dict]:
     ]  # fmt: skip
 
 
-def build(responses: int, seed: int = 0) -> None:
+def build(responses: int, comments: str, seed: int = 0) -> None:
     """The synthetic organisation, customers and responses (see the module's docstring)."""
     from django.contrib.auth.models import User
     from django.core.management import call_command
@@ -194,7 +199,8 @@ def build(responses: int, seed: int = 0) -> None:
                 rated = rng.choice(touchpoints).pk
                 answer_rows.append((pk, question.pk, "rating", rated, rng.randint(1, 5), ""))
             if rng.random() < 0.5:
-                answer_rows.append((pk, questions[5].pk, "text", None, None, rng.choice(WORDS)))
+                said = demo_comment(rng) if comments == "demo" else rng.choice(SIX_COMMENTS)
+                answer_rows.append((pk, questions[5].pk, "text", None, None, said))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(insert_response, response_rows)
             cursor.executemany(insert_answer, answer_rows)
@@ -208,7 +214,7 @@ def build(responses: int, seed: int = 0) -> None:
             None, name_ru=f"Правило {i + 1}", condition=condition, owner_kind=owner_kinds[i % 3],
             team=teams[i % TEAMS], priority="normal", sla_policy=policy, now=now,
         )  # fmt: skip
-    Path(os.environ["CXLOOP_DATA_DIR"], "bench-rules.txt").write_text(str(responses))
+    Path(os.environ["CXLOOP_DATA_DIR"], "bench-rules.txt").write_text(f"{responses} {comments}")
 
 
 def evaluate_only(worker: int, workers: int) -> tuple[int, int]:
@@ -292,15 +298,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", default="/tmp/cxloop-bench-rules")
     parser.add_argument("--skip-opening", action="store_true")
+    parser.add_argument("--comments", choices=("demo", "six"), default="demo")
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     setup_django(args.dir)
     marker = Path(args.dir, "bench-rules.txt")
-    if not marker.exists() or marker.read_text() != str(args.responses):
+    if not marker.exists() or marker.read_text() != f"{args.responses} {args.comments}":
         for leftover in Path(args.dir).glob("cxloop.sqlite3*"):
             leftover.unlink()
         print(f"building {args.responses:,} responses in {args.dir} …", flush=True)  # noqa: T201
-        build(args.responses)
+        build(args.responses, args.comments)
     print(f"{cpu_name()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")  # noqa: T201
     runs = []
     for _ in range(args.repeats):

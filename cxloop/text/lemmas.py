@@ -62,7 +62,7 @@ def word_forms(word: str, *, limit: int = 160) -> tuple[str, ...]:
     return (word, *sorted(spelt)[: limit - 1])
 
 
-_LETTER_RUN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_LETTER_RUN = re.compile(r"([^\W\d_]+(?:[-'’][^\W\d_]+)*)")  # a group: split keeps the runs
 
 
 # Most comments are plain prose: words of one alphabet, joined by single hyphens at most, and
@@ -71,12 +71,17 @@ _LETTER_RUN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # hyphen at a word's edge, a word of two alphabets) goes through razdel. A test holds the two to
 # the same words on every text of the training sets and the demo's comments.
 _NOT_PLAIN_CHARACTER = re.compile(r"[^\w\s.,!?;:()\"«»„“”—–…-]|[\d_]")
-_NOT_PLAIN_JOIN = re.compile(  # "т.е.", "-сервис", "увы-", "мтс–ua": razdel's own rules
-    r"\.[^\W\d_]|(?<![^\W\d_])-[^\W\d_]|(?<=[^\W\d_])-(?![^\W\d_])"
-    r"|(?<=[^\W\d_])[–—]|[–—][^\W\d_]"
+# "т.е.", "-сервис", "увы-", "мтс–ua": razdel's own rules. Each alternative starts on the dot or
+# dash it is about and looks around from there, so that the search skips to those characters
+# instead of trying every position of the text.
+_NOT_PLAIN_JOIN = re.compile(
+    r"[-.–—](?:(?<=\.)(?=[^\W\d_])"  # a dot before a letter
+    r"|(?<=-)(?<![^\W\d_]-)(?=[^\W\d_])"  # a hyphen before a letter but not after one
+    r"|(?<=[^\W\d_]-)(?![^\W\d_])"  # a hyphen after a letter but not before one
+    r"|(?<=[^\W\d_][–—])|(?<=[–—])(?=[^\W\d_]))"  # a dash touching a letter
 )
-_LATIN = re.compile(r"[a-z]")
-_TWO_ALPHABETS = re.compile(r"[a-z][^\W\d_]*[^\W\da-z_]|[^\W\da-z_][^\W\d_]*[a-z]")
+_LATIN_RUN = re.compile(r"[a-z]+")
+_LETTER = re.compile(r"[^\W\d_]")
 _PLAIN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
@@ -85,7 +90,17 @@ def _plain(text: str) -> bool:
     that are cheap on the usual comment first)."""
     if _NOT_PLAIN_CHARACTER.search(text) or _NOT_PLAIN_JOIN.search(text):
         return False
-    return text.isascii() or not _LATIN.search(text) or not _TWO_ALPHABETS.search(text)
+    return text.isascii() or not _has_word_of_two_alphabets(text)
+
+
+def _has_word_of_two_alphabets(text: str) -> bool:
+    """Whether a run of Latin letters touches another letter (a search for two alphabets in one
+    word would try every position; the Latin runs of a Russian comment are few)."""
+    for run in _LATIN_RUN.finditer(text):
+        start, end = run.span()
+        if _LETTER.match(text, start - 1, start) or _LETTER.match(text, end, end + 1):
+            return True
+    return False
 
 
 def words(text: str) -> list[str]:
@@ -100,7 +115,11 @@ def words(text: str) -> list[str]:
 
 def normal_letters(text: str) -> str:
     """``text`` with each run of letters normalised (:func:`~cxloop.text.tokens.normal_word`)."""
-    return _LETTER_RUN.sub(lambda run: normal_word(run.group()), text or "")
+    # Split and join rather than sub with a callback: no Python call per word (normal_word's
+    # cache is C), a quarter less time.
+    pieces = _LETTER_RUN.split(text or "")
+    pieces[1::2] = map(normal_word, pieces[1::2])
+    return "".join(pieces)
 
 
 def razdel_words(text: str) -> list[str]:

@@ -64,6 +64,7 @@ class ThemeMatcher:
         self._by_first: dict[str, list[_Phrase]] = defaultdict(list)  # first lemma → phrases
         self._by_lemma: dict[str, set[str]] = defaultdict(set)  # lemma or typo key → lemmas
         self._near: dict[tuple[str, str], frozenset[str]] = {}  # word → phrase lemmas near it
+        self._may_match: dict[str, bool] = {}  # word form → whether any phrase lemma is near it
         for theme, entries in taxonomy.items():
             if isinstance(entries, str):
                 raise ValueError(f"taxonomy[{theme!r}]: expected a list of phrases, got a string")
@@ -89,9 +90,12 @@ class ThemeMatcher:
 
     def themes_in(self, found: "CommentWords") -> tuple[str, ...]:
         """The themes of a comment read once by :func:`comment_words` (for several matchers)."""
-        hits = self._hits(found)
+        if not self._has_phrase_word(found.forms):
+            return ()  # most comments: no lemmas, negations or phrase search needed
+        read = found.words
+        hits = self._hits(read)
         matched = {
-            phrase.theme for phrase in self._candidates(hits) if _phrase_in(phrase, hits, found)
+            phrase.theme for phrase in self._candidates(hits) if _phrase_in(phrase, hits, read)
         }
         return tuple(theme for theme in self.themes if theme in matched)
 
@@ -124,6 +128,22 @@ class ThemeMatcher:
                 merged.append((start, end))
         return tuple(merged)
 
+    def _has_phrase_word(self, forms: list[str]) -> bool:
+        """Whether any of the word forms is a phrase lemma or one typo from one (remembered per
+        form: the forms of a million comments are a few hundred thousand)."""
+        known = self._may_match
+        for form in forms:
+            near = known.get(form)
+            if near is None:
+                if len(known) >= _NEAR_CACHE:
+                    known.clear()
+                near = known[form] = bool(
+                    self._phrase_lemmas_near(_Word(lemma_of(form), form, negated=False))
+                )
+            if near:
+                return True
+        return False
+
     def _hits(self, found: list[_Word]) -> dict[str, list[int]]:
         """Phrase lemma → the positions of the words that are it (or one typo from it)."""
         hits: dict[str, list[int]] = defaultdict(list)
@@ -151,15 +171,29 @@ class ThemeMatcher:
         return self._near[key]
 
 
-CommentWords = list[_Word]
+class CommentWords:
+    """A comment's words, read once for any number of matchers: their forms at once, and their
+    lemmas and negations (``words``) only when a matcher finds a form that may be its own."""
+
+    __slots__ = ("forms", "_words")
+
+    def __init__(self, forms: list[str]):
+        self.forms = forms
+        self._words: list[_Word] | None = None
+
+    @property
+    def words(self) -> list[_Word]:
+        if self._words is None:
+            self._words = _words_from(self.forms)
+        return self._words
 
 
 def comment_words(text: str) -> CommentWords:
     """A comment's words as every matcher reads them: lemma, form, and whether negated."""
-    return _words_from(words(text))
+    return CommentWords(words(text))
 
 
-def _words_from(surfaces: list[str]) -> CommentWords:
+def _words_from(surfaces: list[str]) -> list[_Word]:
     turned = negated_words(surfaces, scope=1, negators=_TURNING)
     return [
         _Word(lemma_of(surface), surface, negated and part_of_speech(surface) != "NOUN")

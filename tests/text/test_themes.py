@@ -102,3 +102,30 @@ def test_a_phrase_of_function_words_alone_is_refused():
             ThemeMatcher({"x": [phrase]})
     for phrase in ("на время", "in time", "нет связи", "thanks", "спасибо"):
         assert ThemeMatcher({"x": [phrase]}).themes == ("x",)
+
+
+def test_a_comments_themes_are_where_its_phrases_are_marked():
+    """A matcher skips a comment with none of its words before it reads lemmas and negations;
+    marking the phrases (which reads them all) finds a theme exactly where matching does, on
+    the demo's comments with their typos, openers and both languages."""
+    import random
+
+    from cxloop.demo.comments import TOUCHPOINT_CODES, compose_comment
+    from cxloop.demo.themes import taxonomy
+
+    matcher = ThemeMatcher(taxonomy())
+    rng = random.Random(11)
+    disagree = []
+    for _ in range(2000):
+        comment = compose_comment(
+            rng,
+            touchpoint=rng.choice(TOUCHPOINT_CODES),
+            sentiment=rng.choice(("negative", "mixed", "positive")),
+            language=rng.choice(("ru", "en")),
+            other_touchpoint=None,
+        )
+        themes = matcher.themes_of(comment)
+        marked = tuple(theme for theme in matcher.themes if matcher.spans_of(comment, theme))
+        if themes != marked:
+            disagree.append((comment, themes, marked))
+    assert disagree == []
