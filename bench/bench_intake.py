@@ -15,8 +15,10 @@ Python load generator sends ``POST /api/responses`` at a steady rate (open loop:
 due every 1/rate s whether or not the earlier ones were answered, so a slow server shows as
 latency, not as a lower rate) over keep-alive connections, each from one of the contacts in
 turn, with a realistic mix of scores (one in five a detractor). It prints the API's latency
-percentiles and rate, and the 201 → case delay's p50/p99 for the detractors that have their
-case trigger.
+percentiles and rate; the server's own time for each request (granian's access log: without
+the waits for a free worker or for the CPU that the client's latency includes); the CPU time
+the server, the worker and the load generator used while the load ran (all on the same cores);
+and the 201 → case delay's p50/p99 for the detractors that have their case trigger.
 
 ``--tree`` runs another checkout of cxloop (say, the commit before the one way in, unpacked
 with ``git archive``): the API's figures before and after a change on the same machine. A tree
@@ -245,7 +247,11 @@ def main() -> None:
             except OSError:
                 time.sleep(0.5)
         load = Load(port, survey, token, rate=args.rate, threads=args.threads)
+        cpu_before = [cpu_seconds(process.pid) for process in processes]
+        own_before = time.process_time()
         load.drive(args.seconds)
+        cpu = [cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before, strict=True)]
+        own_cpu = time.process_time() - own_before
         # The last announcements: until every detractor's has arrived (or a minute), and a
         # moment for their transactions to commit.
         deadline = time.monotonic() + 60
@@ -272,6 +278,16 @@ def main() -> None:
         f"{percentile(load.latencies, 0.5) * 1000:.1f} ms, p99 "
         f"{percentile(load.latencies, 0.99) * 1000:.1f} ms"
     )
+    handled = sorted(_handling_times(data_dir / "serve.log"))
+    if handled:
+        print(
+            f"the server's own time (granian's access log): p50 "
+            f"{percentile(handled, 0.5):.1f} ms, p99 {percentile(handled, 0.99):.1f} ms"
+        )
+    print(
+        f"CPU while the load ran: server {cpu[0]:.1f} s, worker {cpu[1]:.1f} s, "
+        f"load generator {own_cpu:.1f} s"
+    )
     lines = run([*cxloop, "shell", "-v0", "-c", CASES], environment, args.tree).splitlines()
     triggered = {int(pk): float(at) for pk, at in (line.split() for line in lines[1:])}
     delays = [triggered[pk] - at for pk, at in load.acknowledged.items() if pk in triggered]
@@ -283,6 +299,35 @@ def main() -> None:
         )
     else:
         print("201 → case: no case (a tree without the closed loop, or --no-rule)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its descendants (granian's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        child = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)  # field 4: the parent
+        used[child] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        total += used.get(current, 0.0)
+        stack.extend(children.get(current, ()))
+    return total
+
+
+def _handling_times(log: Path) -> list[float]:
+    """Milliseconds each POST took inside the server: the last field of granian's access log
+    (without the wait for a free worker or for the CPU that the client's latency includes)."""
+    if not log.exists():
+        return []
+    lines = log.read_text().splitlines()
+    return [float(line.rsplit(" ", 1)[1]) for line in lines if '"POST ' in line]
 
 
 def read_probe(probe: Path) -> dict[int, float]:

@@ -412,6 +412,22 @@ def test_it_marks_the_signals_of_a_control_chart():
     assert {row["centre"] for row in rows} == {0.5}
 
 
+def test_a_line_breaks_at_a_period_without_a_value():
+    """The month between two measured ones keeps its row with no value, which Vega-Lite's
+    default for lines ("break-paths-and-show-path-domains") draws as a gap, not a joining line."""
+    with translation.override("en"):
+        spec = examples()["series_trend"]
+    target = [row for row in spec["data"]["values"] if row["series"] == "Target segment"]
+    assert [(row["period"], row["value"]) for row in target] == [
+        (MONTHS[0], 40),
+        (MONTHS[1], None),
+        (MONTHS[2], 45),
+    ]
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert "invalid" not in line["mark"]
+    assert "NPS by month. 2 periods." in spec["description"]
+
+
 def test_it_puts_customers_without_a_score_on_their_own_row():
     with translation.override("en"):
         rows = examples()["portfolio"]["data"]["values"]

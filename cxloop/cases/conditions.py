@@ -116,9 +116,10 @@ class ConditionError(ValueError):
     """A condition that cannot be used; the (translated) message names the place (``path``,
     such as ``all › 2``), the field and the value."""
 
-    def __init__(self, message: str, path: str = ""):
+    def __init__(self, message: str, path: str = "", detail: str = ""):
         super().__init__(message)
         self.path = path
+        self.detail = detail or message  # without the place: for a form that shows it by its row
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,11 @@ def _shown(value: object) -> str:
 
 def _fail(path: str, field_name: str, problem: str, value: object) -> ConditionError:
     place = f"{path} ({FIELD_LABELS.get(field_name, field_name)})" if field_name else path
+    detail = _("%(problem)s, got %(value)s") % {"problem": problem, "value": _shown(value)}
     return ConditionError(
-        _("%(place)s: %(problem)s, got %(value)s")
-        % {"place": place or _("condition"), "problem": problem, "value": _shown(value)},
+        _("%(place)s: %(detail)s") % {"place": place or _("condition"), "detail": detail},
         path,
+        detail,
     )
 
 
@@ -177,18 +179,30 @@ def _list(path: str, name: str, value: object) -> list:
     return value
 
 
-def _choices(path: str, name: str, value: object, allowed: Sequence[str]) -> tuple[str, ...]:
+def _choices(
+    path: str, name: str, value: object, choices: Sequence[tuple[str, object]]
+) -> tuple[str, ...]:
+    """The codes of ``value``, each one of ``choices`` ((code, label) pairs); a refusal lists
+    them by label with the code a condition written as JSON uses."""
     values = _list(path, name, value)
-    unknown = [v for v in values if v not in allowed]
+    codes = [code for code, _label in choices]
+    unknown = [v for v in values if v not in codes]
     if unknown:
+        allowed = ", ".join(_choice_shown(code, label) for code, label in choices)
         raise _fail(
             path,
             name,
             _("unknown value %(unknown)s; expected some of %(allowed)s")
-            % {"unknown": _shown(unknown[0]), "allowed": ", ".join(allowed)},
+            % {"unknown": _shown(unknown[0]), "allowed": allowed or "—"},
             value,
         )
     return tuple(dict.fromkeys(values))
+
+
+def _choice_shown(code: str, label: object) -> str:
+    if str(label).casefold() == code.casefold():
+        return code
+    return _("%(label)s (%(code)s)") % {"label": label, "code": code}
 
 
 def _phrases(path: str, value: object) -> tuple[str, ...]:
@@ -274,14 +288,14 @@ def _leaf(path: str, raw: dict) -> Leaf:
     if name == "comment":
         return Leaf(name, op, _phrases(path, value))
     if name == "theme":
-        known = list(themes().filter(is_active=True).values_list("code", flat=True))
+        known = [(theme.code, theme.name) for theme in themes().filter(is_active=True)]
         return Leaf(name, op, _choices(path, name, value, known))
     if name == "sentiment":
-        return Leaf(name, op, _choices(path, name, value, SentimentLabel.values))
+        return Leaf(name, op, _choices(path, name, value, SentimentLabel.choices))
     if name == "tier":
-        return Leaf(name, op, _choices(path, name, value, Tier.values))
+        return Leaf(name, op, _choices(path, name, value, Tier.choices))
     if name == "channel":
-        return Leaf(name, op, _choices(path, name, value, Channel.values))
+        return Leaf(name, op, _choices(path, name, value, Channel.choices))
     if name == "segment":
         return Leaf(name, op, _segment_ids(path, value))
     if name == "target_segment":

@@ -176,7 +176,10 @@ class RuleForm(forms.Form):
             self.add_error("condition_json", str(error))
             return
         for path, field_name in sorted(self.row_paths.items(), key=lambda p: -len(p[0])):
-            if error.path == path or error.path.startswith(f"{path} "):
+            if error.path == path:  # the row's own field and value: the row says where
+                self.add_error(field_name, error.detail)
+                return
+            if error.path.startswith(f"{path} "):
                 self.add_error(field_name, str(error))
                 return
         self.add_error(None, str(error))

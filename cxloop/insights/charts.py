@@ -1482,15 +1482,16 @@ def series_trend(
         for j, point in enumerate(_sequence(_field(item, "points", at), f"{at}.points")):
             where = f"{at}.points[{j}]"
             period = _period(_field(point, "period", where), f"{where}.period")
-            estimate = _estimate(point, where)
-            if estimate["value"] is not None:
-                rows.append({"period": period, "series": label, **estimate})
+            # A period without a value stays, so that the line breaks there instead of
+            # joining its neighbours as if the months between had been measured.
+            rows.append({"period": period, "series": label, **_estimate(point, where)})
     _distinct(labels, "series_trend: labels")
-    if not rows:
+    valued = [row for row in rows if row["value"] is not None]
+    if not valued:
         return _no_data(260, title=title)
-    parts = [f"{title}.", _periods(len({row["period"] for row in rows}))]
+    parts = [f"{title}.", _periods(len({row["period"] for row in valued}))]
     for label in labels:
-        latest = _latest([row for row in rows if row["series"] == label])
+        latest = _latest([row for row in valued if row["series"] == label])
         if latest is not None:
             parts.append(
                 _("%(series)s: latest value %(value)s.")

@@ -153,6 +153,21 @@ class RulesPagesTests(BaseTestCase):
                 self.assertContains(response, f'id="id_{field}-error"', status_code=400)
         self.assertEqual(AlertRuleVersion.objects.count(), before)
 
+    def test_a_rows_error_speaks_the_users_words_not_the_conditions_codes(self):
+        """Next to its row an error needs no place ("all › 2"), and a list of allowed values
+        gives each by its label, with the code a condition written as JSON uses."""
+        fields = self.form(row1_field="tier", row1_op="in", row1_value="золотой")
+        for language, label in (("en", "strategic, key"), ("ru", "стратегический (strategic)")):
+            with self.subTest(language=language):
+                response = self.client.post(
+                    reverse("rule_new"), fields, HTTP_ACCEPT_LANGUAGE=language
+                )
+                self.assertEqual(response.status_code, 400)
+                error = " ".join(response.context["form"].errors["row1_value"])
+                self.assertNotIn("›", error)
+                self.assertIn("золотой", error)
+                self.assertIn(label, error)
+
     def test_the_preview_shows_the_count_and_examples_before_saving(self):
         w = self.world
         now = timezone.now()
