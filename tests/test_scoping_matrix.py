@@ -109,6 +109,7 @@ CX_LEAD_ONLY = {
     "theme_new",
     "theme_edit",
     "theme_check",
+    "theme_suggestions",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.

@@ -55,6 +55,13 @@ def have_comments(response_ids: list[int]) -> bool:
     return texts.exclude(text="").exists()
 
 
+def unthemed_comments(limit: int) -> list[str]:
+    """The texts of the ``limit`` comments recorded last that were enriched and matched no
+    theme: what the taxonomy does not cover yet."""
+    rows = customer_comments().filter(insight__isnull=False, insight__theme_links__isnull=True)
+    return list(rows.order_by("-pk").values_list("text", flat=True)[:limit])
+
+
 def comments_of(response_ids: list[int]) -> list[tuple[int, int, str]]:
     """(answer id, response id, text) of the comments of these responses."""
     rows = customer_comments().filter(response_id__in=response_ids)

@@ -1,7 +1,10 @@
-"""The themes of comments, for the CX lead (issue #14): the list (anyone signed in may read it;
-only an administrator changes anything), a theme's form with a preview of its draft phrases on
-the latest comments, the spot-check of its precision, and re-matching the comments after a
-change, queued as a background task."""
+"""The themes of comments, for the CX lead (issue #14): the list, a theme's form with a preview
+of its draft phrases on the latest comments, the spot-check of its precision, re-matching the
+comments after a change (queued as a background task), and candidate themes suggested from the
+comments no theme matched."""
+
+import re
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -24,6 +27,10 @@ from cxloop.insights.theme_checks import precision, theme_precision
 from cxloop.people.queries import administers_cx, employee_of
 
 THEME_FIELDS = ("code", "name_ru", "name_en", "phrases_ru", "phrases_en", "is_active", "order")
+DRAFT_FIELDS = ("name_ru", "name_en", "phrases_ru", "phrases_en")  # a new theme's form from a link
+SUGGESTION_COMMENTS = 3000  # the latest comments without a theme that suggestions are read from
+SUGGESTIONS = 8
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 HISTORY_ROWS = 10
 VERDICTS = {"right": True, "wrong": False}
 
@@ -149,8 +156,7 @@ def theme_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 return redirect("theme_edit", saved.pk)
             status = 400
     else:
-        initial = {name: getattr(theme, name) for name in THEME_FIELDS} if theme else {}
-        form = ThemeForm(initial=initial or {"is_active": True, "order": 0})
+        form = ThemeForm(initial=_initial(request, theme))
     context = {"form": form, "theme": theme, "preview": drafted}
     if theme is not None:
         counted, estimate = theme_precision(theme)
@@ -165,6 +171,48 @@ def theme_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "rebuild_waiting": rebuild_task.waiting(),
         }
     return render(request, "front/comments/theme_edit.html", context, status=status)
+
+
+def _initial(request: HttpRequest, theme) -> dict:
+    """A theme's saved fields; for a new one, the defaults and any draft the address carries
+    (a suggested theme's phrases)."""
+    if theme is not None:
+        return {name: getattr(theme, name) for name in THEME_FIELDS}
+    drafted = {name: request.GET[name][:5000] for name in DRAFT_FIELDS if name in request.GET}
+    return {"is_active": True, "order": 0, **drafted}
+
+
+@login_required
+def theme_suggestions(request: HttpRequest) -> HttpResponse:
+    """Candidate themes (:func:`cxloop.text.suggest_themes`) in the latest comments that no
+    theme matched: each with its phrases, the comments it groups and the most typical of them,
+    and a link that starts a new theme from its phrases; the CX lead takes or leaves each.
+    Once a taken one is saved and the comments re-matched, its comments leave this page."""
+    _require_cx_lead(request)
+    comments = queries.unthemed_comments(SUGGESTION_COMMENTS)
+    suggestions = text.suggest_themes(comments, k=SUGGESTIONS) if comments else []
+    rows = [
+        {
+            "suggestion": suggestion,
+            "start": f"{reverse('theme_new')}?{urlencode(_draft_of(suggestion))}",
+        }
+        for suggestion in suggestions
+    ]
+    context = {"rows": rows, "read": len(comments), "limit": SUGGESTION_COMMENTS}
+    return render(request, "front/comments/theme_suggestions.html", context)
+
+
+def _draft_of(suggestion: text.SuggestedTheme) -> dict[str, str]:
+    """A new theme's fields from a suggestion: its phrases by alphabet, and the first of each
+    as the name in that language."""
+    russian = [phrase for phrase in suggestion.phrases if _CYRILLIC.search(phrase)]
+    english = [phrase for phrase in suggestion.phrases if phrase not in russian]
+    return {
+        "name_ru": russian[0] if russian else "",
+        "name_en": english[0] if english else "",
+        "phrases_ru": "\n".join(russian),
+        "phrases_en": "\n".join(english),
+    }
 
 
 def _preview(form: ThemeForm, theme):
