@@ -29,6 +29,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,8 @@ from collections import Counter
 from pathlib import Path
 
 from machine import free_port
+
+ACCESS_POST = re.compile(r'"POST [^"]*" \d{3} ([\d.]+)$', re.MULTILINE)  # granian's access log
 
 WORKER = textwrap.dedent(
     """
@@ -326,8 +329,7 @@ def _handling_times(log: Path) -> list[float]:
     (without the wait for a free worker or for the CPU that the client's latency includes)."""
     if not log.exists():
         return []
-    lines = log.read_text().splitlines()
-    return [float(line.rsplit(" ", 1)[1]) for line in lines if '"POST ' in line]
+    return [float(ms) for ms in ACCESS_POST.findall(log.read_text())]
 
 
 def read_probe(probe: Path) -> dict[int, float]:

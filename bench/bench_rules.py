@@ -109,6 +109,7 @@ def build(responses: int, comments: str, seed: int = 0) -> None:
 
     call_command("migrate", verbosity=0)
     rng = random.Random(seed)
+    words = random.Random(seed + 1)  # the comments apart: the rest is the same either way
     now = dt.datetime.now(dt.UTC)
     teams = [Team.objects.create(name=f"Team {i}") for i in range(TEAMS)]
     employees = []
@@ -199,7 +200,7 @@ def build(responses: int, comments: str, seed: int = 0) -> None:
                 rated = rng.choice(touchpoints).pk
                 answer_rows.append((pk, question.pk, "rating", rated, rng.randint(1, 5), ""))
             if rng.random() < 0.5:
-                said = demo_comment(rng) if comments == "demo" else rng.choice(SIX_COMMENTS)
+                said = demo_comment(words) if comments == "demo" else rng.choice(SIX_COMMENTS)
                 answer_rows.append((pk, questions[5].pk, "text", None, None, said))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(insert_response, response_rows)

@@ -15,6 +15,7 @@ worker, ``cxloop`` commands and the demo build run as long as their work takes.
 """
 
 import contextvars
+import logging
 import sqlite3
 import time
 from contextlib import ExitStack
@@ -22,11 +23,13 @@ from contextlib import ExitStack
 from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from psycopg.pq import TransactionStatus
+
+log = logging.getLogger(__name__)
 
 # Monotonic seconds by which the current request must be done; None outside a request. A
 # context variable, so that each thread (granian's blocking thread, the test client) has its own.
@@ -100,20 +103,26 @@ def _limit_statements(wrapper, seconds: float, stack: ExitStack) -> None:
 def _set_statement_timeout(wrapper, limit: str) -> str:
     """Sets the connection's ``statement_timeout`` and returns the one it had, in a round trip."""
     with wrapper.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('statement_timeout'), "
-            "set_config('statement_timeout', %s, false)",
+        cursor.execute(  # the FROM is read before the new value is set
+            "SELECT was.setting, set_config('statement_timeout', %s, false) "
+            "FROM (SELECT current_setting('statement_timeout') AS setting) AS was",
             [limit],
         )
         return cursor.fetchone()[0]
 
 
 def _restore_limit(wrapper, limit: str) -> None:
-    # An aborted transaction (a statement stopped at the deadline aborts it) refuses every
-    # statement until its rollback, and the rollback undoes the SET anyway.
+    # Only in a transaction still usable: an aborted one (a statement stopped at the deadline
+    # aborts it) refuses every statement until its rollback, which undoes the SET anyway; a
+    # broken connection has nothing left to restore. The response is made: a failure here is
+    # logged, never turned into an error page.
     raw = wrapper.connection
-    if raw is not None and raw.info.transaction_status != TransactionStatus.INERROR:
+    if raw is None or raw.info.transaction_status != TransactionStatus.INTRANS:
+        return
+    try:
         _set_statement_timeout(wrapper, limit)
+    except DatabaseError:
+        log.exception("the caller's statement_timeout could not be restored")
 
 
 def is_timeout(error: BaseException) -> bool:

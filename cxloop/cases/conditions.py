@@ -29,7 +29,7 @@ at once (the two agree; a test holds them to it).
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -89,6 +89,7 @@ OP_LABELS = {
 PHRASES_MAX = 50  # words or phrases in one comment condition
 PHRASE_LENGTH_MAX = 100
 DEPTH_MAX = 4  # groups inside groups; deeper is a rule nobody can read
+CHOICES_SHOWN = 20  # allowed values a refusal lists
 RATING_SCALE = SCORE_RANGES["rating"]
 NPS_SCALE = SCORE_RANGES["nps"]
 
@@ -180,15 +181,22 @@ def _list(path: str, name: str, value: object) -> list:
 
 
 def _choices(
-    path: str, name: str, value: object, choices: Sequence[tuple[str, object]]
+    path: str,
+    name: str,
+    value: object,
+    codes: Sequence[str],
+    labelled: Callable[[], Sequence[tuple[str, object]]],
 ) -> tuple[str, ...]:
-    """The codes of ``value``, each one of ``choices`` ((code, label) pairs); a refusal lists
-    them by label with the code a condition written as JSON uses."""
+    """The codes of ``value``, each one of ``codes``; a refusal lists the allowed values by
+    label (``labelled()``: (code, label) pairs, read only then), with the code a condition
+    written as JSON uses, the first :data:`CHOICES_SHOWN` of them."""
     values = _list(path, name, value)
-    codes = [code for code, _label in choices]
     unknown = [v for v in values if v not in codes]
     if unknown:
-        allowed = ", ".join(_choice_shown(code, label) for code, label in choices)
+        pairs = list(labelled())
+        allowed = ", ".join(_choice_shown(code, label) for code, label in pairs[:CHOICES_SHOWN])
+        if len(pairs) > CHOICES_SHOWN:
+            allowed += ", …"
         raise _fail(
             path,
             name,
@@ -197,6 +205,10 @@ def _choices(
             value,
         )
     return tuple(dict.fromkeys(values))
+
+
+def _active_theme_names() -> list[tuple[str, str]]:
+    return [(theme.code, theme.name) for theme in themes().filter(is_active=True)]
 
 
 def _choice_shown(code: str, label: object) -> str:
@@ -288,14 +300,16 @@ def _leaf(path: str, raw: dict) -> Leaf:
     if name == "comment":
         return Leaf(name, op, _phrases(path, value))
     if name == "theme":
-        known = [(theme.code, theme.name) for theme in themes().filter(is_active=True)]
-        return Leaf(name, op, _choices(path, name, value, known))
+        known = list(themes().filter(is_active=True).values_list("code", flat=True))
+        return Leaf(name, op, _choices(path, name, value, known, _active_theme_names))
     if name == "sentiment":
-        return Leaf(name, op, _choices(path, name, value, SentimentLabel.choices))
+        codes, labelled = SentimentLabel.values, lambda: SentimentLabel.choices
+        return Leaf(name, op, _choices(path, name, value, codes, labelled))
     if name == "tier":
-        return Leaf(name, op, _choices(path, name, value, Tier.choices))
+        return Leaf(name, op, _choices(path, name, value, Tier.values, lambda: Tier.choices))
     if name == "channel":
-        return Leaf(name, op, _choices(path, name, value, Channel.choices))
+        codes, labelled = Channel.values, lambda: Channel.choices
+        return Leaf(name, op, _choices(path, name, value, codes, labelled))
     if name == "segment":
         return Leaf(name, op, _segment_ids(path, value))
     if name == "target_segment":

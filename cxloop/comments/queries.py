@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
 
 from cxloop.comments.models import CommentInsight, CommentTheme, Theme
 from cxloop.surveys.models import Answer, ResponseState, SurveyKind
@@ -55,11 +56,21 @@ def have_comments(response_ids: list[int]) -> bool:
     return texts.exclude(text="").exists()
 
 
-def unthemed_comments(limit: int) -> list[str]:
-    """The texts of the ``limit`` comments recorded last that were enriched and matched no
-    theme: what the taxonomy does not cover yet."""
+def unthemed_comments(limit: int, *, scan: int, length: int) -> list[str]:
+    """The texts (each cut to ``length`` characters) of the ``limit`` comments recorded last
+    that were enriched and matched no theme: what the taxonomy does not cover yet. Only the
+    ``scan`` comments enriched last are looked at, so that the read stays bounded (through the
+    insights' unique answer index) when nearly every comment has a theme."""
+    floor = list(
+        CommentInsight.objects.order_by("-answer_id").values_list("answer_id", flat=True)[
+            scan - 1 : scan
+        ]
+    )
     rows = customer_comments().filter(insight__isnull=False, insight__theme_links__isnull=True)
-    return list(rows.order_by("-pk").values_list("text", flat=True)[:limit])
+    if floor:
+        rows = rows.filter(pk__gte=floor[0])
+    rows = rows.annotate(cut=Substr("text", 1, length)).order_by("-pk")
+    return list(rows.values_list("cut", flat=True)[:limit])
 
 
 def comments_of(response_ids: list[int]) -> list[tuple[int, int, str]]:

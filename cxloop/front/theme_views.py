@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,9 +29,15 @@ from cxloop.people.queries import administers_cx, employee_of
 
 THEME_FIELDS = ("code", "name_ru", "name_en", "phrases_ru", "phrases_en", "is_active", "order")
 DRAFT_FIELDS = ("name_ru", "name_en", "phrases_ru", "phrases_en")  # a new theme's form from a link
-SUGGESTION_COMMENTS = 3000  # the latest comments without a theme that suggestions are read from
+# Suggestions are read from the latest comments without a theme, among the latest enriched,
+# each cut short: reading a comment's key phrases costs up to ~40 µs a character (words the
+# dictionary does not know), so the request's work is bounded by 3,000 × 300 characters.
+SUGGESTION_COMMENTS = 3000
+SUGGESTION_SCAN = 20_000
+SUGGESTION_LENGTH = 300
 SUGGESTIONS = 8
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+SUGGESTIONS_KEPT = 600  # seconds a page of suggestions is reused while no comment arrives
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 HISTORY_ROWS = 10
 VERDICTS = {"right": True, "wrong": False}
 
@@ -189,8 +196,7 @@ def theme_suggestions(request: HttpRequest) -> HttpResponse:
     and a link that starts a new theme from its phrases; the CX lead takes or leaves each.
     Once a taken one is saved and the comments re-matched, its comments leave this page."""
     _require_cx_lead(request)
-    comments = queries.unthemed_comments(SUGGESTION_COMMENTS)
-    suggestions = text.suggest_themes(comments, k=SUGGESTIONS) if comments else []
+    comments, suggestions = _suggestions()
     rows = [
         {
             "suggestion": suggestion,
@@ -200,6 +206,21 @@ def theme_suggestions(request: HttpRequest) -> HttpResponse:
     ]
     context = {"rows": rows, "read": len(comments), "limit": SUGGESTION_COMMENTS}
     return render(request, "front/comments/theme_suggestions.html", context)
+
+
+def _suggestions() -> tuple[list[str], list[text.SuggestedTheme]]:
+    """The comments read and the themes suggested from them, kept for a while per taxonomy
+    and latest comment (a new comment or a changed theme makes them anew)."""
+    latest = queries.customer_comments().order_by("-pk").values_list("pk", flat=True).first()
+    key = f"cxloop:theme-suggestions:{queries.taxonomy().version}:{latest}"
+    found = cache.get(key)
+    if found is None:
+        comments = queries.unthemed_comments(
+            SUGGESTION_COMMENTS, scan=SUGGESTION_SCAN, length=SUGGESTION_LENGTH
+        )
+        found = (comments, text.suggest_themes(comments, k=SUGGESTIONS) if comments else [])
+        cache.set(key, found, SUGGESTIONS_KEPT)
+    return found
 
 
 def _draft_of(suggestion: text.SuggestedTheme) -> dict[str, str]:
