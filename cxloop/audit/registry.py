@@ -23,6 +23,7 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
     "follow_up_list": ("face_to_face_record", ""),
     "theme_new": ("answer", ""),  # the preview shows customers' comments
     "theme_edit": ("answer", ""),  # the preview and the spot-check show customers' comments
+    "theme_suggestions": ("answer", ""),  # each suggestion's typical comments
     "comment_list": ("answer", ""),  # customers' comments, with the customer's name
 }
 

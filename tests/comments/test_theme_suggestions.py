@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
 
+from cxloop.audit.models import AuditEvent
 from cxloop.comments import services
 from cxloop.comments.models import Theme
 from cxloop.customers.models import Customer
@@ -74,6 +75,10 @@ class ThemeSuggestionTests(BaseTestCase):
         parking = next(s for s in suggestions if "парковка" in s.phrases)
         self.assertTrue(any("wi-fi" in s.phrases for s in suggestions))
         self.assertContains(response, "Start a theme from these words")
+        # It shows customers' comments: the read is in the audit log.
+        read = AuditEvent.objects.filter(action="read", object_kind="answer").last()
+        self.assertEqual(read.actor_id, self.lead.pk)
+        self.assertEqual(read.details["path"], reverse("theme_suggestions"))
 
         row = next(row for row in response.context["rows"] if row["suggestion"] is parking)
         draft = parse_qs(urlsplit(row["start"]).query)
