@@ -21,6 +21,12 @@ CLOCK_MARGIN = dt.timedelta(seconds=1)
 Enqueue = Callable[[list[str], dt.datetime | None], None]
 
 
+def trusted_until(runs_at: dt.datetime, delay: dt.timedelta) -> dt.datetime:
+    """Until when a task enqueued with ``delay`` to run at ``runs_at`` stands for the writes
+    committed meanwhile: each of them is committed before the task reads."""
+    return runs_at - min(CLOCK_MARGIN, delay / 2)
+
+
 class PendingRuns:
     """Key → when the task enqueued for it will run, for the threads of one process."""
 
@@ -36,8 +42,9 @@ class PendingRuns:
         ``run_after`` None for every call and nothing is remembered."""
         with self._lock:
             now = self.clock()
-            margin = min(CLOCK_MARGIN, delay / 2)
-            pending = {key for key, runs_at in self._due.items() if now < runs_at - margin}
+            pending = {
+                key for key, runs_at in self._due.items() if now < trusted_until(runs_at, delay)
+            }
             due = sorted(set(keys) - pending)
             if not due:
                 return []

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from cxloop.lib.months import utc_month
-from cxloop.lib.pending import PendingRuns
+from cxloop.lib.pending import PendingRuns, trusted_until
 from cxloop.surveys.models import Response, ResponseState
 from cxloop.surveys.signals import responses_pending, responses_recorded
 
@@ -44,9 +44,23 @@ BATCH = 500
 QUEUE = "announcements"  # the one key of the schedule
 
 
-@task()
-def announce_recorded() -> dict[str, int]:
-    """Announce every completed response not yet announced. Safe to run twice or at once."""
+@task(takes_context=True)
+def announce_recorded(context) -> dict[str, int]:
+    """Announce every completed response not yet announced. Safe to run twice or at once.
+
+    A task has nothing left to do when a complete pass of this process began after the last
+    write it stands for (:func:`~cxloop.lib.pending.trusted_until`): those writes were
+    committed before that pass read. The worker runs the tasks due in a round one after
+    another, just after its sweep; without this, each would announce the handful of responses
+    that arrived meanwhile and pay the rules' fixed reads for that handful. A mark later than
+    now means the clock went back: it is not trusted."""
+    run_after, covered = context.task_result.run_after, _covered_until
+    if (
+        run_after
+        and covered
+        and trusted_until(run_after, ANNOUNCE_DELAY) <= covered <= timezone.now()
+    ):
+        return {"announced": 0}
     return {"announced": announce_pending()}
 
 
@@ -55,6 +69,8 @@ def _enqueue_announcement(keys: list[str], run_after: dt.datetime | None) -> Non
 
 
 schedule = PendingRuns(clock=timezone.now)
+# When this process's latest pass that announced everything it found began (None: no pass yet).
+_covered_until: dt.datetime | None = None
 
 
 def announce_after_commit() -> None:
@@ -71,6 +87,8 @@ def announce_pending(*, batch: int = BATCH) -> int:
     """Announce completed responses not yet announced, a batch at a time, until a batch is not
     full; how many were announced. A receiver that raises rolls its batch's mark back (it is
     announced again by the next run) and the error goes up."""
+    global _covered_until
+    started = timezone.now()
     announced = 0
     announce = _claim_then_act if connection.features.has_select_for_update else _act_then_claim
     while True:
@@ -80,6 +98,7 @@ def announce_pending(*, batch: int = BATCH) -> int:
         # their writes asked for, or the worker's next round): announcing them at once, a
         # handful at a time, would cost the rules' fixed reads for each handful.
         if seen < batch:
+            _covered_until = started
             return announced
 
 

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 from django.core.management import call_command
 from django.db import transaction
@@ -26,7 +28,7 @@ from cxloop.feedback.services import (
     log_face_to_face,
 )
 from cxloop.people.services import OutOfScope
-from cxloop.surveys.announce import announce_pending
+from cxloop.surveys.announce import ANNOUNCE_DELAY, announce_pending, announce_recorded
 from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import (
@@ -147,6 +149,35 @@ class ChannelTests(ApiTestCase):
         stored = self.stored()  # a TestCase runs no on_commit callbacks: as if the process died
         self.assertFalse(DBTaskResult.objects.exists())
         self.assertEqual(announce_pending(), 1)
+        self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
+
+    def test_a_task_whose_writes_a_later_sweep_covered_does_nothing(self):
+        def task_due(run_after: dt.datetime) -> int:
+            context = SimpleNamespace(task_result=SimpleNamespace(run_after=run_after))
+            return announce_recorded.func(context)["announced"]
+
+        sweep_began = timezone.now()
+        announce_pending()  # the worker's sweep: nothing yet, but its start is remembered
+        late = self.stored()  # committed after the sweep began
+        # A task whose writes were all committed before the sweep read (its window ended
+        # then) leaves the late one to the next task or sweep…
+        self.assertEqual(task_due(sweep_began - dt.timedelta(milliseconds=300)), 0)
+        self.assertIsNone(Response.objects.get(pk=late.pk).announced_at)
+        # …a task standing for writes after the sweep announces it.
+        self.assertEqual(task_due(sweep_began + ANNOUNCE_DELAY), 1)
+        self.assertEqual(self.deliveries.ids, Counter([late.pk]))
+
+    def test_a_sweep_from_a_clock_set_back_is_not_trusted(self):
+        an_hour_ahead = timezone.now() + dt.timedelta(hours=1)
+        with mock.patch("cxloop.surveys.announce.timezone.now", return_value=an_hour_ahead):
+            announce_pending()  # a sweep while the clock was an hour ahead
+        stored = self.stored()
+        self.assertEqual(
+            announce_recorded.func(
+                SimpleNamespace(task_result=SimpleNamespace(run_after=timezone.now()))
+            )["announced"],
+            1,
+        )
         self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
 
 
