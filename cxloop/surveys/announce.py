@@ -54,7 +54,7 @@ def announce_recorded(context) -> dict[str, int]:
     another, just after its sweep; without this, each would announce the handful of responses
     that arrived meanwhile and pay the rules' fixed reads for that handful. A mark later than
     now means the clock went back: it is not trusted."""
-    run_after, covered = context.task_result.run_after, _covered_until
+    run_after, covered = context.task_result.task.run_after, _covered_until
     if (
         run_after
         and covered

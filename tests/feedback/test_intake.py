@@ -8,13 +8,13 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 from unittest import mock
 
 from django.core.management import call_command
 from django.db import transaction
 from django.test import TransactionTestCase
 from django.utils import timezone
+from django_tasks.base import TaskContext
 from django_tasks_db.models import DBTaskResult
 
 from cxloop.customers.models import Customer
@@ -152,19 +152,15 @@ class ChannelTests(ApiTestCase):
         self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
 
     def test_a_task_whose_writes_a_later_sweep_covered_does_nothing(self):
-        def task_due(run_after: dt.datetime) -> int:
-            context = SimpleNamespace(task_result=SimpleNamespace(run_after=run_after))
-            return announce_recorded.func(context)["announced"]
-
         sweep_began = timezone.now()
         announce_pending()  # the worker's sweep: nothing yet, but its start is remembered
         late = self.stored()  # committed after the sweep began
         # A task whose writes were all committed before the sweep read (its window ended
         # then) leaves the late one to the next task or sweep…
-        self.assertEqual(task_due(sweep_began - dt.timedelta(milliseconds=300)), 0)
+        self.assertEqual(run_announcement(sweep_began - dt.timedelta(milliseconds=300)), 0)
         self.assertIsNone(Response.objects.get(pk=late.pk).announced_at)
         # …a task standing for writes after the sweep announces it.
-        self.assertEqual(task_due(sweep_began + ANNOUNCE_DELAY), 1)
+        self.assertEqual(run_announcement(sweep_began + ANNOUNCE_DELAY), 1)
         self.assertEqual(self.deliveries.ids, Counter([late.pk]))
 
     def test_a_sweep_from_a_clock_set_back_is_not_trusted(self):
@@ -172,13 +168,15 @@ class ChannelTests(ApiTestCase):
         with mock.patch("cxloop.surveys.announce.timezone.now", return_value=an_hour_ahead):
             announce_pending()  # a sweep while the clock was an hour ahead
         stored = self.stored()
-        self.assertEqual(
-            announce_recorded.func(
-                SimpleNamespace(task_result=SimpleNamespace(run_after=timezone.now()))
-            )["announced"],
-            1,
-        )
+        self.assertEqual(run_announcement(timezone.now()), 1)
         self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
+
+
+def run_announcement(run_after: dt.datetime) -> int:
+    """Run an announcement task enqueued (on the database queue) to run at ``run_after``, as
+    the worker would; how many responses it announced."""
+    enqueued = announce_recorded.using(run_after=run_after).enqueue()
+    return announce_recorded.call(TaskContext(task_result=enqueued))["announced"]
 
 
 class RefusalTests(ApiTestCase):
