@@ -26,11 +26,15 @@ ALLOWED_HOSTS = env.parse_hosts(
 BASE_URL = env.parse_base_url(
     "CXLOOP_BASE_URL", os.environ.get("CXLOOP_BASE_URL"), default="http://127.0.0.1:8000"
 )
-# The Redis (rq) queue of ARCHITECTURE.md arrives with the issue that needs many workers; until
-# then "db" is the one queue cxloop ships and tests.
+# The task queue: "db", the database (nothing more to run), or "rq", Redis at CXLOOP_REDIS_URL,
+# for several worker processes (docs/deploy.md). With a Redis URL the cache and the sessions live
+# there too, whatever the queue.
 TASKS_BACKEND = env.parse_choice(
-    "CXLOOP_TASKS", os.environ.get("CXLOOP_TASKS"), choices=("db",), default="db"
+    "CXLOOP_TASKS", os.environ.get("CXLOOP_TASKS"), choices=("db", "rq"), default="db"
 )
+REDIS_URL = env.parse_redis_url("CXLOOP_REDIS_URL", os.environ.get("CXLOOP_REDIS_URL"))
+if TASKS_BACKEND == "rq" and REDIS_URL is None:
+    raise env.SettingError("CXLOOP_REDIS_URL", "a Redis URL, since CXLOOP_TASKS is rq", "")
 _database = env.parse_database_url(
     "CXLOOP_DATABASE_URL", os.environ.get("CXLOOP_DATABASE_URL"), data_dir=DATA_DIR
 )
@@ -220,6 +224,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if TASKS_BACKEND == "rq":
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # A task that runs longer than this is stopped and counted failed (rq's job timeout).
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800}}
+    INSTALLED_APPS.append("django_rq")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -269,13 +278,23 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 
 # Files, not process memory, so that every web process of one machine sees the same counters
-# (the open-link rate limit); a deployment over several machines points this at Redis.
+# (the open-link rate limit); with CXLOOP_REDIS_URL, Redis, which every machine sees.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": DATA_DIR / "cache",
     }
 }
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cxloop",
+        }
+    }
+    # Read from Redis, written through to the database: a restart of Redis signs no one out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 OPEN_LINK_RATE = (20, 600)  # new responses per address per that many seconds, on an open link
 
 if _email.backend == "smtp":

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("cxloop.reports.urls")),
     path("audit/", include("cxloop.privacy.urls")),
     path("admin/", admin.site.urls),
+    path("", include("cxloop.ops.urls")),
 ]
 
 # Error pages in the site's design and the reader's language (cxloop/templates/40x.html, 500.html).

@@ -63,6 +63,15 @@ def test_it_checks_hosts_base_url_and_choices():
         env.parse_choice("T", "celery", choices=("db",), default="db")
 
 
+def test_it_parses_redis_urls():
+    for value in ("redis://127.0.0.1:6379/2", "rediss://:pw@cache.internal", "unix:///run/r.sock"):
+        assert env.parse_redis_url("R", value) == value
+    assert env.parse_redis_url("R", " ") is None
+    for value in ("http://cache", "redis://", "redis://h/one", "redis://h:0", "unix://"):
+        with pytest.raises(env.SettingError, match="R: expected redis://"):
+            env.parse_redis_url("R", value)
+
+
 def test_it_hides_a_short_secret_key_in_its_error():
     with pytest.raises(env.SettingError) as caught:
         env.parse_secret_key("CXLOOP_SECRET_KEY", "hunter2")
@@ -78,7 +87,11 @@ def _cxloop(*args: str, tmp_path: Path, **variables: str) -> subprocess.Complete
 
 @pytest.mark.parametrize(
     ("command", "variable", "value"),
-    [("migrate", "CXLOOP_DATABASE_URL", "nonsense"), ("serve", "CXLOOP_DEBUG", "maybe")],
+    [
+        ("migrate", "CXLOOP_DATABASE_URL", "nonsense"),
+        ("serve", "CXLOOP_DEBUG", "maybe"),
+        ("worker", "CXLOOP_REDIS_URL", "http://cache"),
+    ],
 )
 def test_it_stops_start_up_with_one_line_naming_the_variable(tmp_path, command, variable, value):
     result = _cxloop(command, tmp_path=tmp_path, **{variable: value})
@@ -88,6 +101,14 @@ def test_it_stops_start_up_with_one_line_naming_the_variable(tmp_path, command, 
     assert len(lines) == 1
     assert lines[0].startswith(f"cxloop: {variable}: expected ")
     assert repr(value) in lines[0]
+
+
+def test_the_redis_queue_needs_a_redis_url(tmp_path):
+    result = _cxloop("worker", "--batch", tmp_path=tmp_path, CXLOOP_TASKS="rq")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "cxloop: CXLOOP_REDIS_URL: expected a Redis URL, since CXLOOP_TASKS is rq, got ''"
+    )
 
 
 def test_it_uses_sqlite_in_wal_mode_in_the_data_dir(tmp_path):

@@ -57,6 +57,18 @@ def analyze_for_rebuild() -> None:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
+def first_completed_after(moment: dt.datetime) -> dt.datetime | None:
+    """When the first completed response the store takes, submitted after ``moment``, was
+    submitted (None: none since); a seek in the index ``response_state_time``."""
+    return (
+        Response.objects.filter(state=ResponseState.COMPLETED, submitted_at__gt=moment)
+        .exclude(survey__kind__in=EXCLUDED_SURVEY_KINDS)
+        .order_by("submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+
+
 def included_surveys() -> dict[int, str]:
     """survey id → kind, of every survey whose responses the store holds (not pulse)."""
     return dict(

@@ -137,6 +137,26 @@ def parse_database_url(name: str, value: str | None, *, data_dir: Path) -> Datab
     raise SettingError(name, expected, value)
 
 
+def parse_redis_url(name: str, value: str | None) -> str | None:
+    """A Redis URL (``redis://``, ``rediss://`` with TLS, ``unix://`` a socket), or None when
+    unset; the database number, if given, is a whole number."""
+    expected = "redis://[:password@]host[:port][/db], rediss://… or unix:///path/to/socket"
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip()
+    url = urlsplit(text)
+    if url.scheme in ("redis", "rediss"):
+        _user, _password, host, port = _split_netloc(url.netloc)
+        database = url.path.lstrip("/")
+        if not host or (database and not database.isdigit()):
+            raise SettingError(name, expected, value)
+        _port(name, port, value, expected)
+        return text
+    if url.scheme == "unix" and url.path not in ("", "/") and not url.netloc:
+        return text
+    raise SettingError(name, expected, value)
+
+
 def parse_email_url(name: str, value: str | None) -> EmailUrl:
     expected = "smtp://user:password@host:port (also smtp+tls://, smtps://) or console://"
     if value is None or value.strip() == "":

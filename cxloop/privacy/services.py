@@ -476,8 +476,13 @@ def apply_retention_daily(*, now: dt.datetime | None = None) -> Retained | None:
     For the worker's loop to call on every pass."""
     now = now or timezone.now()
     today = now.astimezone(dt.UTC).date().isoformat()
-    if cache.get(RETENTION_CACHE_KEY) == today:
+    # The day is claimed before the work, so that of several workers one does it (an atomic
+    # SET NX on Redis); a run that fails gives the day back for the next round.
+    claim = f"{RETENTION_CACHE_KEY}:{today}"
+    if not cache.add(claim, True, 2 * 24 * 3600):
         return None
-    result = apply_retention(now=now)
-    cache.set(RETENTION_CACHE_KEY, today, 2 * 24 * 3600)
-    return result
+    try:
+        return apply_retention(now=now)
+    except BaseException:
+        cache.delete(claim)
+        raise

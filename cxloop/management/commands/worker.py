@@ -3,12 +3,17 @@ import os
 import signal
 import threading
 
+import django_rq
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django_tasks_rq.backend import Job
+from rq import SimpleWorker
 
 from cxloop.cases.jobs import run_due
 from cxloop.improvements import reminders as initiative_reminders
+from cxloop.ops import heartbeat
 from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
 from cxloop.reports import weekly_digest
@@ -20,6 +25,21 @@ logger = logging.getLogger(__name__)
 # waiting for a page or an API client for its 201 cannot. On a machine the worker shares with
 # the server (the demo, a small firm's one box) it yields the cores to the server's requests.
 NICENESS = 10
+
+
+def run_queued_tasks(verbosity: int) -> None:
+    """Run the tasks due now on the configured queue, then return: the database's through
+    django-tasks-db, Redis's through an rq worker in this process (no fork per task). On Redis
+    each task is taken by one worker however many run; the one that holds rq's scheduler lock
+    first moves the deferred tasks whose time has come onto the queue."""
+    if settings.TASKS_BACKEND == "db":
+        call_command(
+            "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
+        )
+        return
+    queues = [django_rq.get_queue(name, job_class=Job) for name in settings.RQ_QUEUES]
+    worker = SimpleWorker(queues, connection=queues[0].connection, job_class=Job)
+    worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
 class Command(BaseCommand):
@@ -68,9 +88,7 @@ class Command(BaseCommand):
             # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
             # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
             # the messages being sent finish and puts the rest back, due at once.
-            call_command(
-                "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
-            )
+            run_queued_tasks(verbosity)
             # Deadlines, escalations and the news they bring queue their e-mails before the
             # outbox pass sends them.
             run_due(timezone.now())
@@ -86,6 +104,7 @@ class Command(BaseCommand):
             outcomes = send_due(stop=stop)
             # Retention rules and the audit log's purge, at most once a day (UTC).
             apply_retention_daily()
+            heartbeat.beat()
             if outcomes and verbosity > 1:
                 self.stdout.write(
                     "e-mail: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))

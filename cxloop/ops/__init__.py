@@ -1,0 +1,1 @@
+"""Running cxloop in production: health, metrics, structured logs (docs/deploy.md)."""

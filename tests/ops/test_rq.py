@@ -1,0 +1,122 @@
+"""The production profile's queue: CXLOOP_TASKS=rq on a real Redis. Real processes: several
+`cxloop worker` at once take each task once, deferred ones included, and a response written
+through the one way in reaches the fact store through tasks on Redis."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+from django.test import TransactionTestCase
+
+from cxloop.facts import store
+from cxloop.feedback.services import ingest
+from tests.cases.test_evaluate import database_url
+from tests.surveys.test_respond import make_survey
+
+REDIS_URL = os.environ.get("CXLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+ROOT = Path(__file__).resolve().parents[2]
+
+ENQUEUE = """
+import datetime as dt, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+from django.utils import timezone
+from tests.ops.probe_tasks import note
+for n in range(int(sys.argv[1])):
+    note.enqueue(f"now-{n}")
+due = timezone.now() + dt.timedelta(seconds=float(sys.argv[2]))
+note.using(run_after=due).enqueue("later")
+print(due.timestamp())
+"""
+
+
+def redis_or_skip() -> redis.Redis:
+    """The Redis the tests use, emptied; CI starts one (.ci/run), so only a developer's machine
+    without it skips."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL}: apt-get install redis-server")
+    client.flushdb()
+    return client
+
+
+class RedisQueueTests(TransactionTestCase):
+    def setUp(self):
+        self.redis = redis_or_skip()
+        self.addCleanup(self.redis.flushdb)
+        folder = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        self.probe = folder / "probe.txt"
+        self.environment = {
+            **os.environ,
+            "CXLOOP_DATA_DIR": str(folder),
+            "CXLOOP_FACTS_DIR": str(folder / "facts"),
+            "CXLOOP_DATABASE_URL": database_url(),
+            "CXLOOP_TASKS": "rq",
+            "CXLOOP_REDIS_URL": REDIS_URL,
+            "CXLOOP_FACTS_DELAY": "0",
+            "CXLOOP_PROBE_FILE": str(self.probe),
+            "PYTHONPATH": str(ROOT),
+        }
+
+    def run_python(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, *args],
+            env=self.environment,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        return done.stdout
+
+    def workers_at_once(self, count: int) -> None:
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "cxloop.cli", "worker", "--batch"],
+                env=self.environment,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        for worker in workers:
+            _out, err = worker.communicate(timeout=300)
+            self.assertEqual(worker.returncode, 0, err[-3000:])
+
+    def noted(self) -> list[tuple[str, float]]:
+        lines = self.probe.read_text().splitlines() if self.probe.exists() else []
+        return [(value, float(at)) for value, at in (line.split() for line in lines)]
+
+    def test_two_workers_take_each_task_once_deferred_ones_when_due(self):
+        due = float(self.run_python("-c", ENQUEUE, "300", "3"))
+        self.workers_at_once(2)
+        time.sleep(max(0.0, due - time.time()) + 0.5)
+        self.workers_at_once(2)
+        noted = self.noted()
+        expected = Counter({f"now-{n}": 1 for n in range(300)} | {"later": 1})
+        self.assertEqual(Counter(value for value, _at in noted), expected)  # each once
+        (ran_at,) = [at for value, at in noted if value == "later"]
+        self.assertGreaterEqual(ran_at, due)  # not before its time
+
+    def test_a_response_reaches_the_fact_store_through_redis(self):
+        when = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
+        ingest(survey=make_survey(), answers={1: 9}, channel="api", submitted_at=when)
+        self.workers_at_once(1)
+        manifest = store.read_manifest(base=Path(self.environment["CXLOOP_FACTS_DIR"]))
+        self.assertIsNotNone(manifest, "the refresh task did not run")
+        self.assertEqual(manifest.months["2026-03"].responses, 1)
