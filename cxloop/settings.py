@@ -226,8 +226,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if TASKS_BACKEND == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    # A task that runs longer than this is stopped and counted failed (rq's job timeout).
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 1800}}
+    # A task that runs longer than this is stopped; one whose worker died is found abandoned
+    # this long after it started. Either is retried (cxloop/ops/rq_queue.py).
+    RQ_QUEUES = {
+        "default": {
+            "URL": REDIS_URL,
+            "DEFAULT_TIMEOUT": 600,
+            "QUEUE_CLASS": "cxloop.ops.rq_queue.RetryingQueue",
+        }
+    }
     INSTALLED_APPS.append("django_rq")
 
 AUTHENTICATION_BACKENDS = [

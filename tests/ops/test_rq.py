@@ -17,6 +17,7 @@ from django.test import TransactionTestCase
 
 from cxloop.facts import store
 from cxloop.feedback.services import ingest
+from cxloop.ops.rq_queue import RETRY
 from tests.cases.test_evaluate import database_url
 from tests.surveys.test_respond import make_survey
 
@@ -35,6 +36,30 @@ for n in range(int(sys.argv[1])):
 due = timezone.now() + dt.timedelta(seconds=float(sys.argv[2]))
 note.using(run_after=due).enqueue("later")
 print(due.timestamp())
+"""
+
+ENQUEUE_SLOW = """
+import os
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+from tests.ops.probe_tasks import note_slowly
+note_slowly.enqueue("slow", 5.0)
+"""
+
+# rq finds a started task abandoned once its timeout has passed since it started: as if that
+# much time had gone by.
+FIND_ABANDONED = """
+import os, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+import django_rq
+from django.conf import settings
+from rq.registry import StartedJobRegistry
+queue = django_rq.get_queue("default")
+timeout = settings.RQ_QUEUES["default"]["DEFAULT_TIMEOUT"]
+StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + timeout + 120)
 """
 
 
@@ -112,6 +137,27 @@ class RedisQueueTests(TransactionTestCase):
         self.assertEqual(Counter(value for value, _at in noted), expected)  # each once
         (ran_at,) = [at for value, at in noted if value == "later"]
         self.assertGreaterEqual(ran_at, due)  # not before its time
+
+    def test_a_task_whose_worker_died_mid_task_runs_again(self):
+        self.run_python("-c", ENQUEUE_SLOW)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "cxloop.cli", "worker"],
+            env=self.environment,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while not any(value == "slow-started" for value, _at in self.noted()):
+            self.assertLess(time.monotonic(), deadline, "the task never started")
+            time.sleep(0.1)
+        worker.kill()  # kill -9, mid-task
+        worker.wait()
+        self.run_python("-c", FIND_ABANDONED)
+        time.sleep(RETRY.intervals[0] + 0.5)  # the retry's pause
+        self.workers_at_once(1)
+        noted = Counter(value for value, _at in self.noted())
+        self.assertEqual(noted, Counter({"slow-started": 2, "slow-done": 1}))
 
     def test_a_response_reaches_the_fact_store_through_redis(self):
         when = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
