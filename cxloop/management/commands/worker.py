@@ -7,6 +7,7 @@ import django_rq
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_rq.backend import Job
 from rq import SimpleWorker
@@ -42,6 +43,14 @@ def run_queued_tasks(verbosity: int) -> None:
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
+def _attempt(step: str, work, *args, **kwargs):
+    try:
+        return work(*args, **kwargs)
+    except Exception:
+        logger.exception("%s failed", step)
+        return None
+
+
 class Command(BaseCommand):
     help = (
         "Run the background worker: the announcement of new responses, the tasks on the "
@@ -62,6 +71,35 @@ class Command(BaseCommand):
             help="seconds between looks at the task queue and the outbox",
         )
 
+    def round(self, stop: threading.Event, verbosity: int, stopping) -> dict:
+        """One round of the worker's work. A step that fails (a consumer's error, the database
+        or Redis restarting) is logged and the rest of the round goes on; what it left undone
+        is there for the next round (the responses stay unannounced, the tasks queued, the
+        deadlines and e-mails due)."""
+        # A connection the last round broke (the database restarted) is replaced, as a
+        # request's would be.
+        close_old_connections()
+        # Responses whose writer died before asking for their announcement (between its
+        # commit and its on_commit) would otherwise wait for the next write: sweep them.
+        _attempt("announcing new responses", announce_pending)
+        # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
+        # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
+        # the messages being sent finish and puts the rest back, due at once.
+        _attempt("running queued tasks", run_queued_tasks, verbosity)
+        # Deadlines, escalations and the news they bring queue their e-mails before the
+        # outbox pass sends them; Monday morning's weekly digest, each person's own scorecard
+        # (issue #13), leaves its week unclaimed when it fails.
+        _attempt("the SLA clocks", run_due, timezone.now())
+        _attempt("the initiatives' reminders", initiative_reminders.run_due, timezone.now())
+        _attempt("the weekly digest", weekly_digest.send_due, timezone.now())
+        for name in ("SIGINT", "SIGTERM"):
+            signal.signal(getattr(signal, name), stopping)
+        outcomes = _attempt("sending e-mail", send_due, stop=stop) or {}
+        # Retention rules and the audit log's purge, at most once a day (UTC).
+        _attempt("the retention rules", apply_retention_daily)
+        _attempt("the heartbeat", heartbeat.beat)
+        return outcomes
+
     def handle(self, *args, batch, interval, verbosity, **options):
         stop = threading.Event()
         # db_worker runs once a round here: its start and "no more tasks" lines would repeat
@@ -77,34 +115,7 @@ class Command(BaseCommand):
             os.nice(NICENESS)
 
         while True:
-            # Responses whose writer died before asking for their announcement (between its
-            # commit and its on_commit) would otherwise wait for the next write: sweep them.
-            try:
-                announce_pending()
-            except Exception:
-                # A consumer failed: its batch stays unannounced for the next round, and the
-                # rest of the worker's work goes on.
-                logger.exception("announcing new responses failed")
-            # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
-            # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
-            # the messages being sent finish and puts the rest back, due at once.
-            run_queued_tasks(verbosity)
-            # Deadlines, escalations and the news they bring queue their e-mails before the
-            # outbox pass sends them.
-            run_due(timezone.now())
-            initiative_reminders.run_due(timezone.now())
-            # Monday morning's weekly digest, each person's own scorecard (issue #13); a failure
-            # leaves the week unclaimed for the next round, and the rest of the work goes on.
-            try:
-                weekly_digest.send_due(timezone.now())
-            except Exception:
-                logger.exception("the weekly digest failed")
-            for name in ("SIGINT", "SIGTERM"):
-                signal.signal(getattr(signal, name), stopping)
-            outcomes = send_due(stop=stop)
-            # Retention rules and the audit log's purge, at most once a day (UTC).
-            apply_retention_daily()
-            heartbeat.beat()
+            outcomes = self.round(stop, verbosity, stopping)
             if outcomes and verbosity > 1:
                 self.stdout.write(
                     "e-mail: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
