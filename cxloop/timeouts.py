@@ -100,6 +100,15 @@ def _limit_statements(wrapper, seconds: float, stack: ExitStack) -> None:
         wrapper._cxloop_statement_timeout = wanted
 
 
+def _limit_when_reachable(wrapper, seconds: float, stack: ExitStack) -> None:
+    """:func:`_limit_statements`, unless the database cannot be reached: then the view answers
+    for itself (the API and ``/healthz`` with a 503), with no statement to limit."""
+    try:
+        _limit_statements(wrapper, seconds, stack)
+    except OperationalError:
+        log.warning("the database cannot be reached: no statement limit for this request")
+
+
 def _set_statement_timeout(wrapper, limit: str) -> str:
     """Sets the connection's ``statement_timeout`` and returns the one it had, in a round trip."""
     with wrapper.cursor() as cursor:
@@ -152,7 +161,7 @@ class RequestDeadlineMiddleware:
                     if wrapper.vendor == "sqlite":
                         _guard_sqlite(wrapper)  # opened before this module was loaded
                     elif wrapper.vendor == "postgresql":
-                        _limit_statements(wrapper, seconds, stack)
+                        _limit_when_reachable(wrapper, seconds, stack)
                     stack.enter_context(wrapper.execute_wrapper(_refuse_when_late))
                 return self.get_response(request)
         finally:

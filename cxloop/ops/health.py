@@ -69,9 +69,9 @@ def worker(now: dt.datetime) -> Check:
 
 def facts(now: dt.datetime) -> Check:
     manifest = fact_store.read_manifest()
-    if manifest is None:
-        return Check(False, {"written": False})
-    waiting_since = first_completed_after(manifest.written_at)
+    # Never written: behind since the first response (a new install with none is not).
+    written_at = manifest.written_at if manifest else dt.datetime.min.replace(tzinfo=dt.UTC)
+    waiting_since = first_completed_after(written_at)
     behind = now - waiting_since if waiting_since else dt.timedelta(0)
     return Check(behind <= FACTS_BEHIND, {"lag_seconds": _seconds(behind)})
 

@@ -53,9 +53,19 @@ class HealthTests(Healthz, TestCase):
         status, body = self.healthz()
         self.assertEqual(status, 503)
         self.assertEqual(body["status"], "fail")
-        # No worker has run a round and the fact store was never written.
-        self.assertEqual(self.failing(body), {"worker", "facts"})
+        # No worker has run a round; the fact store was never written, but has nothing to hold.
+        self.assertEqual(self.failing(body), {"worker"})
+        self.assertEqual(body["checks"]["facts"]["lag_seconds"], 0)
         self.assertEqual(body["checks"]["queue"]["backend"], "db")
+
+    def test_a_store_never_written_is_behind_since_the_first_response(self):
+        heartbeat.beat()
+        survey = make_survey()
+        first = timezone.now() - dt.timedelta(minutes=20)
+        ingest(survey=survey, answers={1: 9}, channel="api", submitted_at=first)
+        ok, body = health.report()
+        self.assertEqual(self.failing(body), {"facts"})
+        self.assertGreaterEqual(body["checks"]["facts"]["lag_seconds"], 20 * 60)
 
     def test_a_silent_worker_fails(self):
         sync.rebuild()
