@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from cxloop.lib import env
+from cxloop.lib import env, networks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -100,6 +100,23 @@ RETENTION_CONTACTS_DAYS = _parse_days(
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 (DATA_DIR / "static").mkdir(exist_ok=True)  # whitenoise warns about a missing STATIC_ROOT
+# Prometheus metrics (cxloop/ops/metrics.py): each process of the machine writes its counts to
+# files here and /metrics adds them up. prometheus_client reads this variable once, when first
+# imported, which django_rq's admin does while the apps load: hence here, before them.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+# Who may read /metrics besides this machine: addresses and CIDR networks (a Prometheus server),
+# or whoever sends "Authorization: Bearer <CXLOOP_METRICS_TOKEN>"; anyone else gets 404.
+METRICS_ALLOW = networks.parse_networks(
+    "CXLOOP_METRICS_ALLOW", os.environ.get("CXLOOP_METRICS_ALLOW")
+)
+METRICS_TOKEN = env.parse_secret_key("CXLOOP_METRICS_TOKEN", os.environ.get("CXLOOP_METRICS_TOKEN"))
+# "text": the lines as before; "json": one JSON object a line, with the request's and task's ids.
+LOG_FORMAT = env.parse_choice(
+    "CXLOOP_LOG_FORMAT",
+    os.environ.get("CXLOOP_LOG_FORMAT"),
+    choices=("text", "json"),
+    default="text",
+)
 
 
 def _stored_secret_key() -> str:
@@ -132,6 +149,7 @@ INSTALLED_APPS = [
     "cxloop.front",
     "cxloop.privacy",
     "cxloop.security",
+    "cxloop.ops",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -146,6 +164,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Behind CXLOOP_HTTPS_PROXY, the client's address from X-Forwarded-For, for all that follows.
     "cxloop.security.proxy.ProxyAddressMiddleware",
+    # Each request's id for the logs (X-Request-ID), its count and time for /metrics.
+    "cxloop.ops.middleware.RequestIdAndMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Every request's database work ends by REQUEST_TIMEOUT, answered 503 (cxloop/timeouts.py).
@@ -342,6 +362,8 @@ if HTTPS_PROXY:
     # promise to browser makers: both stay the operator's decision, hence the two checks silenced.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = False
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+    # Prometheus and the load balancer ask over plain http on the machine itself.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^healthz$"]
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = BASE_URL.startswith("https://") or HTTPS_PROXY
@@ -354,8 +376,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object a line, with the request's and the task's ids (cxloop/ops/logs.py).
+        "json": {"()": "cxloop.ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -72,6 +72,8 @@ EXEMPT = {
     "inquiry_thread": "a customer's own inquiry behind its private token "
     "(tests/cases/test_inquiries.py)",
     "healthz": "the service's health: counts and ages, no one's data (tests/ops/test_health.py)",
+    "metrics": "counts for Prometheus, by address or token only, no one's data "
+    "(tests/ops/test_metrics.py)",
 }
 EXEMPT_PREFIXES = {
     "admin/": "Django's admin: staff only, with model permissions; no matrix role is staff",

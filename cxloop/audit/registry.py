@@ -139,6 +139,7 @@ EXEMPT: dict[str, str] = {
     "ask_thanks": "the reference of the visitor's own question",
     "inquiry_thread": "the customer's own inquiry, opened by its private link",
     "healthz": "the service's health: counts and ages",
+    "metrics": "counts for Prometheus",
     "case_answer": "a POST, recorded in the case's history",
     "topic_list": "settings of the inquiry form",
     "topic_new": "settings of the inquiry form",

@@ -4,7 +4,7 @@ registry finds it abandoned (after its timeout). Every cxloop task is idempotent
 does what the first did not finish and nothing twice."""
 
 from django_rq.queues import DjangoRQ
-from rq import Retry
+from rq import Retry, SimpleWorker
 
 # Three more tries, 10 s, 1 min and 5 min after a failure: a database restart or a failover
 # takes seconds to minutes.
@@ -14,3 +14,13 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 class RetryingQueue(DjangoRQ):
     def create_job(self, *args, retry: Retry | None = None, **kwargs):
         return super().create_job(*args, retry=retry or RETRY, **kwargs)
+
+
+class BurstWorker(SimpleWorker):
+    """rq's worker in this process, for one round of ``cxloop worker``, without rq's channel for
+    commands (stop a job, kill the work-horse), which a round is too short to need: with
+    redis-py 8, closing that channel at the end of ``work()`` often waits out its thread's
+    60-second poll. ``cxloop worker`` is stopped by SIGTERM, as before."""
+
+    def subscribe(self):
+        pass

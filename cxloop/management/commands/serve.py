@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from cxloop.ops import metrics
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -55,6 +57,9 @@ def serve(bind: str, workers: int, *, with_task_worker: bool = False) -> None:
     # The server and the task worker read their settings afresh: they learn it from here.
     os.environ["CXLOOP_BASE_URL"] = address_for(bind)
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Files of processes that ended (the last run's) would be added up for ever; a live
+    # `cxloop worker` started on its own keeps its file. Prometheus reads the drop as a reset.
+    metrics.forget_ended_processes()
     if with_task_worker:
         start_task_worker()
     argv = [

@@ -10,11 +10,11 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_rq.backend import Job
-from rq import SimpleWorker
 
 from cxloop.cases.jobs import run_due
 from cxloop.improvements import reminders as initiative_reminders
 from cxloop.ops import heartbeat
+from cxloop.ops.rq_queue import BurstWorker
 from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
 from cxloop.reports import weekly_digest
@@ -39,7 +39,7 @@ def run_queued_tasks(verbosity: int) -> None:
         )
         return
     queues = [django_rq.get_queue(name, job_class=Job) for name in settings.RQ_QUEUES]
-    worker = SimpleWorker(queues, connection=queues[0].connection, job_class=Job)
+    worker = BurstWorker(queues, connection=queues[0].connection, job_class=Job)
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 

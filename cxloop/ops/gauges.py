@@ -1,0 +1,107 @@
+"""The gauges computed when ``/metrics`` is read, one cheap indexed query each: what waits.
+
+- ``cxloop_task_backlog{queue}``: tasks ready to run and not started. On the database queue, the
+  rows of django-tasks-db that are READY and due (its partial index on READY rows); on Redis,
+  the length of each rq queue (tasks deferred to later wait in rq's scheduled registry and are
+  not counted until their time comes, as on the database).
+- ``cxloop_outbox_due_messages`` and ``cxloop_outbox_oldest_due_seconds``: e-mails due and not
+  sent, and how long the longest-waiting of them has been due (the index ``outbox_due``).
+- ``cxloop_facts_lag_seconds``: how long the oldest completed response the fact store lacks has
+  waited — the first response submitted after the store's last write, by the index
+  ``response_state_time`` (0 when the store has every response); the measure of ``/healthz``.
+
+A gauge whose query fails is left out of the answer, and the failure logged, so that one broken
+part does not hide the others.
+"""
+
+import datetime as dt
+import logging
+
+import django_rq
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+from django_tasks import task_backends
+from django_tasks_db.models import DBTaskResult
+
+from cxloop.facts import store as fact_store
+from cxloop.facts.queries import first_completed_after
+from cxloop.ops.prometheus import GaugeMetricFamily
+from cxloop.outbox.queries import due_backlog
+
+logger = logging.getLogger(__name__)
+
+DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
+REDIS_BACKEND = "django_tasks_rq.RQBackend"
+# Before any response: a store never written lacks every response since the first.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def task_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+    backend = task_backends["default"]
+    path = settings.TASKS["default"]["BACKEND"]
+    if path == DATABASE_BACKEND:
+        counts = _database_backlog(backend.alias)
+    elif path == REDIS_BACKEND:
+        counts = _redis_backlog()
+    else:  # the immediate and dummy backends keep no queue
+        return []
+    gauge = GaugeMetricFamily(
+        "cxloop_task_backlog", "Tasks ready to run and not started, by queue.", labels=["queue"]
+    )
+    for queue in sorted(set(backend.queues) | set(counts)):
+        gauge.add_metric([queue], counts.get(queue, 0))
+    return [gauge]
+
+
+def _database_backlog(alias: str) -> dict[str, int]:
+    ready = DBTaskResult.objects.ready().filter(backend_name=alias)
+    return dict(ready.values_list("queue_name").annotate(Count("pk")).order_by())
+
+
+def _redis_backlog() -> dict[str, int]:
+    backend = task_backends["default"]
+    return {name: django_rq.get_queue(name).count for name in backend.queues}
+
+
+def outbox_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+    count, oldest = due_backlog(now)
+    waited = (now - oldest).total_seconds() if oldest else 0.0
+    return [
+        GaugeMetricFamily("cxloop_outbox_due_messages", "E-mails due and not sent.", value=count),
+        GaugeMetricFamily(
+            "cxloop_outbox_oldest_due_seconds",
+            "How long the longest-waiting due e-mail has been due.",
+            value=waited,
+        ),
+    ]
+
+
+def facts_lag(now: dt.datetime) -> list[GaugeMetricFamily]:
+    manifest = fact_store.read_manifest()
+    first_lacking = first_completed_after(manifest.written_at if manifest else EPOCH)
+    lag = (now - first_lacking).total_seconds() if first_lacking else 0.0
+    return [
+        GaugeMetricFamily(
+            "cxloop_facts_lag_seconds",
+            "How long the oldest completed response the fact store lacks has waited.",
+            value=max(lag, 0.0),
+        )
+    ]
+
+
+GAUGES = (task_backlog, outbox_backlog, facts_lag)
+
+
+class WaitingWork:
+    """A Prometheus collector: the gauges above, computed at each scrape."""
+
+    def collect(self):
+        now = timezone.now()
+        for gauges in GAUGES:
+            try:
+                families = gauges(now)
+            except Exception:
+                logger.exception("the metric %s could not be computed", gauges.__name__)
+                continue
+            yield from families
