@@ -3,6 +3,8 @@ under it, say) is retried after a pause, and so is one whose worker died mid-tas
 registry finds it abandoned (after its timeout). Every cxloop task is idempotent, so a second run
 does what the first did not finish and nothing twice."""
 
+import threading
+
 from django_rq.queues import DjangoRQ
 from rq import Retry, SimpleWorker
 
@@ -17,10 +19,26 @@ class RetryingQueue(DjangoRQ):
 
 
 class BurstWorker(SimpleWorker):
-    """rq's worker in this process, for one round of ``cxloop worker``, without rq's channel for
-    commands (stop a job, kill the work-horse), which a round is too short to need: with
-    redis-py 8, closing that channel at the end of ``work()`` often waits out its thread's
-    60-second poll. ``cxloop worker`` is stopped by SIGTERM, as before."""
+    """rq's worker in this process, for one round of ``cxloop worker``: the tasks due now, one
+    after another, then it returns.
+
+    ``cxloop worker``'s own SIGTERM handler stays installed (rq's would keep the signal to
+    itself, and one arriving later in the round would be lost): once ``stop`` is set, the task
+    running ends and no other is taken. Without rq's channel for commands (stop a job, kill the
+    work-horse), which a round is too short to need: with redis-py 8, closing that channel at
+    the end of ``work()`` often waits out its thread's 60-second poll."""
+
+    def __init__(self, *args, stop: threading.Event | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stop = stop or threading.Event()
+
+    def _install_signal_handlers(self):
+        pass
 
     def subscribe(self):
         pass
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        if self.stop.is_set():
+            return None
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)

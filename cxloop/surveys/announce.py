@@ -26,7 +26,7 @@ import logging
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResult, task
 
 from cxloop.lib.months import utc_month
 from cxloop.lib.pending import PendingRuns, trusted_until
@@ -44,33 +44,46 @@ BATCH = 500
 QUEUE = "announcements"  # the one key of the schedule
 
 
-@task(takes_context=True)
-def announce_recorded(context) -> dict[str, int]:
+@task()
+def announce_recorded(stands_for_writes_until: str | None = None) -> dict[str, int]:
     """Announce every completed response not yet announced. Safe to run twice or at once.
 
-    A task has nothing left to do when a complete pass of this process began after the last
-    write it stands for (:func:`~cxloop.lib.pending.trusted_until`): those writes were
-    committed before that pass read. The worker runs the tasks due in a round one after
-    another, just after its sweep; without this, each would announce the handful of responses
-    that arrived meanwhile and pay the rules' fixed reads for that handful. A mark later than
-    now means the clock went back: it is not trusted."""
-    run_after, covered = context.task_result.task.run_after, _covered_until
+    The task has nothing left to do when a complete pass of this process began after the last
+    write it stands for (``stands_for_writes_until``, ISO 8601; :func:`_enqueue_announcement`):
+    the worker runs the tasks due in a round one after another, just after its sweep, and
+    without this each would announce the handful of responses that arrived meanwhile and pay
+    the rules' fixed reads for that handful. With the writers' and the worker's clocks apart,
+    a write just before the pass may miss it; the worker's next sweep (every round) announces
+    it. A pass later than now means the clock went back: it is not trusted."""
+    covered = schedule.covered_until
     if (
-        run_after
+        stands_for_writes_until
         and covered
-        and trusted_until(run_after, ANNOUNCE_DELAY) <= covered <= timezone.now()
+        and dt.datetime.fromisoformat(stands_for_writes_until) <= covered <= timezone.now()
     ):
-        return {"announced": 0}
+        return {"announced": 0, "covered_by_a_sweep": 1}
     return {"announced": announce_pending()}
 
 
-def _enqueue_announcement(keys: list[str], run_after: dt.datetime | None) -> None:
-    announce_recorded.using(run_after=run_after).enqueue()
+def _enqueue_announcement(keys: list[str], run_after: dt.datetime | None) -> TaskResult:
+    """The task, told until when its writes were made: an argument, which every queue keeps
+    (Redis's forgets a task's ``run_after`` once it is due)."""
+    until = trusted_until(run_after, ANNOUNCE_DELAY).isoformat() if run_after else None
+    return announce_recorded.using(run_after=run_after).enqueue(until)
 
 
-schedule = PendingRuns(clock=timezone.now)
-# When this process's latest pass that announced everything it found began (None: no pass yet).
-_covered_until: dt.datetime | None = None
+class AnnouncementSchedule(PendingRuns):
+    """Per process: when the announcement task is due, and when this process's latest pass
+    that announced everything it found began (None: no pass yet)."""
+
+    covered_until: dt.datetime | None = None
+
+    def clear(self) -> None:
+        super().clear()
+        self.covered_until = None
+
+
+schedule = AnnouncementSchedule(clock=timezone.now)
 
 
 def announce_after_commit() -> None:
@@ -87,7 +100,6 @@ def announce_pending(*, batch: int = BATCH) -> int:
     """Announce completed responses not yet announced, a batch at a time, until a batch is not
     full; how many were announced. A receiver that raises rolls its batch's mark back (it is
     announced again by the next run) and the error goes up."""
-    global _covered_until
     started = timezone.now()
     announced = 0
     announce = _claim_then_act if connection.features.has_select_for_update else _act_then_claim
@@ -98,7 +110,7 @@ def announce_pending(*, batch: int = BATCH) -> int:
         # their writes asked for, or the worker's next round): announcing them at once, a
         # handful at a time, would cost the rules' fixed reads for each handful.
         if seen < batch:
-            _covered_until = started
+            schedule.covered_until = started
             return announced
 
 

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import TransactionTestCase
 from django.utils import timezone
-from django_tasks.base import TaskContext
 from django_tasks_db.models import DBTaskResult
 
 from cxloop.customers.models import Customer
@@ -28,7 +27,13 @@ from cxloop.feedback.services import (
     log_face_to_face,
 )
 from cxloop.people.services import OutOfScope
-from cxloop.surveys.announce import ANNOUNCE_DELAY, announce_pending, announce_recorded
+from cxloop.surveys.announce import (
+    ANNOUNCE_DELAY,
+    QUEUE,
+    _enqueue_announcement,
+    announce_pending,
+    announce_recorded,
+)
 from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import (
@@ -173,10 +178,10 @@ class ChannelTests(ApiTestCase):
 
 
 def run_announcement(run_after: dt.datetime) -> int:
-    """Run an announcement task enqueued (on the database queue) to run at ``run_after``, as
-    the worker would; how many responses it announced."""
-    enqueued = announce_recorded.using(run_after=run_after).enqueue()
-    return announce_recorded.call(TaskContext(task_result=enqueued))["announced"]
+    """Run the announcement task a write asked for to run at ``run_after``, as the worker
+    would; how many responses it announced."""
+    enqueued = _enqueue_announcement([QUEUE], run_after)
+    return announce_recorded.call(*enqueued.args)["announced"]
 
 
 class RefusalTests(ApiTestCase):

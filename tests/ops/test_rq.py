@@ -3,6 +3,7 @@
 through the one way in reaches the fact store through tasks on Redis."""
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,25 @@ from rq.registry import StartedJobRegistry
 queue = django_rq.get_queue("default")
 timeout = settings.RQ_QUEUES["default"]["DEFAULT_TIMEOUT"]
 StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + timeout + 120)
+"""
+
+ENQUEUE_ANNOUNCEMENT = """
+import os
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+from django.utils import timezone
+from cxloop.surveys.announce import QUEUE, _enqueue_announcement
+print(_enqueue_announcement([QUEUE], timezone.now()).id)
+"""
+
+RESULT = """
+import json, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
+django.setup()
+from cxloop.surveys.announce import announce_recorded
+print(json.dumps(announce_recorded.get_result(sys.argv[1]).return_value))
 """
 
 
@@ -127,6 +147,12 @@ class RedisQueueTests(TransactionTestCase):
         lines = self.probe.read_text().splitlines() if self.probe.exists() else []
         return [(value, float(at)) for value, at in (line.split() for line in lines)]
 
+    def wait_until_noted(self, value: str) -> None:
+        deadline = time.monotonic() + 120
+        while not any(noted == value for noted, _at in self.noted()):
+            self.assertLess(time.monotonic(), deadline, f"{value} never noted")
+            time.sleep(0.1)
+
     def test_two_workers_take_each_task_once_deferred_ones_when_due(self):
         due = float(self.run_python("-c", ENQUEUE, "300", "3"))
         self.workers_at_once(2)
@@ -147,10 +173,7 @@ class RedisQueueTests(TransactionTestCase):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 120
-        while not any(value == "slow-started" for value, _at in self.noted()):
-            self.assertLess(time.monotonic(), deadline, "the task never started")
-            time.sleep(0.1)
+        self.wait_until_noted("slow-started")
         worker.kill()  # kill -9, mid-task
         worker.wait()
         self.run_python("-c", FIND_ABANDONED)
@@ -158,6 +181,32 @@ class RedisQueueTests(TransactionTestCase):
         self.workers_at_once(1)
         noted = Counter(value for value, _at in self.noted())
         self.assertEqual(noted, Counter({"slow-started": 2, "slow-done": 1}))
+
+    def test_sigterm_mid_task_lets_the_task_finish_and_stops_the_worker(self):
+        self.run_python("-c", ENQUEUE_SLOW)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "cxloop.cli", "worker"],
+            env=self.environment,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.wait_until_noted("slow-started")
+        worker.terminate()  # SIGTERM, as systemd's stop
+        _out, err = worker.communicate(timeout=60)  # the task's 5 s, then the round's end
+        self.assertEqual(worker.returncode, 0, err[-3000:])
+        noted = Counter(value for value, _at in self.noted())
+        self.assertEqual(noted, Counter({"slow-started": 1, "slow-done": 1}))
+
+    def test_an_announcement_task_the_rounds_sweep_covered_does_nothing(self):
+        # Its writes were made before the worker's round began: the round's sweep announced
+        # them, and Redis's copy of the task still knows it (run_after is gone once it is due).
+        task_id = self.run_python("-c", ENQUEUE_ANNOUNCEMENT).strip()
+        time.sleep(1.5)  # due, and past its window before the worker starts
+        self.workers_at_once(1)
+        result = json.loads(self.run_python("-c", RESULT, task_id))
+        self.assertEqual(result, {"announced": 0, "covered_by_a_sweep": 1})
 
     def test_a_response_reaches_the_fact_store_through_redis(self):
         when = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)

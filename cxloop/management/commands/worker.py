@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 NICENESS = 10
 
 
-def run_queued_tasks(verbosity: int) -> None:
+def run_queued_tasks(verbosity: int, stop: threading.Event | None = None) -> None:
     """Run the tasks due now on the configured queue, then return: the database's through
     django-tasks-db, Redis's through an rq worker in this process (no fork per task). On Redis
     each task is taken by one worker however many run; the one that holds rq's scheduler lock
@@ -39,7 +39,7 @@ def run_queued_tasks(verbosity: int) -> None:
         )
         return
     queues = [django_rq.get_queue(name, job_class=Job) for name in settings.RQ_QUEUES]
-    worker = BurstWorker(queues, connection=queues[0].connection, job_class=Job)
+    worker = BurstWorker(queues, connection=queues[0].connection, job_class=Job, stop=stop)
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
@@ -82,18 +82,20 @@ class Command(BaseCommand):
         # Responses whose writer died before asking for their announcement (between its
         # commit and its on_commit) would otherwise wait for the next write: sweep them.
         _attempt("announcing new responses", announce_pending)
-        # Tasks next (they may queue e-mails), then one pass over the outbox. db_worker
-        # handles SIGTERM itself while it runs a task; during the outbox pass SIGTERM lets
-        # the messages being sent finish and puts the rest back, due at once.
-        _attempt("running queued tasks", run_queued_tasks, verbosity)
+        # Tasks next (they may queue e-mails), then one pass over the outbox. On SIGTERM the
+        # task running finishes and no other starts (db_worker handles the signal itself; on
+        # Redis, this command's handler sets ``stop``); during the outbox pass it lets the
+        # messages being sent finish and puts the rest back, due at once.
+        _attempt("running queued tasks", run_queued_tasks, verbosity, stop)
+        # db_worker installed its own handlers: this command's again, for the rest of the round.
+        for name in ("SIGINT", "SIGTERM"):
+            signal.signal(getattr(signal, name), stopping)
         # Deadlines, escalations and the news they bring queue their e-mails before the
         # outbox pass sends them; Monday morning's weekly digest, each person's own scorecard
         # (issue #13), leaves its week unclaimed when it fails.
         _attempt("the SLA clocks", run_due, timezone.now())
         _attempt("the initiatives' reminders", initiative_reminders.run_due, timezone.now())
         _attempt("the weekly digest", weekly_digest.send_due, timezone.now())
-        for name in ("SIGINT", "SIGTERM"):
-            signal.signal(getattr(signal, name), stopping)
         outcomes = _attempt("sending e-mail", send_due, stop=stop) or {}
         # Retention rules and the audit log's purge, at most once a day (UTC).
         _attempt("the retention rules", apply_retention_daily)
@@ -113,6 +115,8 @@ class Command(BaseCommand):
 
         if not batch:
             os.nice(NICENESS)
+        for name in ("SIGINT", "SIGTERM"):
+            signal.signal(getattr(signal, name), stopping)
 
         while True:
             outcomes = self.round(stop, verbosity, stopping)
