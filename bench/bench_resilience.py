@@ -72,7 +72,8 @@ def main() -> None:
     print(
         f"load: {len(client.acknowledged):,} submissions acknowledged in {elapsed:.0f} s "
         f"({len(client.acknowledged) / elapsed:.0f}/s of {args.rate:.0f}/s asked), "
-        f"{client.attempts_failed:,} attempts failed and retried, {len(client.refused)} refused"
+        f"{client.attempts_failed:,} attempts failed and retried, {len(client.refused)} refused, "
+        f"{len(client.gave_up)} given up"
     )
     print(f"faults: {args.rounds} × (web process kill -9, worker kill -9, PostgreSQL, Redis)")
     for name, rows in restarts.items():

@@ -232,6 +232,7 @@ def _data_skip(extra: set[Path]):
         Path(settings.STATIC_ROOT),
         Path(settings.MEDIA_ROOT) / "imports",
         Path(settings.FACTS_DIR),
+        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]),  # this machine's processes' counters
     }
     if connection.vendor == "sqlite":
         database = settings.DATABASES["default"]

@@ -238,6 +238,9 @@ else:
             "PORT": _database.port or "",
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # A server that does not answer (a partition, a failover) costs a request seconds,
+            # not minutes: it gets its 503 and /healthz says so.
+            "OPTIONS": {"connect_timeout": 5},
         }
     }
 
@@ -250,7 +253,7 @@ if TASKS_BACKEND == "rq":
     # this long after it started. Either is retried (cxloop/ops/rq_queue.py).
     RQ_QUEUES = {
         "default": {
-            "URL": REDIS_URL,
+            "URL": env.with_redis_timeouts(REDIS_URL),
             "DEFAULT_TIMEOUT": 600,
             "QUEUE_CLASS": "cxloop.ops.rq_queue.RetryingQueue",
         }
@@ -318,6 +321,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cxloop",
+            # As for the database: an unreachable Redis fails fast.
+            "OPTIONS": dict(env.REDIS_TIMEOUTS),
         }
     }
     # Read from Redis, written through to the database: a restart of Redis signs no one out.

@@ -72,6 +72,15 @@ def test_it_parses_redis_urls():
             env.parse_redis_url("R", value)
 
 
+def test_redis_urls_get_timeouts_unless_they_name_their_own():
+    assert env.with_redis_timeouts("redis://h:6379/0") == (
+        "redis://h:6379/0?socket_connect_timeout=2&socket_timeout=10"
+    )
+    assert env.with_redis_timeouts("redis://h/0?socket_timeout=30") == (
+        "redis://h/0?socket_connect_timeout=2&socket_timeout=30"
+    )
+
+
 def test_it_hides_a_short_secret_key_in_its_error():
     with pytest.raises(env.SettingError) as caught:
         env.parse_secret_key("CXLOOP_SECRET_KEY", "hunter2")

@@ -15,7 +15,7 @@ from django.db.models import Max, Min
 from cxloop.customers.queries import all_customers, all_segments, segment_customers
 from cxloop.customers.rules import RuleError
 from cxloop.facts.schema import EXCLUDED_SURVEY_KINDS, SCORED_KINDS
-from cxloop.facts.store import month_bounds
+from cxloop.facts.store import month_bounds, read_manifest
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,16 @@ def first_completed_after(moment: dt.datetime) -> dt.datetime | None:
         .values_list("submitted_at", flat=True)
         .first()
     )
+
+
+def store_lag(now: dt.datetime) -> dt.timedelta:
+    """How long the oldest completed response the fact store lacks has waited (by submission
+    time, so that answers dated in the past, an import's, are not seen); a store never
+    written lacks every response."""
+    manifest = read_manifest()
+    written_at = manifest.written_at if manifest else dt.datetime.min.replace(tzinfo=dt.UTC)
+    first_lacking = first_completed_after(written_at)
+    return max(now - first_lacking, dt.timedelta(0)) if first_lacking else dt.timedelta(0)
 
 
 def included_surveys() -> dict[int, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -155,6 +155,19 @@ def parse_redis_url(name: str, value: str | None) -> str | None:
     if url.scheme == "unix" and url.path not in ("", "/") and not url.netloc:
         return text
     raise SettingError(name, expected, value)
+
+
+# Seconds to connect to Redis and to wait for an answer: an unreachable Redis fails fast. No
+# command cxloop sends blocks longer (its rq workers take tasks without waiting for one).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+
+
+def with_redis_timeouts(url: str) -> str:
+    """``url`` with :data:`REDIS_TIMEOUTS` as its query parameters, those it names kept."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query = {name: str(seconds) for name, seconds in REDIS_TIMEOUTS.items()} | query
+    return parts._replace(query=urlencode(query)).geturl()
 
 
 def parse_email_url(name: str, value: str | None) -> EmailUrl:

@@ -24,8 +24,7 @@ from django.utils import timezone
 from django_tasks import task_backends
 from django_tasks_db.models import DBTaskResult
 
-from cxloop.facts import store as fact_store
-from cxloop.facts.queries import first_completed_after
+from cxloop.facts.queries import store_lag
 from cxloop.ops.prometheus import GaugeMetricFamily
 from cxloop.outbox.queries import due_backlog
 
@@ -34,34 +33,33 @@ logger = logging.getLogger(__name__)
 DATABASE_BACKEND = "django_tasks_db.DatabaseBackend"
 REDIS_BACKEND = "django_tasks_rq.RQBackend"
 # Before any response: a store never written lacks every response since the first.
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def task_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+def ready_tasks() -> dict[str, int] | None:
+    """Tasks ready to run and not started, by queue; None for a backend that keeps no queue
+    (the immediate and dummy backends of tests)."""
     backend = task_backends["default"]
     path = settings.TASKS["default"]["BACKEND"]
     if path == DATABASE_BACKEND:
-        counts = _database_backlog(backend.alias)
+        ready = DBTaskResult.objects.ready().filter(backend_name=backend.alias)
+        counts = dict(ready.values_list("queue_name").annotate(Count("pk")).order_by())
     elif path == REDIS_BACKEND:
-        counts = _redis_backlog()
-    else:  # the immediate and dummy backends keep no queue
+        counts = {name: django_rq.get_queue(name).count for name in backend.queues}
+    else:
+        return None
+    return {queue: counts.get(queue, 0) for queue in sorted(set(backend.queues) | set(counts))}
+
+
+def task_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+    counts = ready_tasks()
+    if counts is None:
         return []
     gauge = GaugeMetricFamily(
         "cxloop_task_backlog", "Tasks ready to run and not started, by queue.", labels=["queue"]
     )
-    for queue in sorted(set(backend.queues) | set(counts)):
-        gauge.add_metric([queue], counts.get(queue, 0))
+    for queue, count in counts.items():
+        gauge.add_metric([queue], count)
     return [gauge]
-
-
-def _database_backlog(alias: str) -> dict[str, int]:
-    ready = DBTaskResult.objects.ready().filter(backend_name=alias)
-    return dict(ready.values_list("queue_name").annotate(Count("pk")).order_by())
-
-
-def _redis_backlog() -> dict[str, int]:
-    backend = task_backends["default"]
-    return {name: django_rq.get_queue(name).count for name in backend.queues}
 
 
 def outbox_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
@@ -78,14 +76,11 @@ def outbox_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
 
 
 def facts_lag(now: dt.datetime) -> list[GaugeMetricFamily]:
-    manifest = fact_store.read_manifest()
-    first_lacking = first_completed_after(manifest.written_at if manifest else EPOCH)
-    lag = (now - first_lacking).total_seconds() if first_lacking else 0.0
     return [
         GaugeMetricFamily(
             "cxloop_facts_lag_seconds",
             "How long the oldest completed response the fact store lacks has waited.",
-            value=max(lag, 0.0),
+            value=store_lag(now).total_seconds(),
         )
     ]
 

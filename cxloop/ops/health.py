@@ -19,15 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import django_rq
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
-from cxloop.facts import store as fact_store
-from cxloop.facts.queries import first_completed_after
+from cxloop.facts.queries import store_lag
 from cxloop.ops import heartbeat
+from cxloop.ops.gauges import ready_tasks
 from cxloop.outbox.queries import due_backlog
 
 logger = logging.getLogger(__name__)
@@ -53,11 +51,8 @@ def database(now: dt.datetime) -> Check:
 
 
 def queue(now: dt.datetime) -> Check:
-    if settings.TASKS_BACKEND == "rq":
-        ready = sum(len(django_rq.get_queue(name)) for name in settings.RQ_QUEUES)
-        return Check(True, {"backend": "rq", "ready": ready})
-    ready = DBTaskResult.objects.ready().count()
-    return Check(True, {"backend": "db", "ready": ready})
+    ready = ready_tasks() or {}
+    return Check(True, {"backend": settings.TASKS_BACKEND, "ready": sum(ready.values())})
 
 
 def worker(now: dt.datetime) -> Check:
@@ -68,11 +63,7 @@ def worker(now: dt.datetime) -> Check:
 
 
 def facts(now: dt.datetime) -> Check:
-    manifest = fact_store.read_manifest()
-    # Never written: behind since the first response (a new install with none is not).
-    written_at = manifest.written_at if manifest else dt.datetime.min.replace(tzinfo=dt.UTC)
-    waiting_since = first_completed_after(written_at)
-    behind = now - waiting_since if waiting_since else dt.timedelta(0)
+    behind = store_lag(now)
     return Check(behind <= FACTS_BEHIND, {"lag_seconds": _seconds(behind)})
 
 

@@ -81,6 +81,14 @@ TASK_RUN = Histogram(
     "cxloop_task_run_seconds", "How long a task ran.", ["task"], buckets=TASK_RUN_BUCKETS
 )
 
+# A request with any of these came through a proxy, even one on this machine (from loopback).
+PROXY_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_REAL_IP",
+)
+
 
 def route_of(request: HttpRequest) -> str:
     """The name of the URL pattern that answered (namespaced; the view's dotted path for a
@@ -148,7 +156,7 @@ def may_read(request: HttpRequest) -> bool:
         if hmac.compare_digest(sent, f"Bearer {token}".encode()):
             return True
     address = request.META.get("REMOTE_ADDR", "")
-    proxied = "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META
+    proxied = any(header in request.META for header in PROXY_HEADERS)
     return (networks.is_loopback(address) and not proxied) or networks.is_in(
         address, settings.METRICS_ALLOW
     )

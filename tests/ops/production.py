@@ -325,6 +325,7 @@ class CarefulClient:
         self.acknowledged: dict[str, tuple[int, float]] = {}  # key → (response id, when)
         self.detractors: set[str] = set()
         self.refused: dict[str, int] = {}  # key → a 4xx status (none expected)
+        self.gave_up: list[str] = []  # keys never acknowledged in two minutes (none expected)
         self.attempts_failed = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -396,6 +397,8 @@ class CarefulClient:
             with self._lock:
                 self.attempts_failed += 1
             time.sleep(0.25)
+        with self._lock:
+            self.gave_up.append(key)
 
 
 def outage(production: Production, client: CarefulClient, dependency, *, down: float) -> dict:

@@ -120,7 +120,11 @@ class HealthTests(Healthz, TestCase):
         heartbeat.beat()
         down = {"default": {"URL": "redis://127.0.0.1:9/0", "DEFAULT_TIMEOUT": 60}}
         with (
-            override_settings(TASKS_BACKEND="rq", RQ_QUEUES=down),
+            override_settings(
+                TASKS_BACKEND="rq",
+                TASKS={"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+                RQ_QUEUES=down,
+            ),
             self.assertLogs("cxloop.ops.health", "ERROR"),
         ):
             ok, body = health.report()

@@ -240,6 +240,9 @@ class AccessTests(TestCase):
 
     def test_a_request_through_a_proxy_on_this_machine_is_not_this_machines(self):
         self.assertEqual(self.status("127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"), 404)
+        # nginx's common set: only the scheme and the client's address.
+        self.assertEqual(self.status("127.0.0.1", HTTP_X_FORWARDED_PROTO="https"), 404)
+        self.assertEqual(self.status("127.0.0.1", HTTP_X_REAL_IP="203.0.113.9"), 404)
 
     def test_the_allowed_addresses_and_networks_may_read(self):
         with override_settings(
