@@ -143,7 +143,7 @@ def _row_counts() -> dict[str, int]:
 class Call:
     method: str
     path: str
-    data: dict = field(default_factory=dict)
+    data: dict | list = field(default_factory=dict)
     api: bool = False
 
 
@@ -370,9 +370,12 @@ class ScopingMatrixTests(TestCase):
         if call.method == "get":
             return self.client.get(call.path, headers=headers)
         if call.api:
-            headers["Idempotency-Key"] = f"{role}-{call.path}-{len(json.dumps(call.data))}"
+            key = headers["Idempotency-Key"] = f"{role}-{call.path}-{len(json.dumps(call.data))}"
+            body = call.data
+            if isinstance(body, list):  # a batch: each item carries its own key
+                body = [item | {"idempotency_key": f"{key}-{n}"} for n, item in enumerate(body)]
             return self.client.post(
-                call.path, json.dumps(call.data), content_type="application/json", headers=headers
+                call.path, json.dumps(body), content_type="application/json", headers=headers
             )
         return self.client.post(call.path, call.data, headers=headers)
 
@@ -480,6 +483,21 @@ class ScopingMatrixTests(TestCase):
                         "answers": {"1": 9},
                         "customer_external_id": "C-A",
                     },
+                    api=True,
+                ),
+                Response.objects.filter(channel="api"),
+            ),
+            "api:submit_response_batch": (
+                Call(
+                    "post",
+                    "/api/responses/batch",
+                    [
+                        {
+                            "survey_id": self.survey.pk,
+                            "answers": {"1": 8},
+                            "customer_external_id": "C-A",
+                        }
+                    ],
                     api=True,
                 ),
                 Response.objects.filter(channel="api"),

@@ -8,7 +8,9 @@ from pydantic import (
     AfterValidator,
     AllowInfNan,
     AwareDatetime,
+    BaseModel,
     BeforeValidator,
+    SkipValidation,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -134,7 +136,11 @@ class SurveyOut(Schema):
         return list(survey.questions.all())
 
 
-class ResponseIn(Schema):
+# JSON comes in, so a plain pydantic model: a ninja Schema reads its input through DjangoGetter,
+# which made a batch item's validation three times slower (18 µs against 5.5 µs).
+class SubmittedResponse(BaseModel):
+    """One submitted response."""
+
     survey_id: RowId
     answers: dict[int, AnswerValue] = Field(
         description="Values keyed by question number: a whole number for NPS (0–10), CSAT "
@@ -166,6 +172,67 @@ class ResponseIn(Schema):
     language: Literal["ru", "en"] | None = Field(
         None, description="The language answered in; the contact's, else the survey's first."
     )
+
+
+class ResponseIn(Schema, SubmittedResponse):
+    """One response for `POST /api/responses`; its idempotency key comes as a header."""
+
+
+# The most responses one POST /api/responses/batch takes.
+BATCH_LIMIT = 1000
+
+
+class ResponseBatchItem(SubmittedResponse):
+    """One response of a batch, with its own idempotency key."""
+
+    idempotency_key: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="Your id for this response (a UUID, say). A key already stored for the "
+        "survey returns that response with 200 and changes nothing; a key repeated in the "
+        "batch is stored once, by its first item that is not refused.",
+        examples=["crm-2026-03-01-0007"],
+    )
+
+
+# The body: a JSON array of ResponseBatchItem. Validated item by item in the view, so that one
+# bad item refuses itself and not the batch; SkipValidation keeps the type for the OpenAPI
+# document only.
+ResponseBatch = SkipValidation[Annotated[list[ResponseBatchItem], Field(max_length=BATCH_LIMIT)]]
+
+
+# Plain pydantic models, as SubmittedResponse is: a batch's 1,000 results are checked on the way
+# out.
+class BatchItemResult(BaseModel):
+    """What became of one item of a batch."""
+
+    index: int = Field(description="The item's position in the request, from 0.")
+    status: int = Field(
+        description="201: stored. 200: stored before under this idempotency key (or by an "
+        "earlier item of the batch), unchanged. 404: the survey does not exist. 409: the key "
+        "was used for another response. 422: refused, see `detail`.",
+        examples=[201],
+    )
+    id: int | None = Field(description="The stored response's id; null when refused.")
+    detail: str | None = Field(
+        None,
+        description="Why the item was refused: its index, the field and the value, in English.",
+        examples=["item 3: question 1: 11 — expected a whole number 0–10"],
+    )
+    field: str | None = Field(
+        None,
+        description="The field refused: `answers.1` for question 1's answer.",
+        examples=["answers.1"],
+    )
+
+
+class BatchResult(BaseModel):
+    """A batch's outcome: nothing of a refused item was stored, every other item was."""
+
+    created: int = Field(description="Items stored now (status 201).")
+    replayed: int = Field(description="Items whose key was stored before (status 200).")
+    refused: int = Field(description="Items refused (4xx), with nothing stored.")
+    items: list[BatchItemResult] = Field(description="One per item, in the request's order.")
 
 
 class AnswerOut(Schema):

@@ -20,6 +20,7 @@ class OpenApiDocumentTests(TestCase):
                 "/api/surveys": ["get"],
                 "/api/surveys/{survey_id}": ["get"],
                 "/api/responses": ["get", "post"],
+                "/api/responses/batch": ["post"],
             },
         )
         submit = document["paths"]["/api/responses"]["post"]
