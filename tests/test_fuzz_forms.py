@@ -43,7 +43,9 @@ HOSTILE = [
 DRAWN = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
 
 # Not forms of the product: Django's admin, the language switch, signing out.
-SKIPPED_PREFIXES = ("admin/", "i18n/", "api/", "static/")
+# /healthz and /metrics are for operators, and their status is their answer (503: unhealthy);
+# tests/ops tests them.
+SKIPPED_PREFIXES = ("admin/", "i18n/", "api/", "static/", "healthz", "metrics")
 # A valid value for an empty input of these types, so that one hostile field is what is wrong.
 PLAUSIBLE = {
     "date": dt.date(2026, 3, 1).isoformat(),

@@ -9,8 +9,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from cxloop.ops import metrics
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -59,6 +57,8 @@ def serve(bind: str, workers: int, *, with_task_worker: bool = False) -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     # Files of processes that ended (the last run's) would be added up for ever; a live
     # `cxloop worker` started on its own keeps its file. Prometheus reads the drop as a reset.
+    from cxloop.ops import metrics  # needs the settings, which this module's importers may not
+
     metrics.forget_ended_processes()
     if with_task_worker:
         start_task_worker()
