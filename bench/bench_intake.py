@@ -43,6 +43,10 @@ from pathlib import Path
 
 from machine import free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The organisation, the alert rule and the scores the resilience harness uses too.
+from tests.ops.production import SCORES, SETUP  # noqa: E402
+
 ACCESS_POST = re.compile(r'"POST [^"]*" \d{3} ([\d.]+)$', re.MULTILINE)  # granian's access log
 
 WORKER = textwrap.dedent(
@@ -68,44 +72,6 @@ WORKER = textwrap.dedent(
 )
 
 CUSTOMERS = 500
-# One detractor (≤ 6) in five, as in a firm with an NPS around +40.
-SCORES = (10, 9, 9, 8, 10, 7, 9, 3, 10, 8, 9, 6, 10, 9, 8, 10, 5, 9, 10, 0)
-
-SETUP = textwrap.dedent(
-    """
-    from django.contrib.auth.models import User
-    from django.utils import timezone
-    from cxloop.api.services import issue_token
-    from cxloop.customers.models import Contact, Customer
-    from cxloop.people.models import Employee, Team
-    from cxloop.surveys.models import Question, Survey
-    survey = Survey.objects.create(name_ru="Б", name_en="B", kind="transactional", languages=["ru"])
-    Question.objects.create(
-        survey=survey, order=1, kind="nps", text_ru="?", text_en="?", required=True
-    )
-    user = User.objects.create_user(f"bench-{survey.pk}")
-    team = Team.objects.create(name="B")
-    employee = Employee.objects.create(user=user, team=team, role="admin")
-    for n in range(CUSTOMERS):
-        customer = Customer.objects.create(external_id=f"c{n}", name=f"Customer {n}")
-        Contact.objects.create(customer=customer, name=f"Contact {n}", email=f"c{n}@example.com")
-    try:
-        from cxloop.cases import rules
-    except ImportError:  # a tree before the closed loop: no rules, no cases
-        rules = None
-    if rules is not None and WITH_RULE:
-        policy = rules.save_sla_policy(
-            None, name_ru="SLA", name_en="SLA", first_contact_hours=4, resolution_hours=40
-        )
-        rules.save_rule(
-            None, name_ru="Детрактор", condition={"field": "nps", "op": "lte", "value": 6},
-            owner_kind="team", team=team, priority="normal", sla_policy=policy,
-            now=timezone.now(),
-        )
-    print(survey.pk, issue_token(employee, "bench")[1])
-    """
-)
-
 
 CASES = textwrap.dedent(
     """
