@@ -45,6 +45,21 @@ FACTS_DIR = env.parse_path(
     "CXLOOP_FACTS_DIR", os.environ.get("CXLOOP_FACTS_DIR"), default=DATA_DIR / "facts"
 )
 
+# Where the insights' queries run: "duckdb" in each web and worker process over FACTS_DIR, or
+# "spark", a Spark Connect server at CXLOOP_SPARK_REMOTE whose executors read FACTS_DIR at the
+# same path (docs/scale.md).
+ANALYTICS_ENGINE = env.parse_choice(
+    "CXLOOP_ANALYTICS_ENGINE",
+    os.environ.get("CXLOOP_ANALYTICS_ENGINE"),
+    choices=("duckdb", "spark"),
+    default="duckdb",
+)
+SPARK_REMOTE = env.parse_spark_remote("CXLOOP_SPARK_REMOTE", os.environ.get("CXLOOP_SPARK_REMOTE"))
+if ANALYTICS_ENGINE == "spark" and SPARK_REMOTE is None:
+    raise env.SettingError(
+        "CXLOOP_SPARK_REMOTE", "a Spark Connect URL, since CXLOOP_ANALYTICS_ENGINE is spark", ""
+    )
+
 
 def _parse_seconds(name: str, value: str | None, *, default: float) -> float:
     if value is None or value.strip() == "":

@@ -46,6 +46,11 @@ class RequestTimeout(OperationalError):
     """The request's deadline passed before a statement could start."""
 
 
+def deadline() -> float | None:
+    """The current request's deadline in ``time.monotonic()`` seconds; None outside a request."""
+    return _deadline.get()
+
+
 def past_deadline() -> bool:
     deadline = _deadline.get()
     return deadline is not None and time.monotonic() > deadline
@@ -168,7 +173,14 @@ class RequestDeadlineMiddleware:
             _deadline.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if not is_timeout(exception):
+        from cxloop.insights.store import engine_failed
+
+        late = past_deadline()
+        if engine_failed(exception):
+            log.error("the analytics engine failed", exc_info=exception)
+            if not late:
+                return engine_unavailable_response(request)
+        elif not is_timeout(exception):
             return None
         _deadline.set(None)  # the answer's own page may read the database
         return timeout_response(request)
@@ -179,11 +191,26 @@ def timeout_response(request: HttpRequest) -> HttpResponse:
         "This request took longer than %(seconds)s seconds and was stopped. Narrow it "
         "(a shorter period, a filter) or try again later."
     ) % {"seconds": f"{settings.REQUEST_TIMEOUT:g}"}
+    return _unavailable(request, _("Taking too long"), message)
+
+
+def engine_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The analytics engine (a Spark Connect server) did not answer: 503, not 500."""
+    message = _(
+        "The analytics engine does not answer just now, so this page cannot be computed. "
+        "Try again in a minute; if it persists, tell your administrator."
+    )
+    return _unavailable(request, _("Temporarily unavailable"), message)
+
+
+def _unavailable(request: HttpRequest, title: str, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"detail": message}, status=503, json_dumps_params={"ensure_ascii": False}
         )
     else:
-        response = render(request, "request_timeout.html", {"message": message}, status=503)
+        response = render(
+            request, "request_timeout.html", {"title": title, "message": message}, status=503
+        )
     response["Retry-After"] = "30"
     return response

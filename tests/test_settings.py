@@ -72,6 +72,26 @@ def test_it_parses_redis_urls():
             env.parse_redis_url("R", value)
 
 
+def test_it_parses_spark_connect_urls():
+    for value in (
+        "sc://127.0.0.1:15002",
+        "sc://spark.internal",
+        "sc://h:443/;use_ssl=true;token=t",
+    ):
+        assert env.parse_spark_remote("S", value) == value
+    assert env.parse_spark_remote("S", "") is None
+    for value in (
+        "http://h:15002",
+        "sc://",
+        "sc://h:99999",
+        "sc://u:p@h",
+        "sc://h/db",
+        "sc://h?x=1",
+    ):
+        with pytest.raises(env.SettingError, match="S: expected sc://host"):
+            env.parse_spark_remote("S", value)
+
+
 def test_redis_urls_get_timeouts_unless_they_name_their_own():
     assert env.with_redis_timeouts("redis://h:6379/0") == (
         "redis://h:6379/0?socket_connect_timeout=2&socket_timeout=10"
@@ -100,6 +120,8 @@ def _cxloop(*args: str, tmp_path: Path, **variables: str) -> subprocess.Complete
         ("migrate", "CXLOOP_DATABASE_URL", "nonsense"),
         ("serve", "CXLOOP_DEBUG", "maybe"),
         ("worker", "CXLOOP_REDIS_URL", "http://cache"),
+        ("serve", "CXLOOP_ANALYTICS_ENGINE", "presto"),
+        ("worker", "CXLOOP_SPARK_REMOTE", "spark://master:7077"),
     ],
 )
 def test_it_stops_start_up_with_one_line_naming_the_variable(tmp_path, command, variable, value):
@@ -117,6 +139,15 @@ def test_the_redis_queue_needs_a_redis_url(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "cxloop: CXLOOP_REDIS_URL: expected a Redis URL, since CXLOOP_TASKS is rq, got ''"
+    )
+
+
+def test_the_spark_engine_needs_a_spark_connect_url(tmp_path):
+    result = _cxloop("worker", "--batch", tmp_path=tmp_path, CXLOOP_ANALYTICS_ENGINE="spark")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "cxloop: CXLOOP_SPARK_REMOTE: expected a Spark Connect URL, since "
+        "CXLOOP_ANALYTICS_ENGINE is spark, got ''"
     )
 
 

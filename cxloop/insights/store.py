@@ -12,8 +12,9 @@ The read side of the contract in ``cxloop.facts`` (docs/facts.md)::
 and directory; its :meth:`~FactStore.tables` registers views over exactly the files of the months
 the manifest lists (so a reader never sees a month half-written or already removed) and
 re-registers them when the manifest's version changes. Queries are built from
-:class:`FactTables`, whatever backend they come from: the same expressions run on PySpark
-(``tests/test_insights_spark.py``).
+:class:`FactTables`, whatever backend they come from: :class:`SparkFactStore` registers the same
+tables on a Spark Connect server, and :func:`get_store` picks the engine the settings name
+(``CXLOOP_ANALYTICS_ENGINE``; ``tests/test_insights_spark.py`` compares the two, docs/scale.md).
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
+import re
+import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +36,18 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxloop import timeouts
 from cxloop.facts.store import Manifest, month_bounds, read_manifest, root
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FactStore",
     "FactTables",
     "Scope",
+    "SparkFactStore",
     "cache_key",
+    "engine_failed",
     "get_store",
     "run_cached",
 ]
@@ -69,6 +79,8 @@ class FactStore:
     :func:`get_store`). ``threads`` and ``memory_limit`` are DuckDB's settings (defaults: every
     core, DuckDB's default limit)."""
 
+    engine = "duckdb"
+
     def __init__(
         self,
         directory: str | Path,
@@ -98,43 +110,149 @@ class FactStore:
         manifest = self.manifest() if manifest is None else manifest
         if manifest is None or not manifest.months:
             return None
-        if self._tables is not None and self._tables.manifest.version == manifest.version:
-            return self._tables
-        months = sorted(manifest.months)
-        monthly = {}
-        for name in ("answers", "responses", "comments"):
-            paths = [self.directory / name / f"month={m}" / "part-0.parquet" for m in months]
-            files = [str(path) for path in paths if name != "comments" or path.exists()]
-            # Comments came with schema 3: a store written without them (a synthetic one, a
-            # test's) has none, and the queries over them answer nothing.
-            if files:
-                monthly[name] = self.con.read_parquet(
-                    files, table_name=name, hive_partitioning=True, hive_types_autocast=False
-                )
-        whole = {
-            name: self.con.read_parquet(str(path), table_name=name)
-            for name in ("customers", "segments", "themes")
-            if (path := self.directory / f"{name}.parquet").exists() or name != "themes"
-        }
-        self._tables = FactTables(manifest=manifest, **monthly, **whole)
+        if self._tables is None or self._tables.manifest.version != manifest.version:
+            self._tables = self._register(manifest)
         return self._tables
+
+    def _register(self, manifest: Manifest) -> FactTables:
+        files = _files(self.directory, manifest)
+        monthly = {
+            name: self.con.read_parquet(
+                paths, table_name=name, hive_partitioning=True, hive_types_autocast=False
+            )
+            for name, paths in files.items()
+            if name in MONTHLY_TABLES
+        }
+        whole = {
+            name: self.con.read_parquet(paths[0], table_name=name)
+            for name, paths in files.items()
+            if name not in MONTHLY_TABLES
+        }
+        return FactTables(manifest=manifest, **monthly, **whole)
+
+
+class SparkFactStore(FactStore):
+    """The same tables on a Spark Connect server at ``remote`` (``sc://host:port``), whose
+    executors read the store's files at ``directory``: the same path on every machine (a shared
+    file system). Queries are the same Ibis expressions, compiled to Spark SQL by Ibis's PySpark
+    backend; each store has a Spark session of its own, so its views are its own.
+
+    A request's queries end by its deadline (``CXLOOP_REQUEST_TIMEOUT``): a watchdog interrupts
+    what the session runs once the deadline of the request that last read the tables passes. An
+    unreachable server fails a query in about two seconds, not after the client's default ten
+    minutes of retries.
+    """
+
+    engine = "spark"
+
+    def __init__(self, directory: str | Path, *, remote: str):
+        from pyspark.sql import SparkSession
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+
+        self.directory = Path(directory).resolve()
+        self.remote = remote
+        self.session = SparkSession.builder.remote(remote).create()
+        self.session.client.set_retry_policies([DefaultPolicy(**SPARK_RETRIES)])
+        # The partition key month ("2025-03") stays a string, as in DuckDB; the time zone of
+        # days and months is UTC (Ibis's backend sets it too).
+        self.session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        self.con = ibis.pyspark.connect(self.session)
+        self._tables = None
+        self._deadline: float | None = None
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch, name="cxloop-spark-deadline", daemon=True).start()
+
+    def tables(self, manifest: Manifest | None = None) -> FactTables | None:
+        self._deadline = timeouts.deadline()
+        return super().tables(manifest)
+
+    def _register(self, manifest: Manifest) -> FactTables:
+        # Views named after the version: an expression built before a re-registration keeps
+        # reading the files it was built on, never a mixture.
+        suffix = re.sub(r"\W", "_", manifest.version)
+        tables = {}
+        for name, paths in _files(self.directory, manifest).items():
+            reader = self.session.read
+            if name in MONTHLY_TABLES:
+                reader = reader.option("basePath", str(self.directory / name))
+            view = f"{name}_{suffix}"
+            reader.parquet(*paths).createOrReplaceTempView(view)
+            tables[name] = self.con.table(view)
+        return FactTables(manifest=manifest, **tables)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(WATCH_SECONDS):
+            deadline = self._deadline
+            if deadline is not None and time.monotonic() > deadline:
+                self._deadline = None
+                try:
+                    self.session.interruptAll()
+                except Exception:  # the server is gone: a query fails on its own
+                    log.debug("could not interrupt the Spark session's queries", exc_info=True)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.session.stop()
+
+
+# The Spark Connect client's retries of a failed call: 3, after 0.1, 0.4 and 1 s.
+SPARK_RETRIES = {"max_retries": 3, "initial_backoff": 100, "max_backoff": 1000}
+WATCH_SECONDS = 0.2
+
+
+def engine_failed(error: BaseException) -> bool:
+    """Whether ``error`` came from the analytics engine's client (Spark Connect: the server
+    down, a query interrupted at the request's deadline), not from cxloop's own code."""
+    errors = sys.modules.get("pyspark.errors")
+    return errors is not None and isinstance(error, errors.PySparkException)
+
+
+MONTHLY_TABLES = ("answers", "responses", "comments")
+WHOLE_TABLES = ("customers", "segments", "themes")
+
+
+def _files(directory: Path, manifest: Manifest) -> dict[str, list[str]]:
+    """The files of each table that ``manifest`` describes, by table name.
+
+    Comments and themes came with schema 3: a store written without them (a synthetic one, a
+    test's) has none, and the queries over them answer nothing.
+    """
+    months = sorted(manifest.months)
+    files = {}
+    for name in MONTHLY_TABLES:
+        paths = [directory / name / f"month={month}" / "part-0.parquet" for month in months]
+        paths = [path for path in paths if name != "comments" or path.exists()]
+        if paths:
+            files[name] = [str(path) for path in paths]
+    for name in WHOLE_TABLES:
+        path = directory / f"{name}.parquet"
+        if name != "themes" or path.exists():
+            files[name] = [str(path)]
+    return files
 
 
 _local = threading.local()
 
 
 def get_store(directory: str | Path | None = None) -> FactStore:
-    """This thread's :class:`FactStore` over ``directory`` (default ``settings.FACTS_DIR``).
+    """This thread's store over ``directory`` (default ``settings.FACTS_DIR``), on the engine
+    of ``settings.ANALYTICS_ENGINE``: DuckDB in this process, or the Spark Connect server at
+    ``settings.SPARK_REMOTE``.
 
     A DuckDB connection must not run two queries at once, so each thread gets its own; with
     gunicorn's sync workers that is one per process.
     """
+    from django.conf import settings
+
     path = Path(directory) if directory is not None else root()
-    stores: dict[Path, FactStore] = getattr(_local, "stores", None) or {}
+    stores: dict[tuple, FactStore] = getattr(_local, "stores", None) or {}
     _local.stores = stores
-    key = path.resolve()
+    key = (path.resolve(), settings.ANALYTICS_ENGINE, settings.SPARK_REMOTE)
     if key not in stores:
-        stores[key] = FactStore(path)
+        if settings.ANALYTICS_ENGINE == "spark":
+            stores[key] = SparkFactStore(path, remote=settings.SPARK_REMOTE)
+        else:
+            stores[key] = FactStore(path)
     return stores[key]
 
 

@@ -157,6 +157,24 @@ def parse_redis_url(name: str, value: str | None) -> str | None:
     raise SettingError(name, expected, value)
 
 
+def parse_spark_remote(name: str, value: str | None) -> str | None:
+    """A Spark Connect URL, ``sc://host[:port][/;param=value…]`` (port 15002 when omitted), or
+    None when unset."""
+    expected = "sc://host[:port] (a Spark Connect server)"
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip()
+    url = urlsplit(text)
+    if url.scheme != "sc" or url.query or url.fragment:
+        raise SettingError(name, expected, value)
+    user, password, host, port = _split_netloc(url.netloc)
+    parameters = url.path in ("", "/") or url.path.startswith("/;")  # sc://h:p/;token=…
+    if not host or user or password or not parameters:
+        raise SettingError(name, expected, value)
+    _port(name, port, value, expected)
+    return text
+
+
 # Seconds to connect to Redis and to wait for an answer: an unreachable Redis fails fast. No
 # command cxloop sends blocks longer (its rq workers take tasks without waiting for one).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 10}

@@ -7,7 +7,9 @@ The checks, each one cheap query or call, each timed:
 - worker: a worker finished a round lately (:mod:`cxloop.ops.heartbeat`);
 - facts: how long the oldest completed response the fact store lacks has waited (by submission
   time: the store's last write against the index of submissions);
-- outbox: how many e-mails are due and unsent, and since when the oldest.
+- outbox: how many e-mails are due and unsent, and since when the oldest;
+- analytics: on Spark (``CXLOOP_ANALYTICS_ENGINE=spark``), the Spark Connect server answers a
+  ``SELECT 1``; DuckDB runs in this process and has nothing to check.
 
 A failing check names what failed but not why (no host names, no error texts): the log holds
 those, and the endpoint answers anyone.
@@ -24,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cxloop.facts.queries import store_lag
+from cxloop.insights.store import get_store
 from cxloop.ops import heartbeat
 from cxloop.ops.gauges import ready_tasks
 from cxloop.outbox.queries import due_backlog
@@ -73,12 +76,19 @@ def outbox(now: dt.datetime) -> Check:
     return Check(behind <= OUTBOX_BEHIND, {"due": count, "oldest_due_seconds": _seconds(behind)})
 
 
+def analytics(now: dt.datetime) -> Check:
+    if settings.ANALYTICS_ENGINE == "spark":
+        get_store().session.sql("SELECT 1").collect()
+    return Check(True, {"engine": settings.ANALYTICS_ENGINE})
+
+
 CHECKS: dict[str, Callable[[dt.datetime], Check]] = {
     "database": database,
     "queue": queue,
     "worker": worker,
     "facts": facts,
     "outbox": outbox,
+    "analytics": analytics,
 }
 
 

@@ -57,6 +57,7 @@ class HealthTests(Healthz, TestCase):
         self.assertEqual(self.failing(body), {"worker"})
         self.assertEqual(body["checks"]["facts"]["lag_seconds"], 0)
         self.assertEqual(body["checks"]["queue"]["backend"], "db")
+        self.assertEqual(body["checks"]["analytics"]["engine"], "duckdb")
 
     def test_a_store_never_written_is_behind_since_the_first_response(self):
         heartbeat.beat()
