@@ -15,6 +15,11 @@ what the work costs, whatever the other load), min–max, the peak resident memo
 (its own ``getrusage``) and the load average.
 Goal (issue #5): ≤ 1.0 s warm, ≤ 3 s cold, ≤ 1.5 GB peak, on 2 cores. Latest figures:
 bench/README.md, "Journey map".
+
+``--spark`` runs the same on Spark (``CXLOOP_ANALYTICS_ENGINE=spark``): a Spark Connect server
+in local mode on every core (``tests/spark_connect.py``) is started once, and each fresh
+process opens a session on it (cold: a new session; the server's JVM stays up, as in
+production). Peak memory is then the server's (its processes' ``VmHWM``) plus the client's.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def ensure_store(directory: Path) -> dict:
     return store.to_dict()
 
 
-def child(directory: str, scenario: str, repeats: int) -> None:
+def child(directory: str, scenario: str, repeats: int, remote: str | None) -> None:
     """One fresh process: the cold call, warm repeats, cached repeats; JSON on stdout."""
     started = time.perf_counter()
     import datetime as dt
@@ -90,7 +95,7 @@ def child(directory: str, scenario: str, repeats: int) -> None:
     django.setup()
     from cxloop.facts.store import read_manifest
     from cxloop.insights.journey import JourneyMapQuery
-    from cxloop.insights.store import FactStore, Scope
+    from cxloop.insights.store import FactStore, Scope, SparkFactStore
 
     meta = json.loads((Path(directory) / "synthetic.json").read_text())["store"]
     spec = SCENARIOS[scenario]
@@ -114,7 +119,7 @@ def child(directory: str, scenario: str, repeats: int) -> None:
     imported = time.perf_counter() - started
 
     t0, c0 = time.perf_counter(), time.process_time()
-    store = FactStore(directory)
+    store = FactStore(directory) if remote is None else SparkFactStore(directory, remote=remote)
     result = query.calculate(store.tables())
     cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
     warm, warm_cpu = [], []
@@ -150,6 +155,26 @@ def child(directory: str, scenario: str, repeats: int) -> None:
     )
 
 
+SPARK_MEMORY = "4g"  # the driver's heap: in local mode the executors run inside it
+
+
+def group_peak_gb(group: int) -> float:
+    """The largest peak resident memory (VmHWM) among the processes of a process group."""
+    peak = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) != group:  # pgrp
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        for text in status.splitlines():
+            if text.startswith("VmHWM:"):
+                peak = max(peak, int(text.split()[1]))
+    return peak / 2**20
+
+
 def line(row: dict) -> str:
     med = statistics.median
     return (
@@ -165,12 +190,28 @@ def main() -> None:
     parser.add_argument("directory", type=Path, help="where the synthetic store is (or goes)")
     parser.add_argument("--cold", type=int, default=3, help="fresh processes per scenario")
     parser.add_argument("--repeats", type=int, default=5, help="warm and cached calls each")
+    parser.add_argument("--spark", action="store_true", help="on a Spark Connect server")
     parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
+    parser.add_argument("--remote", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(str(args.directory), args.child, args.repeats)
+        child(str(args.directory), args.child, args.repeats, args.remote)
         return
+    if not args.spark:
+        measure(args, None)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests import spark_connect
 
+    log = Path(tempfile.mkdtemp(prefix="cxloop-bench-spark-")) / "connect-server.log"
+    with spark_connect.running(
+        log, cores=os.cpu_count(), memory=SPARK_MEMORY, java_options="", partitions=8
+    ) as server:
+        print(f"Spark Connect server {server.remote} (local[{os.cpu_count()}], {SPARK_MEMORY})")
+        measure(args, server)
+
+
+def measure(args, server) -> None:
     import duckdb
     import ibis
     import numpy
@@ -193,12 +234,15 @@ def main() -> None:
     for scenario in SCENARIOS:
         runs = []
         for _ in range(args.cold):
-            out = subprocess.run(
-                [sys.executable, __file__, str(args.directory), "--child", scenario,
-                 "--repeats", str(args.repeats)],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            command = [sys.executable, __file__, str(args.directory), "--child", scenario,
+                       "--repeats", str(args.repeats)]  # fmt: skip
+            if server is not None:
+                command += ["--remote", server.remote]
+            out = subprocess.run(command, check=True, capture_output=True, text=True)
+            run = json.loads(out.stdout.strip().splitlines()[-1])
+            if server is not None:
+                run["rss_gb"] += group_peak_gb(server.pid)
+            runs.append(run)
         row = {
             "scenario": scenario,
             "cold": [r["cold"] for r in runs],
@@ -221,6 +265,8 @@ def main() -> None:
             f"{row['scenario']:38s} cold {min(row['cold']):.2f}–{max(row['cold']):.2f} s, "
             f"warm {min(row['warm']):.2f}–{max(row['warm']):.2f} s"
         )
+    if server is not None:
+        return  # Spark is measured and stated: the goals are DuckDB's, on one machine
     head = rows[0]
     verdict = {
         "warm": statistics.median(head["warm"]) <= GOALS["warm"],

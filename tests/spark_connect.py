@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 START_SECONDS = 120  # a cold JVM on a busy 2-core machine takes 10–40 s
@@ -43,6 +44,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    remote: str  # its sc:// URL
+    pid: int  # of its process group (the launch script, the JVM beneath)
+
+
 @contextlib.contextmanager
 def running(
     log: Path,
@@ -51,8 +58,8 @@ def running(
     memory: str = "1g",
     java_options: str = QUICK_JVM,
     partitions: int = 2,
-) -> Iterator[str]:
-    """A Spark Connect server in local mode with ``cores`` cores; yields its ``sc://`` URL."""
+) -> Iterator[Server]:
+    """A Spark Connect server in local mode with ``cores`` cores, until the block ends."""
     import pyspark
 
     port = free_port()
@@ -89,7 +96,7 @@ def running(
         )
     try:
         _wait_for(port, server, log)
-        yield f"sc://127.0.0.1:{port}"
+        yield Server(f"sc://127.0.0.1:{port}", server.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)

@@ -63,8 +63,8 @@ def spark_remote(tmp_path_factory):
             pytest.fail(f"the Spark comparison cannot run in CI: {reason}", pytrace=False)
         pytest.skip(f"the Spark comparison did not run: {reason}")
     log = tmp_path_factory.mktemp("spark") / "connect-server.log"
-    with spark_connect.running(log) as remote:
-        yield remote
+    with spark_connect.running(log) as server:
+        yield server.remote
 
 
 @pytest.fixture(scope="module")
