@@ -3,7 +3,6 @@ enrich, and what was found in them."""
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -96,7 +95,7 @@ def comment_counts(engine: str, version: str) -> tuple[int, int]:
     return comments.count(), current.count()
 
 
-def insight_rows(survey_ids: list[int], start, end, *, chunk_size: int = 5000) -> Iterator[tuple]:
+def insight_rows(survey_ids: list[int], start, end) -> QuerySet:
     """(answer id, response id, the answer's touchpoint id, language, sentiment, score) of the
     enriched comments of the completed responses to ``survey_ids`` submitted from ``start`` to
     before ``end``, in answer id order."""
@@ -114,7 +113,7 @@ def insight_rows(survey_ids: list[int], start, end, *, chunk_size: int = 5000) -
         "sentiment",
         "score",
     )
-    return rows.order_by("pk").values_list(*columns).iterator(chunk_size=chunk_size)
+    return rows.order_by("pk").values_list(*columns)
 
 
 def theme_rows(survey_ids: list[int], start, end) -> list[tuple[int, int]]:

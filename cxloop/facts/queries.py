@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 
 from cxloop.customers.queries import all_customers, all_segments, segment_customers
 from cxloop.customers.rules import RuleError
@@ -19,8 +19,6 @@ from cxloop.facts.store import month_bounds, read_manifest
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey
 
 logger = logging.getLogger(__name__)
-
-CHUNK_SIZE = 10_000
 
 RESPONSE_COLUMNS = (
     "id",
@@ -92,19 +90,15 @@ def _completed(survey_ids: list[int]):
     return Response.objects.filter(state=ResponseState.COMPLETED, survey_id__in=survey_ids)
 
 
-def response_rows(
-    survey_ids: list[int], month: str, *, chunk_size: int = CHUNK_SIZE
-) -> Iterator[tuple]:
+def response_rows(survey_ids: list[int], month: str) -> QuerySet:
     """(id, submitted_at, survey_id, channel, customer_id, touchpoint_id, language) of the
     completed responses of ``month`` to ``survey_ids``."""
     start, end = month_bounds(month)
     rows = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
-    return rows.order_by().values_list(*RESPONSE_COLUMNS).iterator(chunk_size=chunk_size)
+    return rows.order_by().values_list(*RESPONSE_COLUMNS)
 
 
-def answer_rows(
-    survey_ids: list[int], month: str, *, chunk_size: int = CHUNK_SIZE
-) -> Iterator[tuple]:
+def answer_rows(survey_ids: list[int], month: str) -> QuerySet:
     """(response_id, question_id, touchpoint_id, kind, score) of the scored answers of the
     completed responses of ``month`` to ``survey_ids``."""
     start, end = month_bounds(month)
@@ -116,7 +110,7 @@ def answer_rows(
         kind__in=SCORED_KINDS,
         score__isnull=False,
     )
-    return rows.order_by().values_list(*ANSWER_COLUMNS).iterator(chunk_size=chunk_size)
+    return rows.order_by().values_list(*ANSWER_COLUMNS)
 
 
 def question_orders() -> dict[int, int]:
@@ -124,11 +118,10 @@ def question_orders() -> dict[int, int]:
     return dict(Question.objects.filter(kind__in=SCORED_KINDS).values_list("pk", "order"))
 
 
-def customer_rows(*, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple]:
+def customer_rows() -> QuerySet:
     """(id, owner's team id, owner's id, annual_value, currency, tier, lifecycle_stage) of
     every customer."""
-    rows = all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
-    return rows.iterator(chunk_size=chunk_size)
+    return all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
 
 
 def segment_memberships() -> Iterator[tuple[int, int]]:

@@ -8,9 +8,9 @@ leaves the store as it was (:class:`cxloop.facts.store.Writer`).
 """
 
 import datetime as dt
-import itertools
+import functools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxloop.comments import queries as comment_queries
-from cxloop.facts import queries, store
+from cxloop.facts import queries, reading, store
 from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENTS, THEMES
 
 # progress(month, months): one more of ``months`` months has been staged.
@@ -122,6 +122,16 @@ class _Context:
     def survey_ids(self) -> list[int]:
         return list(self.survey_kinds)
 
+    @functools.cached_property
+    def survey_kind_arrays(self) -> tuple[pa.Array, pa.Array]:
+        """(survey ids, their kinds), for :func:`_lookup`."""
+        return _key_value_arrays(self.survey_kinds, pa.string())
+
+    @functools.cached_property
+    def question_order_arrays(self) -> tuple[pa.Array, pa.Array]:
+        """(question ids, their numbers), for :func:`_lookup`."""
+        return _key_value_arrays(self.question_orders, pa.int32())
+
     @classmethod
     def read(cls) -> "_Context":
         return cls(
@@ -160,22 +170,11 @@ def _write_whole_tables(writer: store.Writer, context: _Context) -> None:
 # Building the tables ------------------------------------------------------------------------
 
 
-def _chunks(rows: Iterator[tuple], size: int = queries.CHUNK_SIZE) -> Iterator[list[tuple]]:
-    while chunk := list(itertools.islice(rows, size)):
-        yield chunk
-
-
-def _columns(rows: Iterator[tuple], names: tuple[str, ...], types: dict) -> dict[str, pa.Array]:
-    """Rows of tuples → one Arrow array per column, converted a chunk at a time so that only one
-    chunk of Python objects is alive."""
-    parts: dict[str, list[pa.Array]] = {name: [] for name in names}
-    for chunk in _chunks(rows):
-        for name, values in zip(names, zip(*chunk, strict=True), strict=True):
-            parts[name].append(pa.array(values, type=types[name]))
-    return {
-        name: pa.concat_arrays(arrays) if arrays else pa.array([], type=types[name])
-        for name, arrays in parts.items()
-    }
+def _key_value_arrays(mapping: dict, value_type: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    return (
+        pa.array(list(mapping), type=pa.int64()),
+        pa.array(list(mapping.values()), type=value_type),
+    )
 
 
 def _lookup(keys: pa.Array, table_keys: pa.Array, values: pa.Array) -> pa.Array:
@@ -185,17 +184,8 @@ def _lookup(keys: pa.Array, table_keys: pa.Array, values: pa.Array) -> pa.Array:
 
 def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
     """The responses and answers tables of one month, in the store's schemas and order."""
-    raw = _columns(
+    raw = reading.columns(
         queries.response_rows(context.survey_ids, month),
-        (
-            "response_id",
-            "submitted_at",
-            "survey_id",
-            "channel",
-            "customer_id",
-            "touchpoint_id",
-            "language",
-        ),
         {
             "response_id": pa.int64(),
             "submitted_at": RESPONSES.field("submitted_at").type,
@@ -206,14 +196,11 @@ def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
             "language": pa.string(),
         },
     )
-    kinds = pa.array(
-        [context.survey_kinds[s] for s in raw["survey_id"].to_pylist()], type=pa.string()
-    )
+    kinds = _lookup(raw["survey_id"], *context.survey_kind_arrays)
     customers = context.customers
     team = _lookup(raw["customer_id"], customers["customer_id"], customers["team_id"])
-    answers = _columns(
+    answers = reading.columns(
         queries.answer_rows(context.survey_ids, month),
-        ("response_id", "question_id", "touchpoint_id", "kind", "score"),
         {
             "response_id": pa.int64(),
             "question_id": pa.int64(),
@@ -222,10 +209,7 @@ def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
             "score": pa.int64(),
         },
     )
-    orders = pa.array(
-        [context.question_orders.get(q, 0) for q in answers["question_id"].to_pylist()],
-        type=pa.int32(),
-    )
+    orders = pc.fill_null(_lookup(answers["question_id"], *context.question_order_arrays), 0)
     responses = pa.Table.from_arrays(
         [
             raw["response_id"],
@@ -251,9 +235,8 @@ def _cast(array: pa.Array, schema: pa.Schema, name: str) -> pa.Array:
 def _comments_table(context: _Context, month: str, responses: pa.Table) -> pa.Table:
     """The enriched comments of the month's responses, with the keys of their response."""
     start, end = store.month_bounds(month)
-    raw = _columns(
+    raw = reading.columns(
         comment_queries.insight_rows(context.survey_ids, start, end),
-        ("answer_id", "response_id", "touchpoint_id", "language", "sentiment", "score"),
         {
             "answer_id": pa.int64(),
             "response_id": pa.int64(),
@@ -358,9 +341,8 @@ def _answers_table(responses: pa.Table, answers: dict[str, pa.Array], orders: pa
 
 
 def _customers_table() -> pa.Table:
-    columns = _columns(
+    columns = reading.columns(
         queries.customer_rows(),
-        CUSTOMERS.names,
         {
             "customer_id": pa.int64(),
             "team_id": pa.int64(),

@@ -1,0 +1,93 @@
+"""How the fact store reads the database: a query's result as one Arrow array per column.
+
+On PostgreSQL the rows come through ADBC (``adbc-driver-postgresql``): libpq's binary results
+decoded straight into Arrow record batches, without a Python object per value, which is what
+made the ORM's path slow at scale (``bench/bench_facts_rebuild.py``). ADBC reads through a
+connection of its own, so it cannot see what the caller's transaction has written and not yet
+committed; inside a transaction (a test's, or a caller's ``atomic`` block) and on SQLite the
+rows come through Django's cursor, converted to Arrow a chunk of ``CHUNK_SIZE`` rows at a time
+so that only one chunk of Python objects is alive.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from contextlib import closing
+from urllib.parse import quote, urlencode
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection
+from django.db.models import QuerySet
+
+CHUNK_SIZE = 10_000
+
+# Django's placeholders; a literal percent sign in its SQL is written "%%".
+_PLACEHOLDER = re.compile(r"%(s|%)")
+
+
+def columns(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+    """The result of ``rows`` (a ``values_list`` of as many fields as ``types`` names), one
+    array per name in ``types``' order, each of its type."""
+    if len(rows.query.values_select) != len(types):
+        raise ValueError(f"the query selects {rows.query.values_select}, not {list(types)}")
+    if through_adbc():
+        return _by_adbc(rows, types)
+    return _by_cursor(rows, types)
+
+
+def through_adbc() -> bool:
+    """Whether :func:`columns` reads through ADBC now (PostgreSQL, outside a transaction)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _by_adbc(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    sql, params = rows.query.sql_with_params()
+    with closing(adbc.connect(_uri())) as link, closing(link.cursor()) as cursor:
+        cursor.execute(_numbered(sql), parameters=params)
+        table = cursor.fetch_arrow_table()
+    return {
+        name: pc.cast(table.column(i).combine_chunks(), type_)
+        for i, (name, type_) in enumerate(types.items())
+    }
+
+
+def _by_cursor(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+    parts: dict[str, list[pa.Array]] = {name: [] for name in types}
+    for chunk in _chunks(rows.iterator(chunk_size=CHUNK_SIZE)):
+        for (name, type_), values in zip(types.items(), zip(*chunk, strict=True), strict=True):
+            parts[name].append(pa.array(values, type=type_))
+    return {
+        name: pa.concat_arrays(arrays) if arrays else pa.array([], type=types[name])
+        for name, arrays in parts.items()
+    }
+
+
+def _chunks(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+    while chunk := list(itertools.islice(rows, CHUNK_SIZE)):
+        yield chunk
+
+
+def _numbered(sql: str) -> str:
+    """Django's ``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, …"""
+    numbers = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group(1) == "%" else f"${next(numbers)}", sql)
+
+
+def _uri() -> str:
+    """A libpq URI of the database Django's connection uses (the test database in tests)."""
+    s = connection.settings_dict
+    user = quote(s["USER"] or "", safe="")
+    password = quote(s["PASSWORD"] or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host, port = s["HOST"] or "", f":{s['PORT']}" if s["PORT"] else ""
+    query = {"connect_timeout": s.get("OPTIONS", {}).get("connect_timeout", 5)}
+    if host.startswith("/"):  # a Unix socket's directory
+        query["host"], host, port = host, "", ""
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"postgresql://{credentials}{host}{port}/{quote(s['NAME'], safe='')}?{urlencode(query)}"
