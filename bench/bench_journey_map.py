@@ -54,19 +54,21 @@ SCENARIOS = {
 GOALS = {"warm": 1.0, "cold": 3.0, "rss_gb": 1.5}
 
 
-def ensure_store(directory: Path) -> dict:
-    """The store's description; written first when missing or made with other parameters."""
+def ensure_store(directory: Path, **changed) -> dict:
+    """The store's description; written first when missing or made with other parameters
+    (:data:`PARAMETERS`, with ``changed``)."""
+    parameters = PARAMETERS | changed
     described = directory / "synthetic.json"
     if described.exists() and (directory / "manifest.json").exists():
         meta = json.loads(described.read_text())
-        wanted = {k: meta["parameters"].get(k) for k in PARAMETERS}
-        if wanted == PARAMETERS:
+        wanted = {k: meta["parameters"].get(k) for k in parameters}
+        if wanted == parameters:
             return meta["store"]
     from cxloop.facts.synthetic import generate
 
     print(f"writing the synthetic store into {directory} …", flush=True)
     start = time.perf_counter()
-    store = generate(directory, **PARAMETERS)
+    store = generate(directory, **parameters)
     print(
         f"  {store.responses:,} responses, {store.answers:,} answers in "
         f"{time.perf_counter() - start:.0f} s",
