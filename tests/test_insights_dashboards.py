@@ -51,7 +51,7 @@ from cxloop.insights.dashboards import (
     PortfolioQuery,
     TouchpointQuery,
 )
-from cxloop.insights.signals import MIN_PERIOD_N
+from cxloop.insights.signals import MIN_N
 from cxloop.insights.store import FactStore, Scope
 
 TOL = 1e-9  # the same arithmetic in another order: equal to rounding
@@ -555,7 +555,7 @@ def test_it_gives_a_touchpoints_figures(synthetic, frames, scope, kinds):
     by_period = result.mean_by_period
     assert [p.period for p in by_period] == [m.period for m in result.mean_trend]
     assert [p.value for p in by_period] == [m.value for m in result.mean_trend]
-    assert [p.low_n for p in by_period] == [m.n < MIN_PERIOD_N for m in result.mean_trend]
+    assert [p.low_n for p in by_period] == [m.n < MIN_N for m in result.mean_trend]
     # Partial: only a month the scope's end cuts (the synthetic store ends in the past).
     cut = scope.until is not None and scope.until.day < 28
     assert [p.partial for p in by_period] == [cut and p is by_period[-1] for p in by_period]
@@ -566,7 +566,7 @@ def test_it_gives_a_touchpoints_figures(synthetic, frames, scope, kinds):
     # moving range of the binomially standardised shares, never below 1.
     x = rated.score.isin([4, 5]).groupby(rated.month).sum()
     n = rated.groupby("month").size()
-    usable = (n >= MIN_PERIOD_N).to_numpy()
+    usable = (n >= MIN_N).to_numpy()
     base = np.flatnonzero(usable)[:6]
     n_base = n.iloc[base].sum()
     centre = x.iloc[base].sum() / n_base

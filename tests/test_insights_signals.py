@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from cxloop.insights.signals import (
-    MIN_PERIOD_N,
+    MIN_N,
     control_chart,
     periods,
     rhythm,
@@ -63,12 +63,12 @@ def test_it_signals_a_drop_from_the_first_month_of_its_quarter():
 
 def test_a_period_with_too_few_answers_never_signals():
     counts = {m: (int(0.6 * 100), 100) for m in MONTHS[:12]}
-    counts["2025-12"] = (0, MIN_PERIOD_N - 1)  # every answer below 4, but too few answers
+    counts["2025-12"] = (0, MIN_N - 1)  # every answer below 4, but too few answers
     chart = control_chart(counts, as_of=dt.date(2026, 12, 4))
     point = next(p for p in chart.points if p.period == "2025-12-01")
     assert point.low_n and point.value == 0
     assert chart.rule_signals == () and chart.signal is None
-    counts["2025-12"] = (0, MIN_PERIOD_N)
+    counts["2025-12"] = (0, MIN_N)
     assert control_chart(counts, as_of=dt.date(2026, 12, 4)).signal.direction == "down"
 
 

@@ -62,11 +62,13 @@ from .quantiles import median_interval, median_interval_min_n
 from .ranking import Funnel, RankInterval, funnel_limits, nps_funnel, rank_intervals
 from .results import Difference, Estimate, Interval
 from .scores import (
+    MIN_N,
     mean_from_moments,
     mean_score,
     nps,
     nps_counts,
     nps_from_counts,
+    nps_from_histogram,
     top_box,
     wilson_interval,
 )
@@ -95,8 +97,10 @@ __all__ = [
     "staggered_did",
     "DistributionShift",
     # scores
+    "MIN_N",
     "nps",
     "nps_from_counts",
+    "nps_from_histogram",
     "nps_counts",
     "top_box",
     "mean_score",

@@ -57,7 +57,7 @@ import numpy as np
 import pyarrow.compute as pc
 from django.db.models import Min
 
-from cxloop.analytics import Difference, Estimate
+from cxloop.analytics import MIN_N, Difference, Estimate
 from cxloop.analytics.impact import (
     CellCounts,
     before_after,
@@ -72,6 +72,7 @@ from cxloop.improvements.services import Baseline, BaselineScope
 from cxloop.insights.signals import MONTH, QUARTER, Period, periods, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
 from cxloop.journeys.queries import touchpoints_with_stage
+from cxloop.lib.scales import NPS_DETRACTORS, NPS_PROMOTERS
 from cxloop.people.queries import subtree_ids
 
 __all__ = [
@@ -98,8 +99,6 @@ BEFORE_AFTER_DAYS = 182
 #: Complete periods read before and after the change for the DiD and the time series.
 PERIODS_BEFORE = 12
 PERIODS_AFTER = 12
-#: Fewer answers than this in a window (or a DiD cell): too few to measure.
-MIN_N = 30
 #: Complete calendar months the baseline covers.
 BASELINE_MONTHS = 3
 
@@ -111,7 +110,8 @@ def code_scores(metric: str, scores: Any) -> np.ndarray:
     """Each answer on the scale whose mean is the metric (see the module's docstring)."""
     s = np.asarray(scores, dtype=np.float64)
     if metric == "nps":
-        return np.where(s >= 9, 100.0, np.where(s <= 6, -100.0, 0.0))
+        promoter, detractor = s >= NPS_PROMOTERS[0], s <= NPS_DETRACTORS[1]
+        return np.where(promoter, 100.0, np.where(detractor, -100.0, 0.0))
     if metric == "csat":
         return np.where(s >= 4, 100.0, 0.0)
     if metric in ("rating", "ces"):

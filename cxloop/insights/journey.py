@@ -68,20 +68,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxloop.analytics import (
+    MIN_N,
     Difference,
     Estimate,
     benjamini_hochberg,
     importance_performance,
     lmg_from_covariance,
     mean_from_moments,
-    nps_from_counts,
+    nps_from_histogram,
     pairwise_covariance,
     wilson_interval,
 )
 from cxloop.analytics.results import to_plain
 from cxloop.insights.dashboards._scores import Scores, difference
 from cxloop.insights.signals import (
-    MIN_PERIOD_N,
     Period,
     Signal,
     control_chart,
@@ -105,7 +105,6 @@ __all__ = [
     "journey_of",
 ]
 
-MIN_N = 30  # fewer answers than this: the score is shown with a "too few answers" warning
 SAMPLE_RESPONSES = 20_000  # sampled responses wanted in the filtered population (see above)
 MAX_SAMPLE_ANSWERS = 4_000_000  # at most this many answers fetched for the sample (≈ 100 MB)
 SAMPLE_WINDOWS = 24  # strata of the time-window sample
@@ -131,7 +130,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 class TrendPoint:
     """One period of a sparkline at the map's ``grain``: ``month`` the period's first month
     ("YYYY-MM"; a quarter's first month), ``score`` (None when ``n`` < 2) and its answers ``n``;
-    ``low_n`` under :data:`cxloop.insights.signals.MIN_PERIOD_N` answers, ``partial`` not over
+    ``low_n`` under :data:`cxloop.insights.signals.MIN_N` answers, ``partial`` not over
     yet (drawn hollow)."""
 
     month: str
@@ -1034,7 +1033,7 @@ def _point(period: Period, counts: np.ndarray, estimate, confidence: float) -> T
         month=period.start[:7],
         n=n,
         score=estimate(counts, confidence),
-        low_n=n < MIN_PERIOD_N,
+        low_n=n < MIN_N,
         partial=period.partial,
     )
 
@@ -1269,7 +1268,7 @@ def _nps(counts: np.ndarray, confidence: float) -> Estimate | None:
     n = int(counts.sum())
     if n == 0:
         return None
-    return nps_from_counts(int(counts[9:].sum()), int(counts[:7].sum()), n, confidence=confidence)
+    return nps_from_histogram(counts, confidence=confidence)
 
 
 def journey_of(pairs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

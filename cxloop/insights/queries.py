@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from cxloop.analytics import Estimate, nps_from_counts, wilson_interval
 from cxloop.i18n import pick
 from cxloop.insights import charts
+from cxloop.lib.scales import NPS_DETRACTORS, NPS_PROMOTERS
 from cxloop.people.queries import team_paths
 from cxloop.surveys.choices import SurveyKind
 from cxloop.surveys.models import Answer, QuestionKind, Survey
@@ -69,8 +70,8 @@ def _enps_counts(answers) -> list[tuple[int | None, int, int, int]]:
         answers.filter(kind=QuestionKind.NPS)
         .values("response__team_id")
         .annotate(
-            promoters=Count("id", filter=Q(score__gte=9)),
-            detractors=Count("id", filter=Q(score__lte=6)),
+            promoters=Count("id", filter=Q(score__gte=NPS_PROMOTERS[0])),
+            detractors=Count("id", filter=Q(score__lte=NPS_DETRACTORS[1])),
             n=Count("id"),
         )
         .order_by("response__team_id")

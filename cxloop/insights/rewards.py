@@ -28,6 +28,7 @@ from cxloop.insights.dashboards import _scans as scans
 from cxloop.insights.dashboards._base import DashboardQuery, Rows, Scoped
 from cxloop.insights.store import FactStore, FactTables, Scope
 from cxloop.lib import payouts
+from cxloop.lib.scales import NPS_DETRACTORS, NPS_PASSIVES, NPS_PROMOTERS
 from cxloop.people.reward_choices import MeasuredOn, PeriodState
 from cxloop.people.reward_queries import (
     all_team_ids,
@@ -271,7 +272,7 @@ def payout_totals(period_start: dt.date) -> list[PlanTotal]:
 
 # --- safeguards against gaming ------------------------------------------------------------------
 
-NPS_CATEGORIES = ((0, 6), (7, 8), (9, 10))  # detractors, passives, promoters
+NPS_CATEGORIES = (NPS_DETRACTORS, NPS_PASSIVES, NPS_PROMOTERS)
 
 
 @dataclass(frozen=True)

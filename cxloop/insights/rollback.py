@@ -17,7 +17,7 @@ one-sided CUSUM (:func:`cxloop.analytics.control.rollback_watch`):
   ``today`` is left out), so an alert names a whole month. Quarterly data use the monthly
   design scaled to quarters: a baseline of :data:`QUARTER_BASELINE` quarters and a nominal
   in-control run length of :data:`QUARTER_ARL0` quarters (twenty years, as for months).
-  A period with fewer than :data:`~cxloop.insights.signals.MIN_PERIOD_N` answers is skipped,
+  A period with fewer than :data:`~cxloop.insights.signals.MIN_N` answers is skipped,
   as the control charts never let one signal: on the demo, whose ratings come in quarterly
   waves (about 950 answers in a wave month, 1–7 in the others), a monthly watch over every
   month alarmed on deadlines and invoice clarity in months of two to seven answers.
@@ -64,7 +64,7 @@ from cxloop.improvements.services import (
     attach_rollback_case,
     record_rollback_alert,
 )
-from cxloop.insights.signals import MIN_PERIOD_N, QUARTER, Period, periods, rhythm
+from cxloop.insights.signals import MIN_N, QUARTER, Period, periods, rhythm
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store
 from cxloop.journeys.models import Standard, Touchpoint
 from cxloop.people.queries import subtree_ids
@@ -220,10 +220,10 @@ def _series(
                 n[i] += c
                 s1[i] += a
                 s2[i] += b
-    # As on the control charts, a period with fewer than MIN_PERIOD_N answers never signals:
+    # As on the control charts, a period with fewer than MIN_N answers never signals:
     # it is left out (the CUSUM skips it) rather than read through a normal approximation
     # that a handful of answers does not support.
-    few = n < MIN_PERIOD_N
+    few = n < MIN_N
     n[few], s1[few], s2[few] = 0.0, 0.0, 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(n > 0, s1 / n, np.nan)

@@ -10,7 +10,7 @@ and the charts over time agree on what a period is and when it signals:
   (or that the page's period cuts off) is ``partial``.
 - :func:`control_chart` takes per-month counts (answers in the top box, answers) and returns a
   :class:`ControlChartResult`: the points, their limits, which periods take part (at least
-  :data:`MIN_PERIOD_N` answers, complete), the rule signals and the latest :class:`Signal` in
+  :data:`MIN_N` answers, complete), the rule signals and the latest :class:`Signal` in
   plain words. The maths is :func:`cxloop.analytics.control.proportion_signals`.
 """
 
@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from cxloop.analytics import MIN_N
 from cxloop.analytics.control import SIGNAL_LIMIT, proportion_signals
 from cxloop.analytics.results import to_plain
 
 __all__ = [
     "BASELINE_MONTHS",
-    "MIN_PERIOD_N",
+    "MIN_N",
     "WAVE_SHARE",
     "ChartPoint",
     "ChartSignal",
@@ -40,8 +41,6 @@ __all__ = [
     "rhythm",
 ]
 
-#: A period with fewer answers than this is drawn hollow and never signals.
-MIN_PERIOD_N = 30
 #: The first months of data whose periods set the control chart's centre line (phase I).
 BASELINE_MONTHS = 6
 #: A series whose answers fall into one month of each quarter at least this often runs in
@@ -140,7 +139,7 @@ def periods(
 class ChartPoint(_Plain):
     """A period of the control chart: the top-2-box share in per cent and its control limits
     (which vary with the period's ``n``). ``period`` is the ISO first day; ``low_n``: fewer than
-    :data:`MIN_PERIOD_N` answers; ``partial``: the period is not over. Either way the point is
+    :data:`MIN_N` answers; ``partial``: the period is not over. Either way the point is
     drawn hollow and takes no part in the signals."""
 
     period: str
@@ -241,7 +240,7 @@ def control_chart(
     last: str | None = None,
     as_of: dt.date | None = None,
     baseline_months: int | None = BASELINE_MONTHS,
-    min_n: int = MIN_PERIOD_N,
+    min_n: int = MIN_N,
 ) -> ControlChartResult | None:
     """The control chart of per-month ``counts`` ("YYYY-MM" → (answers 4–5, answers)).
 

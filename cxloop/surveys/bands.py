@@ -10,10 +10,10 @@ the top-two box that CSAT counts as satisfied. Customer effort is asked "how eas
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from cxloop.lib.scales import SCORE_RANGES
+from cxloop.lib.scales import NPS_DETRACTORS, NPS_PASSIVES, NPS_PROMOTERS, SCORE_RANGES
 
 BANDS: dict[str, dict[str, tuple[int, int]]] = {
-    "nps": {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)},
+    "nps": {"detractor": NPS_DETRACTORS, "passive": NPS_PASSIVES, "promoter": NPS_PROMOTERS},
     "csat": {"low": (1, 2), "mid": (3, 3), "high": (4, 5)},
     "ces": {"low": (1, 3), "mid": (4, 4), "high": (5, 7)},
     "rating": {"low": (1, 2), "mid": (3, 3), "high": (4, 5)},

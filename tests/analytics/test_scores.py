@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
@@ -22,9 +24,12 @@ from cxloop.analytics import (
     nps,
     nps_counts,
     nps_from_counts,
+    nps_from_histogram,
     top_box,
     wilson_interval,
 )
+from cxloop.lib.scales import nps_category
+from cxloop.surveys.bands import band_of
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -146,3 +151,26 @@ def test_wilson_rejects_impossible_counts():
         wilson_interval(0, 0)
     with pytest.raises(ValueError, match="non-negative"):
         wilson_interval(-1, 10)
+
+
+@given(st.lists(st.integers(0, 40), min_size=11, max_size=11).filter(lambda c: sum(c) > 0))
+def test_nps_from_a_histogram_is_the_nps_of_its_answers(counts):
+    answers = [score for score, count in enumerate(counts) for _ in range(count)]
+    from_histogram, from_answers = nps_from_histogram(counts), nps(answers)
+    assert from_histogram.n == from_answers.n == sum(counts)
+    for field in ("value", "low", "high"):
+        assert getattr(from_histogram, field) == pytest.approx(getattr(from_answers, field))
+
+
+def test_nps_from_a_histogram_needs_one_count_per_score():
+    with pytest.raises(ValueError, match="one count for each score 0–10"):
+        nps_from_histogram([1, 2, 3])
+
+
+def test_the_nps_categories_are_defined_once():
+    """The bands people filter by, the category of an answer and the estimators' counts agree
+    for every score."""
+    for score in range(11):
+        promoters, detractors, _ = nps_counts([score])
+        counted = "promoter" if promoters else "detractor" if detractors else "passive"
+        assert nps_category(score) == counted == band_of("nps", score)

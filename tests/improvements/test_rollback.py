@@ -162,7 +162,7 @@ class RollbackWatchTests(OwnFactStore, ImprovementTestCase):
                 self.kickoff.pk: from_month("2025-01", 3.4, 3.9),
                 self.status.pk: lambda m, t: 3.3 if m < "2025-01" or m >= "2026-02" else 3.9,
                 self.steady.pk: lambda m, t: 3.6,
-                # A month of five answers all far down: too few to signal (MIN_PERIOD_N).
+                # A month of five answers all far down: too few to signal (MIN_N).
                 self.sparse.pk: lambda m, t: 1.5 if m == "2026-03" else 3.6,
             },
             sizes={self.sparse.pk: lambda m: 5 if m == "2026-03" else 80},

@@ -8,9 +8,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cxloop.analytics import MIN_N  # noqa: F401  (re-exported: every page's one threshold)
 from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
-
-MIN_N = 30  # as the journey map: fewer answers than this, the figure carries a warning
 
 Rows = dict[str, list[dict[str, Any]]]
 

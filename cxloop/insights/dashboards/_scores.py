@@ -27,7 +27,7 @@ from cxloop.analytics import (
     wilson_interval,
 )
 from cxloop.analytics.results import to_plain
-from cxloop.lib.scales import SCORE_RANGES
+from cxloop.lib.scales import NPS_DETRACTORS, NPS_PROMOTERS, SCORE_RANGES
 
 TOP_BOX = {"csat": (4, 5), "rating": (4, 5)}  # "satisfied": 4 and 5 on a 1–5 scale
 
@@ -94,7 +94,9 @@ class Scores:
 
     def nps_counts(self) -> tuple[int, int, int]:
         """(promoters 9–10, detractors 0–6, answers)."""
-        return self.count_of((9, 10)), self.count_of(range(0, 7)), self.n
+        promoters = range(NPS_PROMOTERS[0], NPS_PROMOTERS[1] + 1)
+        detractors = range(NPS_DETRACTORS[0], NPS_DETRACTORS[1] + 1)
+        return self.count_of(promoters), self.count_of(detractors), self.n
 
     def top_box_count(self) -> int:
         return self.count_of(TOP_BOX[self.kind])

@@ -11,6 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from cxloop.insights.store import FactTables, Scope
+from cxloop.lib.scales import nps_category
 
 from ._base import DashboardQuery, Rows, Scoped, check_id, check_whole
 from ._scores import Plain
@@ -25,7 +26,7 @@ def status_of(score: int | None) -> str:
     without one."""
     if score is None:
         return "silent"
-    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+    return nps_category(score)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import numpy as np
 from cxloop.analytics import Estimate
 from cxloop.insights.signals import (
     BASELINE_MONTHS,
-    MIN_PERIOD_N,
     ChartPoint,
     ChartSignal,
     ControlChartResult,
@@ -58,7 +57,7 @@ DEFAULT_KINDS = ("rating",)  # the journey map's touchpoint score
 @dataclass(frozen=True)
 class PeriodPoint(Plain):
     """The mean rating of one period (``period`` and ``end``: its first and last day), with
-    its interval and ``n``; ``low_n`` under :data:`~cxloop.insights.signals.MIN_PERIOD_N`
+    its interval and ``n``; ``low_n`` under :data:`~cxloop.insights.signals.MIN_N`
     answers, ``partial`` not over yet."""
 
     period: str
@@ -234,7 +233,7 @@ class TouchpointQuery(DashboardQuery):
                 low=None if estimate is None else estimate.low,
                 high=None if estimate is None else estimate.high,
                 n=scores.n,
-                low_n=scores.n < MIN_PERIOD_N,
+                low_n=scores.n < MIN_N,
                 partial=period.partial,
             )
 
