@@ -27,6 +27,7 @@ __all__ = [
     "nps_difference",
     "nps_difference_from_counts",
     "mean_difference",
+    "mean_difference_from_moments",
     "benjamini_hochberg",
     "SegmentComparison",
     "compare_segments",
@@ -278,6 +279,57 @@ def mean_difference(a: Any, b: Any, *, confidence: float = 0.95) -> Difference:
     return _welch(va, vb, confidence)
 
 
+def mean_difference_from_moments(
+    a: tuple[int, float, float], b: tuple[int, float, float], *, confidence: float = 0.95
+) -> Difference:
+    r"""Welch's t test and interval for two means given as their sufficient statistics
+    ``(n, mean, variance)`` (variance with ``ddof=1``), e.g. from
+    :func:`~cxloop.analytics.histogram_moments`:
+
+    .. math::
+
+        t = \frac{\bar a - \bar b}{\sqrt{s_a^2/n_a + s_b^2/n_b}},\qquad
+        \nu = \frac{(s_a^2/n_a + s_b^2/n_b)^2}
+                   {\frac{(s_a^2/n_a)^2}{n_a - 1} + \frac{(s_b^2/n_b)^2}{n_b - 1}}
+
+    References
+    ----------
+    Welch, B. L. (1947). The generalization of "Student's" problem when several different
+    population variances are involved. *Biometrika* 34, 28–35.
+
+    Examples
+    --------
+    >>> d = mean_difference_from_moments((6, 4.5, 0.3), (6, 19 / 6, 17 / 30))
+    >>> round(d.value, 3), round(d.p_value, 4)
+    (1.333, 0.0065)
+    """
+    (na, mean_a, var_a), (nb, mean_b, var_b) = a, b
+    for label, n in (("a", na), ("b", nb)):
+        if int(n) != n or n < 2:
+            raise ValueError(f"{label}: a t test needs at least 2 non-missing values, got {n}")
+    if not all(math.isfinite(x) for x in (mean_a, var_a, mean_b, var_b)):
+        raise ValueError("infinite values cannot be averaged")
+    qa, qb = max(var_a, 0.0) / na, max(var_b, 0.0) / nb
+    se2 = qa + qb
+    if se2 == 0.0:
+        raise ValueError("both groups are constant, so the t test is undefined")
+    df = se2**2 / (qa**2 / (na - 1) + qb**2 / (nb - 1))
+    diff = float(mean_a - mean_b)
+    se = math.sqrt(se2)
+    t = diff / se
+    q = float(stats.t.ppf(0.5 + check_confidence(confidence) / 2.0, df))
+    return Difference(
+        diff,
+        diff - q * se,
+        diff + q * se,
+        int(na + nb),
+        statistic=t,
+        p_value=float(2.0 * stats.t.sf(abs(t), df)),
+        test="Welch t",
+        df=float(df),
+    )
+
+
 def _welch(
     va: np.ndarray, vb: np.ndarray, confidence: float, labels: tuple[str, str] = ("a", "b")
 ) -> Difference:
@@ -286,25 +338,8 @@ def _welch(
             raise ValueError(f"{label}: a t test needs at least 2 non-missing values, got {v.size}")
         if not np.isfinite(v).all():
             raise ValueError(f"{label}: infinite values cannot be averaged")
-    qa, qb = va.var(ddof=1) / va.size, vb.var(ddof=1) / vb.size
-    se2 = qa + qb
-    if se2 == 0.0:
-        raise ValueError("both groups are constant, so the t test is undefined")
-    df = se2**2 / (qa**2 / (va.size - 1) + qb**2 / (vb.size - 1))
-    diff = float(va.mean() - vb.mean())
-    se = math.sqrt(se2)
-    t = diff / se
-    q = float(stats.t.ppf(0.5 + check_confidence(confidence) / 2.0, df))
-    return Difference(
-        diff,
-        diff - q * se,
-        diff + q * se,
-        int(va.size + vb.size),
-        statistic=t,
-        p_value=float(2.0 * stats.t.sf(abs(t), df)),
-        test="Welch t",
-        df=float(df),
-    )
+    moments = [(v.size, float(v.mean()), float(v.var(ddof=1))) for v in (va, vb)]
+    return mean_difference_from_moments(*moments, confidence=confidence)
 
 
 def benjamini_hochberg(p_values: Any) -> np.ndarray:

@@ -24,6 +24,10 @@ __all__ = [
     "top_box",
     "mean_score",
     "mean_from_moments",
+    "histogram_moments",
+    "mean_from_histogram",
+    "top_box_from_counts",
+    "pooled_mean",
     "wilson_interval",
 ]
 
@@ -350,8 +354,7 @@ def top_box(
     if values.size == 0:
         raise ValueError("scores: no answers (all values are missing or the input is empty)")
     x = int(np.isin(values, np.asarray(list(top), dtype=float)).sum())
-    ci = wilson_interval(x, values.size, confidence=confidence)
-    return Estimate(100.0 * x / values.size, 100.0 * ci.low, 100.0 * ci.high, int(values.size))
+    return top_box_from_counts(x, int(values.size), confidence=confidence)
 
 
 def mean_from_moments(mean: float, std: float, n: int, *, confidence: float = 0.95) -> Estimate:
@@ -378,6 +381,142 @@ def mean_from_moments(mean: float, std: float, n: int, *, confidence: float = 0.
         raise ValueError(f"mean and std must be finite with std >= 0, got {mean!r}, {std!r}")
     half = _t(confidence, n_int - 1) * std / math.sqrt(n_int)
     return Estimate(float(mean), float(mean - half), float(mean + half), n_int)
+
+
+def histogram_moments(values: Any, counts: Any) -> tuple[int, float, float]:
+    r"""Answers, mean and sample variance (``ddof=1``) of answers given as a histogram:
+    ``counts[i]`` answers of ``values[i]``.
+
+    .. math::
+
+        n = \sum_i c_i,\quad \bar x = \frac{1}{n}\sum_i c_i v_i,\quad
+        s^2 = \frac{1}{n - 1}\sum_i c_i (v_i - \bar x)^2
+
+    The sums are over the distinct values, never the answers, so a histogram of millions of
+    answers costs what its few bins cost; centring on the mean before squaring keeps them exact
+    for the short integer scales the fact store holds. ``s²`` is NaN under two answers.
+
+    References
+    ----------
+    Welford, B. P. (1962). Note on a method for calculating corrected sums of squares and
+    products. *Technometrics* 4, 419–420 (why the deviations are taken from the mean).
+
+    Examples
+    --------
+    >>> histogram_moments([1, 2, 3, 4, 5], [0, 1, 0, 2, 1])
+    (4, 3.75, 1.5833333333333333)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    c = np.asarray(counts, dtype=np.float64)
+    if v.shape != c.shape or v.ndim != 1:
+        raise ValueError(
+            f"values and counts must be two vectors of one length: {v.shape}, {c.shape}"
+        )
+    if (c < 0).any() or not np.isfinite(c).all() or (c != np.floor(c)).any():
+        raise ValueError("counts must be whole numbers ≥ 0")
+    n = int(c.sum())
+    if n == 0:
+        return 0, math.nan, math.nan
+    mean = float(c @ v / n)
+    variance = float(c @ (v - mean) ** 2 / (n - 1)) if n > 1 else math.nan
+    return n, mean, variance
+
+
+def mean_from_histogram(values: Any, counts: Any, *, confidence: float = 0.95) -> Estimate:
+    r"""Mean of answers given as a histogram, with the Student-t interval of
+    :func:`mean_from_moments`:
+
+    .. math:: \bar x \pm t_{n-1,\,1-\alpha/2}\; s / \sqrt{n}
+
+    with :math:`\bar x, s` from :func:`histogram_moments`; at least two answers.
+
+    References
+    ----------
+    Student (1908). The probable error of a mean. *Biometrika* 6, 1–25.
+
+    Examples
+    --------
+    >>> round(mean_from_histogram([1, 2, 3, 4, 5], [0, 1, 0, 2, 1]).low, 3)
+    1.748
+    """
+    n, mean, variance = histogram_moments(values, counts)
+    return mean_from_moments(mean, math.sqrt(max(variance, 0.0)) if n > 1 else 0.0, n,
+                             confidence=confidence)  # fmt: skip
+
+
+def top_box_from_counts(top: int, n: int, *, confidence: float = 0.95) -> Estimate:
+    r"""Per cent of ``n`` answers in the top box (``top`` of them) with the Wilson interval:
+
+    .. math:: 100\,\frac{x}{n}, \qquad \text{interval: Wilson (see } \texttt{wilson\_interval})
+
+    References
+    ----------
+    Wilson (1927); Newcombe (1998a), method 3. See :func:`wilson_interval`.
+
+    Examples
+    --------
+    >>> e = top_box_from_counts(5, 7)
+    >>> round(e.value, 2), round(e.low, 1), round(e.high, 1)
+    (71.43, 35.9, 91.8)
+    """
+    ci = wilson_interval(top, n, confidence=confidence)
+    return Estimate(100.0 * top / n, 100.0 * ci.low, 100.0 * ci.high, int(n))
+
+
+def pooled_mean(
+    counts: Any, sums: Any, squares: Any, cross: Any = None, *, confidence: float = 0.95
+) -> Estimate:
+    r"""Mean of the ratings of several items together (a journey stage's touchpoints) when one
+    respondent may rate several of them, with a t interval whose variance counts those pairs.
+
+    Item :math:`t` has :math:`n_t` ratings with sum :math:`S_t` and sum of squares :math:`Q_t`
+    (``counts``, ``sums``, ``squares``); ``cross[t, u]`` (:math:`t \ne u`) is the sum, over the
+    respondents who rated both, of the products of their deviations from the items' means
+    (:math:`n_{tu} c_{tu}` for a pairwise covariance :math:`c_{tu}`; None: nobody rated two).
+    With :math:`N = \sum_t n_t`:
+
+    .. math::
+
+        \bar x = \frac{\sum_t S_t}{N},\qquad
+        V = \sum_t \Bigl(Q_t - \frac{S_t^2}{n_t}\Bigr) + \sum_{t \ne u} \mathrm{cross}_{tu},
+        \qquad \mathrm{se} = \frac{\sqrt V}{N}
+
+    :math:`V` is the variance of a sum of correlated variables (each respondent's deviations,
+    summed over the items they rated): the respondent is the cluster, so a respondent who rates
+    five touchpoints of a stage well is not counted as five independent answers. The interval
+    is :math:`\bar x \pm t_{N-1}\,\mathrm{se}`.
+
+    References
+    ----------
+    Casella, G. & Berger, R. L. (2002). *Statistical Inference*, 2nd ed., Theorem 4.5.6 (the
+    variance of a sum). Kish, L. (1965). *Survey Sampling*, ch. 5–6 (cluster samples).
+
+    Examples
+    --------
+    >>> e = pooled_mean([2, 2], [9, 7], [41, 25])
+    >>> round(e.value, 2), e.n
+    (4.0, 4)
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    s1 = np.asarray(sums, dtype=np.float64)
+    s2 = np.asarray(squares, dtype=np.float64)
+    if not n.shape == s1.shape == s2.shape or n.ndim != 1:
+        raise ValueError("counts, sums and squares must be vectors of one length")
+    total = int(n.sum())
+    if total < 2:
+        raise ValueError(f"a t interval needs at least 2 ratings, got {total}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(n > 0, s2 - s1**2 / np.maximum(n, 1.0), 0.0)
+    variance = float(within.sum())
+    if cross is not None:
+        pairs = np.asarray(cross, dtype=np.float64)
+        if pairs.shape != (n.size, n.size):
+            raise ValueError(f"cross must be {n.size}×{n.size}, got {pairs.shape}")
+        variance += float(pairs.sum() - np.trace(pairs))
+    mean = float(s1.sum() / total)
+    # mean_from_moments takes a standard deviation: the one whose s/√N is se = √V / N.
+    return mean_from_moments(mean, math.sqrt(max(variance, 0.0) / total), total,
+                             confidence=confidence)  # fmt: skip
 
 
 def mean_score(values: Any, *, confidence: float = 0.95) -> Estimate:

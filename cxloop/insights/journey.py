@@ -56,7 +56,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,10 +73,12 @@ from cxloop.analytics import (
     benjamini_hochberg,
     importance_performance,
     lmg_from_covariance,
-    mean_from_moments,
+    mean_from_histogram,
+    nearest_psd_correlation,
     nps_from_histogram,
     pairwise_covariance,
-    wilson_interval,
+    pooled_mean,
+    top_box_from_counts,
 )
 from cxloop.analytics.results import to_plain
 from cxloop.insights.dashboards._scores import Scores, difference
@@ -886,39 +887,28 @@ class JourneyMapQuery:
     def _stages(
         self, totals: np.ndarray, sample: _Sample, in_filter: np.ndarray, conf: float
     ) -> tuple[StagePoint, ...]:
-        """Pooled mean rating per stage. Its variance is that of a sum of ratings in which one
-        response may rate several touchpoints of the stage:
-        ``Var = Σ_t n_t s_t² + Σ_{t≠u} n_tu c_tu`` over the stage's touchpoints, with ``n_t``,
-        ``s_t²`` exact from the histograms and the cross terms ``n_tu c_tu`` (pairs rated by one
-        response, their covariance) from the sample, scaled to the whole population."""
+        """Pooled mean rating per stage (:func:`cxloop.analytics.pooled_mean`): its variance
+        counts the touchpoints of a stage that one response rated together, with ``n_t``, the
+        sums and squares exact from the histograms and the cross terms ``n_tu c_tu`` (pairs
+        rated by one response, their covariance) from the sample, scaled to the whole
+        population."""
         tps = self.touchpoint_ids
         cross = _cross_moments(sample, in_filter)
+        values = np.arange(_SCORES, dtype=float)
         out = []
         for stage in self.stage_ids:
             idx = [j for j, (_, s) in enumerate(self.touchpoint_stages) if s == stage]
-            values = np.arange(_SCORES, dtype=float)
             n_t = np.array([totals[j].sum() for j in idx], dtype=float)
             n = int(n_t.sum())
             score = None
             if n >= 2:
-                s1 = np.array([totals[j] @ values for j in idx])
-                s2 = np.array([totals[j] @ values**2 for j in idx])
-                mean = float(s1.sum() / n)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    var_t = np.where(n_t > 1, (s2 - s1**2 / np.maximum(n_t, 1)), 0.0)
-                variance = float(var_t.sum())  # Σ n_t s_t² with ddof handled by the sum form
-                if cross is not None:
-                    cov, counts = cross
-                    for a, ja in enumerate(idx):
-                        for b, jb in enumerate(idx):
-                            if a == b or counts[ja, ja] == 0 or counts[jb, jb] == 0:
-                                continue
-                            scale = math.sqrt((n_t[a] / counts[ja, ja]) * (n_t[b] / counts[jb, jb]))
-                            variance += scale * counts[ja, jb] * cov[ja, jb]
-                variance = max(variance, 0.0)
-                # mean_from_moments takes a standard deviation: the one whose s/√n is our
-                # standard error of the pooled mean.
-                score = mean_from_moments(mean, math.sqrt(variance / n), n, confidence=conf)
+                score = pooled_mean(
+                    n_t,
+                    [totals[j] @ values for j in idx],
+                    [totals[j] @ values**2 for j in idx],
+                    None if cross is None else _cross_terms(cross, idx, n_t),
+                    confidence=conf,
+                )
             out.append(
                 StagePoint(
                     stage_id=stage,
@@ -1197,7 +1187,7 @@ def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
         # A pairwise matrix of a small sample can be slightly indefinite: use the nearest
         # positive semi-definite correlation matrix (eigenvalues clipped at zero) instead.
         try:
-            fit = lmg_from_covariance(_nearest_psd(cov), names, outcome="nps", n=n)
+            fit = lmg_from_covariance(nearest_psd_correlation(cov), names, outcome="nps", n=n)
         except ValueError:
             return None
     return DriverFit(
@@ -1208,13 +1198,16 @@ def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
     )
 
 
-def _nearest_psd(cov: np.ndarray) -> np.ndarray:
-    sd = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(sd, sd)
-    values, vectors = np.linalg.eigh(corr)
-    fixed = (vectors * np.clip(values, 1e-9, None)) @ vectors.T
-    d = np.sqrt(np.diag(fixed))
-    return fixed / np.outer(d, d)
+def _cross_terms(cross, idx: list[int], n_t: np.ndarray) -> np.ndarray:
+    """``n_tu c_tu`` of the touchpoints ``idx`` of a stage, from the sample's pairwise
+    covariances and counts, each pair scaled from the sample to the population of its two
+    touchpoints (``n_t`` ratings each); 0 for a touchpoint the sample did not rate."""
+    cov, counts = cross
+    sampled = np.array([counts[j, j] for j in idx], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(sampled > 0, n_t / sampled, 0.0)
+    pairs = np.ix_(idx, idx)
+    return np.sqrt(np.outer(scale, scale)) * counts[pairs] * cov[pairs]
 
 
 def _cross_moments(sample: _Sample, mask: np.ndarray):
@@ -1240,28 +1233,17 @@ def _cross_moments(sample: _Sample, mask: np.ndarray):
     return cov, counts
 
 
-def _moments(counts: np.ndarray) -> tuple[int, float, float]:
-    values = np.arange(counts.size, dtype=float)
-    n = int(counts.sum())
-    return n, float(counts @ values), float(counts @ values**2)
-
-
 def _mean(counts: np.ndarray, confidence: float) -> Estimate | None:
-    n, s1, s2 = _moments(counts)
-    if n < 2:
+    if counts.sum() < 2:
         return None
-    mean = s1 / n
-    var = max((s2 - s1 * s1 / n) / (n - 1), 0.0)
-    return mean_from_moments(mean, math.sqrt(var), n, confidence=confidence)
+    return mean_from_histogram(np.arange(counts.size), counts, confidence=confidence)
 
 
 def _top_box(counts: np.ndarray, top: int, confidence: float) -> Estimate | None:
     n = int(counts.sum())
     if n == 0:
         return None
-    x = int(counts[top:].sum())
-    ci = wilson_interval(x, n, confidence=confidence)
-    return Estimate(100.0 * x / n, 100.0 * ci.low, 100.0 * ci.high, n)
+    return top_box_from_counts(int(counts[top:].sum()), n, confidence=confidence)
 
 
 def _nps(counts: np.ndarray, confidence: float) -> Estimate | None:

@@ -3,8 +3,9 @@
 Every score in the fact store is a whole number on a short scale (NPS 0–10, CSAT 1–5, CES 1–7,
 touchpoint rating 1–5), so the number of answers with each score is all the scans need to bring
 back: a few rows per group, whatever the volume. From those counts come the NPS counts, the
-top-box count, the mean and standard deviation, and, for a Welch test, the answers themselves.
-The statistics are those of :mod:`cxloop.analytics`; this module only feeds them.
+top-box count, the mean and the variance, and a Welch test from those moments: the estimators
+from histograms of :mod:`cxloop.analytics`, the same the journey map uses; this module only
+feeds them.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import numpy as np
 from cxloop.analytics import (
     Difference,
     Estimate,
-    mean_difference,
-    mean_from_moments,
+    histogram_moments,
+    mean_difference_from_moments,
+    mean_from_histogram,
     nps_difference_from_counts,
-    nps_from_counts,
+    nps_from_histogram,
     proportion_difference,
-    wilson_interval,
+    top_box_from_counts,
 )
 from cxloop.analytics.results import to_plain
 from cxloop.lib.scales import NPS_DETRACTORS, NPS_PROMOTERS, SCORE_RANGES
@@ -102,29 +104,19 @@ class Scores:
         return self.count_of(TOP_BOX[self.kind])
 
     def nps(self) -> Estimate | None:
-        return nps_from_counts(*self.nps_counts()) if self.n else None
+        return nps_from_histogram(self.counts) if self.n else None
 
     def top_box(self) -> Estimate | None:
         """Per cent of answers in the top box with the Wilson interval."""
-        if not self.n:
-            return None
-        x = self.top_box_count()
-        interval = wilson_interval(x, self.n)
-        return Estimate(100.0 * x / self.n, 100.0 * interval.low, 100.0 * interval.high, self.n)
+        return top_box_from_counts(self.top_box_count(), self.n) if self.n else None
 
     def mean(self) -> Estimate | None:
         """Mean with its t interval; None under two answers, where there is no interval."""
-        if self.n < 2:
-            return None
-        values = self.values.astype(float)
-        mean = float(np.average(values, weights=self.counts))
-        # The sample variance (ddof=1) of the answers these counts stand for.
-        variance = float(np.cov(values, fweights=self.counts))
-        return mean_from_moments(mean, max(variance, 0.0) ** 0.5, self.n)
+        return mean_from_histogram(self.values, self.counts) if self.n >= 2 else None
 
-    def answers(self) -> np.ndarray:
-        """Every answer, rebuilt from the counts (exactly: the scores are whole numbers)."""
-        return np.repeat(self.values.astype(float), self.counts)
+    def moments(self) -> tuple[int, float, float]:
+        """(answers, mean, sample variance) of the answers these counts stand for."""
+        return histogram_moments(self.values, self.counts)
 
     def estimate(self, metric: str) -> Estimate | None:
         """The figure ``metric`` reports for these answers; None when there are too few."""
@@ -149,9 +141,7 @@ def difference(metric: str, a: Scores, b: Scores) -> Difference:
         return nps_difference_from_counts(a.nps_counts(), b.nps_counts())
     if metric == "csat":
         return proportion_difference(a.top_box_count(), a.n, b.top_box_count(), b.n)
-    # cxloop.analytics has no Welch test from moments yet, so the answers are rebuilt from
-    # their counts (exact, O(n) memory); a mean_difference_from_moments would avoid it.
-    return mean_difference(a.answers(), b.answers())
+    return mean_difference_from_moments(a.moments(), b.moments())
 
 
 # --- results shared by the dashboards ----------------------------------------------------------
