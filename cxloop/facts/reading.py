@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from urllib.parse import quote, urlencode
 
@@ -31,11 +32,43 @@ _PLACEHOLDER = re.compile(r"%(s|%)")
 def columns(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
     """The result of ``rows`` (a ``values_list`` of as many fields as ``types`` names), one
     array per name in ``types``' order, each of its type."""
+    _check(rows, types)
+    if through_adbc():
+        sql, params = rows.query.sql_with_params()
+        return _fetch(_uri(), sql, params, types)
+    return _by_cursor(rows, types)
+
+
+def _check(rows: QuerySet, types: dict[str, pa.DataType]) -> None:
     if len(rows.query.values_select) != len(types):
         raise ValueError(f"the query selects {rows.query.values_select}, not {list(types)}")
-    if through_adbc():
-        return _by_adbc(rows, types)
-    return _by_cursor(rows, types)
+
+
+class Pending:
+    """A read :func:`start` began: :meth:`result` waits for its columns."""
+
+    def __init__(self, compute: Callable[[], dict[str, pa.Array]], *, now: bool):
+        self._future = _READER.submit(compute) if now else None
+        self._compute = compute
+
+    def result(self) -> dict[str, pa.Array]:
+        return self._future.result() if self._future is not None else self._compute()
+
+
+def start(rows: QuerySet, types: dict[str, pa.DataType]) -> Pending:
+    """:func:`columns` of ``rows``, begun now in a thread of its own when it reads through ADBC
+    (the database and the driver work while the caller turns the previous read into files: the
+    two cores of a small server both busy), else when its result is asked for."""
+    if not through_adbc():
+        return Pending(lambda: columns(rows, types), now=False)
+    _check(rows, types)
+    sql, params = rows.query.sql_with_params()  # compiled here: Django's connection is per thread
+    uri = _uri()
+    return Pending(lambda: _fetch(uri, sql, params, types), now=True)
+
+
+# One thread: reads run one after another, in the order they were started.
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxloop-facts-read")
 
 
 def through_adbc() -> bool:
@@ -43,11 +76,10 @@ def through_adbc() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def _by_adbc(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+def _fetch(uri: str, sql: str, params, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    sql, params = rows.query.sql_with_params()
-    with closing(adbc.connect(_uri())) as link, closing(link.cursor()) as cursor:
+    with closing(adbc.connect(uri)) as link, closing(link.cursor()) as cursor:
         cursor.execute(_numbered(sql), parameters=params)
         table = cursor.fetch_arrow_table()
     return {

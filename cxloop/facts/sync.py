@@ -2,8 +2,8 @@
 
 :func:`rebuild` rewrites every file; :func:`refresh_months` rewrites the given months and the
 customer and segment tables, which is what the task run after writes does. Both read the
-database through :mod:`cxloop.facts.queries` in chunks, hold at most one month in memory (as
-Arrow arrays; Python objects for one chunk at a time) and stage their files so that a failure
+database through :mod:`cxloop.facts.reading`, hold at most two months in memory (as Arrow
+arrays: the one being written and the next being read) and stage their files so that a failure
 leaves the store as it was (:class:`cxloop.facts.store.Writer`).
 """
 
@@ -144,10 +144,15 @@ class _Context:
 def _write_months(
     writer: store.Writer, context: _Context, months: list[str], progress: Progress | None
 ) -> dict[str, store.MonthCounts]:
-    """Stage the given months; their row counts, for the months that have data."""
+    """Stage the given months; their row counts, for the months that have data. The next
+    month's rows are read while this one's files are written (:func:`reading.start`), so at
+    most two months are in memory."""
     counts = {}
-    for month in months:
-        responses, answers = _month_tables(context, month)
+    reads = _start_reads(context, months[0]) if months else None
+    for index, month in enumerate(months):
+        current = reads
+        reads = _start_reads(context, months[index + 1]) if index + 1 < len(months) else None
+        responses, answers = _month_tables(context, *current)
         if responses.num_rows:
             comments = _comments_table(context, month, responses)
             writer.write(responses, store.month_path("responses", month, base=writer.base))
@@ -182,9 +187,9 @@ def _lookup(keys: pa.Array, table_keys: pa.Array, values: pa.Array) -> pa.Array:
     return pc.take(values, pc.index_in(keys, value_set=table_keys))
 
 
-def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
-    """The responses and answers tables of one month, in the store's schemas and order."""
-    raw = reading.columns(
+def _start_reads(context: _Context, month: str) -> tuple[reading.Pending, reading.Pending]:
+    """The reads of one month's responses and answers, begun."""
+    responses = reading.start(
         queries.response_rows(context.survey_ids, month),
         {
             "response_id": pa.int64(),
@@ -196,10 +201,7 @@ def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
             "language": pa.string(),
         },
     )
-    kinds = _lookup(raw["survey_id"], *context.survey_kind_arrays)
-    customers = context.customers
-    team = _lookup(raw["customer_id"], customers["customer_id"], customers["team_id"])
-    answers = reading.columns(
+    answers = reading.start(
         queries.answer_rows(context.survey_ids, month),
         {
             "response_id": pa.int64(),
@@ -209,6 +211,18 @@ def _month_tables(context: _Context, month: str) -> tuple[pa.Table, pa.Table]:
             "score": pa.int64(),
         },
     )
+    return responses, answers
+
+
+def _month_tables(
+    context: _Context, responses_read: reading.Pending, answers_read: reading.Pending
+) -> tuple[pa.Table, pa.Table]:
+    """The responses and answers tables of one month, in the store's schemas and order."""
+    raw = responses_read.result()
+    kinds = _lookup(raw["survey_id"], *context.survey_kind_arrays)
+    customers = context.customers
+    team = _lookup(raw["customer_id"], customers["customer_id"], customers["team_id"])
+    answers = answers_read.result()
     orders = pc.fill_null(_lookup(answers["question_id"], *context.question_order_arrays), 0)
     responses = pa.Table.from_arrays(
         [
