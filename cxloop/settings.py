@@ -59,6 +59,12 @@ if ANALYTICS_ENGINE == "spark" and SPARK_REMOTE is None:
     raise env.SettingError(
         "CXLOOP_SPARK_REMOTE", "a Spark Connect URL, since CXLOOP_ANALYTICS_ENGINE is spark", ""
     )
+if ANALYTICS_ENGINE == "spark" and env.missing_module("pyspark.sql.connect.session"):
+    raise env.SettingError(
+        "CXLOOP_ANALYTICS_ENGINE",
+        "duckdb, or spark with PySpark's Connect client installed (pip install -e '.[spark]')",
+        "spark",
+    )
 
 
 def _parse_seconds(name: str, value: str | None, *, default: float) -> float:

@@ -173,11 +173,12 @@ class RequestDeadlineMiddleware:
             _deadline.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        from cxloop.insights.store import engine_failed
+        from cxloop.insights.store import drop_stores, engine_failed
 
         late = past_deadline()
         if engine_failed(exception):
             log.error("the analytics engine failed", exc_info=exception)
+            drop_stores()
             if not late:
                 return engine_unavailable_response(request)
         elif not is_timeout(exception):

@@ -34,7 +34,7 @@ def test_it_numbers_djangos_placeholders_for_postgresql():
         ),
         (
             {"USER": "", "PASSWORD": "", "HOST": "/run/postgresql", "PORT": "5432"},
-            "postgresql:///cx%20loop?connect_timeout=5&host=%2Frun%2Fpostgresql",
+            "postgresql:///cx%20loop?connect_timeout=5&host=%2Frun%2Fpostgresql&port=5432",
         ),
     ],
 )

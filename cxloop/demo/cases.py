@@ -50,6 +50,7 @@ from cxloop.cases.models import (
 from cxloop.customers.models import Contact, Customer
 from cxloop.demo.truth import CASE_HISTORY_MONTHS, ROLLBACK_ROOT_CAUSE, PlantedTruth, month_start
 from cxloop.journeys.models import Touchpoint
+from cxloop.lib.scales import NPS_DETRACTORS
 from cxloop.people.models import Employee, Role, Team
 from cxloop.surveys.models import Answer, QuestionKind, Response, ResponseState, SurveyKind
 
@@ -347,7 +348,7 @@ def _candidates(since: dt.datetime, before: dt.datetime, tiers: dict[int, str]) 
         state=ResponseState.COMPLETED, submitted_at__gte=since, submitted_at__lt=before
     ).exclude(survey__kind=SurveyKind.PULSE)
     unhappy = Answer.objects.filter(response__in=completed).filter(
-        Q(kind=QuestionKind.NPS, score__lte=6)
+        Q(kind=QuestionKind.NPS, score__lte=NPS_DETRACTORS[1])
         | Q(kind=QuestionKind.CSAT, score__lte=2)
         | Q(kind=QuestionKind.RATING, score__lte=1, touchpoint__code="billing_accuracy")
     )

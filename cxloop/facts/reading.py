@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -34,9 +35,22 @@ def columns(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array
     array per name in ``types``' order, each of its type."""
     _check(rows, types)
     if through_adbc():
-        sql, params = rows.query.sql_with_params()
-        return _fetch(_uri(), sql, params, types)
+        compiled = _compiled(rows)
+        return _empty(types) if compiled is None else _fetch(_uri(), *compiled, types)
     return _by_cursor(rows, types)
+
+
+def _compiled(rows: QuerySet) -> tuple[str, tuple] | None:
+    """The query's SQL and parameters; None when Django knows it selects nothing (e.g. a
+    filter ``IN ()``: no survey in the store)."""
+    try:
+        return rows.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
+def _empty(types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+    return {name: pa.array([], type=type_) for name, type_ in types.items()}
 
 
 def _check(rows: QuerySet, types: dict[str, pa.DataType]) -> None:
@@ -54,6 +68,11 @@ class Pending:
     def result(self) -> dict[str, pa.Array]:
         return self._future.result() if self._future is not None else self._compute()
 
+    def cancel(self) -> None:
+        """Not wanted any more: dropped if it has not begun (one that runs finishes)."""
+        if self._future is not None:
+            self._future.cancel()
+
 
 def start(rows: QuerySet, types: dict[str, pa.DataType]) -> Pending:
     """:func:`columns` of ``rows``, begun now in a thread of its own when it reads through ADBC
@@ -62,9 +81,11 @@ def start(rows: QuerySet, types: dict[str, pa.DataType]) -> Pending:
     if not through_adbc():
         return Pending(lambda: columns(rows, types), now=False)
     _check(rows, types)
-    sql, params = rows.query.sql_with_params()  # compiled here: Django's connection is per thread
+    compiled = _compiled(rows)  # here: Django's connection is per thread
+    if compiled is None:
+        return Pending(lambda: _empty(types), now=False)
     uri = _uri()
-    return Pending(lambda: _fetch(uri, sql, params, types), now=True)
+    return Pending(lambda: _fetch(uri, *compiled, types), now=True)
 
 
 # One thread: reads run one after another, in the order they were started.
@@ -93,9 +114,9 @@ def _by_cursor(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Ar
     for chunk in _chunks(rows.iterator(chunk_size=CHUNK_SIZE)):
         for (name, type_), values in zip(types.items(), zip(*chunk, strict=True), strict=True):
             parts[name].append(pa.array(values, type=type_))
+    empty = _empty(types)
     return {
-        name: pa.concat_arrays(arrays) if arrays else pa.array([], type=types[name])
-        for name, arrays in parts.items()
+        name: pa.concat_arrays(arrays) if arrays else empty[name] for name, arrays in parts.items()
     }
 
 
@@ -118,8 +139,10 @@ def _uri() -> str:
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host, port = s["HOST"] or "", f":{s['PORT']}" if s["PORT"] else ""
     query = {"connect_timeout": s.get("OPTIONS", {}).get("connect_timeout", 5)}
-    if host.startswith("/"):  # a Unix socket's directory
+    if host.startswith("/"):  # a Unix socket's directory (its name holds the port)
         query["host"], host, port = host, "", ""
+        if s["PORT"]:
+            query["port"] = s["PORT"]
     elif ":" in host:  # an IPv6 address
         host = f"[{host}]"
     return f"postgresql://{credentials}{host}{port}/{quote(s['NAME'], safe='')}?{urlencode(query)}"

@@ -149,21 +149,35 @@ def _write_months(
     most two months are in memory."""
     counts = {}
     reads = _start_reads(context, months[0]) if months else None
-    for index, month in enumerate(months):
-        current = reads
-        reads = _start_reads(context, months[index + 1]) if index + 1 < len(months) else None
-        responses, answers = _month_tables(context, *current)
-        if responses.num_rows:
-            comments = _comments_table(context, month, responses)
-            writer.write(responses, store.month_path("responses", month, base=writer.base))
-            writer.write(answers, store.month_path("answers", month, base=writer.base))
-            writer.write(comments, store.month_path("comments", month, base=writer.base))
-            counts[month] = store.MonthCounts(
-                responses.num_rows, answers.num_rows, comments.num_rows
-            )
-        if progress is not None:
-            progress(month, len(months))
+    try:
+        for index, month in enumerate(months):
+            current = reads
+            reads = _start_reads(context, months[index + 1]) if index + 1 < len(months) else None
+            _write_month(writer, context, month, current, counts)
+            if progress is not None:
+                progress(month, len(months))
+    finally:
+        for pending in reads or ():
+            pending.cancel()  # a failed write: the next month's read is not wanted
     return counts
+
+
+def _write_month(
+    writer: store.Writer,
+    context: _Context,
+    month: str,
+    reads: tuple[reading.Pending, reading.Pending],
+    counts: dict[str, store.MonthCounts],
+) -> None:
+    """Stage one month's files from its reads; its row counts into ``counts`` if it has data."""
+    responses, answers = _month_tables(context, *reads)
+    if not responses.num_rows:
+        return
+    comments = _comments_table(context, month, responses)
+    writer.write(responses, store.month_path("responses", month, base=writer.base))
+    writer.write(answers, store.month_path("answers", month, base=writer.base))
+    writer.write(comments, store.month_path("comments", month, base=writer.base))
+    counts[month] = store.MonthCounts(responses.num_rows, answers.num_rows, comments.num_rows)
 
 
 def _write_whole_tables(writer: store.Writer, context: _Context) -> None:

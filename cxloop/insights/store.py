@@ -28,6 +28,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "Scope",
     "SparkFactStore",
     "cache_key",
+    "drop_stores",
     "engine_failed",
     "get_store",
     "run_cached",
@@ -137,10 +139,12 @@ class SparkFactStore(FactStore):
     file system). Queries are the same Ibis expressions, compiled to Spark SQL by Ibis's PySpark
     backend; each store has a Spark session of its own, so its views are its own.
 
-    A request's queries end by its deadline (``CXLOOP_REQUEST_TIMEOUT``): a watchdog interrupts
-    what the session runs once the deadline of the request that last read the tables passes. An
-    unreachable server fails a query in about two seconds, not after the client's default ten
-    minutes of retries.
+    A request's queries end by its deadline (``CXLOOP_REQUEST_TIMEOUT``): each reading of the
+    tables records the deadline of the request it serves, and a watchdog interrupts what the
+    session runs once that deadline passes (the whole session's: interrupting by tag left the
+    cancelled query's tasks running on the executors). An unreachable server fails a query in
+    about two seconds, not after the client's default ten minutes of retries; a store whose
+    engine failed is dropped (:func:`drop_stores`), so that the next request opens a new one.
     """
 
     engine = "spark"
@@ -158,19 +162,37 @@ class SparkFactStore(FactStore):
         self.session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         self.con = ibis.pyspark.connect(self.session)
         self._tables = None
-        self._deadline: float | None = None
+        self._views: list[str] = []
+        self._deadline: float | None = None  # of the request that last read the tables
+        self._lock = threading.Lock()
         self._closed = threading.Event()
-        threading.Thread(target=self._watch, name="cxloop-spark-deadline", daemon=True).start()
+        watchdog = threading.Thread(
+            target=_watch, args=(weakref.ref(self), self._closed), daemon=True,
+            name="cxloop-spark-deadline",
+        )  # fmt: skip
+        watchdog.start()
 
     def tables(self, manifest: Manifest | None = None) -> FactTables | None:
-        self._deadline = timeouts.deadline()
+        self._arm()
         return super().tables(manifest)
+
+    def ping(self) -> None:
+        """A ``SELECT 1`` on the server, within the current request's deadline."""
+        self._arm()
+        self.session.sql("SELECT 1").collect()
+
+    def _arm(self) -> None:
+        """Watch what this thread runs next until the current request's deadline (none outside
+        a request)."""
+        with self._lock:
+            self._deadline = timeouts.deadline()
 
     def _register(self, manifest: Manifest) -> FactTables:
         # Views named after the version: an expression built before a re-registration keeps
-        # reading the files it was built on, never a mixture.
+        # reading the files it was built on, never a mixture. This thread's expressions of the
+        # version before are done (a store serves one thread): their views are dropped.
         suffix = re.sub(r"\W", "_", manifest.version)
-        tables = {}
+        tables, views = {}, []
         for name, paths in _files(self.directory, manifest).items():
             reader = self.session.read
             if name in MONTHLY_TABLES:
@@ -178,33 +200,80 @@ class SparkFactStore(FactStore):
             view = f"{name}_{suffix}"
             reader.parquet(*paths).createOrReplaceTempView(view)
             tables[name] = self.con.table(view)
+            views.append(view)
+        for old in self._views:
+            self.session.catalog.dropTempView(old)
+        self._views = views
         return FactTables(manifest=manifest, **tables)
 
-    def _watch(self) -> None:
-        while not self._closed.wait(WATCH_SECONDS):
-            deadline = self._deadline
-            if deadline is not None and time.monotonic() > deadline:
-                self._deadline = None
-                try:
-                    self.session.interruptAll()
-                except Exception:  # the server is gone: a query fails on its own
-                    log.debug("could not interrupt the Spark session's queries", exc_info=True)
+    def interrupt_if_late(self) -> None:
+        """Interrupt the session's queries if the watched deadline has passed (the watchdog's
+        round); once for a deadline."""
+        with self._lock:
+            if self._deadline is None or time.monotonic() <= self._deadline:
+                return
+            self._deadline = None
+        try:
+            self.session.interruptAll()
+        except Exception:  # the server is gone: the query fails on its own
+            log.debug("could not interrupt the Spark session's queries", exc_info=True)
 
     def close(self) -> None:
         self._closed.set()
-        self.session.stop()
+        try:
+            self.session.stop()
+        except Exception:  # a session the server already dropped
+            log.debug("could not stop the Spark session", exc_info=True)
+
+
+def _watch(store: weakref.ref, closed: threading.Event) -> None:
+    """Until the store is closed or gone, :meth:`SparkFactStore.interrupt_if_late` every
+    :data:`WATCH_SECONDS` (a weak reference: a thread's forgotten store is collected)."""
+    while not closed.wait(WATCH_SECONDS):
+        alive = store()
+        if alive is None:
+            return
+        alive.interrupt_if_late()
+        del alive
 
 
 # The Spark Connect client's retries of a failed call: 3, after 0.1, 0.4 and 1 s.
 SPARK_RETRIES = {"max_retries": 3, "initial_backoff": 100, "max_backoff": 1000}
 WATCH_SECONDS = 0.2
 
+# Errors of a query cxloop built wrong: its own bugs, answered 500 with the traceback logged,
+# not "the engine does not answer".
+_QUERY_ERRORS = (
+    "AnalysisException",
+    "ParseException",
+    "IllegalArgumentException",
+    "ArithmeticException",
+    "NumberFormatException",
+    "DateTimeException",
+    "UnsupportedOperationException",
+    "PythonException",
+)
+
 
 def engine_failed(error: BaseException) -> bool:
-    """Whether ``error`` came from the analytics engine's client (Spark Connect: the server
-    down, a query interrupted at the request's deadline), not from cxloop's own code."""
+    """Whether ``error`` says the analytics engine could not answer (Spark Connect: the server
+    down or restarted, the session gone, a query interrupted at the request's deadline), not
+    that cxloop's query was wrong."""
     errors = sys.modules.get("pyspark.errors")
-    return errors is not None and isinstance(error, errors.PySparkException)
+    if errors is None or not isinstance(error, errors.PySparkException):
+        return False
+    wrong = tuple(getattr(errors, name) for name in _QUERY_ERRORS if hasattr(errors, name))
+    return not isinstance(error, wrong)
+
+
+def drop_stores() -> None:
+    """Close and forget this thread's Spark stores: after the engine failed, the next request
+    opens a new session (the server may have restarted or dropped an idle one)."""
+    stores: dict = getattr(_local, "stores", None) or {}
+    for key, store in list(stores.items()):
+        if isinstance(store, SparkFactStore):
+            store.close()
+            del stores[key]
 
 
 MONTHLY_TABLES = ("answers", "responses", "comments")

@@ -175,6 +175,16 @@ def parse_spark_remote(name: str, value: str | None) -> str | None:
     return text
 
 
+def missing_module(name: str) -> bool:
+    """Whether ``name`` cannot be imported (an optional extra that is not installed)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is None
+    except ModuleNotFoundError:
+        return True
+
+
 # Seconds to connect to Redis and to wait for an answer: an unreachable Redis fails fast. No
 # command cxloop sends blocks longer (its rq workers take tasks without waiting for one).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 10}

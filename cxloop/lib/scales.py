@@ -16,7 +16,6 @@ NPS_PROMOTERS = (9, 10)
 
 def nps_category(score: int) -> str:
     """``"detractor"``, ``"passive"`` or ``"promoter"`` for a 0–10 answer."""
-    check_score("nps", score)
     if score >= NPS_PROMOTERS[0]:
         return "promoter"
     return "passive" if score >= NPS_PASSIVES[0] else "detractor"

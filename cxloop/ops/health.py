@@ -26,7 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cxloop.facts.queries import store_lag
-from cxloop.insights.store import get_store
+from cxloop.insights.store import drop_stores, get_store
 from cxloop.ops import heartbeat
 from cxloop.ops.gauges import ready_tasks
 from cxloop.outbox.queries import due_backlog
@@ -78,7 +78,11 @@ def outbox(now: dt.datetime) -> Check:
 
 def analytics(now: dt.datetime) -> Check:
     if settings.ANALYTICS_ENGINE == "spark":
-        get_store().session.sql("SELECT 1").collect()
+        try:
+            get_store().ping()
+        except Exception:
+            drop_stores()  # the next check opens a new session
+            raise
     return Check(True, {"engine": settings.ANALYTICS_ENGINE})
 
 

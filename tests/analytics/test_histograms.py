@@ -8,6 +8,7 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from cxloop.analytics import (
     histogram_moments,
@@ -17,7 +18,6 @@ from cxloop.analytics import (
     mean_score,
     nearest_psd_correlation,
     pooled_mean,
-    top_box,
     top_box_from_counts,
 )
 
@@ -59,9 +59,12 @@ def test_welch_from_moments_needs_two_answers_a_group():
         mean_difference_from_moments((1, 4.0, 0.0), (5, 3.0, 1.0))
 
 
-def test_top_box_from_counts_is_the_top_box_of_the_answers():
-    answers = [5, 4, 3, 5, 2, 4, 5, 1, 4]
-    assert top_box_from_counts(6, 9) == top_box(answers)
+def test_top_box_from_counts_is_statsmodels_wilson_interval_in_per_cent():
+    estimate = top_box_from_counts(6, 9)
+    low, high = proportion_confint(6, 9, alpha=0.05, method="wilson")
+    assert (estimate.value, estimate.low, estimate.high, estimate.n) == pytest.approx(
+        (100 * 6 / 9, 100 * low, 100 * high, 9)
+    )
 
 
 def test_the_pooled_mean_counts_each_respondent_once():

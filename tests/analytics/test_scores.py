@@ -168,8 +168,10 @@ def test_nps_from_a_histogram_needs_one_count_per_score():
 
 
 def test_the_nps_categories_are_defined_once():
-    """The bands people filter by, the category of an answer and the estimators' counts agree
-    for every score."""
+    """Reichheld's categories (0–6, 7–8, 9–10); the bands people filter by, the category of an
+    answer and the estimators' counts agree for every score."""
+    expected = ["detractor"] * 7 + ["passive"] * 2 + ["promoter"] * 2
+    assert [nps_category(score) for score in range(11)] == expected
     for score in range(11):
         promoters, detractors, _ = nps_counts([score])
         counted = "promoter" if promoters else "detractor" if detractors else "passive"
