@@ -33,11 +33,7 @@ _PLACEHOLDER = re.compile(r"%(s|%)")
 def columns(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
     """The result of ``rows`` (a ``values_list`` of as many fields as ``types`` names), one
     array per name in ``types``' order, each of its type."""
-    _check(rows, types)
-    if through_adbc():
-        compiled = _compiled(rows)
-        return _empty(types) if compiled is None else _fetch(_uri(), *compiled, types)
-    return _by_cursor(rows, types)
+    return start(rows, types, ahead=False).result()
 
 
 def _compiled(rows: QuerySet) -> tuple[str, tuple] | None:
@@ -74,18 +70,18 @@ class Pending:
             self._future.cancel()
 
 
-def start(rows: QuerySet, types: dict[str, pa.DataType]) -> Pending:
+def start(rows: QuerySet, types: dict[str, pa.DataType], *, ahead: bool = True) -> Pending:
     """:func:`columns` of ``rows``, begun now in a thread of its own when it reads through ADBC
-    (the database and the driver work while the caller turns the previous read into files: the
-    two cores of a small server both busy), else when its result is asked for."""
-    if not through_adbc():
-        return Pending(lambda: columns(rows, types), now=False)
+    and ``ahead`` (the database and the driver work while the caller turns the previous read
+    into files: the two cores of a small server both busy), else when its result is asked for."""
     _check(rows, types)
+    if not through_adbc():
+        return Pending(lambda: _by_cursor(rows, types), now=False)
     compiled = _compiled(rows)  # here: Django's connection is per thread
     if compiled is None:
         return Pending(lambda: _empty(types), now=False)
     uri = _uri()
-    return Pending(lambda: _fetch(uri, *compiled, types), now=True)
+    return Pending(lambda: _fetch(uri, *compiled, types), now=ahead)
 
 
 # One thread: reads run one after another, in the order they were started.

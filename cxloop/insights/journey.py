@@ -131,7 +131,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 class TrendPoint:
     """One period of a sparkline at the map's ``grain``: ``month`` the period's first month
     ("YYYY-MM"; a quarter's first month), ``score`` (None when ``n`` < 2) and its answers ``n``;
-    ``low_n`` under :data:`cxloop.insights.signals.MIN_N` answers, ``partial`` not over
+    ``low_n`` under :data:`cxloop.analytics.MIN_N` answers, ``partial`` not over
     yet (drawn hollow)."""
 
     month: str

@@ -17,7 +17,7 @@ one-sided CUSUM (:func:`cxloop.analytics.control.rollback_watch`):
   ``today`` is left out), so an alert names a whole month. Quarterly data use the monthly
   design scaled to quarters: a baseline of :data:`QUARTER_BASELINE` quarters and a nominal
   in-control run length of :data:`QUARTER_ARL0` quarters (twenty years, as for months).
-  A period with fewer than :data:`~cxloop.insights.signals.MIN_N` answers is skipped,
+  A period with fewer than :data:`~cxloop.analytics.MIN_N` answers is skipped,
   as the control charts never let one signal: on the demo, whose ratings come in quarterly
   waves (about 950 answers in a wave month, 1–7 in the others), a monthly watch over every
   month alarmed on deadlines and invoice clarity in months of two to seven answers.

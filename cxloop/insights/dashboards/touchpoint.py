@@ -57,7 +57,7 @@ DEFAULT_KINDS = ("rating",)  # the journey map's touchpoint score
 @dataclass(frozen=True)
 class PeriodPoint(Plain):
     """The mean rating of one period (``period`` and ``end``: its first and last day), with
-    its interval and ``n``; ``low_n`` under :data:`~cxloop.insights.signals.MIN_N`
+    its interval and ``n``; ``low_n`` under :data:`~cxloop.analytics.MIN_N`
     answers, ``partial`` not over yet."""
 
     period: str
