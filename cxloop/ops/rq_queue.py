@@ -3,6 +3,7 @@ under it, say) is retried after a pause, and so is one whose worker died mid-tas
 registry finds it abandoned (after its timeout). Every cxloop task is idempotent, so a second run
 does what the first did not finish and nothing twice."""
 
+import datetime as dt
 import threading
 
 from django_rq.queues import DjangoRQ
@@ -16,6 +17,18 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 class RetryingQueue(DjangoRQ):
     def create_job(self, *args, retry: Retry | None = None, **kwargs):
         return super().create_job(*args, retry=retry or RETRY, **kwargs)
+
+    def schedule_job(self, job, datetime: dt.datetime, *args, **kwargs):
+        # rq scores a deferred task by its due time cut to the whole second, and moves it to the
+        # queue once the clock's whole second reaches that score: up to a second early. Rounded
+        # up, it never runs before its run_after.
+        return super().schedule_job(job, whole_second_at_or_after(datetime), *args, **kwargs)
+
+
+def whole_second_at_or_after(moment: dt.datetime) -> dt.datetime:
+    if moment.microsecond == 0:
+        return moment
+    return moment.replace(microsecond=0) + dt.timedelta(seconds=1)
 
 
 class BurstWorker(SimpleWorker):

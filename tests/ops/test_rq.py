@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import redis
 from django.test import TransactionTestCase
+from rq.registry import ScheduledJobRegistry
 
 from cxloop.facts import store
 from cxloop.feedback.services import ingest
-from cxloop.ops.rq_queue import RETRY
+from cxloop.ops.rq_queue import RETRY, RetryingQueue
 from tests.cases.test_evaluate import database_url
 from tests.surveys.test_respond import make_survey
 
@@ -215,3 +216,19 @@ class RedisQueueTests(TransactionTestCase):
         manifest = store.read_manifest(base=Path(self.environment["CXLOOP_FACTS_DIR"]))
         self.assertIsNotNone(manifest, "the refresh task did not run")
         self.assertEqual(manifest.months["2026-03"].responses, 1)
+
+
+def test_a_deferred_task_is_not_due_before_its_run_after():
+    """rq keeps a deferred task's due time in whole seconds: cut down, the task ran up to a
+    second early (a CI run saw 0.08 s); the queue rounds it up instead."""
+    client = redis_or_skip()
+    queue = RetryingQueue("deferred-probe", connection=client)
+    try:
+        due = dt.datetime(2030, 1, 1, 12, 0, 0, 900_000, tzinfo=dt.UTC)
+        job = queue.enqueue_at(due, print, "later")
+        registry = ScheduledJobRegistry(queue=queue)
+        assert registry.get_scheduled_time(job) >= due
+        assert registry.get_jobs_to_schedule(timestamp=int(due.timestamp())) == []
+        assert registry.get_jobs_to_schedule(timestamp=int(due.timestamp()) + 1) == [job.id]
+    finally:
+        client.flushdb()
