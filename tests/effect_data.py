@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from cxloop.facts import derived
 from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
 from cxloop.facts.store import Manifest, MonthCounts, month_path, new_version, table_path
 from cxloop.facts.store import writing as store_writing
@@ -53,6 +54,9 @@ def write_store(
     directory = Path(directory)
     manifest_months: dict[str, MonthCounts] = {}
     next_id = 1
+    members = pa.table(
+        {"customer_id": range(1, 101), "segment_id": [segment_id] * 100}, schema=SEGMENTS
+    )
     with store_writing(base=directory) as writer:
         for month in _months(first, last):
             y, m = map(int, month.split("-"))
@@ -103,6 +107,7 @@ def write_store(
             )
             writer.write(answers, month_path("answers", month, base=directory))
             writer.write(responses, month_path("responses", month, base=directory))
+            derived.write(writer, month, answers, members)
             manifest_months[month] = MonthCounts(responses.num_rows, answers.num_rows)
         ids = list(range(1, CUSTOMERS_N + 1))
         customers = pa.table(
@@ -116,9 +121,6 @@ def write_store(
                 "lifecycle_stage": ["active"] * len(ids),
             },
             schema=CUSTOMERS,
-        )
-        members = pa.table(
-            {"customer_id": ids[:100], "segment_id": [segment_id] * 100}, schema=SEGMENTS
         )
         writer.write(customers, table_path("customers", base=directory))
         writer.write(members, table_path("segments", base=directory))

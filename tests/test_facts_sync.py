@@ -4,17 +4,19 @@ after writes; never half-written."""
 import datetime as dt
 import json
 import tempfile
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
 
 import duckdb
+import numpy as np
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from django.test import override_settings
 
 from cxloop.customers.models import Customer, Segment
-from cxloop.facts import store, sync
+from cxloop.facts import derived, store, sync
 from cxloop.facts.schema import (
     ANSWERS,
     COMMENTS,
@@ -211,6 +213,45 @@ def read(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
 
+def expected_counts(answers: list[dict]) -> Counter:
+    """The answer_counts of ``answers``, counted one by one: every answer in the row without a
+    segment, and in the row of each segment its customer is in (the stored segments table)."""
+    segments_of: dict[int, list[int]] = {}
+    for row in read(store.table_path("segments")):
+        segments_of.setdefault(row["customer_id"], []).append(row["segment_id"])
+    counted = Counter()
+    for a in answers:
+        values = (a["team_id"], a["touchpoint_id"], a["kind"], a["score"])
+        for segment in [None, *segments_of.get(a["customer_id"], [])]:
+            counted[(segment, *values)] += 1
+    return counted
+
+
+def stored_counts(month: str) -> Counter:
+    return Counter(
+        {
+            (r["segment_id"], r["team_id"], r["touchpoint_id"], r["kind"], r["score"]): r["n"]
+            for r in read(store.month_path("answer_counts", month))
+        }
+    )
+
+
+def expected_sample(answers: list[dict]) -> list[tuple]:
+    """(response, kind, score) of the NPS and rating answers of the responses drawn."""
+    drawn = [
+        a
+        for a in answers
+        if a["kind"] in ("nps", "rating")
+        and derived.draws(np.array([a["response_id"]]))[0] < derived.SAMPLE_SHARE
+    ]
+    return sorted((a["response_id"], a["kind"], a["score"]) for a in drawn)
+
+
+def stored_sample(month: str) -> list[tuple]:
+    rows = read(store.month_path("answer_sample", month))
+    return sorted((r["response_id"], r["kind"], r["score"]) for r in rows)
+
+
 class FactStoreAssertions:
     def assertStoreEqualsDatabase(self):
         manifest = store.read_manifest()
@@ -222,6 +263,8 @@ class FactStoreAssertions:
             with self.subTest(month=month):
                 self.assertEqual(read(store.month_path("responses", month)), responses)
                 self.assertEqual(read(store.month_path("answers", month)), answers)
+                self.assertEqual(stored_counts(month), expected_counts(answers))
+                self.assertEqual(stored_sample(month), expected_sample(answers))
                 self.assertEqual(
                     manifest.months[month], store.MonthCounts(len(responses), len(answers))
                 )
@@ -281,7 +324,7 @@ class RebuildTests(FactStoreAssertions, FactData):
         )
         manifest = json.loads((self.root / "manifest.json").read_text())
         self.assertEqual(set(manifest), {"schema", "version", "written_at", "months"})
-        self.assertEqual(manifest["schema"], 3)
+        self.assertEqual(manifest["schema"], 4)
         self.assertEqual(
             manifest["months"]["2026-01"], {"responses": 2, "answers": 5, "comments": 0}
         )
@@ -387,18 +430,27 @@ class RefreshTests(FactStoreAssertions, FactData):
                 Feedback({1: 8}, FEB, "api", customer=self.acme),
             ],
         )
+        counted = store.month_path("answer_counts", "2026-01")
+        counted_before = counted.stat().st_mtime_ns
         sync.refresh_months(["2026-03", "2026-02"])
         self.assertStoreEqualsDatabase()
         self.assertEqual((january.read_bytes(), january.stat().st_mtime_ns), before)
+        self.assertEqual(counted.stat().st_mtime_ns, counted_before)  # segments unchanged
 
     def test_it_follows_a_new_owner_and_segment_rule(self):
         Customer.objects.filter(pk=self.initech.pk).update(owner=self.teammate.employee)
         Segment.objects.filter(name="Strategic").update(rule=[])  # everyone
+        Segment.objects.get(name="Picked").members.add(self.acme)  # who answered in January
+        january = store.month_path("answer_counts", "2026-01")
+        before = stored_counts("2026-01")
         sync.refresh_months(["2026-02"])
+        # January's answers were not rewritten, but its counts follow the segments' new members.
         self.assertStoreEqualsDatabase()
+        self.assertNotEqual(stored_counts("2026-01"), before)
+        self.assertTrue(january.exists())
         customers = read(store.table_path("customers"))
         self.assertEqual(customers[2]["team_id"], self.team_a.pk)
-        self.assertEqual(len(read(store.table_path("segments"))), 5)
+        self.assertEqual(len(read(store.table_path("segments"))), 6)
 
     def test_it_removes_a_refreshed_month_without_data(self):
         Response.objects.filter(submitted_at__gte=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
@@ -422,8 +474,8 @@ class RefreshTests(FactStoreAssertions, FactData):
         Answer.objects.filter(kind="nps").update(score=0)
         real_write = store._write_parquet
 
-        def write_then_fail(table, path):
-            real_write(table, path)  # the temporary file is complete…
+        def write_then_fail(table, path, *args):
+            real_write(table, path, *args)  # the temporary file is complete…
             if "answers" in str(path):
                 raise OSError("disk full")  # …and then the writer fails
 

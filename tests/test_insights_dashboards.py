@@ -43,6 +43,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import DescrStatsW
 
+from cxloop.facts import derived
 from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SCHEMA_VERSION, SEGMENTS
 from cxloop.facts.synthetic import generate
 from cxloop.insights.dashboards import (
@@ -126,6 +127,8 @@ def write_store(
     """A store in the documented layout from frames holding the schema's columns (responses and
     answers with a ``month`` column for the partition)."""
     directory.mkdir(parents=True, exist_ok=True)
+    segments = segments if segments is not None else pd.DataFrame(columns=SEGMENTS.names)
+    members = pa.Table.from_pandas(segments, schema=SEGMENTS, preserve_index=False)
     months = {}
     for month in sorted(responses.month.unique()):
         for name, frame, schema in (
@@ -137,6 +140,10 @@ def write_store(
             path.mkdir(parents=True, exist_ok=True)
             table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
             pq.write_table(table, path / "part-0.parquet")
+        for name, derived_table in derived.tables(table, members).items():
+            path = directory / name / f"month={month}"
+            path.mkdir(parents=True, exist_ok=True)
+            pq.write_table(derived_table, path / "part-0.parquet")
         months[month] = {
             "responses": int((responses.month == month).sum()),
             "answers": int((answers.month == month).sum()),
@@ -144,7 +151,6 @@ def write_store(
     customers = customers if customers is not None else pd.DataFrame(columns=CUSTOMERS.names)
     # Columns a test does not care about (say, the owner) are empty.
     customers = customers.reindex(columns=CUSTOMERS.names)
-    segments = segments if segments is not None else pd.DataFrame(columns=SEGMENTS.names)
     for name, frame, schema in (
         ("customers", customers, CUSTOMERS),
         ("segments", segments, SEGMENTS),

@@ -19,8 +19,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cxloop.analytics import QUADRANTS, nps_difference_from_counts
+from cxloop.facts.derived import SAMPLE_SHARE, draws
+from cxloop.facts.schema import MONTHLY
 from cxloop.facts.synthetic import generate
-from cxloop.insights.journey import MIN_N, JourneyMapQuery
+from cxloop.insights.journey import MIN_N, JourneyMapQuery, _history, _history_of_histogram
 from cxloop.insights.store import FactStore, Scope, cache_key
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -182,11 +184,12 @@ def test_it_pools_the_ratings_of_a_stage_with_an_honest_interval(synthetic, stor
     [
         Scope(since=dt.date(2025, 2, 10), until=dt.date(2025, 6, 20)),
         Scope(since=dt.date(2025, 3, 1), until=dt.date(2025, 3, 31)),
+        Scope(since=dt.date(2025, 4, 5), until=dt.date(2025, 4, 24), segment_id=3),
         Scope(segment_id=2),
         Scope(team_ids=(1, 2, 3)),
         Scope(since=dt.date(2025, 5, 3), segment_id=1, team_ids=[4, 5, 6, 7]),
     ],
-    ids=["period", "one month", "segment", "teams", "all three"],
+    ids=["period", "one month", "inside a month", "segment", "teams", "all three"],
 )
 def test_it_filters_by_period_segment_and_teams(synthetic, store, answers, segments, scope):
     result = query(synthetic, scope=scope).calculate(store.tables())
@@ -280,12 +283,39 @@ def test_it_samples_a_large_scope_and_keeps_the_scores_exact(synthetic, store):
     assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:], strict=False))
 
 
+def test_a_small_sample_is_the_stored_sample_of_the_responses_drawn(synthetic, store, answers):
+    tables = store.tables()
+    sampled = query(synthetic, sample_responses=300).calculate(tables)
+    fraction = sampled.drivers.fraction
+    assert 0 < fraction <= SAMPLE_SHARE
+    ids = [t for t, _ in synthetic.touchpoint_stages]
+    rated = answers[(answers.kind == "rating") & answers.touchpoint_id.isin(ids)]
+    drawn = rated[draws(rated.response_id.to_numpy()) < fraction]
+    assert sampled.drivers.responses == drawn.response_id.nunique()
+    assert ranking(sampled.drivers.filtered)[0] == synthetic.strongest[0]
+    whole = query(synthetic).calculate(tables)
+    assert [c.score for c in sampled.cards] == [c.score for c in whole.cards]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [Scope(), Scope(until=dt.date(2025, 8, 31), segment_id=2), Scope(team_ids=(1, 2))],
+    ids=["everything", "to a month's end, a segment", "teams"],
+)
+def test_the_history_summed_from_the_histogram_is_the_history_counted(synthetic, store, scope):
+    expressions = query(synthetic, scope=scope).to_query(store.tables())
+    ids = [t for t, _ in synthetic.touchpoint_stages]
+    summed = _history_of_histogram(expressions.histogram.to_pyarrow(), ids)
+    assert summed == _history(expressions.history.to_pyarrow())
+    assert sum(n for months in summed.values() for _top, n in months.values()) > 0
+
+
 def test_it_reads_only_the_months_in_the_manifest(synthetic, tmp_path):
     copy = tmp_path / "facts"
     shutil.copytree(synthetic.directory, copy)
     before = query(synthetic).calculate(FactStore(copy).tables())
     # A month being written (files in place, manifest not yet) is not read.
-    for table in ("answers", "responses"):
+    for table in set(MONTHLY) - {"comments"}:  # a synthetic store has no comments
         shutil.copytree(copy / table / "month=2025-03", copy / table / "month=2030-01")
     after = query(synthetic).calculate(FactStore(copy).tables())
     assert [c.n for c in after.cards] == [c.n for c in before.cards]

@@ -7,8 +7,9 @@ themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: customers.owner_id (the weigh-in ranks people by their customers)
+SCHEMA_VERSION = 4  # 2: customers.owner_id (the weigh-in ranks people by their customers)
 # 3: comments and themes (issue #14)
+# 4: answer_counts and answer_sample, derived from the answers (cxloop/facts/derived.py)
 
 # Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
 # schema module stays free of Django).
@@ -84,6 +85,30 @@ ANSWERS = pa.schema(
     ]
 )
 
+ANSWER_COUNTS = pa.schema(
+    [
+        _field("segment_id", pa.int32(), "a segment; empty: every answer", nullable=True),
+        _field("team_id", pa.int32(), "the answers' team_id", nullable=True),
+        _field("touchpoint_id", pa.int32(), "the answers' touchpoint_id", nullable=True),
+        _field("kind", pa.string(), "the answers' kind"),
+        _field("score", pa.int8(), "the score given"),
+        _field("n", pa.int64(), "how many answers of the month have these values"),
+    ]
+)
+
+ANSWER_SAMPLE = pa.schema(
+    [
+        _field("draw", pa.float64(), "the response's random number in [0, 1): a hash of its id"),
+        _field("response_id", pa.int64(), "the response the answer belongs to"),
+        _field("submitted_at", UTC_MICROSECONDS, "the response's submitted_at"),
+        _field("customer_id", pa.int64(), "the response's customer", nullable=True),
+        _field("team_id", pa.int32(), "the response's team_id", nullable=True),
+        _field("touchpoint_id", pa.int32(), "the answer's touchpoint_id", nullable=True),
+        _field("kind", pa.string(), "nps or rating"),
+        _field("score", pa.int8(), "the score given"),
+    ]
+)
+
 CUSTOMERS = pa.schema(
     [
         _field("customer_id", pa.int64(), "the customer's id in the database"),
@@ -147,7 +172,13 @@ THEMES = pa.schema(
 
 # Tables partitioned by month ("YYYY-MM" of submitted_at in UTC, the partition key, not stored
 # in the files) and whole tables, by their name in the store.
-MONTHLY = {"responses": RESPONSES, "answers": ANSWERS, "comments": COMMENTS}
+MONTHLY = {
+    "responses": RESPONSES,
+    "answers": ANSWERS,
+    "comments": COMMENTS,
+    "answer_counts": ANSWER_COUNTS,
+    "answer_sample": ANSWER_SAMPLE,
+}
 WHOLE = {"customers": CUSTOMERS, "segments": SEGMENTS, "themes": THEMES}
 
 

@@ -5,6 +5,8 @@ Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
     manifest.json
     responses/month=YYYY-MM/part-0.parquet
     answers/month=YYYY-MM/part-0.parquet
+    comments/month=YYYY-MM/part-0.parquet
+    answer_counts/month=YYYY-MM/part-0.parquet
     customers.parquet
     segments.parquet
 
@@ -170,9 +172,9 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def _write_parquet(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_SIZE) -> None:
     pq.write_table(
-        table, path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE, write_statistics=True
+        table, path, compression=COMPRESSION, row_group_size=row_group_size, write_statistics=True
     )
 
 
@@ -185,12 +187,12 @@ class Writer:
         self.bytes = 0
         self._staged: list[tuple[Path, Path]] = []
 
-    def write(self, table: pa.Table, path: Path) -> int:
+    def write(self, table: pa.Table, path: Path, *, row_group_size: int = ROW_GROUP_SIZE) -> int:
         """Stage ``table`` for ``path`` as zstd Parquet; its size in bytes."""
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = _temporary(path)
         self._staged.append((temporary, path))
-        _write_parquet(table, temporary)
+        _write_parquet(table, temporary, row_group_size)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())  # on disk before the name points at it
         size = temporary.stat().st_size

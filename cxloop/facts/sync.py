@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxloop.comments import queries as comment_queries
-from cxloop.facts import queries, reading, store
+from cxloop.facts import derived, queries, reading, store
 from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENTS, THEMES
 
 # progress(month, months): one more of ``months`` months has been staged.
@@ -71,9 +71,10 @@ def rebuild(*, progress: Progress | None = None) -> Written:
 
 def refresh_months(months: Iterable[str]) -> Written:
     """Rewrite ``months`` ("YYYY-MM") from the database, and the customer and segment tables;
-    a month without data any more is removed. Rebuilds everything when the store has not been
-    written yet (or was written by another schema), so that the manifest never claims to
-    describe a store it does not. Idempotent."""
+    a month without data any more is removed. When the segments' membership changed, the other
+    months' answer counts are counted again from their stored answers. Rebuilds everything
+    when the store has not been written yet (or was written by another schema), so that the
+    manifest never claims to describe a store it does not. Idempotent."""
     months = sorted({store.check_month(m) for m in months})
     started = time.perf_counter()
     with store.writing() as writer:
@@ -84,9 +85,11 @@ def refresh_months(months: Iterable[str]) -> Written:
         if previous is not None:
             context = _Context.read()
             counts = _write_months(writer, context, months, None)
+            kept = {m: c for m, c in previous.months.items() if m not in months}
+            if derived.segments_changed(context.segments, base=writer.base):
+                derived.recount(writer, sorted(kept), context.segments)
             _write_whole_tables(writer, context)
             removed = set(months) - set(counts)
-            kept = {m: c for m, c in previous.months.items() if m not in months}
             manifest = store.Manifest(
                 version=store.new_version(),
                 written_at=dt.datetime.now(dt.UTC),
@@ -117,6 +120,7 @@ class _Context:
     survey_kinds: dict[int, str]
     question_orders: dict[int, int]
     customers: pa.Table
+    segments: pa.Table
 
     @property
     def survey_ids(self) -> list[int]:
@@ -138,6 +142,7 @@ class _Context:
             survey_kinds=queries.included_surveys(),
             question_orders=queries.question_orders(),
             customers=_customers_table(),
+            segments=_segments_table(),
         )
 
 
@@ -177,12 +182,13 @@ def _write_month(
     writer.write(responses, store.month_path("responses", month, base=writer.base))
     writer.write(answers, store.month_path("answers", month, base=writer.base))
     writer.write(comments, store.month_path("comments", month, base=writer.base))
+    derived.write(writer, month, answers, context.segments)
     counts[month] = store.MonthCounts(responses.num_rows, answers.num_rows, comments.num_rows)
 
 
 def _write_whole_tables(writer: store.Writer, context: _Context) -> None:
     writer.write(context.customers, store.table_path("customers", base=writer.base))
-    writer.write(_segments_table(), store.table_path("segments", base=writer.base))
+    writer.write(context.segments, store.table_path("segments", base=writer.base))
     writer.write(_themes_table(), store.table_path("themes", base=writer.base))
 
 

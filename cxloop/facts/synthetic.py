@@ -2,7 +2,8 @@
 
 Used by the benchmarks and the tests of the read side (``cxloop.insights``): it writes
 ``manifest.json``, ``responses/month=YYYY-MM/part-0.parquet``,
-``answers/month=YYYY-MM/part-0.parquet``, ``customers.parquet`` and ``segments.parquet`` with
+``answers/month=YYYY-MM/part-0.parquet``, their derived tables (``answer_counts``,
+``answer_sample``), ``customers.parquet`` and ``segments.parquet`` with
 exactly the agreed columns and types, month by month, so memory stays bounded (0.72 GB peak at
 10 million responses over 24 months) whatever the size.
 
@@ -35,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cxloop.facts import derived
 from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SCHEMA_VERSION, SEGMENTS
 
 __all__ = ["SyntheticStore", "generate", "months_between"]
@@ -126,9 +128,9 @@ def _nullable(values: np.ndarray, null: np.ndarray, type_: pa.DataType) -> pa.Ar
     return pa.array(values, type_, mask=null)
 
 
-def _write(table: pa.Table, path: Path) -> None:
+def _write(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_SIZE) -> None:
     pq.write_table(
-        table, path, compression=_COMPRESSION, row_group_size=ROW_GROUP_SIZE, write_statistics=True
+        table, path, compression=_COMPRESSION, row_group_size=row_group_size, write_statistics=True
     )
 
 
@@ -240,10 +242,8 @@ def generate(
     seg_ids = np.concatenate(
         [np.full(int(m.sum()), s + 1, dtype=np.int32) for s, m in enumerate(member)]
     )
-    _write(
-        pa.table({"customer_id": seg_cust, "segment_id": seg_ids}, schema=SEGMENTS),
-        root / "segments.parquet",
-    )
+    segments_table = pa.table({"customer_id": seg_cust, "segment_id": seg_ids}, schema=SEGMENTS)
+    _write(segments_table, root / "segments.parquet")
 
     # --- responses and answers, one month at a time -----------------------------------------
     per_month = np.full(len(months), responses // len(months), dtype=np.int64)
@@ -276,10 +276,13 @@ def generate(
             team_effect,
         )
         next_id += n
-        for name, table in (("responses", resp), ("answers", ans)):
+        written = {"responses": (resp, ROW_GROUP_SIZE), "answers": (ans, ROW_GROUP_SIZE)}
+        for name, table in derived.tables(ans, segments_table).items():
+            written[name] = (table, derived.ROW_GROUP_SIZE)
+        for name, (table, rows) in written.items():
             part = root / name / f"month={month}"
             part.mkdir(parents=True, exist_ok=True)
-            _write(table, part / "part-0.parquet")
+            _write(table, part / "part-0.parquet", rows)
         manifest_months[month] = {"responses": resp.num_rows, "answers": ans.num_rows}
         total_answers += ans.num_rows
 

@@ -6,11 +6,14 @@ to_query` builds Ibis expressions from :class:`~cxloop.insights.store.FactTables
 aggregates they return, and :meth:`~JourneyMapQuery.run` caches the :class:`JourneyMap` per data
 version and filters.
 
-Two scans of the answers, both Ibis expressions:
+Two reads, both Ibis expressions:
 
 1. **Score histograms** (exact): answers in scope counted by ``(month, touchpoint_id, kind,
-   score)``, a few thousand rows. Every score, interval, n, trend point, volume and NPS below is
-   computed from these counts, so they are exact whatever the size of the store.
+   score)``, a few thousand rows, summed from the store's pre-counted ``answer_counts``
+   (:meth:`~cxloop.insights.store.Scope.counted`: only a month the period starts or ends inside
+   is counted from its answers). Every score, interval, n, trend point, volume and NPS below is
+   computed from these counts, so they are exact whatever the size of the store; on the 10 M
+   store they take 0.03–0.04 s where counting the 59 M answers took 1.0 s.
 2. **A sample for the driver model** (importance). LMG needs the covariance matrix of the
    touchpoint ratings and NPS over the responses that rate touchpoints, with pairwise deletion,
    so the answers of each response must be side by side. Pairing them in the engine (a pivot or
@@ -81,6 +84,7 @@ from cxloop.analytics import (
     top_box_from_counts,
 )
 from cxloop.analytics.results import to_plain
+from cxloop.facts.derived import SAMPLE_SHARE
 from cxloop.insights.dashboards._scores import Scores, difference
 from cxloop.insights.signals import (
     Period,
@@ -525,10 +529,9 @@ class JourneyMapQuery:
     def to_query(self, tables: FactTables, *, fraction: float | None = None) -> JourneyExpressions:
         """The expressions, on the backend ``tables`` come from. ``fraction`` (from
         :meth:`sample_fraction`) adds the sample; 1.0 takes every response in scope."""
-        answers = tables.answers
-        scoped = self.scope.filter(answers, tables.segments)
-        histogram = scoped.group_by(["month", "touchpoint_id", "kind", "score"]).aggregate(
-            n=ibis._.count()
+        counted = self.scope.counted(tables)
+        histogram = counted.group_by(["month", "touchpoint_id", "kind", "score"]).aggregate(
+            n=counted.n.sum()
         )
         sample = None
         if fraction is not None:
@@ -538,19 +541,19 @@ class JourneyMapQuery:
             for s in {self.scope.segment_id, self.target_segment_id} - {None}
         }
         # A signal needs history: the control charts read every month up to the period's end.
-        past = dataclasses.replace(self.scope, since=None).filter(answers, tables.segments)
+        past = dataclasses.replace(self.scope, since=None).counted(tables)
         past = past.filter(past.kind == RATING, past.touchpoint_id.isin(list(self.touchpoint_ids)))
         history = past.group_by(["month", "touchpoint_id"]).aggregate(
-            top=(past.score >= 4).cast("int64").sum(), n=past.count()
+            top=ibis.ifelse(past.score >= 4, past.n, 0).sum(), n=past.n.sum()
         )
         previous = None
         window = self.previous_period()
         if window is not None:
             before = dataclasses.replace(self.scope, since=window[0], until=window[1])
-            past_answers = before.filter(answers, tables.segments)
-            past_answers = past_answers.filter(past_answers.kind.isin([RATING, NPS]))
-            previous = past_answers.group_by(["touchpoint_id", "kind", "score"]).aggregate(
-                n=ibis._.count()
+            counted_before = before.counted(tables)
+            counted_before = counted_before.filter(counted_before.kind.isin([RATING, NPS]))
+            previous = counted_before.group_by(["touchpoint_id", "kind", "score"]).aggregate(
+                n=counted_before.n.sum()
             )
         return JourneyExpressions(
             histogram=histogram,
@@ -581,7 +584,11 @@ class JourneyMapQuery:
         return last - dt.timedelta(days=days - 1), last
 
     def _sample_expr(self, tables: FactTables, fraction: float) -> ir.Table:
-        a = self.scope.filter(tables.answers, None, segment=False)
+        drawn = fraction <= SAMPLE_SHARE  # the store's pre-drawn sample holds them
+        source = tables.answer_sample if drawn else tables.answers
+        a = self.scope.filter(source, None, segment=False)
+        if drawn:
+            a = a.filter(a.draw < fraction)
         a = a.filter(
             ((a.kind == RATING) & a.touchpoint_id.isin(list(self.touchpoint_ids))) | (a.kind == NPS)
         )
@@ -593,7 +600,7 @@ class JourneyMapQuery:
             month=a.month,
             submitted_at=a.submitted_at,
         )
-        windows = self.sample_windows(tables, fraction)
+        windows = None if drawn else self.sample_windows(tables, fraction)
         if windows is not None:
             parts = [
                 a.filter(
@@ -654,10 +661,12 @@ class JourneyMapQuery:
         if tables is None or self.scope.empty or not months:
             return self._empty(version, months)
         expressions = self.to_query(tables)
-        histogram = _Histogram.from_arrow(
-            expressions.histogram.to_pyarrow(), months, self.touchpoint_ids
-        )
-        history = _history(expressions.history.to_pyarrow())
+        counted = expressions.histogram.to_pyarrow()
+        histogram = _Histogram.from_arrow(counted, months, self.touchpoint_ids)
+        if self.scope.since is None:  # the histogram counted every month of the history
+            history = _history_of_histogram(counted, self.touchpoint_ids)
+        else:
+            history = _history(expressions.history.to_pyarrow())
         previous = None
         if expressions.previous is not None:
             previous = _previous(expressions.previous.to_pyarrow(), self.touchpoint_ids)
@@ -1142,6 +1151,25 @@ def _history(table: pa.Table) -> dict[int, dict[str, tuple[int, int]]]:
             continue
         out.setdefault(int(tp), {})[month] = (int(top or 0), int(n))
     return out
+
+
+def _history_of_histogram(
+    table: pa.Table, touchpoint_ids: Sequence[int]
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """What :func:`_history` reads from the ``history`` expression, summed from the histogram's
+    rows instead (when both cover the same months)."""
+    out: dict[int, dict[str, list[int]]] = {}
+    wanted = set(touchpoint_ids)
+    cols = table.to_pydict()
+    for month, tp, kind, score, n in zip(
+        cols["month"], cols["touchpoint_id"], cols["kind"], cols["score"], cols["n"], strict=True
+    ):
+        if kind != RATING or tp not in wanted:
+            continue
+        top_and_n = out.setdefault(int(tp), {}).setdefault(month, [0, 0])
+        top_and_n[0] += int(n) if score >= 4 else 0
+        top_and_n[1] += int(n)
+    return {tp: {m: (top, n) for m, (top, n) in months.items()} for tp, months in out.items()}
 
 
 def _ids(column: pa.ChunkedArray) -> np.ndarray:

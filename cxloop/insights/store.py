@@ -5,6 +5,9 @@ The read side of the contract in ``cxloop.facts`` (docs/facts.md)::
     FACTS_DIR/manifest.json                         {"schema", "version", "written_at", "months"}
     FACTS_DIR/responses/month=YYYY-MM/part-0.parquet
     FACTS_DIR/answers/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/comments/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/answer_counts/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/answer_sample/month=YYYY-MM/part-0.parquet
     FACTS_DIR/customers.parquet
     FACTS_DIR/segments.parquet
 
@@ -59,8 +62,9 @@ __all__ = [
 class FactTables:
     """The store's tables on one backend, and the manifest they were registered from.
 
-    ``answers``, ``responses`` and ``comments`` carry the partition key ``month`` (``"YYYY-MM"``,
-    a string). ``comments`` and ``themes`` are None on an engine that did not register them.
+    ``answers``, ``responses``, ``comments``, ``answer_counts`` and ``answer_sample`` carry the
+    partition key ``month`` (``"YYYY-MM"``, a string). ``comments`` and ``themes`` are None on
+    an engine that did not register them.
     """
 
     answers: ir.Table
@@ -68,6 +72,8 @@ class FactTables:
     customers: ir.Table
     segments: ir.Table
     manifest: Manifest
+    answer_counts: ir.Table | None = None
+    answer_sample: ir.Table | None = None
     comments: ir.Table | None = None
     themes: ir.Table | None = None
 
@@ -276,7 +282,7 @@ def drop_stores() -> None:
             del stores[key]
 
 
-MONTHLY_TABLES = ("answers", "responses", "comments")
+MONTHLY_TABLES = ("answers", "responses", "comments", "answer_counts", "answer_sample")
 WHOLE_TABLES = ("customers", "segments", "themes")
 
 
@@ -423,6 +429,46 @@ class Scope:
             members = segments.filter(segments.segment_id == self.segment_id).customer_id
             predicates.append(table.customer_id.isin(members))
         return table.filter(*predicates) if predicates else table
+
+    def partial_months(self) -> tuple[str, ...]:
+        """The months the period starts or ends inside (not on their first or last day)."""
+        partial = set()
+        if self.since is not None and self.since.day != 1:
+            partial.add(self.first_month)
+        if self.until is not None and (self.until + dt.timedelta(days=1)).day != 1:
+            partial.add(self.last_month)
+        return tuple(sorted(partial))
+
+    def counted(self, tables: FactTables) -> ir.Table:
+        """``month, team_id, touchpoint_id, kind, score, n``: the answers in scope, counted.
+
+        The months the period covers whole are read from the pre-counted ``answer_counts``
+        (thousands of rows where the answers are millions: cxloop/facts/derived.py); a month it
+        starts or ends inside is counted from its answers.
+        """
+        counts = tables.answer_counts
+        keys = ["month", "team_id", "touchpoint_id", "kind", "score"]
+        partial = self.partial_months()
+        predicates = [
+            counts.segment_id.isnull()
+            if self.segment_id is None
+            else counts.segment_id == self.segment_id
+        ]
+        if self.first_month is not None:
+            predicates.append(counts.month >= self.first_month)
+        if self.last_month is not None:
+            predicates.append(counts.month <= self.last_month)
+        if partial:
+            predicates.append(~counts.month.isin(list(partial)))
+        if self.team_ids is not None:
+            predicates.append(counts.team_id.isin(list(self.team_ids)))
+        whole = counts.filter(*predicates).select(*keys, "n")
+        if not partial:
+            return whole
+        answers = self.filter(tables.answers, tables.segments)
+        answers = answers.filter(answers.month.isin(list(partial)))
+        edges = answers.group_by(keys).aggregate(n=ibis._.count())
+        return ibis.union(whole, edges.select(*keys, "n"), distinct=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

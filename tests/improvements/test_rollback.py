@@ -15,6 +15,7 @@ from django.utils import translation
 
 from cxloop.cases.choices import Origin, Priority
 from cxloop.cases.models import Case
+from cxloop.facts import derived
 from cxloop.facts.schema import ANSWERS, CUSTOMERS, RESPONSES, SEGMENTS
 from cxloop.facts.signals import facts_refreshed
 from cxloop.facts.store import Manifest, MonthCounts, month_path, new_version, table_path
@@ -34,6 +35,9 @@ TODAY = dt.date(2026, 6, 30)
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 FIRST = "2024-07"  # two years of months up to TODAY
 CHANGE = dt.date(2025, 1, 1)  # the initiatives' changes are in force from this day
+
+
+NO_SEGMENTS = pa.table({"customer_id": [], "segment_id": []}).cast(SEGMENTS)
 
 
 def months(first: str, count: int) -> list[str]:
@@ -100,6 +104,7 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None
             ).select(ANSWERS.names)
             writer.write(responses.cast(RESPONSES), month_path("responses", month, base=directory))
             writer.write(answers.cast(ANSWERS), month_path("answers", month, base=directory))
+            derived.write(writer, month, answers.cast(ANSWERS), NO_SEGMENTS)
             counts[month] = MonthCounts(len(rows), len(rows))
         customers = pa.table(
             {
@@ -113,8 +118,7 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None
             }
         ).cast(CUSTOMERS)
         writer.write(customers, table_path("customers", base=directory))
-        segments = pa.table({"customer_id": [], "segment_id": []}).cast(SEGMENTS)
-        writer.write(segments, table_path("segments", base=directory))
+        writer.write(NO_SEGMENTS, table_path("segments", base=directory))
         writer.commit(Manifest(version=new_version(), written_at=NOW, months=counts), removed=set())
 
 
