@@ -173,9 +173,15 @@ class RequestDeadlineMiddleware:
             _deadline.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
+        from cxloop.facts.store import FactStoreError
         from cxloop.insights.store import drop_stores, engine_failed
 
         late = past_deadline()
+        if isinstance(exception, FactStoreError):
+            # After an upgrade that changed its schema, until the rebuild migrate enqueued is
+            # done (cxloop.facts.apps), or a store damaged on disk.
+            log.error("the fact store cannot be read", exc_info=exception)
+            return facts_unavailable_response(request)
         if engine_failed(exception):
             log.error("the analytics engine failed", exc_info=exception)
             drop_stores()
@@ -200,6 +206,16 @@ def engine_unavailable_response(request: HttpRequest) -> HttpResponse:
     message = _(
         "The analytics engine does not answer just now, so this page cannot be computed. "
         "Try again in a minute; if it persists, tell your administrator."
+    )
+    return _unavailable(request, _("Temporarily unavailable"), message)
+
+
+def facts_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The fact store cannot be read (being rebuilt after an upgrade): 503, not 500."""
+    message = _(
+        "The analytics data is being prepared (after an upgrade, this takes a few minutes), so "
+        "this page cannot be computed yet. Try again later; if it persists, tell your "
+        "administrator."
     )
     return _unavailable(request, _("Temporarily unavailable"), message)
 

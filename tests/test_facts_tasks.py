@@ -2,6 +2,7 @@
 task per month → the month rewritten by the task worker."""
 
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cxloop.customers.models import Contact, Customer
 from cxloop.facts import store, sync
+from cxloop.facts.schema import SCHEMA_VERSION
 from cxloop.facts.tasks import refresh_fact_months
 from cxloop.facts.tasks import schedule as refresh_schedule
 from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
@@ -162,3 +164,24 @@ class RefreshTaskTests(TransactionTestCase):
         self.assertEqual(first["responses"], second["responses"])
         self.assertEqual({p: p.read_bytes() for p in self.root.rglob("*.parquet")}, files)
         self.assertNotEqual(first["version"], second["version"])
+
+    def test_migrate_has_a_store_of_another_schema_rebuilt_by_the_next_worker_round(self):
+        self.ingest(MARCH)
+        manifest = self.root / "manifest.json"
+        old = json.loads(manifest.read_text())
+        old["schema"] -= 1  # as the version before an upgrade wrote it
+        manifest.write_text(json.dumps(old))
+        with self.assertRaises(store.FactStoreError):
+            store.read_manifest()
+        with self.assertLogs("cxloop.facts.tasks", "WARNING") as logs:
+            call_command("migrate", verbosity=0)
+        self.assertIn("the fact store will be rebuilt", logs.output[0])
+        self.assertEqual(list(refresh_tasks().values_list("args_kwargs", flat=True)),
+                         [{"args": [[]], "kwargs": {}}])  # fmt: skip
+        run_worker()
+        self.assertEqual(store.read_manifest().schema, SCHEMA_VERSION)
+        self.assertEqual(len(stored_response_ids("2026-03")), 1)
+
+    def test_migrate_leaves_a_readable_store_alone(self):
+        call_command("migrate", verbosity=0)
+        self.assertFalse(refresh_tasks().exists())

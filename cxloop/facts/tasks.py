@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from cxloop.facts import sync
+from cxloop.facts import store, sync
 from cxloop.facts.signals import facts_refreshed
 from cxloop.lib.pending import PendingRuns
 
@@ -30,6 +30,23 @@ def refresh_fact_months(months: list[str]) -> dict:
     written = sync.refresh_months(months)
     tell_refreshed(written)
     return written.to_dict()
+
+
+def rebuild_unreadable_store() -> bool:
+    """Enqueue a rebuild when the store exists but cannot be read (another schema, a damaged
+    manifest): a refresh of no months rebuilds such a store. Whether one was enqueued; a queue
+    that fails is logged, not raised (migrate stands)."""
+    try:
+        store.read_manifest()
+        return False
+    except store.FactStoreError as error:
+        log.warning("the fact store will be rebuilt: %s", error)
+    try:
+        refresh_fact_months.enqueue([])
+    except Exception:
+        log.exception("could not enqueue the fact store's rebuild; run cxloop facts rebuild")
+        return False
+    return True
 
 
 def tell_refreshed(written: sync.Written) -> None:

@@ -23,16 +23,24 @@ Two reads, both Ibis expressions:
    handed to :func:`~cxloop.analytics.pairwise_covariance` and
    :func:`~cxloop.analytics.lmg_from_covariance`.
 
-   The sample is **stratified by time**: the period is cut into ``windows`` (24) equal strata
-   and from each, the responses submitted in one sub-window of ``fraction`` × its length, at a
-   seeded random offset, are taken. Every response has the same chance ``fraction`` to be
-   drawn; the sample is spread evenly over the period; it is the same on every engine and every
-   run (so results can be cached and compared with Spark); and because the store is sorted by
-   time, DuckDB and Spark read only the row groups of the windows. On the 10 M store the sample
-   took 0.4–0.6 s where a simple random sample of responses of the same size (a hash of
-   ``response_id``: every row group decoded) took 2.0–2.2 s. ``Table.sample`` was not used: it
-   draws answers, not responses, and differs between engines. The price of windows is
-   clustering (responses of one window are not independent draws); it did not show:
+   Every response has the same chance ``fraction`` to be drawn, and the sample is the same on
+   every engine and every run (so results can be cached and compared with Spark). It comes from
+   one of two places:
+
+   - **The store's pre-drawn sample** when ``fraction`` is at most
+     :data:`~cxloop.facts.derived.SAMPLE_SHARE` (1/16): ``answer_sample`` holds the NPS and
+     rating answers of the responses whose ``draw`` (a hash of the id, uniform in [0, 1)) is
+     under 1/16, sorted by draw; the responses with ``draw < fraction`` are a simple random
+     sample. On the 10 M store the default scenario's sample (3.6 % of the period, 1.6 M
+     answers) takes 0.08–0.09 s this way.
+   - Otherwise, **time windows** of the answers: the period is cut into ``windows`` (24) equal
+     strata and from each, the responses submitted in one sub-window of ``fraction`` × its
+     length, at a seeded random offset, are taken; because the store is sorted by time, DuckDB
+     and Spark read only the row groups of the windows (0.4–0.6 s on the 10 M store, where a
+     hash of ``response_id`` over the answers decoded every row group: 2.0–2.2 s).
+     ``Table.sample`` was not used: it draws answers, not responses, and differs between
+     engines. The price of windows is clustering (responses of one window are not independent
+     draws); it did not show (below).
 
    ``fraction`` is chosen so that the filtered population has about ``sample_responses``
    (20,000) responses rating touchpoints in the sample, with at most ``MAX_SAMPLE_ANSWERS``
@@ -42,9 +50,10 @@ Two reads, both Ibis expressions:
    0.004–0.011 in the target segment (≈ 24,000 sampled responses), 0.002–0.010 in the rest
    (≈ 84,000) and 0.001–0.009 overall; the three strongest drivers came out in the true order in
    all 15 fits, and drivers whose shares differ by less than 0.002 sometimes swapped places.
-   A simple random sample of the same size erred by 0.008–0.012, 0.003–0.007 and 0.004–0.007:
-   the windows cost no measurable precision. With 50,000 responses the errors were
-   0.001–0.010; the share of R² is an estimate to about ±0.01, and the page should say so.
+   A simple random sample of the same size (as the pre-drawn one is) erred by 0.008–0.012,
+   0.003–0.007 and 0.004–0.007: neither way costs measurable precision. With 50,000 responses
+   the errors were 0.001–0.010; the share of R² is an estimate to about ±0.01, and the page
+   should say so.
 
 Conventions: a touchpoint's score is its mean rating (1–5) with a Student-t interval
 (:func:`~cxloop.analytics.mean_from_moments`) and its top-2-box share with a Wilson interval; NPS

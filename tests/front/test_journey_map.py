@@ -1,7 +1,9 @@
+import json
 from unittest import mock
 
 from django.urls import reverse
 
+from cxloop.facts import store
 from cxloop.insights import journey
 from cxloop.journeys.models import Stage, Touchpoint
 from tests.front.insight_data import InsightPageTestCase
@@ -108,3 +110,18 @@ class JourneyMapStartTests(InsightPageTestCase):
                 self.assertContains(response, with_segment)
             else:
                 self.assertContains(response, f'{start}"')
+
+
+class UnreadableStoreTests(InsightPageTestCase):
+    def test_it_answers_503_while_the_store_waits_for_its_rebuild(self):
+        manifest = store.root() / "manifest.json"
+        old = json.loads(manifest.read_text())
+        old["schema"] -= 1  # written by the version before an upgrade
+        manifest.write_text(json.dumps(old))
+        url = reverse("journey_map")
+        for language, words in (("en", "being prepared"), ("ru", "готовятся")):
+            with self.assertLogs("cxloop.timeouts", "ERROR"):
+                response = self.get(url, as_user=self.owner, language=language)
+            self.assertEqual(response.status_code, 503)
+            self.assertEqual(response["Retry-After"], "30")
+            self.assertContains(response, words, status_code=503)

@@ -66,6 +66,13 @@ def score_counts(table: ir.Table, keys: dict[str, ir.Value] | None = None) -> ir
     return table.group_by(**keys, score=table.score).agg(n=table.count())
 
 
+def counted_scores(counted: ir.Table, keys: dict[str, ir.Value] | None = None) -> ir.Table:
+    """:func:`score_counts` of answers already counted (:meth:`Scope.counted`: rows with
+    ``n``): the same rows, summed from the store's pre-counted ``answer_counts``."""
+    keys = dict(keys or {})
+    return counted.group_by(**keys, score=counted.score).agg(n=counted.n.sum())
+
+
 def in_segments(table: ir.Table, segments: ir.Table) -> ir.Table:
     """``table`` joined to the segments its customer is in (one row per answer and segment;
     answers without a customer are in none)."""

@@ -66,7 +66,8 @@ class OverviewQuery(DashboardQuery):
     a monthly trend, and the responses by channel.
 
     Three scans, each returning a few rows per month: NPS answers by month and score, CSAT and
-    CES answers by kind, month and score, responses by channel and month.
+    CES answers by kind, month and score (summed from the store's pre-counted answers),
+    responses by channel and month.
 
     Parameters
     ----------
@@ -84,12 +85,12 @@ class OverviewQuery(DashboardQuery):
 
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
         scoped = Scoped.of(tables, self.scope)
-        responses, answers = scoped.responses, scoped.answers
+        responses = scoped.responses
         nps = scans.nps_answers(responses)
-        rated = scans.kind_answers(answers, ("csat", "ces"))
+        rated = scans.kind_answers(self.scope.counted(tables), ("csat", "ces"))
         return {
             "nps": scans.score_counts(nps, scans.months(nps)),
-            "rated": scans.score_counts(rated, {"kind": rated.kind, **scans.months(rated)}),
+            "rated": scans.counted_scores(rated, {"kind": rated.kind, **scans.months(rated)}),
             "channels": responses.group_by(
                 channel=responses.channel, **scans.months(responses)
             ).agg(n=responses.count()),

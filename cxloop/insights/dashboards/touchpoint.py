@@ -176,8 +176,9 @@ class TouchpointQuery(DashboardQuery):
         pairs = rated.join(nps, rated.response_id == nps.response_id)
         pairs = pairs.select(customer_id=rated.customer_id, x=rated.score, y=nps.nps_score)
         by_segment = scans.in_segments(pairs, scoped.segments)
+        counted = scans.kind_answers(self.scope.counted(tables), self.kinds, self.touchpoint_id)
         return {
-            "scores": scans.score_counts(rated, scans.months(rated)),
+            "scores": scans.counted_scores(counted, scans.months(counted)),
             "pairs": pairs.group_by("x", "y").agg(n=pairs.count()),
             "segment_pairs": by_segment.group_by("segment_id", "x", "y").agg(n=by_segment.count()),
         }
