@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 
 from django.db import connection
-from django.db.models import Max, Min, QuerySet
+from django.db.models import F, Max, Min, QuerySet
 
 from cxloop.customers.queries import all_customers, all_segments, segment_customers
 from cxloop.customers.rules import RuleError
@@ -100,9 +100,23 @@ def response_rows(survey_ids: list[int], month: str) -> QuerySet:
 
 def answer_rows(survey_ids: list[int], month: str) -> QuerySet:
     """(response_id, question_id, touchpoint_id, kind, score) of the scored answers of the
-    completed responses of ``month`` to ``survey_ids``."""
+    completed responses of ``month`` to ``survey_ids``.
+
+    The answers are also bounded by the month's lowest and highest response id (one query on
+    the index ``response_survey_time``, run now): without it PostgreSQL joins by scanning every
+    answer of the database for each month (7.9 s a month at 59 M answers, where the range on
+    the answers' ``response_id`` index takes 1 s). Ids grow with time, so the range is about the
+    month's; history imported later widens it, which costs time, never rows."""
     start, end = month_bounds(month)
+    responses = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
+    # "id + 0": min(id) alone is planned as a walk of the primary key from one end, which
+    # passes every other month's responses first (1.6 s at 10 M); this reads the month's rows.
+    bounds = responses.aggregate(low=Min(F("id") + 0), high=Max(F("id") + 0))
+    if bounds["low"] is None:
+        return Answer.objects.none().values_list(*ANSWER_COLUMNS)
     rows = Answer.objects.filter(
+        response_id__gte=bounds["low"],
+        response_id__lte=bounds["high"],
         response__state=ResponseState.COMPLETED,
         response__survey_id__in=survey_ids,
         response__submitted_at__gte=start,
