@@ -68,17 +68,26 @@ def ensure_store(directory: Path, **changed) -> dict:
         wanted = {k: meta["parameters"].get(k) for k in parameters}
         if wanted == parameters:
             return meta["store"]
-    from cxloop.facts.synthetic import generate
-
     print(f"writing the synthetic store into {directory} …", flush=True)
     start = time.perf_counter()
-    store = generate(directory, **parameters)
+    # In a child process: the measured processes are started from this one, and Linux keeps the
+    # peak memory of the process image an exec replaces, so they would report the writer's.
+    generate = (
+        "import json, sys; from cxloop.facts.synthetic import generate; "
+        "generate(sys.argv[1], **json.loads(sys.argv[2]))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-c", generate, str(directory), json.dumps(parameters)],
+        check=True, cwd=root, env=os.environ | {"PYTHONPATH": str(root)},
+    )  # fmt: skip
+    store = json.loads(described.read_text())["store"]
     print(
-        f"  {store.responses:,} responses, {store.answers:,} answers in "
+        f"  {store['responses']:,} responses, {store['answers']:,} answers in "
         f"{time.perf_counter() - start:.0f} s",
         flush=True,
     )
-    return store.to_dict()
+    return store
 
 
 def child(directory: str, scenario: str, repeats: int, remote: str | None) -> None:
