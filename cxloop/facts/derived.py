@@ -40,6 +40,9 @@ ROW_GROUP_SIZE = 16 * 1024
 SAMPLE_SHARE = 1 / 16  # of the responses, whose NPS and rating answers answer_sample keeps
 SAMPLED_KINDS = ("nps", "rating")
 
+# The answers' columns the counts read: the customer (for its segments) and the counted keys.
+_COUNTED_COLUMNS = ["customer_id", "team_id", "touchpoint_id", "kind", "score"]
+
 _COUNT = """
     SELECT NULL::INTEGER AS segment_id, team_id, touchpoint_id, kind, score, count(*) AS n
     FROM answers GROUP BY ALL
@@ -55,7 +58,7 @@ def answer_counts(answers: pa.Table, segments: pa.Table) -> pa.Table:
     the segments' current ``segments`` (customer_id, segment_id)."""
     connection = duckdb.connect()
     try:
-        connection.register("answers", answers.select(["customer_id", *ANSWER_COUNTS.names[1:-1]]))
+        connection.register("answers", answers.select(_COUNTED_COLUMNS))
         connection.register("segments", segments.select(["customer_id", "segment_id"]))
         counted = connection.sql(_COUNT).to_arrow_table()
     finally:
@@ -105,7 +108,8 @@ def recount(writer: store.Writer, months: Iterable[str], segments: pa.Table) -> 
     """Stage the counts of ``months`` again from their stored answers files (after the
     segments' membership changed)."""
     for month in months:
-        answers = pq.read_table(store.month_path("answers", month, base=writer.base))
+        path = store.month_path("answers", month, base=writer.base)
+        answers = pq.read_table(path, columns=_COUNTED_COLUMNS)
         path = store.month_path("answer_counts", month, base=writer.base)
         writer.write(answer_counts(answers, segments), path, row_group_size=ROW_GROUP_SIZE)
 

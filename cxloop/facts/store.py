@@ -7,8 +7,10 @@ Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
     answers/month=YYYY-MM/part-0.parquet
     comments/month=YYYY-MM/part-0.parquet
     answer_counts/month=YYYY-MM/part-0.parquet
+    answer_sample/month=YYYY-MM/part-0.parquet
     customers.parquet
     segments.parquet
+    themes.parquet
 
 Every file of a write is first staged under a temporary name in its own directory; when all
 are written they are moved into place with ``os.replace`` (atomic on one file system) and the
