@@ -49,12 +49,22 @@ class AdbcReadTests(TransactionTestCase):
     """The small demo, committed: the store rebuilt through ADBC equals the store rebuilt
     through Django's cursor (inside a transaction), file by file, schema and rows."""
 
+    def backends(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
     def test_adbc_and_the_cursor_write_the_same_store(self):
         build_demo(TRUTH, size="small", progress=False)
         through_adbc, through_cursor = (Path(tempfile.mkdtemp()) for _ in range(2))
         with override_settings(FACTS_DIR=through_adbc):
             self.assertTrue(reading.through_adbc())
             written = sync.rebuild()
+        # The reads shared their connections, and none outlives the write.
+        self.assertEqual(reading._IDLE, {})
+        self.assertEqual(self.backends(), 1)  # Django's own
         with override_settings(FACTS_DIR=through_cursor), transaction.atomic():
             self.assertFalse(reading.through_adbc())
             sync.rebuild()

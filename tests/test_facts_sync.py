@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -27,6 +28,7 @@ from cxloop.facts.schema import (
     THEMES,
 )
 from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
+from cxloop.insights.store import FactStore, Scope, run_cached
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.surveys.models import Answer, Question, Response, Survey
 from cxloop.surveys.services import answer_pulse
@@ -38,6 +40,7 @@ JAN = dt.datetime(2026, 1, 15, 9, 30, 0, 123456, tzinfo=UTC)
 # 1 February in Moscow (the site's time zone) but still January in UTC, which months follow.
 JAN_LAST = dt.datetime(2026, 1, 31, 22, 0, tzinfo=UTC)
 FEB = dt.datetime(2026, 2, 3, 8, 15, tzinfo=UTC)
+FEB_NEW = dt.datetime(2026, 2, 2, 7, 0, tzinfo=UTC)  # before the stored ones: an import's date
 
 
 def question(survey, order, kind, touchpoint=None, **fields) -> Question:
@@ -213,6 +216,17 @@ def read(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
 
+def month_rows(table: str, month: str) -> list[dict]:
+    """The stored rows of ``month`` of ``table``, every part the manifest names."""
+    return store.read_month(table, month).to_pylist()
+
+
+def by_time(rows: list[dict]) -> list[dict]:
+    """``rows`` in the order of a month written whole (stable: a response's answers in their
+    order)."""
+    return sorted(rows, key=lambda row: (row["submitted_at"], row["response_id"]))
+
+
 def expected_counts(answers: list[dict]) -> Counter:
     """The answer_counts of ``answers``, counted one by one: every answer in the row without a
     segment, and in the row of each segment its customer is in (the stored segments table)."""
@@ -228,12 +242,13 @@ def expected_counts(answers: list[dict]) -> Counter:
 
 
 def stored_counts(month: str) -> Counter:
-    return Counter(
-        {
-            (r["segment_id"], r["team_id"], r["touchpoint_id"], r["kind"], r["score"]): r["n"]
-            for r in read(store.month_path("answer_counts", month))
-        }
-    )
+    """The month's answer_counts, the parts added up (a row's key is in one part at most)."""
+    counted = Counter()
+    for r in month_rows("answer_counts", month):
+        counted[(r["segment_id"], r["team_id"], r["touchpoint_id"], r["kind"], r["score"])] += r[
+            "n"
+        ]
+    return counted
 
 
 def expected_sample(answers: list[dict]) -> list[tuple]:
@@ -248,7 +263,7 @@ def expected_sample(answers: list[dict]) -> list[tuple]:
 
 
 def stored_sample(month: str) -> list[tuple]:
-    rows = read(store.month_path("answer_sample", month))
+    rows = month_rows("answer_sample", month)
     return sorted((r["response_id"], r["kind"], r["score"]) for r in rows)
 
 
@@ -261,13 +276,14 @@ class FactStoreAssertions:
         for month in expected_months():
             responses, answers = expected_responses(month), expected_answers(month)
             with self.subTest(month=month):
-                self.assertEqual(read(store.month_path("responses", month)), responses)
-                self.assertEqual(read(store.month_path("answers", month)), answers)
+                stored = manifest.months[month]
+                # A month written whole is sorted by time; one with appended parts, by part.
+                order = (lambda rows: rows) if len(stored.parts["answers"]) == 1 else by_time
+                self.assertEqual(order(month_rows("responses", month)), responses)
+                self.assertEqual(order(month_rows("answers", month)), answers)
                 self.assertEqual(stored_counts(month), expected_counts(answers))
                 self.assertEqual(stored_sample(month), expected_sample(answers))
-                self.assertEqual(
-                    manifest.months[month], store.MonthCounts(len(responses), len(answers))
-                )
+                self.assertEqual((stored.responses, stored.answers), (len(responses), len(answers)))
 
 
 class RebuildTests(FactStoreAssertions, FactData):
@@ -278,15 +294,15 @@ class RebuildTests(FactStoreAssertions, FactData):
         self.assertEqual(written.months, ("2026-01", "2026-02"))
         self.assertEqual((written.responses, written.answers), (5, 11))
         self.assertStoreEqualsDatabase()
-        january = read(store.month_path("responses", "2026-01"))
+        january = month_rows("responses", "2026-01")
         self.assertEqual([r["submitted_at"] for r in january], [JAN, JAN_LAST])
         self.assertEqual(january[0]["nps"], 9)  # the first of its two NPS questions
         self.assertEqual(january[0]["team_id"], self.team_a.pk)
         self.assertEqual((january[1]["customer_id"], january[1]["team_id"]), (None, None))
-        february = read(store.month_path("responses", "2026-02"))
+        february = month_rows("responses", "2026-02")
         visit = next(r for r in february if r["channel"] == "visit")
         self.assertEqual((visit["survey_kind"], visit["nps"]), ("interview", 9))
-        answers = read(store.month_path("answers", "2026-02"))
+        answers = month_rows("answers", "2026-02")
         touchpoints = {(a["kind"], a["touchpoint_id"]) for a in answers}
         self.assertIn(("ces", self.onboarding.pk), touchpoints)  # the event's touchpoint
         self.assertIn(("rating", self.kickoff.pk), touchpoints)
@@ -325,8 +341,10 @@ class RebuildTests(FactStoreAssertions, FactData):
         manifest = json.loads((self.root / "manifest.json").read_text())
         self.assertEqual(set(manifest), {"schema", "version", "written_at", "months"})
         self.assertEqual(manifest["schema"], 4)
+        one_part = dict.fromkeys(sorted(store.MONTHLY), [0])
         self.assertEqual(
-            manifest["months"]["2026-01"], {"responses": 2, "answers": 5, "comments": 0}
+            manifest["months"]["2026-01"],
+            {"responses": 2, "answers": 5, "comments": 0, "parts": one_part},
         )
         self.assertTrue(manifest["written_at"].endswith("+00:00"))
 
@@ -405,6 +423,16 @@ class RebuildTests(FactStoreAssertions, FactData):
         self.assertEqual(pq.read_table(store.table_path("customers")).num_rows, 3)
 
 
+@dataclass(frozen=True)
+class AnswersCounted:
+    """A query of the pages' kind: how many answers the store holds."""
+
+    scope: Scope = Scope()
+
+    def calculate(self, tables) -> int:
+        return int(tables.answers.count().to_pyarrow().as_py())
+
+
 class RefreshTests(FactStoreAssertions, FactData):
     def setUp(self):
         super().setUp()
@@ -412,9 +440,7 @@ class RefreshTests(FactStoreAssertions, FactData):
 
     def test_it_follows_an_edited_answer(self):
         Answer.objects.filter(response__customer=self.globex, kind="nps").update(score=0)
-        self.assertNotEqual(
-            read(store.month_path("responses", "2026-02")), expected_responses("2026-02")
-        )
+        self.assertNotEqual(month_rows("responses", "2026-02"), expected_responses("2026-02"))
         written = sync.refresh_months(["2026-02"])
         self.assertEqual(written.months, ("2026-02",))
         self.assertStoreEqualsDatabase()
@@ -441,16 +467,116 @@ class RefreshTests(FactStoreAssertions, FactData):
         Customer.objects.filter(pk=self.initech.pk).update(owner=self.teammate.employee)
         Segment.objects.filter(name="Strategic").update(rule=[])  # everyone
         Segment.objects.get(name="Picked").members.add(self.acme)  # who answered in January
-        january = store.month_path("answer_counts", "2026-01")
-        before = stored_counts("2026-01")
-        sync.refresh_months(["2026-02"])
-        # January's answers were not rewritten, but its counts follow the segments' new members.
+        january = store.month_path("answers", "2026-01")
+        before = stored_counts("2026-01"), january.stat().st_mtime_ns
+        sync.refresh_months(["2026-02"], appended=True)
+        # January's answers were not rewritten, but its counts follow the segments' new members,
+        # as a part of their own; February is written whole (its counts too).
         self.assertStoreEqualsDatabase()
-        self.assertNotEqual(stored_counts("2026-01"), before)
-        self.assertTrue(january.exists())
+        self.assertNotEqual(stored_counts("2026-01"), before[0])
+        self.assertEqual(january.stat().st_mtime_ns, before[1])
+        parts = store.read_manifest().months
+        self.assertEqual(
+            (parts["2026-01"].parts["answer_counts"], parts["2026-01"].parts["answers"]),
+            ((1,), (0,)),
+        )
+        self.assertEqual(parts["2026-02"].parts, dict.fromkeys(store.MONTHLY, (1,)))
+        self.assertFalse(store.month_path("answer_counts", "2026-01").exists())
         customers = read(store.table_path("customers"))
         self.assertEqual(customers[2]["team_id"], self.team_a.pk)
         self.assertEqual(len(read(store.table_path("segments"))), 6)
+
+    def new_february_response(self):
+        ingest_many(
+            survey=self.survey, items=[Feedback({1: 3, 5: 1}, FEB_NEW, "api", customer=self.acme)]
+        )
+
+    def test_an_announced_response_is_appended_as_a_part_of_its_own(self):
+        files = {
+            table: (path := store.month_path(table, "2026-02"), path.read_bytes())
+            for table in store.APPENDABLE
+        }
+        self.new_february_response()
+        written = sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(written.months, ("2026-02",))
+        self.assertStoreEqualsDatabase()
+        february = store.read_manifest().months["2026-02"]
+        self.assertEqual(
+            february.parts, dict.fromkeys(store.APPENDABLE, (0, 1)) | {"comments": (1,)}
+        )
+        for table, (path, content) in files.items():
+            self.assertEqual(path.read_bytes(), content, table)  # the stored part untouched
+        added = pq.read_table(store.month_path("responses", "2026-02", part=1))
+        self.assertEqual(added.num_rows, 1)  # the new response only
+        self.assertFalse(store.month_path("comments", "2026-02").exists())  # written whole
+        # The pages' engine reads every part the manifest names.
+        tables = FactStore(self.root).tables()
+        self.assertEqual(
+            tables.answers.count().to_pyarrow().as_py(),
+            sum(len(expected_answers(m)) for m in expected_months()),
+        )
+
+    def test_an_append_finds_nothing_new_and_writes_the_comments_only(self):
+        sync.refresh_months(["2026-02"], appended=True)
+        february = store.read_manifest().months["2026-02"]
+        self.assertEqual(february.parts, dict.fromkeys(store.APPENDABLE, (0,)) | {"comments": (1,)})
+        self.assertStoreEqualsDatabase()
+
+    def test_a_month_whose_stored_response_is_gone_is_written_whole(self):
+        Response.objects.filter(customer=self.globex, submitted_at__gte=FEB).delete()
+        self.new_february_response()
+        sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(
+            store.read_manifest().months["2026-02"].parts, dict.fromkeys(store.MONTHLY, (1,))
+        )
+        self.assertStoreEqualsDatabase()
+        self.assertEqual(
+            sorted(p.name for p in (self.root / "answers" / "month=2026-02").iterdir()),
+            ["part-1.parquet"],
+        )
+
+    def test_a_month_of_many_parts_is_written_whole_again(self):
+        with mock.patch.object(sync, "MAX_PARTS", 2):
+            self.new_february_response()
+            sync.refresh_months(["2026-02"], appended=True)
+            self.new_february_response()
+            sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(
+            store.read_manifest().months["2026-02"].parts, dict.fromkeys(store.MONTHLY, (2,))
+        )
+        self.assertStoreEqualsDatabase()
+
+    def test_too_many_new_responses_are_read_with_the_whole_month(self):
+        with mock.patch.object(sync, "MAX_APPENDED", 0):
+            self.new_february_response()
+            sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(
+            store.read_manifest().months["2026-02"].parts, dict.fromkeys(store.MONTHLY, (1,))
+        )
+        self.assertStoreEqualsDatabase()
+
+    def test_a_new_month_of_an_announcement_is_written_whole(self):
+        march = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        ingest_many(survey=self.survey, items=[Feedback({1: 7}, march, "api", customer=self.acme)])
+        sync.refresh_months(["2026-03"], appended=True)
+        self.assertEqual(
+            store.read_manifest().months["2026-03"].parts, dict.fromkeys(store.MONTHLY, (0,))
+        )
+        self.assertStoreEqualsDatabase()
+
+    def test_a_page_reading_a_version_whose_parts_were_removed_reads_the_newer_one(self):
+        reader = FactStore(self.root)
+        read_before = reader.manifest()
+        Response.objects.filter(customer=self.globex, submitted_at__gte=FEB).delete()
+        sync.refresh_months(["2026-02"], appended=True)  # written whole: part 0 is removed
+        self.assertFalse(store.month_path("answers", "2026-02").exists())
+        answers = sum(len(expected_answers(m)) for m in expected_months())
+        query = AnswersCounted()
+        # The page read the manifest just before the write; the write removed its files.
+        with mock.patch.object(reader, "manifest", side_effect=[read_before, reader.manifest()]):
+            self.assertEqual(run_cached(query, store=reader, cache=False), answers)
+        with self.assertRaises(duckdb.IOException):  # without a newer version: the error
+            AnswersCounted().calculate(reader.tables(read_before))
 
     def test_it_removes_a_refreshed_month_without_data(self):
         Response.objects.filter(submitted_at__gte=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
@@ -499,5 +625,11 @@ class RefreshTests(FactStoreAssertions, FactData):
     def test_it_clears_what_a_writer_that_died_left_behind(self):
         leftover = self.root / "answers" / "month=2026-01" / ".part-0.parquet.0123456789ab.tmp"
         leftover.write_bytes(b"half a file")
+        committed = (
+            self.root / "answers" / "month=2026-01" / "part-7.parquet"
+        )  # not in the manifest
+        committed.write_bytes(b"a part no manifest names")
         sync.refresh_months(["2026-02"])
         self.assertFalse(leftover.exists())
+        self.assertFalse(committed.exists())
+        self.assertTrue(store.month_path("answers", "2026-01").exists())

@@ -27,7 +27,7 @@ from django.urls import reverse
 from cxloop import timeouts
 from cxloop.demo.build import build_demo
 from cxloop.facts.store import read_manifest
-from cxloop.facts.sync import rebuild
+from cxloop.facts.sync import rebuild, refresh_months
 from cxloop.facts.synthetic import generate
 from cxloop.insights import store as insights_store
 from cxloop.insights.dashboards import (
@@ -41,6 +41,7 @@ from cxloop.insights.dashboards.scorecard import ScorecardScoresQuery
 from cxloop.insights.journey import JourneyMapQuery
 from cxloop.insights.store import FactStore, FactTables, Scope, SparkFactStore, engine_failed
 from cxloop.journeys.models import Touchpoint
+from cxloop.surveys.models import Response, ResponseState
 from cxloop.test import OwnFactStore
 from tests import spark_connect
 from tests.demo.test_demo import TRUTH
@@ -134,12 +135,17 @@ def dashboard_queries(touchpoint_stages) -> dict:
             scope=Scope(), by="period", metric="rating", touchpoint_id=touchpoint, grain="quarter"
         ),
         "segments on CES": ComparisonQuery(scope=scope, by="segment", metric="ces"),
+        # Counted: whole months from answer_counts' rows per segment, the cut ones scanned.
+        "segments on CSAT in a period": ComparisonQuery(
+            scope=dataclasses.replace(scope, segment_id=None), by="segment", metric="csat"
+        ),
         "touchpoint": TouchpointQuery(scope=Scope(), touchpoint_id=touchpoint),
         "portfolio": PortfolioQuery(
             scope=Scope(), today=dt.date(2025, 12, 31), target_segment_id=1
         ),
         "team leaderboard": LeaderboardQuery(scope=scope, by="team", min_n=5),
         "scorecard scores": ScorecardScoresQuery(scope=Scope(), by="team"),
+        "scorecard scores in a period and segment": ScorecardScoresQuery(scope=scope, by="team"),
     }
 
 
@@ -234,6 +240,10 @@ def _ten_digits(match: re.Match) -> bytes:
     return b"%.10g" % float(match.group())
 
 
+def month_of(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m}"
+
+
 @pytest.fixture(scope="class")
 def _remote_for_class(request, spark_remote):
     request.cls.remote = spark_remote
@@ -246,7 +256,16 @@ class SparkPagesTests(OwnFactStore, TestCase):
     @classmethod
     def setUpTestData(cls):
         build_demo(TRUTH, size="small", progress=False)
+        # The last month as a refresh leaves it: its latest responses appended as a part of
+        # their own (completed after the month was written), its comments written again.
+        completed = Response.objects.filter(state=ResponseState.COMPLETED)
+        month = month_of(completed.latest("submitted_at").submitted_at)
+        late = list(completed.order_by("-submitted_at").values_list("pk", flat=True)[:40])
+        completed.filter(pk__in=late).update(state=ResponseState.PARTIAL)
         rebuild()
+        Response.objects.filter(pk__in=late).update(state=ResponseState.COMPLETED)
+        refresh_months([month], appended=True)
+        assert len(read_manifest().months[month].parts["answers"]) == 2
         cls.touchpoint = Touchpoint.objects.order_by("stage__order", "order").first()
 
     def setUp(self):

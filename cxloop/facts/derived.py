@@ -22,7 +22,7 @@ sorted by draw. The responses with ``draw < f`` are then a simple random sample 
 each month only.
 """
 
-from collections.abc import Iterable
+import dataclasses
 from pathlib import Path
 
 import duckdb
@@ -97,21 +97,30 @@ def tables(answers: pa.Table, segments: pa.Table) -> dict[str, pa.Table]:
     }
 
 
-def write(writer: store.Writer, month: str, answers: pa.Table, segments: pa.Table) -> None:
-    """Stage the month's derived tables beside its answers."""
+def write(
+    writer: store.Writer, month: str, answers: pa.Table, segments: pa.Table, part: int = 0
+) -> None:
+    """Stage the derived tables of ``answers`` (a month's, or the part of it that was added) as
+    part ``part`` of the month."""
     for name, table in tables(answers, segments).items():
-        path = store.month_path(name, month, base=writer.base)
+        path = store.month_path(name, month, part=part, base=writer.base)
         writer.write(table, path, row_group_size=ROW_GROUP_SIZE)
 
 
-def recount(writer: store.Writer, months: Iterable[str], segments: pa.Table) -> None:
-    """Stage the counts of ``months`` again from their stored answers files (after the
-    segments' membership changed)."""
-    for month in months:
-        path = store.month_path("answers", month, base=writer.base)
-        answers = pq.read_table(path, columns=_COUNTED_COLUMNS)
-        path = store.month_path("answer_counts", month, base=writer.base)
+def recount(
+    writer: store.Writer, months: dict[str, store.MonthCounts], segments: pa.Table
+) -> dict[str, store.MonthCounts]:
+    """Stage the counts of ``months`` again from their stored answers files, all parts of a
+    month into one (after the segments' membership changed); the months' new descriptions."""
+    recounted = {}
+    for month, counts in months.items():
+        answers = counts.read("answers", month, base=writer.base, columns=_COUNTED_COLUMNS)
+        part = counts.next_part
+        path = store.month_path("answer_counts", month, part=part, base=writer.base)
         writer.write(answer_counts(answers, segments), path, row_group_size=ROW_GROUP_SIZE)
+        parts = dict(counts.parts) | {"answer_counts": (part,)}
+        recounted[month] = dataclasses.replace(counts, parts=parts)
+    return recounted
 
 
 def segments_changed(segments: pa.Table, *, base: Path) -> bool:

@@ -7,10 +7,10 @@ survey list is also what leaves employee pulse surveys out.
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import F, Max, Min, QuerySet, Subquery, Value
+from django.db.models import F, IntegerField, Max, Min, QuerySet, Subquery, Value
 
 from cxloop.customers.queries import all_customers, all_segments, segment_customers
 from cxloop.customers.rules import RuleError
@@ -90,17 +90,27 @@ def _completed(survey_ids: list[int]):
     return Response.objects.filter(state=ResponseState.COMPLETED, survey_id__in=survey_ids)
 
 
-def response_rows(survey_ids: list[int], month: str) -> QuerySet:
-    """(id, submitted_at, survey_id, channel, customer_id, touchpoint_id, language) of the
-    completed responses of ``month`` to ``survey_ids``."""
+def response_ids(survey_ids: list[int], month: str) -> QuerySet:
+    """The ids of the completed responses of ``month`` to ``survey_ids``."""
     start, end = month_bounds(month)
     rows = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
+    return rows.order_by().values_list("id")
+
+
+def response_rows(survey_ids: list[int], month: str, ids: Sequence[int] | None = None) -> QuerySet:
+    """(id, submitted_at, survey_id, channel, customer_id, touchpoint_id, language) of the
+    completed responses of ``month`` to ``survey_ids`` (of those with ``ids`` when given)."""
+    start, end = month_bounds(month)
+    rows = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
+    if ids is not None:
+        rows = rows.filter(id__in=list(ids))
     return rows.order_by().values_list(*RESPONSE_COLUMNS)
 
 
-def answer_rows(survey_ids: list[int], month: str) -> QuerySet:
+def answer_rows(survey_ids: list[int], month: str, ids: Sequence[int] | None = None) -> QuerySet:
     """(response_id, question_id, touchpoint_id, kind, score) of the scored answers of the
-    completed responses of ``month`` to ``survey_ids``.
+    completed responses of ``month`` to ``survey_ids`` (of the responses with ``ids`` when
+    given).
 
     The answers are also bounded by the month's lowest and highest response id (subqueries on
     the index ``response_survey_time`` in the same statement, so of the same snapshot as the
@@ -110,9 +120,15 @@ def answer_rows(survey_ids: list[int], month: str) -> QuerySet:
     month's; history imported later widens it, which costs time, never rows."""
     start, end = month_bounds(month)
     responses = _completed(survey_ids).filter(submitted_at__gte=start, submitted_at__lt=end)
+    if ids is not None:
+        bounds = {"response_id__in": list(ids)}
+    else:
+        bounds = {
+            "response_id__gte": _id_bound(responses, Min),
+            "response_id__lte": _id_bound(responses, Max),
+        }
     rows = Answer.objects.filter(
-        response_id__gte=_id_bound(responses, Min),
-        response_id__lte=_id_bound(responses, Max),
+        **bounds,
         response__state=ResponseState.COMPLETED,
         response__survey_id__in=survey_ids,
         response__submitted_at__gte=start,
@@ -142,17 +158,22 @@ def customer_rows() -> QuerySet:
     return all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
 
 
-def segment_memberships() -> Iterator[tuple[int, int]]:
-    """(customer id, segment id) for the current members of every segment; a segment whose
-    stored rule cannot be applied is left out with a warning rather than stopping the store."""
+def segment_memberships() -> QuerySet | None:
+    """(customer id, segment id) for the current members of every segment, as one statement
+    (None: no segment); a segment whose stored rule cannot be applied is left out with a
+    warning rather than stopping the store."""
+    members = []
     for segment in all_segments().order_by("pk"):
         try:
-            members = list(segment_customers(segment).order_by().values_list("pk", flat=True))
+            customers = segment_customers(segment)
         except RuleError as error:
             logger.warning("segment %s left out of the fact store: %s", segment.pk, error)
             continue
-        for customer_id in members:
-            yield customer_id, segment.pk
+        pairs = customers.order_by().annotate(segment=Value(segment.pk, IntegerField()))
+        members.append(pairs.values_list("pk", "segment"))
+    if not members:
+        return None
+    return members[0].union(*members[1:], all=True)
 
 
 def months_between(first: dt.datetime, last: dt.datetime) -> list[str]:

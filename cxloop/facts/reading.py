@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -50,8 +51,9 @@ def _empty(types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
 
 
 def _check(rows: QuerySet, types: dict[str, pa.DataType]) -> None:
-    if len(rows.query.values_select) != len(types):
-        raise ValueError(f"the query selects {rows.query.values_select}, not {list(types)}")
+    selected = (*rows.query.values_select, *rows.query.annotation_select)
+    if len(selected) != len(types):
+        raise ValueError(f"the query selects {selected}, not {list(types)}")
 
 
 class Pending:
@@ -93,16 +95,43 @@ def through_adbc() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
+# Idle ADBC connections by URI: a refresh reads four or five times, and each new connection
+# costs about 70 ms (the driver's start and libpq's handshake). Taken by one read at a time;
+# closed by :func:`close_idle` when a write ends, so that none outlives it.
+_IDLE: dict[str, list] = {}
+_IDLE_LOCK = threading.Lock()
+
+
 def _fetch(uri: str, sql: str, params, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    with closing(adbc.connect(uri)) as link, closing(link.cursor()) as cursor:
-        cursor.execute(_numbered(sql), parameters=params)
-        table = cursor.fetch_arrow_table()
+    with _IDLE_LOCK:
+        idle = _IDLE.get(uri)
+        link = idle.pop() if idle else None
+    link = link if link is not None else adbc.connect(uri)
+    try:
+        with closing(link.cursor()) as cursor:
+            cursor.execute(_numbered(sql), parameters=params)
+            table = cursor.fetch_arrow_table()
+        link.rollback()  # ends the read's snapshot: the next read sees what was committed since
+    except BaseException:
+        link.close()  # in an unknown state: not reused
+        raise
+    with _IDLE_LOCK:
+        _IDLE.setdefault(uri, []).append(link)
     return {
         name: pc.cast(table.column(i).combine_chunks(), type_)
         for i, (name, type_) in enumerate(types.items())
     }
+
+
+def close_idle() -> None:
+    """Close the idle ADBC connections (at the end of a write)."""
+    with _IDLE_LOCK:
+        links = [link for idle in _IDLE.values() for link in idle]
+        _IDLE.clear()
+    for link in links:
+        link.close()
 
 
 def _by_cursor(rows: QuerySet, types: dict[str, pa.DataType]) -> dict[str, pa.Array]:

@@ -3,21 +3,29 @@
 Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
 
     manifest.json
-    responses/month=YYYY-MM/part-0.parquet
-    answers/month=YYYY-MM/part-0.parquet
-    comments/month=YYYY-MM/part-0.parquet
-    answer_counts/month=YYYY-MM/part-0.parquet
-    answer_sample/month=YYYY-MM/part-0.parquet
+    responses/month=YYYY-MM/part-N.parquet
+    answers/month=YYYY-MM/part-N.parquet
+    comments/month=YYYY-MM/part-N.parquet
+    answer_counts/month=YYYY-MM/part-N.parquet
+    answer_sample/month=YYYY-MM/part-N.parquet
     customers.parquet
     segments.parquet
     themes.parquet
 
+A month of a table is one or more parts, and the manifest names them (:attr:`MonthCounts.parts`):
+a month written whole is one part; responses added to it since are appended as parts of their
+own to the tables that only grow (:data:`APPENDABLE`), until the month is written whole again.
+Every write gives its files a part number the month has not used, so a file is never replaced
+in place: a reader (DuckDB, or Spark's executors) that listed the previous version's files
+reads them whole until they are removed.
+
 Every file of a write is first staged under a temporary name in its own directory; when all
 are written they are moved into place with ``os.replace`` (atomic on one file system) and the
 manifest is written last, so a failure leaves the previous files and manifest as they were, and
-a reader that sees a version finds that version's files. Writers hold an exclusive lock on
-``.lock`` while they read the database and write, so two tasks refreshing months at once
-cannot interleave their files or their manifests.
+a reader that sees a version finds that version's files. Then the files no manifest names any
+more are removed (:func:`sweep`). Writers hold an exclusive lock on ``.lock`` while they read
+the database and write, so two tasks refreshing months at once cannot interleave their files
+or their manifests.
 """
 
 import contextlib
@@ -39,10 +47,14 @@ from django.conf import settings
 from cxloop.facts.schema import MONTHLY, SCHEMA_VERSION
 
 MANIFEST = "manifest.json"
-PART = "part-0.parquet"
+PART = re.compile(r"^part-(\d+)\.parquet$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 COMPRESSION = "zstd"
 ROW_GROUP_SIZE = 128 * 1024
+# The tables whose rows of a month only grow as responses arrive: new responses' rows go to a
+# part of their own. Comments change in place (enrichment), so a month's comments are always
+# written whole.
+APPENDABLE = ("responses", "answers", "answer_counts", "answer_sample")
 
 
 class FactStoreError(RuntimeError):
@@ -68,11 +80,11 @@ def check_month(month: str) -> str:
     return month
 
 
-def month_path(table: str, month: str, *, base: Path | None = None) -> Path:
-    """The file of one month of a partitioned table (``responses`` or ``answers``)."""
+def month_path(table: str, month: str, *, part: int = 0, base: Path | None = None) -> Path:
+    """The file of one part of one month of a partitioned table (``responses``, ``answers``…)."""
     if table not in MONTHLY:
         raise ValueError(f"{table!r} is not partitioned by month")
-    return (base or root()) / table / f"month={check_month(month)}" / PART
+    return (base or root()) / table / f"month={check_month(month)}" / f"part-{part}.parquet"
 
 
 def table_path(table: str, *, base: Path | None = None) -> Path:
@@ -92,14 +104,57 @@ def stored_months(table: str, *, base: Path | None = None) -> set[str]:
     }
 
 
+def _one_part() -> dict[str, tuple[int, ...]]:
+    return dict.fromkeys(MONTHLY, (0,))
+
+
 @dataclass(frozen=True)
 class MonthCounts:
+    """A month's row counts, and the parts each of its tables is made of (by part number)."""
+
     responses: int
     answers: int
     comments: int = 0
+    parts: Mapping[str, tuple[int, ...]] = field(default_factory=_one_part)
 
-    def to_dict(self) -> dict[str, int]:
-        return {"responses": self.responses, "answers": self.answers, "comments": self.comments}
+    @classmethod
+    def whole(cls, responses: int, answers: int, comments: int, part: int) -> "MonthCounts":
+        """A month written whole, every table as part number ``part``."""
+        return cls(responses, answers, comments, dict.fromkeys(MONTHLY, (part,)))
+
+    @property
+    def next_part(self) -> int:
+        """A part number none of the month's tables uses."""
+        return 1 + max(max(numbers) for numbers in self.parts.values())
+
+    def paths(self, table: str, month: str, *, base: Path | None = None) -> list[Path]:
+        """The files of ``table`` in this month."""
+        return [month_path(table, month, part=p, base=base) for p in self.parts[table]]
+
+    def read(self, table: str, month: str, *, base: Path | None = None, columns=None) -> pa.Table:
+        """This month's rows of ``table``, every part (``columns`` only, when given)."""
+        return pa.concat_tables(
+            pq.read_table(path, columns=columns, schema=MONTHLY[table])
+            for path in self.paths(table, month, base=base)
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "responses": self.responses,
+            "answers": self.answers,
+            "comments": self.comments,
+            "parts": {table: list(self.parts[table]) for table in sorted(self.parts)},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "MonthCounts":
+        parts = data.get("parts")  # written by a store of the same schema before parts existed
+        parts = _one_part() if parts is None else {t: tuple(map(int, p)) for t, p in parts.items()}
+        if set(parts) != set(MONTHLY) or not all(parts.values()):
+            raise ValueError(f"parts must name some part of each of {sorted(MONTHLY)}: {parts}")
+        return cls(
+            int(data["responses"]), int(data["answers"]), int(data.get("comments", 0)), parts
+        )
 
 
 @dataclass(frozen=True)
@@ -134,13 +189,16 @@ class Manifest:
             schema=int(data["schema"]),
             version=str(data["version"]),
             written_at=dt.datetime.fromisoformat(data["written_at"]),
-            months={
-                check_month(m): MonthCounts(
-                    int(c["responses"]), int(c["answers"]), int(c.get("comments", 0))
-                )
-                for m, c in data["months"].items()
-            },
+            months={check_month(m): MonthCounts.from_dict(c) for m, c in data["months"].items()},
         )
+
+
+def read_month(table: str, month: str, *, base: Path | None = None) -> pa.Table:
+    """The stored rows of one month of ``table``, all its parts, as the manifest names them."""
+    manifest = read_manifest(base=base)
+    if manifest is None or month not in manifest.months:
+        raise FactStoreError(f"the fact store holds no month {month}")
+    return manifest.months[month].read(table, month, base=base)
 
 
 def new_version() -> str:
@@ -201,15 +259,14 @@ class Writer:
         self.bytes += size
         return size
 
-    def commit(self, manifest: "Manifest", *, removed: set[str] = frozenset()) -> None:
-        """Move the staged files into place, then write ``manifest``, then remove the
-        partitions of the ``removed`` months (which the manifest no longer lists)."""
+    def commit(self, manifest: "Manifest") -> None:
+        """Move the staged files into place, then write ``manifest``, then remove the files
+        and months it no longer names (:func:`sweep`)."""
         for temporary, path in self._staged:
             os.replace(temporary, path)
         self._staged.clear()
         write_manifest(manifest, base=self.base)
-        for month in removed:
-            remove_month(month, base=self.base)
+        sweep(manifest, base=self.base)
 
     def discard(self) -> None:
         for temporary, _path in self._staged:
@@ -247,10 +304,22 @@ def write_manifest(manifest: Manifest, *, base: Path | None = None) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def remove_month(month: str, *, base: Path | None = None) -> None:
-    """Remove a month's partitions of every partitioned table."""
+def sweep(manifest: Manifest, *, base: Path | None = None) -> None:
+    """Remove the partitions of months ``manifest`` does not list and the part files it does
+    not name: what earlier versions were made of (and what a writer that died left)."""
+    directory = base or root()
     for table in MONTHLY:
-        shutil.rmtree(month_path(table, month, base=base).parent, ignore_errors=True)
+        for month in stored_months(table, base=directory):
+            folder = directory / table / f"month={month}"
+            counts = manifest.months.get(month)
+            if counts is None:
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            named = set(counts.parts[table])
+            for entry in folder.iterdir():
+                found = PART.match(entry.name)
+                if found and int(found.group(1)) not in named:
+                    entry.unlink(missing_ok=True)
 
 
 def size_in_bytes(*, base: Path | None = None) -> int:

@@ -7,10 +7,11 @@ arrays: the one being written and the next being read) and stage their files so 
 leaves the store as it was (:class:`cxloop.facts.store.Writer`).
 """
 
+import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,13 @@ from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENT
 
 # progress(month, months): one more of ``months`` months has been staged.
 Progress = Callable[[str, int], None]
+
+# A month appended to this many times is written whole again at its next refresh, so that a
+# reader opens a bounded number of files and the month's files are sorted by time again.
+MAX_PARTS = 16
+# More new responses than this are read with the whole month (an import of history): a list of
+# ids this long costs more than the month's range.
+MAX_APPENDED = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,11 @@ def rebuild(*, progress: Progress | None = None) -> Written:
     """Rewrite the whole store from the database, removing months that no longer have data."""
     started = time.perf_counter()
     queries.analyze_for_rebuild()
-    with store.writing() as writer:
+    with _writing() as writer:
+        previous = _previous(writer)
         context = _Context.read()
         months = sorted(queries.completed_by_month(context.survey_ids))
-        counts = _write_months(writer, context, months, progress)
+        counts = _write_months(writer, context, months, previous, progress)
         _write_whole_tables(writer, context)
         on_disk = store.stored_months("responses", base=writer.base) | store.stored_months(
             "answers", base=writer.base
@@ -65,29 +74,43 @@ def rebuild(*, progress: Progress | None = None) -> Written:
         manifest = store.Manifest(
             version=store.new_version(), written_at=dt.datetime.now(dt.UTC), months=counts
         )
-        writer.commit(manifest, removed=removed)
+        writer.commit(manifest)
     return _written(manifest, counts, removed, writer.bytes, started)
 
 
-def refresh_months(months: Iterable[str]) -> Written:
+def refresh_months(months: Iterable[str], *, appended: bool = False) -> Written:
     """Rewrite ``months`` ("YYYY-MM") from the database, and the customer and segment tables;
     a month without data any more is removed. When the segments' membership changed, the other
     months' answer counts are counted again from their stored answers. Rebuilds everything
     when the store has not been written yet (or was written by another schema), so that the
-    manifest never claims to describe a store it does not. Idempotent."""
+    manifest never claims to describe a store it does not. Idempotent.
+
+    ``appended``: the months' stored responses are unchanged and only new ones may have come
+    (what an announcement of new responses says): a month then gets its new responses as a
+    part of their own (:func:`append_month`) instead of being rewritten; one that cannot
+    (a stored response is gone, too many parts or new responses, the segments changed) is
+    rewritten whole."""
     months = sorted({store.check_month(m) for m in months})
     started = time.perf_counter()
-    with store.writing() as writer:
-        try:
-            previous = store.read_manifest(base=writer.base)
-        except store.FactStoreError:
-            previous = None
+    with _writing() as writer:
+        previous = _previous(writer)
         if previous is not None:
             context = _Context.read()
-            counts = _write_months(writer, context, months, None)
+            resegmented = derived.segments_changed(context.segments, base=writer.base)
+            counts, whole = {}, []
+            for month in months:
+                stored = previous.months.get(month)
+                added = None
+                if appended and stored is not None and not resegmented:
+                    added = append_month(writer, context, month, stored)
+                if added is None:
+                    whole.append(month)
+                else:
+                    counts[month] = added
+            counts |= _write_months(writer, context, whole, previous, None)
             kept = {m: c for m, c in previous.months.items() if m not in months}
-            if derived.segments_changed(context.segments, base=writer.base):
-                derived.recount(writer, sorted(kept), context.segments)
+            if resegmented:
+                kept = derived.recount(writer, kept, context.segments)
             _write_whole_tables(writer, context)
             removed = set(months) - set(counts)
             manifest = store.Manifest(
@@ -95,10 +118,72 @@ def refresh_months(months: Iterable[str]) -> Written:
                 written_at=dt.datetime.now(dt.UTC),
                 months=kept | counts,
             )
-            writer.commit(manifest, removed=removed)
+            writer.commit(manifest)
     if previous is None:
         return rebuild()
     return _written(manifest, counts, removed, writer.bytes, started)
+
+
+def append_month(
+    writer: store.Writer, context: "_Context", month: str, stored: store.MonthCounts
+) -> store.MonthCounts | None:
+    """Stage the responses of ``month`` that the store lacks, with their answers and derived
+    rows, as a new part of the month, and the month's comments whole (enrichment changes them
+    in place); the month's new description. None, with nothing staged, when the month must be
+    written whole instead: a stored response is no longer in the database (erased, deleted),
+    the month has :data:`MAX_PARTS` parts, or more than :data:`MAX_APPENDED` responses are new.
+
+    The responses are told apart by id; a stored response changed in place is not seen here,
+    which is why only an announcement of new responses appends."""
+    if len(stored.parts["answers"]) >= MAX_PARTS:
+        return None
+    kept = stored.read("responses", month, base=writer.base)
+    in_store = kept["response_id"].to_numpy()
+    read = reading.columns(
+        queries.response_ids(context.survey_ids, month), {"response_id": pa.int64()}
+    )
+    in_database = read["response_id"].to_numpy()
+    if np.setdiff1d(in_store, in_database, assume_unique=True).size:
+        return None
+    new = np.setdiff1d(in_database, in_store, assume_unique=True)
+    if new.size > MAX_APPENDED:
+        return None
+    part = stored.next_part
+    parts = dict(stored.parts) | {"comments": (part,)}
+    added = answers = None
+    if new.size:
+        added, answers = _month_tables(context, *_start_reads(context, month, new.tolist()))
+    if added is not None and added.num_rows:
+        _write_part(writer, context, month, part, added, answers)
+        parts |= {table: stored.parts[table] + (part,) for table in store.APPENDABLE}
+        kept = pa.concat_tables([kept, added])
+    comments = _comments_table(context, month, kept)
+    writer.write(comments, store.month_path("comments", month, part=part, base=writer.base))
+    return store.MonthCounts(
+        responses=kept.num_rows,
+        answers=stored.answers + (answers.num_rows if added is not None else 0),
+        comments=comments.num_rows,
+        parts=parts,
+    )
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[store.Writer]:
+    """:func:`store.writing`; the database connections its reads kept open are closed after."""
+    try:
+        with store.writing() as writer:
+            yield writer
+    finally:
+        reading.close_idle()
+
+
+def _previous(writer: store.Writer) -> store.Manifest | None:
+    """The manifest of the store being written; None when there is none or it cannot be read
+    (another schema): the store is then written as if new."""
+    try:
+        return store.read_manifest(base=writer.base)
+    except store.FactStoreError:
+        return None
 
 
 def _written(manifest, counts, removed, size, started) -> Written:
@@ -147,18 +232,26 @@ class _Context:
 
 
 def _write_months(
-    writer: store.Writer, context: _Context, months: list[str], progress: Progress | None
+    writer: store.Writer,
+    context: _Context,
+    months: list[str],
+    previous: store.Manifest | None,
+    progress: Progress | None,
 ) -> dict[str, store.MonthCounts]:
-    """Stage the given months; their row counts, for the months that have data. The next
-    month's rows are read while this one's files are written (:func:`reading.start`), so at
-    most two months are in memory."""
+    """Stage the given months whole, each as a part number it has not used in ``previous``;
+    their descriptions, for the months that have data. The next month's rows are read while
+    this one's files are written (:func:`reading.start`), so at most two months are in memory."""
     counts = {}
     reads = _start_reads(context, months[0]) if months else None
     try:
         for index, month in enumerate(months):
             current = reads
             reads = _start_reads(context, months[index + 1]) if index + 1 < len(months) else None
-            _write_month(writer, context, month, current, counts)
+            stored = previous.months.get(month) if previous is not None else None
+            part = stored.next_part if stored is not None else 0
+            written = _write_month(writer, context, month, part, current)
+            if written is not None:
+                counts[month] = written
             if progress is not None:
                 progress(month, len(months))
     finally:
@@ -171,19 +264,33 @@ def _write_month(
     writer: store.Writer,
     context: _Context,
     month: str,
+    part: int,
     reads: tuple[reading.Pending, reading.Pending],
-    counts: dict[str, store.MonthCounts],
-) -> None:
-    """Stage one month's files from its reads; its row counts into ``counts`` if it has data."""
+) -> store.MonthCounts | None:
+    """Stage one month's files from its reads as part ``part``; its description, or None when
+    it has no data."""
     responses, answers = _month_tables(context, *reads)
     if not responses.num_rows:
-        return
+        return None
     comments = _comments_table(context, month, responses)
-    writer.write(responses, store.month_path("responses", month, base=writer.base))
-    writer.write(answers, store.month_path("answers", month, base=writer.base))
-    writer.write(comments, store.month_path("comments", month, base=writer.base))
-    derived.write(writer, month, answers, context.segments)
-    counts[month] = store.MonthCounts(responses.num_rows, answers.num_rows, comments.num_rows)
+    _write_part(writer, context, month, part, responses, answers)
+    writer.write(comments, store.month_path("comments", month, part=part, base=writer.base))
+    return store.MonthCounts.whole(responses.num_rows, answers.num_rows, comments.num_rows, part)
+
+
+def _write_part(
+    writer: store.Writer,
+    context: _Context,
+    month: str,
+    part: int,
+    responses: pa.Table,
+    answers: pa.Table,
+) -> None:
+    """Stage ``responses`` and ``answers`` and their derived tables as part ``part`` of
+    ``month``."""
+    writer.write(responses, store.month_path("responses", month, part=part, base=writer.base))
+    writer.write(answers, store.month_path("answers", month, part=part, base=writer.base))
+    derived.write(writer, month, answers, context.segments, part)
 
 
 def _write_whole_tables(writer: store.Writer, context: _Context) -> None:
@@ -207,10 +314,13 @@ def _lookup(keys: pa.Array, table_keys: pa.Array, values: pa.Array) -> pa.Array:
     return pc.take(values, pc.index_in(keys, value_set=table_keys))
 
 
-def _start_reads(context: _Context, month: str) -> tuple[reading.Pending, reading.Pending]:
-    """The reads of one month's responses and answers, begun."""
+def _start_reads(
+    context: _Context, month: str, ids: list[int] | None = None
+) -> tuple[reading.Pending, reading.Pending]:
+    """The reads of one month's responses and answers (of the responses ``ids`` only, when
+    given), begun."""
     responses = reading.start(
-        queries.response_rows(context.survey_ids, month),
+        queries.response_rows(context.survey_ids, month, ids),
         {
             "response_id": pa.int64(),
             "submitted_at": RESPONSES.field("submitted_at").type,
@@ -222,7 +332,7 @@ def _start_reads(context: _Context, month: str) -> tuple[reading.Pending, readin
         },
     )
     answers = reading.start(
-        queries.answer_rows(context.survey_ids, month),
+        queries.answer_rows(context.survey_ids, month, ids),
         {
             "response_id": pa.int64(),
             "question_id": pa.int64(),
@@ -284,9 +394,10 @@ def _comments_table(context: _Context, month: str, responses: pa.Table) -> pa.Ta
     for answer_id, theme_id in comment_queries.theme_rows(context.survey_ids, start, end):
         themes.setdefault(answer_id, []).append(theme_id)
     keys = raw["response_id"]
+    position = pc.index_in(keys, value_set=responses["response_id"])  # once: a month's hash
 
     def of_response(name: str) -> pa.Array:
-        return _lookup(keys, responses["response_id"], responses[name])
+        return pc.take(responses[name], position)
 
     own = raw["touchpoint_id"]
     touchpoint = pc.if_else(
@@ -394,11 +505,11 @@ def _customers_table() -> pa.Table:
 
 
 def _segments_table() -> pa.Table:
-    pairs = sorted(set(queries.segment_memberships()))
-    return pa.Table.from_arrays(
-        [
-            pa.array([customer for customer, _ in pairs], type=pa.int64()),
-            pa.array([segment for _, segment in pairs], type=pa.int32()),
-        ],
-        schema=SEGMENTS,
-    )
+    memberships = queries.segment_memberships()
+    types = {"customer_id": pa.int64(), "segment_id": pa.int32()}
+    if memberships is None:
+        return SEGMENTS.empty_table()
+    columns = reading.columns(memberships, types)
+    pairs = pa.table(columns).group_by(list(types)).aggregate([])  # distinct
+    table = pa.Table.from_arrays([pairs[name] for name in types], schema=SEGMENTS)
+    return table.sort_by([("customer_id", "ascending"), ("segment_id", "ascending")])

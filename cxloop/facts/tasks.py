@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 @task()
 def refresh_fact_months(months: list[str]) -> dict:
-    """Rewrite these months of the fact store (and its customer and segment tables) from the
-    database. Safe to run twice or at once: each run writes what the database holds then.
-    Once written, :data:`~cxloop.facts.signals.facts_refreshed` is sent (the roll-back watch
-    follows it); a receiver that fails is logged and the refresh stands."""
-    written = sync.refresh_months(months)
+    """Bring these months of the fact store (and its customer and segment tables) up to the
+    database: it is enqueued when responses were recorded or their comments enriched, so the
+    months' new responses are appended (:func:`~cxloop.facts.sync.append_month`). Safe to run
+    twice or at once: each run writes what the database holds then. Once written,
+    :data:`~cxloop.facts.signals.facts_refreshed` is sent (the roll-back watch follows it); a
+    receiver that fails is logged and the refresh stands."""
+    written = sync.refresh_months(months, appended=True)
     tell_refreshed(written)
     return written.to_dict()
 

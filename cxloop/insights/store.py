@@ -3,11 +3,11 @@
 The read side of the contract in ``cxloop.facts`` (docs/facts.md)::
 
     FACTS_DIR/manifest.json                         {"schema", "version", "written_at", "months"}
-    FACTS_DIR/responses/month=YYYY-MM/part-0.parquet
-    FACTS_DIR/answers/month=YYYY-MM/part-0.parquet
-    FACTS_DIR/comments/month=YYYY-MM/part-0.parquet
-    FACTS_DIR/answer_counts/month=YYYY-MM/part-0.parquet
-    FACTS_DIR/answer_sample/month=YYYY-MM/part-0.parquet
+    FACTS_DIR/responses/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/answers/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/comments/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/answer_counts/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/answer_sample/month=YYYY-MM/part-N.parquet
     FACTS_DIR/customers.parquet
     FACTS_DIR/segments.parquet
 
@@ -292,10 +292,13 @@ def _files(directory: Path, manifest: Manifest) -> dict[str, list[str]]:
     Comments and themes came with schema 3: a store written without them (a synthetic one, a
     test's) has none, and the queries over them answer nothing.
     """
-    months = sorted(manifest.months)
     files = {}
     for name in MONTHLY_TABLES:
-        paths = [directory / name / f"month={month}" / "part-0.parquet" for month in months]
+        paths = [
+            path
+            for month in sorted(manifest.months)
+            for path in manifest.months[month].paths(name, month, base=directory)
+        ]
         paths = [path for path in paths if name != "comments" or path.exists()]
         if paths:
             files[name] = [str(path) for path in paths]
@@ -439,21 +442,29 @@ class Scope:
             partial.add(self.last_month)
         return tuple(sorted(partial))
 
-    def counted(self, tables: FactTables) -> ir.Table:
+    def counted(self, tables: FactTables, *, per_segment: bool = False) -> ir.Table:
         """``month, team_id, touchpoint_id, kind, score, n``: the answers in scope, counted.
 
         The months the period covers whole are read from the pre-counted ``answer_counts``
         (thousands of rows where the answers are millions: cxloop/facts/derived.py); a month it
         starts or ends inside is counted from its answers.
+
+        ``per_segment``: counted once for each segment the answer's customer is in now, with
+        ``segment_id`` (for a comparison of segments); the scope must name no segment, since
+        the counts keep one segment per row.
         """
+        if per_segment and self.segment_id is not None:
+            raise ValueError("answers counted per segment cannot be narrowed to another segment")
         counts = tables.answer_counts
         keys = ["month", "team_id", "touchpoint_id", "kind", "score"]
+        if per_segment:
+            keys.insert(0, "segment_id")
+            predicates = [counts.segment_id.notnull()]
+        elif self.segment_id is None:
+            predicates = [counts.segment_id.isnull()]
+        else:
+            predicates = [counts.segment_id == self.segment_id]
         partial = self.partial_months()
-        predicates = [
-            counts.segment_id.isnull()
-            if self.segment_id is None
-            else counts.segment_id == self.segment_id
-        ]
         if self.first_month is not None:
             predicates.append(counts.month >= self.first_month)
         if self.last_month is not None:
@@ -467,6 +478,10 @@ class Scope:
             return whole
         answers = self.filter(tables.answers, tables.segments)
         answers = answers.filter(answers.month.isin(list(partial)))
+        if per_segment:
+            members = tables.segments.select("customer_id", "segment_id").distinct()
+            joined = answers.join(members, answers.customer_id == members.customer_id)
+            answers = joined.select(*answers.columns, segment_id=members.segment_id)
         edges = answers.group_by(keys).aggregate(n=ibis._.count())
         return ibis.union(whole, edges.select(*keys, "n"), distinct=False)
 
@@ -520,7 +535,28 @@ def run_cached(query: Any, *, store: FactStore | None = None, cache: bool = True
         hit = django_cache.get(key)
         if hit is not None:
             return hit
-    result = query.calculate(store.tables(manifest))
+    try:
+        result = query.calculate(store.tables(manifest))
+    except Exception:
+        newer = _superseding(store, manifest)
+        if newer is None:
+            raise
+        # A write removed files of the version being read (a refresh removes the parts it
+        # superseded once its manifest is written): the newer version is read instead.
+        manifest, key = newer, cache_key(query, newer.version, str(store.directory))
+        result = query.calculate(store.tables(newer))
     if cache:
         django_cache.set(key, result, CACHE_SECONDS)
     return result
+
+
+def _superseding(store: FactStore, manifest: Manifest) -> Manifest | None:
+    """The store's newer manifest when one was written since ``manifest`` and some file of
+    ``manifest`` is gone; else None (a failure of its own, to be raised)."""
+    newer = store.manifest()
+    if newer is None or not newer.months or newer.version == manifest.version:
+        return None
+    files = _files(store.directory, manifest).values()
+    if all(Path(path).exists() for paths in files for path in paths):
+        return None
+    return newer

@@ -165,8 +165,8 @@ class PersonalData(OwnFactStore, BaseTestCase):
 
     def stored_scores(self) -> list[tuple[int, int]]:
         rows = []
-        for month in store.stored_months("answers"):
-            table = pq.read_table(store.month_path("answers", month))
+        for month in store.read_manifest().months:
+            table = store.read_month("answers", month)
             rows += zip(table["response_id"].to_pylist(), table["score"].to_pylist(), strict=True)
         return sorted(rows)
 

@@ -145,7 +145,7 @@ class EnrichmentThroughTheOneWayInTests(TransactionTestCase):
             insight = found[ids[channel]]
             self.assertEqual((insight.sentiment, insight.engine), (expected.label, "linear"))
             self.assertAlmostEqual(insight.score, expected.score, places=6)
-        stored = pq.read_table(store.month_path("comments", "2026-03")).to_pylist()
+        stored = store.read_month("comments", "2026-03").to_pylist()
         self.assertEqual({row["answer_id"] for row in stored}, set(ids.values()))
         billing = Theme.objects.get(code="billing").pk
         by_answer = {row["answer_id"]: row for row in stored}

@@ -119,7 +119,7 @@ def write_store(directory, levels, *, per_month=80, teams=(), seed=3, sizes=None
         ).cast(CUSTOMERS)
         writer.write(customers, table_path("customers", base=directory))
         writer.write(NO_SEGMENTS, table_path("segments", base=directory))
-        writer.commit(Manifest(version=new_version(), written_at=NOW, months=counts), removed=set())
+        writer.commit(Manifest(version=new_version(), written_at=NOW, months=counts))
 
 
 def from_month(first: str, before: float, after: float):
