@@ -1,7 +1,7 @@
 """The journey map's data (cxloop.insights.journey) on a small synthetic fact store.
 
-Every number is checked against values computed here, independently, with pandas and SciPy from
-the same Parquet files; the importances against the weights the generator planted
+Every number is checked against values computed here, independently, with pandas, SciPy and
+statsmodels from the same Parquet files; the importances against the weights the generator planted
 (cxloop.facts.synthetic).
 """
 
@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from django.core.cache import cache
 from django.test import override_settings
 from scipy import stats
@@ -164,19 +165,32 @@ def test_it_matches_pandas_for_every_score(synthetic, store, answers):
 
 
 def test_it_pools_the_ratings_of_a_stage_with_an_honest_interval(synthetic, store, answers):
+    """Against statsmodels: OLS of the stage's ratings on their touchpoints' dummies with
+    standard errors clustered by response (Liang & Zeger, 1986; no small-sample factor) gives
+    the pooled mean as ``w @ beta`` (``w_t = n_t / N``) and its standard error. The map takes
+    the cross terms from pairwise covariances (each pair about its own means), so the standard
+    errors agree to 1e-3, not exactly."""
     result = query(synthetic).calculate(store.tables())
+    assert result.drivers.fraction == 1.0  # the cross terms come from every response
     ratings = answers[answers.kind == "rating"]
     for stage in result.stages:
-        pooled = ratings.loc[ratings.touchpoint_id.isin(stage.touchpoint_ids), "score"].astype(
-            float
-        )
-        mean, naive_low, naive_high, n = t_interval(pooled)
+        rows = ratings[ratings.touchpoint_id.isin(stage.touchpoint_ids)]
+        mean, naive_low, naive_high, n = t_interval(rows.score.astype(float))
         assert stage.n == n
         assert stage.score.value == pytest.approx(mean, abs=1e-12)
+        dummies = pd.get_dummies(rows.touchpoint_id).astype(float)
+        fit = sm.OLS(rows.score.astype(float).to_numpy(), dummies.to_numpy()).fit(
+            cov_type="cluster",
+            cov_kwds={"groups": rows.response_id.to_numpy(), "use_correction": False},
+        )
+        w = dummies.sum().to_numpy() / n
+        se = math.sqrt(w @ fit.cov_params() @ w)
+        half = stats.t.ppf(0.975, n - 1) * se
+        assert stage.score.value == pytest.approx(w @ fit.params, abs=1e-12)
+        assert stage.score.high - stage.score.value == pytest.approx(half, rel=1e-3)
         # One response rates several touchpoints of a stage and its ratings share the customer's
         # halo, so the honest interval is wider than one that treats every rating as independent.
         assert stage.score.high - stage.score.low > naive_high - naive_low
-        assert stage.score.low < mean < stage.score.high
 
 
 @pytest.mark.parametrize(
@@ -303,10 +317,12 @@ def test_a_small_sample_is_the_stored_sample_of_the_responses_drawn(synthetic, s
     ids=["everything", "to a month's end, a segment", "teams"],
 )
 def test_the_history_summed_from_the_histogram_is_the_history_counted(synthetic, store, scope):
-    expressions = query(synthetic, scope=scope).to_query(store.tables())
+    q = query(synthetic, scope=scope)
+    expressions = q.to_query(store.tables())
+    assert "history" not in expressions  # summed from the histogram, not counted again
     ids = [t for t, _ in synthetic.touchpoint_stages]
     summed = _history_of_histogram(expressions.histogram.to_pyarrow(), ids)
-    assert summed == _history(expressions.history.to_pyarrow())
+    assert summed == _history(q.history_query(store.tables()).to_pyarrow())
     assert sum(n for months in summed.values() for _top, n in months.values()) > 0
 
 

@@ -1,10 +1,13 @@
 """The journey map's data: every touchpoint's score, importance, opportunity and trend.
 
-:class:`JourneyMapQuery` follows the typed-query pattern (docs: STYLE.md): :meth:`~JourneyMapQuery.
-to_query` builds Ibis expressions from :class:`~cxloop.insights.store.FactTables` of any backend,
-:meth:`~JourneyMapQuery.calculate` runs them and applies :mod:`cxloop.analytics` to the small
-aggregates they return, and :meth:`~JourneyMapQuery.run` caches the :class:`JourneyMap` per data
-version and filters.
+:class:`JourneyMapQuery` is a :class:`~cxloop.insights.dashboards.DashboardQuery`, the typed
+query of every dashboard (docs: STYLE.md): :meth:`~JourneyMapQuery.to_query` builds Ibis
+expressions from :class:`~cxloop.insights.store.FactTables` of any backend (DuckDB or Spark),
+:meth:`~JourneyMapQuery.read` runs them, :meth:`~JourneyMapQuery.assemble` applies
+:mod:`cxloop.analytics` to the small aggregates they return, and the base's ``calculate`` and
+``run`` give an empty map for an empty store or scope and cache the :class:`JourneyMap` per data
+version and filters. The one thing the journey map adds to the pattern is a second phase in
+:meth:`~JourneyMapQuery.read`: the driver sample, whose size depends on the histogram.
 
 Two reads, both Ibis expressions:
 
@@ -55,11 +58,16 @@ Two reads, both Ibis expressions:
    the errors were 0.001–0.010; the share of R² is an estimate to about ±0.01, and the page
    should say so.
 
-Conventions: a touchpoint's score is its mean rating (1–5) with a Student-t interval
-(:func:`~cxloop.analytics.mean_from_moments`) and its top-2-box share with a Wilson interval; NPS
-by :func:`~cxloop.analytics.nps_from_counts`; a score of fewer than :data:`MIN_N` answers carries
+Conventions: the scores are those of the dashboards, from the same
+:class:`~cxloop.insights.dashboards._scores.Scores` of the histograms' counts — a touchpoint's
+score is its mean rating (1–5) with a Student-t interval (:func:`~cxloop.analytics.
+mean_from_histogram`), its top-2-box share (``TOP_BOX``: 4–5) with a Wilson interval, NPS by
+:func:`~cxloop.analytics.nps_from_histogram` (the cut-offs of :mod:`cxloop.lib.scales`), changes
+by Welch's test from moments — every interval at 95 %; a stage's score is
+:func:`~cxloop.analytics.pooled_mean`; a score of fewer than :data:`MIN_N` answers carries
 ``low_n=True``; importance is the LMG share of R² of NPS regressed on the touchpoint ratings
-(:func:`~cxloop.analytics.lmg_from_covariance`); opportunities are
+(:func:`~cxloop.analytics.lmg_from_covariance`, on :func:`~cxloop.analytics.
+nearest_psd_correlation` when the pairwise matrix is indefinite); opportunities are
 :func:`~cxloop.analytics.importance_performance` of importance against the mean rating.
 """
 
@@ -68,7 +76,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,16 +93,14 @@ from cxloop.analytics import (
     benjamini_hochberg,
     importance_performance,
     lmg_from_covariance,
-    mean_from_histogram,
     nearest_psd_correlation,
-    nps_from_histogram,
     pairwise_covariance,
     pooled_mean,
-    top_box_from_counts,
 )
 from cxloop.analytics.results import to_plain
 from cxloop.facts.derived import SAMPLE_SHARE
-from cxloop.insights.dashboards._scores import Scores, difference
+from cxloop.insights.dashboards._base import DashboardQuery, check_whole
+from cxloop.insights.dashboards._scores import TOP_BOX, Scores, difference
 from cxloop.insights.signals import (
     Period,
     Signal,
@@ -102,7 +108,8 @@ from cxloop.insights.signals import (
     periods,
     rhythm,
 )
-from cxloop.insights.store import FactStore, FactTables, Scope, get_store, run_cached
+from cxloop.insights.store import FactTables, Scope
+from cxloop.lib.scales import SCORE_RANGES
 
 __all__ = [
     "Change",
@@ -456,9 +463,11 @@ class JourneyMap:
 # ----------------------------------------------------------------------------------------------
 # The query
 
+_MEMBERS = "members:"  # the name of a segment's members among the expressions: "members:3"
 
-@dataclass(frozen=True)
-class JourneyExpressions:
+
+@dataclass(frozen=True, eq=False)
+class JourneyExpressions(Mapping[str, ir.Table]):
     """The Ibis expressions of one journey map (see :meth:`JourneyMapQuery.to_query`).
 
     ``histogram``: ``month, touchpoint_id, kind, score, n`` over the answers in scope.
@@ -466,7 +475,13 @@ class JourneyExpressions:
     the sampled responses, period and teams only (no segment filter); None until the fraction
     is known. ``members``: segment id → its customers (``customer_id``). ``history``:
     ``month, touchpoint_id, top, n`` (ratings 4–5, ratings) of the journey's touchpoints from
-    the first month up to the scope's end, for the control charts.
+    the first month up to the scope's end, for the control charts; None when the scope has no
+    start, the histogram then counting those months already
+    (:meth:`JourneyMapQuery.history_query` builds it anyway). ``previous``: ``touchpoint_id,
+    kind, score, n`` of the rating and NPS answers of the previous period; None without one.
+
+    As a mapping it holds the expressions to run, by name (``members:<segment id>`` for each
+    segment's), which :meth:`~cxloop.insights.dashboards.DashboardQuery.read` fetches.
     """
 
     histogram: ir.Table
@@ -475,10 +490,31 @@ class JourneyExpressions:
     history: ir.Table | None = None
     previous: ir.Table | None = None
 
+    def _named(self) -> dict[str, ir.Table]:
+        named = {
+            "histogram": self.histogram,
+            "history": self.history,
+            "previous": self.previous,
+            "sample": self.sample,
+            **{f"{_MEMBERS}{s}": expr for s, expr in self.members.items()},
+        }
+        return {name: expr for name, expr in named.items() if expr is not None}
+
+    def __getitem__(self, name: str) -> ir.Table:
+        return self._named()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._named())
+
+    def __len__(self) -> int:
+        return len(self._named())
+
 
 @dataclass(frozen=True)
-class JourneyMapQuery:
-    """The journey map of one journey for one scope.
+class JourneyMapQuery(DashboardQuery):
+    """The journey map of one journey for one scope: a
+    :class:`~cxloop.insights.dashboards.DashboardQuery` whose :meth:`read` fetches in two
+    phases (the histograms, then the driver sample they size).
 
     Parameters
     ----------
@@ -497,11 +533,12 @@ class JourneyMapQuery:
         Strata of the time-window sample.
     seed : int
         Where in each stratum its window lies.
-    confidence : float
-        Of every interval.
     as_of : datetime.date, optional
         The day the data are read to, for the control charts' incomplete period (default: the
         scope's end or today).
+
+    Every interval is at 95 %, as on the dashboards (:class:`~cxloop.insights.dashboards.
+    _scores.Scores`).
     """
 
     touchpoint_stages: tuple[tuple[int, int], ...]
@@ -511,10 +548,10 @@ class JourneyMapQuery:
     sample_responses: int = SAMPLE_RESPONSES
     windows: int = SAMPLE_WINDOWS
     seed: int = 0
-    confidence: float = 0.95
     as_of: dt.date | None = None
 
     def __post_init__(self) -> None:
+        self.check_scope()
         pairs = tuple((int(t), int(s)) for t, s in self.touchpoint_stages)
         ids = [t for t, _ in pairs]
         if len(set(ids)) != len(ids):
@@ -522,8 +559,8 @@ class JourneyMapQuery:
         object.__setattr__(self, "touchpoint_stages", pairs)
         if self.target_segment_id is not None:
             object.__setattr__(self, "target_segment_id", int(self.target_segment_id))
-        if int(self.windows) < 1 or int(self.sample_responses) < 1:
-            raise ValueError("windows and sample_responses must be at least 1")
+        check_whole("windows", self.windows)
+        check_whole("sample_responses", self.sample_responses)
 
     @property
     def touchpoint_ids(self) -> tuple[int, ...]:
@@ -542,19 +579,10 @@ class JourneyMapQuery:
         histogram = counted.group_by(["month", "touchpoint_id", "kind", "score"]).aggregate(
             n=counted.n.sum()
         )
-        sample = None
-        if fraction is not None:
-            sample = self._sample_expr(tables, fraction)
         members = {
             s: tables.segments.filter(tables.segments.segment_id == s).select("customer_id")
             for s in {self.scope.segment_id, self.target_segment_id} - {None}
         }
-        # A signal needs history: the control charts read every month up to the period's end.
-        past = dataclasses.replace(self.scope, since=None).counted(tables)
-        past = past.filter(past.kind == RATING, past.touchpoint_id.isin(list(self.touchpoint_ids)))
-        history = past.group_by(["month", "touchpoint_id"]).aggregate(
-            top=ibis.ifelse(past.score >= 4, past.n, 0).sum(), n=past.n.sum()
-        )
         previous = None
         window = self.previous_period()
         if window is not None:
@@ -566,11 +594,22 @@ class JourneyMapQuery:
             )
         return JourneyExpressions(
             histogram=histogram,
-            sample=sample,
+            sample=None if fraction is None else self.sample_query(tables, fraction),
             members=members,
-            history=history,
+            # Without a start, the histogram counts every month up to the scope's end: the
+            # control charts' history is summed from it rather than counted again.
+            history=None if self.scope.since is None else self.history_query(tables),
             previous=previous,
         )
+
+    def history_query(self, tables: FactTables) -> ir.Table:
+        """``month, touchpoint_id, top, n``: the journey's ratings in the top box and all of
+        them, by month, from the first month up to the scope's end (a signal needs history:
+        the control charts read the months before the period too)."""
+        past = dataclasses.replace(self.scope, since=None).counted(tables)
+        past = past.filter(past.kind == RATING, past.touchpoint_id.isin(list(self.touchpoint_ids)))
+        top = ibis.ifelse(past.score.isin(list(TOP_BOX[RATING])), past.n, 0)
+        return past.group_by(["month", "touchpoint_id"]).aggregate(top=top.sum(), n=past.n.sum())
 
     def previous_period(self) -> tuple[dt.date, dt.date] | None:
         """The period of the same length just before the scope's (first and last day): as many
@@ -592,7 +631,9 @@ class JourneyMapQuery:
             return dt.date(index // 12, index % 12 + 1, 1), last
         return last - dt.timedelta(days=days - 1), last
 
-    def _sample_expr(self, tables: FactTables, fraction: float) -> ir.Table:
+    def sample_query(self, tables: FactTables, fraction: float) -> ir.Table:
+        """``response_id, customer_id, touchpoint_id, score`` of the responses drawn with
+        probability ``fraction`` (see the module's docstring)."""
         drawn = fraction <= SAMPLE_SHARE  # the store's pre-drawn sample holds them
         source = tables.answer_sample if drawn else tables.answers
         a = self.scope.filter(source, None, segment=False)
@@ -660,47 +701,40 @@ class JourneyMapQuery:
 
     # -- running --------------------------------------------------------------------------
 
-    def calculate(self, tables: FactTables | None = None) -> JourneyMap:
-        """Run the expressions on ``tables`` (default: this thread's DuckDB store) and compute
-        the journey map."""
-        if tables is None:
-            tables = get_store().tables()
-        version = None if tables is None else tables.manifest.version
-        months = () if tables is None else self._months(tables)
-        if tables is None or self.scope.empty or not months:
-            return self._empty(version, months)
-        expressions = self.to_query(tables)
-        counted = expressions.histogram.to_pyarrow()
-        histogram = _Histogram.from_arrow(counted, months, self.touchpoint_ids)
-        if self.scope.since is None:  # the histogram counted every month of the history
-            history = _history_of_histogram(counted, self.touchpoint_ids)
-        else:
-            history = _history(expressions.history.to_pyarrow())
-        previous = None
-        if expressions.previous is not None:
-            previous = _previous(expressions.previous.to_pyarrow(), self.touchpoint_ids)
-        if not histogram.counts.any():
-            return self._assemble(
-                version, months, histogram, self._no_sample(), {}, 1.0, history, previous
-            )
-        fraction = self.sample_fraction(histogram, tables)
-        sample_expr = self.to_query(tables, fraction=fraction).sample
-        sample = _Sample.from_arrow(sample_expr.to_pyarrow(), self.touchpoint_ids)
-        members = {s: _ids(e.to_pyarrow()["customer_id"]) for s, e in expressions.members.items()}
-        return self._assemble(
-            version, months, histogram, sample, members, fraction, history, previous
-        )
+    def fetch(self, expressions: Mapping[str, ir.Table]) -> dict[str, pa.Table]:
+        """Run ``expressions``: the rows of each, by name, as an Arrow table (the driver sample
+        holds up to :data:`MAX_SAMPLE_ANSWERS` answers, too many for Python dicts)."""
+        return {name: expr.to_pyarrow() for name, expr in expressions.items()}
 
-    def _no_sample(self) -> _Sample:
-        return _Sample.empty(self.touchpoint_ids)
-
-    def run(self, *, store: FactStore | None = None, cache: bool = True) -> JourneyMap:
-        """:meth:`calculate`, cached in Django's cache under the data version and this query."""
-        return run_cached(self, store=store, cache=cache)
-
-    # -- computing ------------------------------------------------------------------------
+    def read(self, tables: FactTables) -> dict[str, Any]:
+        """What :meth:`assemble` works from, in two phases: the expressions of :meth:`to_query`
+        (none for an empty scope, or one of no month in the store), then the driver sample,
+        whose fraction :meth:`sample_fraction` sets from the histogram they returned."""
+        months = self._months(tables)
+        fetched = super().read(tables) if months else {}
+        tps = self.touchpoint_ids
+        histogram = _Histogram.from_arrow(fetched.get("histogram"), months, tps)
+        rows: dict[str, Any] = {"months": months, "histogram": histogram}
+        if "history" in fetched:
+            rows["history"] = _history(fetched["history"])
+        elif "histogram" in fetched:  # the histogram counted every month of the history
+            rows["history"] = _history_of_histogram(fetched["histogram"], tps)
+        if "previous" in fetched:
+            rows["previous"] = _Histogram.from_arrow(fetched["previous"], None, tps).counts[:, 0]
+        if histogram.counts.any():
+            fraction = self.sample_fraction(histogram, tables)
+            sample = self.fetch({"sample": self.sample_query(tables, fraction)})["sample"]
+            rows["fraction"] = fraction
+            rows["sample"] = _Sample.from_arrow(sample, tps)
+            rows["members"] = {
+                int(name.removeprefix(_MEMBERS)): _ids(table["customer_id"])
+                for name, table in fetched.items()
+                if name.startswith(_MEMBERS)
+            }
+        return rows
 
     def _months(self, tables: FactTables) -> tuple[str, ...]:
+        """The months of the scope that the store holds."""
         first, last = self.scope.first_month, self.scope.last_month
         return tuple(
             m
@@ -708,32 +742,19 @@ class JourneyMapQuery:
             if (first is None or m >= first) and (last is None or m <= last)
         )
 
-    def _empty(self, version: str | None, months: tuple[str, ...]) -> JourneyMap:
-        histogram = _Histogram(
-            np.zeros(
-                (len(KINDS), len(months), len(self.touchpoint_ids) + 1, _SCORES), dtype=np.int64
-            ),
-            months,
-        )
-        return self._assemble(
-            version, months, histogram, _Sample.empty(self.touchpoint_ids), {}, 1.0
-        )
+    # -- computing ------------------------------------------------------------------------
 
-    def _assemble(
-        self,
-        version: str | None,
-        months: tuple[str, ...],
-        histogram: _Histogram,
-        sample: _Sample,
-        members: dict[int, np.ndarray],
-        fraction: float,
-        history: dict[int, dict[str, tuple[int, int]]] | None = None,
-        previous: np.ndarray | None = None,
-    ) -> JourneyMap:
-        conf = self.confidence
+    def assemble(self, version: str | None, rows: Mapping[str, Any]) -> JourneyMap:
+        """The journey map from what :meth:`read` returned; from nothing (an empty store or
+        scope), a map of the journey's touchpoints without answers."""
         tps = self.touchpoint_ids
         stage_of = dict(self.touchpoint_stages)
-        history = history or {}
+        months: tuple[str, ...] = rows.get("months", ())
+        histogram: _Histogram = rows.get("histogram") or _Histogram.from_arrow(None, months, tps)
+        sample: _Sample = rows.get("sample") or _Sample.empty(tps)
+        members: dict[int, np.ndarray] = rows.get("members", {})
+        history: dict[int, dict[str, tuple[int, int]]] = rows.get("history", {})
+        previous: np.ndarray | None = rows.get("previous")
         pooled: dict[str, int] = {}
         for counts in history.values():
             for month, (_, n) in counts.items():
@@ -763,7 +784,7 @@ class JourneyMapQuery:
         drivers = DriverModel(
             outcome=NPS,
             method="lmg",
-            fraction=float(fraction),
+            fraction=float(rows.get("fraction", 1.0)),
             responses=int(np.count_nonzero(in_filter & sample.rated)),
             filtered=fits["filtered"],
             target=fits.get("target"),
@@ -773,9 +794,9 @@ class JourneyMapQuery:
 
         # Scores per touchpoint from the histograms.
         rating = histogram.kind(RATING)  # (months, touchpoints + other, scores)
-        totals = rating.sum(axis=0)
-        scores = {tp: _mean(totals[j], conf) for j, tp in enumerate(tps)}
-        n_of = {tp: int(totals[j].sum()) for j, tp in enumerate(tps)}
+        rated = {tp: _on_scale(RATING, rating[:, j].sum(axis=0)) for j, tp in enumerate(tps)}
+        scores = {tp: rated[tp].mean() for tp in tps}
+        n_of = {tp: rated[tp].n for tp in tps}
 
         # Importance–performance over the touchpoints that have both.
         ranked: dict[int, tuple[int, Any]] = {}
@@ -821,19 +842,19 @@ class JourneyMapQuery:
         comparisons: dict[int | None, tuple[Difference, float, float]] = {}
         if previous is not None:
             for j, tp in enumerate(tps):
-                now = Scores("rating", totals[j][1:6])
-                before = Scores("rating", previous[KINDS.index(RATING), j][1:6])
+                now = rated[tp]
+                before = _on_scale(RATING, previous[KINDS.index(RATING), j])
                 if now.n >= 2 and before.n >= 2:
                     comparisons[tp] = (
-                        difference("rating", now, before),
+                        difference(RATING, now, before),
                         before.mean().value,
                         now.mean().value,
                     )
-            now = Scores("nps", histogram.kind(NPS).sum(axis=(0, 1)))
-            before = Scores("nps", previous[KINDS.index(NPS)].sum(axis=0))
+            now = _on_scale(NPS, histogram.kind(NPS).sum(axis=(0, 1)))
+            before = _on_scale(NPS, previous[KINDS.index(NPS)].sum(axis=0))
             if now.n and before.n:
                 comparisons[None] = (
-                    difference("nps", now, before),
+                    difference(NPS, now, before),
                     before.nps().value,
                     now.nps().value,
                 )
@@ -861,10 +882,10 @@ class JourneyMapQuery:
                     n=n_of[tp],
                     low_n=n_of[tp] < MIN_N,
                     score=scores[tp],
-                    top_box=_top_box(totals[j], 4, conf),
-                    csat=_top_box(counts_all[KINDS.index(CSAT)], 4, conf),
-                    ces=_mean(counts_all[KINDS.index(CES)], conf),
-                    nps=_nps(counts_all[KINDS.index(NPS)], conf),
+                    top_box=rated[tp].top_box(),
+                    csat=_on_scale(CSAT, counts_all[KINDS.index(CSAT)]).top_box(),
+                    ces=_on_scale(CES, counts_all[KINDS.index(CES)]).mean(),
+                    nps=_on_scale(NPS, counts_all[KINDS.index(NPS)]).nps(),
                     volume=int(counts_all.sum()),
                     importance=None if filtered is None else filtered.importance.get(tp),
                     importance_share=None if filtered is None else filtered.share(tp),
@@ -872,7 +893,8 @@ class JourneyMapQuery:
                     quadrant=None if rank_o is None else rank_o[1].quadrant,
                     rank=None if rank_o is None else rank_o[0],
                     trend=tuple(
-                        _point(p, rating[rows, j].sum(axis=0), _mean, conf) for p, rows in cut
+                        _point(p, _on_scale(RATING, rating[at, j].sum(axis=0)), Scores.mean)
+                        for p, at in cut
                     ),
                     signal=signals[tp],
                     change=comparisons[tp][0] if tp in comparisons else None,
@@ -882,7 +904,7 @@ class JourneyMapQuery:
 
         nps_counts = histogram.kind(NPS)  # every NPS answer, whatever its touchpoint
         nps_trend = tuple(
-            _point(p, nps_counts[rows].sum(axis=(0, 1)), _nps, conf) for p, rows in cut
+            _point(p, _on_scale(NPS, nps_counts[at].sum(axis=(0, 1))), Scores.nps) for p, at in cut
         )
         return JourneyMap(
             version=version,
@@ -890,9 +912,9 @@ class JourneyMapQuery:
             target_segment_id=self.target_segment_id,
             months=months,
             cards=tuple(cards),
-            stages=self._stages(totals, sample, in_filter, conf),
+            stages=self._stages(rated, sample, in_filter),
             opportunities=tuple(opportunities),
-            nps=_nps(nps_counts.sum(axis=(0, 1)), conf),
+            nps=_on_scale(NPS, nps_counts.sum(axis=(0, 1))).nps(),
             nps_trend=nps_trend,
             drivers=drivers,
             grain=grain,
@@ -903,7 +925,7 @@ class JourneyMapQuery:
         )
 
     def _stages(
-        self, totals: np.ndarray, sample: _Sample, in_filter: np.ndarray, conf: float
+        self, rated: dict[int, Scores], sample: _Sample, in_filter: np.ndarray
     ) -> tuple[StagePoint, ...]:
         """Pooled mean rating per stage (:func:`cxloop.analytics.pooled_mean`): its variance
         counts the touchpoints of a stage that one response rated together, with ``n_t``, the
@@ -912,20 +934,19 @@ class JourneyMapQuery:
         population."""
         tps = self.touchpoint_ids
         cross = _cross_moments(sample, in_filter)
-        values = np.arange(_SCORES, dtype=float)
         out = []
         for stage in self.stage_ids:
             idx = [j for j, (_, s) in enumerate(self.touchpoint_stages) if s == stage]
-            n_t = np.array([totals[j].sum() for j in idx], dtype=float)
+            stage_scores = [rated[tps[j]] for j in idx]
+            n_t = np.array([s.n for s in stage_scores], dtype=float)
             n = int(n_t.sum())
             score = None
             if n >= 2:
                 score = pooled_mean(
                     n_t,
-                    [totals[j] @ values for j in idx],
-                    [totals[j] @ values**2 for j in idx],
+                    [s.counts @ s.values for s in stage_scores],
+                    [s.counts @ s.values**2 for s in stage_scores],
                     None if cross is None else _cross_terms(cross, idx, n_t),
-                    confidence=conf,
                 )
             out.append(
                 StagePoint(
@@ -945,7 +966,8 @@ class JourneyMapQuery:
 
 @dataclass(frozen=True)
 class _Histogram:
-    """Answer counts ``[kind, month, touchpoint (last: none or not in the journey), score]``."""
+    """Answer counts ``[kind, month, touchpoint (last: none or not in the journey), score]``,
+    scores 0–10 whatever the kind's scale (:func:`_on_scale` takes a kind's own)."""
 
     counts: np.ndarray
     months: tuple[str, ...]
@@ -955,17 +977,20 @@ class _Histogram:
 
     @classmethod
     def from_arrow(
-        cls, table: pa.Table, months: Sequence[str], touchpoint_ids: Sequence[int]
+        cls, table: pa.Table | None, months: Sequence[str] | None, touchpoint_ids: Sequence[int]
     ) -> _Histogram:
+        """From rows of ``month, touchpoint_id, kind, score, n`` (None: no rows). ``months``
+        None: rows without a month, counted as one period."""
+        periods = ("",) if months is None else tuple(months)
         T = len(touchpoint_ids)
-        counts = np.zeros((len(KINDS), len(months), T + 1, _SCORES), dtype=np.int64)
-        if table.num_rows:
-            month_index = {m: i for i, m in enumerate(months)}
+        counts = np.zeros((len(KINDS), len(periods), T + 1, _SCORES), dtype=np.int64)
+        if table is not None and table.num_rows:
+            month_index = {m: i for i, m in enumerate(periods)}
             tp_index = {t: j for j, t in enumerate(touchpoint_ids)}
             kind_index = {k: i for i, k in enumerate(KINDS)}
             cols = table.to_pydict()
             for month, tp, kind, score, n in zip(
-                cols["month"],
+                cols["month"] if months is not None else [""] * table.num_rows,
                 cols["touchpoint_id"],
                 cols["kind"],
                 cols["score"],
@@ -977,7 +1002,7 @@ class _Histogram:
                 if i is None or k is None or score is None or not 0 <= score < _SCORES:
                     continue
                 counts[k, i, tp_index.get(tp, T), score] += n
-        return cls(counts, tuple(months))
+        return cls(counts, periods)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1035,31 +1060,21 @@ class _Sample:
         return cls(matrix, customers, tuple(touchpoint_ids))
 
 
-def _point(period: Period, counts: np.ndarray, estimate, confidence: float) -> TrendPoint:
-    n = int(counts.sum())
+def _on_scale(kind: str, counts: np.ndarray) -> Scores:
+    """Counts of scores 0–10 (a row of :class:`_Histogram`) as :class:`Scores` on ``kind``'s
+    own scale."""
+    low, high = SCORE_RANGES[kind]
+    return Scores(kind, counts[low : high + 1])
+
+
+def _point(period: Period, scores: Scores, figure: Callable[[Scores], Estimate | None]):
     return TrendPoint(
         month=period.start[:7],
-        n=n,
-        score=estimate(counts, confidence),
-        low_n=n < MIN_N,
+        n=scores.n,
+        score=figure(scores),
+        low_n=scores.n < MIN_N,
         partial=period.partial,
     )
-
-
-def _previous(table: pa.Table, touchpoint_ids: Sequence[int]) -> np.ndarray:
-    """Answer counts ``[kind, touchpoint (last: none or not in the journey), score]`` of the
-    previous period."""
-    T = len(touchpoint_ids)
-    counts = np.zeros((len(KINDS), T + 1, _SCORES), dtype=np.int64)
-    tp_index = {t: j for j, t in enumerate(touchpoint_ids)}
-    cols = table.to_pydict()
-    for tp, kind, score, n in zip(
-        cols["touchpoint_id"], cols["kind"], cols["score"], cols["n"], strict=True
-    ):
-        if kind not in KINDS or score is None or not 0 <= score < _SCORES:
-            continue
-        counts[KINDS.index(kind), tp_index.get(tp, T), score] += n
-    return counts
 
 
 _CHANGE_TEXT = {
@@ -1176,7 +1191,7 @@ def _history_of_histogram(
         if kind != RATING or tp not in wanted:
             continue
         top_and_n = out.setdefault(int(tp), {}).setdefault(month, [0, 0])
-        top_and_n[0] += int(n) if score >= 4 else 0
+        top_and_n[0] += int(n) if score in TOP_BOX[RATING] else 0
         top_and_n[1] += int(n)
     return {tp: {m: (top, n) for m, (top, n) in months.items()} for tp, months in out.items()}
 
@@ -1268,26 +1283,6 @@ def _cross_moments(sample: _Sample, mask: np.ndarray):
         cov = (products - sums * sums.T / counts) / (counts - 1.0)
     cov[~(counts >= 2)] = 0.0
     return cov, counts
-
-
-def _mean(counts: np.ndarray, confidence: float) -> Estimate | None:
-    if counts.sum() < 2:
-        return None
-    return mean_from_histogram(np.arange(counts.size), counts, confidence=confidence)
-
-
-def _top_box(counts: np.ndarray, top: int, confidence: float) -> Estimate | None:
-    n = int(counts.sum())
-    if n == 0:
-        return None
-    return top_box_from_counts(int(counts[top:].sum()), n, confidence=confidence)
-
-
-def _nps(counts: np.ndarray, confidence: float) -> Estimate | None:
-    n = int(counts.sum())
-    if n == 0:
-        return None
-    return nps_from_histogram(counts, confidence=confidence)
 
 
 def journey_of(pairs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -1,13 +1,18 @@
 """The estimators from histograms and moments that the fact store's pages use, against
 independent computations: scipy's Welch test from summary statistics, NumPy on the answers the
-counts stand for, and the per-respondent sum that the pooled stage variance stands for."""
+counts stand for, the per-respondent sum that the pooled stage variance stands for and
+statsmodels' cluster-robust regression, and statsmodels' eigenvalue clipping for the repaired
+correlation matrix."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.linalg
+import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.correlation_tools import corr_clipped
 from statsmodels.stats.proportion import proportion_confint
 
 from cxloop.analytics import (
@@ -100,6 +105,40 @@ def test_the_pooled_mean_counts_each_respondent_once():
     assert estimate.high - estimate.low > 1.2 * (independent.high - independent.low)
 
 
+def test_the_pooled_mean_is_statsmodels_cluster_robust_estimate():
+    """The same estimate by another road: OLS of every rating on its item's dummy, with the
+    standard errors clustered by respondent (statsmodels; the sandwich of Liang & Zeger, 1986,
+    without the small-sample factor), gives the pooled mean as ``w @ beta`` with
+    ``w_t = n_t / N`` and its standard error as ``sqrt(w @ V @ w)``."""
+    rng = np.random.default_rng(8)
+    people, items = 300, 5
+    ratings = np.clip(
+        np.rint(3.5 + rng.normal(0, 0.9, (people, 1)) + rng.normal(0, 0.8, (people, items))), 1, 5
+    )
+    ratings[rng.random((people, items)) < 0.4] = np.nan
+    ratings[:, 2] -= 1  # items with different means: the dummies are not one intercept
+    present = ~np.isnan(ratings)
+    n_t = present.sum(axis=0)
+    sums, squares = np.nansum(ratings, axis=0), np.nansum(ratings**2, axis=0)
+    deviations = np.where(present, ratings - sums / n_t, 0.0)
+    cross = deviations.T @ deviations  # summed over the respondents who rated both
+    estimate = pooled_mean(n_t, sums, squares, cross)
+
+    person, item = np.nonzero(present)
+    long = pd.DataFrame({"person": person, "item": item, "score": ratings[person, item]})
+    dummies = pd.get_dummies(long["item"]).astype(float).to_numpy()
+    fit = sm.OLS(long["score"].to_numpy(), dummies).fit(
+        cov_type="cluster", cov_kwds={"groups": long["person"].to_numpy(), "use_correction": False}
+    )
+    w = n_t / n_t.sum()
+    se = np.sqrt(w @ fit.cov_params() @ w)
+    t = stats.t.ppf(0.975, n_t.sum() - 1)
+    assert estimate.value == pytest.approx(w @ fit.params, abs=1e-12)
+    assert (estimate.low, estimate.high) == pytest.approx(
+        (w @ fit.params - t * se, w @ fit.params + t * se), abs=1e-12
+    )
+
+
 def test_the_pooled_mean_needs_two_ratings():
     with pytest.raises(ValueError, match="at least 2 ratings"):
         pooled_mean([1], [4], [16])
@@ -127,3 +166,17 @@ def test_the_nearest_psd_correlation_repairs_an_indefinite_one(size, seed):
     clipped = vectors @ np.diag(np.clip(values, 1e-9, None)) @ vectors.T
     d = np.sqrt(np.diag(clipped))
     assert np.allclose(repaired, clipped / np.outer(d, d), atol=1e-9)
+
+
+@settings(max_examples=30)
+@given(st.integers(3, 8), st.integers(0, 10_000))
+def test_the_nearest_psd_correlation_is_statsmodels_clipped_correlation(size, seed):
+    """statsmodels' ``corr_clipped`` (the same spectral repair, another implementation) gives
+    the same matrix from the correlation matrix of a covariance with mismatched entries."""
+    rng = np.random.default_rng(seed)
+    sd = rng.uniform(0.5, 3.0, size)
+    off = rng.uniform(-0.95, 0.95, (size, size))
+    corr = np.triu(off, 1) + np.triu(off, 1).T + np.eye(size)
+    covariance = corr * np.outer(sd, sd)
+    reference = corr_clipped(corr, threshold=1e-9)
+    assert np.allclose(nearest_psd_correlation(covariance), reference, atol=1e-9)

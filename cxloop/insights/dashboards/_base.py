@@ -1,7 +1,10 @@
-"""What the dashboard queries share: the scoped tables, validation, running and caching."""
+"""What the typed queries over the fact store — the dashboards and the journey map
+(:class:`cxloop.insights.journey.JourneyMapQuery`) — share: the scoped tables, validation,
+running and caching."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +52,17 @@ class Scoped:
 
 
 class DashboardQuery:
-    """The typed-query pattern of :class:`cxloop.insights.journey.JourneyMapQuery`, for frozen
-    dataclasses with a ``scope``: :meth:`to_query` builds the Ibis expressions from the
-    :class:`FactTables` of any backend, :meth:`calculate` runs them and hands their small
-    results to :mod:`cxloop.analytics` (``assemble``), :meth:`run` caches the result in Django's
-    cache under the data version, the store and every parameter.
+    """Base of the typed queries over the fact store — every dashboard, and the journey map
+    (:class:`cxloop.insights.journey.JourneyMapQuery`) — for frozen dataclasses with a
+    ``scope``: :meth:`to_query` builds the Ibis expressions from the :class:`FactTables` of any
+    backend (DuckDB or Spark), :meth:`calculate` runs them (:meth:`read`) and hands their small
+    results to :mod:`cxloop.analytics` (:meth:`assemble`), :meth:`run` caches the result in
+    Django's cache under the data version, the store and every parameter.
 
     An empty store or an empty scope gives an empty result of the same type, not an exception.
+    A query whose second scan depends on what the first returned (the journey map sizes its
+    driver sample from its histogram) extends :meth:`read`; one whose results are large keeps
+    them as Arrow tables by overriding :meth:`fetch`.
     """
 
     scope: Scope
@@ -64,7 +71,7 @@ class DashboardQuery:
         if not isinstance(self.scope, Scope):
             raise ValueError(f"scope must be a cxloop.insights.store.Scope; got {self.scope!r}")
 
-    def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
+    def to_query(self, tables: FactTables) -> Mapping[str, ir.Table]:
         """The named expressions whose results :meth:`calculate` works from."""
         raise NotImplementedError
 
@@ -75,6 +82,18 @@ class DashboardQuery:
     def check_tables(self, tables: FactTables) -> None:
         """Checks of the parameters against the store (e.g. that a touchpoint is in it)."""
 
+    def fetch(self, expressions: Mapping[str, ir.Table]) -> Rows:
+        """Run ``expressions``: the rows of each, by name, as Python dicts (a dashboard's scans
+        return a few rows each)."""
+        return {name: expr.to_pyarrow().to_pylist() for name, expr in expressions.items()}
+
+    def read(self, tables: FactTables) -> Rows:
+        """What :meth:`assemble` works from: the rows of :meth:`to_query`'s expressions, none
+        for an empty scope."""
+        if self.scope.empty:
+            return {}
+        return self.fetch(self.to_query(tables))
+
     def calculate(self, tables: FactTables | None = None):
         """Run the expressions on ``tables`` (default: this thread's DuckDB store) and compute
         the result."""
@@ -83,10 +102,7 @@ class DashboardQuery:
         if tables is None:
             return self.assemble(None, {})
         self.check_tables(tables)
-        if self.scope.empty:
-            return self.assemble(tables.manifest.version, {})
-        rows = {name: expr.to_pyarrow().to_pylist() for name, expr in self.to_query(tables).items()}
-        return self.assemble(tables.manifest.version, rows)
+        return self.assemble(tables.manifest.version, self.read(tables))
 
     def run(self, *, store: FactStore | None = None, cache: bool = True):
         """:meth:`calculate`, cached in Django's cache under the data version and this query."""

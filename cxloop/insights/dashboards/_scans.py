@@ -1,9 +1,10 @@
 """The scans behind the dashboards: Ibis expressions over the fact store's tables.
 
-Each function takes Ibis tables (already narrowed to the scope, see ``_base.Scoped``) and
-returns an expression built from them alone, with operations every Ibis backend has (filters,
-joins, group-bys, counts, window row numbers), so the same expression runs on DuckDB in process
-or on Spark. What comes back is small: counts per group and score.
+Each function takes Ibis tables (already narrowed to the scope, see ``_base.Scoped``, or the
+pre-counted answers of :meth:`Scope.counted`) and returns an expression
+built from them alone, with operations every Ibis backend has (filters, joins, group-bys,
+counts, window row numbers), so the same expression runs on DuckDB in process or on Spark. What
+comes back is small: counts per group and score.
 """
 
 from __future__ import annotations

@@ -154,19 +154,36 @@ class ComparisonQuery(DashboardQuery):
         if self.touchpoint_id is not None:
             require_touchpoint(tables, self.touchpoint_id)
 
+    @property
+    def from_counts(self) -> bool:
+        """Whether the groups are summed from the store's pre-counted answers (by team,
+        touchpoint, kind, month and one segment). Not for NPS: a response's NPS is its first NPS
+        answer, where the counts count every one; nor for segments within the scope's segment,
+        whose customers are in two segments at once."""
+        return self.metric != "nps" and (self.by != "segment" or self.scope.segment_id is None)
+
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
-        scoped = Scoped.of(tables, self.scope)
-        base = scans.metric_answers(
-            scoped.responses, scoped.answers, self.metric, self.touchpoint_id
-        )
-        if self.by == "team":
-            groups = scans.score_counts(base.filter(base.team_id.notnull()), {"key": base.team_id})
-        elif self.by == "segment":
-            joined = scans.in_segments(base, scoped.segments)
-            groups = scans.score_counts(joined, {"key": joined.segment_id})
+        metric, touchpoint_id = self.metric, self.touchpoint_id
+        if self.from_counts:
+            base = scans.kind_answers(self.scope.counted(tables), [metric], touchpoint_id)
+            count = scans.counted_scores
         else:
-            groups = scans.score_counts(base, scans.months(base))
-        return {"groups": groups, "total": scans.score_counts(base)}
+            scoped = Scoped.of(tables, self.scope)
+            base = scans.metric_answers(scoped.responses, scoped.answers, metric, touchpoint_id)
+            count = scans.score_counts
+        if self.by == "team":
+            teams = base.filter(base.team_id.notnull())
+            groups = count(teams, {"key": teams.team_id})
+        elif self.by == "segment":
+            if self.from_counts:
+                joined = self.scope.counted(tables, per_segment=True)
+                joined = scans.kind_answers(joined, [metric], touchpoint_id)
+            else:
+                joined = scans.in_segments(base, tables.segments)
+            groups = count(joined, {"key": joined.segment_id})
+        else:
+            groups = count(base, scans.months(base))
+        return {"groups": groups, "total": count(base)}
 
     def assemble(self, version: str | None, rows: Rows) -> ComparisonResult:
         kind = self.metric

@@ -125,6 +125,8 @@ class LeaderboardQuery(DashboardQuery):
 
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
         scoped = Scoped.of(tables, self.scope)
+        # From the responses, not the pre-counted answers: a response's NPS is its first NPS
+        # answer (the counts count every one), and a person's are their customers' now.
         answers = scans.nps_answers(scoped.responses)
         keyed = scans.keyed_by(answers, self.by, tables.customers)
         return {

@@ -86,6 +86,7 @@ class OverviewQuery(DashboardQuery):
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
         scoped = Scoped.of(tables, self.scope)
         responses = scoped.responses
+        # A response's NPS is its first NPS answer: the pre-counted answers count every one.
         nps = scans.nps_answers(responses)
         rated = scans.kind_answers(self.scope.counted(tables), ("csat", "ces"))
         return {

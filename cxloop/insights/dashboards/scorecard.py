@@ -41,16 +41,23 @@ class ScorecardScoresQuery(DashboardQuery):
             raise ValueError(f"by must be one of {', '.join(LEADERBOARD_BY)}; got {self.by!r}")
 
     def to_query(self, tables: FactTables) -> dict[str, ir.Table]:
-        scoped = Scoped.of(tables, self.scope)
-        csat = scans.keyed_by(
-            scans.kind_answers(scoped.answers, ["csat"]), self.by, tables.customers
-        )
-        about = scoped.answers.filter(scoped.answers.touchpoint_id.notnull())
+        # Answers, not responses (every NPS answer about a touchpoint, not a response's first):
+        # the store's pre-counted answers hold them.
+        counted = self.scope.counted(tables)
+        if self.by == "team":
+            csat = scans.keyed_by(scans.kind_answers(counted, ["csat"]), "team", tables.customers)
+            own = scans.counted_scores(csat, {"key": csat.key})
+        else:
+            # A person's customers are those they own now, which the counts do not keep.
+            answers = Scoped.of(tables, self.scope).answers
+            csat = scans.keyed_by(scans.kind_answers(answers, ["csat"]), "person", tables.customers)
+            own = scans.score_counts(csat, {"key": csat.key})
+        about = counted.filter(counted.touchpoint_id.notnull())
         nps, satisfied = (scans.kind_answers(about, [kind]) for kind in ("nps", "csat"))
         return {
-            "csat": scans.score_counts(csat, {"key": csat.key}),
-            "touchpoint_nps": scans.score_counts(nps, {"key": nps.touchpoint_id}),
-            "touchpoint_csat": scans.score_counts(satisfied, {"key": satisfied.touchpoint_id}),
+            "csat": own,
+            "touchpoint_nps": scans.counted_scores(nps, {"key": nps.touchpoint_id}),
+            "touchpoint_csat": scans.counted_scores(satisfied, {"key": satisfied.touchpoint_id}),
         }
 
     def assemble(self, version: str | None, rows: Rows) -> ScorecardScores:
