@@ -578,6 +578,14 @@ class RefreshTests(FactStoreAssertions, FactData):
         with self.assertRaises(duckdb.IOException):  # without a newer version: the error
             AnswersCounted().calculate(reader.tables(read_before))
 
+    def test_a_store_that_lost_a_file_is_written_anew(self):
+        store.month_path("answers", "2026-01").unlink()  # a disk error, a hand that slipped
+        with self.assertLogs("cxloop.facts.sync", "WARNING") as logs:
+            written = sync.refresh_months(["2026-02"], appended=True)
+        self.assertIn("answers/month=2026-01/part-0.parquet", logs.output[0])
+        self.assertEqual(written.months, ("2026-01", "2026-02"))  # a rebuild
+        self.assertStoreEqualsDatabase()
+
     def test_it_removes_a_refreshed_month_without_data(self):
         Response.objects.filter(submitted_at__gte=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
         written = sync.refresh_months(["2026-02"])

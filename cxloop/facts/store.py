@@ -304,6 +304,18 @@ def write_manifest(manifest: Manifest, *, base: Path | None = None) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def missing_files(manifest: Manifest, *, base: Path | None = None) -> list[Path]:
+    """The files ``manifest`` names that are not on disk (comments excepted: a store written
+    before them, or a synthetic one, has none, and readers take none for no comments)."""
+    directory = base or root()
+    named = [directory / f"{table}.parquet" for table in ("customers", "segments")]
+    for month, counts in manifest.months.items():
+        for table in MONTHLY:
+            if table != "comments":
+                named += counts.paths(table, month, base=directory)
+    return [path for path in named if not path.exists()]
+
+
 def sweep(manifest: Manifest, *, base: Path | None = None) -> None:
     """Remove the partitions of months ``manifest`` does not list and the part files it does
     not name: what earlier versions were made of (and what a writer that died left)."""

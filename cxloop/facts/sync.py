@@ -10,6 +10,7 @@ leaves the store as it was (:class:`cxloop.facts.store.Writer`).
 import contextlib
 import datetime as dt
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import pyarrow.compute as pc
 from cxloop.comments import queries as comment_queries
 from cxloop.facts import derived, queries, reading, store
 from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENTS, THEMES
+
+log = logging.getLogger(__name__)
 
 # progress(month, months): one more of ``months`` months has been staged.
 Progress = Callable[[str, int], None]
@@ -178,12 +181,18 @@ def _writing() -> Iterator[store.Writer]:
 
 
 def _previous(writer: store.Writer) -> store.Manifest | None:
-    """The manifest of the store being written; None when there is none or it cannot be read
-    (another schema): the store is then written as if new."""
+    """The manifest of the store being written; None when there is none, it cannot be read
+    (another schema) or a file it names is gone (a damaged store, which a refresh could not
+    build on): the store is then written as if new."""
     try:
-        return store.read_manifest(base=writer.base)
+        manifest = store.read_manifest(base=writer.base)
     except store.FactStoreError:
         return None
+    missing = store.missing_files(manifest, base=writer.base) if manifest else []
+    if missing:
+        log.warning("the fact store lacks %s and is written anew", missing[0])
+        return None
+    return manifest
 
 
 def _written(manifest, counts, removed, size, started) -> Written:
