@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 from django.test import override_settings
 
 from cxloop.customers.models import Customer, Segment
-from cxloop.facts import derived, store, sync
+from cxloop.customers.queries import segment_customers
+from cxloop.facts import derived, queries, store, sync
 from cxloop.facts.schema import (
     ANSWERS,
     COMMENTS,
@@ -28,6 +29,7 @@ from cxloop.facts.schema import (
     THEMES,
 )
 from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
+from cxloop.insights import store as insights_store
 from cxloop.insights.store import FactStore, Scope, run_cached
 from cxloop.journeys.models import Journey, Stage, Touchpoint
 from cxloop.surveys.models import Answer, Question, Response, Survey
@@ -212,6 +214,10 @@ def expected_months() -> set[str]:
     return {_month(r.submitted_at) for r in _stored_responses()}
 
 
+def segment_ids(segment: Segment) -> list[int]:
+    return list(segment_customers(segment).values_list("pk", flat=True))
+
+
 def read(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
@@ -339,8 +345,10 @@ class RebuildTests(FactStoreAssertions, FactData):
             [a["submitted_at"] for a in times], sorted(a["submitted_at"] for a in times)
         )
         manifest = json.loads((self.root / "manifest.json").read_text())
-        self.assertEqual(set(manifest), {"schema", "version", "written_at", "months"})
-        self.assertEqual(manifest["schema"], 4)
+        self.assertEqual(set(manifest), {"schema", "version", "written_at", "segments", "months"})
+        self.assertEqual(manifest["schema"], 5)
+        segments = pq.read_table(store.table_path("segments"))
+        self.assertEqual(manifest["segments"], derived.segments_digest(segments))
         one_part = dict.fromkeys(sorted(store.MONTHLY), [0])
         self.assertEqual(
             manifest["months"]["2026-01"],
@@ -586,6 +594,52 @@ class RefreshTests(FactStoreAssertions, FactData):
         self.assertEqual(written.months, ("2026-01", "2026-02"))  # a rebuild
         self.assertStoreEqualsDatabase()
 
+    def test_a_month_whose_customer_moved_team_is_written_whole(self):
+        Customer.objects.filter(pk=self.globex.pk).update(owner=self.owner.employee)  # team A
+        self.new_february_response()
+        sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(
+            store.read_manifest().months["2026-02"].parts, dict.fromkeys(store.MONTHLY, (1,))
+        )
+        self.assertStoreEqualsDatabase()  # every February row has globex's team now
+
+    def test_segments_read_in_several_statements(self):
+        with mock.patch.object(queries, "SEGMENTS_PER_STATEMENT", 1):
+            self.assertEqual(len(queries.segment_memberships()), Segment.objects.count())
+            sync.rebuild()
+        self.assertEqual(
+            {(r["customer_id"], r["segment_id"]) for r in read(store.table_path("segments"))},
+            {(c, s.pk) for s in Segment.objects.all() for c in segment_ids(s)},
+        )
+
+    def test_counts_follow_a_segment_change_whose_manifest_was_never_written(self):
+        Segment.objects.get(name="Picked").members.add(self.acme)  # who answered in January
+        with (
+            mock.patch.object(store, "write_manifest", side_effect=OSError("disk full")),
+            self.assertRaises(OSError),
+        ):
+            sync.refresh_months(["2026-02"], appended=True)  # segments.parquet is replaced
+        sync.refresh_months(["2026-02"], appended=True)
+        self.assertStoreEqualsDatabase()  # January recounted with acme in Picked
+
+    def test_a_store_of_schema_4_is_read_as_part_0_and_recounted_once(self):
+        path = self.root / "manifest.json"
+        old = json.loads(path.read_text())
+        old["schema"] = 4
+        del old["segments"]
+        for month in old["months"].values():
+            del month["parts"]
+        path.write_text(json.dumps(old))
+        self.assertEqual(
+            store.read_manifest().months["2026-01"].parts, dict.fromkeys(store.MONTHLY, (0,))
+        )
+        counted = store.month_path("answer_counts", "2026-01")
+        self.new_february_response()
+        sync.refresh_months(["2026-02"], appended=True)
+        self.assertFalse(counted.exists())  # no digest: recounted, as a new part
+        self.assertEqual(store.read_manifest().schema, 5)
+        self.assertStoreEqualsDatabase()
+
     def test_it_removes_a_refreshed_month_without_data(self):
         Response.objects.filter(submitted_at__gte=dt.datetime(2026, 2, 1, tzinfo=UTC)).delete()
         written = sync.refresh_months(["2026-02"])
@@ -641,3 +695,16 @@ class RefreshTests(FactStoreAssertions, FactData):
         self.assertFalse(leftover.exists())
         self.assertFalse(committed.exists())
         self.assertTrue(store.month_path("answers", "2026-01").exists())
+
+
+def test_a_month_with_comments_names_its_comments_file_even_when_it_is_gone(tmp_path):
+    """A reader must fail (and read the newer version) rather than count no comments."""
+    with_comments = store.MonthCounts(2, 4, comments=3)
+    without = store.MonthCounts(1, 2, comments=0)
+    manifest = store.Manifest(
+        version="v",
+        written_at=dt.datetime(2026, 3, 1, tzinfo=UTC),
+        months={"2026-01": with_comments, "2026-02": without},
+    )
+    comments = insights_store._files(tmp_path, manifest)["comments"]
+    assert comments == [str(store.month_path("comments", "2026-01", base=tmp_path))]

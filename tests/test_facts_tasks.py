@@ -177,7 +177,7 @@ class RefreshTaskTests(TransactionTestCase):
         self.ingest(MARCH)
         manifest = self.root / "manifest.json"
         old = json.loads(manifest.read_text())
-        old["schema"] -= 1  # as the version before an upgrade wrote it
+        old["schema"] = 3  # as a version before an upgrade wrote it
         manifest.write_text(json.dumps(old))
         with self.assertRaises(store.FactStoreError):
             store.read_manifest()

@@ -9,9 +9,10 @@ synthetic store: 470,000 rows a month for 2.5 M answers, 200 teams and 8 segment
 reads what it needs of them in tens of milliseconds instead of scanning every answer. A row with
 an empty ``segment_id`` counts every answer of the month (anonymous ones too); a row with a
 segment counts the answers of customers in that segment now, so the counts of every month depend
-on the segments table: when its membership changes, every month is counted again from its
-stored answers (:func:`recount`). Rows are sorted by segment first, in small row groups, so a
-reader of one segment skips the others' row groups.
+on the segments table: when its membership changes (its digest differs from the one the
+manifest recorded), every month is counted again from its stored answers (:func:`recount`).
+Rows are sorted by segment first, in small row groups, so a reader of one segment skips the
+others' row groups.
 
 **answer_sample.** The journey map's driver model needs the ratings and NPS of each response side
 by side, from a sample of responses (cxloop/insights/journey.py). Every response has a random
@@ -23,13 +24,12 @@ each month only.
 """
 
 import dataclasses
-from pathlib import Path
+import hashlib
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from cxloop.facts import store
 from cxloop.facts.schema import ANSWER_COUNTS, ANSWER_SAMPLE
@@ -123,10 +123,11 @@ def recount(
     return recounted
 
 
-def segments_changed(segments: pa.Table, *, base: Path) -> bool:
-    """Whether ``segments`` differs from the segments table stored under ``base`` (or there is
-    none): then every month's counts are out of date."""
-    path = store.table_path("segments", base=base)
-    if not path.exists():
-        return True
-    return not pq.read_table(path).equals(segments)
+def segments_digest(segments: pa.Table) -> str:
+    """A digest of the segments table (customer_id, segment_id; sorted as the writer sorts it),
+    recorded in the manifest with the counts made from it."""
+    digest = hashlib.sha256()
+    for name in ("customer_id", "segment_id"):
+        digest.update(name.encode())
+        digest.update(segments[name].to_numpy().tobytes())
+    return digest.hexdigest()

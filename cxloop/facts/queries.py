@@ -158,10 +158,14 @@ def customer_rows() -> QuerySet:
     return all_customers().order_by("pk").values_list(*CUSTOMER_COLUMNS)
 
 
-def segment_memberships() -> QuerySet | None:
-    """(customer id, segment id) for the current members of every segment, as one statement
-    (None: no segment); a segment whose stored rule cannot be applied is left out with a
-    warning rather than stopping the store."""
+# Segments per statement: SQLite allows 500 terms in a compound SELECT.
+SEGMENTS_PER_STATEMENT = 400
+
+
+def segment_memberships() -> list[QuerySet]:
+    """(customer id, segment id) for the current members of every segment, as a few UNION ALL
+    statements; a segment whose stored rule cannot be applied is left out with a warning rather
+    than stopping the store."""
     members = []
     for segment in all_segments().order_by("pk"):
         try:
@@ -171,9 +175,10 @@ def segment_memberships() -> QuerySet | None:
             continue
         pairs = customers.order_by().annotate(segment=Value(segment.pk, IntegerField()))
         members.append(pairs.values_list("pk", "segment"))
-    if not members:
-        return None
-    return members[0].union(*members[1:], all=True)
+    step = SEGMENTS_PER_STATEMENT
+    return [
+        members[i].union(*members[i + 1 : i + step], all=True) for i in range(0, len(members), step)
+    ]
 
 
 def months_between(first: dt.datetime, last: dt.datetime) -> list[str]:

@@ -126,7 +126,9 @@ def _fetch(uri: str, sql: str, params, types: dict[str, pa.DataType]) -> dict[st
 
 
 def close_idle() -> None:
-    """Close the idle ADBC connections (at the end of a write)."""
+    """Close the idle ADBC connections (at the end of a write), once the read-ahead thread has
+    finished what it was reading (a write that failed cannot stop a read begun)."""
+    _READER.submit(lambda: None).result()
     with _IDLE_LOCK:
         links = [link for idle in _IDLE.values() for link in idle]
         _IDLE.clear()

@@ -7,9 +7,12 @@ themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4  # 2: customers.owner_id (the weigh-in ranks people by their customers)
+SCHEMA_VERSION = 5  # 2: customers.owner_id (the weigh-in ranks people by their customers)
 # 3: comments and themes (issue #14)
 # 4: answer_counts and answer_sample, derived from the answers (cxloop/facts/derived.py)
+# 5: a month is made of parts, which the manifest names (docs/decisions/021): a cxloop of
+# schema 4 reading such a store would read part 0 only, so it refuses it instead.
+READABLE_SCHEMAS = (4, 5)  # a manifest of 4 names no parts: part 0 of every table
 
 # Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
 # schema module stays free of Django).

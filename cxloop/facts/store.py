@@ -15,9 +15,10 @@ Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
 A month of a table is one or more parts, and the manifest names them (:attr:`MonthCounts.parts`):
 a month written whole is one part; responses added to it since are appended as parts of their
 own to the tables that only grow (:data:`APPENDABLE`), until the month is written whole again.
-Every write gives its files a part number the month has not used, so a file is never replaced
-in place: a reader (DuckDB, or Spark's executors) that listed the previous version's files
-reads them whole until they are removed.
+Every write gives its files a part number the month has not used, so a monthly file is never
+replaced in place: a reader (DuckDB, or Spark's executors) that listed the previous version's
+files reads them whole until they are removed. (The whole tables — customers, segments,
+themes — are small and still replaced in place.)
 
 Every file of a write is first staged under a temporary name in its own directory; when all
 are written they are moved into place with ``os.replace`` (atomic on one file system) and the
@@ -32,6 +33,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import re
 import secrets
@@ -44,7 +46,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
-from cxloop.facts.schema import MONTHLY, SCHEMA_VERSION
+from cxloop.facts.schema import MONTHLY, READABLE_SCHEMAS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 PART = re.compile(r"^part-(\d+)\.parquet$")
@@ -166,6 +170,9 @@ class Manifest:
     written_at: dt.datetime
     months: dict[str, MonthCounts] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    # The digest of the segments table the months' answer_counts were counted with (None:
+    # not known, as in a store of schema 4): what a refresh compares the database's with.
+    segments: str | None = None
 
     def answers_in(self, first: str | None, last: str | None) -> int:
         """Answers in the months from ``first`` to ``last`` (inclusive; None: unbounded)."""
@@ -180,6 +187,7 @@ class Manifest:
             "schema": self.schema,
             "version": self.version,
             "written_at": self.written_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "segments": self.segments,
             "months": {m: self.months[m].to_dict() for m in sorted(self.months)},
         }
 
@@ -190,6 +198,7 @@ class Manifest:
             version=str(data["version"]),
             written_at=dt.datetime.fromisoformat(data["written_at"]),
             months={check_month(m): MonthCounts.from_dict(c) for m, c in data["months"].items()},
+            segments=data.get("segments"),
         )
 
 
@@ -219,7 +228,7 @@ def read_manifest(*, base: Path | None = None) -> Manifest | None:
         manifest = Manifest.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise FactStoreError(f"{path}: malformed ({error}); run cxloop facts rebuild") from None
-    if manifest.schema != SCHEMA_VERSION:
+    if manifest.schema not in READABLE_SCHEMAS:
         raise FactStoreError(
             f"{path}: schema {manifest.schema}, this cxloop writes {SCHEMA_VERSION}; "
             "run cxloop facts rebuild"
@@ -266,7 +275,11 @@ class Writer:
             os.replace(temporary, path)
         self._staged.clear()
         write_manifest(manifest, base=self.base)
-        sweep(manifest, base=self.base)
+        try:
+            sweep(manifest, base=self.base)
+        except OSError:
+            # The write stands (its manifest is written); the next writer sweeps again.
+            log.exception("the fact store's superseded files could not all be removed")
 
     def discard(self) -> None:
         for temporary, _path in self._staged:

@@ -75,7 +75,10 @@ def rebuild(*, progress: Progress | None = None) -> Written:
         )
         removed = (on_disk | set(months)) - set(counts)
         manifest = store.Manifest(
-            version=store.new_version(), written_at=dt.datetime.now(dt.UTC), months=counts
+            version=store.new_version(),
+            written_at=dt.datetime.now(dt.UTC),
+            months=counts,
+            segments=derived.segments_digest(context.segments),
         )
         writer.commit(manifest)
     return _written(manifest, counts, removed, writer.bytes, started)
@@ -99,7 +102,8 @@ def refresh_months(months: Iterable[str], *, appended: bool = False) -> Written:
         previous = _previous(writer)
         if previous is not None:
             context = _Context.read()
-            resegmented = derived.segments_changed(context.segments, base=writer.base)
+            segments = derived.segments_digest(context.segments)
+            resegmented = segments != previous.segments
             counts, whole = {}, []
             for month in months:
                 stored = previous.months.get(month)
@@ -120,6 +124,7 @@ def refresh_months(months: Iterable[str], *, appended: bool = False) -> Written:
                 version=store.new_version(),
                 written_at=dt.datetime.now(dt.UTC),
                 months=kept | counts,
+                segments=segments,
             )
             writer.commit(manifest)
     if previous is None:
@@ -141,6 +146,8 @@ def append_month(
     if len(stored.parts["answers"]) >= MAX_PARTS:
         return None
     kept = stored.read("responses", month, base=writer.base)
+    if _moved(context, kept):
+        return None
     in_store = kept["response_id"].to_numpy()
     read = reading.columns(
         queries.response_ids(context.survey_ids, month), {"response_id": pa.int64()}
@@ -178,6 +185,18 @@ def _writing() -> Iterator[store.Writer]:
             yield writer
     finally:
         reading.close_idle()
+
+
+def _moved(context: "_Context", stored: pa.Table) -> bool:
+    """Whether a stored response's customer has another team now, or its survey another kind:
+    the month is then written whole, so that its parts agree (a month's rows carry the team
+    and kind of when it was last written whole)."""
+    customers = context.customers
+    team = _lookup(stored["customer_id"], customers["customer_id"], customers["team_id"])
+    kind = _lookup(stored["survey_id"], *context.survey_kind_arrays)
+    same_team = pc.equal(pc.fill_null(team, -1), pc.fill_null(stored["team_id"], -1))
+    same_kind = pc.equal(pc.fill_null(kind, ""), stored["survey_kind"])
+    return not (pc.all(same_team).as_py() and pc.all(same_kind).as_py())
 
 
 def _previous(writer: store.Writer) -> store.Manifest | None:
@@ -514,11 +533,10 @@ def _customers_table() -> pa.Table:
 
 
 def _segments_table() -> pa.Table:
-    memberships = queries.segment_memberships()
     types = {"customer_id": pa.int64(), "segment_id": pa.int32()}
-    if memberships is None:
+    parts = [pa.table(reading.columns(q, types)) for q in queries.segment_memberships()]
+    if not parts:
         return SEGMENTS.empty_table()
-    columns = reading.columns(memberships, types)
-    pairs = pa.table(columns).group_by(list(types)).aggregate([])  # distinct
+    pairs = pa.concat_tables(parts).group_by(list(types)).aggregate([])  # distinct
     table = pa.Table.from_arrays([pairs[name] for name in types], schema=SEGMENTS)
     return table.sort_by([("customer_id", "ascending"), ("segment_id", "ascending")])

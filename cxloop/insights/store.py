@@ -296,10 +296,11 @@ def _files(directory: Path, manifest: Manifest) -> dict[str, list[str]]:
     for name in MONTHLY_TABLES:
         paths = [
             path
-            for month in sorted(manifest.months)
-            for path in manifest.months[month].paths(name, month, base=directory)
+            for month, counts in sorted(manifest.months.items())
+            for path in counts.paths(name, month, base=directory)
+            # A month without comments may have no file of them; one with comments must.
+            if name != "comments" or counts.comments or path.exists()
         ]
-        paths = [path for path in paths if name != "comments" or path.exists()]
         if paths:
             files[name] = [str(path) for path in paths]
     for name in WHOLE_TABLES:
@@ -556,7 +557,10 @@ def _superseding(store: FactStore, manifest: Manifest) -> Manifest | None:
     newer = store.manifest()
     if newer is None or not newer.months or newer.version == manifest.version:
         return None
-    files = _files(store.directory, manifest).values()
-    if all(Path(path).exists() for paths in files for path in paths):
-        return None
-    return newer
+    named = (
+        path
+        for month, counts in manifest.months.items()
+        for table in MONTHLY_TABLES
+        for path in counts.paths(table, month, base=store.directory)
+    )
+    return newer if any(not path.exists() for path in named) else None
