@@ -178,7 +178,9 @@ class RedisQueueTests(TransactionTestCase):
         worker.kill()  # kill -9, mid-task
         worker.wait()
         self.run_python("-c", FIND_ABANDONED)
-        time.sleep(RETRY.intervals[0] + 0.5)  # the retry's pause
+        # The retry's pause; its due time is rounded up to the whole second
+        # (RetryingQueue.schedule_job), so it may come up to a second after the pause.
+        time.sleep(RETRY.intervals[0] + 1.5)
         self.workers_at_once(1)
         noted = Counter(value for value, _at in self.noted())
         self.assertEqual(noted, Counter({"slow-started": 2, "slow-done": 1}))
