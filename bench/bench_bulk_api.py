@@ -8,7 +8,8 @@ Makes a throw-away data directory with a three-question survey (NPS, CSAT, a com
 ``--customers`` customers with a contact each and an API token; on PostgreSQL it works in a
 schema of its own in the database named (made here, dropped at the end), so the database's
 own tables are left alone. Serves cxloop with `cxloop serve` (granian, 2 workers) on
-127.0.0.1, and ``--threads`` Python clients on keep-alive connections POST batches of
+127.0.0.1, and ``--threads`` Python clients on keep-alive connections, spread over the
+server's workers (a worker keeps the connections it accepted), POST batches of
 ``--batch`` responses for ``--seconds``, each item with its own idempotency key, a
 customer's external id and its contact's e-mail, a score, and a comment in one item of two.
 It prints responses stored per second (overall, and the median of each batch's stored items
@@ -32,6 +33,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 from machine import cpu_name, cpu_seconds, free_port, tree_cpu_seconds
 
@@ -104,6 +106,35 @@ class Load:
         self.failures: Counter = Counter()  # a batch's status, or an item's, or the error
         self._lock = threading.Lock()
 
+    def connect(self, server_pid: int) -> dict[int, int]:
+        """One keep-alive connection per thread, spread over the server's worker processes:
+        granian's workers keep the connections they accept, and three accepted by the same
+        worker left the other idle for the whole run (a quarter of the runs, at two thirds of
+        the throughput). Each connection is reconnected until no worker holds two while
+        another holds none (Linux: who holds it is read from /proc). How many each worker
+        holds, by pid."""
+        self.connections = [self._connection() for _ in range(self.threads)]
+        workers = server_workers(server_pid)
+        counts: Counter = Counter()
+        for _ in range(50):
+            held = [connection_owner(self.port, port, workers) for port, _ in self.connections]
+            counts = Counter(held)
+            if None in counts or len(workers) < 2:  # not Linux, or nothing to spread over
+                break
+            if max(counts.values()) - min(counts.get(pid, 0) for pid in workers) <= 1:
+                break
+            crowded = held.index(max(counts, key=counts.get))
+            self.connections[crowded][1].close()
+            self.connections[crowded] = self._connection()
+        return dict(counts)
+
+    def _connection(self) -> tuple[int, http.client.HTTPConnection]:
+        """A keep-alive connection that has been answered once (so a worker accepted it)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        connection.request("GET", "/login/")
+        connection.getresponse().read()
+        return connection.sock.getsockname()[1], connection
+
     def drive(self, seconds: float) -> None:
         stop = time.monotonic() + seconds
         workers = [
@@ -140,7 +171,7 @@ class Load:
         return json.dumps(items, ensure_ascii=False), keys, answers
 
     def _thread(self, thread: int, stop: float) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        connection = self.connections[thread][1]
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         sequence = 0
         while time.monotonic() < stop:
@@ -173,6 +204,44 @@ class Load:
                 if result["created"] == self.batch:
                     self.answers += answers
         connection.close()  # else the server's graceful stop waits for it
+
+
+def server_workers(server_pid: int) -> list[int]:
+    """The worker processes of the server (granian's): the children of ``server_pid``."""
+    children = []
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(stat[1]) == server_pid:
+                children.append(int(entry.name))
+    return children
+
+
+def connection_owner(port: int, client_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the server's end of the connection from ``client_port`` to
+    ``port`` on 127.0.0.1 (Linux: /proc/net/tcp, then each process's descriptors); None
+    when that cannot be told."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    local, remote = f"0100007F:{port:04X}", f"0100007F:{client_port:04X}"
+    inode = next((f[9] for f in map(str.split, lines) if f[1:3] == [local, remote]), None)
+    for pid in pids if inode else ():
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(descriptor) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
 
 
 def psql(database_url: str, statement: str) -> None:
@@ -235,6 +304,8 @@ def measure(args, environment: dict) -> None:
                 ready += 1
             except OSError:
                 time.sleep(0.3)
+        spread = load.connect(server.pid)
+        started_at_load = os.getloadavg()
         cpu_before, own_before = tree_cpu_seconds(server.pid), time.process_time()
         load.drive(args.seconds)
         cpu = {
@@ -250,7 +321,7 @@ def measure(args, environment: dict) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    report(args, load, cpu)
+    report(args, load, cpu, spread, started_at_load)
     lines = run(
         [*cxloop, "shell", "-v0", "-c", STORED.replace("SURVEY", survey)], environment
     ).splitlines()
@@ -265,12 +336,17 @@ def measure(args, environment: dict) -> None:
     sys.exit(0 if not missing and len(stored) == len(load.acknowledged) else 1)
 
 
-def report(args, load: Load, cpu: dict[str, float]) -> None:
+def report(args, load: Load, cpu: dict[str, float], spread: dict, started_at_load) -> None:
     created = len(load.acknowledged)
-    print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs; load average {os.getloadavg()}")
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} CPUs; load average at the start "
+        f"{', '.join(f'{x:.2f}' for x in started_at_load)}, at the end "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(
         f"database: {args.database_url or 'SQLite'}; {args.threads} client threads, batches "
-        f"of {args.batch}, {args.customers:,} customers"
+        f"of {args.batch}, {args.customers:,} customers; connections held by each server "
+        f"worker: {sorted(spread.values(), reverse=True) or 'unknown'}"
     )
     if not load.round_trips:
         sys.exit(f"no batch was answered: {dict(load.failures)}")

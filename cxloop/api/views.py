@@ -4,12 +4,11 @@ Reads are scoped as the pages are: a token sees the responses of customers owned
 its employee's role shows (:func:`cxloop.people.queries.visible_team_ids`).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models.functions import Lower
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, Header, NinjaAPI, Query, Status
@@ -36,7 +35,13 @@ from cxloop.api.schemas import (
     SubmittedResponse,
     SurveyOut,
 )
-from cxloop.customers.queries import all_customers, contacts_with_email, customer_by_external_id
+from cxloop.customers.queries import (
+    EmailContact,
+    contacts_by_lower_email,
+    contacts_with_email,
+    customer_by_external_id,
+    customer_ids_by_external_id,
+)
 from cxloop.feedback.services import (
     FutureSubmission,
     Outcome,
@@ -498,40 +503,26 @@ class _Customer(NamedTuple):
     pk: int
 
 
-class _Contact(NamedTuple):
-    """A contact as a batch reads it."""
-
-    pk: int
-    customer_id: int
-    language: str
-
-
 class _BatchLookups(_Lookups):
     """The same for a batch's items: each survey and touchpoint once; the customers and contacts
-    in a statement (per 500), as the few columns used: as whole records, the customers and
-    contacts of 1,000 items took 31 ms, a quarter of the request, and these columns 8 ms."""
+    in a statement (per 500), as the few columns used (:class:`EmailContact`): as whole records,
+    the customers and contacts of 1,000 items took 31 ms, a quarter of the request, through
+    the ORM's ``IN`` 10 ms of CPU, and hand-written 4 ms."""
 
     def __init__(self, items: Iterable[SubmittedResponse]):
         items = list(items)
-        self.customers = {}
-        for part in _parts({i.customer_external_id for i in items} - {None}):
-            found = all_customers().filter(external_id__in=part).order_by()
-            self.customers |= {
-                external_id: _Customer(pk)
-                for external_id, pk in found.values_list("external_id", "pk")
-            }
+        self.customers = {
+            external_id: _Customer(pk)
+            for external_id, pk in customer_ids_by_external_id(
+                {i.customer_external_id for i in items} - {None}
+            ).items()
+        }
         # Matched whatever the letter case on either side, as contacts_with_email matches.
-        self.by_email: dict[str, list[_Contact]] = {}
-        for part in _parts({i.contact_email.lower() for i in items if i.contact_email}):
-            found = (
-                all_customers()
-                .annotate(address=Lower("contacts__email"))
-                .filter(address__in=part)
-                .order_by()
-                .values_list("address", "contacts__pk", "pk", "contacts__language")
-            )
-            for address, pk, customer_id, language in found:
-                self.by_email.setdefault(address, []).append(_Contact(pk, customer_id, language))
+        self.by_email: dict[str, list[EmailContact]] = {}
+        for contact in contacts_by_lower_email(
+            {i.contact_email.lower() for i in items if i.contact_email}
+        ):
+            self.by_email.setdefault(contact.address, []).append(contact)
         self.surveys, self.touchpoints = {}, {}
 
     def survey(self, pk: int):
@@ -550,15 +541,6 @@ class _BatchLookups(_Lookups):
         if (survey.pk, code) not in self.touchpoints:
             self.touchpoints[survey.pk, code] = super().touchpoint(survey, code)
         return self.touchpoints[survey.pk, code]
-
-
-def _parts(values: set[str], size: int = 500) -> Iterator[list[str]]:
-    """``values`` in sorted parts of at most ``size``. SQLite takes 999 parameters a statement;
-    psycopg parses a statement's text again unless it is under 4,096 bytes, and parsing 900
-    placeholders took a fifth of a batch's time on PostgreSQL."""
-    ordered = sorted(values)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
 
 
 def _submission(payload: SubmittedResponse, key: str, lookups: _Lookups) -> Submission:

@@ -1,9 +1,12 @@
 """Read side of customers: the only road other apps take to customer records."""
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from cxloop.customers.models import Contact, Customer, Segment, SegmentKind, Tier
@@ -96,9 +99,73 @@ def customer_by_external_id(external_id: str) -> Customer | None:
 
 def contacts_with_email(email: str, *, customer: Customer | None = None) -> QuerySet[Contact]:
     """Contacts with ``email`` in any letter case, of ``customer`` only unless None (one address
-    may belong to several customers)."""
-    contacts = Contact.objects.select_related("customer").filter(email__iexact=email)
+    may belong to several customers). Both sides in the database's LOWER, which the index
+    ``contact_email_lower`` answers (``email__iexact`` read every contact: a LIKE on SQLite,
+    UPPER on PostgreSQL)."""
+    contacts = (
+        Contact.objects.select_related("customer")
+        .alias(address=Lower("email"))
+        .filter(address=Lower(Value(email)))
+    )
     return contacts if customer is None else contacts.filter(customer=customer)
+
+
+def customer_ids_by_external_id(external_ids: Collection[str]) -> dict[str, int]:
+    """The ids of the customers with ``external_ids``, by external id; those of none are left
+    out. Hand-written, as :func:`contacts_by_lower_email`: a batch's 1,000 look-ups."""
+    meta, quote = Customer._meta, connection.ops.quote_name
+    column = quote(meta.get_field("external_id").column)
+    sql = f"SELECT {column}, {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}"
+    found = {}
+    with connection.cursor() as cursor:
+        for condition, params in _in_list(external_ids):
+            cursor.execute(f"{sql} {condition}", params)
+            found.update(cursor.fetchall())
+    return found
+
+
+class EmailContact(NamedTuple):
+    """A contact as a batch of submissions reads it: found by its address in lower case."""
+
+    address: str  # the e-mail in the database's LOWER (ASCII letters only, on SQLite)
+    pk: int
+    customer_id: int
+    language: str
+
+
+def contacts_by_lower_email(addresses: Collection[str]) -> list[EmailContact]:
+    """The contacts whose e-mail in lower case (the database's LOWER) is one of ``addresses``
+    (given in lower case), through the index ``contact_email_lower``. Hand-written: the ORM
+    spent 10 ms of a 1,000-item batch preparing the values of its ``IN`` against
+    ``Lower("email")`` (profiled), and without the index each look-up read every contact."""
+    meta, quote = Contact._meta, connection.ops.quote_name
+    email = f"LOWER({quote(meta.get_field('email').column)})"
+    columns = [quote(meta.pk.column)] + [
+        quote(meta.get_field(name).column) for name in ("customer", "language")
+    ]
+    sql = f"SELECT {email}, {', '.join(columns)} FROM {quote(meta.db_table)} WHERE {email}"
+    found = []
+    with connection.cursor() as cursor:
+        for condition, params in _in_list(addresses):
+            cursor.execute(f"{sql} {condition}", params)
+            found.extend(EmailContact(*row) for row in cursor.fetchall())
+    return found
+
+
+def _in_list(values: Collection[str], size: int = 500) -> Iterator[tuple[str, list]]:
+    """``values`` as the condition of a column that is one of them: (its SQL, its parameters).
+    PostgreSQL takes them as one array (psycopg parses the text of a statement with many
+    parameters anew each time); SQLite ``size`` at a time (before 3.32 it took at most 999
+    parameters a statement)."""
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        yield "= ANY(%s::text[])", [sorted(values)]
+        return
+    ordered = sorted(values)
+    for start in range(0, len(ordered), size):
+        part = ordered[start : start + size]
+        yield f"IN ({', '.join(['%s'] * len(part))})", part
 
 
 def customer_names(ids: list[int]) -> dict[int, str]:

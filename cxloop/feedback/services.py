@@ -7,6 +7,7 @@ takes the same announcement path. See docs/decisions/012-one-way-in.md.
 
 import datetime as dt
 import itertools
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,9 +20,14 @@ from cxloop.people.queries import ORGANISATION_WIDE, may_record_for_team, role_r
 from cxloop.people.services import OutOfScope
 from cxloop.prefetch import attach
 from cxloop.rows import insert, insert_many
-from cxloop.surveys.announce import announce_after_commit
+from cxloop.surveys.announce import announce_after_commit, announce_in_transaction
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey, SurveyKind
-from cxloop.surveys.services import AnswerError, clean_answers, draft_answers
+from cxloop.surveys.services import (
+    AnswerError,
+    clean_answers,
+    draft_answers,
+    questions_by_number,
+)
 
 # A sender's clock may run a little ahead of ours; more than this is a mistake.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -333,19 +339,21 @@ def ingest_each(items: Sequence[Submission], *, by=None) -> list[Outcome]:
     :func:`cxloop.surveys.queries.survey_for_submission`, whose questions are read from memory.
 
     Every item is checked, and its rows prepared, before the transaction; the transaction
-    inserts them together and announces them once after its commit, so that SQLite's write
-    lock is held for the inserts alone. 1,000 responses took 65 ms this way and 700 ms
-    through ``ingest`` one by one (SQLite, two answers each). A writer that stores one of the
+    inserts them together and asks for their announcement once, in the same transaction
+    where the task queue is the database's (:func:`~cxloop.surveys.announce.
+    announce_in_transaction`), so that SQLite's write lock is held for the inserts alone and
+    taken once. 1,000 responses took 65 ms this way and 700 ms through ``ingest`` one by one
+    (SQLite, two answers each). A writer that stores one of the
     keys after they were looked up makes the insert fail with IntegrityError, having written
     nothing: then the keys are looked up again and the items inserted one at a time, each in
     a savepoint, and an item whose key turns out to be stored is answered with that
     response."""
     now = timezone.now()
     outcomes: list[Outcome | None] = [None] * len(items)
-    accepted, scope_refusals = [], {}
+    accepted, scope_refusals, questions = [], {}, {}
     for position, item in enumerate(items):
         try:
-            accepted.append(_accepted(position, item, now, by, scope_refusals))
+            accepted.append(_accepted(position, item, now, by, scope_refusals, questions))
         except REFUSALS as refusal:
             outcomes[position] = Outcome(None, refusal=refusal)
     try:
@@ -368,9 +376,10 @@ class _Accepted:
 
 
 def _accepted(
-    position: int, item: Submission, now: dt.datetime, by, scope_refusals: dict
+    position: int, item: Submission, now: dt.datetime, by, scope_refusals: dict, questions: dict
 ) -> _Accepted:
-    """``item`` checked in :func:`ingest`'s order; raises what ingest would."""
+    """``item`` checked in :func:`ingest`'s order; raises what ingest would. ``questions``:
+    each survey's by number (:func:`questions_by_number`), filled in as they are met."""
     survey, customer, contact = item.survey, item.customer, item.contact
     check_survey(survey)
     if not survey.is_active:
@@ -380,7 +389,9 @@ def _accepted(
     _check_scope_once(by, _customer_id(item), scope_refusals)
     if customer is not None and contact is not None and contact.customer_id != customer.pk:
         raise OutOfScope(f"contact {contact.pk} is not a contact of customer {customer.pk}")
-    values = clean_answers(survey, item.answers)
+    if survey.pk not in questions:
+        questions[survey.pk] = questions_by_number(survey)
+    values = clean_answers(survey, item.answers, questions=questions[survey.pk])
     return _Accepted(position, item, (survey.pk, item.source_key), submitted_at, values)
 
 
@@ -407,7 +418,7 @@ def _check_scope_once(by, customer_id: int | None, refusals: dict[int | None, st
 def _store(accepted: Sequence[_Accepted], outcomes: list, *, insert) -> None:
     """Fill in the outcomes of ``accepted``: a key stored before is answered with its response,
     a closed survey's other items are refused, the rest are inserted by ``insert`` in one
-    transaction and announced after its commit."""
+    transaction, which asks for their announcement."""
     stored = _stored_ids({a.key for a in accepted if a.item.source_key})
     fresh, repeated, claimed = [], [], set()
     for a in accepted:
@@ -429,7 +440,7 @@ def _store(accepted: Sequence[_Accepted], outcomes: list, *, insert) -> None:
         with transaction.atomic():
             inserted = insert(rows)
             if any(created for _, created in inserted):
-                announce_after_commit()
+                announce_in_transaction()
         for a, (response_id, created) in zip(fresh, inserted, strict=True):
             outcomes[a.position] = Outcome(response_id, created=created)
             stored[a.key] = response_id
@@ -537,8 +548,8 @@ def _insert_responses(rows: Sequence[tuple]) -> list[int]:
     meta, quote = Response._meta, connection.ops.quote_name
     table, id_column = quote(meta.db_table), quote(meta.pk.column)
     columns = [quote(meta.get_field(name).column) for name in RESPONSE_COLUMNS]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             # COPY returns no ids: they are drawn from the sequence first, in one statement.
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -548,21 +559,46 @@ def _insert_responses(rows: Sequence[tuple]) -> list[int]:
             rows_with_ids = ((pk, *row) for pk, row in zip(ids, rows, strict=True))
             _copy(cursor, table, [id_column, *columns], rows_with_ids)
             return ids
-        ids = []
-        batch = (connection.features.max_query_params or 65535) // len(columns)
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                + ", ".join([row_sql] * len(chunk))
-                + f" RETURNING {id_column}",
-                list(itertools.chain.from_iterable(chunk)),
-            )
-            # SQLite does not promise RETURNING's order, but AUTOINCREMENT gives each row a
-            # larger id than the row before it: ascending ids are the rows' order.
-            ids.extend(sorted(pk for (pk,) in cursor.fetchall()))
-        return ids
+    ids = []
+    row_sql = "(" + ", ".join(["?"] * len(columns)) + ")"
+    for chunk in _sqlite_chunks(rows, len(columns)):
+        inserted = _sqlite_execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([row_sql] * len(chunk))
+            + f" RETURNING {id_column}",
+            list(itertools.chain.from_iterable(chunk)),
+        )
+        # SQLite does not promise RETURNING's order, but AUTOINCREMENT gives each row a
+        # larger id than the row before it: ascending ids are the rows' order.
+        ids.extend(sorted(pk for (pk,) in inserted.fetchall()))
+    return ids
+
+
+# Rows in one of SQLite's multi-row INSERTs, at most: a 1,000-response batch in one statement,
+# whose text SQLite's statement cache keeps from one batch to the next.
+SQLITE_ROWS = 1000
+
+
+def _sqlite_chunks(rows: Iterable[tuple], columns: int) -> Iterator[list[tuple]]:
+    """``rows`` in lists as long as one INSERT takes: :data:`SQLITE_ROWS`, or fewer where the
+    connection's limit on parameters (32,766 since SQLite 3.32) is lower."""
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(1, min(SQLITE_ROWS, limit // columns))
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _sqlite_execute(sql: str, params: list) -> sqlite3.Cursor:
+    """``sql``, written with SQLite's own ``?``, on the raw connection, in the transaction of
+    Django's. Django's cursor rewrites each ``%s`` with a regular expression over the whole
+    text first (5 ms of a 1,000-response batch, cProfile) and takes at most 999 parameters a
+    statement: twelve INSERTs for a batch's responses, 14 ms, where one takes 9 ms. Errors
+    become Django's as through its cursor (a unique key's IntegrityError is caught above);
+    the request's deadline still stops the statement (SQLite's progress handler,
+    :mod:`cxloop.timeouts`)."""
+    with connection.wrap_database_errors:
+        return connection.connection.execute(sql, params)
 
 
 def _copy(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
@@ -613,19 +649,17 @@ def _insert_answer_rows(rows: Iterable[tuple]) -> None:
     quote = connection.ops.quote_name
     table = quote(Answer._meta.db_table)
     columns = [quote(Answer._meta.get_field(name).column) for name in ANSWER_COLUMNS]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             _copy(cursor, table, columns, rows)
-            return
-        batch = min(1000, (connection.features.max_query_params or 65535) // len(columns))
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        rows = iter(rows)
-        while chunk := list(itertools.islice(rows, batch)):
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                + ", ".join([row_sql] * len(chunk)),
-                list(itertools.chain.from_iterable(chunk)),
-            )
+        return
+    row_sql = "(" + ", ".join(["?"] * len(columns)) + ")"
+    for chunk in _sqlite_chunks(rows, len(columns)):
+        _sqlite_execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([row_sql] * len(chunk)),
+            list(itertools.chain.from_iterable(chunk)),
+        )
 
 
 def _response(survey: Survey, item: Feedback) -> Response:

@@ -56,6 +56,24 @@ class PendingRuns:
             self._due.update(dict.fromkeys(due, now + delay))
         return due
 
+    def due(self, keys: Iterable[str], delay: dt.timedelta) -> list[str]:
+        """Those of ``keys`` that have no pending task now, as :meth:`run_once` decides, for a
+        caller that enqueues by itself and then calls :meth:`remember`."""
+        with self._lock:
+            now = self.clock()
+            return sorted(
+                key
+                for key in set(keys)
+                if key not in self._due or now >= trusted_until(self._due[key], delay)
+            )
+
+    def remember(self, keys: Iterable[str], runs_at: dt.datetime) -> None:
+        """Count ``keys`` as pending until their task, enqueued to run at ``runs_at``, runs."""
+        with self._lock:
+            now = self.clock()
+            self._due = {key: at for key, at in self._due.items() if at > now}
+            self._due.update(dict.fromkeys(keys, runs_at))
+
     def clear(self) -> None:
         with self._lock:
             self._due.clear()

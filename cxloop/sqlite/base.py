@@ -1,5 +1,6 @@
 """SQLite as cxloop runs it: Django's backend, except for how a transaction waits its turn
-for the database's one write lock.
+for the database's one write lock, and for who checkpoints the WAL (a thread of the process,
+:mod:`cxloop.sqlite.checkpoints`, not the connection that commits).
 
 SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25… ms between its tries, whatever the
 holder is doing. A writer that finds the lock taken at each of its first five tries waits
@@ -16,6 +17,8 @@ import time
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
+from cxloop.sqlite.checkpoints import AUTOCHECKPOINT_PAGES, checkpointer_for
+
 # Between two tries of BEGIN: a fraction of the shortest write transaction (about 1 ms), and
 # long enough that a few waiting connections cost the machine nothing to speak of.
 WAIT_STEP = 0.0005
@@ -30,6 +33,20 @@ def _busy(error: OperationalError) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        # Checkpoints are this process's thread's work (cxloop/sqlite/checkpoints.py); the
+        # connection's own only past the bound.
+        self.checkpointer = checkpointer_for(str(self.settings_dict["NAME"]))
+        if self.checkpointer is not None:
+            connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+        return connection
+
+    def _commit(self):
+        super()._commit()
+        if getattr(self, "checkpointer", None) is not None:
+            self.checkpointer.committed()
+
     def _start_transaction_under_autocommit(self):
         begin = "BEGIN" if self.transaction_mode is None else f"BEGIN {self.transaction_mode}"
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))

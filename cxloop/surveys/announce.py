@@ -27,6 +27,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import TaskResult, task
+from django_tasks_db.backend import DatabaseBackend
 
 from cxloop.lib.months import utc_month
 from cxloop.lib.pending import PendingRuns, trusted_until
@@ -94,6 +95,26 @@ def announce_after_commit() -> None:
     transaction.on_commit(
         lambda: schedule.run_once([QUEUE], ANNOUNCE_DELAY, _enqueue_announcement), robust=True
     )
+
+
+def announce_in_transaction() -> None:
+    """:func:`announce_after_commit` for a writer that holds SQLite's write lock anyway (the
+    API's batches). Where the task queue is this database's (django-tasks-db), the task row is
+    written now, in the current transaction: it commits with the responses or not at all, and
+    the writer takes the write lock once. After the commit its INSERT took the lock a second
+    time, and waited in SQLite's coarse busy handler for the other server process's batch: 13 %
+    of the servers' time at 1,000-response batches (py-spy; bench/README.md). A queue elsewhere
+    (Redis) could run a task enqueued before the commit before it: there, after the commit."""
+    if not isinstance(announce_recorded.get_backend(), DatabaseBackend):
+        announce_after_commit()
+        return
+    if not schedule.due([QUEUE], ANNOUNCE_DELAY):
+        return
+    run_after = schedule.clock() + ANNOUNCE_DELAY
+    _enqueue_announcement([QUEUE], run_after)
+    # Pending only once committed: a write rolled back takes its task row with it, and the
+    # next write must ask again.
+    transaction.on_commit(lambda: schedule.remember([QUEUE], run_after))
 
 
 def announce_pending(*, batch: int = BATCH) -> int:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection
 from django.test import Client, TransactionTestCase
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from cxloop.api.services import issue_token
 from cxloop.feedback import services as feedback_services
@@ -18,7 +19,7 @@ from cxloop.surveys.announce import announce_pending
 from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Answer, Response, Survey
 from tests.api.base import WHEN, ApiTestCase
-from tests.feedback.test_intake import Deliveries
+from tests.feedback.test_intake import ANNOUNCE, Deliveries
 from tests.front.test_pulse import make_pulse
 from tests.surveys.test_respond import make_survey
 
@@ -336,6 +337,38 @@ class AnnouncementTests(BatchTestCase):
         with self.captureOnCommitCallbacks(execute=True) as callbacks:
             self.results([self.item("a", answers={"1": 11})])
         self.assertEqual(callbacks, [])
+        self.assertFalse(DBTaskResult.objects.exists())
+
+    def test_the_announcement_task_commits_with_the_batch(self):
+        # No on_commit callback runs here (as if the process died just after the commit): the
+        # task row is already in, written by the batch's own transaction.
+        self.results([self.item("a"), self.item("b")])
+        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
+
+    def test_a_batch_rolled_back_leaves_no_task_and_the_next_asks_again(self):
+        def failing(rows):
+            list(rows)
+            raise DatabaseError("disk full")
+
+        answers_fail = mock.patch.object(feedback_services, "_insert_answer_rows", failing)
+        with answers_fail, self.assertRaises(DatabaseError):
+            self.send([self.item("a")])
+        self.assertFalse(DBTaskResult.objects.exists())
+        # The rolled-back task is not remembered as pending: the next batch enqueues its own.
+        with self.captureOnCommitCallbacks(execute=True):
+            self.results([self.item("a")])
+        self.assertEqual(DBTaskResult.objects.count(), 1)
+
+    def test_on_a_queue_elsewhere_the_task_is_asked_for_after_the_commit(self):
+        class Elsewhere:  # what is not django-tasks-db's: Redis's, say
+            pass
+
+        with mock.patch("cxloop.surveys.announce.DatabaseBackend", Elsewhere):
+            self.results([self.item("a")])
+            self.assertFalse(DBTaskResult.objects.exists())  # not before the commit
+            with self.captureOnCommitCallbacks(execute=True):
+                self.results([self.item("b")])
+        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
 
 
 class ConcurrentWriterTests(BatchTestCase):
