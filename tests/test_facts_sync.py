@@ -257,6 +257,21 @@ def stored_counts(month: str) -> Counter:
     return counted
 
 
+def totals_of(counts: Counter) -> Counter:
+    """answer_counts summed over the teams: what answer_totals holds."""
+    totals = Counter()
+    for (segment, _team, *values), n in counts.items():
+        totals[(segment, *values)] += n
+    return totals
+
+
+def stored_totals(month: str) -> Counter:
+    totals = Counter()
+    for r in month_rows("answer_totals", month):
+        totals[(r["segment_id"], r["touchpoint_id"], r["kind"], r["score"])] += r["n"]
+    return totals
+
+
 def expected_sample(answers: list[dict]) -> list[tuple]:
     """(response, kind, score) of the NPS and rating answers of the responses drawn."""
     drawn = [
@@ -266,6 +281,49 @@ def expected_sample(answers: list[dict]) -> list[tuple]:
         and derived.draws(np.array([a["response_id"]]))[0] < derived.SAMPLE_SHARE
     ]
     return sorted((a["response_id"], a["kind"], a["score"]) for a in drawn)
+
+
+def expected_moments(answers: list[dict]) -> dict[tuple, tuple]:
+    """answer_moments of ``answers``, one response at a time: (segment, a, b) → (n, Σa, Σa²,
+    Σab) over the responses that rate a touchpoint, of each column its first answer."""
+    segments_of: dict[int, list[int]] = {}
+    for row in read(store.table_path("segments")):
+        segments_of.setdefault(row["customer_id"], []).append(row["segment_id"])
+    columns: dict[int, dict[int, int]] = {}
+    customer = {}
+    for a in answers:
+        if a["kind"] == "nps":
+            column = derived.NPS_COLUMN
+        elif a["kind"] == "rating" and a["touchpoint_id"] is not None:
+            column = a["touchpoint_id"]
+        else:
+            continue
+        columns.setdefault(a["response_id"], {}).setdefault(column, a["score"])
+        customer[a["response_id"]] = a["customer_id"]
+    sums: dict[tuple, list] = {}
+    for response, values in columns.items():
+        if all(c == derived.NPS_COLUMN for c in values):
+            continue  # rates no touchpoint
+        values = {derived.RATED: 1, **values}
+        for segment in [None, *segments_of.get(customer[response], [])]:
+            for a, x in values.items():
+                for b, y in values.items():
+                    row = sums.setdefault((segment, a, b), [0, 0, 0, 0])
+                    row[0] += 1
+                    row[1] += x
+                    row[2] += x * x
+                    row[3] += x * y
+    return {key: tuple(row) for key, row in sums.items()}
+
+
+def stored_moments(month: str) -> dict[tuple, tuple]:
+    """The month's answer_moments, the parts added up."""
+    sums: dict[tuple, list] = {}
+    for r in month_rows("answer_moments", month):
+        row = sums.setdefault((r["segment_id"], r["a"], r["b"]), [0, 0, 0, 0])
+        for i, name in enumerate(("n", "x", "x2", "xx")):
+            row[i] += int(r[name])  # whole numbers, exact in float64
+    return {key: tuple(row) for key, row in sums.items()}
 
 
 def stored_sample(month: str) -> list[tuple]:
@@ -288,7 +346,11 @@ class FactStoreAssertions:
                 self.assertEqual(order(month_rows("responses", month)), responses)
                 self.assertEqual(order(month_rows("answers", month)), answers)
                 self.assertEqual(stored_counts(month), expected_counts(answers))
+                if stored.parts["answer_totals"]:  # none in a month of schema 5
+                    self.assertEqual(stored_totals(month), totals_of(expected_counts(answers)))
                 self.assertEqual(stored_sample(month), expected_sample(answers))
+                if stored.parts["answer_moments"]:  # none in a month of schema 5
+                    self.assertEqual(stored_moments(month), expected_moments(answers))
                 self.assertEqual((stored.responses, stored.answers), (len(responses), len(answers)))
 
 
@@ -346,7 +408,7 @@ class RebuildTests(FactStoreAssertions, FactData):
         )
         manifest = json.loads((self.root / "manifest.json").read_text())
         self.assertEqual(set(manifest), {"schema", "version", "written_at", "segments", "months"})
-        self.assertEqual(manifest["schema"], 5)
+        self.assertEqual(manifest["schema"], 6)
         segments = pq.read_table(store.table_path("segments"))
         self.assertEqual(manifest["segments"], derived.segments_digest(segments))
         one_part = dict.fromkeys(sorted(store.MONTHLY), [0])
@@ -622,7 +684,7 @@ class RefreshTests(FactStoreAssertions, FactData):
         sync.refresh_months(["2026-02"], appended=True)
         self.assertStoreEqualsDatabase()  # January recounted with acme in Picked
 
-    def test_a_store_of_schema_4_is_read_as_part_0_and_recounted_once(self):
+    def test_a_store_of_schema_4_is_read_as_part_0_and_written_anew_at_its_first_refresh(self):
         path = self.root / "manifest.json"
         old = json.loads(path.read_text())
         old["schema"] = 4
@@ -631,13 +693,46 @@ class RefreshTests(FactStoreAssertions, FactData):
             del month["parts"]
         path.write_text(json.dumps(old))
         self.assertEqual(
-            store.read_manifest().months["2026-01"].parts, dict.fromkeys(store.MONTHLY, (0,))
+            store.read_manifest().months["2026-01"].parts,
+            # Tables that came with schema 6: none.
+            dict.fromkeys(store.MONTHLY, (0,)) | {"answer_moments": (), "answer_totals": ()},
         )
-        counted = store.month_path("answer_counts", "2026-01")
+        self.new_february_response()
+        written = sync.refresh_months(["2026-02"], appended=True)
+        self.assertEqual(written.months, ("2026-01", "2026-02"))
+        manifest = store.read_manifest()
+        self.assertEqual(manifest.schema, 6)
+        self.assertTrue(all(c.parts["answer_moments"] for c in manifest.months.values()))
+        self.assertStoreEqualsDatabase()
+
+    def test_a_store_of_schema_5_is_read_and_written_anew_at_its_first_refresh(self):
+        path = self.root / "manifest.json"
+        old = json.loads(path.read_text())
+        old["schema"] = 5
+        for month in old["months"].values():
+            del month["parts"]["answer_moments"], month["parts"]["answer_totals"]
+        path.write_text(json.dumps(old))
+        self.assertEqual(store.read_manifest().months["2026-02"].parts["answer_moments"], ())
+        self.new_february_response()
+        written = sync.refresh_months(["2026-02"], appended=True)
+        # Written anew, every month: the old months would otherwise never get the new tables.
+        self.assertEqual(written.months, ("2026-01", "2026-02"))
+        manifest = store.read_manifest()
+        self.assertEqual(manifest.schema, 6)
+        self.assertTrue(manifest.holds("answer_moments", None, None))
+        self.assertStoreEqualsDatabase()
+
+    def test_a_month_without_a_derived_table_is_written_whole_not_appended(self):
+        path = self.root / "manifest.json"
+        lacking = json.loads(path.read_text())
+        lacking["months"]["2026-02"]["parts"]["answer_moments"] = []  # none written
+        path.write_text(json.dumps(lacking))
         self.new_february_response()
         sync.refresh_months(["2026-02"], appended=True)
-        self.assertFalse(counted.exists())  # no digest: recounted, as a new part
-        self.assertEqual(store.read_manifest().schema, 5)
+        february = store.read_manifest().months["2026-02"]
+        # Appending would have given the month the moments of its new response alone.
+        self.assertEqual(len(february.parts["answers"]), 1)
+        self.assertEqual(february.parts["answer_moments"], february.parts["answers"])
         self.assertStoreEqualsDatabase()
 
     def test_it_removes_a_refreshed_month_without_data(self):

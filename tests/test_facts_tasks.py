@@ -190,6 +190,25 @@ class RefreshTaskTests(TransactionTestCase):
         self.assertEqual(store.read_manifest().schema, SCHEMA_VERSION)
         self.assertEqual(len(stored_response_ids("2026-03")), 1)
 
+    def test_migrate_has_a_store_of_an_older_schema_rebuilt_and_readable_meanwhile(self):
+        self.ingest(MARCH)
+        manifest = self.root / "manifest.json"
+        old = json.loads(manifest.read_text())
+        old["schema"] = 5  # before answer_moments and answer_totals
+        for month in old["months"].values():
+            del month["parts"]["answer_moments"], month["parts"]["answer_totals"]
+        manifest.write_text(json.dumps(old))
+        self.assertEqual(store.read_manifest().schema, 5)  # the pages go on reading it
+        with self.assertLogs("cxloop.facts.tasks", "WARNING") as logs:
+            call_command("migrate", verbosity=0)
+        self.assertIn("schema 5, this cxloop writes", logs.output[0])
+        self.assertEqual(refresh_tasks().count(), 1)
+        run_worker()
+        rebuilt = store.read_manifest()
+        self.assertEqual(rebuilt.schema, SCHEMA_VERSION)
+        self.assertTrue(rebuilt.holds("answer_moments", None, None))
+        self.assertTrue(rebuilt.holds("answer_totals", None, None))
+
     def test_migrate_leaves_a_readable_store_alone(self):
         call_command("migrate", verbosity=0)
         self.assertFalse(refresh_tasks().exists())

@@ -240,3 +240,29 @@ def test_it_takes_a_responses_first_nps_answer_and_counts_every_one_per_touchpoi
     expected = {int(tp): tally(group.score) for tp, group in about.groupby("touchpoint_id")}
     assert set(expected) == {4, 5}
     assert {tp: counts_of(scores) for tp, scores in found.items()} == expected
+
+
+# --- counts summed over the teams --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", [*SCOPES, "segment, whole months"])
+def test_the_counts_without_teams_are_the_answers_counted_in_scope(synthetic, scope):
+    frames, store = synthetic
+    scope = SCOPES.get(scope) or Scope(
+        since=dt.date(2025, 2, 1), until=dt.date(2025, 6, 30), segment_id=3
+    )
+    tables = store.tables()
+    counted = scope.counted(tables, by_team=False)
+    assert "team_id" not in counted.columns
+    keys = ["touchpoint_id", "kind", "score"]
+    got = counted.to_pyarrow().to_pandas()
+    got["touchpoint_id"] = got["touchpoint_id"].fillna(-1).astype(int)  # NaN ≠ NaN as a key
+    answers = in_scope(frames["answers"], scope, frames["segments"]).copy()
+    answers["touchpoint_id"] = answers["touchpoint_id"].fillna(-1).astype(int)
+    expected = answers.groupby(keys).size()
+    assert got.groupby(keys)["n"].sum().to_dict() == expected.to_dict()
+    # Every team: the whole months from the counts summed over the teams, not the counts.
+    read = {t.name for t in counted.op().find(ops.DatabaseTable)}
+    everyone = scope.team_ids is None
+    assert ("answer_totals" in read, "answer_counts" in read) == (everyone, not everyone)
+    assert ("answers" in read) == bool(scope.partial_months())

@@ -283,7 +283,8 @@ def test_it_explains_each_opportunity(synthetic, store):
 def test_it_samples_a_large_scope_and_keeps_the_scores_exact(synthetic, store):
     tables = store.tables()
     whole = query(synthetic).calculate(tables)
-    sampled = query(synthetic, sample_responses=1_500, windows=12).calculate(tables)
+    sampled = query(synthetic, use_moments=False, sample_responses=1_500, windows=12)
+    sampled = sampled.calculate(tables)
     assert 0.1 < sampled.drivers.fraction < 0.5
     expected = sampled.drivers.fraction * whole.drivers.responses
     assert sampled.drivers.responses == pytest.approx(expected, rel=0.25)
@@ -297,9 +298,54 @@ def test_it_samples_a_large_scope_and_keeps_the_scores_exact(synthetic, store):
     assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:], strict=False))
 
 
+@pytest.mark.parametrize(
+    ("scope", "journey"),
+    [
+        (Scope(), "whole"),
+        (Scope(since=dt.date(2025, 3, 1), until=dt.date(2025, 8, 31), segment_id=2), "whole"),
+        (Scope(), "without its last touchpoint"),
+    ],
+    ids=["everything", "months of a segment", "a journey without a rated touchpoint"],
+)
+def test_the_drivers_from_the_stored_moments_are_those_of_every_response(
+    synthetic, store, scope, journey
+):
+    stages = synthetic.touchpoint_stages
+    if journey != "whole":
+        stages = stages[:-1]
+    tables = store.tables()
+    common = dict(scope=scope, target_segment_id=synthetic.target_segment_id)
+    q = JourneyMapQuery(stages, **common)
+    assert q.exact_drivers(tables)
+    exact = q.calculate(tables)
+    # The same responses pivoted one by one: a sample as large as the population.
+    every = JourneyMapQuery(stages, **common, use_moments=False, sample_responses=10**9)
+    every = every.calculate(tables)
+    assert (exact.drivers.fraction, every.drivers.fraction) == (1.0, 1.0)
+    assert exact.drivers.responses == every.drivers.responses > 0
+    for name in ("filtered", "target", "rest"):
+        fit, reference = getattr(exact.drivers, name), getattr(every.drivers, name)
+        assert (fit.responses, fit.n) == (reference.responses, reference.n)
+        assert fit.r2 == pytest.approx(reference.r2, abs=1e-9)
+        assert fit.importance == pytest.approx(reference.importance, abs=1e-9)
+    for stage, reference in zip(exact.stages, every.stages, strict=True):
+        assert stage.score == pytest.approx(reference.score, abs=1e-9)
+    # The moments answer in one read, with no sample and no list of a segment's customers.
+    names = set(q.to_query(tables))
+    assert "moments" in names and not any(n.startswith("members:") for n in names)
+
+
+def test_the_moments_are_not_used_where_they_do_not_hold_the_scope(synthetic, store):
+    tables = store.tables()
+    for scope in (Scope(team_ids=(1, 2)), Scope(since=dt.date(2025, 3, 15))):
+        assert not query(synthetic, scope=scope).exact_drivers(tables)
+        assert "moments" not in query(synthetic, scope=scope).to_query(tables)
+    assert not query(synthetic, use_moments=False).exact_drivers(tables)
+
+
 def test_a_small_sample_is_the_stored_sample_of_the_responses_drawn(synthetic, store, answers):
     tables = store.tables()
-    sampled = query(synthetic, sample_responses=300).calculate(tables)
+    sampled = query(synthetic, use_moments=False, sample_responses=300).calculate(tables)
     fraction = sampled.drivers.fraction
     assert 0 < fraction <= SAMPLE_SHARE
     ids = [t for t, _ in synthetic.touchpoint_stages]

@@ -98,10 +98,13 @@ def run_cases(tables: FactTables, touchpoint_stages) -> dict:
         results["histogram", name] = rows(expressions.histogram)
         for segment, members in expressions.members.items():
             results["members", name, segment] = rows(members)
+        if expressions.moments is not None:
+            results["moments", name] = rows(expressions.moments)
     for name, fraction in FRACTIONS.items():
         sample = sample_query(touchpoint_stages).to_query(tables, fraction=fraction).sample
         results["sample", name] = rows(sample)
-    results["journey map"] = journey_query(touchpoint_stages).calculate(tables)
+    results["journey map"] = journey_query(touchpoint_stages, use_moments=False).calculate(tables)
+    results["journey map, moments"] = journey_query(touchpoint_stages).calculate(tables)
     for name, query in dashboard_queries(touchpoint_stages).items():
         results[name] = query.calculate(tables)
     return results
@@ -115,13 +118,14 @@ def sample_query(touchpoint_stages) -> JourneyMapQuery:
     return JourneyMapQuery(touchpoint_stages, windows=4, seed=2)
 
 
-def journey_query(touchpoint_stages) -> JourneyMapQuery:
+def journey_query(touchpoint_stages, **options) -> JourneyMapQuery:
     return JourneyMapQuery(
         touchpoint_stages,
         scope=Scope(segment_id=1),
         target_segment_id=1,
         sample_responses=150,
         windows=4,
+        **options,
     )
 
 
@@ -186,6 +190,8 @@ def test_it_counts_the_same_histograms_on_spark(on_duckdb, on_spark, scope):
     members = {key: value for key, value in on_duckdb.items() if key[:2] == ("members", scope)}
     for key, value in members.items():
         assert on_spark[key] == value
+    if ("moments", scope) in on_duckdb:
+        assert on_spark["moments", scope] == on_duckdb["moments", scope]
 
 
 @pytest.mark.parametrize("fraction", FRACTIONS)
@@ -205,6 +211,13 @@ def test_it_computes_the_same_journey_map_on_spark(on_duckdb, on_spark):
     assert 0 < on_duck.drivers.fraction < 1  # the windowed sample is part of the comparison
     assert on_duck.opportunities
     assert_same(on_duck, on_spark["journey map"])
+
+
+def test_it_computes_the_same_journey_map_from_the_moments_on_spark(on_duckdb, on_spark):
+    on_duck = on_duckdb["journey map, moments"]
+    assert on_duck.drivers.fraction == 1.0  # every response, from answer_moments
+    assert on_duck.opportunities
+    assert_same(on_duck, on_spark["journey map, moments"])
 
 
 def test_it_reads_only_the_months_of_the_manifest_on_spark(synthetic, spark_remote, tmp_path):

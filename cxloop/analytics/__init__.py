@@ -39,7 +39,13 @@ from .control import (
     rollback_watch,
     run_rules,
 )
-from .correlation import pairwise_correlation, pairwise_covariance
+from .correlation import (
+    PairwiseSums,
+    pairwise_correlation,
+    pairwise_covariance,
+    pairwise_covariance_from_sums,
+    pairwise_sums,
+)
 from .drivers import (
     DriverImportance,
     all_subsets_r2,
@@ -69,6 +75,7 @@ from .scores import (
     mean_from_histogram,
     mean_from_moments,
     mean_score,
+    means_from_histograms,
     nps,
     nps_counts,
     nps_from_counts,
@@ -109,6 +116,7 @@ __all__ = [
     "nps_from_histogram",
     "histogram_moments",
     "mean_from_histogram",
+    "means_from_histograms",
     "top_box_from_counts",
     "pooled_mean",
     "nps_counts",
@@ -176,6 +184,9 @@ __all__ = [
     "InterruptedTimeSeries",
     "CellCounts",
     # building blocks
+    "PairwiseSums",
     "pairwise_correlation",
     "pairwise_covariance",
+    "pairwise_covariance_from_sums",
+    "pairwise_sums",
 ]

@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._input import as_matrix
 
-__all__ = ["pairwise_correlation", "pairwise_covariance"]
+__all__ = [
+    "PairwiseSums",
+    "pairwise_correlation",
+    "pairwise_covariance",
+    "pairwise_covariance_from_sums",
+    "pairwise_sums",
+]
 
 # Rows per block of element-wise work (kept in cache) and rows per BLAS call. 512-row products
 # stay under OpenBLAS's threading threshold, so each worker thread runs single-threaded BLAS and
@@ -84,13 +91,14 @@ def _moments(X: np.ndarray, lo: int, hi: int, shift: np.ndarray):
     return G, S1, S2, C
 
 
-def _pairwise_sums(X: np.ndarray, workers: int | None):
+def _pairwise_sums(X: np.ndarray, workers: int | None, shift: np.ndarray | None = None):
     n, p = X.shape
-    sample = X[: min(n, 4096)]
-    with np.errstate(all="ignore"):
-        counts = (~np.isnan(sample)).sum(axis=0)
-        shift = np.where(counts > 0, np.nansum(sample, axis=0) / np.maximum(counts, 1), 0.0)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
+    if shift is None:  # the mean of the first rows, so that the sums do not cancel
+        sample = X[: min(n, 4096)]
+        with np.errstate(all="ignore"):
+            counts = (~np.isnan(sample)).sum(axis=0)
+            shift = np.where(counts > 0, np.nansum(sample, axis=0) / np.maximum(counts, 1), 0.0)
+        shift = np.where(np.isfinite(shift), shift, 0.0)
     w = workers if workers is not None else _default_workers()
     w = max(1, min(int(w), n // (4 * _BLOCK) or 1))
     if w == 1:
@@ -118,7 +126,17 @@ def _pairwise(X: np.ndarray, names: Sequence[Any] | None, workers: int | None, m
                 raise ValueError(
                     f"column {_label(names, j)} has an infinite value at row {int(rows[0])}"
                 )
-    p = X.shape[1]
+    return _from_sums(G, S1, S2, C, names, min_count)
+
+
+def _centred_products(G, S1, C):
+    """Σ (x_j − x̄_j)(x_k − x̄_k) over the rows where both are present, from the sums."""
+    return G - S1 * S1.T / C
+
+
+def _from_sums(G, S1, S2, C, names: Sequence[Any] | None, min_count: int):
+    """Covariance, correlation and counts from the pairwise sums, validated."""
+    p = C.shape[0]
     for j in range(p):
         if C[j, j] == 0:
             raise ValueError(f"column {_label(names, j)} has no values (all missing)")
@@ -134,7 +152,7 @@ def _pairwise(X: np.ndarray, names: Sequence[Any] | None, workers: int | None, m
             f"columns {_label(names, int(i))} and {_label(names, int(j))} are both present in only "
             f"{int(C[i, j])} rows; at least {min_count} are needed for a correlation"
         )
-    cov = G - S1 * S1.T / C
+    cov = _centred_products(G, S1, C)
     var = S2 - S1 * S1 / C  # var[j, k]: sum of squares of column j over rows where k is present
     # Relative tolerance: exact constants leave only rounding noise of the sums of squares.
     flat = var <= 1e-12 * np.maximum(S2, np.finfo(float).tiny)
@@ -236,4 +254,112 @@ def pairwise_covariance(matrix: Any, *, workers: int | None = None):
     names = list(matrix.columns) if hasattr(matrix, "columns") else None
     X = as_matrix(matrix, name="matrix")
     cov, _, counts = _pairwise(X, names, workers)
+    return cov, counts
+
+
+@dataclass(frozen=True, eq=False)  # arrays: no element-wise == for the dataclass's
+class PairwiseSums:
+    r"""The sums behind pairwise-complete covariances, which add up over parts of the rows.
+
+    For columns :math:`j, k` and the rows :math:`I_{jk}` where both are present: ``n[j, k]`` =
+    :math:`n_{jk}`, ``x[j, k]`` = :math:`\sum_{I_{jk}} x_j`, ``x2[j, k]`` =
+    :math:`\sum_{I_{jk}} x_j^2` and ``xx[j, k]`` = :math:`\sum_{I_{jk}} x_j x_k`, each a
+    (p, p) float array. The sums of two sets of rows are the sums of their union (``+``), and
+    of a set less a subset of it (``-``): a store can keep them per month and group and a
+    reader add up the months it wants, exactly, for integer data (scores) whose sums stay below
+    :math:`2^{53}`.
+    """
+
+    n: np.ndarray
+    x: np.ndarray
+    x2: np.ndarray
+    xx: np.ndarray
+
+    def __add__(self, other: PairwiseSums) -> PairwiseSums:
+        return PairwiseSums(
+            self.n + other.n, self.x + other.x, self.x2 + other.x2, self.xx + other.xx
+        )
+
+    def __sub__(self, other: PairwiseSums) -> PairwiseSums:
+        return PairwiseSums(
+            self.n - other.n, self.x - other.x, self.x2 - other.x2, self.xx - other.xx
+        )
+
+    def take(self, columns: Sequence[int]) -> PairwiseSums:
+        """The sums of ``columns`` only, in that order."""
+        pick = np.ix_(columns, columns)
+        return PairwiseSums(self.n[pick], self.x[pick], self.x2[pick], self.xx[pick])
+
+    @classmethod
+    def zeros(cls, p: int) -> PairwiseSums:
+        return cls(*(np.zeros((p, p)) for _ in range(4)))
+
+
+def pairwise_sums(matrix: Any, *, workers: int | None = None) -> PairwiseSums:
+    r"""The :class:`PairwiseSums` of ``matrix``'s columns (NaN: missing), unshifted, so that
+    sums of different rows can be added:
+
+    .. math::
+
+        n_{jk} = |I_{jk}|,\quad x_{jk} = \sum_{I_{jk}} x_j,\quad
+        x2_{jk} = \sum_{I_{jk}} x_j^2,\quad xx_{jk} = \sum_{I_{jk}} x_j x_k
+
+    over the rows :math:`I_{jk}` where both columns are present, as the matrix products of
+    :func:`pairwise_correlation`. For data of large magnitude whose sums would cancel,
+    :func:`pairwise_covariance` (which shifts them) is the better road.
+
+    References
+    ----------
+    Chan, Golub & LeVeque (1983). Algorithms for computing the sample variance: analysis and
+    recommendations. *The American Statistician* 37, 242–247 (pairwise sums and when they
+    cancel).
+
+    Examples
+    --------
+    >>> sums = pairwise_sums(np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 7.0]]))
+    >>> sums.n.tolist(), sums.x.tolist()
+    ([[3.0, 2.0], [2.0, 2.0]], [[6.0, 4.0], [9.0, 9.0]])
+    """
+    X = as_matrix(matrix, name="matrix")
+    if X.shape[0] == 0:
+        return PairwiseSums.zeros(X.shape[1])
+    infinite = np.argwhere(np.isinf(X))
+    if infinite.size:
+        row, column = infinite[0]
+        raise ValueError(f"column {int(column)} has an infinite value at row {int(row)}")
+    G, S1, S2, C = _pairwise_sums(X, workers, shift=np.zeros(X.shape[1]))
+    return PairwiseSums(n=C, x=S1, x2=S2, xx=G)
+
+
+def pairwise_covariance_from_sums(
+    sums: PairwiseSums, names: Sequence[Any] | None = None, *, checked: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`pairwise_covariance` of the rows whose :class:`PairwiseSums` are ``sums``: the
+    same formula, checks and errors (``names`` label the columns in them). ``checked`` False
+    skips the checks, for a caller that needs whatever pairs there are (a pooled variance's
+    cross terms), not a valid correlation matrix: a pair of fewer than two rows is then 0.
+
+    .. math::
+
+        c_{jk} = \frac{1}{n_{jk} - 1}\Bigl(xx_{jk} - x_{jk}\,x_{kj} / n_{jk}\Bigr)
+
+    References
+    ----------
+    Chan, Golub & LeVeque (1983); see :func:`pairwise_correlation`.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 7.0], [4.0, 8.0]])
+    >>> cov, n = pairwise_covariance_from_sums(pairwise_sums(X[:2]) + pairwise_sums(X[2:]))
+    >>> np.allclose(cov, pairwise_covariance(X)[0])
+    True
+    """
+    if sums.n.ndim != 2 or sums.n.shape[0] == 0:
+        raise ValueError(f"expected sums of at least one column, got shape {sums.n.shape}")
+    if not checked:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = _centred_products(sums.xx, sums.x, sums.n) / (sums.n - 1.0)
+        cov[~(sums.n >= 2)] = 0.0
+        return cov, sums.n.astype(np.int64)
+    cov, _, counts = _from_sums(sums.xx, sums.x, sums.x2, sums.n, names, 3)
     return cov, counts

@@ -26,6 +26,7 @@ __all__ = [
     "mean_from_moments",
     "histogram_moments",
     "mean_from_histogram",
+    "means_from_histograms",
     "top_box_from_counts",
     "pooled_mean",
     "wilson_interval",
@@ -442,6 +443,48 @@ def mean_from_histogram(values: Any, counts: Any, *, confidence: float = 0.95) -
     n, mean, variance = histogram_moments(values, counts)
     return mean_from_moments(mean, math.sqrt(max(variance, 0.0)) if n > 1 else 0.0, n,
                              confidence=confidence)  # fmt: skip
+
+
+def means_from_histograms(
+    values: Any, counts: Any, *, confidence: float = 0.95
+) -> list[Estimate | None]:
+    r""":func:`mean_from_histogram` of each row of ``counts`` (one histogram a row, over
+    ``values``), as arrays: the same formula and figures, None for a row of fewer than two
+    answers. A journey map's sparklines are 500 histograms, which one call at a time took a
+    fifth of the page's computing.
+
+    .. math:: \bar x_r \pm t_{n_r-1,\,1-\alpha/2}\; s_r / \sqrt{n_r}
+
+    References
+    ----------
+    Student (1908). The probable error of a mean. *Biometrika* 6, 1–25.
+
+    Examples
+    --------
+    >>> [e and round(e.low, 3) for e in means_from_histograms([1, 2], [[0, 1], [1, 3]])]
+    [None, 0.954]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    c = np.asarray(counts, dtype=np.float64)
+    if v.ndim != 1 or c.ndim != 2 or c.shape[1] != v.shape[0]:
+        raise ValueError(
+            f"counts must be a matrix of one histogram a row over the values: {v.shape}, {c.shape}"
+        )
+    if (c < 0).any() or not np.isfinite(c).all() or (c != np.floor(c)).any():
+        raise ValueError("counts must be whole numbers ≥ 0")
+    n = c.sum(axis=1)
+    enough = n >= 2
+    out: list[Estimate | None] = [None] * len(n)
+    if not enough.any():
+        return out
+    n, c = n[enough], c[enough]
+    mean = c @ v / n
+    variance = np.maximum((c * (v[None, :] - mean[:, None]) ** 2).sum(axis=1) / (n - 1), 0.0)
+    t = np.array([_t(confidence, int(k) - 1) for k in n])
+    half = t * np.sqrt(variance) / np.sqrt(n)
+    for row, m, h, k in zip(np.flatnonzero(enough), mean, half, n, strict=True):
+        out[row] = Estimate(float(m), float(m - h), float(m + h), int(k))
+    return out
 
 
 def top_box_from_counts(top: int, n: int, *, confidence: float = 0.95) -> Estimate:

@@ -22,8 +22,9 @@ class FactsConfig(AppConfig):
 
 def on_migrated(sender, **kwargs) -> None:
     """After ``cxloop migrate``: a fact store this version cannot read (written with another
-    schema: an upgrade) is rebuilt by the next worker round, so the pages that read it come
-    back by themselves; they answer 503 until then."""
-    from cxloop.facts.tasks import rebuild_unreadable_store
+    schema: an upgrade), or written by an older schema, is rebuilt by the next worker round,
+    so the pages that read it come back by themselves (they answer 503 until then where the
+    store cannot be read) and gain what the new schema derives."""
+    from cxloop.facts.tasks import rebuild_outdated_store
 
-    rebuild_unreadable_store()
+    rebuild_outdated_store()

@@ -7,12 +7,17 @@ themselves. Changing a column is a change of :data:`SCHEMA_VERSION`, agreed with
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 5  # 2: customers.owner_id (the weigh-in ranks people by their customers)
+SCHEMA_VERSION = 6  # 2: customers.owner_id (the weigh-in ranks people by their customers)
 # 3: comments and themes (issue #14)
 # 4: answer_counts and answer_sample, derived from the answers (cxloop/facts/derived.py)
 # 5: a month is made of parts, which the manifest names (docs/decisions/021): a cxloop of
 # schema 4 reading such a store would read part 0 only, so it refuses it instead.
-READABLE_SCHEMAS = (4, 5)  # a manifest of 4 names no parts: part 0 of every table
+# 6: answer_moments and answer_totals (derived.py): a cxloop of 5 appending to such a store would
+# leave a month's without its new responses, so it refuses it.
+READABLE_SCHEMAS = (4, 5, 6)  # a manifest of 4 names no parts: part 0 of every table
+# Tables a month written by an older schema may lack: the month has no part of them until it
+# is written whole again (OPTIONAL_BEFORE[name]: the schema that brought it).
+OPTIONAL_BEFORE = {"answer_moments": 6, "answer_totals": 6}
 
 # Kinds of answer that hold a score (surveys.models.SCORED_KINDS, kept here as data so that the
 # schema module stays free of Django).
@@ -99,6 +104,16 @@ ANSWER_COUNTS = pa.schema(
     ]
 )
 
+ANSWER_TOTALS = pa.schema(
+    [
+        _field("segment_id", pa.int32(), "a segment; empty: every answer", nullable=True),
+        _field("touchpoint_id", pa.int32(), "the answers' touchpoint_id", nullable=True),
+        _field("kind", pa.string(), "the answers' kind"),
+        _field("score", pa.int8(), "the score given"),
+        _field("n", pa.int64(), "how many answers of the month have these values, in any team"),
+    ]
+)
+
 ANSWER_SAMPLE = pa.schema(
     [
         _field("draw", pa.float64(), "the response's random number in [0, 1): a hash of its id"),
@@ -109,6 +124,22 @@ ANSWER_SAMPLE = pa.schema(
         _field("touchpoint_id", pa.int32(), "the answer's touchpoint_id", nullable=True),
         _field("kind", pa.string(), "nps or rating"),
         _field("score", pa.int8(), "the score given"),
+    ]
+)
+
+ANSWER_MOMENTS = pa.schema(
+    [
+        _field("segment_id", pa.int32(), "a segment; empty: every response", nullable=True),
+        _field(
+            "a",
+            pa.int32(),
+            "a column: a touchpoint's rating (its id), -1 the NPS answer, -2 a 1 for each response",
+        ),
+        _field("b", pa.int32(), "another column, coded as a"),
+        _field("n", pa.int64(), "responses that rate a touchpoint and have both a and b"),
+        _field("x", pa.float64(), "the sum of a over those responses"),
+        _field("x2", pa.float64(), "the sum of a squared over them"),
+        _field("xx", pa.float64(), "the sum of a times b over them"),
     ]
 )
 
@@ -181,6 +212,8 @@ MONTHLY = {
     "comments": COMMENTS,
     "answer_counts": ANSWER_COUNTS,
     "answer_sample": ANSWER_SAMPLE,
+    "answer_moments": ANSWER_MOMENTS,
+    "answer_totals": ANSWER_TOTALS,
 }
 WHOLE = {"customers": CUSTOMERS, "segments": SEGMENTS, "themes": THEMES}
 

@@ -7,7 +7,9 @@ Layout under ``settings.FACTS_DIR`` (docs/facts.md)::
     answers/month=YYYY-MM/part-N.parquet
     comments/month=YYYY-MM/part-N.parquet
     answer_counts/month=YYYY-MM/part-N.parquet
+    answer_totals/month=YYYY-MM/part-N.parquet
     answer_sample/month=YYYY-MM/part-N.parquet
+    answer_moments/month=YYYY-MM/part-N.parquet
     customers.parquet
     segments.parquet
     themes.parquet
@@ -38,7 +40,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
-from cxloop.facts.schema import MONTHLY, READABLE_SCHEMAS, SCHEMA_VERSION
+from cxloop.facts.schema import MONTHLY, OPTIONAL_BEFORE, READABLE_SCHEMAS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,14 @@ ROW_GROUP_SIZE = 128 * 1024
 # The tables whose rows of a month only grow as responses arrive: new responses' rows go to a
 # part of their own. Comments change in place (enrichment), so a month's comments are always
 # written whole.
-APPENDABLE = ("responses", "answers", "answer_counts", "answer_sample")
+APPENDABLE = (
+    "responses",
+    "answers",
+    "answer_counts",
+    "answer_totals",
+    "answer_sample",
+    "answer_moments",
+)
 
 
 class FactStoreError(RuntimeError):
@@ -129,7 +138,7 @@ class MonthCounts:
     @property
     def next_part(self) -> int:
         """A part number none of the month's tables uses."""
-        return 1 + max(max(numbers) for numbers in self.parts.values())
+        return 1 + max(max(numbers) for numbers in self.parts.values() if numbers)
 
     def paths(self, table: str, month: str, *, base: Path | None = None) -> list[Path]:
         """The files of ``table`` in this month."""
@@ -151,10 +160,20 @@ class MonthCounts:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "MonthCounts":
-        parts = data.get("parts")  # written by a store of the same schema before parts existed
-        parts = _one_part() if parts is None else {t: tuple(map(int, p)) for t, p in parts.items()}
-        if set(parts) != set(MONTHLY) or not all(parts.values()):
+    def from_dict(cls, data: Mapping, schema: int = SCHEMA_VERSION) -> "MonthCounts":
+        """``schema``: the manifest's; a month of an older one has no part of the tables that
+        came after it (:data:`~cxloop.facts.schema.OPTIONAL_BEFORE`)."""
+        parts = data.get("parts")
+        if parts is None:  # schema 4, or 5 written before parts existed: part 0 of each table
+            parts = {t: (0,) for t in MONTHLY if schema >= OPTIONAL_BEFORE.get(t, 0)}
+        else:
+            parts = {t: tuple(map(int, p)) for t, p in parts.items()}
+        for name, since in OPTIONAL_BEFORE.items():
+            if schema < since and name not in parts:
+                parts[name] = ()
+        if set(parts) != set(MONTHLY) or not all(
+            numbers for name, numbers in parts.items() if name not in OPTIONAL_BEFORE
+        ):
             raise ValueError(f"parts must name some part of each of {sorted(MONTHLY)}: {parts}")
         return cls(
             int(data["responses"]), int(data["answers"]), int(data.get("comments", 0)), parts
@@ -182,6 +201,21 @@ class Manifest:
             if (first is None or month >= first) and (last is None or month <= last)
         )
 
+    def holds(
+        self, table: str, first: str | None, last: str | None, *, skip: Iterable[str] = ()
+    ) -> bool:
+        """Whether every stored month from ``first`` to ``last`` (inclusive; None: unbounded),
+        but those in ``skip``, has parts of ``table`` (a month written by an older schema may
+        have none of a table that came after it)."""
+        skip = set(skip)
+        return all(
+            counts.parts[table]
+            for month, counts in self.months.items()
+            if (first is None or month >= first)
+            and (last is None or month <= last)
+            and month not in skip
+        )
+
     def to_dict(self) -> dict:
         return {
             "schema": self.schema,
@@ -197,7 +231,10 @@ class Manifest:
             schema=int(data["schema"]),
             version=str(data["version"]),
             written_at=dt.datetime.fromisoformat(data["written_at"]),
-            months={check_month(m): MonthCounts.from_dict(c) for m, c in data["months"].items()},
+            months={
+                check_month(m): MonthCounts.from_dict(c, int(data["schema"]))
+                for m, c in data["months"].items()
+            },
             segments=data.get("segments"),
         )
 

@@ -21,7 +21,15 @@ import pyarrow.compute as pc
 
 from cxloop.comments import queries as comment_queries
 from cxloop.facts import derived, queries, reading, store
-from cxloop.facts.schema import ANSWERS, COMMENTS, CUSTOMERS, RESPONSES, SEGMENTS, THEMES
+from cxloop.facts.schema import (
+    ANSWERS,
+    COMMENTS,
+    CUSTOMERS,
+    RESPONSES,
+    SCHEMA_VERSION,
+    SEGMENTS,
+    THEMES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +147,16 @@ def append_month(
     rows, as a new part of the month, and the month's comments whole (enrichment changes them
     in place); the month's new description. None, with nothing staged, when the month must be
     written whole instead: a stored response is no longer in the database (erased, deleted),
-    the month has :data:`MAX_PARTS` parts, or more than :data:`MAX_APPENDED` responses are new.
+    the month has :data:`MAX_PARTS` parts or lacks a derived table (written by an older schema),
+    or more than :data:`MAX_APPENDED` responses are new.
 
     The responses are told apart by id; a stored response changed in place is not seen here,
     which is why only an announcement of new responses appends."""
-    if len(stored.parts["answers"]) >= MAX_PARTS:
+    if len(stored.parts["answers"]) >= MAX_PARTS or not all(
+        stored.parts[table] for table in store.APPENDABLE
+    ):
+        # Too many parts, or a month of an older schema without a table that came since (a
+        # part of the new responses alone would be that table's whole month).
         return None
     kept = stored.read("responses", month, base=writer.base)
     if _moved(context, kept):
@@ -201,11 +214,17 @@ def _moved(context: "_Context", stored: pa.Table) -> bool:
 
 def _previous(writer: store.Writer) -> store.Manifest | None:
     """The manifest of the store being written; None when there is none, it cannot be read
-    (another schema) or a file it names is gone (a damaged store, which a refresh could not
-    build on): the store is then written as if new."""
+    (another schema), it was written by an older schema (whose months lack tables this one
+    derives: an upgrade writes them all at its first refresh, docs/deploy.md) or a file it
+    names is gone (a damaged store, which a refresh could not build on): the store is then
+    written as if new."""
     try:
         manifest = store.read_manifest(base=writer.base)
     except store.FactStoreError:
+        return None
+    if manifest is not None and manifest.schema < SCHEMA_VERSION:
+        log.warning("the fact store of schema %s is written anew as %s", manifest.schema,
+                    SCHEMA_VERSION)  # fmt: skip
         return None
     missing = store.missing_files(manifest, base=writer.base) if manifest else []
     if missing:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from cxloop.facts import store, sync
+from cxloop.facts.schema import SCHEMA_VERSION
 from cxloop.facts.signals import facts_refreshed
 from cxloop.lib.pending import PendingRuns
 
@@ -34,13 +35,17 @@ def refresh_fact_months(months: list[str]) -> dict:
     return written.to_dict()
 
 
-def rebuild_unreadable_store() -> bool:
+def rebuild_outdated_store() -> bool:
     """Enqueue a rebuild when the store exists but cannot be read (another schema, a damaged
-    manifest): a refresh of no months rebuilds such a store. Whether one was enqueued; a queue
+    manifest) or was written by an older schema (readable, without the tables this one
+    derives): a refresh of no months rebuilds such a store. Whether one was enqueued; a queue
     that fails is logged, not raised (migrate stands)."""
     try:
-        store.read_manifest()
-        return False
+        manifest = store.read_manifest()
+        if manifest is None or manifest.schema >= SCHEMA_VERSION:
+            return False
+        log.warning("the fact store will be rebuilt: schema %s, this cxloop writes %s",
+                    manifest.schema, SCHEMA_VERSION)  # fmt: skip
     except store.FactStoreError as error:
         log.warning("the fact store will be rebuilt: %s", error)
     try:

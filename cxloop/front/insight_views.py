@@ -45,7 +45,17 @@ from cxloop.people.queries import (
 from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import latest_comments
 
-DEFAULT_PERIOD = dt.timedelta(days=365)
+DEFAULT_MONTHS = 12  # the pages' default period: this month and the eleven before it
+
+
+def default_since(today: dt.date) -> dt.date:
+    """The first day of the default period: whole months, so that the pages read the fact
+    store's pre-counted months and the journey map fits its drivers on every response
+    (docs/decisions/022), where a year back to the day starts inside a month."""
+    index = today.year * 12 + today.month - DEFAULT_MONTHS
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 # The sign money is shown with, by ISO currency code; another currency shows its code.
 CURRENCY_SIGNS = {"RUB": "₽"}
 
@@ -53,20 +63,20 @@ CURRENCY_SIGNS = {"RUB": "₽"}
 def insight_filters(
     request: HttpRequest, *, target_first: bool = True
 ) -> tuple[InsightFilters, Scope]:
-    """The page's filters (defaults: the last year, every visible team, and the target segment
-    where ``target_first``, else all customers) and the scope they give, within what the
-    viewer's role shows."""
+    """The page's filters (defaults: the last twelve months, every visible team, and the target
+    segment where ``target_first``, else all customers) and the scope they give, within what
+    the viewer's role shows."""
     today = timezone.localdate()
     filters = InsightFilters(
         request.GET,
         segments=all_segments(),
         teams=visible_teams(request.user).order_by("name"),
-        default_since=today - DEFAULT_PERIOD,
+        default_since=default_since(today),
         target_segment=target_segments().first() if target_first else None,
     )
     team_ids = visible_team_ids(request.user)
     if not filters.is_valid():
-        return filters, Scope(since=today - DEFAULT_PERIOD, team_ids=team_ids)
+        return filters, Scope(since=default_since(today), team_ids=team_ids)
     if filters.team_id is not None:
         chosen = subtree_ids(filters.team_id)
         team_ids = chosen if team_ids is None else [t for t in chosen if t in team_ids]

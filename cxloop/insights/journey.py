@@ -12,19 +12,25 @@ version and filters. The one thing the journey map adds to the pattern is a seco
 Two reads, both Ibis expressions:
 
 1. **Score histograms** (exact): answers in scope counted by ``(month, touchpoint_id, kind,
-   score)``, a few thousand rows, summed from the store's pre-counted ``answer_counts``
-   (:meth:`~cxloop.insights.store.Scope.counted`: only a month the period starts or ends inside
-   is counted from its answers). Every score, interval, n, trend point, volume and NPS below is
-   computed from these counts, so they are exact whatever the size of the store; on the 10 M
-   store they take 0.03–0.04 s where counting the 59 M answers took 1.0 s.
-2. **A sample for the driver model** (importance). LMG needs the covariance matrix of the
-   touchpoint ratings and NPS over the responses that rate touchpoints, with pairwise deletion,
-   so the answers of each response must be side by side. Pairing them in the engine (a pivot or
-   a self-join of 45 M ratings) took 7–13 s on two cores and fetching every rating to NumPy
-   needs about 2 GB, so the answers of a **sample** of responses are fetched (``response_id,
-   customer_id, touchpoint_id, score``; -1 stands for the NPS answer), pivoted in NumPy and
-   handed to :func:`~cxloop.analytics.pairwise_covariance` and
-   :func:`~cxloop.analytics.lmg_from_covariance`.
+   score)``, a few thousand rows, summed from the store's pre-counted ``answer_totals`` (every
+   team) or ``answer_counts`` (some teams) (:meth:`~cxloop.insights.store.Scope.counted`: only
+   a month the period starts or ends inside is counted from its answers). Every score,
+   interval, n, trend point, volume and NPS below is computed from these counts, so they are
+   exact whatever the size of the store; on the 10 M store they take 0.01 s where counting the
+   59 M answers took 1.0 s.
+2. **The driver model** (importance). LMG needs the covariance matrix of the touchpoint
+   ratings and NPS over the responses that rate a touchpoint (any touchpoint: a journey's fit
+   does not depend on what other journeys are mapped), with pairwise deletion, which takes
+   only pairwise sums (:class:`~cxloop.analytics.PairwiseSums`). Where the store keeps them —
+   ``answer_moments``, per month and segment; the period whole months, every team
+   (:meth:`JourneyMapQuery.exact_drivers`) — the period's months are added in one read of a
+   thousand rows and the fits are exact, over every response (``fraction`` 1; 0.01 s on the
+   10 M store; docs/decisions/022). Otherwise the answers of each response must be side by
+   side: pairing them in the engine (a pivot or a self-join of 45 M ratings) took 7–13 s on
+   two cores and fetching every rating to NumPy needs about 2 GB, so the answers of a
+   **sample** of responses are fetched (``response_id, customer_id, touchpoint_id, score``;
+   -1 stands for the NPS answer), pivoted in NumPy (:func:`~cxloop.facts.derived.wide`) and
+   summed the same way.
 
    Every response has the same chance ``fraction`` to be drawn, and the sample is the same on
    every engine and every run (so results can be cached and compared with Spark). It comes from
@@ -75,10 +81,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -90,15 +95,18 @@ from cxloop.analytics import (
     MIN_N,
     Difference,
     Estimate,
+    PairwiseSums,
     benjamini_hochberg,
     importance_performance,
     lmg_from_covariance,
+    means_from_histograms,
     nearest_psd_correlation,
-    pairwise_covariance,
+    pairwise_covariance_from_sums,
+    pairwise_sums,
     pooled_mean,
 )
 from cxloop.analytics.results import to_plain
-from cxloop.facts.derived import SAMPLE_SHARE
+from cxloop.facts.derived import NPS_COLUMN, RATED, SAMPLE_SHARE, Wide, wide
 from cxloop.insights.dashboards._base import DashboardQuery, check_whole
 from cxloop.insights.dashboards._scores import TOP_BOX, Scores, difference
 from cxloop.insights.signals import (
@@ -135,7 +143,6 @@ NPS, RATING, CSAT, CES = "nps", "rating", "csat", "ces"
 KINDS = (NPS, RATING, CSAT, CES)
 FDR = 0.05  # false discovery rate of "what changed" (Benjamini–Hochberg over the touchpoints)
 TARGET_WEIGHT = 1.2  # an opportunity "matters more to the target segment" above this ratio
-_NPS_COLUMN = -1  # the sample's "touchpoint" of an NPS answer
 _SCORES = 11  # histogram bins for scores 0..10
 
 
@@ -473,7 +480,10 @@ class JourneyExpressions(Mapping[str, ir.Table]):
     ``histogram``: ``month, touchpoint_id, kind, score, n`` over the answers in scope.
     ``sample``: ``response_id, customer_id, touchpoint_id, score`` (touchpoint_id -1 for NPS) of
     the sampled responses, period and teams only (no segment filter); None until the fraction
-    is known. ``members``: segment id → its customers (``customer_id``). ``history``:
+    is known. ``members``: segment id → its customers (``customer_id``), for the sample.
+    ``moments``: ``segment_id, a, b, n, x, x2, xx``, the pairwise sums of the period's
+    ``answer_moments`` for everyone and the segments the fits need, when they can replace the
+    sample (:meth:`JourneyMapQuery.exact_drivers`); None otherwise. ``history``:
     ``month, touchpoint_id, top, n`` (ratings 4–5, ratings) of the journey's touchpoints from
     the first month up to the scope's end, for the control charts; None when the scope has no
     start, the histogram then counting those months already
@@ -489,10 +499,12 @@ class JourneyExpressions(Mapping[str, ir.Table]):
     members: dict[int, ir.Table]
     history: ir.Table | None = None
     previous: ir.Table | None = None
+    moments: ir.Table | None = None
 
     def _named(self) -> dict[str, ir.Table]:
         named = {
             "histogram": self.histogram,
+            "moments": self.moments,
             "history": self.history,
             "previous": self.previous,
             "sample": self.sample,
@@ -533,6 +545,9 @@ class JourneyMapQuery(DashboardQuery):
         Strata of the time-window sample.
     seed : int
         Where in each stratum its window lies.
+    use_moments : bool
+        Whether the driver fits may come from the store's ``answer_moments`` (every response;
+        :meth:`exact_drivers` says when they can); False always draws the sample.
     as_of : datetime.date, optional
         The day the data are read to, for the control charts' incomplete period (default: the
         scope's end or today).
@@ -549,6 +564,7 @@ class JourneyMapQuery(DashboardQuery):
     windows: int = SAMPLE_WINDOWS
     seed: int = 0
     as_of: dt.date | None = None
+    use_moments: bool = True
 
     def __post_init__(self) -> None:
         self.check_scope()
@@ -575,19 +591,16 @@ class JourneyMapQuery(DashboardQuery):
     def to_query(self, tables: FactTables, *, fraction: float | None = None) -> JourneyExpressions:
         """The expressions, on the backend ``tables`` come from. ``fraction`` (from
         :meth:`sample_fraction`) adds the sample; 1.0 takes every response in scope."""
-        counted = self.scope.counted(tables)
+        counted = self.scope.counted(tables, by_team=False)
         histogram = counted.group_by(["month", "touchpoint_id", "kind", "score"]).aggregate(
             n=counted.n.sum()
         )
-        members = {
-            s: tables.segments.filter(tables.segments.segment_id == s).select("customer_id")
-            for s in {self.scope.segment_id, self.target_segment_id} - {None}
-        }
+        exact = self.exact_drivers(tables)
         previous = None
         window = self.previous_period()
         if window is not None:
             before = dataclasses.replace(self.scope, since=window[0], until=window[1])
-            counted_before = before.counted(tables)
+            counted_before = before.counted(tables, by_team=False)
             counted_before = counted_before.filter(counted_before.kind.isin([RATING, NPS]))
             previous = counted_before.group_by(["touchpoint_id", "kind", "score"]).aggregate(
                 n=counted_before.n.sum()
@@ -595,18 +608,57 @@ class JourneyMapQuery(DashboardQuery):
         return JourneyExpressions(
             histogram=histogram,
             sample=None if fraction is None else self.sample_query(tables, fraction),
-            members=members,
+            members={} if exact else self.members_queries(tables),
+            moments=self.moments_query(tables) if exact else None,
             # Without a start, the histogram counts every month up to the scope's end: the
             # control charts' history is summed from it rather than counted again.
             history=None if self.scope.since is None else self.history_query(tables),
             previous=previous,
         )
 
+    def members_queries(self, tables: FactTables) -> dict[int, ir.Table]:
+        """The customers of the segments the sample's fits need, by segment."""
+        segments = tables.segments
+        return {
+            s: segments.filter(segments.segment_id == s).select("customer_id")
+            for s in sorted({self.scope.segment_id, self.target_segment_id} - {None})
+        }
+
+    def exact_drivers(self, tables: FactTables) -> bool:
+        """Whether the driver fits can come from the store's ``answer_moments`` (every response,
+        exact) instead of a sample: the period is whole months that all have them, and the
+        scope is every team (the moments are summed per segment, not per team)."""
+        return (
+            self.use_moments
+            and tables.answer_moments is not None
+            and self.scope.team_ids is None
+            and not self.scope.partial_months()
+            and bool(self._months(tables))
+            and tables.manifest.holds(
+                "answer_moments", self.scope.first_month, self.scope.last_month
+            )
+        )
+
+    def moments_query(self, tables: FactTables) -> ir.Table:
+        """``segment_id, a, b, n, x, x2, xx``: the period's pairwise sums (``answer_moments``)
+        of everyone (``segment_id`` empty) and of the scope's and the target segment."""
+        m = tables.answer_moments
+        segments = sorted({self.scope.segment_id, self.target_segment_id} - {None})
+        predicates = [m.segment_id.isnull() | m.segment_id.isin(segments or [-1])]
+        if self.scope.first_month is not None:
+            predicates.append(m.month >= self.scope.first_month)
+        if self.scope.last_month is not None:
+            predicates.append(m.month <= self.scope.last_month)
+        m = m.filter(*predicates)
+        return m.group_by(["segment_id", "a", "b"]).aggregate(
+            n=m.n.sum(), x=m.x.sum(), x2=m.x2.sum(), xx=m.xx.sum()
+        )
+
     def history_query(self, tables: FactTables) -> ir.Table:
         """``month, touchpoint_id, top, n``: the journey's ratings in the top box and all of
         them, by month, from the first month up to the scope's end (a signal needs history:
         the control charts read the months before the period too)."""
-        past = dataclasses.replace(self.scope, since=None).counted(tables)
+        past = dataclasses.replace(self.scope, since=None).counted(tables, by_team=False)
         past = past.filter(past.kind == RATING, past.touchpoint_id.isin(list(self.touchpoint_ids)))
         top = ibis.ifelse(past.score.isin(list(TOP_BOX[RATING])), past.n, 0)
         return past.group_by(["month", "touchpoint_id"]).aggregate(top=top.sum(), n=past.n.sum())
@@ -639,13 +691,12 @@ class JourneyMapQuery(DashboardQuery):
         a = self.scope.filter(source, None, segment=False)
         if drawn:
             a = a.filter(a.draw < fraction)
-        a = a.filter(
-            ((a.kind == RATING) & a.touchpoint_id.isin(list(self.touchpoint_ids))) | (a.kind == NPS)
-        )
+        # Every touchpoint's ratings: a response that rates any is in the drivers' population.
+        a = a.filter(((a.kind == RATING) & a.touchpoint_id.notnull()) | (a.kind == NPS))
         a = a.select(
             "response_id",
             customer_id=a.customer_id.fill_null(-1),
-            touchpoint_id=ibis.ifelse(a.kind == NPS, _NPS_COLUMN, a.touchpoint_id).cast("int32"),
+            touchpoint_id=ibis.ifelse(a.kind == NPS, NPS_COLUMN, a.touchpoint_id).cast("int32"),
             score=a.score,
             month=a.month,
             submitted_at=a.submitted_at,
@@ -721,16 +772,28 @@ class JourneyMapQuery(DashboardQuery):
             rows["history"] = _history_of_histogram(fetched["histogram"], tps)
         if "previous" in fetched:
             rows["previous"] = _Histogram.from_arrow(fetched["previous"], None, tps).counts[:, 0]
-        if histogram.counts.any():
+        if not histogram.counts.any():
+            return rows
+        if "moments" in fetched:
+            rows["fraction"] = 1.0
+            drivers = _drivers_of_moments(fetched["moments"], tps, self.target_segment_id)
+        else:
             fraction = self.sample_fraction(histogram, tables)
             sample = self.fetch({"sample": self.sample_query(tables, fraction)})["sample"]
             rows["fraction"] = fraction
-            rows["sample"] = _Sample.from_arrow(sample, tps)
-            rows["members"] = {
-                int(name.removeprefix(_MEMBERS)): _ids(table["customer_id"])
-                for name, table in fetched.items()
-                if name.startswith(_MEMBERS)
-            }
+            drivers = _drivers_of_sample(
+                wide(sample, tps),
+                {
+                    int(name.removeprefix(_MEMBERS)): _ids(table["customer_id"])
+                    for name, table in fetched.items()
+                    if name.startswith(_MEMBERS)
+                },
+                self.target_segment_id,
+            )
+        rows["filtered"] = drivers.get(self.scope.segment_id)
+        if self.target_segment_id is not None and self.target_segment_id in drivers:
+            rows["target"] = drivers[self.target_segment_id]
+            rows["rest"] = drivers[_REST]
         return rows
 
     def _months(self, tables: FactTables) -> tuple[str, ...]:
@@ -751,8 +814,7 @@ class JourneyMapQuery(DashboardQuery):
         stage_of = dict(self.touchpoint_stages)
         months: tuple[str, ...] = rows.get("months", ())
         histogram: _Histogram = rows.get("histogram") or _Histogram.from_arrow(None, months, tps)
-        sample: _Sample = rows.get("sample") or _Sample.empty(tps)
-        members: dict[int, np.ndarray] = rows.get("members", {})
+        filtered_drivers: _Drivers | None = rows.get("filtered")
         history: dict[int, dict[str, tuple[int, int]]] = rows.get("history", {})
         previous: np.ndarray | None = rows.get("previous")
         pooled: dict[str, int] = {}
@@ -767,25 +829,19 @@ class JourneyMapQuery(DashboardQuery):
             signals[tp] = None if chart is None else chart.signal_from(self.scope.since)
 
         # Driver models of the filtered population, the target segment and the rest.
-        in_filter = (
-            sample.member_of(members.get(self.scope.segment_id))
-            if self.scope.segment_id is not None
-            else np.ones(sample.rows, bool)
-        )
-        fits: dict[str, DriverFit | None] = {"filtered": _fit(sample, in_filter)}
-        if self.target_segment_id is not None and self.target_segment_id in members:
-            in_target = sample.member_of(members[self.target_segment_id])
+        fits: dict[str, DriverFit | None] = {"filtered": _fit(filtered_drivers, tps)}
+        if "target" in rows:
             fits["target"] = (
                 fits["filtered"]
                 if self.target_segment_id == self.scope.segment_id
-                else _fit(sample, in_target)
+                else _fit(rows["target"], tps)
             )
-            fits["rest"] = _fit(sample, ~in_target)
+            fits["rest"] = _fit(rows["rest"], tps)
         drivers = DriverModel(
             outcome=NPS,
             method="lmg",
             fraction=float(rows.get("fraction", 1.0)),
-            responses=int(np.count_nonzero(in_filter & sample.rated)),
+            responses=0 if filtered_drivers is None else filtered_drivers.responses,
             filtered=fits["filtered"],
             target=fits.get("target"),
             rest=fits.get("rest"),
@@ -871,9 +927,14 @@ class JourneyMapQuery(DashboardQuery):
             where = {m: i for i, m in enumerate(months)}
             for period in periods(months[0], months[-1], grain, as_of=as_of):
                 cut.append((period, [where[m] for m in period.months if m in where]))
+        # Each period's rating counts per touchpoint, on the rating scale: (periods, tps, scores).
+        low, high = SCORE_RANGES[RATING]
+        values = np.arange(low, high + 1)
+        by_period = np.array([rating[at].sum(axis=0)[:, low : high + 1] for _, at in cut])
         cards = []
         for j, tp in enumerate(tps):
             counts_all = histogram.counts[:, :, j, :].sum(axis=1)  # (kinds, scores)
+            means = means_from_histograms(values, by_period[:, j]) if cut else []
             rank_o = ranked.get(tp)
             cards.append(
                 TouchpointCard(
@@ -893,8 +954,8 @@ class JourneyMapQuery(DashboardQuery):
                     quadrant=None if rank_o is None else rank_o[1].quadrant,
                     rank=None if rank_o is None else rank_o[0],
                     trend=tuple(
-                        _point(p, _on_scale(RATING, rating[at, j].sum(axis=0)), Scores.mean)
-                        for p, at in cut
+                        _point(p, int(by_period[k, j].sum()), mean)
+                        for k, ((p, _), mean) in enumerate(zip(cut, means, strict=True))
                     ),
                     signal=signals[tp],
                     change=comparisons[tp][0] if tp in comparisons else None,
@@ -903,19 +964,20 @@ class JourneyMapQuery(DashboardQuery):
             )
 
         nps_counts = histogram.kind(NPS)  # every NPS answer, whatever its touchpoint
-        nps_trend = tuple(
-            _point(p, _on_scale(NPS, nps_counts[at].sum(axis=(0, 1))), Scores.nps) for p, at in cut
-        )
+        nps_trend = []
+        for p, at in cut:
+            scores_in = _on_scale(NPS, nps_counts[at].sum(axis=(0, 1)))
+            nps_trend.append(_point(p, scores_in.n, scores_in.nps()))
         return JourneyMap(
             version=version,
             scope=self.scope,
             target_segment_id=self.target_segment_id,
             months=months,
             cards=tuple(cards),
-            stages=self._stages(rated, sample, in_filter),
+            stages=self._stages(rated, filtered_drivers),
             opportunities=tuple(opportunities),
             nps=_on_scale(NPS, nps_counts.sum(axis=(0, 1))).nps(),
-            nps_trend=nps_trend,
+            nps_trend=tuple(nps_trend),
             drivers=drivers,
             grain=grain,
             changes=_changes(comparisons, q_values, significant, signals),
@@ -924,16 +986,14 @@ class JourneyMapQuery(DashboardQuery):
             ),
         )
 
-    def _stages(
-        self, rated: dict[int, Scores], sample: _Sample, in_filter: np.ndarray
-    ) -> tuple[StagePoint, ...]:
+    def _stages(self, rated: dict[int, Scores], drivers: _Drivers | None) -> tuple[StagePoint, ...]:
         """Pooled mean rating per stage (:func:`cxloop.analytics.pooled_mean`): its variance
         counts the touchpoints of a stage that one response rated together, with ``n_t``, the
         sums and squares exact from the histograms and the cross terms ``n_tu c_tu`` (pairs
-        rated by one response, their covariance) from the sample, scaled to the whole
-        population."""
+        rated by one response, their covariance) from the drivers' sums (every response, or
+        the sample scaled to the whole population)."""
         tps = self.touchpoint_ids
-        cross = _cross_moments(sample, in_filter)
+        cross = None if drivers is None else _cross_moments(drivers)
         out = []
         for stage in self.stage_ids:
             idx = [j for j, (_, s) in enumerate(self.touchpoint_stages) if s == stage]
@@ -984,80 +1044,91 @@ class _Histogram:
         periods = ("",) if months is None else tuple(months)
         T = len(touchpoint_ids)
         counts = np.zeros((len(KINDS), len(periods), T + 1, _SCORES), dtype=np.int64)
-        if table is not None and table.num_rows:
-            month_index = {m: i for i, m in enumerate(periods)}
-            tp_index = {t: j for j, t in enumerate(touchpoint_ids)}
-            kind_index = {k: i for i, k in enumerate(KINDS)}
-            cols = table.to_pydict()
-            for month, tp, kind, score, n in zip(
-                cols["month"] if months is not None else [""] * table.num_rows,
-                cols["touchpoint_id"],
-                cols["kind"],
-                cols["score"],
-                cols["n"],
-                strict=True,
-            ):
-                i = month_index.get(month)
-                k = kind_index.get(kind)
-                if i is None or k is None or score is None or not 0 <= score < _SCORES:
-                    continue
-                counts[k, i, tp_index.get(tp, T), score] += n
+        if table is None or not table.num_rows:
+            return cls(counts, periods)
+        if months is None:
+            period = np.zeros(table.num_rows, dtype=np.int64)
+        else:
+            period = _positions(table["month"], periods)
+        kind = _positions(table["kind"], KINDS)
+        score = pc.fill_null(table["score"], -1).to_numpy().astype(np.int64)
+        # Touchpoints outside the journey (or none) fall in the last column.
+        tp = _positions(table["touchpoint_id"], touchpoint_ids)
+        tp[tp < 0] = T
+        kept = (period >= 0) & (kind >= 0) & (score >= 0) & (score < _SCORES)
+        np.add.at(
+            counts,
+            (kind[kept], period[kept], tp[kept], score[kept]),
+            table["n"].to_numpy()[kept],
+        )
         return cls(counts, periods)
 
 
-@dataclass(frozen=True, eq=False)
-class _Sample:
-    """Sampled responses as a matrix: column 0 NPS, columns 1..T the touchpoint ratings (NaN
-    where not answered), and each response's customer."""
+class _Drivers(NamedTuple):
+    """What a driver fit is made from: the :class:`~cxloop.analytics.PairwiseSums` of the NPS
+    (column 0) and the journey's touchpoint ratings over the responses of one population that
+    rate a touchpoint, and how many they are."""
 
-    matrix: np.ndarray
-    customers: np.ndarray
-    touchpoint_ids: tuple[int, ...]
+    sums: PairwiseSums
+    responses: int
 
-    @property
-    def rows(self) -> int:
-        return self.matrix.shape[0]
+    def __sub__(self, other: _Drivers) -> _Drivers:
+        return _Drivers(self.sums - other.sums, self.responses - other.responses)
 
-    @functools.cached_property
-    def rated(self) -> np.ndarray:
-        """Responses that rate at least one touchpoint."""
-        return ~np.isnan(self.matrix[:, 1:]).all(axis=1)
 
-    def member_of(self, customer_ids: np.ndarray | None) -> np.ndarray:
-        if customer_ids is None:
-            return np.zeros(self.rows, dtype=bool)
-        return np.isin(self.customers, customer_ids)
+_REST = "rest"  # the drivers' key of everyone but the target segment
 
-    @classmethod
-    def empty(cls, touchpoint_ids: Sequence[int]) -> _Sample:
-        return cls(
-            np.empty((0, len(touchpoint_ids) + 1)),
-            np.empty(0, dtype=np.int64),
-            tuple(touchpoint_ids),
-        )
 
-    @classmethod
-    def from_arrow(cls, table: pa.Table, touchpoint_ids: Sequence[int]) -> _Sample:
-        if table.num_rows == 0:
-            return cls.empty(touchpoint_ids)
-        # Row of each answer's response, by hashing (no sort): the rows of one response need
-        # not be adjacent, whatever the engine returned.
-        encoded = pc.dictionary_encode(table["response_id"].combine_chunks())
-        row = encoded.indices.to_numpy()
-        responses = len(encoded.dictionary)
-        tp = table["touchpoint_id"].to_numpy()
-        score = table["score"].to_numpy()
-        customers = np.empty(responses, dtype=np.int64)
-        customers[row] = table["customer_id"].to_numpy()
-        order = np.asarray(touchpoint_ids)
-        sorter = np.argsort(order)
-        pos = sorter[np.clip(np.searchsorted(order, tp, sorter=sorter), 0, order.size - 1)]
-        known = tp == _NPS_COLUMN
-        column = np.where(known, 0, pos + 1)
-        known |= order[pos] == tp
-        matrix = np.full((responses, order.size + 1), np.nan)
-        matrix[row[known], column[known]] = score[known]
-        return cls(matrix, customers, tuple(touchpoint_ids))
+def _drivers_of_sample(
+    responses: Wide, members: Mapping[int, np.ndarray], target_segment_id: int | None
+) -> dict[Any, _Drivers]:
+    """The drivers of the sampled ``responses``: of everyone in it (key None), of each segment
+    in ``members`` (its customers) and, with the target segment's members, of the rest."""
+    rated = responses.rated
+
+    def of(rows: np.ndarray) -> _Drivers:
+        X = responses.matrix[rows & rated]
+        return _Drivers(pairwise_sums(X, workers=1), X.shape[0])
+
+    out: dict[Any, _Drivers] = {None: of(np.ones(len(rated), dtype=bool))}
+    for segment, customers in members.items():
+        out[segment] = of(np.isin(responses.customers, customers))
+    if target_segment_id in members:
+        out[_REST] = out[None] - out[target_segment_id]
+    return out
+
+
+def _drivers_of_moments(
+    table: pa.Table, touchpoint_ids: Sequence[int], target_segment_id: int | None
+) -> dict[Any, _Drivers]:
+    """The drivers from the period's summed ``answer_moments`` (``segment_id, a, b, n, x, x2,
+    xx``; :meth:`JourneyMapQuery.moments_query`), keyed as :func:`_drivers_of_sample`'s (a
+    segment without rows has none of its customers' responses: zero sums). The columns of
+    touchpoints outside the journey are left out; their raters stay in the population, as in
+    the sample (:class:`~cxloop.facts.derived.Wide`)."""
+    codes = np.array([RATED, NPS_COLUMN, *touchpoint_ids])
+    journey = np.isin(table["a"].to_numpy(), codes) & np.isin(table["b"].to_numpy(), codes)
+    table = table.filter(pa.array(journey))
+    a, b = table["a"].to_numpy(), table["b"].to_numpy()
+    order = np.argsort(codes)
+    ia = order[np.searchsorted(codes, a, sorter=order)]
+    ib = order[np.searchsorted(codes, b, sorter=order)]
+    segment = pc.fill_null(table["segment_id"], -1).to_numpy()
+    values = {name: table[name].to_numpy().astype(float) for name in ("n", "x", "x2", "xx")}
+    P = len(codes)
+    columns = range(1, P)  # NPS and the touchpoints, without RATED
+    out: dict[Any, _Drivers] = {}
+    for key in {-1, *(() if target_segment_id is None else (target_segment_id,)), *segment}:
+        rows = segment == key
+        arrays = {}
+        for name, column in values.items():
+            arrays[name] = np.zeros((P, P))
+            arrays[name][ia[rows], ib[rows]] = column[rows]
+        sums = PairwiseSums(**arrays)
+        out[None if key == -1 else int(key)] = _Drivers(sums.take(columns), int(sums.n[0, 0]))
+    if target_segment_id is not None:
+        out[_REST] = out[None] - out[target_segment_id]
+    return out
 
 
 def _on_scale(kind: str, counts: np.ndarray) -> Scores:
@@ -1067,13 +1138,9 @@ def _on_scale(kind: str, counts: np.ndarray) -> Scores:
     return Scores(kind, counts[low : high + 1])
 
 
-def _point(period: Period, scores: Scores, figure: Callable[[Scores], Estimate | None]):
+def _point(period: Period, n: int, score: Estimate | None) -> TrendPoint:
     return TrendPoint(
-        month=period.start[:7],
-        n=scores.n,
-        score=figure(scores),
-        low_n=scores.n < MIN_N,
-        partial=period.partial,
+        month=period.start[:7], n=n, score=score, low_n=n < MIN_N, partial=period.partial
     )
 
 
@@ -1196,27 +1263,31 @@ def _history_of_histogram(
     return {tp: {m: (top, n) for m, (top, n) in months.items()} for tp, months in out.items()}
 
 
+def _positions(column: pa.ChunkedArray, values: Sequence) -> np.ndarray:
+    """Each row's position in ``values``; -1 for a value not in it, or none."""
+    found = pc.index_in(column, value_set=pa.array(values, type=column.type))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
 def _ids(column: pa.ChunkedArray) -> np.ndarray:
     return np.unique(column.drop_null().to_numpy())
 
 
-def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
-    """LMG of NPS on the touchpoint ratings over the sampled responses in ``mask`` that rate
-    at least one touchpoint; None when there is too little to fit."""
-    rows = mask & sample.rated
-    X = sample.matrix[rows]
-    if X.shape[0] < MIN_N:
+def _fit(drivers: _Drivers | None, touchpoint_ids: Sequence[int]) -> DriverFit | None:
+    """LMG of NPS on the ratings of ``touchpoint_ids`` (the drivers' columns after the NPS) of
+    ``drivers``' responses; None when there is too little to fit."""
+    if drivers is None or drivers.responses < MIN_N:
         return None
-    present = ~np.isnan(X)
-    # Counts as a product of the masks; float32 is exact while there are fewer than 2**24 rows.
-    mask = present.astype(np.float32 if X.shape[0] < 2**24 else np.float64)
-    counts = (mask.T @ mask).astype(np.float64)
+    sums = drivers.sums
+    counts = sums.n
     if counts[0, 0] < MIN_N:
         return None
     # Drivers: touchpoints rated with NPS often enough and not constant; then drop the least
     # rated of any pair never rated together (a pairwise covariance needs ≥ 3 rows).
-    spread = np.where(present, X, -np.inf).max(axis=0) > np.where(present, X, np.inf).min(axis=0)
-    keep = [j for j in range(1, X.shape[1]) if counts[0, j] >= MIN_N and spread[j]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        squares = np.diag(sums.x2) - np.diag(sums.x) ** 2 / np.diag(counts)
+    spread = squares > 1e-12 * np.maximum(np.diag(sums.x2), np.finfo(float).tiny)
+    keep = [j for j in range(1, counts.shape[0]) if counts[0, j] >= MIN_N and spread[j]]
     while True:
         sub = counts[np.ix_(keep, keep)]
         low = np.argwhere(sub < 3)
@@ -1228,10 +1299,10 @@ def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
         return None
     columns = [0, *keep]
     try:
-        cov, n_pairs = pairwise_covariance(X[:, columns], workers=1)
+        cov, n_pairs = pairwise_covariance_from_sums(sums.take(columns))
     except ValueError:
         return None  # a rating constant over the rows it shares with another
-    names = ["nps", *(str(sample.touchpoint_ids[j - 1]) for j in keep)]
+    names = ["nps", *(str(touchpoint_ids[j - 1]) for j in keep)]
     n = int(n_pairs.min())
     try:
         fit = lmg_from_covariance(cov, names, outcome="nps", n=n)
@@ -1245,7 +1316,7 @@ def _fit(sample: _Sample, mask: np.ndarray) -> DriverFit | None:
     return DriverFit(
         r2=float(fit.r2),
         importance={int(k): float(v) for k, v in fit.importance.items()},
-        responses=int(X.shape[0]),
+        responses=drivers.responses,
         n=n,
     )
 
@@ -1262,27 +1333,14 @@ def _cross_terms(cross, idx: list[int], n_t: np.ndarray) -> np.ndarray:
     return np.sqrt(np.outer(scale, scale)) * counts[pairs] * cov[pairs]
 
 
-def _cross_moments(sample: _Sample, mask: np.ndarray):
-    """Pairwise covariances (``ddof=1``) and counts of the touchpoint ratings of the sampled
-    responses in ``mask``, indexed by journey position; 0 where a pair has fewer than two rows.
-
-    The same sums as :func:`cxloop.analytics.pairwise_covariance`, without its checks: a stage's
-    interval needs whatever pairs there are, not a valid correlation matrix.
-    """
-    X = sample.matrix[mask & sample.rated][:, 1:]
-    if X.shape[0] < 2:
+def _cross_moments(drivers: _Drivers):
+    """Pairwise covariances (``ddof=1``) and counts of the touchpoint ratings of ``drivers``,
+    indexed by journey position; 0 where a pair has fewer than two rows (unchecked: a stage's
+    interval needs whatever pairs there are, not a valid correlation matrix)."""
+    if drivers.responses < 2:
         return None
-    present = (~np.isnan(X)).astype(np.float64)
-    rated = present.sum(axis=0)
-    shift = np.nansum(X, axis=0) / np.maximum(rated, 1.0)  # shifted sums do not cancel
-    values = np.where(present > 0, X - shift, 0.0)
-    counts = present.T @ present
-    products = values.T @ values
-    sums = values.T @ present  # sums[a, b]: Σ x_a over the rows where b is present
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = (products - sums * sums.T / counts) / (counts - 1.0)
-    cov[~(counts >= 2)] = 0.0
-    return cov, counts
+    ratings = drivers.sums.take(range(1, drivers.sums.n.shape[0]))
+    return pairwise_covariance_from_sums(ratings, checked=False)
 
 
 def journey_of(pairs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -7,7 +7,9 @@ The read side of the contract in ``cxloop.facts`` (docs/facts.md)::
     FACTS_DIR/answers/month=YYYY-MM/part-N.parquet
     FACTS_DIR/comments/month=YYYY-MM/part-N.parquet
     FACTS_DIR/answer_counts/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/answer_totals/month=YYYY-MM/part-N.parquet
     FACTS_DIR/answer_sample/month=YYYY-MM/part-N.parquet
+    FACTS_DIR/answer_moments/month=YYYY-MM/part-N.parquet
     FACTS_DIR/customers.parquet
     FACTS_DIR/segments.parquet
 
@@ -62,9 +64,10 @@ __all__ = [
 class FactTables:
     """The store's tables on one backend, and the manifest they were registered from.
 
-    ``answers``, ``responses``, ``comments``, ``answer_counts`` and ``answer_sample`` carry the
-    partition key ``month`` (``"YYYY-MM"``, a string). ``comments`` and ``themes`` are None on
-    an engine that did not register them.
+    ``answers``, ``responses``, ``comments`` and the derived tables carry the partition key
+    ``month`` (``"YYYY-MM"``, a string). ``comments`` and ``themes`` are None on an engine that
+    did not register them; ``answer_moments`` and ``answer_totals`` when no month has them (a
+    store of schema 5).
     """
 
     answers: ir.Table
@@ -74,6 +77,8 @@ class FactTables:
     manifest: Manifest
     answer_counts: ir.Table | None = None
     answer_sample: ir.Table | None = None
+    answer_moments: ir.Table | None = None
+    answer_totals: ir.Table | None = None
     comments: ir.Table | None = None
     themes: ir.Table | None = None
 
@@ -282,7 +287,15 @@ def drop_stores() -> None:
             del stores[key]
 
 
-MONTHLY_TABLES = ("answers", "responses", "comments", "answer_counts", "answer_sample")
+MONTHLY_TABLES = (
+    "answers",
+    "responses",
+    "comments",
+    "answer_counts",
+    "answer_totals",
+    "answer_sample",
+    "answer_moments",
+)
 WHOLE_TABLES = ("customers", "segments", "themes")
 
 
@@ -443,7 +456,9 @@ class Scope:
             partial.add(self.last_month)
         return tuple(sorted(partial))
 
-    def counted(self, tables: FactTables, *, per_segment: bool = False) -> ir.Table:
+    def counted(
+        self, tables: FactTables, *, per_segment: bool = False, by_team: bool = True
+    ) -> ir.Table:
         """``month, team_id, touchpoint_id, kind, score, n``: the answers in scope, counted.
 
         The months the period covers whole are read from the pre-counted ``answer_counts``
@@ -453,11 +468,27 @@ class Scope:
         ``per_segment``: counted once for each segment the answer's customer is in now, with
         ``segment_id`` (for a comparison of segments); the scope must name no segment, since
         the counts keep one segment per row.
+
+        ``by_team`` False: without ``team_id``, for a reader that sums over the teams; the
+        scope of every team then reads ``answer_totals``, the counts summed over the teams
+        (a few thousand rows a month where the counts are hundreds of thousands), where every
+        month the period covers whole has them.
         """
         if per_segment and self.segment_id is not None:
             raise ValueError("answers counted per segment cannot be narrowed to another segment")
+        partial = self.partial_months()
         counts = tables.answer_counts
         keys = ["month", "team_id", "touchpoint_id", "kind", "score"]
+        if not by_team:
+            keys.remove("team_id")
+            if (
+                self.team_ids is None
+                and tables.answer_totals is not None
+                and tables.manifest.holds(
+                    "answer_totals", self.first_month, self.last_month, skip=partial
+                )
+            ):
+                counts = tables.answer_totals
         if per_segment:
             keys.insert(0, "segment_id")
             predicates = [counts.segment_id.notnull()]
@@ -465,7 +496,6 @@ class Scope:
             predicates = [counts.segment_id.isnull()]
         else:
             predicates = [counts.segment_id == self.segment_id]
-        partial = self.partial_months()
         if self.first_month is not None:
             predicates.append(counts.month >= self.first_month)
         if self.last_month is not None:

@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 import cxloop.analytics.correlation as correlation_module
-from cxloop.analytics import pairwise_correlation, pairwise_covariance
+from cxloop.analytics import (
+    pairwise_correlation,
+    pairwise_covariance,
+    pairwise_covariance_from_sums,
+    pairwise_sums,
+)
 
 
 def holes(seed, n, p, missing=0.3, loc=0.0, scale=1.0):
@@ -95,3 +100,55 @@ def test_it_names_what_is_wrong():
     x[4, 0] = np.inf
     with pytest.raises(ValueError, match="infinite value at row 4"):
         pairwise_correlation(x)
+
+
+def scores_with_holes(seed, n, p):
+    """Integer scores 0–10 with a quarter missing: what the fact store keeps sums of."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 11, size=(n, p)).astype(float)
+    x[:, 1] = np.clip(x[:, 0] + rng.integers(-2, 3, size=n), 0, 10)  # a correlated pair
+    x[rng.random((n, p)) < 0.25] = np.nan
+    return x
+
+
+def test_covariance_from_sums_equals_pandas_pairwise_covariance():
+    x = scores_with_holes(3, 5_000, 6)
+    cov, n = pairwise_covariance_from_sums(pairwise_sums(x))
+    assert cov == pytest.approx(pd.DataFrame(x).cov().to_numpy(), abs=1e-12)
+    assert (
+        n.tolist()
+        == pd.DataFrame(x)
+        .notna()
+        .astype(int)
+        .T.dot(pd.DataFrame(x).notna().astype(int))
+        .to_numpy()
+        .tolist()
+    )
+
+
+def test_sums_of_parts_add_up_to_the_sums_of_the_whole_and_subtract_to_the_rest():
+    x = scores_with_holes(4, 9_000, 5)
+    whole, first, rest = pairwise_sums(x), pairwise_sums(x[:4_000]), pairwise_sums(x[4_000:])
+    for name in ("n", "x", "x2", "xx"):
+        assert getattr(first + rest, name) == pytest.approx(getattr(whole, name), rel=0, abs=0)
+        assert getattr(whole - first, name) == pytest.approx(getattr(rest, name), rel=0, abs=0)
+    columns = [3, 0]
+    cov, _ = pairwise_covariance_from_sums((first + rest).take(columns))
+    assert cov == pytest.approx(pd.DataFrame(x[:, columns]).cov().to_numpy(), abs=1e-12)
+
+
+def test_covariance_from_sums_refuses_what_pairwise_covariance_refuses():
+    x = scores_with_holes(5, 100, 3)
+    x[:, 2] = 4.0  # constant
+    with pytest.raises(ValueError, match="column 'c' is constant"):
+        pairwise_covariance_from_sums(pairwise_sums(x), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="column 'c' is constant"):
+        pairwise_covariance(pd.DataFrame(x, columns=["a", "b", "c"]))
+    x[:, 2] = np.nan
+    x[:2, 2] = 1.0
+    with pytest.raises(ValueError, match="only 2 values"):
+        pairwise_covariance_from_sums(pairwise_sums(x))
+    with pytest.raises(ValueError, match="infinite value at row 7"):
+        x[7, 0] = np.inf
+        pairwise_sums(x)
+    assert pairwise_sums(np.empty((0, 3))).n.tolist() == np.zeros((3, 3)).tolist()

@@ -21,6 +21,7 @@ from cxloop.analytics import (
     mean_difference_from_moments,
     mean_from_histogram,
     mean_score,
+    means_from_histograms,
     nearest_psd_correlation,
     pooled_mean,
     top_box_from_counts,
@@ -39,6 +40,33 @@ def test_histogram_moments_are_those_of_the_answers(counts):
     assert variance == pytest.approx(answers.var(ddof=1), abs=1e-12)
     estimate, direct = mean_from_histogram(FIVE, counts), mean_score(answers)
     assert (estimate.low, estimate.high) == pytest.approx((direct.low, direct.high), abs=1e-12)
+
+
+@given(st.lists(st.lists(st.integers(0, 60), min_size=5, max_size=5), min_size=1, max_size=8))
+def test_means_of_many_histograms_are_the_t_intervals_of_their_answers(rows):
+    estimates = means_from_histograms(FIVE, rows)
+    assert len(estimates) == len(rows)
+    for counts, estimate in zip(rows, estimates, strict=True):
+        answers = np.repeat(FIVE, counts)
+        if answers.size < 2:
+            assert estimate is None
+            continue
+        low, high = (
+            stats.t.interval(0.95, answers.size - 1, loc=answers.mean(), scale=stats.sem(answers))
+            if answers.std() > 0
+            else (answers.mean(), answers.mean())
+        )
+        assert (estimate.value, estimate.low, estimate.high) == pytest.approx(
+            (answers.mean(), low, high), abs=1e-12
+        )
+        assert estimate.n == answers.size
+
+
+def test_means_of_many_histograms_refuse_what_is_not_counts():
+    with pytest.raises(ValueError, match="whole numbers"):
+        means_from_histograms(FIVE, [[1, 2, 0.5, 0, 0]])
+    with pytest.raises(ValueError, match="one histogram a row"):
+        means_from_histograms(FIVE, [1, 2, 3, 4, 5])
 
 
 @given(counts_of_five, counts_of_five)

@@ -88,7 +88,7 @@ class OverviewQuery(DashboardQuery):
         responses = scoped.responses
         # A response's NPS is its first NPS answer: the pre-counted answers count every one.
         nps = scans.nps_answers(responses)
-        rated = scans.kind_answers(self.scope.counted(tables), ("csat", "ces"))
+        rated = scans.kind_answers(self.scope.counted(tables, by_team=False), ("csat", "ces"))
         return {
             "nps": scans.score_counts(nps, scans.months(nps)),
             "rated": scans.counted_scores(rated, {"kind": rated.kind, **scans.months(rated)}),

@@ -176,7 +176,8 @@ class TouchpointQuery(DashboardQuery):
         pairs = rated.join(nps, rated.response_id == nps.response_id)
         pairs = pairs.select(customer_id=rated.customer_id, x=rated.score, y=nps.nps_score)
         by_segment = scans.in_segments(pairs, scoped.segments)
-        counted = scans.kind_answers(self.scope.counted(tables), self.kinds, self.touchpoint_id)
+        counted = self.scope.counted(tables, by_team=False)
+        counted = scans.kind_answers(counted, self.kinds, self.touchpoint_id)
         return {
             "scores": scans.counted_scores(counted, scans.months(counted)),
             "pairs": pairs.group_by("x", "y").agg(n=pairs.count()),
