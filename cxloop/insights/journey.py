@@ -758,9 +758,10 @@ class JourneyMapQuery(DashboardQuery):
         return {name: expr.to_pyarrow() for name, expr in expressions.items()}
 
     def read(self, tables: FactTables) -> dict[str, Any]:
-        """What :meth:`assemble` works from, in two phases: the expressions of :meth:`to_query`
-        (none for an empty scope, or one of no month in the store), then the driver sample,
-        whose fraction :meth:`sample_fraction` sets from the histogram they returned."""
+        """What :meth:`assemble` works from: the expressions of :meth:`to_query` (none for an
+        empty scope, or one of no month in the store), which include the period's moments
+        where :meth:`exact_drivers` holds; otherwise a second phase, the driver sample, whose
+        fraction :meth:`sample_fraction` sets from the histogram the first returned."""
         months = self._months(tables)
         fetched = super().read(tables) if months else {}
         tps = self.touchpoint_ids
