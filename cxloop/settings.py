@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "cxloop.audit",
     "cxloop.outbox",
     "cxloop.people",
+    "cxloop.webhooks",
     "cxloop.customers",
     "cxloop.journeys",
     "cxloop.surveys",
@@ -167,6 +168,7 @@ INSTALLED_APPS = [
     "cxloop.insights",
     "cxloop.api",
     "cxloop.reports",
+    "cxloop.exports",
     "cxloop.front",
     "cxloop.privacy",
     "cxloop.security",
@@ -373,6 +375,14 @@ EMAIL_MAX_ATTEMPTS = env.parse_int(
     default=10,
     low=1,
     high=100,
+)
+# Webhooks are not sent to loopback, private or link-local addresses unless this is set (a
+# receiver on the same machine or network; the tests' receiver on 127.0.0.1): a subscription's
+# URL must not let the CX lead's form reach the server's own network (docs/webhooks.md).
+WEBHOOKS_ALLOW_PRIVATE = env.parse_bool(
+    "CXLOOP_WEBHOOKS_ALLOW_PRIVATE",
+    os.environ.get("CXLOOP_WEBHOOKS_ALLOW_PRIVATE"),
+    default=False,
 )
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): trust

@@ -7,6 +7,7 @@ urlpatterns = [
     path("ask/", include("cxloop.cases.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("cxloop.api.urls")),
+    path("exports/", include("cxloop.exports.urls")),
     path("", include("cxloop.reports.urls")),
     path("audit/", include("cxloop.privacy.urls")),
     path("admin/", admin.site.urls),

@@ -28,6 +28,7 @@ from cxloop.cases.services import open_case
 from cxloop.comments.services import rebuild as rebuild_comments
 from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact, Customer
+from cxloop.exports.models import ExportJob
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.improvements import services as improvements
@@ -40,6 +41,7 @@ from cxloop.people.services import submit_idea
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import open_link_signature
 from cxloop.test import PASSWORD
+from cxloop.webhooks.services import create_subscription, emit
 from tests.front.test_pulse import make_pulse
 from tests.reward_data import make_plan
 from tests.surveys.test_respond import make_survey
@@ -113,6 +115,12 @@ CX_LEAD_ONLY = {
     "theme_edit",
     "theme_check",
     "theme_suggestions",
+    "webhook_list",
+    "webhook_new",
+    "webhook_detail",
+    "webhook_secret",
+    "webhook_toggle",
+    "webhook_replay",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.
@@ -279,6 +287,10 @@ class ScopingMatrixTests(TestCase):
             now=WHEN,
         )
         cls.pulse = make_pulse()
+        # An export of team A's feedback by its employee: only they see its page and file.
+        cls.export_job = ExportJob.objects.create(
+            user=cls.users["own"], kind="responses", format="csv", language="en", created_at=WHEN
+        )
         cls.course = training_services.create_course(
             title="Course", touchpoints=[cls.touchpoint], by=own, now=WHEN
         )
@@ -287,6 +299,11 @@ class ScopingMatrixTests(TestCase):
         cls.reward_period = open_period(
             cls.reward_plan, dt.date(2026, 1, 1), by=cls.users["executive"].employee
         )
+        cls.webhook = create_subscription(
+            name="Helpdesk", url="https://hooks.example/cx", events=["case.opened"], now=WHEN
+        )
+        emit("case.opened", subject=f"case:{cls.case.pk}", data={"case": cls.case.pk}, now=WHEN)
+        cls.webhook_delivery = cls.webhook.deliveries.get()
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
         }
@@ -308,6 +325,9 @@ class ScopingMatrixTests(TestCase):
             "personal_data_export": f"/audit/personal-data/{self.ann.pk}/export/",
             "personal_data_erase": f"/audit/personal-data/{self.ann.pk}/erase/",
             "api:get_survey": f"/api/surveys/{survey}",
+            # Team A's scorecards through the API: 404 for the other team's people, as the pages.
+            "api:team_scorecard": f"/api/scorecards/teams/{self.team_a.pk}",
+            "api:person_scorecard": (f"/api/scorecards/people/{self.users['own'].employee.pk}"),
             "response_detail": f"/responses/{self.acme_response.response.pk}/",
             "customer_detail": f"/customers/{self.acme.pk}/",
             "contact_detail": f"/contacts/{self.ann.pk}/",
@@ -343,6 +363,11 @@ class ScopingMatrixTests(TestCase):
             "reward_period_state": f"/people/rewards/periods/{self.reward_period.pk}/state/",
             "reward_period_csv": f"/people/rewards/periods/{self.reward_period.pk}/payroll.csv",
             "reward_period_xlsx": f"/people/rewards/periods/{self.reward_period.pk}/payroll.xlsx",
+            "reward_period_parquet": (
+                f"/people/rewards/periods/{self.reward_period.pk}/payroll.parquet"
+            ),
+            "export_detail": f"/exports/{self.export_job.pk}/",
+            "export_download": f"/exports/{self.export_job.pk}/file/",
             "course_detail": f"/training/{self.course.pk}/",
             "course_assign": f"/training/{self.course.pk}/assign/",
             "assignment_done": f"/training/assignments/{self.assignment.pk}/done/",
@@ -350,6 +375,12 @@ class ScopingMatrixTests(TestCase):
             "idea_answer": f"/ideas/{self.idea.pk}/answer/",
             "theme_edit": f"/comments/themes/{self.theme.pk}/",
             "theme_check": f"/comments/themes/{self.theme.pk}/check/",
+            "webhook_detail": f"/settings/webhooks/{self.webhook.pk}/",
+            "webhook_secret": f"/settings/webhooks/{self.webhook.pk}/secret/",
+            "webhook_toggle": f"/settings/webhooks/{self.webhook.pk}/active/",
+            "webhook_replay": (
+                f"/settings/webhooks/{self.webhook.pk}/deliveries/{self.webhook_delivery.pk}/replay/"
+            ),
         }
         calls = {}
         for route, name in _routes():

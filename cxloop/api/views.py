@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Header, NinjaAPI, Query, Status
+from ninja import Body, Header, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.renderers import JSONRenderer
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from cxloop.api.schemas import (
     SubmittedResponse,
     SurveyOut,
 )
+from cxloop.api.webhook_docs import NinjaAPIWithWebhooks
 from cxloop.customers.queries import (
     EmailContact,
     contacts_by_lower_email,
@@ -68,11 +69,12 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+api = NinjaAPIWithWebhooks(
     title="cxloop API",
     version="1",
     description=(
-        "Submit survey responses and read them back. Authenticate with "
+        "Submit survey responses and read them back; read the figures the analytical pages "
+        "show (journey map, comparisons, scorecards). Authenticate with "
         "`Authorization: Bearer <token>`; an administrator makes tokens with "
         "`cxloop api_token create --username U --name N`. Errors come as "
         '`{"detail": …}` in English.'

@@ -25,11 +25,15 @@ PERSONAL_READS: dict[str, tuple[str, str]] = {
     "theme_edit": ("answer", ""),  # the preview and the spot-check show customers' comments
     "theme_suggestions": ("answer", ""),  # each suggestion's typical comments
     "comment_list": ("answer", ""),  # customers' comments, with the customer's name
+    "export_download": ("export", "pk"),  # a built export's file: the list's rows
 }
 
 # URL name → why showing it is not a read of a customer's or contact's data.
 EXEMPT: dict[str, str] = {
     "home": "counts and links only",
+    "export_start": "an export: recorded as an export event with its list, filters and rows",
+    "export_list": "the signed-in person's own exports: lists, formats, states and counts",
+    "export_detail": "one of the person's own exports: its list, filters and progress",
     "notification_settings": "the signed-in person's own settings",
     "calendar_list": "business calendars: settings",
     "calendar_edit": "a business calendar: settings",
@@ -55,6 +59,12 @@ EXEMPT: dict[str, str] = {
     "rule_run": "an alert rule's count of cases it would open",
     "sla_list": "SLA policies: settings",
     "sla_edit": "an SLA policy: settings",
+    "webhook_list": "webhook subscriptions: settings",
+    "webhook_new": "a webhook subscription: settings",
+    "webhook_detail": "a webhook subscription and its deliveries: kinds and ids, no one's data",
+    "webhook_secret": "a write to a webhook subscription, audited",
+    "webhook_toggle": "a write to a webhook subscription, audited",
+    "webhook_replay": "a write: a delivery queued again, audited",
     "login": "sign-in page",
     "logout": "sign-out",
     "survey_new": "survey design",
@@ -104,6 +114,7 @@ EXEMPT: dict[str, str] = {
     "reward_period_state": "a write; logged as the period's event",
     "reward_period_csv": "employees' payouts for payroll; logged as an export",
     "reward_period_xlsx": "employees' payouts for payroll; logged as an export",
+    "reward_period_parquet": "employees' payouts for payroll; logged as an export",
     "import_upload": "the upload form",
     "import_mapping": "column names and a sample the uploader sent",
     "import_preview": "counts and cell errors of the uploader's own file",
@@ -122,6 +133,10 @@ EXEMPT: dict[str, str] = {
     "api:submit_response": "a write; counted by the facts, not a read",
     "api:submit_response_batch": "writes; counted by the facts, not a read",
     "api:api-root": "API description",
+    "api:journey_map": "aggregates over at least the minimum group, as the journey map page",
+    "api:compare": "aggregates, as the comparison page",
+    "api:team_scorecard": "a team's figures: counts and scores, no customer named",
+    "api:person_scorecard": "an employee's figures: counts and scores, no customer named",
     "admin:index": "links",
     "admin:login": "sign-in page",
     "admin:logout": "sign-out",
@@ -194,6 +209,9 @@ ADMIN_OTHER_MODELS: dict[str, str] = {
     "cases_inquirytopic": "settings",
     "cases_alertrule": "settings",
     "cases_alertruleversion": "settings",
+    "webhooks_subscription": "settings",
+    "webhooks_event": "webhook events: ids and states, no names or texts",
+    "webhooks_delivery": "webhook deliveries: ids, states and response codes",
     "cases_notificationpreference": "employees' choices",
     "comments_theme": "taxonomy",
 }

@@ -25,7 +25,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from cxloop.cases import services
+from cxloop.cases import services, webhook_events
 from cxloop.cases.choices import OPEN_STATES, CaseState, EventKind, LoopChannel, Origin
 from cxloop.cases.evaluate import Router
 from cxloop.cases.models import Case, Inquiry, InquiryTopic
@@ -237,6 +237,7 @@ def submit(
             )
             inquiry.token_hash = _token_hash(link_token(inquiry))
             inquiry.save()
+            webhook_events.inquiry_received(inquiry, case, now=now)
             _email(inquiry, "inquiry_ack", key=f"inquiry-ack:{inquiry.pk}", now=now)
     except IntegrityError:
         # The same question from a second request at the same moment: that one made the case.

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from cxloop.cases import clocks
+from cxloop.cases import clocks, webhook_events
 from cxloop.cases.choices import (
     OPEN_STATES,
     TRANSITIONS,
@@ -114,6 +114,7 @@ def open_cases(new: Sequence[NewCase], *, now: dt.datetime) -> list[Case]:
             ],
             now=now,
         )
+        webhook_events.cases_opened(cases, now=now)
     return cases
 
 
@@ -248,6 +249,7 @@ def change_state(case: Case, to: str, *, by, now: dt.datetime, text: str = "") -
         case.state, case.updated_at = to, now
         case.save()
         record(case, EventKind.STATE, by=by, now=now, text=text, before=before, after=to)
+        webhook_events.case_state_changed(case, before=before, by=by, now=now)
     return case
 
 
@@ -281,6 +283,7 @@ def record_contact(
         case = _locked(case)
         if case.first_contacted_at is None:
             case.first_contacted_at = now
+        before = case.state
         if case.state == CaseState.NEW:
             case.state = CaseState.IN_PROGRESS
         if reaction:
@@ -289,6 +292,8 @@ def record_contact(
         case.save()
         kind = EventKind.LOOP_CLOSED if reaction else EventKind.CONTACTED
         record(case, kind, by=by, now=now, text=text, channel=channel, reaction=reaction)
+        if case.state != before:
+            webhook_events.case_state_changed(case, before=before, by=by, now=now)
     return case
 
 
@@ -331,6 +336,7 @@ def customer_replied(case: Case, text: str, *, now: dt.datetime, **data) -> Case
     is told."""
     with transaction.atomic():
         case = _locked(case)
+        before = case.state
         if case.state == CaseState.WAITING:
             clocks.resume(case, now)
             case.state = CaseState.IN_PROGRESS
@@ -340,6 +346,8 @@ def customer_replied(case: Case, text: str, *, now: dt.datetime, **data) -> Case
         case.updated_at = now
         case.save()
         event = record(case, EventKind.MESSAGE_IN, by=None, now=now, text=text, **data)
+        if case.state != before:
+            webhook_events.case_state_changed(case, before=before, by=None, now=now)
         key = _key(case, "replied", event.pk)
         notify(case, NotificationKind.CUSTOMER_REPLIED, case.owner, now=now, key=key)
     return case

@@ -202,7 +202,7 @@ def _team_ids(request: HttpRequest, accepted: dict[str, str]) -> tuple[int, ...]
     return tuple(t for t in subtree_ids(team_id) if visible is None or t in visible)
 
 
-def _case_filter(
+def case_filter(
     request: HttpRequest, tabs: list[str], errors: dict[str, str] | None = None
 ) -> tuple[CaseFilter, dict[str, str]]:
     """The list's filters from the query string; a bad one gets a message and is left out
@@ -271,7 +271,7 @@ def _list_context(request: HttpRequest, bulk_form=None) -> dict:
     now = timezone.now()
     tabs = case_tabs(request.user)
     errors: dict[str, str] = {}
-    where, accepted = _case_filter(request, tabs, errors)
+    where, accepted = case_filter(request, tabs, errors)
     cases = cases_matching(request.user, where, now=now)
     page = Paginator(cases, PER_PAGE).get_page(request.GET.get("page"))
     may_assign = may_work_cases(request.user)

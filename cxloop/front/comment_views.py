@@ -71,7 +71,9 @@ def _known(request, name, label, value, known: bool, reason: str, accepted: dict
     return None
 
 
-def _parse(request: HttpRequest, teams) -> tuple[search.CommentFilter, dict[str, str]]:
+def parse_comment_filters(
+    request: HttpRequest, teams
+) -> tuple[search.CommentFilter, dict[str, str]]:
     """The explorer's filters from the query string; each bad one is refused with a message
     naming it, and left out."""
     accepted: dict[str, str] = {}
@@ -130,7 +132,7 @@ def comment_list(request: HttpRequest) -> HttpResponse:
     inclusive; ``band`` the response's NPS band: detractor | passive | promoter.
     Scoped as every feedback read: a user sees the comments of their teams' customers only."""
     teams = list(visible_teams(request.user))
-    where, accepted = _parse(request, teams)
+    where, accepted = parse_comment_filters(request, teams)
     comments = search.comments_matching(visible_team_ids(request.user), where)
     page = CappedPaginator(comments, PER_PAGE).get_page(request.GET.get("page"))
     rows = [

@@ -130,7 +130,7 @@ class _Parsed:
     contact: object = None
 
 
-def _parse_response_filters(
+def parse_response_filters(
     request: HttpRequest, team_ids: list[int] | None, known_teams: set[int]
 ) -> _Parsed:
     """The response list's filters from the query string; each bad one gets a message and is
@@ -343,7 +343,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
     """
     team_ids = visible_team_ids(request.user)
     teams = list(visible_teams(request.user))
-    parsed = _parse_response_filters(request, team_ids, {team.pk for team in teams})
+    parsed = parse_response_filters(request, team_ids, {team.pk for team in teams})
     responses = responses_matching(team_ids, parsed.where)
     page = CappedPaginator(responses, PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode(parsed.accepted)
@@ -460,11 +460,21 @@ def _response_cases(user, response) -> dict:
 CUSTOMER_SORTS = ("name", "-name", "value", "-value", "tier")
 
 
-@login_required
-def customer_list(request: HttpRequest) -> HttpResponse:
-    """Customers of the user's teams: search by the customer's name or a contact's name or
-    e-mail (``q``), filters ``segment``, ``tier``, ``team`` (with the teams below it),
-    ``owner`` (an employee id), ``sort`` (name, -name, value, -value, tier), ``page``."""
+@dataclass(frozen=True)
+class CustomerQuery:
+    """The customer list's filters read from a query string: ``customers`` the matching
+    customers in the list's order, ``accepted`` the filters kept (as written in links)."""
+
+    customers: object
+    accepted: dict[str, str]
+    sort: str
+    teams: list
+    owners: list[tuple[int, str]]
+
+
+def parse_customer_filters(request: HttpRequest) -> CustomerQuery:
+    """The customer list's customers for the query string; each bad filter gets a message
+    and is left out (decision 007)."""
     team_ids = visible_team_ids(request.user)
     teams = list(visible_teams(request.user))
     known_teams = {team.pk for team in teams}
@@ -522,6 +532,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         )
         sort = "name"
     customers = customer_directory(team_ids, order=sort, **options)
+    return CustomerQuery(customers, accepted, sort, teams, owners)
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Customers of the user's teams: search by the customer's name or a contact's name or
+    e-mail (``q``), filters ``segment``, ``tier``, ``team`` (with the teams below it),
+    ``owner`` (an employee id), ``sort`` (name, -name, value, -value, tier), ``page``."""
+    query = parse_customer_filters(request)
+    customers, accepted, sort = query.customers, query.accepted, query.sort
+    teams, owners, get = query.teams, query.owners, request.GET
     page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(get.get("page"))
     feedback = feedback_by_customer([c.pk for c in page])
     rows = [{"customer": c, "feedback": feedback.get(c.pk)} for c in page]

@@ -29,7 +29,13 @@ from cxloop.insights.dashboards import (
     PortfolioQuery,
     TouchpointQuery,
 )
-from cxloop.insights.journey import JourneyMapQuery, journey_of
+from cxloop.insights.pages import (
+    DEFAULT_MONTHS,  # noqa: F401  (the pages' default period, as the API and notebook take it)
+    comparison_query,
+    default_since,
+    journey_map_query,
+    viewer_scope,
+)
 from cxloop.insights.queries import response_rates
 from cxloop.insights.store import Scope
 from cxloop.insights.team_voice import team_voices
@@ -37,24 +43,12 @@ from cxloop.journeys.queries import active_journeys, journey_touchpoints, touchp
 from cxloop.people.choices import Role
 from cxloop.people.queries import (
     role_of,
-    subtree_ids,
     teams_named,
     visible_team_ids,
     visible_teams,
 )
 from cxloop.surveys.choices import Channel
 from cxloop.surveys.queries import latest_comments
-
-DEFAULT_MONTHS = 12  # the pages' default period: this month and the eleven before it
-
-
-def default_since(today: dt.date) -> dt.date:
-    """The first day of the default period: whole months, so that the pages read the fact
-    store's pre-counted months and the journey map fits its drivers on every response
-    (docs/decisions/022), where a year back to the day starts inside a month."""
-    index = today.year * 12 + today.month - DEFAULT_MONTHS
-    return dt.date(index // 12, index % 12 + 1, 1)
-
 
 # The sign money is shown with, by ISO currency code; another currency shows its code.
 CURRENCY_SIGNS = {"RUB": "₽"}
@@ -74,15 +68,15 @@ def insight_filters(
         default_since=default_since(today),
         target_segment=target_segments().first() if target_first else None,
     )
-    team_ids = visible_team_ids(request.user)
     if not filters.is_valid():
-        return filters, Scope(since=default_since(today), team_ids=team_ids)
-    if filters.team_id is not None:
-        chosen = subtree_ids(filters.team_id)
-        team_ids = chosen if team_ids is None else [t for t in chosen if t in team_ids]
+        return filters, viewer_scope(request.user, since=default_since(today), until=None)
     data = filters.cleaned_data
-    scope = Scope(
-        since=data["since"], until=data["until"], segment_id=filters.segment_id, team_ids=team_ids
+    scope = viewer_scope(
+        request.user,
+        since=data["since"],
+        until=data["until"],
+        segment_id=filters.segment_id,
+        team_id=filters.team_id,
     )
     return filters, scope
 
@@ -299,12 +293,7 @@ def _journey_changes(scope: Scope, *, limit: int = 6) -> list[dict]:
     touchpoints = {tp.pk: tp for stage in journey.stages.all() for tp in stage.touchpoints.all()}
     if not touchpoints:
         return []
-    target = target_segments().first()
-    result = JourneyMapQuery(
-        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
-        scope=scope,
-        target_segment_id=None if target is None else target.pk,
-    ).run()
+    result = journey_map_query(journey, scope).run()
     return [
         {
             "change": change,
@@ -444,10 +433,23 @@ def _group_params(by: str, key, grain: str, scope: Scope) -> dict:
     return {"since": start.isoformat(), "until": end.isoformat()}
 
 
-@login_required
-def compare(request: HttpRequest) -> HttpResponse:
-    """Segments, teams or months side by side on one metric, each against the rest (months:
-    against the month before), significance marked after Benjamini–Hochberg."""
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """The comparison page's table for a query string: the groups with their names, figures,
+    "why untested" and links to their responses."""
+
+    filters: InsightFilters
+    by: str
+    metric: str
+    grain: str
+    touchpoint: object
+    touchpoints: list
+    result: object
+    rows: list[dict]
+
+
+def comparison(request: HttpRequest) -> Comparison:
+    """The comparison the page shows for ``request`` (its user's scope and query string)."""
     filters, scope = insight_filters(request, target_first=False)
     by = _choice(request, "by", BY, "segment")
     metric = _choice(request, "metric", METRICS, "nps")
@@ -459,16 +461,16 @@ def compare(request: HttpRequest) -> HttpResponse:
         touchpoint = next((tp for tp in touchpoints if str(tp.pk) == wanted), None)
         if touchpoint is None:
             raise Http404("touchpoint: choose one of the journey's touchpoints")
-    if by == "segment":
-        scope = dataclasses.replace(scope, segment_id=None)  # every segment against the rest
+    query = comparison_query(
+        scope,
+        by=by,
+        metric=metric,
+        grain=grain,
+        touchpoint_id=None if touchpoint is None else touchpoint.pk,
+    )
+    scope = query.scope
     try:
-        result = ComparisonQuery(
-            scope=scope,
-            by=by,
-            metric=metric,
-            touchpoint_id=None if touchpoint is None else touchpoint.pk,
-            grain=grain,
-        ).run()
+        result = query.run()
     except ValueError:  # no answer rates this touchpoint yet
         result = None
     untested = {
@@ -488,6 +490,21 @@ def compare(request: HttpRequest) -> HttpResponse:
                 "href": _responses_url(filters, **kind, **_group_params(by, g.key, grain, scope)),
             }
         )
+    return Comparison(filters, by, metric, grain, touchpoint, touchpoints, result, rows)
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    """Segments, teams or months side by side on one metric, each against the rest (months:
+    against the month before), significance marked after Benjamini–Hochberg."""
+    shown = comparison(request)
+    filters, by, metric, grain = shown.filters, shown.by, shown.metric, shown.grain
+    touchpoint, touchpoints, result, rows = (
+        shown.touchpoint,
+        shown.touchpoints,
+        shown.result,
+        shown.rows,
+    )
     chart = charts.comparison(
         [
             {

@@ -1,6 +1,7 @@
 """The journey map: a heat map of the touchpoints, what changed, and where improving matters.
 
-Composition only: the numbers come from :class:`cxloop.insights.journey.JourneyMapQuery` (scores,
+Composition only: the numbers come from :class:`cxloop.insights.journey.JourneyMapQuery`, asked
+as :func:`cxloop.insights.pages.journey_map_query` asks it for the API and notebook too (scores,
 signals, changes, opportunities), the charts from :mod:`cxloop.insights.charts`; this module
 picks each card's colour class and the links to the evidence.
 """
@@ -25,9 +26,9 @@ from cxloop.front.insight_views import insight_filters
 from cxloop.front.loop_views import widest_case_tab
 from cxloop.improvements.queries import latest_rollback_alerts, may_propose
 from cxloop.insights import charts
-from cxloop.insights.journey import JourneyMapQuery, journey_of
 from cxloop.insights.loop import touchpoint_cases
 from cxloop.insights.negative_themes import TopComplaintQuery
+from cxloop.insights.pages import journey_map_query
 from cxloop.journeys.queries import active_journeys
 from cxloop.people.queries import subtree_ids
 
@@ -54,7 +55,9 @@ def score_class(score, reference: float | None) -> str:
     return "cx-score-3"
 
 
-def _journey(request: HttpRequest):
+def chosen_journey(request: HttpRequest):
+    """The active journey ``journey`` names (the first when none is named; 404 for another id),
+    None when there is no active journey."""
     journeys = list(active_journeys())
     if not journeys:
         return None
@@ -155,17 +158,13 @@ def journey_map(request: HttpRequest) -> HttpResponse:
     """Stages with their touchpoints as a heat map, what changed in the period, the emotion
     curve and the ranked opportunities, for the chosen period, segment and team."""
     filters, scope = insight_filters(request)
-    journey = _journey(request)
+    journey = chosen_journey(request)
     if journey is None:
         return render(request, "front/journey_map.html", {"filters": filters, "journey": None})
     stages = list(journey.stages.all())
     touchpoints = {tp.pk: tp for stage in stages for tp in stage.touchpoints.all()}
     target = target_segments().first()
-    result = JourneyMapQuery(
-        touchpoint_stages=journey_of((tp.pk, tp.stage_id) for tp in touchpoints.values()),
-        scope=scope,
-        target_segment_id=None if target is None else target.pk,
-    ).run()
+    result = journey_map_query(journey, scope).run()
     scored = [c.score.value for c in result.cards if c.score is not None and not c.low_n]
     median = statistics.median(scored) if scored else None
     reference = result.opportunities[0].target if result.opportunities else median

@@ -15,6 +15,11 @@ urlpatterns = [
     path("periods/<int:pk>/state/", reward_views.reward_period_state, name="reward_period_state"),
     path("periods/<int:pk>/payroll.csv", reward_views.reward_period_csv, name="reward_period_csv"),
     path(
+        "periods/<int:pk>/payroll.parquet",
+        reward_views.reward_period_parquet,
+        name="reward_period_parquet",
+    ),
+    path(
         "periods/<int:pk>/payroll.xlsx", reward_views.reward_period_xlsx, name="reward_period_xlsx"
     ),
 ]

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from cxloop.audit.choices import Action
 from cxloop.audit.queries import events
-from cxloop.front.reward_exports import payroll_csv, payroll_xlsx
+from cxloop.front.reward_exports import payroll_csv, payroll_parquet, payroll_xlsx
 from cxloop.front.reward_forms import OpenPeriodForm, PeriodStepForm, PlanForm, SimulatorForm
 from cxloop.insights import rewards
 from cxloop.people.queries import employee_of, team_paths
@@ -293,6 +293,13 @@ def reward_period_csv(request: HttpRequest, pk: int) -> HttpResponse:
     period = _period_or_404(pk)
     _decider(request)
     return payroll_csv(period, rewards.period_payouts(period))
+
+
+@login_required
+def reward_period_parquet(request: HttpRequest, pk: int) -> HttpResponse:
+    period = _period_or_404(pk)
+    _decider(request)
+    return payroll_parquet(period, rewards.period_payouts(period))
 
 
 @login_required

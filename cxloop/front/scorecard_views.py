@@ -27,7 +27,9 @@ from cxloop.cases.queries import case_tabs
 from cxloop.front.people_views import WeighInFilters
 from cxloop.insights import accountability
 from cxloop.insights.accountability import METRICS, Figure, MetricDefinition
+from cxloop.insights.pages import scorecard_figures
 from cxloop.journeys.queries import touchpoints_owned, touchpoints_with_stage
+from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.people.queries import employee_of, scorecard_people, scorecard_teams, team_paths
 
 
@@ -221,19 +223,51 @@ def team_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     return _scorecard(request, accountability.team_figures, pk, team_id=pk, subject=subject)
 
 
+def scorecard_rows(request: HttpRequest) -> list[Row]:
+    """The rows of the scorecard the query string names — ``person`` or ``team``, an id, with
+    the page's period — as its page shows them to the user; Http404 naming the parameter for
+    one they may not see, or when neither or both are named."""
+    named = {name: request.GET.get(name, "") for name in ("person", "team")}
+    if bool(named["person"]) == bool(named["team"]):
+        raise Http404(_("Scorecard: name a person or a team"))
+    name = "person" if named["person"] else "team"
+    try:
+        pk = parse_row_id(name, named[name])
+    except ParamError:
+        raise Http404(
+            _("%(field)s: no such record among those you see") % {"field": name}
+        ) from None
+    visible = scorecard_people if name == "person" else scorecard_teams
+    subject = visible(request.user).filter(pk=pk).first()
+    if subject is None:
+        raise Http404(_("%(field)s: no such record among those you see") % {"field": name})
+    _filters, since, until = _period(request)
+    figures = scorecard_figures(
+        until=until, **({"employee_id": pk} if name == "person" else {"team_id": pk})
+    )
+    team_id = subject.team_id if name == "person" else pk
+    owner, team = (pk, None) if name == "person" else (None, pk)
+    behind = _behind(request, since, until, owner=owner, team=team)
+    return _rows(figures.now, figures.before, behind, team_id)
+
+
 def _scorecard(
     request: HttpRequest, of, pk: int, *, team_id: int, owner: int | None = None, **context
 ) -> HttpResponse:
     """A person's (``owner``) or a team's scorecard: ``of`` their figures now and a week
     before, where they stand, the trend; ``team_id`` is theirs (the touchpoints it owns)."""
     filters, since, until = _period(request)
-    week = dt.timedelta(days=7)
-    now = of([pk], since=since, until=until)[pk]
-    before = of([pk], since=since - week, until=until - week)[pk]
+    figures = scorecard_figures(
+        until=until,
+        **({"employee_id": pk} if owner is not None else {"team_id": pk}),
+    )
+    now, before = figures.now, figures.before
     team = None if owner is not None else pk
     behind = _behind(request, since, until, owner=owner, team=team)
     if owner is not None:
         context["place"] = accountability.weigh_in_place(owner, team_id, until=until)
+    subject = {"person" if owner is not None else "team": pk}
+    context["export_query"] = urlencode({**request.GET.dict(), **subject})
     return _render(
         request,
         "scorecard.html",

@@ -56,5 +56,6 @@ urlpatterns = [
     path("dashboard/loop/", include("cxloop.front.loop_urls")),
     path("cycle/", include("cxloop.front.cycle_urls")),
     path("settings/notifications/", include("cxloop.front.notification_urls")),
+    path("settings/webhooks/", include("cxloop.front.webhook_urls")),
     path("comments/", include("cxloop.front.comment_urls")),
 ]

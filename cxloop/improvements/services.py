@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from cxloop.audit.choices import Action
 from cxloop.audit.services import record as audit
+from cxloop.improvements import webhook_events
 from cxloop.improvements.choices import (
     TARGET_SCALES,
     TRANSITIONS,
@@ -465,6 +466,7 @@ def finish(
                 for s, t in zip(standards, touchpoints, strict=True)
             ],
         )
+        webhook_events.initiative_finished(initiative, standards, touchpoints, now=now)
     return initiative
 
 
@@ -566,7 +568,7 @@ def record_rollback_alert(found: NewRollbackAlert, *, now: dt.datetime) -> Rollb
         return None
     try:
         with transaction.atomic():
-            return RollbackAlert.objects.create(
+            alert = RollbackAlert.objects.create(
                 touchpoint_id=found.touchpoint_id,
                 initiative_id=found.initiative_id,
                 grain=found.grain,
@@ -581,6 +583,8 @@ def record_rollback_alert(found: NewRollbackAlert, *, now: dt.datetime) -> Rollb
                 limit=found.limit,
                 detected_at=now,
             )
+            webhook_events.rollback_alert_raised(alert, now=now)
+            return alert
     except IntegrityError:
         return None
 

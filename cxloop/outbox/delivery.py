@@ -36,6 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cxloop.outbox import kinds
+from cxloop.outbox.claims import claim_due
 from cxloop.outbox.kinds import PENDING_FIELDS, Pending, backoff
 from cxloop.outbox.models import OutboxMessage, State
 from cxloop.outbox.smtp import mailer, permanent
@@ -279,16 +280,14 @@ def _connection_thread(shared: _Shared) -> None:
 
 
 def _claim(now: dt.datetime, limit: int) -> list[Pending]:
-    with transaction.atomic():
-        rows = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .values_list(*PENDING_FIELDS)[:limit]
-        )
-        OutboxMessage.objects.filter(pk__in=[row[0] for row in rows]).update(
-            state=State.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE
-        )
+    rows = claim_due(
+        OutboxMessage.objects.all(),
+        now=now,
+        limit=limit,
+        lease=LEASE,
+        fields=PENDING_FIELDS,
+        sending=State.SENDING,
+    )
     return [Pending(*row[:-1], attempts=row[-1] + 1) for row in rows]
 
 

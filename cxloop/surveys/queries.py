@@ -14,6 +14,7 @@ from cxloop.customers.queries import segment_by_id, segment_customers
 from cxloop.journeys.models import Touchpoint
 from cxloop.lib.months import utc_month
 from cxloop.prefetch import attach
+from cxloop.rows import value_batches
 from cxloop.search import contains_text
 from cxloop.surveys.models import (
     Answer,
@@ -458,3 +459,22 @@ def submission_months(response_ids) -> set[str]:
     """The months (:func:`~cxloop.lib.months.utc_month`) of these responses' submissions."""
     rows = Response.objects.filter(pk__in=list(response_ids), submitted_at__isnull=False)
     return {utc_month(moment) for moment in rows.values_list("submitted_at", flat=True)}
+
+
+AnswerCell = tuple[int, str, int | None, str, int | None]
+
+
+def answer_cells(response_ids: list[int]) -> dict[int, list[AnswerCell]]:
+    """(response id, kind, score, text, touchpoint id) of every answer of each of
+    ``response_ids``, by response, in question order: an export's cells, read as plain rows (a
+    million responses' answers would be millions of objects)."""
+    cells: dict[int, list] = {}
+    rows = (
+        Answer.objects.filter(response_id__in=response_ids)
+        .order_by("response_id", "question__order")
+        .values_list("response_id", "kind", "score", "text", "touchpoint_id")
+    )
+    for batch in value_batches(rows, 10_000):
+        for row in batch:
+            cells.setdefault(row[0], []).append(row)
+    return cells

@@ -21,6 +21,10 @@ class OpenApiDocumentTests(TestCase):
                 "/api/surveys/{survey_id}": ["get"],
                 "/api/responses": ["get", "post"],
                 "/api/responses/batch": ["post"],
+                "/api/insights/journey-map": ["get"],
+                "/api/insights/compare": ["get"],
+                "/api/scorecards/teams/{team_id}": ["get"],
+                "/api/scorecards/people/{employee_id}": ["get"],
             },
         )
         submit = document["paths"]["/api/responses"]["post"]
@@ -34,7 +38,7 @@ class OpenApiDocumentTests(TestCase):
             {"type": "http", "scheme": "bearer"},
         )
         tags = {op["tags"][0] for ops in document["paths"].values() for op in ops.values()}
-        self.assertEqual(tags, {"surveys", "responses"})
+        self.assertEqual(tags, {"surveys", "responses", "insights", "scorecards"})
 
 
 class DocsPageTests(TestCase):

@@ -84,6 +84,7 @@ URL_KWARGS = {
     "reward_period_state": lambda d: {"pk": d.reward_period.pk},
     "reward_period_csv": lambda d: {"pk": d.reward_period.pk},
     "reward_period_xlsx": lambda d: {"pk": d.reward_period.pk},
+    "reward_period_parquet": lambda d: {"pk": d.reward_period.pk},
     "course_detail": lambda d: {"pk": d.course.pk},
     "course_assign": lambda d: {"pk": d.course.pk},
     "assignment_done": lambda d: {"pk": d.assignment.pk},

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs
 from django.urls import reverse
 
 from cxloop.front import insight_views
+from cxloop.insights.journey import JourneyMapQuery
 from cxloop.insights.store import Scope
 from tests.front.insight_data import InsightPageTestCase
 
@@ -133,7 +134,7 @@ class OverviewTests(InsightPageTestCase):
             since="2026-02",
         )
         journey = SimpleNamespace(changes=(change,))
-        with mock.patch.object(insight_views.JourneyMapQuery, "run", return_value=journey):
+        with mock.patch.object(JourneyMapQuery, "run", return_value=journey):
             response = self.get(self.url, as_user=self.owner)
         self.assertContains(response, "Roll-back")
         self.assertContains(response, "the share of ratings 4–5 fell from 66 % to 28 %")

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pyarrow.parquet as pq
 from openpyxl import load_workbook
 
 from cxloop.audit.models import AuditEvent
@@ -77,7 +78,7 @@ class RewardPageTests(BaseTestCase):
                 self.assertEqual(self.get(user, path).status_code, 403)
             refused = self.post(user, f"{self.period_url}state/", {"step": "lock"})
             self.assertEqual(refused.status_code, 403)
-            for export in ("payroll.csv", "payroll.xlsx"):
+            for export in ("payroll.csv", "payroll.xlsx", "payroll.parquet"):
                 self.assertEqual(self.get(user, self.period_url + export).status_code, 403)
         self.assertEqual(RewardPeriod.objects.get(pk=self.period.pk).state, "approved")
 
@@ -112,7 +113,14 @@ class RewardPageTests(BaseTestCase):
         self.assertEqual(amounts, [90000.0, 120000.0])
         self.assertEqual(payouts["J2"].number_format, "#,##0.00")
         self.assertEqual(lines.max_row, 1 + 2 * 3)  # a row per line of each payout
-        self.assertEqual(AuditEvent.objects.filter(action="export").count(), 2)
+        parquet = pq.read_table(
+            io.BytesIO(self.get(self.ceo, self.period_url + "payroll.parquet").content)
+        )
+        typed = {row["Name"]: row for row in parquet.to_pylist()}
+        self.assertEqual(typed["Owner"]["Amount"], 90000.0)
+        self.assertEqual(typed["Owner"]["Share paid"], 0.9)
+        self.assertEqual(str(parquet.schema.field("Period starts").type), "date32[day]")
+        self.assertEqual(AuditEvent.objects.filter(action="export").count(), 3)
 
     def test_it_simulates_a_payout(self):
         page = self.get(

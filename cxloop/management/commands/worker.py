@@ -19,6 +19,7 @@ from cxloop.outbox.delivery import send_due
 from cxloop.privacy.services import apply_retention_daily
 from cxloop.reports import weekly_digest
 from cxloop.surveys.announce import announce_pending
+from cxloop.webhooks.delivery import deliver_due
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class Command(BaseCommand):
         _attempt("the SLA clocks", run_due, timezone.now())
         _attempt("the initiatives' reminders", initiative_reminders.run_due, timezone.now())
         _attempt("the weekly digest", weekly_digest.send_due, timezone.now())
+        # Webhooks before e-mail: a subscription disabled in this pass has its e-mail sent now.
+        _attempt("delivering webhooks", deliver_due, stop=stop)
         outcomes = _attempt("sending e-mail", send_due, stop=stop) or {}
         # Retention rules and the audit log's purge, at most once a day (UTC).
         _attempt("the retention rules", apply_retention_daily)
