@@ -28,7 +28,7 @@ from cxloop.cases.services import open_case
 from cxloop.comments.services import rebuild as rebuild_comments
 from cxloop.comments.services import save_theme
 from cxloop.customers.models import Contact, Customer
-from cxloop.exports.models import ExportJob
+from cxloop.exports.models import ExportJob, ReportSchedule
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.feedback.services import ingest, log_face_to_face
 from cxloop.improvements import services as improvements
@@ -121,6 +121,11 @@ CX_LEAD_ONLY = {
     "webhook_secret",
     "webhook_toggle",
     "webhook_replay",
+    "report_schedule_list",
+    "report_schedule_new",
+    "report_schedule_edit",
+    "report_schedule_toggle",
+    "report_schedule_send",
 }
 # Tables a refused request may still touch: sessions, the audit trail of the attempt itself,
 # sign-in attempts, queued background work.
@@ -304,6 +309,9 @@ class ScopingMatrixTests(TestCase):
         )
         emit("case.opened", subject=f"case:{cls.case.pk}", data={"case": cls.case.pk}, now=WHEN)
         cls.webhook_delivery = cls.webhook.deliveries.get()
+        cls.report_schedule = ReportSchedule.objects.create(
+            name="Weekly journey", report="journey", created_at=WHEN
+        )
         cls.tokens = {
             name: issue_token(user.employee, "matrix")[1] for name, user in cls.users.items()
         }
@@ -381,6 +389,9 @@ class ScopingMatrixTests(TestCase):
             "webhook_replay": (
                 f"/settings/webhooks/{self.webhook.pk}/deliveries/{self.webhook_delivery.pk}/replay/"
             ),
+            "report_schedule_edit": f"/exports/schedules/{self.report_schedule.pk}/",
+            "report_schedule_toggle": f"/exports/schedules/{self.report_schedule.pk}/active/",
+            "report_schedule_send": f"/exports/schedules/{self.report_schedule.pk}/send/",
         }
         calls = {}
         for route, name in _routes():

@@ -6,3 +6,8 @@ class ExportsConfig(AppConfig):
     name = "cxloop.exports"
     label = "exports"
     verbose_name = _("Exports")
+
+    def ready(self) -> None:
+        from cxloop.exports.schedules import register_kinds
+
+        register_kinds()  # how the outbox builds a scheduled report's e-mail with its file

@@ -15,19 +15,24 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from cxloop.audit import context
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
-from cxloop.exports.kinds import KINDS, ExportKind, filter_request
+from cxloop.exports.kinds import KINDS, ExportKind, RefusedFilters, filter_request
 from cxloop.exports.models import ExportJob, JobState
-from cxloop.lib.tabular import EXTENSIONS, write_table
+from cxloop.lib.tabular import EXTENSIONS, XLSX_MAX_ROWS, TooManyRows, write_table
 
 log = logging.getLogger(__name__)
 
 INLINE_ROWS = 20_000  # answered in the request (about a second); a longer list is a task's
 KEPT_DAYS = 7  # a built export's file is deleted this long after it was asked for
 PROGRESS_EVERY = 1.0  # seconds between two writes of a running export's progress
+# A running export that has written nothing for this long lost its worker (killed, restarted):
+# it is marked failed and its partial file removed. Progress is written every second.
+STALLED = dt.timedelta(minutes=15)
 
 
 def exports_dir() -> Path:
@@ -83,24 +88,33 @@ def job_path(job: ExportJob) -> Path:
 
 def run_job(job_id: int) -> None:
     """Build export ``job_id`` into its file, writing its progress about once a second. Run
-    twice, the second run finds it no longer queued and does nothing."""
+    twice, the second run finds it no longer queued and does nothing. A failure is logged and
+    the job says, in its owner's language, that it failed and what they can do."""
+    name = f"{secrets.token_hex(8)}-"
+    job = ExportJob.objects.filter(pk=job_id, state=JobState.QUEUED).first()
+    if job is None:
+        return
+    name += file_name(job.kind, job.format, job.created_at)
+    # The file's name is kept at the claim, so that a worker killed mid-write leaves a partial
+    # file the purge can find.
     claimed = ExportJob.objects.filter(pk=job_id, state=JobState.QUEUED).update(
-        state=JobState.RUNNING
+        state=JobState.RUNNING, file_name=name, progressed_at=timezone.now()
     )
     if not claimed:
         return
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     kind = KINDS[job.kind]
-    job.file_name = f"{secrets.token_hex(8)}-{file_name(job.kind, job.format, job.created_at)}"
     exports_dir().mkdir(parents=True, exist_ok=True)
     path = job_path(job)
-    partial = path.with_suffix(path.suffix + ".part")
+    partial = _partial(path)
     last = [0.0]
 
     def progress(rows: int) -> None:
         if time.monotonic() - last[0] >= PROGRESS_EVERY:
             last[0] = time.monotonic()
-            ExportJob.objects.filter(pk=job.pk).update(rows_written=rows)
+            ExportJob.objects.filter(pk=job.pk).update(
+                rows_written=rows, progressed_at=timezone.now()
+            )
 
     token = context.set_actor(context.actor_of_user(job.user))
     try:
@@ -115,8 +129,10 @@ def run_job(job_id: int) -> None:
     except Exception as error:  # the job says it failed; the worker goes on
         log.exception("export %s failed", job.pk)
         partial.unlink(missing_ok=True)
+        with translation.override(job.language):
+            reason = _failure(error)
         ExportJob.objects.filter(pk=job.pk).update(
-            state=JobState.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+            state=JobState.FAILED, error=reason, finished_at=timezone.now()
         )
         return
     finally:
@@ -125,18 +141,51 @@ def run_job(job_id: int) -> None:
         state=JobState.DONE,
         rows_written=rows,
         rows_total=rows,
-        file_name=job.file_name,
         size=path.stat().st_size,
         finished_at=timezone.now(),
     )
 
 
+def _partial(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".part")
+
+
+def _failure(error: Exception) -> str:
+    """What the export's page says of ``error``: its owner's words, not the library's."""
+    if isinstance(error, TooManyRows):
+        return too_many_rows(error.rows)
+    if isinstance(error, RefusedFilters):
+        return "; ".join(error.messages)
+    return _("The export could not be written; the error is in the server's log.")
+
+
+def too_many_rows(rows: int) -> str:
+    return _(
+        "%(rows)s rows are more than an XLSX sheet holds (%(limit)s): narrow the filters or "
+        "choose CSV or Parquet."
+    ) % {
+        "rows": number_format(rows, force_grouping=True),
+        "limit": number_format(XLSX_MAX_ROWS, force_grouping=True),
+    }
+
+
 def purge_expired(now: dt.datetime | None = None) -> int:
-    """Delete the exports asked for more than :data:`KEPT_DAYS` ago, and their files."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=KEPT_DAYS)
-    old = list(ExportJob.objects.filter(created_at__lt=cutoff))
+    """Delete the exports asked for more than :data:`KEPT_DAYS` ago, and their files; mark
+    failed the running ones that have not progressed for :data:`STALLED` (their worker died),
+    removing their partial files. How many were deleted."""
+    now = now or timezone.now()
+    for job in ExportJob.objects.filter(state=JobState.RUNNING, progressed_at__lt=now - STALLED):
+        if job.file_name:
+            _partial(job_path(job)).unlink(missing_ok=True)
+        with translation.override(job.language):
+            reason = _("The export was interrupted (the server restarted). Try again.")
+        ExportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+            state=JobState.FAILED, error=reason, finished_at=now
+        )
+    old = list(ExportJob.objects.filter(created_at__lt=now - dt.timedelta(days=KEPT_DAYS)))
     for job in old:
         if job.file_name:
             job_path(job).unlink(missing_ok=True)
+            _partial(job_path(job)).unlink(missing_ok=True)
     ExportJob.objects.filter(pk__in=[job.pk for job in old]).delete()
     return len(old)

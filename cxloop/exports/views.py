@@ -68,7 +68,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
     if fmt == "xlsx" and rows > services.INLINE_ROWS:
         total = table.count(None)
         if total > XLSX_MAX_ROWS:
-            return _refuse(request, [_too_many(total)], back)
+            return _refuse(request, [services.too_many_rows(total)], back)
     if rows > services.INLINE_ROWS:
         job = services.start_job(request.user, kind, fmt, query)
         return redirect("export_detail", pk=job.pk)
@@ -82,13 +82,6 @@ def export_start(request: HttpRequest) -> HttpResponse:
         content_type=MEDIA_TYPES[fmt],
     )
     return response
-
-
-def _too_many(rows: int) -> str:
-    return _(
-        "%(rows)s rows are more than an XLSX sheet holds (%(limit)s): narrow the filters or "
-        "choose CSV or Parquet."
-    ) % {"rows": f"{rows:,}", "limit": f"{XLSX_MAX_ROWS:,}"}
 
 
 def _own_job(request: HttpRequest, pk: int) -> ExportJob:

@@ -390,7 +390,10 @@ def overview(request: HttpRequest) -> HttpResponse:
 def _choice(request: HttpRequest, name: str, allowed, default: str) -> str:
     value = request.GET.get(name, default)
     if value not in allowed:
-        raise Http404(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        raise Http404(
+            _("%(field)s: expected one of %(values)s, not “%(value)s”")
+            % {"field": name, "values": ", ".join(allowed), "value": value[:40]}
+        )
     return value
 
 
@@ -460,7 +463,7 @@ def comparison(request: HttpRequest) -> Comparison:
         wanted = request.GET.get("touchpoint") or (str(touchpoints[0].pk) if touchpoints else "")
         touchpoint = next((tp for tp in touchpoints if str(tp.pk) == wanted), None)
         if touchpoint is None:
-            raise Http404("touchpoint: choose one of the journey's touchpoints")
+            raise Http404(_("touchpoint: choose one of the journey's touchpoints"))
     query = comparison_query(
         scope,
         by=by,

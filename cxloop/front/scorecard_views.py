@@ -226,7 +226,8 @@ def team_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
 def scorecard_rows(request: HttpRequest) -> list[Row]:
     """The rows of the scorecard the query string names — ``person`` or ``team``, an id, with
     the page's period — as its page shows them to the user; Http404 naming the parameter for
-    one they may not see, or when neither or both are named."""
+    one they may not see, when neither or both are named, or for a period the page's form
+    refuses."""
     named = {name: request.GET.get(name, "") for name in ("person", "team")}
     if bool(named["person"]) == bool(named["team"]):
         raise Http404(_("Scorecard: name a person or a team"))
@@ -241,7 +242,15 @@ def scorecard_rows(request: HttpRequest) -> list[Row]:
     subject = visible(request.user).filter(pk=pk).first()
     if subject is None:
         raise Http404(_("%(field)s: no such record among those you see") % {"field": name})
-    _filters, since, until = _period(request)
+    filters, since, until = _period(request)
+    if filters.is_bound and not filters.is_valid():
+        raise Http404(
+            "; ".join(
+                f"{filters.fields[field].label if field in filters.fields else field}: {error}"
+                for field, errors in filters.errors.items()
+                for error in errors
+            )
+        )
     figures = scorecard_figures(
         until=until, **({"employee_id": pk} if name == "person" else {"team_id": pk})
     )

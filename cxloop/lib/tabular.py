@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -33,6 +34,10 @@ XLSX_FORMATS = {
     MOMENT: "yyyy-mm-dd hh:mm",
 }
 XLSX_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows less the header
+XLSX_MAX_TEXT = 32_767  # characters a cell holds; a longer text is cut, with an ellipsis
+# Characters XML 1.0 forbids, which openpyxl refuses: a comment or an imported name may hold
+# one (an escape pasted from a terminal); the XLSX leaves them out, the CSV keeps them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 PARQUET_GROUP_ROWS = 65_536
 
 FORMATS = ("csv-excel", "csv", "xlsx", "parquet")
@@ -83,7 +88,9 @@ def write_table(
 ) -> int:
     """Write the header of ``columns`` and every row of ``batches`` to ``out`` in ``fmt`` (one
     of :data:`FORMATS`); how many rows. ``progress`` is called with the rows written so far
-    after each batch."""
+    after each batch. Headers that repeat get " (2)", " (3)", …: a Parquet file cannot have
+    two columns of one name, nor a reader tell them apart in the others."""
+    columns = _unique(columns)
     if fmt == "parquet":
         return _write_parquet(columns, batches, out, progress)
     if fmt == "xlsx":
@@ -91,6 +98,19 @@ def write_table(
     if fmt in ("csv", "csv-excel"):
         return _write_csv(columns, batches, out, progress, byte_order_mark=fmt == "csv-excel")
     raise ValueError(f"no table format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _unique(columns: Sequence[Column]) -> list[Column]:
+    seen: dict[str, int] = {}
+    unique = []
+    for column in columns:
+        seen[column.header] = seen.get(column.header, 0) + 1
+        if seen[column.header] > 1:
+            column = Column(
+                f"{column.header} ({seen[column.header]})", column.type, column.number_format
+            )
+        unique.append(column)
+    return unique
 
 
 def _report(progress: Progress | None, rows: int) -> None:
@@ -138,7 +158,7 @@ def _write_xlsx(columns, batches, out, progress, sheet_title: str) -> int:
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=safe_cell(column.header))
+        cell = WriteOnlyCell(sheet, value=_xlsx_text(column.header))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -156,13 +176,20 @@ def _write_xlsx(columns, batches, out, progress, sheet_title: str) -> int:
     return rows
 
 
+def _xlsx_text(value: str) -> str:
+    value = safe_cell(_XML_ILLEGAL.sub("", value))
+    if len(value) > XLSX_MAX_TEXT:
+        value = value[: XLSX_MAX_TEXT - 1] + "…"
+    return value
+
+
 def _xlsx_cell(sheet, value, number_format: str | None):
     from openpyxl.cell import WriteOnlyCell
 
     if value is None:
         return None
     if isinstance(value, str):
-        return safe_cell(value)
+        return _xlsx_text(value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         value = value.replace(tzinfo=None)  # XLSX has no time zones: the caller gives local time
     if number_format is None:

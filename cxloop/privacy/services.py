@@ -34,6 +34,7 @@ from cxloop.facts import store, sync
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.surveys.models import Answer, Invitation, Response
 from cxloop.surveys.queries import submission_months
+from cxloop.webhooks.services import purge_delivered
 
 ERASED = "[erased]"
 
@@ -380,6 +381,7 @@ class Retained:
     comments_blanked: int = 0
     contacts_erased: int = 0
     audit_events_purged: int = 0
+    webhook_deliveries_purged: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -387,6 +389,7 @@ class Retained:
             "comments_blanked": self.comments_blanked,
             "contacts_erased": self.contacts_erased,
             "audit_events_purged": self.audit_events_purged,
+            "webhook_deliveries_purged": self.webhook_deliveries_purged,
         }
 
 
@@ -465,7 +468,7 @@ def apply_retention(*, now: dt.datetime | None = None) -> Retained:
     if months:
         _after_write(months)
     purged = audit.purge_expired(now=now)
-    return Retained(deleted, blanked, erased, purged)
+    return Retained(deleted, blanked, erased, purged, purge_delivered(now=now))
 
 
 RETENTION_CACHE_KEY = "cxloop:privacy:retention-day"

@@ -167,3 +167,12 @@ def _change(now, before) -> float | None:
     if before is None or now.value is None or before.value is None:
         return None
     return now.value - before.value
+
+
+def message_for(employee, day: dt.date, calendars: Calendars | None = None) -> dict[str, str]:
+    """The digest of the week before ``day``'s Monday for ``employee`` (subject, text, HTML),
+    whatever they had already: for a scheduled report (cxloop.exports.schedules)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    calendars = calendars or Calendars()
+    figures = _figures_by_monday([(employee, monday)])
+    return _message(employee, monday, figures[monday], calendars.for_team(employee.team_id).zone)

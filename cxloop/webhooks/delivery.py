@@ -17,12 +17,14 @@
   five minutes of coming back. Nothing is dropped: after :data:`DISABLE_AFTER_FAILURES`
   failures in a row spanning at least :data:`DISABLE_AFTER` the subscription is disabled, its
   deliveries kept, and the administrators are e-mailed through the outbox.
-- **HTTP**: connect within 3 s, answer within 10 s, no redirects followed, at most 300 bytes
-  of the answer kept. The host's addresses are resolved here and the connection goes to the
-  address checked: loopback, private, link-local and reserved ones are refused unless
-  ``CXLOOP_WEBHOOKS_ALLOW_PRIVATE`` (a name that resolves to one, too: no DNS rebinding).
+- **HTTP**: connect within 3 s, each read within 10 s and the whole try within 20 s, no
+  redirects followed, at most 300 bytes of the answer kept. The host's addresses are resolved
+  here and the connection goes to the address checked: loopback, private, link-local and
+  reserved ones are refused unless ``CXLOOP_WEBHOOKS_ALLOW_PRIVATE`` (a name that resolves to
+  one, too: no DNS rebinding).
 """
 
+import contextlib
 import datetime as dt
 import logging
 import socket
@@ -30,9 +32,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from http.client import HTTPException
 from urllib.parse import urlsplit
 
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -63,6 +67,9 @@ LEASE = dt.timedelta(minutes=3)
 LEASE_MARGIN = dt.timedelta(seconds=30)
 ROUND = 200
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
+# A try's limit from the first byte sent to the last read: the read timeout is per read, and a
+# receiver that trickles a byte every few seconds would otherwise hold the worker for ever.
+TRY_LIMIT = 20.0
 EXCERPT = 300
 BACKOFF_BASE = 15.0
 BACKOFF_CAP = 300.0
@@ -84,6 +91,7 @@ class Claimed:
     kind: str
     payload: dict
     attempts: int  # this try's number
+    lease_end: dt.datetime  # set by this claim: a worker whose lease ran out writes nothing
 
 
 class Refused(Exception):
@@ -108,20 +116,30 @@ def _claim(now: dt.datetime, limit: int) -> list[Claimed]:
     rows = claim_due(
         _due(now), now=now, limit=limit, lease=LEASE, fields=_FIELDS, sending=DeliveryState.SENDING
     )
-    return [Claimed(*row[:-1], attempts=row[-1] + 1) for row in rows]
+    return [Claimed(*row[:-1], attempts=row[-1] + 1, lease_end=now + LEASE) for row in rows]
+
+
+def _held(delivery: Claimed):
+    """The delivery while this worker's claim holds: being sent, under this claim's lease (a
+    worker that outlived its lease finds another's claim there, and leaves it)."""
+    return Delivery.objects.filter(
+        pk=delivery.pk, state=DeliveryState.SENDING, next_attempt_at=delivery.lease_end
+    )
 
 
 class _Receiver:
-    """One subscription's connection for a pass: its address resolved and checked once."""
+    """One subscription's connection for a pass: its address resolved and checked once, the
+    connection kept open between tries while the receiver keeps it alive."""
 
     def __init__(self, url: str):
         parts = urlsplit(url)
+        self.url = url
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.https else 80)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.netloc = parts.netloc
-        self.pool = None
+        self.connection = None
 
     def _open(self):
         infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
@@ -129,47 +147,68 @@ class _Receiver:
         if not settings.WEBHOOKS_ALLOW_PRIVATE and any(is_private_address(a) for a in addresses):
             raise Refused(f"{self.host} resolves to a local or private address")
         address = addresses[0]
-        timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
         if self.https:
-            return urllib3.HTTPSConnectionPool(
+            connection = urllib3.connection.HTTPSConnection(
                 address,
                 self.port,
-                timeout=timeout,
-                retries=False,
-                maxsize=1,
+                timeout=CONNECT_TIMEOUT,
                 server_hostname=self.host,
                 assert_hostname=self.host,
             )
-        return urllib3.HTTPConnectionPool(
-            address, self.port, timeout=timeout, retries=False, maxsize=1
-        )
+        else:
+            connection = urllib3.connection.HTTPConnection(
+                address, self.port, timeout=CONNECT_TIMEOUT
+            )
+        connection.connect()
+        connection.sock.settimeout(READ_TIMEOUT)
+        return connection
 
     def post(self, data: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        if self.pool is None:
-            self.pool = self._open()
-        response = self.pool.urlopen(
-            "POST",
-            self.path,
-            body=data,
-            headers={"Host": self.netloc, **headers},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
+        if self.connection is None:
+            self.connection = self._open()
+        connection = self.connection
+        # Past TRY_LIMIT the socket is shut: the read waiting on it returns at once, and the
+        # try fails as a timeout would.
+        fired = threading.Event()
+
+        def shut() -> None:
+            fired.set()
+            _shut(connection)
+
+        watchdog = threading.Timer(TRY_LIMIT, shut)
+        watchdog.daemon = True
+        watchdog.start()
         try:
+            connection.request(
+                "POST",
+                self.path,
+                body=data,
+                headers={"Host": self.netloc, **headers},
+                preload_content=False,  # at most EXCERPT bytes of the answer are read
+            )
+            response = connection.getresponse()
             excerpt = response.read(EXCERPT).decode("utf-8", "replace")
             if response.length_remaining != 0:
                 # The rest is not read (a long or endless answer): the connection cannot be
                 # used again with it unread, so it is closed and opened anew next time.
-                response.close()
+                self.close()
         finally:
-            response.release_conn()
+            watchdog.cancel()
+            if fired.is_set():
+                self.close()
         return response.status, excerpt
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def _shut(connection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # closed already
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _headers(subscription: Subscription, delivery: Claimed, data: bytes, now: dt.datetime):
@@ -189,7 +228,7 @@ def _describe(error: BaseException) -> str:
 
 def _delivered(delivery: Claimed, status: int, excerpt: str, now: dt.datetime) -> None:
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+        _held(delivery).update(
             state=DeliveryState.DELIVERED,
             next_attempt_at=None,
             last_attempt_at=now,
@@ -213,7 +252,7 @@ def _failed(
         failures = subscription.failures + 1
         since = subscription.failing_since or now
         retry_at = now + backoff(failures, base=BACKOFF_BASE, cap=BACKOFF_CAP)
-        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+        held = _held(delivery).update(
             state=DeliveryState.QUEUED,
             next_attempt_at=retry_at,
             last_attempt_at=now,
@@ -221,6 +260,8 @@ def _failed(
             error=error,
             response_excerpt=excerpt,
         )
+        if not held:  # another worker holds it now: its outcome counts, not this one's
+            return False
         disable = (
             subscription.is_active
             and failures >= DISABLE_AFTER_FAILURES
@@ -289,7 +330,7 @@ def _tell_admins(subscription: Subscription, error: str, now: dt.datetime) -> No
 def _put_back(delivery: Claimed, now: dt.datetime) -> None:
     """Untried: due again at once, its try not counted (its subscription's backoff, if any,
     still holds it)."""
-    Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+    _held(delivery).update(
         state=DeliveryState.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now
     )
 
@@ -310,14 +351,16 @@ def deliver_due(
             if not claimed:
                 break
             deadline = time.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
-            subscriptions = Subscription.objects.in_bulk({d.subscription_id for d in claimed})
             failing: set[int] = set()
             for delivery in claimed:
-                subscription = subscriptions.get(delivery.subscription_id)
+                # Read afresh for each delivery: a new secret, address or switch-off is in
+                # force from the next delivery on, not from the next round.
+                subscription = Subscription.objects.filter(pk=delivery.subscription_id).first()
                 if subscription is None:  # deleted since the claim, its deliveries with it
                     continue
                 if (
                     delivery.subscription_id in failing
+                    or not subscription.is_active
                     or stop.is_set()
                     or time.monotonic() > deadline
                 ):
@@ -325,7 +368,9 @@ def deliver_due(
                     outcomes["put back"] += 1
                     continue
                 receiver = receivers.get(subscription.pk)
-                if receiver is None:
+                if receiver is None or receiver.url != subscription.url:
+                    if receiver is not None:
+                        receiver.close()
                     receiver = receivers[subscription.pk] = _Receiver(subscription.url)
                 outcome = _try(subscription, receiver, delivery, clock)
                 outcomes[outcome] += 1
@@ -342,7 +387,7 @@ def _try(subscription: Subscription, receiver: _Receiver, delivery: Claimed, clo
     status, excerpt, error = None, "", ""
     try:
         status, excerpt = receiver.post(data, _headers(subscription, delivery, data, clock()))
-    except (OSError, urllib3.exceptions.HTTPError, Refused) as failure:
+    except (OSError, HTTPException, urllib3.exceptions.HTTPError, Refused) as failure:
         receiver.close()
         error = _describe(failure)
     if status is not None and 200 <= status < 300:

@@ -288,3 +288,18 @@ def replay(delivery: Delivery, *, now: dt.datetime | None = None) -> Delivery:
             details={"subscription": delivery.subscription_id, "event": str(delivery.event_id)},
         )
     return again
+
+
+DELIVERED_KEPT_DAYS = 30  # the delivery log shows a month; older delivered events are purged
+
+
+def purge_delivered(*, now: dt.datetime, days: int = DELIVERED_KEPT_DAYS) -> int:
+    """Delete the deliveries delivered more than ``days`` ago and the events left with no
+    delivery; how many deliveries. Undelivered ones are kept whatever their age: a disabled
+    subscription's events wait for it to be switched on again."""
+    with transaction.atomic():
+        deleted, _ = Delivery.objects.filter(
+            state=DeliveryState.DELIVERED, delivered_at__lt=now - dt.timedelta(days=days)
+        ).delete()
+        Event.objects.filter(deliveries__isnull=True).delete()
+    return deleted

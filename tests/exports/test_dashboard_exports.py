@@ -96,6 +96,9 @@ class DashboardExportTests(InsightPageTestCase):
         self.assertContains(
             shown, "export_start".replace("_", "/").replace("export/start", "exports/new")
         )
+        # A period the page's form refuses is refused, not replaced by the default week.
+        refused = self.export("scorecard", f"{query}&until=2020-13-45", self.owner, status=400)
+        self.assertContains(refused, "Nothing was exported", status_code=400)
         # The outsider may not see the teammate's scorecard, nor export it.
         refused = self.export("scorecard", query, self.outsider, status=400)
         self.assertContains(refused, "person", status_code=400)

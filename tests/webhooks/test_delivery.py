@@ -3,7 +3,10 @@ signatures, a receiver down for an hour then up (every event once, in order per 
 replay, and the automatic disabling with the administrators' e-mail."""
 
 import datetime as dt
+import socket
 import threading
+import time
+from unittest import mock
 
 from django.test import TestCase, override_settings
 from django.utils import timezone
@@ -11,9 +14,10 @@ from django.utils import timezone
 from cxloop.outbox.models import OutboxMessage
 from cxloop.people.models import Role
 from cxloop.test import BaseTestCase
+from cxloop.webhooks import delivery as delivery_module
 from cxloop.webhooks import services
 from cxloop.webhooks.delivery import deliver_due
-from cxloop.webhooks.models import Delivery, Subscription
+from cxloop.webhooks.models import Delivery, Event, Subscription
 from cxloop.webhooks.signing import signature
 from tests.webhooks.receiver import Receiver, documented_verify
 
@@ -204,3 +208,74 @@ class DeliveryTest(BaseTestCase):
         waiting = Delivery.objects.get(state="queued")
         self.assertEqual((waiting.attempts, waiting.next_attempt_at), (0, self.t0))
         self.assertEqual(deliver_due(now=self.t0), {"delivered": 1})
+
+
+@override_settings(WEBHOOKS_ALLOW_PRIVATE=True)
+class BoundedTryTest(BaseTestCase):
+    """A receiver that trickles its answer a byte at a time is cut off at the try's limit, and a
+    worker that outlived its lease writes nothing over another worker's claim."""
+
+    def setUp(self):
+        self.t0 = timezone.now().replace(microsecond=0)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(self.server.close)
+        port = self.server.getsockname()[1]
+        self.subscription = services.create_subscription(
+            name="Slow", url=f"http://127.0.0.1:{port}/", events=["case.opened"], now=self.t0
+        )
+
+    def _trickle(self, stop: threading.Event) -> None:
+        connection, _ = self.server.accept()
+        with connection:
+            connection.recv(65536)
+            while not stop.is_set():  # one byte of headers every 0.2 s, for ever
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    def test_a_trickling_receiver_is_cut_off_at_the_tries_limit(self):
+        stop = threading.Event()
+        thread = threading.Thread(target=self._trickle, args=(stop,), daemon=True)
+        thread.start()
+        self.addCleanup(stop.set)
+        services.emit("case.opened", subject="case:1", data={}, now=self.t0)
+        started = time.monotonic()
+        with mock.patch.object(delivery_module, "TRY_LIMIT", 1.0):
+            self.assertEqual(deliver_due(now=self.t0), {"retried": 1})
+        self.assertLess(time.monotonic() - started, 5)  # each read came within READ_TIMEOUT
+        self.assertEqual(Delivery.objects.get().state, "queued")
+
+    def test_a_worker_whose_lease_ran_out_leaves_the_new_claim_alone(self):
+        services.emit("case.opened", subject="case:1", data={}, now=self.t0)
+        (first,) = delivery_module._claim(self.t0, 10)
+        later = self.t0 + delivery_module.LEASE + MINUTE  # the lease ran out; B claims it
+        (second,) = delivery_module._claim(later, 10)
+        delivery_module._delivered(first, 200, "late", later)  # A comes back
+        delivery_module._put_back(first, later)
+        self.assertFalse(delivery_module._failed(first, 500, "HTTP 500", "", later))
+        row = Delivery.objects.get()
+        self.assertEqual((row.state, row.attempts), ("sending", 2))
+        self.assertEqual(Subscription.objects.get().failures, 0)
+        delivery_module._delivered(second, 200, "ok", later)
+        self.assertEqual(Delivery.objects.get().state, "delivered")
+
+
+class RetentionTest(BaseTestCase):
+    def test_delivered_events_are_purged_after_a_month_undelivered_ones_kept(self):
+        from cxloop.privacy.services import apply_retention
+
+        t0 = timezone.now() - dt.timedelta(days=40)
+        services.create_subscription(
+            name="Helpdesk", url="https://hooks.example/cx", events=["case.opened"], now=t0
+        )
+        for n in (1, 2):
+            services.emit("case.opened", subject=f"case:{n}", data={"n": n}, now=t0)
+        Delivery.objects.filter(event__subject="case:1").update(
+            state="delivered", next_attempt_at=None, delivered_at=t0
+        )
+        retained = apply_retention(now=timezone.now())
+        self.assertEqual(retained.webhook_deliveries_purged, 1)
+        self.assertEqual([d.event.subject for d in Delivery.objects.all()], ["case:2"])
+        self.assertEqual(Event.objects.count(), 1)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tasks_rq.backend import Job
 
 from cxloop.cases.jobs import run_due
+from cxloop.exports import schedules as report_schedules
 from cxloop.improvements import reminders as initiative_reminders
 from cxloop.ops import heartbeat
 from cxloop.ops.rq_queue import BurstWorker
@@ -97,6 +98,7 @@ class Command(BaseCommand):
         _attempt("the SLA clocks", run_due, timezone.now())
         _attempt("the initiatives' reminders", initiative_reminders.run_due, timezone.now())
         _attempt("the weekly digest", weekly_digest.send_due, timezone.now())
+        _attempt("scheduled reports", report_schedules.send_due, timezone.now())
         # Webhooks before e-mail: a subscription disabled in this pass has its e-mail sent now.
         _attempt("delivering webhooks", deliver_due, stop=stop)
         outcomes = _attempt("sending e-mail", send_due, stop=stop) or {}
