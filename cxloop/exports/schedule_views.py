@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from cxloop.exports import schedules
 from cxloop.exports.kinds import KINDS, RefusedFilters, filter_request
 from cxloop.exports.models import Frequency, Report, ReportFormat, ReportSchedule
+from cxloop.front.initiative_forms import IdsChoiceField
 from cxloop.insights.cycle import period_of
 from cxloop.people.queries import administers_cx, scorecard_people
 
@@ -71,7 +72,7 @@ class ScheduleForm(forms.Form):
         initial=8,
         help_text=gettext_lazy("In the site's time zone."),
     )
-    recipients = forms.ModelMultipleChoiceField(
+    recipients = IdsChoiceField(
         label=gettext_lazy("Recipients"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
