@@ -92,6 +92,15 @@ URL_KWARGS = {
     "idea_answer": lambda d: {"pk": d.idea.pk},
     "theme_edit": lambda d: {"pk": _theme(d).pk},
     "theme_check": lambda d: {"pk": _theme(d).pk},
+    "export_detail": lambda d: {"pk": _export(d).pk},
+    "export_download": lambda d: {"pk": _export(d).pk},
+    "report_schedule_edit": lambda d: {"pk": _schedule(d).pk},
+    "report_schedule_toggle": lambda d: {"pk": _schedule(d).pk},
+    "report_schedule_send": lambda d: {"pk": _schedule(d).pk},
+    "webhook_detail": lambda d: {"pk": _webhook(d).pk},
+    "webhook_secret": lambda d: {"pk": _webhook(d).pk},
+    "webhook_toggle": lambda d: {"pk": _webhook(d).pk},
+    "webhook_replay": lambda d: {"pk": _webhook(d).pk, "delivery": d.webhook_delivery.pk},
 }
 # More than the plain page where a query shows another state of it.
 EXTRA_QUERIES = {
@@ -279,6 +288,50 @@ def _map(client: Client, token: str) -> None:
     mapped = {"target_0": "external_id", "target_1": "name", "target_2": "tier"}
     response = client.post(reverse("import_mapping", args=[token]), mapped)
     assert response.status_code == 302, response.content[:2000]
+
+
+def _export(data: SimpleNamespace):
+    """The lead's export of the feedback list, built, made on first use."""
+    if not hasattr(data, "export"):
+        from cxloop.exports import services
+        from cxloop.exports.models import ExportJob
+
+        job = ExportJob.objects.create(
+            user=data.lead, kind="responses", format="csv", language="ru",
+            query="kind=nps", created_at=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        services.run_job(job.pk)
+        data.export = job
+    return data.export
+
+
+def _schedule(data: SimpleNamespace):
+    """A weekly journey-map report to the lead, made on first use."""
+    if not hasattr(data, "schedule"):
+        from cxloop.exports.models import ReportSchedule
+
+        data.schedule = ReportSchedule.objects.create(
+            name="Путь клиента по понедельникам", report="journey", frequency="weekly",
+            created_at=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        data.schedule.recipients.add(data.lead.employee)
+    return data.schedule
+
+
+def _webhook(data: SimpleNamespace):
+    """A webhook subscription with one failed delivery in its log, made on first use."""
+    if not hasattr(data, "webhook"):
+        from cxloop.webhooks.models import Delivery
+        from cxloop.webhooks.services import create_subscription, emit
+
+        now = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+        data.webhook = create_subscription(
+            name="Helpdesk", url="https://hooks.example/cx", events=["case.opened"], now=now
+        )
+        emit("case.opened", subject="case:1", data={"case": 1}, now=now)
+        Delivery.objects.update(status_code=503, error="HTTP 503", last_attempt_at=now)
+        data.webhook_delivery = Delivery.objects.get()
+    return data.webhook
 
 
 def _alert_rule(data: SimpleNamespace):

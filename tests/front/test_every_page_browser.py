@@ -4,9 +4,9 @@ overflow, no clipped text in the journey cards, every chart drawn, 0 axe-core vi
 console or page error, no failed request, no request to a host other than the test server's,
 ``<html lang>`` the language asked for and no English left in the navigation of a Russian page.
 
-The pages are found, not listed: every GET route of cxloop.front and cxloop.privacy (walked from
-the root URLconf as tests/test_fuzz_params.py does), the respondent's pages, the login page and
-the site's 404 page.
+The pages are found, not listed: every GET route of cxloop.front, cxloop.privacy and
+cxloop.exports (walked from the root URLconf as tests/test_fuzz_params.py does), the
+respondent's pages, the login page and the site's 404 page.
 A route with an id is filled from :data:`tests.front.every_page_data.URL_KWARGS`; a route missing
 there fails the test by its pattern, so a new page cannot be skipped silently. A route that
 answers 405 to GET (a POST-only action) is not a page; one that answers something other than
@@ -35,7 +35,7 @@ WIDTHS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
-STAFF_URLCONFS = ("cxloop.front.", "cxloop.privacy.")
+STAFF_URLCONFS = ("cxloop.front.", "cxloop.privacy.", "cxloop.exports.")
 RESPONDENT_PAGES = ("respond", "respond_open")
 NOT_FOUND = "/no-such-page/"  # the site's own 404 page is one of its pages too
 CHART_TIMEOUT_MS = 5000
@@ -181,7 +181,9 @@ def navigation_msgids() -> set[str]:
 
 @pytest.fixture
 def site(live_server, tmp_path):
-    with override_settings(FACTS_DIR=tmp_path / "facts", MEDIA_ROOT=tmp_path / "media"):
+    with override_settings(
+        FACTS_DIR=tmp_path / "facts", MEDIA_ROOT=tmp_path / "media", DATA_DIR=tmp_path / "data"
+    ):
         yield live_server.url, make_every_page_data()
 
 
