@@ -73,8 +73,8 @@ class EventsTest(BaseTestCase):
             external_id="acme", name="Acme", owner=self.teammate.employee
         )
         for score in (9, 3):
-            ingest(survey=survey, answers={nps.pk: score}, channel="api", customer=acme)
-        ingest(survey=survey, answers={nps.pk: 7}, channel="api")
+            ingest(survey=survey, answers={nps.order: score}, channel="api", customer=acme)
+        ingest(survey=survey, answers={nps.order: 7}, channel="api")
         self.assertFalse(Delivery.objects.exists())  # not before the announcement
         services.create_subscription(
             name="Second", url="https://b.example/in", events=["response.recorded"], now=WHEN
