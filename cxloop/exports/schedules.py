@@ -50,7 +50,7 @@ from cxloop.insights.cycle import allowed_reviewer, period_of, review_context
 from cxloop.insights.executive import allowed_executive, executive_context
 from cxloop.lib.tabular import SHARE, TEXT, write_table
 from cxloop.outbox import kinds as outbox_kinds
-from cxloop.outbox.delivery import _inline_images
+from cxloop.outbox.delivery import inline_images
 from cxloop.outbox.services import enqueue_references
 from cxloop.reports import weekly_digest
 from cxloop.reports.pdf import render_pdf
@@ -454,7 +454,7 @@ def _build(messages: list[outbox_kinds.Pending], memo: dict) -> dict[int, bytes 
             headers={"Message-ID": message.message_id},
         )
         if delivery.html:
-            html, images = _inline_images(delivery.html, message.pk)
+            html, images = inline_images(delivery.html, message.pk)
             email.attach_alternative(html, "text/html")
             if images:
                 email.mixed_subtype = "related"

@@ -68,7 +68,7 @@ def _stored_bytes(message: Pending) -> bytes:
         headers={"Message-ID": message.message_id},
     )
     if message.html:
-        html, images = _inline_images(message.html, message.pk)
+        html, images = inline_images(message.html, message.pk)
         email.attach_alternative(html, "text/html")
         if images:
             email.mixed_subtype = "related"
@@ -77,8 +77,9 @@ def _stored_bytes(message: Pending) -> bytes:
     return email.message().as_bytes(linesep="\r\n")
 
 
-def _inline_images(html: str, message_pk: int) -> tuple[str, list[MIMEImage]]:
-    """``html`` with each data: PNG replaced by ``cid:`` and the images as inline parts."""
+def inline_images(html: str, message_pk: int) -> tuple[str, list[MIMEImage]]:
+    """``html`` with each data: PNG replaced by ``cid:`` and the images as inline parts (for a
+    kind that builds its messages itself, as the scheduled reports do)."""
     images: list[MIMEImage] = []
 
     def to_part(match: re.Match) -> str:
