@@ -202,3 +202,18 @@ class CheckpointTests(OwnDatabaseFileTestCase):
         checkpointer.committed()
         self.wait_for(lambda: not checkpointer.is_alive())
         self.assertFalse(Path(self.path).exists())
+
+
+class CheckpointFailureTests(SimpleTestCase):
+    """A checkpoint that finds the database locked for a moment says so only at debug level (a
+    command's one-line error stays one line); any other failure is a warning."""
+
+    def test_a_locked_database_is_no_warning_and_another_error_is(self):
+        busy = sqlite3.OperationalError("database is locked")
+        busy.sqlite_errorcode = sqlite3.SQLITE_BUSY | (2 << 8)  # SQLITE_BUSY_SNAPSHOT
+        with self.assertLogs(checkpoints.logger, "DEBUG") as logs:
+            checkpoints.say_failed("/tmp/x.sqlite3", busy)
+            checkpoints.say_failed(
+                "/tmp/x.sqlite3", sqlite3.DatabaseError("file is not a database")
+            )
+        self.assertEqual([record.levelname for record in logs.records], ["DEBUG", "WARNING"])

@@ -100,8 +100,7 @@ class Checkpointer:
                     # The database was removed (a test database dropped): the thread ends, and
                     # a connection to a new file of that name starts another.
                     return
-                # Replaced midway (a restore), or locked: the next look tries again.
-                logger.warning("checkpoint of %s failed: %s", self.path, error)
+                say_failed(self.path, error)  # the next look tries again
             time.sleep(CHECKPOINT_GAP)
 
     def checkpoint(self) -> tuple[int, int, int]:
@@ -160,6 +159,17 @@ class Checkpointer:
         else:  # a reader of an older snapshot kept frames from being copied
             self._restart_from = time.monotonic() + RESTART_BACKOFF
         return result
+
+
+def say_failed(path: str, error: sqlite3.Error) -> None:
+    """Log a checkpoint that failed. Locked for a moment by another connection (SQLITE_BUSY or
+    SQLITE_LOCKED: a writer's exclusive lock, a command's schema change, a process ending) is
+    expected and said only at debug level: a command's stderr, which people and scripts read,
+    stays its own. Anything else (the file replaced midway by a restore) is a warning."""
+    code = getattr(error, "sqlite_errorcode", None) or 0  # an extended code: the low byte's
+    busy = (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    busy = busy or "is locked" in str(error)
+    (logger.debug if busy else logger.warning)("checkpoint of %s failed: %s", path, error)
 
 
 _checkpointers: dict[tuple[int, str], Checkpointer] = {}
