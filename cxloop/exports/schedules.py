@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.template.loader import render_to_string
@@ -50,7 +49,7 @@ from cxloop.insights.cycle import allowed_reviewer, period_of, review_context
 from cxloop.insights.executive import allowed_executive, executive_context
 from cxloop.lib.tabular import SHARE, TEXT, write_table
 from cxloop.outbox import kinds as outbox_kinds
-from cxloop.outbox.delivery import inline_images
+from cxloop.outbox.delivery import composed
 from cxloop.outbox.services import enqueue_references
 from cxloop.reports import weekly_digest
 from cxloop.reports.pdf import render_pdf
@@ -446,20 +445,7 @@ def _build(messages: list[outbox_kinds.Pending], memo: dict) -> dict[int, bytes 
         if delivery is None:
             built[message.pk] = None
             continue
-        email = EmailMultiAlternatives(
-            delivery.subject,
-            delivery.text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.recipient],
-            headers={"Message-ID": message.message_id},
-        )
-        if delivery.html:
-            html, images = inline_images(delivery.html, message.pk)
-            email.attach_alternative(html, "text/html")
-            if images:
-                email.mixed_subtype = "related"
-                for image in images:
-                    email.attach(image)
+        email = composed(message, delivery.subject, delivery.text, delivery.html)
         if delivery.file_name:
             path = reports_dir() / delivery.file_name
             if not path.exists():

@@ -59,27 +59,33 @@ ROUND = 512
 _INLINE_PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
-def _stored_bytes(message: Pending) -> bytes:
+def composed(message: Pending, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+    """The e-mail of ``message`` with these texts, its charts as inline parts: for a stored
+    message, and for a kind that builds its own and attaches more (a scheduled report)."""
     email = EmailMultiAlternatives(
-        message.subject,
-        message.text,
+        subject,
+        text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.recipient],
         headers={"Message-ID": message.message_id},
     )
-    if message.html:
-        html, images = inline_images(message.html, message.pk)
+    if html:
+        html, images = _inline_images(html, message.pk)
         email.attach_alternative(html, "text/html")
         if images:
             email.mixed_subtype = "related"
             for image in images:
                 email.attach(image)
+    return email
+
+
+def _stored_bytes(message: Pending) -> bytes:
+    email = composed(message, message.subject, message.text, message.html)
     return email.message().as_bytes(linesep="\r\n")
 
 
-def inline_images(html: str, message_pk: int) -> tuple[str, list[MIMEImage]]:
-    """``html`` with each data: PNG replaced by ``cid:`` and the images as inline parts (for a
-    kind that builds its messages itself, as the scheduled reports do)."""
+def _inline_images(html: str, message_pk: int) -> tuple[str, list[MIMEImage]]:
+    """``html`` with each data: PNG replaced by ``cid:`` and the images as inline parts."""
     images: list[MIMEImage] = []
 
     def to_part(match: re.Match) -> str:
