@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, QueryDict
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -102,10 +103,26 @@ class Table:
 
 @dataclass(frozen=True)
 class ExportKind:
+    """What can be exported: a list or a dashboard. ``page`` is the URL name of the page it
+    exports (``page_kwargs`` reads that URL's arguments from the query string, for a page of
+    one thing such as a touchpoint). A ``dashboard`` can also be e-mailed on a schedule."""
+
     name: str
     label: Promise
-    page: str  # the URL name of the list page it exports
+    page: str
     table: Callable[[HttpRequest], Table]
+    dashboard: bool = False
+    page_kwargs: Callable[[QueryDict], dict] | None = None
+
+    def url(self, query: str = "") -> str:
+        """The page this kind exports, for the query string ``query``; its list if the query
+        does not name one thing."""
+        kwargs = self.page_kwargs(QueryDict(query)) if self.page_kwargs else {}
+        try:
+            path = reverse(self.page, kwargs=kwargs) if kwargs else reverse(self.page)
+        except NoReverseMatch:
+            return reverse("home")
+        return f"{path}?{query}" if query else path
 
 
 def _counter(queryset) -> Callable[[int | None], int]:
@@ -565,15 +582,12 @@ def scorecard_table(request: HttpRequest) -> Table:
     return Table(columns, _one_batch(rows), _counted(rows), _plain_query(request))
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        ExportKind("responses", gettext_lazy("Feedback"), "response_list", responses_table),
-        ExportKind("comments", gettext_lazy("Comments"), "comment_list", comments_table),
-        ExportKind("cases", gettext_lazy("Cases"), "case_list", cases_table),
-        ExportKind("customers", gettext_lazy("Customers"), "customer_list", customers_table),
-        ExportKind("journey", gettext_lazy("Journey map"), "journey_map", journey_table),
-        ExportKind("comparison", gettext_lazy("Comparison"), "compare", comparison_table),
-        ExportKind("scorecard", gettext_lazy("Scorecard"), "scorecard_list", scorecard_table),
-    )
-}
+EXPORTS = (
+    ExportKind("responses", gettext_lazy("Feedback"), "response_list", responses_table),
+    ExportKind("comments", gettext_lazy("Comments"), "comment_list", comments_table),
+    ExportKind("cases", gettext_lazy("Cases"), "case_list", cases_table),
+    ExportKind("customers", gettext_lazy("Customers"), "customer_list", customers_table),
+    ExportKind("journey", gettext_lazy("Journey map"), "journey_map", journey_table, True),
+    ExportKind("comparison", gettext_lazy("Comparison"), "compare", comparison_table, True),
+    ExportKind("scorecard", gettext_lazy("Scorecard"), "scorecard_list", scorecard_table, True),
+)

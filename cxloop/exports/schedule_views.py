@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cxloop.exports import schedules
-from cxloop.exports.kinds import KINDS, RefusedFilters, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.exports.models import Frequency, Report, ReportFormat, ReportSchedule
 from cxloop.front.initiative_forms import IdsChoiceField
 from cxloop.insights.cycle import period_of

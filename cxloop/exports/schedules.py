@@ -36,7 +36,8 @@ from django.utils.translation import gettext as _
 from cxloop.audit import context as audit_context
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
-from cxloop.exports.kinds import KINDS, RefusedFilters, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.exports.models import (
     DeliveryState,
     Frequency,
@@ -406,7 +407,7 @@ def _dashboard(schedule, recipient, now, language) -> Rendered:
         },
         actor=audit_context.actor_of_user(recipient.user),
     )
-    page = _link(reverse(kind.page) + (f"?{schedule.query}" if schedule.query else ""))
+    page = _link(kind.url(schedule.query))
     filters = ", ".join(f"{key}={value}" for key, value in sorted(table.filters.items()))
     subject, text, html = _email(
         schedule, recipient, title=label, detail=filters, page=page, attachment=name

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from cxloop.audit import context
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
-from cxloop.exports.kinds import KINDS, ExportKind, RefusedFilters, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import ExportKind, RefusedFilters, filter_request
 from cxloop.exports.models import ExportJob, JobState
 from cxloop.lib.tabular import EXTENSIONS, XLSX_MAX_ROWS, TooManyRows, write_table
 

@@ -9,13 +9,13 @@ import tempfile
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxloop.exports import services
-from cxloop.exports.kinds import KINDS, RefusedFilters, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.exports.models import ExportJob, JobState
 from cxloop.lib.tabular import FORMATS, MEDIA_TYPES, XLSX_MAX_ROWS
 
@@ -52,7 +52,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
     if kind is None:
         raise Http404
     query = _list_query(request.POST.get("query", ""))
-    back = f"{reverse(kind.page)}?{query}" if query else reverse(kind.page)
+    back = kind.url(query)
     fmt = request.POST.get("format", "")
     if fmt not in FORMATS:
         message = _("Format: expected one of %(formats)s, not “%(value)s”.") % {
@@ -105,7 +105,7 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     seconds), then its download link, or why it failed."""
     job = _own_job(request, pk)
     kind = KINDS.get(job.kind)
-    back = reverse(kind.page) + (f"?{job.query}" if job.query else "") if kind else ""
+    back = kind.url(job.query) if kind else ""
     percent = None
     if job.rows_total:
         percent = min(100, round(100 * job.rows_written / job.rows_total))

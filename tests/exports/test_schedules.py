@@ -21,7 +21,8 @@ from django.utils import translation
 from cxloop.audit.choices import Action
 from cxloop.audit.models import AuditEvent
 from cxloop.exports import schedules
-from cxloop.exports.kinds import KINDS, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import filter_request
 from cxloop.exports.models import DeliveryState, ReportDelivery, ReportSchedule
 from cxloop.facts.sync import rebuild
 from cxloop.outbox.delivery import send_due as send_email

@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 from cxloop.audit import context
 from cxloop.exports import services
-from cxloop.exports.kinds import KINDS, RefusedFilters, filter_request
+from cxloop.exports.catalog import KINDS
+from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.lib.tabular import FORMATS, TooManyRows
 
 

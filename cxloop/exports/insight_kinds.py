@@ -1,0 +1,3 @@
+"""Exports of insight_kinds (see :mod:`cxloop.exports.kinds`)."""
+
+EXPORTS = ()

@@ -1,0 +1,3 @@
+"""Exports of loop_kinds (see :mod:`cxloop.exports.kinds`)."""
+
+EXPORTS = ()

@@ -1,0 +1,3 @@
+"""Exports of people_kinds (see :mod:`cxloop.exports.kinds`)."""
+
+EXPORTS = ()
