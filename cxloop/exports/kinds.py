@@ -90,15 +90,22 @@ def refused(request: HttpRequest) -> list[str]:
     return []
 
 
+def _no_charts() -> list[dict]:
+    return []
+
+
 @dataclass(frozen=True)
 class Table:
     """A list as a table: its columns, its rows in batches (read when iterated), how many rows
-    (``count``; capped at ``cap`` + 1 when given) and the filters it was read with."""
+    (``count``; capped at ``cap`` + 1 when given) and the filters it was read with. A
+    dashboard's ``charts`` gives the Vega-Lite specs its page draws (``cxloop.insights.charts``),
+    for the printed report; built only when asked."""
 
     columns: list[Column]
     batches: Callable[[], Iterator[list[tuple]]]
     count: Callable[[int | None], int]
     filters: dict[str, str]
+    charts: Callable[[], list[dict]] = _no_charts
 
 
 @dataclass(frozen=True)
