@@ -22,6 +22,7 @@ from cxloop.demo.simulate import PASSWORD, DemoData, simulate
 from cxloop.demo.themes import THEMES
 from cxloop.demo.training import plant_training
 from cxloop.demo.truth import PlantedTruth
+from cxloop.demo.webhooks import plant_webhooks
 from cxloop.feedback.models import FaceToFaceRecord, FollowUp
 from cxloop.journeys.models import Journey, Stage, Standard, Touchpoint
 from cxloop.people.models import Employee, Idea, Team
@@ -590,6 +591,7 @@ def build_demo(truth: PlantedTruth, *, size: str, progress: bool = True) -> Demo
         plant_training(truth, data.training, employees=employees, touchpoints=touchpoints)
         plant_reward_plans(truth)
         plant_themes()
+        plant_webhooks()
         enrich_comments()  # as the worker would have, each on its arrival
         bar.update(max(0, bar.total - bar.n))
     return data

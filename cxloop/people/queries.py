@@ -170,6 +170,15 @@ def employees_named(ids: Collection[int]) -> dict[int, Employee]:
     return Employee.objects.select_related("user").in_bulk(list(ids))
 
 
+def employees_with_usernames(usernames: Collection[str]) -> QuerySet[Employee]:
+    """The employees whose users are called one of ``usernames``, with their users."""
+    return Employee.objects.select_related("user").filter(user__username__in=list(usernames))
+
+
+def employees_with_role(role: str) -> QuerySet[Employee]:
+    return Employee.objects.select_related("user").filter(role=role)
+
+
 def teams_named(ids: list[int]) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=ids)
 

@@ -8,6 +8,7 @@ from cxloop.customers.models import Segment
 from cxloop.demo.build import build_demo
 from cxloop.demo.initiatives import complete_with_facts
 from cxloop.demo.rewards import lock_finished_quarters
+from cxloop.exports.demo import plant_schedules
 from cxloop.facts.sync import rebuild
 from cxloop.insights.journey import journey_of
 from cxloop.journeys.models import Touchpoint
@@ -18,6 +19,7 @@ from tests.demo.test_demo_decisions import FullDemoDecisionTruths
 from tests.demo.test_demo_effect import FullDemoEffectTruths
 from tests.demo.test_demo_ideas import FullDemoIdeaTruths
 from tests.demo.test_demo_initiatives import FullDemoInitiativeTruths
+from tests.demo.test_demo_reports import PLANTED_AT, FullDemoReportTruths
 from tests.demo.test_demo_rewards import FullDemoRewardTruths
 from tests.demo.test_demo_rollback import FullDemoRollbackTruths
 from tests.demo.test_demo_scorecards import FullDemoScorecardTruths
@@ -40,6 +42,7 @@ class FullDemoTests(
     FullDemoTrainingTruths,
     FullDemoIdeaTruths,
     FullDemoTextTruths,
+    FullDemoReportTruths,
     OwnFactStore,
     TestCase,
 ):
@@ -49,6 +52,7 @@ class FullDemoTests(
         rebuild()
         cls.proposed = complete_with_facts(TRUTH)
         lock_finished_quarters(TRUTH)
+        plant_schedules(PLANTED_AT)
         touchpoints = Touchpoint.objects.order_by("stage__order", "order")
         cls.by_code = {tp.code: tp for tp in touchpoints}
         cls.code = {tp.pk: tp.code for tp in touchpoints}

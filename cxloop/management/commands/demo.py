@@ -5,12 +5,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from cxloop.demo.build import build_demo
 from cxloop.demo.initiatives import complete_with_facts
 from cxloop.demo.rewards import lock_finished_quarters
 from cxloop.demo.simulate import PASSWORD, SIZES
 from cxloop.demo.truth import planted_truth
+from cxloop.exports.demo import plant_schedules
 from cxloop.facts.store import FactStoreError, read_manifest
 from cxloop.management.commands.serve import address_for, serve
 from cxloop.people.models import Team
@@ -75,6 +77,8 @@ class Command(BaseCommand):
             complete_with_facts(planted)
             # The finished quarters' payouts are computed from the figures: once they are there.
             lock_finished_quarters(planted)
+            # Reports on a schedule, due from now on: the demo's worker sends them.
+            plant_schedules(timezone.now())
         self._print_logins(base_url)
         if not no_serve:
             # Invitations, reminders and fact-store refreshes are tasks: the demo runs them.
