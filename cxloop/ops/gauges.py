@@ -6,6 +6,8 @@
   not counted until their time comes, as on the database).
 - ``cxloop_outbox_due_messages`` and ``cxloop_outbox_oldest_due_seconds``: e-mails due and not
   sent, and how long the longest-waiting of them has been due (the index ``outbox_due``).
+- ``cxloop_webhook_due_deliveries`` and ``cxloop_webhook_oldest_due_seconds``: the same for
+  webhook deliveries to subscriptions that are on (the index ``webhook_due``).
 - ``cxloop_facts_lag_seconds``: how long the oldest completed response the fact store lacks has
   waited — the first response submitted after the store's last write, by the index
   ``response_state_time`` (0 when the store has every response); the measure of ``/healthz``.
@@ -27,6 +29,7 @@ from django_tasks_db.models import DBTaskResult
 from cxloop.facts.queries import store_lag
 from cxloop.ops.prometheus import GaugeMetricFamily
 from cxloop.outbox.queries import due_backlog
+from cxloop.webhooks import queries as webhook_queries
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,23 @@ def outbox_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
     ]
 
 
+def webhook_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+    count, oldest = webhook_queries.due_backlog(now)
+    waited = (now - oldest).total_seconds() if oldest else 0.0
+    return [
+        GaugeMetricFamily(
+            "cxloop_webhook_due_deliveries",
+            "Webhook deliveries due and not delivered, to subscriptions that are on.",
+            value=count,
+        ),
+        GaugeMetricFamily(
+            "cxloop_webhook_oldest_due_seconds",
+            "How long the longest-waiting due webhook delivery has been due.",
+            value=waited,
+        ),
+    ]
+
+
 def facts_lag(now: dt.datetime) -> list[GaugeMetricFamily]:
     return [
         GaugeMetricFamily(
@@ -85,7 +105,7 @@ def facts_lag(now: dt.datetime) -> list[GaugeMetricFamily]:
     ]
 
 
-GAUGES = (task_backlog, outbox_backlog, facts_lag)
+GAUGES = (task_backlog, outbox_backlog, webhook_backlog, facts_lag)
 
 
 class WaitingWork:

@@ -8,6 +8,8 @@ The checks, each one cheap query or call, each timed:
 - facts: how long the oldest completed response the fact store lacks has waited (by submission
   time: the store's last write against the index of submissions);
 - outbox: how many e-mails are due and unsent, and since when the oldest;
+- webhooks: the same for webhook deliveries, as figures only: a receiver that is down is its
+  owner's outage, not this service's (the subscription is switched off after a day of failures);
 - analytics: on Spark (``CXLOOP_ANALYTICS_ENGINE=spark``), the Spark Connect server answers a
   ``SELECT 1``; DuckDB runs in this process and has nothing to check.
 
@@ -30,6 +32,7 @@ from cxloop.insights.store import drop_stores, get_store
 from cxloop.ops import heartbeat
 from cxloop.ops.gauges import ready_tasks
 from cxloop.outbox.queries import due_backlog
+from cxloop.webhooks import queries as webhook_queries
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,12 @@ def outbox(now: dt.datetime) -> Check:
     return Check(behind <= OUTBOX_BEHIND, {"due": count, "oldest_due_seconds": _seconds(behind)})
 
 
+def webhooks(now: dt.datetime) -> Check:
+    count, oldest = webhook_queries.due_backlog(now)
+    behind = now - oldest if oldest else dt.timedelta(0)
+    return Check(True, {"due": count, "oldest_due_seconds": _seconds(behind)})
+
+
 def analytics(now: dt.datetime) -> Check:
     if settings.ANALYTICS_ENGINE == "spark":
         try:
@@ -92,6 +101,7 @@ CHECKS: dict[str, Callable[[dt.datetime], Check]] = {
     "worker": worker,
     "facts": facts,
     "outbox": outbox,
+    "webhooks": webhooks,
     "analytics": analytics,
 }
 

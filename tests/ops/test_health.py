@@ -17,6 +17,7 @@ from cxloop.facts import sync
 from cxloop.feedback.services import ingest
 from cxloop.ops import health, heartbeat
 from cxloop.outbox.services import enqueue_email
+from cxloop.webhooks import services as webhooks
 from tests.surveys.test_respond import make_survey
 
 
@@ -102,6 +103,20 @@ class HealthTests(Healthz, TestCase):
         heartbeat.beat(now + health.OUTBOX_BEHIND)
         ok, body = health.report(now=now + health.OUTBOX_BEHIND + dt.timedelta(minutes=1))
         self.assertEqual(self.failing(body), {"outbox"})
+
+    def test_a_receiver_that_is_down_is_shown_but_does_not_fail_the_service(self):
+        sync.rebuild()
+        now = timezone.now()
+        webhooks.create_subscription(
+            name="CRM", url="https://crm.example.com/hooks", events=["case.opened"]
+        )
+        webhooks.emit("case.opened", subject="case:1", data={}, now=now)
+        later = now + dt.timedelta(hours=2)
+        heartbeat.beat(later)
+        ok, body = health.report(now=later)
+        self.assertTrue(ok, body)
+        self.assertEqual(body["checks"]["webhooks"]["due"], 1)
+        self.assertAlmostEqual(body["checks"]["webhooks"]["oldest_due_seconds"], 7200, delta=1)
 
     def test_a_database_that_does_not_answer_fails_without_saying_why(self):
         sync.rebuild()

@@ -32,6 +32,7 @@ from cxloop.ops import gauges, metrics
 from cxloop.ops.prometheus import DIRECTORY
 from cxloop.ops.rq_queue import BurstWorker
 from cxloop.outbox.services import enqueue_email
+from cxloop.webhooks import services as webhooks
 from tests.surveys.test_respond import make_survey
 
 # The URLs as settings.py will have them, with /metrics.
@@ -151,6 +152,29 @@ class MetricsTests(TestCase):
         }
         self.assertAlmostEqual(later["cxloop_outbox_oldest_due_seconds"], 600, delta=1)
         self.assertAlmostEqual(later["cxloop_facts_lag_seconds"], 600, delta=1)
+
+    def test_the_gauges_show_the_waiting_webhook_deliveries_of_subscriptions_that_are_on(self):
+        now = timezone.now()
+        on = webhooks.create_subscription(
+            name="CRM", url="https://crm.example.com/hooks", events=["case.opened"]
+        )
+        off = webhooks.create_subscription(
+            name="Old", url="https://old.example.com/hooks", events=["case.opened"]
+        )
+        webhooks.set_active(off, False)
+        for number in range(2):
+            webhooks.emit("case.opened", subject=f"case:{number}", data={"n": number}, now=now)
+
+        def figures(at):
+            return {family.name: family.samples[0].value for family in gauges.webhook_backlog(at)}
+
+        later = figures(now + dt.timedelta(minutes=10))
+        self.assertEqual(later["cxloop_webhook_due_deliveries"], 2)  # the CRM's, not the old's
+        self.assertAlmostEqual(later["cxloop_webhook_oldest_due_seconds"], 600, delta=1)
+        samples = scrape(self.client)
+        self.assertEqual(value(samples, "cxloop_webhook_due_deliveries"), 2)
+        webhooks.set_active(on, False)
+        self.assertEqual(figures(now)["cxloop_webhook_due_deliveries"], 0)
 
     def test_a_store_never_written_lags_since_the_first_response(self):
         first = timezone.now() - dt.timedelta(hours=2)
