@@ -24,6 +24,7 @@
   one, too: no DNS rebinding).
 """
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
@@ -67,6 +68,12 @@ LEASE = dt.timedelta(minutes=3)
 LEASE_MARGIN = dt.timedelta(seconds=30)
 ROUND = 200
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
+# The system's resolver takes no timeout: a name server that does not answer would hold the
+# round for as long as resolv.conf's retries add up to. The look-up runs in a thread of its own
+# and is given up on past this (it ends in its thread; a few threads at most, so that name
+# servers that hang cannot pile threads up either).
+DNS_TIMEOUT = 5.0
+_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 # A try's limit from the first byte sent to the last read: the read timeout is per read, and a
 # receiver that trickles a byte every few seconds would otherwise hold the worker for ever.
 TRY_LIMIT = 20.0
@@ -142,8 +149,7 @@ class _Receiver:
         self.connection = None
 
     def _open(self):
-        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        addresses = [info[4][0] for info in infos]
+        addresses = _resolve(self.host, self.port)
         if not settings.WEBHOOKS_ALLOW_PRIVATE and any(is_private_address(a) for a in addresses):
             raise Refused(f"{self.host} resolves to a local or private address")
         address = addresses[0]
@@ -202,6 +208,16 @@ class _Receiver:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses of ``host``; TimeoutError past :data:`DNS_TIMEOUT`."""
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = lookup.result(timeout=DNS_TIMEOUT)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(f"resolving {host} took more than {DNS_TIMEOUT:g} s") from None
+    return [info[4][0] for info in infos]
 
 
 def _shut(connection) -> None:

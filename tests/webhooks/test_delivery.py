@@ -199,6 +199,25 @@ class DeliveryTest(BaseTestCase):
         self.assertEqual(self.receiver.taken, [])
         self.assertIn("private", Delivery.objects.get().error)
 
+    def test_a_name_server_that_does_not_answer_fails_the_try_in_bounded_time(self):
+        ready, resolve = threading.Event(), socket.getaddrinfo
+
+        def hanging(*args, **kwargs):  # the fault: a resolver that answers after 3 s
+            ready.wait(3)
+            return resolve(*args, **kwargs)
+
+        self.emit("case:1", 1, self.t0)
+        started = time.monotonic()
+        with (
+            mock.patch.object(delivery_module, "DNS_TIMEOUT", 0.3),
+            mock.patch.object(delivery_module.socket, "getaddrinfo", hanging),
+        ):
+            self.assertEqual(deliver_due(now=self.t0), {"retried": 1})
+        self.assertLess(time.monotonic() - started, 2)
+        ready.set()
+        self.assertIn("resolving 127.0.0.1 took more than 0.3 s", Delivery.objects.get().error)
+        self.assertEqual(self.receiver.taken, [])
+
     def test_it_puts_back_what_a_stopped_pass_did_not_try(self):
         self.emit("case:1", 1, self.t0)
         self.emit("case:2", 1, self.t0)
