@@ -1,6 +1,8 @@
 """The demo's scheduled reports (issue #16, part 3): what a CX lead would set up first — the
 journey map on Monday mornings for the firm's leaders, the executive pack on the first of each
-month for the managing partner, and the weekly digest for the partners.
+month for the managing partner, and the closed loop's figures on Friday afternoons for each
+partner, as a workbook of their own part of the firm. (The weekly digest needs no schedule:
+everyone gets it on Mondays.)
 
 Planted by ``cxloop demo`` once the fact store is written, through the same service as the
 schedule form, so each is due at its next time from now and goes out when the demo's worker
@@ -47,12 +49,13 @@ SCHEDULES = (
         ("ceo", "cx.lead"),
     ),
     DemoSchedule(
-        "Недельная сводка партнёрам",
-        Report.WEEKLY_DIGEST,
-        ReportFormat.PDF,
+        "Замкнутый цикл: пятница",
+        "loop",  # the closed-loop dashboard: each partner's own part of the firm
+        ReportFormat.XLSX,
         Frequency.WEEKLY,
-        7,
+        16,
         ("managers",),
+        weekday=4,
     ),
 )
 

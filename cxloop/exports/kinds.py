@@ -10,21 +10,33 @@ would be worse than none."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-from django.http import Http404, HttpRequest, QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.http import Http404, HttpRequest
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxloop.cases.choices import OPEN_STATES, CaseState, Priority
 from cxloop.cases.queries import case_tabs, cases_matching
 from cxloop.comments import search
+from cxloop.exports.tables import (
+    ExportKind,
+    RefusedFilters,
+    Table,
+    chunks,
+    counted,
+    counter,
+    estimate_cells,
+    interval_columns,
+    local,
+    no_charts,
+    one_batch,
+    plain_query,
+    refuse_invalid,
+    titled,
+    yes_no,
+)
 from cxloop.front import (
     case_views,
     comment_views,
@@ -48,112 +60,6 @@ from cxloop.surveys.queries import (
 
 BATCH = 2_000  # rows read at a time: one query for them and one for their answers
 ORM_BATCH = 500  # rows read at a time as objects with their prefetched relations
-
-
-class RefusedFilters(ValueError):
-    """Filters of the query string the list would leave out: each message names the field,
-    the value and why."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
-
-
-class _Refusals:
-    """Django's message storage as far as :func:`django.contrib.messages.add_message` uses
-    it: the list parsers' refusals are collected instead of shown on the next page."""
-
-    def __init__(self):
-        self.messages: list[str] = []
-
-    def add(self, level, message, extra_tags=""):
-        self.messages.append(str(message))
-
-
-def filter_request(user, query: str) -> HttpRequest:
-    """A GET request of ``user`` for the query string ``query``, for a list's filter parser
-    outside a request (the command line, the task)."""
-    request = HttpRequest()
-    request.method = "GET"
-    request.GET = QueryDict(query)
-    request.user = user
-    request._messages = _Refusals()
-    return request
-
-
-def refused(request: HttpRequest) -> list[str]:
-    """The refusals the list's parser gave for ``request`` (one from :func:`filter_request`),
-    or those the page's messages hold for a real request."""
-    storage = getattr(request, "_messages", None)
-    if isinstance(storage, _Refusals):
-        return storage.messages
-    return []
-
-
-def _no_charts() -> list[dict]:
-    return []
-
-
-@dataclass(frozen=True)
-class Table:
-    """A list as a table: its columns, its rows in batches (read when iterated), how many rows
-    (``count``; capped at ``cap`` + 1 when given) and the filters it was read with. A
-    dashboard's ``charts`` gives the Vega-Lite specs its page draws (``cxloop.insights.charts``),
-    for the printed report; built only when asked."""
-
-    columns: list[Column]
-    batches: Callable[[], Iterator[list[tuple]]]
-    count: Callable[[int | None], int]
-    filters: dict[str, str]
-    charts: Callable[[], list[dict]] = _no_charts
-
-
-@dataclass(frozen=True)
-class ExportKind:
-    """What can be exported: a list or a dashboard. ``page`` is the URL name of the page it
-    exports (``page_kwargs`` reads that URL's arguments from the query string, for a page of
-    one thing such as a touchpoint). A ``dashboard`` can also be e-mailed on a schedule."""
-
-    name: str
-    label: Promise
-    page: str
-    table: Callable[[HttpRequest], Table]
-    dashboard: bool = False
-    page_kwargs: Callable[[QueryDict], dict] | None = None
-
-    def url(self, query: str = "") -> str:
-        """The page this kind exports, for the query string ``query``; its list if the query
-        does not name one thing."""
-        kwargs = self.page_kwargs(QueryDict(query)) if self.page_kwargs else {}
-        try:
-            path = reverse(self.page, kwargs=kwargs) if kwargs else reverse(self.page)
-        except NoReverseMatch:
-            return reverse("home")
-        return f"{path}?{query}" if query else path
-
-
-def _counter(queryset) -> Callable[[int | None], int]:
-    def count(cap: int | None = None) -> int:
-        rows = queryset.order_by()
-        return rows.count() if cap is None else rows[: cap + 1].count()
-
-    return count
-
-
-def _local(moment: dt.datetime | None) -> dt.datetime | None:
-    """``moment`` in the site's time zone, as the pages show it."""
-    return None if moment is None else moment.astimezone(_site_zone())
-
-
-@functools.cache
-def _site_zone() -> dt.tzinfo:
-    return timezone.get_default_timezone()
-
-
-def _check(request: HttpRequest) -> None:
-    messages = refused(request)
-    if messages:
-        raise RefusedFilters(messages)
 
 
 # --- Responses --------------------------------------------------------------------------------
@@ -183,7 +89,7 @@ def responses_table(request: HttpRequest) -> Table:
     team_ids = visible_team_ids(request.user)
     teams = {team.pk: str(team) for team in visible_teams(request.user)}
     parsed = evidence_views.parse_response_filters(request, team_ids, set(teams))
-    _check(request)
+    refuse_invalid(None, request)
     queryset = responses_matching(team_ids, parsed.where)
     touchpoints = journey_touchpoints()
     names = {touchpoint.pk: str(touchpoint.name) for touchpoint in touchpoints}
@@ -232,7 +138,7 @@ def responses_table(request: HttpRequest) -> Table:
                 rows.append(
                     (
                         pk,
-                        _local(submitted),
+                        local(submitted),
                         customer_id,
                         customer or "",
                         contact or "",
@@ -246,28 +152,17 @@ def responses_table(request: HttpRequest) -> Table:
                 )
             yield rows
 
-    return Table(columns, batches, _counter(queryset), parsed.accepted)
+    return Table(columns, batches, counter(queryset), parsed.accepted)
 
 
 # --- Comments ---------------------------------------------------------------------------------
-
-
-def _chunks(queryset, size: int = ORM_BATCH) -> Iterator[list]:
-    chunk = []
-    for record in queryset.iterator(chunk_size=size):
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def comments_table(request: HttpRequest) -> Table:
     """The comment explorer: one row a comment with what text analytics found in it."""
     teams = list(visible_teams(request.user))
     where, accepted = comment_views.parse_comment_filters(request, teams)
-    _check(request)
+    refuse_invalid(None, request)
     queryset = search.comments_matching(visible_team_ids(request.user), where)
     columns = [
         Column(_("Comment id"), INTEGER),
@@ -283,13 +178,13 @@ def comments_table(request: HttpRequest) -> Table:
     ]
 
     def batches() -> Iterator[list[tuple]]:
-        for answers in _chunks(queryset):
+        for answers in chunks(queryset):
             texts = {answer.pk: answer.text for answer in answers}
             yield [
                 (
                     row.answer_id,
                     row.response_id,
-                    _local(row.submitted_at),
+                    local(row.submitted_at),
                     row.customer_id,
                     row.customer_name,
                     texts[row.answer_id],
@@ -301,7 +196,7 @@ def comments_table(request: HttpRequest) -> Table:
                 for row in search.comment_rows(answers)
             ]
 
-    return Table(columns, batches, _counter(queryset), accepted)
+    return Table(columns, batches, counter(queryset), accepted)
 
 
 # --- Cases ------------------------------------------------------------------------------------
@@ -311,7 +206,7 @@ def cases_table(request: HttpRequest) -> Table:
     """The case list (its tab and filters): one row a case, open ones first by deadline."""
     now = timezone.now()
     where, accepted = case_views.case_filter(request, case_tabs(request.user))
-    _check(request)
+    refuse_invalid(None, request)
     queryset = cases_matching(request.user, where, now=now).prefetch_related(
         "touchpoints", "root_causes"
     )
@@ -335,19 +230,18 @@ def cases_table(request: HttpRequest) -> Table:
         Column(_("Closed"), MOMENT),
         Column(_("Escalation level"), INTEGER),
     ]
-    yes, no = _("yes"), _("no")
 
     def overdue(case) -> str:
         running = case.state in OPEN_STATES and case.paused_at is None
-        return yes if running and case.next_due is not None and case.next_due < now else no
+        return yes_no(running and case.next_due is not None and case.next_due < now)
 
     def batches() -> Iterator[list[tuple]]:
-        for cases in _chunks(queryset):
+        for cases in chunks(queryset):
             yield [
                 (
                     case.reference,
                     case.label,
-                    _local(case.opened_at),
+                    local(case.opened_at),
                     str(states.get(case.state, case.state)),
                     str(priorities.get(case.priority, case.priority)),
                     case.customer_id,
@@ -356,17 +250,17 @@ def cases_table(request: HttpRequest) -> Table:
                     str(case.team) if case.team else "",
                     "; ".join(str(t.name) for t in case.touchpoints.all()),
                     "; ".join(str(cause) for cause in case.root_causes.all()),
-                    _local(case.next_due),
+                    local(case.next_due),
                     overdue(case),
-                    _local(case.first_contacted_at),
-                    _local(case.resolved_at),
-                    _local(case.closed_at),
+                    local(case.first_contacted_at),
+                    local(case.resolved_at),
+                    local(case.closed_at),
                     case.escalation_level,
                 )
                 for case in cases
             ]
 
-    return Table(columns, batches, _counter(queryset), accepted)
+    return Table(columns, batches, counter(queryset), accepted)
 
 
 # --- Customers --------------------------------------------------------------------------------
@@ -375,7 +269,7 @@ def cases_table(request: HttpRequest) -> Table:
 def customers_table(request: HttpRequest) -> Table:
     """The customer list (its search, filters and order): one row a customer."""
     query = evidence_views.parse_customer_filters(request)
-    _check(request)
+    refuse_invalid(None, request)
     columns = [
         Column(_("Customer id"), INTEGER),
         Column(_("External id"), TEXT),
@@ -390,7 +284,7 @@ def customers_table(request: HttpRequest) -> Table:
     ]
 
     def batches() -> Iterator[list[tuple]]:
-        for customers in _chunks(query.customers):
+        for customers in chunks(query.customers):
             feedback = feedback_by_customer([customer.pk for customer in customers])
             rows = []
             for customer in customers:
@@ -407,56 +301,26 @@ def customers_table(request: HttpRequest) -> Table:
                         None if customer.annual_value is None else float(customer.annual_value),
                         customer.currency,
                         summary.count if summary else 0,
-                        _local(summary.latest).date() if summary else None,
+                        local(summary.latest).date() if summary else None,
                     )
                 )
             yield rows
 
-    return Table(columns, batches, _counter(query.customers), query.accepted)
+    return Table(columns, batches, counter(query.customers), query.accepted)
 
 
 # --- Dashboards -------------------------------------------------------------------------------
-
-
-def _one_batch(rows: list[tuple]) -> Callable[[], Iterator[list[tuple]]]:
-    """A dashboard's table: already computed, a few dozen rows."""
-    return lambda: iter([rows])
-
-
-def _counted(rows: list) -> Callable[[int | None], int]:
-    return lambda cap=None: len(rows)
-
-
-def _form_refusals(form) -> list[str]:
-    """A filter form's errors as "field: error" lines."""
-    return [
-        f"{form.fields[name].label if name in form.fields else name}: {error}"
-        for name, errors in form.errors.items()
-        for error in errors
-    ]
-
-
-def _plain_query(request: HttpRequest) -> dict[str, str]:
-    return {name: value for name, value in request.GET.items() if value}
-
-
-def _estimate(estimate) -> tuple:
-    if estimate is None:
-        return (None, None, None)
-    return (estimate.value, estimate.low, estimate.high)
 
 
 def journey_table(request: HttpRequest) -> Table:
     """The journey map's table: one row a touchpoint, in the map's order, with what its card
     shows (for the page's period, segment and team, in the viewer's scope)."""
     filters, scope = insight_views.insight_filters(request)
-    if filters.is_bound and not filters.is_valid():
-        raise RefusedFilters(_form_refusals(filters))
+    refuse_invalid(filters, request)
     try:
         journey = journey_views.chosen_journey(request)
     except Http404:
         raise RefusedFilters([_("Journey: no such active journey")]) from None
-    yes, no = _("yes"), _("no")
     directions = {"up": _("up"), "down": _("down")}
     columns = [
         Column(_("Stage"), TEXT),
@@ -478,8 +342,10 @@ def journey_table(request: HttpRequest) -> Table:
         Column(_("Control chart signal"), TEXT),
     ]
     rows: list[tuple] = []
+    drawn = no_charts
     if journey is not None:
         result = pages.journey_map_query(journey, scope).run()
+        drawn = _journey_charts(journey, result, scope, filters)
         names = {
             tp.pk: (str(stage.name), str(tp.name))
             for stage in journey.stages.all()
@@ -496,8 +362,8 @@ def journey_table(request: HttpRequest) -> Table:
                     stage,
                     touchpoint,
                     card.n,
-                    *_estimate(card.score),
-                    yes if card.low_n else no,
+                    *estimate_cells(card.score),
+                    yes_no(card.low_n),
                     share(card.top_box),
                     share(card.csat),
                     None if card.ces is None else card.ces.value,
@@ -506,11 +372,28 @@ def journey_table(request: HttpRequest) -> Table:
                     card.importance_share,
                     card.rank,
                     None if card.change is None else card.change.value,
-                    yes if card.change_significant else no,
+                    yes_no(card.change_significant),
                     "" if card.signal is None else str(directions.get(card.signal.direction, "")),
                 )
             )
-    return Table(columns, _one_batch(rows), _counted(rows), _plain_query(request))
+    return Table(columns, one_batch(rows), counted(rows), plain_query(request), drawn)
+
+
+def _journey_charts(journey, result, scope, filters) -> Callable[[], list[dict]]:
+    """The journey map's charts, as its page draws them: the importance–performance grid (when
+    anything is ranked) and the emotion curve."""
+
+    def drawn() -> list[dict]:
+        stages = list(journey.stages.all())
+        touchpoints = {tp.pk: tp for stage in stages for tp in stage.touchpoints.all()}
+        grid = journey_views.opportunity_grid_chart(result, touchpoints, scope, filters)
+        curve = journey_views.emotion_curve_chart(stages, result)
+        return [
+            *([titled(grid, _("Importance against rating"))] if grid else []),
+            titled(curve, _("Mean rating by journey stage")),
+        ]
+
+    return drawn
 
 
 def comparison_table(request: HttpRequest) -> Table:
@@ -519,10 +402,8 @@ def comparison_table(request: HttpRequest) -> Table:
         shown = insight_views.comparison(request)
     except Http404 as error:
         raise RefusedFilters([str(error)]) from None
-    if shown.filters.is_bound and not shown.filters.is_valid():
-        raise RefusedFilters(_form_refusals(shown.filters))
+    refuse_invalid(shown.filters, request)
     share = shown.metric in ("csat",)  # the page's per cent of satisfied answers
-    yes, no = _("yes"), _("no")
     figure = SHARE if share else NUMBER
     columns = [
         Column(_("Group"), TEXT),
@@ -544,7 +425,7 @@ def comparison_table(request: HttpRequest) -> Table:
     rows = []
     for row in shown.rows:
         group = row["group"]
-        value, low, high = _estimate(group.estimate)
+        value, low, high = estimate_cells(group.estimate)
         rest = None if group.reference is None else group.reference.value
         if share:
             value, low, high, rest = scaled(value), scaled(low), scaled(high), scaled(rest)
@@ -559,25 +440,35 @@ def comparison_table(request: HttpRequest) -> Table:
                 group.reference_n,
                 None if group.difference is None else group.difference.value,
                 group.q_value,
-                yes if group.significant else no,
+                yes_no(group.significant),
                 row["untested"],
             )
         )
-    return Table(columns, _one_batch(rows), _counted(rows), _plain_query(request))
+    return Table(
+        columns, one_batch(rows), counted(rows), plain_query(request), _comparison_chart(shown)
+    )
+
+
+def _comparison_chart(shown) -> Callable[[], list[dict]]:
+    def drawn() -> list[dict]:
+        chart = insight_views.comparison_chart(shown)
+        return [titled(chart, _("Each group with its likely range"))]
+
+    return drawn
 
 
 def scorecard_table(request: HttpRequest) -> Table:
     """A person's (``person``) or a team's (``team``) scorecard: one row a metric, with its
     figure now and a week before, over the page's period."""
     try:
-        shown = scorecard_views.scorecard_rows(request)
+        named = scorecard_views.named_scorecard(request)
     except Http404 as error:
         raise RefusedFilters([str(error)]) from None
+    shown = scorecard_views.scorecard_rows(request, named)
     columns = [
         Column(_("Metric"), TEXT),
         Column(_("Value"), NUMBER),
-        Column(_("Lower bound of the 95-percent interval"), NUMBER),
-        Column(_("Upper bound of the 95-percent interval"), NUMBER),
+        *interval_columns(),
         Column(_("Based on"), INTEGER),
         Column(_("A week before"), NUMBER),
     ]
@@ -586,7 +477,11 @@ def scorecard_table(request: HttpRequest) -> Table:
          row.before.value)
         for row in shown
     ]  # fmt: skip
-    return Table(columns, _one_batch(rows), _counted(rows), _plain_query(request))
+
+    def drawn() -> list[dict]:
+        return [scorecard_views.scorecard_chart(named)]  # titled "Customers’ NPS" of itself
+
+    return Table(columns, one_batch(rows), counted(rows), plain_query(request), drawn)
 
 
 EXPORTS = (

@@ -48,9 +48,9 @@ class ExportJob(models.Model):
 
 
 class Report(models.TextChoices):
-    JOURNEY = "journey", _("Journey map")
-    COMPARISON = "comparison", _("Comparison")
-    SCORECARD = "scorecard", _("Scorecard")
+    """The reports that are not a dashboard of the export catalog; any dashboard of it
+    (``cxloop.exports.catalog.KINDS``, by its name) can be scheduled besides."""
+
     CYCLE_REVIEW = "cycle_review", _("Cycle review")
     EXECUTIVE = "executive", _("Executive review pack")
     WEEKLY_DIGEST = "weekly_digest", _("Weekly digest")
@@ -69,12 +69,14 @@ class Frequency(models.TextChoices):
 
 class ReportSchedule(models.Model):
     """A report e-mailed on a schedule to chosen people, each in their own scope and language:
-    a dashboard (with the page's query string ``query``) as PDF or XLSX, the cycle review or
-    the executive pack as PDF (``query``: their period), or the weekly digest (the person's own
-    Monday e-mail, sent to them now)."""
+    a dashboard (``report`` its kind's name, with the page's query string ``query``) as PDF or
+    XLSX, the cycle review or the executive pack as PDF (``query``: their period), or the
+    weekly digest (the person's own Monday e-mail, sent to them now)."""
 
     name = models.CharField(_("name"), max_length=200)
-    report = models.CharField(_("report"), max_length=16, choices=Report)
+    # One of Report or a dashboard's kind name, checked against the catalog when saved: kinds
+    # come and go with the code, so the database keeps no list of them.
+    report = models.CharField(_("report"), max_length=40)
     format = models.CharField(
         _("format"), max_length=8, choices=ReportFormat, default=ReportFormat.PDF
     )

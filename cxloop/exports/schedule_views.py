@@ -1,6 +1,7 @@
 """Scheduled reports, for the CX lead (the administrator role; anyone else 403): the list with
-each schedule's next and last run and its latest deliveries, a schedule's form, switching it off
-and on, and "send now" (docs/reports.md)."""
+each schedule's next and last run and its latest deliveries, a schedule's form (a new one
+prefilled from a dashboard's "E-mail this on a schedule" link), switching it off and on, and
+"send now" (docs/reports.md)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cxloop.exports import schedules
-from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import RefusedFilters, filter_request
-from cxloop.exports.models import Frequency, Report, ReportFormat, ReportSchedule
+from cxloop.exports.models import Frequency, ReportFormat, ReportSchedule
+from cxloop.exports.tables import RefusedFilters, filter_request
 from cxloop.front.initiative_forms import IdsChoiceField
 from cxloop.insights.cycle import period_of
 from cxloop.people.queries import administers_cx, scorecard_people
@@ -37,7 +37,7 @@ DELIVERIES_SHOWN = 20
 
 class ScheduleForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
-    report = forms.ChoiceField(label=gettext_lazy("Report"), choices=Report.choices)
+    report = forms.ChoiceField(label=gettext_lazy("Report"), choices=schedules.report_choices)
     format = forms.ChoiceField(
         label=gettext_lazy("Format"),
         choices=ReportFormat.choices,
@@ -91,19 +91,30 @@ class ScheduleForm(forms.Form):
         self.fields["recipients"].label_from_instance = lambda employee: (
             f"{employee.user.get_full_name() or employee.user.username} · {employee.team}"
         )
+        report = (self.data.get("report") if self.is_bound else None) or self.initial.get(
+            "report", ""
+        )
+        if report and report == self.initial.get("report") and not schedules.schedulable(report):
+            # A schedule whose dashboard is gone shows it as gone (also after a refused
+            # save), rather than the first choice, which saving would then put in its place
+            # unseen; choosing it again is refused in clean().
+            gone = (report, schedules.report_label(report))
+            self.fields["report"].choices = [*schedules.report_choices(), gone]
 
     def clean(self):
         data = super().clean()
         report, query = data.get("report"), data.get("query", "")
+        if report and not schedules.schedulable(report):
+            self.add_error("report", _("This dashboard no longer exists; choose another report."))
         if report in schedules.PDF_ONLY and data.get("format") != ReportFormat.PDF:
             self.add_error("format", _("The cycle review and the executive pack are PDF only."))
         if report in schedules.REVIEWS:
             _since, _until, errors = period_of(QueryDict(query), timezone.localdate())
             for field, message in errors.items():
                 self.add_error("query", f"{field}: {message}")
-        elif report in KINDS:
+        elif (kind := schedules.dashboards().get(report)) is not None:
             try:
-                KINDS[report].table(filter_request(self.user, query))
+                kind.read(filter_request(self.user, query))
             except RefusedFilters as refused:
                 for message in refused.messages:
                     self.add_error("query", message)
@@ -133,12 +144,14 @@ def report_schedule_list(request: HttpRequest) -> HttpResponse:
             ]
         )
         last = [d for d in latest if latest and d.occurrence == latest[0].occurrence]
-        rows.append({"schedule": schedule, "last": last})
+        label = schedules.report_label(schedule.report)
+        rows.append({"schedule": schedule, "label": label, "last": last})
     return render(request, "exports/schedules/schedule_list.html", {"rows": rows})
 
 
 def _save(request: HttpRequest, schedule: ReportSchedule | None):
-    form = ScheduleForm(request.POST, user=request.user)
+    kept = {"report": schedule.report} if schedule else {}  # shown again if refused
+    form = ScheduleForm(request.POST, user=request.user, initial=kept)
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
@@ -152,10 +165,19 @@ def _save(request: HttpRequest, schedule: ReportSchedule | None):
     return form, saved
 
 
+def _prefilled(request: HttpRequest) -> dict:
+    """A new schedule's first values from the query string: ``report``, a dashboard's kind, and
+    ``query``, its page's query string (the link under a dashboard's export control)."""
+    kind = schedules.dashboards().get(request.GET.get("report", ""))
+    if kind is None:
+        return {}
+    return {"name": str(kind.label), "report": kind.name, "query": request.GET.get("query", "")}
+
+
 @login_required
 def report_schedule_new(request: HttpRequest) -> HttpResponse:
     _require_cx_lead(request)
-    form = ScheduleForm(user=request.user)
+    form = ScheduleForm(user=request.user, initial=_prefilled(request))
     if request.method == "POST":
         form, saved = _save(request, None)
         if saved is not None:

@@ -1,6 +1,6 @@
-"""Scheduled reports (issue #16, part 3; docs/reports.md): a dashboard, the cycle review, the
-executive pack or the weekly digest e-mailed on a schedule to chosen people, each in their own
-language and their own scope.
+"""Scheduled reports (issue #16, part 3; docs/reports.md): any dashboard of the export catalog
+(with its charts), the cycle review, the executive pack or the weekly digest e-mailed on a
+schedule to chosen people, each in their own language and their own scope.
 
 A round of the worker calls :func:`send_due`. Each due schedule is claimed once, however many
 workers run, by a conditional UPDATE of its ``next_run_at`` (from the occurrence it read to the
@@ -12,12 +12,16 @@ schedule, recipient and occurrence) and queues its e-mail by reference. The outb
 message at send time (:func:`register_kinds`), attaching the file read from disk, so no
 megabytes sit in the database, and settles the delivery as sent or failed.
 
+A schedule names its dashboard by the kind's name; a kind removed from the code since leaves the
+schedule in place, and each of its deliveries fails with a message that says so (:class:`Gone`).
+
 Files are deleted :data:`KEPT_DAYS` days after they were written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import mimetypes
 import secrets
@@ -31,13 +35,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cxloop.audit import context as audit_context
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.exports.models import (
     DeliveryState,
     Frequency,
@@ -46,6 +51,7 @@ from cxloop.exports.models import (
     ReportFormat,
     ReportSchedule,
 )
+from cxloop.exports.tables import ExportKind, RefusedFilters, Table, filter_request
 from cxloop.insights.cycle import allowed_reviewer, period_of, review_context
 from cxloop.insights.executive import allowed_executive, executive_context
 from cxloop.lib.tabular import SHARE, TEXT, write_table
@@ -53,14 +59,16 @@ from cxloop.outbox import kinds as outbox_kinds
 from cxloop.outbox.delivery import composed
 from cxloop.outbox.services import enqueue_references
 from cxloop.reports import weekly_digest
-from cxloop.reports.pdf import render_pdf
+from cxloop.reports.pdf import chart_svg, render_pdf
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KIND = "scheduled_report"
 KEPT_DAYS = 14  # a delivery's file is deleted this long after it was written
+# A printed table is cut after this many rows (the portfolio lists every customer): beyond
+# it a PDF is not read, and render_pdf's own page limit would refuse it. XLSX has them all.
+PRINTED_ROWS = 300
 WIDE_COLUMNS = 7  # a printed table of more columns is printed a block a row
-DASHBOARDS = (Report.JOURNEY, Report.COMPARISON, Report.SCORECARD)
 PDF_ONLY = (Report.CYCLE_REVIEW, Report.EXECUTIVE)
 # The review packs: who may see one, what it holds, its template, its page and its file's name.
 REVIEWS = {
@@ -85,6 +93,11 @@ class Skipped(Exception):
     """The recipient may not see this report (the reason in their language)."""
 
 
+class Gone(Exception):
+    """The schedule's dashboard is no longer in the export catalog (the reason in the
+    recipient's language)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A recipient's copy: the file written (None for the weekly digest) and the e-mail."""
@@ -98,6 +111,42 @@ class Rendered:
 
 def reports_dir() -> Path:
     return Path(settings.DATA_DIR) / "reports"
+
+
+# --- what ----------------------------------------------------------------------------------------
+
+
+def dashboards() -> dict[str, ExportKind]:
+    """The catalog's dashboards by kind name, each of which can be scheduled; a name the review
+    packs or the digest already use stays theirs."""
+    return {
+        name: kind for name, kind in KINDS.items() if kind.dashboard and name not in Report.values
+    }
+
+
+def report_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The schedule form's choices: the dashboards by their labels (in the active language's
+    order), then the review packs and the digest."""
+    named = sorted(((name, str(kind.label)) for name, kind in dashboards().items()), key=_by_label)
+    return [(_("Dashboards"), named), (_("Reviews and digest"), Report.choices)]
+
+
+def _by_label(choice: tuple[str, str]) -> str:
+    return choice[1].casefold()
+
+
+def report_label(report: str) -> str:
+    """What the schedule sends, in words; a dashboard no longer in the catalog says so."""
+    if report in Report.values:
+        return str(Report(report).label)
+    kind = dashboards().get(report)
+    if kind is None:
+        return _("%(report)s (no longer exists)") % {"report": report}
+    return str(kind.label)
+
+
+def schedulable(report: str) -> bool:
+    return report in Report.values or report in dashboards()
 
 
 # --- when ----------------------------------------------------------------------------------------
@@ -158,6 +207,11 @@ def set_active(schedule: ReportSchedule, active: bool, now: dt.datetime) -> None
 def save_schedule(schedule: ReportSchedule, recipients, *, now: dt.datetime, user=None):
     """Create or change a schedule (its fields set by the form) and its recipients; its next
     run is computed again from now."""
+    if not schedulable(schedule.report):
+        raise ValueError(
+            _("Report: “%(report)s” is neither a dashboard nor a report that can be scheduled.")
+            % {"report": schedule.report}
+        )
     if schedule.pk is None:
         schedule.created_by = user
         schedule.created_at = now
@@ -199,6 +253,9 @@ def run(schedule: ReportSchedule, occurrence: dt.datetime, now: dt.datetime) -> 
             rendered = render_for(schedule, recipient, now)
         except Skipped as reason:
             state, error = DeliveryState.SKIPPED, str(reason)
+        except Gone as reason:  # the schedule outlived its dashboard: no traceback to log
+            log.warning("scheduled report %s: %s", schedule.pk, reason)
+            state, error = DeliveryState.FAILED, str(reason)
         except Exception as failure:  # one recipient's failure is theirs, not the round's
             log.exception("scheduled report %s for employee %s", schedule.pk, recipient.pk)
             state, error = DeliveryState.FAILED, f"{type(failure).__name__}: {failure}"
@@ -338,11 +395,61 @@ def _cell(value, kind: str) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class PrintedChart:
+    """A dashboard's chart on paper: vl-convert's SVG markup and the title under it."""
+
+    svg: SafeString
+    title: str
+
+
+def _figures(table: Table, language: str) -> tuple[list[PrintedChart], list[str]]:
+    """The dashboard's charts drawn for paper, and a note for those that could not be drawn: a
+    chart that fails loses itself, never the report, whose table has its figures. A spec's
+    own ``title`` goes under the chart, as the other printed documents title theirs."""
+    try:
+        specs = table.charts()
+    except Exception:  # a chart's query failing is the chart's loss, not the table's
+        log.exception("scheduled report: the dashboard's charts could not be built")
+        return [], [_("The charts could not be drawn; the table has their figures.")]
+    figures, failed = [], 0
+    for spec in specs:
+        title = spec.get("title")
+        if isinstance(title, str):
+            spec = {key: value for key, value in spec.items() if key != "title"}
+        try:
+            svg = chart_svg(spec, language=language)
+        except Exception:  # refused or undrawable (see chart_svg): the others still print
+            log.exception("scheduled report: a chart could not be drawn")
+            failed += 1
+            continue
+        figures.append(PrintedChart(svg, title if isinstance(title, str) else ""))
+    notes = []
+    if failed:
+        notes.append(
+            ngettext(
+                "%(count)d chart could not be drawn; the table has its figures.",
+                "%(count)d charts could not be drawn; the table has their figures.",
+                failed,
+            )
+            % {"count": failed}
+        )
+    return figures, notes
+
+
 def _dashboard(schedule, recipient, now, language) -> Rendered:
-    kind = KINDS[schedule.report]
+    kind = dashboards().get(schedule.report)
+    if kind is None:
+        raise Gone(
+            _(
+                "The dashboard “%(report)s” no longer exists in cxloop; choose another report "
+                "for this schedule."
+            )
+            % {"report": schedule.report}
+        )
     request = filter_request(recipient.user, schedule.query)
     try:
-        table = kind.table(request)
+        table = kind.read(request)
     except RefusedFilters as refused:
         raise Skipped(str(refused)) from None
     label = str(kind.label)
@@ -361,37 +468,7 @@ def _dashboard(schedule, recipient, now, language) -> Rendered:
         rows_written = written[0]
         name = f"{kind.name}-{stamp}.xlsx"
     else:
-        numeric = [column.type != TEXT for column in table.columns]
-        rows = [
-            [
-                (_cell(value, column.type), column.type != TEXT)
-                for value, column in zip(row, table.columns, strict=True)
-            ]
-            for batch in table.batches()
-            for row in batch
-        ]
-        rows_written = len(rows)
-        headers = [column.header for column in table.columns]
-        # Titled by its leading text cells (the journey map's stage and touchpoint).
-        lead = next((i for i, is_number in enumerate(numeric) if is_number), len(numeric))
-        printed = {
-            "title": schedule.name,
-            "subtitle": label,
-            "columns": table.columns,
-            "rows": rows,
-            "wide": len(headers) > WIDE_COLUMNS,
-            "records": [
-                {
-                    "title": " · ".join(cell for cell, _n in row[:lead]),
-                    "cells": [
-                        (header, cell) for header, (cell, _n) in zip(headers, row, strict=True)
-                    ][lead:],
-                }
-                for row in rows
-            ],
-            "filters": sorted(table.filters.items()),
-        }
-        document = render_pdf("exports/scheduled_table.html", printed, language=language)
+        document, rows_written = _printed(schedule, table, label, language)
         path = _write(schedule, recipient, now, "pdf", document)
         name = f"{kind.name}-{stamp}.pdf"
     # Recorded as an export by the recipient, whose scope it was read in (as an export job).
@@ -413,6 +490,58 @@ def _dashboard(schedule, recipient, now, language) -> Rendered:
         schedule, recipient, title=label, detail=filters, page=page, attachment=name
     )
     return Rendered(path, name, subject, text, html)
+
+
+def _printed(schedule, table: Table, label: str, language: str) -> tuple[bytes, int]:
+    """The dashboard as PDF — its charts, then its table, at most :data:`PRINTED_ROWS` rows
+    of it — and how many rows it holds."""
+    every_row = (row for batch in table.batches() for row in batch)
+    read = list(itertools.islice(every_row, PRINTED_ROWS + 1))
+    total = table.count(None) if len(read) > PRINTED_ROWS else len(read)
+    rows = [
+        [
+            (_cell(value, column.type), column.type != TEXT)
+            for value, column in zip(row, table.columns, strict=True)
+        ]
+        for row in read[:PRINTED_ROWS]
+    ]
+    headers = [column.header for column in table.columns]
+    wide = len(headers) > WIDE_COLUMNS
+    figures, chart_notes = _figures(table, language)
+    # Titled by its leading text cells (the journey map's stage and touchpoint).
+    numeric = [column.type != TEXT for column in table.columns]
+    lead = next((i for i, is_number in enumerate(numeric) if is_number), len(numeric))
+    printed = {
+        "title": schedule.name,
+        "subtitle": label,
+        "columns": table.columns,
+        "rows": rows,
+        "wide": wide,
+        "records": [
+            {
+                "title": " · ".join(cell for cell, _n in row[:lead]),
+                "cells": list(zip(headers, (cell for cell, _n in row), strict=True))[lead:],
+            }
+            for row in rows
+        ]
+        if wide
+        else [],
+        "filters": sorted(table.filters.items()),
+        "figures": figures,
+        "chart_notes": chart_notes,
+        "cut": _(
+            "The first %(shown)s of %(total)s rows: paper is for reading. Schedule it as XLSX "
+            "to get every row."
+        )
+        % {
+            "shown": number_format(len(rows), force_grouping=True),
+            "total": number_format(total, force_grouping=True),
+        }
+        if total > len(rows)
+        else "",
+    }
+    document = render_pdf("exports/scheduled_table.html", printed, language=language)
+    return document, len(rows)
 
 
 # --- files ---------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from cxloop.audit import context
 from cxloop.audit import services as audit
 from cxloop.audit.choices import Action
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import ExportKind, RefusedFilters, filter_request
 from cxloop.exports.models import ExportJob, JobState
+from cxloop.exports.tables import ExportKind, RefusedFilters, filter_request
 from cxloop.lib.tabular import EXTENSIONS, XLSX_MAX_ROWS, TooManyRows, write_table
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def write_export(
     """Write ``kind``'s table for ``request`` (its user's scope, its query string) to ``out``
     in ``fmt``; record it, by whoever acts now (the task and the command act for the person
     the list is read for); how many rows. RefusedFilters when a filter would be left out."""
-    table = table or kind.table(request)
+    table = table or kind.read(request)
     rows = write_table(
         fmt, table.columns, table.batches(), out, progress=progress, sheet_title=str(kind.label)
     )
@@ -121,7 +121,7 @@ def run_job(job_id: int) -> None:
     try:
         with translation.override(job.language), partial.open("wb") as out:
             request = filter_request(job.user, job.query)
-            table = kind.table(request)
+            table = kind.read(request)
             if job.rows_total is None:
                 job.rows_total = table.count(None)
                 ExportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)

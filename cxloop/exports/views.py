@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from cxloop.exports import services
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import RefusedFilters, filter_request
 from cxloop.exports.models import ExportJob, JobState
+from cxloop.exports.tables import RefusedFilters, filter_request
 from cxloop.lib.tabular import FORMATS, MEDIA_TYPES, XLSX_MAX_ROWS
 
 QUERY_MAX = 2000  # characters of a list's query string an export keeps

@@ -70,7 +70,7 @@ from cxloop.feedback.follow_ups import (
 )
 from cxloop.front import case_forms
 from cxloop.front.evidence_views import MSG_TOO_LONG, comment_of, score_chips
-from cxloop.front.filters import refuse_filter, row_id_filter
+from cxloop.front.filters import refuse_filter, row_id_filter, shown_value
 from cxloop.lib.params import ParamError, check_text, parse_date, parse_row_id
 from cxloop.people.queries import (
     administers_cx,
@@ -148,10 +148,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
-def _shown(raw: str, limit: int = 40) -> str:
-    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
-
-
 def _period(
     request: HttpRequest, accepted: dict[str, str], errors: dict[str, str]
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -167,7 +163,7 @@ def _period(
             days[name] = parse_date(name, raw)
         except ParamError as error:
             errors[name] = _("“%(value)s” is not a day: %(reason)s") % {
-                "value": _shown(raw),
+                "value": shown_value(raw),
                 "reason": _(error.template) % error.params,
             }
             refuse_filter(request, label, errors[name])
@@ -215,7 +211,7 @@ def case_filter(
     accepted["tab"] = tab
     state = get.get("state", "open")
     if state and state != "open" and state not in CaseState.values:
-        refuse_filter(request, _("State"), _("no such state"))
+        refuse_filter(request, _("State"), _("no such state"), state)
         state = "open"
     accepted["state"] = state
     overdue = get.get("overdue") == "1"
@@ -223,7 +219,7 @@ def case_filter(
         accepted["overdue"] = "1"
     priority = get.get("priority", "")
     if priority and priority not in Priority.values:
-        refuse_filter(request, _("Priority"), _("no such priority"))
+        refuse_filter(request, _("Priority"), _("no such priority"), priority)
         priority = ""
     if priority:
         accepted["priority"] = priority
@@ -696,18 +692,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
 # --- follow-ups ---------------------------------------------------------------------------
 
 
-@login_required
-def follow_up_list(request: HttpRequest) -> HttpResponse:
-    """Face-to-face follow-ups: tab (mine / my team / all, by role), ``owner`` (an id),
-    ``overdue=1``, ``done`` (open — the default —, done, all)."""
-    tabs = case_tabs(request.user)
+def follow_up_filter(request: HttpRequest, tabs: list[str]) -> tuple[FollowUpFilter, dict]:
+    """The follow-up list's filters from the query string, and those it keeps in its links; a
+    bad one gets a message and is left out."""
     get = request.GET
     accepted: dict[str, str] = {}
     tab = get.get("tab", "")
     accepted["tab"] = tab = tab if tab in tabs else (tabs[0] if tabs else "")
     done_choice = get.get("done", "open")
     if done_choice not in ("open", "done", "all"):
-        refuse_filter(request, _("Done"), _("expected open, done or all"))
+        refuse_filter(request, _("Done"), _("expected open, done or all"), done_choice)
         done_choice = "open"
     accepted["done"] = done_choice
     overdue = get.get("overdue") == "1"
@@ -719,11 +713,20 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
         overdue=overdue,
         done={"open": False, "done": True, "all": None}[done_choice],
     )
+    return where, accepted
+
+
+@login_required
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    """Face-to-face follow-ups: tab (mine / my team / all, by role), ``owner`` (an id),
+    ``overdue=1``, ``done`` (open — the default —, done, all)."""
+    tabs = case_tabs(request.user)
+    where, accepted = follow_up_filter(request, tabs)
     today = timezone.localdate()
     follow_ups = follow_ups_matching(request.user, where, today=today)
-    page = Paginator(follow_ups, PER_PAGE).get_page(get.get("page"))
+    page = Paginator(follow_ups, PER_PAGE).get_page(request.GET.get("page"))
     wider = []
-    if not page.paginator.count and tab == MINE and len(tabs) > 1:
+    if not page.paginator.count and where.mine and len(tabs) > 1:
         # Only "mine" narrows here (team and all are the user's whole scope): the next tab
         # shows what the same filters find without it.
         others = follow_ups_matching(request.user, replace(where, mine=False), today=today)

@@ -93,7 +93,9 @@ class CycleFilters(forms.Form):
         return self.since_day, self.until_day
 
 
-def _allowed(user) -> None:
+def require_reviewer(user) -> None:
+    """403 for whoever may not see a cycle review (employees, people without an employee
+    record)."""
     if not allowed_reviewer(user):
         raise PermissionDenied
 
@@ -111,7 +113,11 @@ def _start_href(review, opportunity) -> str:
     return f"{reverse('initiative_new')}?{urlencode(params)}"
 
 
-def _context(request: HttpRequest, filters: CycleFilters) -> dict:
+def review_page_context(request: HttpRequest, filters: CycleFilters) -> dict:
+    """What the review's page shows for the period of ``filters`` (the last complete quarter
+    when they are invalid): :func:`cxloop.insights.cycle.review_context` with the page's
+    links. The page, the next cycle's form and the export of its opportunities
+    (cxloop.exports.loop_kinds) read it."""
     since, until = filters.period()
     context = review_context(
         request.user, since=since, until=until, today=timezone.localdate(), now=timezone.now()
@@ -135,9 +141,9 @@ def _context(request: HttpRequest, filters: CycleFilters) -> dict:
 
 @login_required
 def cycle_review_page(request: HttpRequest) -> HttpResponse:
-    _allowed(request.user)
+    require_reviewer(request.user)
     filters = CycleFilters(request.GET, today=timezone.localdate())
-    return render(request, "front/cycle/cycle_review.html", _context(request, filters))
+    return render(request, "front/cycle/cycle_review.html", review_page_context(request, filters))
 
 
 def _title(touchpoint) -> str:
@@ -177,13 +183,13 @@ def cycle_next(request: HttpRequest) -> HttpResponse:
     """Start the next cycle: propose an initiative for each of the top opportunities chosen.
     A touchpoint that already has an active initiative (proposed, approved or in progress) is
     skipped and named, so a repeated submission proposes nothing twice."""
-    _allowed(request.user)
+    require_reviewer(request.user)
     owner = employee_of(request.user)
     if not may_propose(request.user) or owner is None:
         raise PermissionDenied
     today = timezone.localdate()
     filters = CycleFilters(request.GET, today=today)
-    context = _context(request, filters)
+    context = review_page_context(request, filters)
     active = set(
         visible_initiatives(request.user)
         .filter(state__in=ACTIVE_STATES)

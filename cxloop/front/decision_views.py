@@ -52,20 +52,21 @@ METHOD_LABELS = {
 }
 
 
-@login_required
-def decision_list(request: HttpRequest) -> HttpResponse:
-    """Decisions, latest in force first, filtered by ``kind``, ``touchpoint`` (an id) and
-    ``verdict`` (of the measured effect as of today)."""
+def decision_rows(request: HttpRequest) -> tuple[list, dict[str, str]]:
+    """The decisions the list shows for the request's user and query string, latest in force
+    first, each with its measured effect as of today (``found``) and its verdict's words
+    (``verdict_label``), and the filters it keeps in its links; a bad filter gets a message
+    and is left out. The page and its export (cxloop.exports.loop_kinds) both read it."""
     accepted: dict[str, str] = {}
     kind = request.GET.get("kind", "")
     if kind and kind not in DecisionKind.values:
-        refuse_filter(request, _("Kind of decision"), _("no such kind"))
+        refuse_filter(request, _("Kind of decision"), _("no such kind"), kind)
         kind = ""
     if kind:
         accepted["kind"] = kind
     verdict = request.GET.get("verdict", "")
     if verdict and verdict not in VERDICTS:
-        refuse_filter(request, _("Verdict"), _("no such verdict"))
+        refuse_filter(request, _("Verdict"), _("no such verdict"), verdict)
         verdict = ""
     if verdict:
         accepted["verdict"] = verdict
@@ -82,6 +83,14 @@ def decision_list(request: HttpRequest) -> HttpResponse:
         decision.found = found
         decision.verdict_label = VERDICT_LABELS.get(found.verdict, "")
         rows.append(decision)
+    return rows, accepted
+
+
+@login_required
+def decision_list(request: HttpRequest) -> HttpResponse:
+    """Decisions, latest in force first, filtered by ``kind``, ``touchpoint`` (an id) and
+    ``verdict`` (of the measured effect as of today)."""
+    rows, accepted = decision_rows(request)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,

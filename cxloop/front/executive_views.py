@@ -23,8 +23,9 @@ from cxloop.front.cycle_views import CycleFilters
 from cxloop.insights.executive import allowed_executive, executive_context
 
 
-@login_required
-def executive_dashboard(request: HttpRequest) -> HttpResponse:
+def executive_figures(request: HttpRequest) -> tuple[CycleFilters, dict]:
+    """The dashboard's period (its filters; the last complete quarter unless chosen) and what
+    it shows for ``request``'s user; PermissionDenied for a role that does not see it."""
     if not allowed_executive(request.user):
         raise PermissionDenied
     today = timezone.localdate()
@@ -33,7 +34,15 @@ def executive_dashboard(request: HttpRequest) -> HttpResponse:
     context = executive_context(
         request.user, since=since, until=until, today=today, now=timezone.now()
     )
+    return filters, context
+
+
+@login_required
+def executive_dashboard(request: HttpRequest) -> HttpResponse:
+    filters, context = executive_figures(request)
     context["filters"] = filters
-    period = urlencode({"since": since.isoformat(), "until": until.isoformat()})
+    period = urlencode(
+        {"since": context["since"].isoformat(), "until": context["until"].isoformat()}
+    )
     context["pdf_href"] = f"{reverse('executive_review_pdf')}?{period}"
     return render(request, "front/executive/executive_dashboard.html", context)

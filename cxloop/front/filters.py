@@ -5,17 +5,33 @@ import datetime as dt
 
 from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from cxloop.lib.params import ParamError, parse_date, parse_row_id
 
+SHOWN_CHARS = 40  # of a refused filter's value, named in its message
 
-def refuse_filter(request: HttpRequest, label: str, reason: str) -> None:
-    """Tell the user that the filter ``label`` is left out, and why."""
-    messages.error(
-        request,
-        _("%(field)s: %(reason)s — this filter is left out.") % {"field": label, "reason": reason},
-    )
+
+def shown_value(raw: str) -> str:
+    """A query-string value as a refusal names it: cut short, since a link may be edited."""
+    return Truncator(raw).chars(SHOWN_CHARS)
+
+
+def refuse_filter(request: HttpRequest, label: str, reason: str, value: str | None = None) -> None:
+    """Tell the user that the filter ``label`` (given as ``value``) is left out, and why."""
+    if value is None:
+        message = _("%(field)s: %(reason)s — this filter is left out.") % {
+            "field": label,
+            "reason": reason,
+        }
+    else:
+        message = _("%(field)s “%(value)s”: %(reason)s — this filter is left out.") % {
+            "field": label,
+            "value": shown_value(value),
+            "reason": reason,
+        }
+    messages.error(request, message)
 
 
 def row_id_filter(request: HttpRequest, name: str, label: str, accepted: dict) -> int | None:
@@ -27,7 +43,7 @@ def row_id_filter(request: HttpRequest, name: str, label: str, accepted: dict) -
     try:
         value = parse_row_id(name, raw)
     except ParamError as error:
-        refuse_filter(request, label, _(error.template) % error.params)
+        refuse_filter(request, label, _(error.template) % error.params, raw)
         return None
     accepted[name] = str(value)
     return value
@@ -42,7 +58,7 @@ def day_filter(request: HttpRequest, name: str, label: str, accepted: dict) -> d
     try:
         value = parse_date(name, raw)
     except ParamError as error:
-        refuse_filter(request, label, _(error.template) % error.params)
+        refuse_filter(request, label, _(error.template) % error.params, raw)
         return None
     accepted[name] = value.isoformat()
     return value

@@ -71,15 +71,13 @@ POST_ONLY = ["GET", "HEAD", "POST"]
 # --- the list -----------------------------------------------------------------------------
 
 
-@login_required
-def initiative_list(request: HttpRequest) -> HttpResponse:
-    """Initiatives the user sees, filtered by ``state`` (a state, "active" — the default — or
-    empty for all), ``touchpoint``, ``owner`` (ids) and ``overdue=1`` (with an action item past
-    its day); by target date."""
+def initiative_filter(request: HttpRequest) -> tuple[InitiativeFilter, dict[str, str]]:
+    """The initiative list's filters from the query string, and those it keeps in its links;
+    a bad one gets a message and is left out."""
     accepted: dict[str, str] = {}
     state = request.GET.get("state", "active")
     if state and state != "active" and state not in InitiativeState.values:
-        refuse_filter(request, _("State"), _("no such state"))
+        refuse_filter(request, _("State"), _("no such state"), state)
         state = "active"
     accepted["state"] = state
     overdue = request.GET.get("overdue") == "1"
@@ -91,6 +89,15 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
         owner_id=row_id_filter(request, "owner", _("Owner"), accepted),
         overdue=overdue,
     )
+    return where, accepted
+
+
+@login_required
+def initiative_list(request: HttpRequest) -> HttpResponse:
+    """Initiatives the user sees, filtered by ``state`` (a state, "active" — the default — or
+    empty for all), ``touchpoint``, ``owner`` (ids) and ``overdue=1`` (with an action item past
+    its day); by target date."""
+    where, accepted = initiative_filter(request)
     today = timezone.localdate()
     page = Paginator(initiatives_matching(request.user, where, today=today), PER_PAGE).get_page(
         request.GET.get("page")
@@ -158,12 +165,12 @@ def _prefill(request: HttpRequest) -> dict:
     if started_from in StartedFrom.values:
         initial["started_from"] = started_from
     elif started_from:
-        refuse_filter(request, _("Started from"), _("no such starting point"))
+        refuse_filter(request, _("Started from"), _("no such starting point"), started_from)
     metric = get.get("metric", "")
     if metric in TargetMetric.values:
         initial["metric"] = metric
     elif metric:
-        refuse_filter(request, _("Target metric"), _("no such metric"))
+        refuse_filter(request, _("Target metric"), _("no such metric"), metric)
     elif "touchpoints" in initial:
         # A touchpoint's own measure is its rating: NPS is asked of the relationship, not of
         # each touchpoint, so its baseline there is mostly empty.

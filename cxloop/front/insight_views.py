@@ -26,8 +26,11 @@ from cxloop.insights.dashboards import (
     MIN_N,
     ComparisonQuery,
     OverviewQuery,
+    OverviewResult,
     PortfolioQuery,
+    PortfolioResult,
     TouchpointQuery,
+    TouchpointResult,
 )
 from cxloop.insights.pages import (
     DEFAULT_MONTHS,  # noqa: F401  (the pages' default period, as the API and notebook take it)
@@ -306,11 +309,23 @@ def _journey_changes(scope: Scope, *, limit: int = 6) -> list[dict]:
     ][:limit]
 
 
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    """NPS, CSAT and customer effort: one figure each with its interval, an arrow when the last
-    complete month differs significantly from the month before, what changed in words, the
-    monthly trends, response rates and channels; every figure links to its responses."""
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """The overview's tiles for a query string: its filters and scope, the query's result, one
+    tile a headline metric (its figure, the change it shows and its trend chart) and the
+    changes in words."""
+
+    filters: InsightFilters
+    scope: Scope
+    result: OverviewResult
+    kpis: list[dict]
+    changed: list[dict]
+
+
+def overview_tiles(request: HttpRequest) -> Overview:
+    """The tiles the overview shows for ``request`` (its user's scope and query string). A
+    tile's ``compared`` names the two periods its change compares, (previous, last), or is
+    None when the scope holds no two complete ones."""
     filters, scope = insight_filters(request, target_first=False)
     result = OverviewQuery(scope=scope).run()
     changes = _changes(scope, timezone.localdate())
@@ -318,11 +333,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     for key, label, domain, decimals in KPIS:
         summary = getattr(result, key)
         group, grain, periods = changes.get(key, (None, None, None))
-        direction = None
+        direction, compared = None, None
         if group is not None and group.significant and group.difference is not None:
             direction = "up" if group.difference.value > 0 else "down"
         if group is not None:
-            previous, last = (_period(day.isoformat(), grain) for day in periods[:2])
+            compared = tuple(period_label(day.isoformat(), grain) for day in periods[:2])
+            previous, last = compared
             changed.append(
                 {
                     "direction": direction,
@@ -345,6 +361,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "decimals": decimals,
                 "direction": direction,
                 "change": group,
+                "compared": compared,
                 "href": _responses_url(filters, kind=key),
                 "chart": _trend(
                     summary.trend,
@@ -357,14 +374,24 @@ def overview(request: HttpRequest) -> HttpResponse:
                 ),
             }
         )
+    return Overview(filters, scope, result, kpis, changed)
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """NPS, CSAT and customer effort: one figure each with its interval, an arrow when the last
+    complete month differs significantly from the month before, what changed in words, the
+    monthly trends, response rates and channels; every figure links to its responses."""
+    shown = overview_tiles(request)
+    filters, scope, result = shown.filters, shown.scope, shown.result
     team_ids = None if scope.team_ids is None else list(scope.team_ids)
     rates = response_rates(team_ids, since=scope.since, until=scope.until)
     most = max((c.responses for c in result.channels), default=0)
     context = {
         "filters": filters,
         "result": result,
-        "kpis": kpis,
-        "changed": changed,
+        "kpis": shown.kpis,
+        "changed": shown.changed,
         "journey_changes": _journey_changes(scope),
         "rates": [
             {"rate": rate, "href": _responses_url(filters, survey=rate.survey_id)} for rate in rates
@@ -401,7 +428,8 @@ def _month(iso_day: str) -> str:
     return date_format(dt.date.fromisoformat(iso_day), "YEAR_MONTH_FORMAT")
 
 
-def _period(iso_day: str, grain: str) -> str:
+def period_label(iso_day: str, grain: str) -> str:
+    """A period as the pages name it: its month, quarter ("Q1 2026") or year, by ``grain``."""
     day = dt.date.fromisoformat(iso_day)
     if grain == "quarter":
         return _("Q%(quarter)d %(year)d") % {"quarter": (day.month + 2) // 3, "year": day.year}
@@ -417,7 +445,7 @@ def _group_names(by: str, groups, grain: str) -> dict:
         return {s.pk: s.label for s in all_segments().filter(pk__in=keys)}
     if by == "team":
         return {t.pk: t.label for t in teams_named(keys)}
-    return {key: _period(str(key), grain) for key in keys}
+    return {key: period_label(str(key), grain) for key in keys}
 
 
 def _group_params(by: str, key, grain: str, scope: Scope) -> dict:
@@ -496,6 +524,26 @@ def comparison(request: HttpRequest) -> Comparison:
     return Comparison(filters, by, metric, grain, touchpoint, touchpoints, result, rows)
 
 
+def comparison_chart(shown: Comparison) -> dict:
+    """The comparison's bar chart: each group that has a figure, with its interval."""
+    return charts.comparison(
+        [
+            {
+                "name": row["name"],
+                "value": row["group"].estimate.value,
+                "low": row["group"].estimate.low,
+                "high": row["group"].estimate.high,
+                "significant": row["group"].significant,
+                "n": row["group"].n,
+                "href": row["href"],
+            }
+            for row in shown.rows
+            if row["group"].estimate is not None
+        ],
+        x_title=str(METRIC_LABELS[shown.metric]),
+    )
+
+
 @login_required
 def compare(request: HttpRequest) -> HttpResponse:
     """Segments, teams or months side by side on one metric, each against the rest (months:
@@ -508,22 +556,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         shown.result,
         shown.rows,
     )
-    chart = charts.comparison(
-        [
-            {
-                "name": row["name"],
-                "value": row["group"].estimate.value,
-                "low": row["group"].estimate.low,
-                "high": row["group"].estimate.high,
-                "significant": row["group"].significant,
-                "n": row["group"].n,
-                "href": row["href"],
-            }
-            for row in rows
-            if row["group"].estimate is not None
-        ],
-        x_title=str(METRIC_LABELS[metric]),
-    )
+    chart = comparison_chart(shown)
     context = {
         "filters": filters,
         "by": by,
@@ -590,11 +623,20 @@ def _signal_sentence(signal) -> str:
     )
 
 
-@login_required
-def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One touchpoint: its score in a sentence, whether it is changing (the control chart, in
-    words first), how its ratings spread, how it goes with NPS, the customer's expectation and
-    our standard, and the latest comments, each linked to its response."""
+@dataclasses.dataclass(frozen=True)
+class TouchpointFigures:
+    """One touchpoint's page for a query string: its filters and scope, the touchpoint and its
+    figures (None when no answer in the store rates it yet)."""
+
+    filters: InsightFilters
+    scope: Scope
+    touchpoint: object
+    result: TouchpointResult | None
+
+
+def touchpoint_figures(request: HttpRequest, pk: int) -> TouchpointFigures:
+    """The figures touchpoint ``pk``'s page shows for ``request`` (its user's scope and query
+    string); Http404 when there is no such touchpoint."""
     touchpoint = get_object_or_404(touchpoints_with_stage(), pk=pk)
     # All customers unless chosen: a roll-back is a change of how the work is done, and the
     # control chart sees it soonest on every answer about the touchpoint.
@@ -603,8 +645,84 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         result = TouchpointQuery(scope=scope, touchpoint_id=touchpoint.pk).run()
     except ValueError:  # no answer in the store rates it yet
         result = None
+    return TouchpointFigures(filters, scope, touchpoint, result)
+
+
+def touchpoint_charts(shown: TouchpointFigures) -> dict:
+    """The touchpoint page's charts: the mean rating by period (``trend``), the control chart
+    of the share of ratings 4–5 (``control``; None without one) and how the ratings spread
+    (``distribution``); none without ratings. Each point links to its ratings."""
+    filters, result = shown.filters, shown.result
+    if result is None or not result.n:
+        return {}
+    ratings = {"touchpoint": shown.touchpoint.pk, "kind": "rating"}
+    control = result.control
+    return {
+        "trend": charts.trend(
+            [
+                {
+                    "period": p.period,
+                    "value": p.value,
+                    "low": p.low,
+                    "high": p.high,
+                    "n": p.n,
+                    "low_n": p.low_n,
+                    "partial": p.partial,
+                    "href": _responses_url(filters, **ratings, **_point_params(p)),
+                }
+                for p in result.mean_by_period
+            ],
+            title=str(TREND_TITLES[result.grain]),
+            y_title=_("Mean rating (1–5)"),
+            domain=(1, 5),
+        ),
+        "control": control
+        and charts.control_chart(
+            [
+                {
+                    "period": p.period,
+                    "value": p.value,
+                    "n": p.n,
+                    "low_n": p.low_n,
+                    "partial": p.partial,
+                    "href": _responses_url(
+                        filters,
+                        **ratings,
+                        since=p.period,
+                        until=p.end or None,
+                    ),
+                }
+                for p in control.points
+            ],
+            control.centre,
+            [p.lower for p in control.points],
+            [p.upper for p in control.points],
+            control.signals,
+            title=_("Share of ratings 4–5 by quarter")
+            if control.grain == "quarter"
+            else _("Share of ratings 4–5 by month"),
+            y_title=_("Per cent of ratings 4–5"),
+            grain=control.grain,
+        ),
+        "distribution": charts.distribution(
+            [c.n for c in result.distribution],
+            labels=[str(c.score) for c in result.distribution],
+        ),
+    }
+
+
+@login_required
+def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One touchpoint: its score in a sentence, whether it is changing (the control chart, in
+    words first), how its ratings spread, how it goes with NPS, the customer's expectation and
+    our standard, and the latest comments, each linked to its response."""
+    shown = touchpoint_figures(request, pk)
+    filters, scope, touchpoint, result = shown.filters, shown.scope, shown.touchpoint, shown.result
     today = timezone.localdate()
     ratings = {"touchpoint": touchpoint.pk, "kind": "rating"}
+    # The export names the touchpoint in its query string: its page is one of many.
+    export_query = request.GET.copy()
+    export_query["touchpoint"] = str(touchpoint.pk)
     context = {
         "filters": filters,
         "touchpoint": touchpoint,
@@ -614,65 +732,17 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .first(),
         "responses_href": _responses_url(filters, touchpoint=touchpoint.pk),
         "may_propose": may_propose(request.user),
+        "export_query": export_query.urlencode(),
     }
     if result is not None and result.n:
         control = result.control
         signal = control and control.signal_from(scope.since)
         context.update(
+            touchpoint_charts(shown),
             ratings_href=_responses_url(filters, **ratings),
-            trend=charts.trend(
-                [
-                    {
-                        "period": p.period,
-                        "value": p.value,
-                        "low": p.low,
-                        "high": p.high,
-                        "n": p.n,
-                        "low_n": p.low_n,
-                        "partial": p.partial,
-                        "href": _responses_url(filters, **ratings, **_point_params(p)),
-                    }
-                    for p in result.mean_by_period
-                ],
-                title=str(TREND_TITLES[result.grain]),
-                y_title=_("Mean rating (1–5)"),
-                domain=(1, 5),
-            ),
-            control=control
-            and charts.control_chart(
-                [
-                    {
-                        "period": p.period,
-                        "value": p.value,
-                        "n": p.n,
-                        "low_n": p.low_n,
-                        "partial": p.partial,
-                        "href": _responses_url(
-                            filters,
-                            **ratings,
-                            since=p.period,
-                            until=p.end or None,
-                        ),
-                    }
-                    for p in control.points
-                ],
-                control.centre,
-                [p.lower for p in control.points],
-                [p.upper for p in control.points],
-                control.signals,
-                title=_("Share of ratings 4–5 by quarter")
-                if control.grain == "quarter"
-                else _("Share of ratings 4–5 by month"),
-                y_title=_("Per cent of ratings 4–5"),
-                grain=control.grain,
-            ),
             signal=signal,
             signal_text=signal and _signal_sentence(signal),
             signal_href=signal and _responses_url(filters, **ratings, since=f"{signal.since}-01"),
-            distribution=charts.distribution(
-                [c.n for c in result.distribution],
-                labels=[str(c.score) for c in result.distribution],
-            ),
             scores=[
                 {
                     "score": c.score,
@@ -704,10 +774,19 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "front/touchpoint_detail.html", context)
 
 
-@login_required
-def portfolio(request: HttpRequest) -> HttpResponse:
-    """Customers by annual value against their latest NPS answer; the revenue held by
-    detractors and by customers who have gone silent, for the target segment and the rest."""
+@dataclasses.dataclass(frozen=True)
+class Portfolio:
+    """The portfolio page for a query string: its filters, the target segment (None without
+    one), the query's result and the customers' names by id."""
+
+    filters: InsightFilters
+    target: object
+    result: PortfolioResult
+    names: dict[int, str]
+
+
+def portfolio_figures(request: HttpRequest) -> Portfolio:
+    """The portfolio the page shows for ``request`` (its user's scope and query string)."""
     filters, scope = insight_filters(request, target_first=False)
     target = target_segments().first()
     result = PortfolioQuery(
@@ -716,20 +795,34 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         target_segment_id=None if target is None else target.pk,
     ).run()
     names = customer_names([row.customer_id for row in result.customers])
-    chart = charts.portfolio(
+    return Portfolio(filters, target, result, names)
+
+
+def portfolio_chart(shown: Portfolio) -> dict:
+    """The customers with an annual value by that value and their latest NPS answer, each
+    linked to their page."""
+    return charts.portfolio(
         [
             {
-                "name": names.get(row.customer_id, str(row.customer_id)),
+                "name": shown.names.get(row.customer_id, str(row.customer_id)),
                 "value": row.annual_value,
                 "score": row.score,
                 "status": row.status,
                 "target": row.target,
                 "href": reverse("customer_detail", args=[row.customer_id]),
             }
-            for row in result.customers
+            for row in shown.result.customers
             if row.annual_value
         ]
     )
+
+
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """Customers by annual value against their latest NPS answer; the revenue held by
+    detractors and by customers who have gone silent, for the target segment and the rest."""
+    shown = portfolio_figures(request)
+    filters, target, result, names = shown.filters, shown.target, shown.result, shown.names
     at_risk = sorted(
         (row for row in result.customers if row.status in ("detractor", "silent")),
         key=lambda row: -(row.annual_value or 0),
@@ -760,7 +853,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
             )
             for risk in risks
         ],
-        "chart": chart,
+        "chart": portfolio_chart(shown),
         "at_risk": [
             {
                 "name": names.get(row.customer_id, ""),

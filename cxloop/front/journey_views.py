@@ -217,24 +217,6 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         }
         for stage in stages
     ]
-    # A stage without touchpoints yet (just added in the admin) is a column but no point.
-    point_of = {point.stage_id: point for point in result.stages}
-    curved = [stage for stage in stages if stage.pk in point_of]
-    points = [point_of[stage.pk] for stage in curved]
-    curve = charts.emotion_curve(
-        [
-            {
-                "stage": label,
-                **(
-                    {"value": point.score.value, "low": point.score.low, "high": point.score.high}
-                    if point.score is not None
-                    else {"value": None, "low": None, "high": None}
-                ),
-                "n": point.n,
-            }
-            for label, point in zip(_stage_labels(curved), points, strict=True)
-        ]
-    )
     changes = [
         {
             "change": change,
@@ -255,33 +237,16 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         }
         for o in result.opportunities
     ]
-    grid = None
-    if result.opportunities:
-        grid = charts.quadrant(
-            [
-                {
-                    "name": touchpoints[o.touchpoint_id].name,
-                    "performance": o.performance,
-                    "importance": o.importance,
-                    "href": _evidence(scope, filters, o.touchpoint_id),
-                }
-                for o in result.opportunities
-            ],
-            x_title=_("Mean rating (1–5)"),
-            y_title=_("Importance (share of what drives NPS)"),
-            x_split=result.opportunities[0].target,
-            y_split=1 / len(result.opportunities),
-        )
     context = {
         "filters": filters,
         "journey": journey,
         "result": result,
         "columns": columns,
-        "curve": curve,
+        "curve": emotion_curve_chart(stages, result),
         "changes": changes,
         "opportunities": opportunities,
         "top_opportunities": opportunities[:5],
-        "grid": grid,
+        "grid": opportunity_grid_chart(result, touchpoints, scope, filters),
         "target": target,
         "reference": reference,
         "reference_is_target": bool(result.opportunities),
@@ -294,6 +259,52 @@ def journey_map(request: HttpRequest) -> HttpResponse:
         "may_propose": may_propose(request.user),
     }
     return render(request, "front/journey_map.html", context)
+
+
+def emotion_curve_chart(stages: list, result) -> dict:
+    """The map's emotion curve: the mean score of each of the journey's ``stages`` that has
+    touchpoints, in their order, from the map's ``result`` (a JourneyMapQuery's)."""
+    # A stage without touchpoints yet (just added in the admin) is a column but no point.
+    point_of = {point.stage_id: point for point in result.stages}
+    curved = [stage for stage in stages if stage.pk in point_of]
+    points = [point_of[stage.pk] for stage in curved]
+    return charts.emotion_curve(
+        [
+            {
+                "stage": label,
+                **(
+                    {"value": point.score.value, "low": point.score.low, "high": point.score.high}
+                    if point.score is not None
+                    else {"value": None, "low": None, "high": None}
+                ),
+                "n": point.n,
+            }
+            for label, point in zip(_stage_labels(curved), points, strict=True)
+        ]
+    )
+
+
+def opportunity_grid_chart(result, touchpoints: dict, scope, filters) -> dict | None:
+    """The map's importance–performance grid of the ranked opportunities (``touchpoints`` by
+    id), each point linked to its ratings in the page's period, segment and team; None when
+    nothing is ranked."""
+    if not result.opportunities:
+        return None
+    return charts.quadrant(
+        [
+            {
+                "name": touchpoints[o.touchpoint_id].name,
+                "performance": o.performance,
+                "importance": o.importance,
+                "href": _evidence(scope, filters, o.touchpoint_id),
+            }
+            for o in result.opportunities
+        ],
+        x_title=_("Mean rating (1–5)"),
+        y_title=_("Importance (share of what drives NPS)"),
+        x_split=result.opportunities[0].target,
+        y_split=1 / len(result.opportunities),
+    )
 
 
 def _period_params(scope) -> dict[str, str]:

@@ -56,6 +56,7 @@ class LoopFilters(forms.Form):
         data.setdefault("since", (today - DEFAULT_PERIOD).isoformat())
         data.setdefault("until", today.isoformat())
         super().__init__(data)
+        self.touchpoints = touchpoints  # the dashboard names its rows with them
         self.fields["team"].choices = [
             ("", _("All teams I may see")),
             *((str(t.pk), t.label) for t in teams),
@@ -136,17 +137,24 @@ def case_list_href(user, **params) -> str:
     return f"{reverse('case_list')}?{urlencode({'tab': widest_case_tab(user), **params})}"
 
 
-@login_required
-def loop_dashboard(request: HttpRequest) -> HttpResponse:
-    """The loop's figures for the period, overall, by team and by touchpoint, and the root
-    causes ranked per touchpoint."""
-    today = timezone.localdate()
-    touchpoints = journey_touchpoints()
-    teams = visible_teams(request.user).order_by("name")
-    filters = LoopFilters(request.GET, teams=teams, touchpoints=touchpoints, today=today)
-    query = _query(filters, request.user, today)
+def loop_filters(request: HttpRequest) -> LoopFilters:
+    """The dashboard's filters from the query string, with the teams the user sees."""
+    return LoopFilters(
+        request.GET,
+        teams=visible_teams(request.user).order_by("name"),
+        touchpoints=journey_touchpoints(),
+        today=timezone.localdate(),
+    )
+
+
+def loop_context(request: HttpRequest, filters: LoopFilters) -> dict:
+    """What the dashboard shows for the request's user and ``filters`` (invalid ones: the
+    default period, every team): the ``query`` run, its ``result`` and the ``teams``,
+    ``touchpoints`` and ``causes`` rows with their names and links. The page and its export
+    (cxloop.exports.loop_kinds) both read it."""
+    query = _query(filters, request.user, timezone.localdate())
     result = query.run(request.user)
-    touchpoint_names = {tp.pk: tp.name for tp in touchpoints}
+    touchpoint_names = {tp.pk: tp.name for tp in filters.touchpoints}
     # The figures of cases opened in the period link to those cases; those of cases open now
     # (open, overdue) to the cases open now, of the dashboard's team and touchpoint.
     period = narrowed_to(filters, query)
@@ -187,7 +195,7 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
         }
         for item in result.root_causes
     ]
-    context = {
+    return {
         "filters": filters,
         "query": query,
         "result": result,
@@ -210,4 +218,11 @@ def loop_dashboard(request: HttpRequest) -> HttpResponse:
         "min_n": MIN_N,
         "median_min_n": MEDIAN_MIN_N,
     }
+
+
+@login_required
+def loop_dashboard(request: HttpRequest) -> HttpResponse:
+    """The loop's figures for the period, overall, by team and by touchpoint, and the root
+    causes ranked per touchpoint."""
+    context = loop_context(request, loop_filters(request))
     return render(request, "front/loop/loop_dashboard.html", context)

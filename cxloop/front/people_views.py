@@ -10,6 +10,7 @@ people each week is the point.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -22,8 +23,8 @@ from django.utils.translation import gettext_lazy
 
 from cxloop.insights import charts
 from cxloop.insights.accountability import weigh_in_scope
-from cxloop.insights.champions import champions_report
-from cxloop.insights.dashboards import MIN_RANKED, LeaderboardQuery
+from cxloop.insights.champions import ChampionsReport, champions_report
+from cxloop.insights.dashboards import MIN_RANKED, LeaderboardQuery, LeaderboardResult
 from cxloop.people.queries import (
     employee_of,
     employees_named,
@@ -132,13 +133,31 @@ def _funnel_chart(result, rows: list[dict]) -> dict | None:
     return charts.funnel(points, result.funnel, y_title=_("NPS of the answers"))
 
 
-@login_required
-def weigh_in(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    filters = WeighInFilters(request.GET, today=today)
+@dataclass(frozen=True)
+class WeighIn:
+    """What the weigh-in shows for a query string: its form, teams or people (``by``) as of
+    the week ending ``until``, the leaderboard (None when no team shows its people) and its
+    table's rows; ``no_people`` when people were asked for and no team agreed to it."""
+
+    filters: WeighInFilters
+    by: str
+    until: dt.date
+    result: LeaderboardResult | None
+    rows: list[dict]
+    no_people: bool
+
+    def chart(self) -> dict | None:
+        """The funnel plot of the rows; None without one."""
+        return None if self.result is None else _funnel_chart(self.result, self.rows)
+
+
+def weigh_in_board(request: HttpRequest) -> WeighIn:
+    """The weigh-in for ``request``'s query string and viewer (their own row marked, the
+    scorecards they may open linked): everyone sees every team."""
+    filters = WeighInFilters(request.GET, today=timezone.localdate())
     by, until = filters.choice()
     ranking_teams = teams_ranking_people() if by == "person" else None
-    result, rows, chart = None, [], None
+    result, rows = None, []
     if by == "team" or ranking_teams:
         result = LeaderboardQuery(weigh_in_scope(until, ranking_teams), by).run()
         week_before = until - dt.timedelta(days=7)
@@ -146,20 +165,26 @@ def weigh_in(request: HttpRequest) -> HttpResponse:
         keys = [s.key for s in result.standings]
         links = _scorecard_links(request.user, by, keys)
         rows = _rows(result, previous, _names(by, keys), _mine(request.user, by), links)
-        chart = _funnel_chart(result, rows)
+    no_people = by == "person" and not ranking_teams
+    return WeighIn(filters, by, until, result, rows, no_people)
+
+
+@login_required
+def weigh_in(request: HttpRequest) -> HttpResponse:
+    board = weigh_in_board(request)
     return render(
         request,
         "front/people/weigh_in.html",
         {
-            "filters": filters,
-            "by": by,
-            "since": weigh_in_scope(until).since,
-            "until": until,
-            "result": result,
-            "rows": rows,
-            "chart": chart,
+            "filters": board.filters,
+            "by": board.by,
+            "since": weigh_in_scope(board.until).since,
+            "until": board.until,
+            "result": board.result,
+            "rows": board.rows,
+            "chart": board.chart(),
             "min_n": MIN_RANKED,
-            "no_people": by == "person" and not ranking_teams,
+            "no_people": board.no_people,
         },
     )
 
@@ -168,8 +193,12 @@ def weigh_in(request: HttpRequest) -> HttpResponse:
 CHAMPION_DAYS = 365
 
 
+def champions_of_the_year() -> ChampionsReport:
+    """The champions and what each did in the last :data:`CHAMPION_DAYS` days, to today."""
+    today = timezone.localdate()
+    return champions_report(today - dt.timedelta(days=CHAMPION_DAYS - 1), today)
+
+
 @login_required
 def champion_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    report = champions_report(today - dt.timedelta(days=CHAMPION_DAYS - 1), today)
-    return render(request, "front/people/champions.html", {"report": report})
+    return render(request, "front/people/champions.html", {"report": champions_of_the_year()})

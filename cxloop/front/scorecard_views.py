@@ -132,16 +132,19 @@ def _rows(now: dict, before: dict, behind: Behind, team_of_touchpoints: int) -> 
     return rows
 
 
-def _trend(of, key: int, until: dt.date, responses: dict) -> dict:
-    """The trend chart; a point opens the answers behind it."""
+def _trend(pk: int, until: dt.date, *, person: bool) -> dict:
+    """The trend chart of a person's (``person``) or a team's customers' NPS by month up to
+    ``until``; a point opens the answers behind it."""
+    of = accountability.person_figures if person else accountability.team_figures
+    responses = {"owner": pk} if person else {"team": pk}
 
     def href(month: dt.date) -> str:
         return _query("response_list", kind="nps", period=f"{month:%Y-%m}", **responses)
 
     monthly = accountability.monthly_figures(
-        of, [key], months=accountability.TREND_MONTHS, until=until
+        of, [pk], months=accountability.TREND_MONTHS, until=until
     )
-    return accountability.trend_chart(monthly, key, href=href)
+    return accountability.trend_chart(monthly, pk, href=href)
 
 
 def _render(request, template: str, **context) -> HttpResponse:
@@ -204,7 +207,6 @@ def person_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
         team_href = reverse("team_scorecard", args=[person.team_id])
     return _scorecard(
         request,
-        accountability.person_figures,
         pk,
         team_id=person.team_id,
         owner=pk,
@@ -220,14 +222,25 @@ def team_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     if team is None:
         raise Http404
     subject = team_paths([pk]).get(pk, str(team))
-    return _scorecard(request, accountability.team_figures, pk, team_id=pk, subject=subject)
+    return _scorecard(request, pk, team_id=pk, subject=subject)
 
 
-def scorecard_rows(request: HttpRequest) -> list[Row]:
-    """The rows of the scorecard the query string names — ``person`` or ``team``, an id, with
-    the page's period — as its page shows them to the user; Http404 naming the parameter for
-    one they may not see, when neither or both are named, or for a period the page's form
-    refuses."""
+@dataclass(frozen=True)
+class Named:
+    """The scorecard a query string names: a person's (``person``) or a team's, by ``pk``, its
+    ``team_id`` (the person's team, or the team) and the page's period."""
+
+    person: bool
+    pk: int
+    team_id: int
+    since: dt.date
+    until: dt.date
+
+
+def named_scorecard(request: HttpRequest) -> Named:
+    """The scorecard the query string names — ``person`` or ``team``, an id, with the page's
+    period — among those the user sees; Http404 naming the parameter for one they may not see,
+    when neither or both are named, or for a period the page's form refuses."""
     named = {name: request.GET.get(name, "") for name in ("person", "team")}
     if bool(named["person"]) == bool(named["team"]):
         raise Http404(_("Scorecard: name a person or a team"))
@@ -251,20 +264,32 @@ def scorecard_rows(request: HttpRequest) -> list[Row]:
                 for error in errors
             )
         )
-    figures = scorecard_figures(
-        until=until, **({"employee_id": pk} if name == "person" else {"team_id": pk})
-    )
     team_id = subject.team_id if name == "person" else pk
-    owner, team = (pk, None) if name == "person" else (None, pk)
+    return Named(name == "person", pk, team_id, since, until)
+
+
+def scorecard_rows(request: HttpRequest, named: Named) -> list[Row]:
+    """The rows of the ``named`` scorecard (:func:`named_scorecard` of ``request``) as its page
+    shows them to the user."""
+    pk, since, until = named.pk, named.since, named.until
+    figures = scorecard_figures(
+        until=until, **({"employee_id": pk} if named.person else {"team_id": pk})
+    )
+    owner, team = (pk, None) if named.person else (None, pk)
     behind = _behind(request, since, until, owner=owner, team=team)
-    return _rows(figures.now, figures.before, behind, team_id)
+    return _rows(figures.now, figures.before, behind, named.team_id)
+
+
+def scorecard_chart(named: Named) -> dict:
+    """The trend chart the page of the ``named`` scorecard draws."""
+    return _trend(named.pk, named.until, person=named.person)
 
 
 def _scorecard(
-    request: HttpRequest, of, pk: int, *, team_id: int, owner: int | None = None, **context
+    request: HttpRequest, pk: int, *, team_id: int, owner: int | None = None, **context
 ) -> HttpResponse:
-    """A person's (``owner``) or a team's scorecard: ``of`` their figures now and a week
-    before, where they stand, the trend; ``team_id`` is theirs (the touchpoints it owns)."""
+    """A person's (``owner``) or a team's scorecard: their figures now and a week before,
+    where they stand, the trend; ``team_id`` is theirs (the touchpoints it owns)."""
     filters, since, until = _period(request)
     figures = scorecard_figures(
         until=until,
@@ -285,7 +310,7 @@ def _scorecard(
         until=until,
         is_person=owner is not None,
         rows=_rows(now, before, behind, team_id),
-        chart=_trend(of, pk, until, {"owner": owner} if owner is not None else {"team": pk}),
+        chart=_trend(pk, until, person=owner is not None),
         **context,
     )
 

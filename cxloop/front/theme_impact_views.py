@@ -3,6 +3,8 @@ how the NPS of those who raise them differs from the rest. The numbers come from
 :class:`cxloop.insights.themes.ThemeImpactQuery`, the charts from :mod:`cxloop.insights.charts`,
 the scope from the viewer's role and the page's filters."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxloop.front.filters import refuse_filter, row_id_filter
+from cxloop.front.forms import InsightFilters
 from cxloop.front.insight_views import insight_filters
 from cxloop.i18n import pick
 from cxloop.insights import charts
-from cxloop.insights.themes import ORDERS, ThemeImpactQuery
+from cxloop.insights.themes import ORDERS, ThemeImpactQuery, ThemeImpactResult
 from cxloop.journeys.queries import journey_touchpoints
 
 ORDER_LABELS = {
@@ -40,14 +43,24 @@ def _name(theme) -> str:
     return pick({"ru": theme.name_ru, "en": theme.name_en}) or theme.code
 
 
-@login_required
-def theme_impact(request: HttpRequest) -> HttpResponse:
-    """Each theme: how many commented responses raise it and what share, how many of its
-    comments read negative, the NPS of those who raise it against those who comment on
-    something else, and the difference with its 95 % interval (marked where it excludes 0);
-    a chart of the differences and one of the most telling themes' monthly shares. Filters:
-    period, segment (the target segment first), team, touchpoint; ordered by effect or by
-    frequency."""
+@dataclass(frozen=True)
+class ThemeImpacts:
+    """The theme-impact page for a query string: its filters (``accepted``: the touchpoint
+    kept), the touchpoints to choose from, the order, the query's result and one row a theme
+    (its name, told apart from a namesake by its code, and its comments' link)."""
+
+    filters: InsightFilters
+    accepted: dict[str, str]
+    touchpoints: list
+    touchpoint_id: int | None
+    order: str
+    result: ThemeImpactResult
+    rows: list[dict]
+
+
+def theme_impacts(request: HttpRequest) -> ThemeImpacts:
+    """The themes the page shows for ``request`` (its user's scope and query string); a
+    touchpoint or an order it does not know is left out with a message, as the page does."""
     filters, scope = insight_filters(request)
     accepted: dict[str, str] = {}
     touchpoints = journey_touchpoints()
@@ -75,6 +88,16 @@ def theme_impact(request: HttpRequest) -> HttpResponse:
         }
         for theme in result.themes
     ]
+    return ThemeImpacts(filters, accepted, touchpoints, touchpoint_id, order, result, rows)
+
+
+def theme_impact_charts(shown: ThemeImpacts) -> dict:
+    """The page's charts: the difference in NPS of each theme compared (``differences``) and
+    the monthly share of the first :data:`TREND_SERIES` themes raised (``trend``); None for
+    one the page does not draw (no theme compared, none raised)."""
+    rows = shown.rows
+    compared = [row for row in rows if row["theme"].difference is not None]
+    trending = [row for row in rows if row["theme"].n][:TREND_SERIES]
     differences = charts.comparison(
         [
             {
@@ -86,29 +109,44 @@ def theme_impact(request: HttpRequest) -> HttpResponse:
                 "n": row["theme"].n,
                 "href": row["href"],
             }
-            for row in rows
-            if row["theme"].difference is not None
+            for row in compared
         ],
         x_title=_("NPS of those who raise it minus the rest"),
     )
-    trending = [row for row in rows if row["theme"].n][:TREND_SERIES]
     trend = charts.series_trend(
         [{"label": row["name"], "points": row["theme"].trend} for row in trending],
         title=_("Share of commented responses raising the theme, by month"),
         y_title=_("Per cent of commented responses"),
     )
+    return {
+        "differences": differences if compared else None,
+        "trend": trend if trending else None,
+    }
+
+
+@login_required
+def theme_impact(request: HttpRequest) -> HttpResponse:
+    """Each theme: how many commented responses raise it and what share, how many of its
+    comments read negative, the NPS of those who raise it against those who comment on
+    something else, and the difference with its 95 % interval (marked where it excludes 0);
+    a chart of the differences and one of the most telling themes' monthly shares. Filters:
+    period, segment (the target segment first), team, touchpoint; ordered by effect or by
+    frequency."""
+    shown = theme_impacts(request)
+    filters, accepted, rows = shown.filters, shown.accepted, shown.rows
+    drawn = theme_impact_charts(shown)
     context = {
         "filters": filters,
-        "result": result,
+        "result": shown.result,
         "rows": rows,
-        "order": order,
+        "order": shown.order,
         "order_labels": ORDER_LABELS,
-        "touchpoint_chosen": "" if touchpoint_id is None else str(touchpoint_id),
-        "touchpoint_choices": [(str(tp.pk), tp.name) for tp in touchpoints],
-        "differences": differences,
-        "trend": trend,
-        "has_trend": bool(trending),
-        "compared": sum(1 for row in rows if row["theme"].difference is not None),
+        "touchpoint_chosen": "" if shown.touchpoint_id is None else str(shown.touchpoint_id),
+        "touchpoint_choices": [(str(tp.pk), tp.name) for tp in shown.touchpoints],
+        "differences": drawn["differences"],
+        "trend": drawn["trend"],
+        "has_trend": drawn["trend"] is not None,
+        "compared": drawn["differences"] is not None,
         "order_params": urlencode(
             {
                 key: value

@@ -69,21 +69,37 @@ def _visible_totals(user, totals: dict[int, TrainingStatus]) -> dict[int, Traini
     return {pk: status for pk, status in totals.items() if pk in set(team_ids)}
 
 
+@dataclass(frozen=True)
+class TrainingCoverage:
+    """The training page's three tables: each course with its totals, and the coverage by
+    team and by touchpoint, all counted over the teams the viewer sees."""
+
+    courses: list[tuple]  # (course, its TrainingStatus), by title
+    teams: list[CoverageRow]
+    touchpoints: list[CoverageRow]
+
+
+def training_coverage(user, today: dt.date) -> TrainingCoverage:
+    """The course list's tables for ``user`` as of ``today``."""
+    team_ids = visible_team_ids(user)
+    by_course = queries.coverage_by_course(today, team_ids)
+    return TrainingCoverage(
+        courses=[
+            (course, by_course.get(course.pk, TrainingStatus()))
+            for course in queries.courses().order_by("title")
+        ],
+        teams=_team_rows(_visible_totals(user, queries.training_coverage_by_team(today))),
+        touchpoints=_touchpoint_rows(queries.coverage_by_touchpoint(today, team_ids)),
+    )
+
+
 @login_required
 def training_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    team_ids = visible_team_ids(request.user)
-    by_course = queries.coverage_by_course(today, team_ids)
-    courses = [
-        (course, by_course.get(course.pk, TrainingStatus()))
-        for course in queries.courses().order_by("title")
-    ]
+    coverage = training_coverage(request.user, timezone.localdate())
     context = {
-        "courses": courses,
-        "teams": _team_rows(
-            _visible_totals(request.user, queries.training_coverage_by_team(today))
-        ),
-        "touchpoints": _touchpoint_rows(queries.coverage_by_touchpoint(today, team_ids)),
+        "courses": coverage.courses,
+        "teams": coverage.teams,
+        "touchpoints": coverage.touchpoints,
         "mine": queries.my_assignments(request.user).filter(confirmed_at__isnull=True).count(),
         "to_confirm": queries.awaiting_confirmation(request.user).count(),
         "may_assign": queries.may_assign(request.user),

@@ -1,4 +1,5 @@
 import io
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import segno
@@ -6,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -27,7 +29,14 @@ from cxloop.front.forms import (
     SurveyForm,
 )
 from cxloop.improvements.queries import initiatives_from_ideas, may_propose
-from cxloop.insights.queries import MIN_GROUP_SIZE, pulse_trend, pulse_trend_chart
+from cxloop.insights.queries import (
+    MIN_GROUP_SIZE,
+    GroupScore,
+    PulseResults,
+    PulseWave,
+    pulse_trend,
+    pulse_trend_chart,
+)
 from cxloop.insights.queries import pulse_results as pulse_results_query
 from cxloop.journeys.queries import active_journeys
 from cxloop.people.choices import IdeaStatus, Role
@@ -117,12 +126,20 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "front/survey_detail.html", context)
 
 
-@login_required
-def face_to_face_list(request: HttpRequest) -> HttpResponse:
-    """Meetings about the customers of the teams the user may see, newest first, filtered as
-    scorecards link to them: ``employee`` (an id: who led the meeting), ``team`` (an id: led
-    by one of its people), ``since`` and ``until`` (days, inclusive); a bad filter is left out
-    with a message."""
+@dataclass(frozen=True)
+class Meetings:
+    """The meetings a query string asks for, newest first, with the filters the list kept
+    (``accepted``; a refused one is left out with a message) and what they are (``where``)."""
+
+    records: QuerySet
+    where: MeetingFilter
+    accepted: dict[str, str]
+
+
+def meetings_matching(request: HttpRequest) -> Meetings:
+    """Meetings about the customers of the teams the user may see, filtered as scorecards link
+    to them: ``employee`` (an id: who led the meeting), ``team`` (an id: led by one of its
+    people), ``since`` and ``until`` (days, inclusive)."""
     accepted: dict[str, str] = {}
     where = MeetingFilter(
         led_by=row_id_filter(request, "employee", _("Met by"), accepted),
@@ -131,14 +148,22 @@ def face_to_face_list(request: HttpRequest) -> HttpResponse:
         until=day_filter(request, "until", _("To date"), accepted),
     )
     records = where.apply(face_to_face_records(visible_team_ids(request.user)))
-    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    return Meetings(records, where, accepted)
+
+
+@login_required
+def face_to_face_list(request: HttpRequest) -> HttpResponse:
+    """The meetings of :func:`meetings_matching`, 50 a page; a bad filter is left out with a
+    message."""
+    meetings = meetings_matching(request)
+    led_by = meetings.where.led_by
     context = {
-        "page": page,
+        "page": Paginator(meetings.records, 50).get_page(request.GET.get("page")),
         "may_record": may_record_feedback(request.user),
-        "filters": accepted,
-        "query": urlencode(accepted),
+        "filters": meetings.accepted,
+        "query": urlencode(meetings.accepted),
         "teams": visible_teams(request.user).order_by("name"),
-        "led_by": employees_named([where.led_by]).get(where.led_by) if where.led_by else None,
+        "led_by": employees_named([led_by]).get(led_by) if led_by else None,
     }
     return render(request, "front/face_to_face_list.html", context)
 
@@ -200,19 +225,40 @@ def pulse_answer(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "front/pulse_answer.html", context)
 
 
+@dataclass(frozen=True)
+class PulseShown:
+    """A pulse survey's results as its page shows them to a viewer: everyone's eNPS and that
+    of the teams they see (``team_ids``; None: every team)."""
+
+    results: PulseResults
+    teams: list[GroupScore]
+    team_ids: list[int] | None
+
+    def waves(self) -> list[PulseWave]:
+        """Every pulse survey's eNPS, of the same teams, for the trend."""
+        return pulse_trend(self.team_ids)
+
+
+def pulse_results_shown(user, pk: int) -> PulseShown:
+    """Survey ``pk``'s results for ``user``: PermissionDenied for a role that does not see
+    pulse results, Http404 when there is no such survey."""
+    if role_of(user) not in (Role.ADMIN, Role.EXECUTIVE, Role.MANAGER):
+        raise PermissionDenied
+    results = pulse_results_query(survey_with_questions(pk))
+    team_ids = visible_team_ids(user)
+    teams = [t for t in results.teams if team_ids is None or t.team_id in team_ids]
+    return PulseShown(results, teams, team_ids)
+
+
 @login_required
 def pulse_results(request: HttpRequest, pk: int) -> HttpResponse:
     """eNPS overall and by team; a team with fewer than five answers shows its count only."""
-    if role_of(request.user) not in (Role.ADMIN, Role.EXECUTIVE, Role.MANAGER):
-        raise PermissionDenied
-    results = pulse_results_query(survey_with_questions(pk))
-    team_ids = visible_team_ids(request.user)
-    teams = [t for t in results.teams if team_ids is None or t.team_id in team_ids]
-    waves = pulse_trend(team_ids)
+    shown = pulse_results_shown(request.user, pk)
+    waves = shown.waves()
     names = {t: g.name for wave in waves for t, g in wave.teams.items()}
     context = {
-        "results": results,
-        "teams": teams,
+        "results": shown.results,
+        "teams": shown.teams,
         "min_group": MIN_GROUP_SIZE,
         "waves": waves,
         # Each team's figure in every wave (None where it took no part), teams by name.
@@ -221,6 +267,7 @@ def pulse_results(request: HttpRequest, pk: int) -> HttpResponse:
             for t in sorted(names, key=lambda t: (t is None, names[t]))
         ],
         "trend_chart": pulse_trend_chart(waves),
+        "export_query": urlencode({"survey": pk}),
     }
     return render(request, "front/pulse_results.html", context)
 

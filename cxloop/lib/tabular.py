@@ -153,7 +153,9 @@ def _write_xlsx(columns, batches, out, progress, sheet_title: str) -> int:
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_title[:31] or "Sheet1")
+    # Excel refuses a sheet named with any of : \ / ? * [ ] (a label such as "Cycle review:
+    # next opportunities"), or longer than 31 characters.
+    sheet = book.create_sheet(re.sub(r"[:\\/?*\[\]]", " ", sheet_title)[:31] or "Sheet1")
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []

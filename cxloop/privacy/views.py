@@ -1,11 +1,13 @@
 """The admin's audit log and personal-data pages."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -49,17 +51,32 @@ def _moment(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
-@login_required
-@require_safe
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """Who signed in, read, changed, imported, exported or erased what; read-only."""
+@dataclass(frozen=True)
+class AuditQuery:
+    """The events a query string asks for, newest first: the filters read (``filters``, the
+    days ``since`` and ``until``) and the refusals of those left out (``errors``)."""
+
+    events: QuerySet
+    filters: dict[str, str]
+    since: dt.date | None
+    until: dt.date | None
+    errors: list[str]
+
+
+def audit_events(request: HttpRequest) -> AuditQuery:
+    """The audit log filtered by ``request``'s query string (``actor``: the start of a user
+    name; ``action``, ``kind``, ``object_id``; ``since`` and ``until``: days, inclusive);
+    PermissionDenied for anyone but the CX lead."""
     _require_admin(request)
     errors: list[str] = []
     since = _day(request, "since", errors)
     until = _day(request, "until", errors)
     action = request.GET.get("action", "")
     if action and action not in Action.values:
-        errors.append(_("action: expected one of the listed actions."))
+        errors.append(
+            _("action: expected one of the listed actions, got “%(value)s”.")
+            % {"value": action[:40]}
+        )
         action = ""
     filters = {
         "actor": request.GET.get("actor", "").strip()[:150],
@@ -72,7 +89,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         since=_moment(since) if since else None,
         until=_moment(until + dt.timedelta(days=1)) if until else None,
     )
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    return AuditQuery(found, filters, since, until, errors)
+
+
+@login_required
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who signed in, read, changed, imported, exported or erased what; read-only."""
+    shown = audit_events(request)
+    page = Paginator(shown.events, PAGE_SIZE).get_page(request.GET.get("page"))
     labels = audit_queries.kind_labels()
     for event in page:
         event.kind_label = labels.get(event.object_kind, event.object_kind)
@@ -80,10 +105,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {
         "page": page,
-        "errors": errors,
-        "filters": filters,
-        "since": since.isoformat() if since else "",
-        "until": until.isoformat() if until else "",
+        "errors": shown.errors,
+        "filters": shown.filters,
+        "since": shown.since.isoformat() if shown.since else "",
+        "until": shown.until.isoformat() if shown.until else "",
         "actions": Action.choices,
         "kinds": [(kind, labels.get(kind, kind)) for kind in audit_queries.kinds()],
         "query": query.urlencode(),

@@ -329,7 +329,7 @@ class ThemeImpactPageTests(ThemeImpactTestCase):
 
     def test_it_refuses_bad_filters_with_a_message(self):
         for params, field in (
-            ({"touchpoint": "abc"}, "Touchpoint"),
+            ({"touchpoint": "abc"}, "Touchpoint “abc”"),
             ({"touchpoint": "999999"}, "Touchpoint"),
             ({"order": "loudness"}, "Order"),
         ):

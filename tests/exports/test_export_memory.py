@@ -8,7 +8,7 @@ import tracemalloc
 
 from cxloop.exports import kinds, services
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import filter_request
+from cxloop.exports.tables import filter_request
 from cxloop.surveys.models import Answer, Question, Response
 from tests.front.evidence_data import MAY, EvidenceTestCase
 

@@ -1,8 +1,9 @@
 """Scheduled reports (issue #16, part 3): when a schedule is next due, that a due run is claimed
 once however many workers ask, each recipient's copy in their own scope and language (a
 dashboard's XLSX holds the rows their page shows them; someone whose role does not show the
-report is skipped), the e-mail through a real SMTP server with the executive pack's PDF and its
-charts attached, and the CX lead's pages."""
+report is skipped), the e-mail through a real SMTP server with the executive pack's and the
+journey map's PDF and their charts attached, and the CX lead's pages. Every dashboard of the
+catalog, the charts that fail and the dashboards that are gone: test_scheduled_dashboards.py."""
 
 import datetime as dt
 import email
@@ -22,8 +23,8 @@ from cxloop.audit.choices import Action
 from cxloop.audit.models import AuditEvent
 from cxloop.exports import schedules
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import filter_request
 from cxloop.exports.models import DeliveryState, ReportDelivery, ReportSchedule
+from cxloop.exports.tables import filter_request
 from cxloop.facts.sync import rebuild
 from cxloop.outbox.delivery import send_due as send_email
 from cxloop.outbox.kinds import PENDING_FIELDS, Pending
@@ -47,6 +48,22 @@ def _plain(row) -> list:
 
 def schedule(**fields) -> ReportSchedule:
     return ReportSchedule(**{"name": "R", "report": "journey", "hour": 8, **fields})
+
+
+def pdf_text(reader) -> str:
+    """The PDF's text with its spaces made plain (no-break and narrow ones, line breaks)."""
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", " ", text.replace("\xa0", " ").replace("\u202f", " "))
+
+
+def vector_forms(reader) -> list:
+    """The PDF's form XObjects: a chart drawn from vl-convert's SVG is one, an image is not."""
+    return [
+        x
+        for page in reader.pages
+        for x in page["/Resources"].get("/XObject", {}).values()
+        if x.get_object()["/Subtype"] == "/Form"
+    ]
 
 
 def outbox_messages(address: str) -> list[Pending]:
@@ -282,6 +299,8 @@ class SchedulePageTests(BaseTestCase):
             ({"format": "xlsx"}, "format"),  # the executive pack is PDF only
             ({"query": "since=2026-13-01&until=x"}, "query"),
             ({"report": "journey", "query": "segment=no-such-segment"}, "query"),
+            ({"report": "responses"}, "report"),  # a list, not a dashboard
+            ({"report": "no_such_dashboard"}, "report"),
             ({"hour": "24"}, "hour"),
         ]
         for fields, field in cases:
@@ -340,18 +359,11 @@ class ScheduledPdfThroughSmtpTests(OwnFactStore, TransactionTestCase):
                     attachment.get_filename(), "executive-review-2026-01-01-2026-03-31.pdf"
                 )
                 reader = pypdf.PdfReader(io.BytesIO(attachment.get_content()))
-                text = " ".join(page.extract_text() for page in reader.pages)
-                text = re.sub(r"\s+", " ", text.replace("\xa0", " ").replace("\u202f", " "))
+                text = pdf_text(reader)
                 for word in words[address]:
                     self.assertIn(word, text)
                 # The charts, drawn as vector forms (vl-convert's SVG): two at least.
-                forms = [
-                    x
-                    for page in reader.pages
-                    for x in page["/Resources"].get("/XObject", {}).values()
-                    if x.get_object()["/Subtype"] == "/Form"
-                ]
-                self.assertGreaterEqual(len(forms), 2)
+                self.assertGreaterEqual(len(vector_forms(reader)), 2)
                 body = message.get_body(("plain",)).get_content()
                 self.assertIn("https://cx.example.org/dashboard/executive/?since=2026-01-01", body)
         self.assertIn("Executive", by_recipient["ceo@example.org"]["Subject"])
@@ -365,3 +377,38 @@ class ScheduledPdfThroughSmtpTests(OwnFactStore, TransactionTestCase):
             states,
             {"lead": DeliveryState.SENT, "ceo": DeliveryState.SENT, "clerk": DeliveryState.SKIPPED},
         )
+
+    def test_the_journey_map_arrives_with_its_charts_in_each_recipients_language(self):
+        import pypdf
+
+        made = ReportSchedule(
+            name="Monday map", report="journey", format="pdf", query=JOURNEY_QUERY
+        )
+        made = schedules.save_schedule(made, [self.lead, self.ceo], now=NOW - dt.timedelta(days=7))
+        with SmtpServer() as smtp:
+            self.assertEqual(schedules.send_due(NOW), 2)
+            with override_settings(**smtp.settings):
+                self.assertEqual(send_email(now=NOW)["sent"], 2)
+            by_recipient = {m["To"]: m for m in smtp.messages}
+        self.assertEqual(set(by_recipient), {"lead@example.org", "ceo@example.org"})
+        # The page's two charts, each titled as the page titles it, in the recipient's words.
+        words = {
+            "lead@example.org": ("Карта пути клиента", "Средняя оценка по этапам пути", "Работа"),
+            "ceo@example.org": ("Journey map", "Mean rating by journey stage", "Work"),
+        }
+        for address, message in by_recipient.items():
+            with self.subTest(recipient=address):
+                (attachment,) = list(message.iter_attachments())
+                self.assertEqual(attachment.get_filename(), "journey-2026-04-06.pdf")
+                reader = pypdf.PdfReader(io.BytesIO(attachment.get_content()))
+                text = pdf_text(reader)
+                for word in (*words[address], "Monday map", "Kick-off meeting", "Billing"):
+                    self.assertIn(word, text)
+                other = "ceo@example.org" if address == "lead@example.org" else "lead@example.org"
+                self.assertNotIn(words[other][1], text)
+                # The importance grid and the emotion curve, as vector forms, not pictures.
+                self.assertGreaterEqual(len(vector_forms(reader)), 2)
+                body = message.get_body(("plain",)).get_content()
+                self.assertIn(f"https://cx.example.org/journey/?{JOURNEY_QUERY}", body)
+        states = set(ReportDelivery.objects.filter(schedule=made).values_list("state", flat=True))
+        self.assertEqual(states, {DeliveryState.SENT})

@@ -174,8 +174,10 @@ class FaceToFaceTests(BaseTestCase):
         self.assertEqual(len(response.context["page"]), 1)
         refused = [str(m) for m in response.context["messages"] if "фильтр не применён" in str(m)]
         self.assertEqual(len(refused), 2, refused)
-        self.assertTrue(any(e.startswith("С даты:") and "ГГГГ-ММ-ДД" in e for e in refused))
-        self.assertTrue(any(e.startswith("Кто встречался:") for e in refused))
+        self.assertTrue(
+            any(e.startswith("С даты «2026-13-45»:") and "ГГГГ-ММ-ДД" in e for e in refused)
+        )
+        self.assertTrue(any(e.startswith("Кто встречался «x»:") for e in refused))
 
     def test_it_explains_when_there_is_no_interview_guide(self):
         Survey.objects.filter(kind="interview").update(is_active=False)

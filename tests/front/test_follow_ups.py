@@ -96,5 +96,5 @@ class FollowUpTests(EvidenceTestCase):
         self.assertRedirects(self.client.get(url), reverse("follow_up_list"))
         self.assertIsNone(FollowUp.objects.get(pk=self.later.pk).done_at)
         page = self.get(self.owner, "?done=maybe&owner=-1")
-        self.assertContains(page, "Done: expected open, done or all")
-        self.assertContains(page, "Owner: expected the number of a record")
+        self.assertContains(page, "Done “maybe”: expected open, done or all")
+        self.assertContains(page, "Owner “-1”: expected the number of a record")

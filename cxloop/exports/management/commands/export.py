@@ -12,7 +12,7 @@ from tqdm import tqdm
 from cxloop.audit import context
 from cxloop.exports import services
 from cxloop.exports.catalog import KINDS
-from cxloop.exports.kinds import RefusedFilters, filter_request
+from cxloop.exports.tables import RefusedFilters, filter_request
 from cxloop.lib.tabular import FORMATS, TooManyRows
 
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         request = filter_request(account, urlencode(pairs))
         export = KINDS[kind]
         try:
-            table = export.table(request)
+            table = export.read(request)
         except RefusedFilters as error:
             raise CommandError("; ".join(error.messages)) from None
         total = table.count(None)
