@@ -19,10 +19,8 @@ from cxloop.exports.tables import (
     RefusedFilters,
     Table,
     as_share,
-    counted,
     estimate_cells,
     interval_columns,
-    one_batch,
     plain_query,
     refuse_invalid,
     titled,
@@ -91,10 +89,9 @@ def overview_table(request: HttpRequest) -> Table:
                 "" if difference is None else yes_no(group.significant),
             )
         )
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         plain_query(request),
         charts=lambda: [kpi["chart"] for kpi in shown.kpis],
     )
@@ -131,10 +128,9 @@ def portfolio_table(request: HttpRequest) -> Table:
         )
         for row in shown.result.customers
     ]
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         plain_query(request),
         charts=lambda: [
             titled(insight_views.portfolio_chart(shown), _("Value against latest score"))
@@ -263,10 +259,9 @@ def executive_table(request: HttpRequest) -> Table:
         Column(_("Significant"), TEXT),
     ]
     rows = _executive_rows(context)
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         plain_query(request),
         charts=lambda: [
             titled(context["nps_chart"], _("The target segment and the other customers, by month")),
@@ -333,10 +328,9 @@ def touchpoint_table(request: HttpRequest) -> Table:
         )
         for p in points
     ]
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         plain_query(request),
         charts=lambda: _titled_charts(
             insight_views.touchpoint_charts(shown),
@@ -387,10 +381,9 @@ def theme_impact_table(request: HttpRequest) -> Table:
                 "" if theme.difference is None else yes_no(theme.significant),
             )
         )
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         plain_query(request),
         charts=lambda: _titled_charts(
             theme_impact_views.theme_impact_charts(shown),

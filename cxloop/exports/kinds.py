@@ -25,13 +25,11 @@ from cxloop.exports.tables import (
     RefusedFilters,
     Table,
     chunks,
-    counted,
     counter,
     estimate_cells,
     interval_columns,
     local,
     no_charts,
-    one_batch,
     plain_query,
     refuse_invalid,
     titled,
@@ -376,7 +374,7 @@ def journey_table(request: HttpRequest) -> Table:
                     "" if card.signal is None else str(directions.get(card.signal.direction, "")),
                 )
             )
-    return Table(columns, one_batch(rows), counted(rows), plain_query(request), drawn)
+    return Table.of_rows(columns, rows, plain_query(request), drawn)
 
 
 def _journey_charts(journey, result, scope, filters) -> Callable[[], list[dict]]:
@@ -444,9 +442,7 @@ def comparison_table(request: HttpRequest) -> Table:
                 row["untested"],
             )
         )
-    return Table(
-        columns, one_batch(rows), counted(rows), plain_query(request), _comparison_chart(shown)
-    )
+    return Table.of_rows(columns, rows, plain_query(request), _comparison_chart(shown))
 
 
 def _comparison_chart(shown) -> Callable[[], list[dict]]:
@@ -481,7 +477,7 @@ def scorecard_table(request: HttpRequest) -> Table:
     def drawn() -> list[dict]:
         return [scorecard_views.scorecard_chart(named)]  # titled "Customers’ NPS" of itself
 
-    return Table(columns, one_batch(rows), counted(rows), plain_query(request), drawn)
+    return Table.of_rows(columns, rows, plain_query(request), drawn)
 
 
 EXPORTS = (

@@ -21,11 +21,9 @@ from cxloop.exports.tables import (
     Table,
     as_share,
     chunks,
-    counted,
     counter,
     estimate_cells,
     local,
-    one_batch,
     plain_query,
     refuse_invalid,
     titled,
@@ -131,7 +129,7 @@ def loop_table(request: HttpRequest) -> Table:
     causes = _("Root causes by touchpoint")
     rows += [_cause_row(causes, e, cause) for e in shown["causes"] for cause in e["causes"]]
     period = {"since": query.since.isoformat(), "until": query.until.isoformat()}
-    return Table(_loop_columns(), one_batch(rows), counted(rows), period | plain_query(request))
+    return Table.of_rows(_loop_columns(), rows, period | plain_query(request))
 
 
 # --- Face-to-face follow-ups ---------------------------------------------------------------
@@ -273,7 +271,7 @@ def decisions_table(request: HttpRequest) -> Table:
         )
         for decision in decisions
     ]
-    return Table(columns, one_batch(rows), counted(rows), accepted)
+    return Table.of_rows(columns, rows, accepted)
 
 
 # --- The cycle review's next opportunities -------------------------------------------------
@@ -317,10 +315,9 @@ def cycle_table(request: HttpRequest) -> Table:
         for entry in shown["opportunities"]
     ]
     period = {"since": shown["since"].isoformat(), "until": shown["until"].isoformat()}
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         period | plain_query(request),
         charts=lambda: [titled(shown["chart"], _("Contacted within the SLA by touchpoint"))],
     )

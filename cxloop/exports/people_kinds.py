@@ -24,12 +24,10 @@ from cxloop.exports.tables import (
     RefusedFilters,
     Table,
     chunks,
-    counted,
     counter,
     estimate_cells,
     interval_columns,
     local,
-    one_batch,
     plain_query,
     refuse_invalid,
     titled,
@@ -95,7 +93,7 @@ def weigh_in_table(request: HttpRequest) -> Table:
         chart = board.chart()
         return [] if chart is None else [titled(chart, _("Who really differs: the funnel"))]
 
-    return Table(columns, one_batch(rows), counted(rows), plain_query(request), charts)
+    return Table.of_rows(columns, rows, plain_query(request), charts)
 
 
 # --- The CX champions -------------------------------------------------------------------------
@@ -120,7 +118,7 @@ def champions_table(request: HttpRequest) -> Table:
         for path, champions in report.teams
         for row in champions
     ]  # fmt: skip
-    return Table(columns, one_batch(rows), counted(rows), plain_query(request))
+    return Table.of_rows(columns, rows, plain_query(request))
 
 
 # --- Training ---------------------------------------------------------------------------------
@@ -152,7 +150,7 @@ def training_table(request: HttpRequest) -> Table:
     ]  # fmt: skip
     rows += [(teams, row.name, "", "", *totals(row.status)) for row in coverage.teams]
     rows += [(touchpoints, row.name, "", "", *totals(row.status)) for row in coverage.touchpoints]
-    return Table(columns, one_batch(rows), counted(rows), plain_query(request))
+    return Table.of_rows(columns, rows, plain_query(request))
 
 
 # --- Meetings with clients --------------------------------------------------------------------
@@ -281,10 +279,9 @@ def pulse_results_table(request: HttpRequest) -> Table:
     ]
     rows = [_pulse_row(_("Everyone"), shown.results.overall)]
     rows += [_pulse_row(team.name, team) for team in shown.teams]
-    return Table(
+    return Table.of_rows(
         columns,
-        one_batch(rows),
-        counted(rows),
+        rows,
         {"survey": str(pk)},
         lambda: [titled(pulse_trend_chart(shown.waves()), _("eNPS by team over time"))],
     )

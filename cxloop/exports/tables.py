@@ -81,6 +81,17 @@ class Table:
     filters: dict[str, str]
     charts: Callable[[], list[dict]] = no_charts
 
+    @classmethod
+    def of_rows(
+        cls,
+        columns: list[Column],
+        rows: list[tuple],
+        filters: dict[str, str],
+        charts: Callable[[], list[dict]] = no_charts,
+    ) -> Table:
+        """A table computed whole: a dashboard's few dozen rows."""
+        return cls(columns, lambda: iter([rows]), lambda cap=None: len(rows), filters, charts)
+
 
 @dataclass(frozen=True)
 class ExportKind:
@@ -147,15 +158,6 @@ def chunks(queryset, size: int = ORM_BATCH) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def one_batch(rows: list[tuple]) -> Callable[[], Iterator[list[tuple]]]:
-    """A dashboard's table: already computed, a few dozen rows."""
-    return lambda: iter([rows])
-
-
-def counted(rows: list) -> Callable[[int | None], int]:
-    return lambda cap=None: len(rows)
 
 
 def form_refusals(form) -> list[str]:
