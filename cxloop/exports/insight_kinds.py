@@ -281,11 +281,6 @@ def _touchpoint_pk(query: QueryDict) -> int | None:
         return None
 
 
-def _touchpoint_page(query: QueryDict) -> dict:
-    pk = _touchpoint_pk(query)
-    return {} if pk is None else {"pk": pk}
-
-
 def touchpoint_table(request: HttpRequest) -> Table:
     """A touchpoint's mean rating by period (``touchpoint``: its id), as its trend chart draws
     it: one row a month, or a quarter for a survey in waves."""
@@ -411,7 +406,7 @@ EXPORTS = (
         "touchpoint_detail",
         touchpoint_table,
         True,
-        page_kwargs=_touchpoint_page,
+        page_pk="touchpoint",
     ),
     ExportKind(
         "theme_impact",

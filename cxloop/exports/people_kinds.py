@@ -242,13 +242,6 @@ def _survey_id(query: QueryDict) -> int:
     return parse_row_id("survey", query.get("survey", ""))
 
 
-def _pulse_page(query: QueryDict) -> dict:
-    try:
-        return {"pk": _survey_id(query)}
-    except ParamError:
-        return {}
-
-
 def _pulse_row(name: str, group: GroupScore) -> tuple:
     return (name, group.n, *estimate_cells(group.enps), yes_no(group.enps is None))
 
@@ -348,7 +341,7 @@ EXPORTS = (
         "pulse_results",
         pulse_results_table,
         dashboard=True,
-        page_kwargs=_pulse_page,
+        page_pk="survey",
     ),
     ExportKind("audit_log", gettext_lazy("Audit log"), "audit_log", audit_log_table),
 )

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from cxloop.front.filters import shown_value
+from cxloop.lib.params import ParamError, parse_row_id
 from cxloop.lib.tabular import NUMBER, Column
 
 ORM_BATCH = 500  # rows read at a time as objects with their prefetched relations
@@ -96,15 +97,15 @@ class Table:
 @dataclass(frozen=True)
 class ExportKind:
     """What can be exported: a list or a dashboard. ``page`` is the URL name of the page it
-    exports (``page_kwargs`` reads that URL's arguments from the query string, for a page of
-    one thing such as a touchpoint). A ``dashboard`` can also be e-mailed on a schedule."""
+    exports; a page of one thing (a touchpoint, a pulse survey) takes its id from the query
+    parameter ``page_pk``. A ``dashboard`` can also be e-mailed on a schedule."""
 
     name: str
     label: Promise
     page: str
     table: Callable[[HttpRequest], Table]
     dashboard: bool = False
-    page_kwargs: Callable[[QueryDict], dict] | None = None
+    page_pk: str | None = None
 
     def read(self, request: HttpRequest) -> Table:
         """:attr:`table` outside a page's request (a schedule, a task, the command line): a
@@ -121,13 +122,16 @@ class ExportKind:
             raise RefusedFilters([message]) from None
 
     def url(self, query: str = "") -> str:
-        """The page this kind exports, for the query string ``query``; its list if the query
-        does not name one thing."""
-        kwargs = self.page_kwargs(QueryDict(query)) if self.page_kwargs else {}
-        try:
-            path = reverse(self.page, kwargs=kwargs) if kwargs else reverse(self.page)
-        except NoReverseMatch:
-            return reverse("home")
+        """The page this kind exports, for the query string ``query``; the home page if the
+        kind is a page of one thing and the query names none."""
+        if self.page_pk is None:
+            path = reverse(self.page)
+        else:
+            try:
+                pk = parse_row_id(self.page_pk, QueryDict(query).get(self.page_pk, ""))
+            except ParamError:
+                return reverse("home")
+            path = reverse(self.page, args=[pk])
         return f"{path}?{query}" if query else path
 
 

@@ -7,7 +7,6 @@ export the same way, and each page carries the export control."""
 import csv
 import datetime as dt
 import io
-from decimal import Decimal
 from unittest import mock
 
 import pyarrow.parquet as pq
@@ -24,13 +23,11 @@ from cxloop.front import loop_views
 from cxloop.improvements import services as improvements
 from cxloop.improvements.models import Initiative
 from cxloop.people.models import Role
-from cxloop.test import OwnFactStore
-from tests.effect_data import write_store
 from tests.exports.charts import assert_page_charts
-from tests.front.evidence_data import EvidenceTestCase
 from tests.front.insight_data import InsightPageTestCase
+from tests.front.test_follow_ups import FollowUpTestCase
 from tests.improvements.data import ImprovementTestCase, propose
-from tests.improvements.test_decisions import record
+from tests.improvements.test_decisions import BillingDropTestCase
 from tests.test_insights_loop import DAY, NOW, LoopWorld
 
 BOM = b"\xef\xbb\xbf"
@@ -229,26 +226,7 @@ class LoopExportTests(Exporting, LoopWorld):
 # --- Face-to-face follow-ups ---------------------------------------------------------------
 
 
-class FollowUpExportTests(Exporting, EvidenceTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        cls.viewer = cls._user("viewer", cls.firm, Role.VIEWER)
-        cls.agreed = cls.meeting.follow_ups.get()  # the teammate's, due in July 2026
-        today = timezone.localdate()
-        cls.late = FollowUp.objects.create(
-            record=cls.meeting,
-            description="Send the corrected invoice",
-            owner=cls.owner.employee,
-            due_on=today - dt.timedelta(days=3),
-        )
-        cls.later = FollowUp.objects.create(
-            record=cls.meeting,
-            description="Quarterly review",
-            owner=cls.teammate.employee,
-            due_on=today + dt.timedelta(days=30),
-        )
-
+class FollowUpExportTests(Exporting, FollowUpTestCase):
     def listed(self, query, user):
         return [item.pk for item in self.page("follow_up_list", query, user).context["page"]]
 
@@ -374,30 +352,13 @@ class InitiativeExportTests(Exporting, ImprovementTestCase):
 # --- The decision log ----------------------------------------------------------------------
 
 
-class DecisionExportTests(Exporting, OwnFactStore, ImprovementTestCase):
+class DecisionExportTests(Exporting, BillingDropTestCase):
     """Billing drops by 0.4 from 2026 on (tests.improvements.test_decisions' world): the new
     billing system expected a rise and is worse than expected, the price rise expected it."""
 
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
-        write_store(
-            cls.facts_dir,
-            touchpoints={cls.billing.pk: -0.4, cls.kickoff.pk: 0.0},
-            change=dt.date(2026, 1, 1),
-            first=dt.date(2025, 1, 1),
-            last=dt.date(2026, 11, 30),
-            base=3.6,
-        )
-        cls.billing_system = record(cls.lead.employee, [cls.billing])
-        cls.price_rise = record(
-            cls.lead.employee,
-            [cls.billing],
-            title="Повышение цен",
-            kind="price",
-            expected_direction="down",
-            expected_size=Decimal("0.4"),
-        )
         cls.nobody = User.objects.create_user("nobody", "nobody@example.org", "x")
 
     def listed(self, query, user):

@@ -11,7 +11,10 @@ from cxloop.people.models import Role
 from tests.front.evidence_data import EvidenceTestCase
 
 
-class FollowUpTests(EvidenceTestCase):
+class FollowUpTestCase(EvidenceTestCase):
+    """A meeting's follow-ups: the teammate's agreed one (due in July 2026), one of the owner's
+    three days late, and one of the teammate's due in a month."""
+
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
@@ -31,6 +34,8 @@ class FollowUpTests(EvidenceTestCase):
             due_on=today + dt.timedelta(days=30),
         )
 
+
+class FollowUpTests(FollowUpTestCase):
     def get(self, user, query=""):
         self.client.force_login(user)
         return self.client.get(reverse("follow_up_list") + query, HTTP_ACCEPT_LANGUAGE="en")

@@ -129,7 +129,7 @@ FIRST, CHANGE, LAST = dt.date(2025, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 11
 TODAY = dt.date(2026, 12, 5)
 
 
-class MeasuredEffectTests(OwnFactStore, ImprovementTestCase):
+class BillingDropTestCase(OwnFactStore, ImprovementTestCase):
     """Billing drops by 0.4 from the day the new billing system is in force, which expected a
     rise of 0.3 (a price rise on the same day expected the fall); the kick-off meeting, in the
     same journey, stays where it was and is the comparison."""
@@ -155,6 +155,8 @@ class MeasuredEffectTests(OwnFactStore, ImprovementTestCase):
             expected_size=Decimal("0.4"),
         )
 
+
+class MeasuredEffectTests(BillingDropTestCase):
     def test_the_planted_drop_is_measured_and_worse_than_expected(self):
         found = decision_effect(self.billing_system, today=TODAY, cache=False)
         self.assertEqual(found.effect.status, "measured")
