@@ -78,6 +78,10 @@ def open(  # noqa: A001  (cxloop.notebook.open, as files and stores are opened)
             f"data_dir: Django is already set up with the data directory {settings.DATA_DIR}; "
             "open that one (leave data_dir out), or start a new Python process"
         )
+    if facts_dir is None and settings.FACTS_URI:  # the published store (docs/scale.md)
+        from cxloop.facts import published
+
+        return Notebook(published.location())
     return Notebook(Path(facts_dir) if facts_dir is not None else Path(settings.FACTS_DIR))
 
 
@@ -115,7 +119,7 @@ class Notebook:
     The notebook sees the whole organisation, as an administrator does.
     """
 
-    directory: Path
+    directory: Path  # or the published store's Location
 
     def __post_init__(self) -> None:
         from cxloop.insights.store import FactStore

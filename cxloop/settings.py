@@ -41,9 +41,17 @@ _database = env.parse_database_url(
 _email = env.parse_email_url("CXLOOP_EMAIL_URL", os.environ.get("CXLOOP_EMAIL_URL"))
 _secret_key = env.parse_secret_key("CXLOOP_SECRET_KEY", os.environ.get("CXLOOP_SECRET_KEY"))
 # The columnar copy of what analytics reads (docs/facts.md); rebuildable from the database.
+# CXLOOP_FACTS_DIR=s3://bucket/prefix publishes it to object storage, where every web process
+# and Spark executor reads it; the writer then keeps its working copy in DATA_DIR/facts
+# (docs/scale.md, decision 024). CXLOOP_S3_ENDPOINT names an S3-compatible server (MinIO…);
+# the credentials and region are AWS's usual variables (AWS_ACCESS_KEY_ID…).
+FACTS_URI = env.parse_object_store("CXLOOP_FACTS_DIR", os.environ.get("CXLOOP_FACTS_DIR"))
 FACTS_DIR = env.parse_path(
-    "CXLOOP_FACTS_DIR", os.environ.get("CXLOOP_FACTS_DIR"), default=DATA_DIR / "facts"
+    "CXLOOP_FACTS_DIR",
+    None if FACTS_URI else os.environ.get("CXLOOP_FACTS_DIR"),
+    default=DATA_DIR / "facts",
 )
+S3_ENDPOINT = env.parse_http_url("CXLOOP_S3_ENDPOINT", os.environ.get("CXLOOP_S3_ENDPOINT"))
 
 # Where the insights' queries run: "duckdb" in each web and worker process over FACTS_DIR, or
 # "spark", a Spark Connect server at CXLOOP_SPARK_REMOTE whose executors read FACTS_DIR at the

@@ -15,6 +15,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +48,72 @@ def free_port() -> int:
 
 
 @dataclass(frozen=True)
+class ObjectStore:
+    """An S3-compatible server the Spark server's executors read through Hadoop's ``s3a``."""
+
+    endpoint: str  # http://host:port
+    access_key: str
+    secret_key: str
+
+    def settings(self, jars: list[Path]) -> dict[str, str]:
+        durations = {  # Hadoop 3.5 writes these as "60s"; hadoop-aws 3.3 reads numbers
+            "threads.keepalivetime": "60",
+            "connection.establish.timeout": "30000",
+            "connection.timeout": "200000",
+            "connection.ttl": "300000",
+            "connection.acquisition.timeout": "60000",
+            "connection.idle.time": "60000",
+            "multipart.purge.age": "86400",
+            "retry.interval": "500",
+            "retry.throttle.interval": "100",
+            "assumed.role.session.duration": "1800",
+        }
+        s3a = {
+            "endpoint": self.endpoint,
+            "path.style.access": "true",
+            "connection.ssl.enabled": str(self.endpoint.startswith("https")).lower(),
+            "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "access.key": self.access_key,
+            "secret.key": self.secret_key,
+            **durations,
+        }
+        return {
+            "spark.jars": ",".join(map(str, jars)),
+            **{f"spark.hadoop.fs.s3a.{key}": value for key, value in s3a.items()},
+        }
+
+
+# Hadoop's s3a connector and the AWS SDK it needs: PySpark ships neither, and Maven (their
+# usual source, --packages) is not reachable here; the one PyPI package that ships them is
+# SageMaker's Spark bindings (hadoop-aws 3.3.1, which reads Hadoop 3.5's stores).
+S3A_PACKAGE = "sagemaker_pyspark==1.4.5"
+S3A_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
+
+
+def s3a_jars(cache: Path) -> list[Path]:
+    """The s3a connector's jars in ``cache``, taken from :data:`S3A_PACKAGE`'s source
+    distribution (fetched from PyPI once)."""
+    jars = [cache / name for name in S3A_JARS]
+    if all(jar.is_file() for jar in jars):
+        return jars
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as download:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+             ":all:", "--dest", download, S3A_PACKAGE],
+            check=True, timeout=600,
+        )  # fmt: skip
+        (archive,) = Path(download).glob("*.tar.gz")
+        with tarfile.open(archive) as package:
+            for member in package.getmembers():
+                name = Path(member.name).name
+                if name in S3A_JARS:
+                    with package.extractfile(member) as jar, open(cache / name, "wb") as out:
+                        shutil.copyfileobj(jar, out)
+    return jars
+
+
+@dataclass(frozen=True)
 class Server:
     remote: str  # its sc:// URL
     pid: int  # of its process group (the launch script, the JVM beneath)
@@ -58,8 +127,10 @@ def running(
     memory: str = "1g",
     java_options: str = QUICK_JVM,
     partitions: int = 2,
+    s3: tuple[ObjectStore, list[Path]] | None = None,
 ) -> Iterator[Server]:
-    """A Spark Connect server in local mode with ``cores`` cores, until the block ends."""
+    """A Spark Connect server in local mode with ``cores`` cores, until the block ends; with
+    ``s3`` (the object store and :func:`s3a_jars`), its executors read ``s3a://`` there."""
     import pyspark
 
     port = free_port()
@@ -77,6 +148,8 @@ def running(
         "spark.default.parallelism": str(partitions),
         "spark.sql.session.timeZone": "UTC",
     }
+    if s3 is not None:
+        settings |= s3[0].settings(s3[1])
     command = ["bash", str(script), "--wait", "--master", f"local[{cores}]"]
     for key, value in settings.items():
         command += ["--conf", f"{key}={value}"]

@@ -802,4 +802,4 @@ def test_a_month_with_comments_names_its_comments_file_even_when_it_is_gone(tmp_
         months={"2026-01": with_comments, "2026-02": without},
     )
     comments = insights_store._files(tmp_path, manifest)["comments"]
-    assert comments == [str(store.month_path("comments", "2026-01", base=tmp_path))]
+    assert comments == ["comments/month=2026-01/part-0.parquet"]

@@ -40,15 +40,19 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
 from cxloop.facts.schema import MONTHLY, OPTIONAL_BEFORE, READABLE_SCHEMAS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from cxloop.facts import published
 
 log = logging.getLogger(__name__)
 
@@ -253,24 +257,66 @@ def new_version() -> str:
 
 
 def read_manifest(*, base: Path | None = None) -> Manifest | None:
-    """The manifest, or None when the store has not been written yet."""
+    """The manifest, or None when the store has not been written yet. Without ``base``, the
+    settings' store: the published one where ``CXLOOP_FACTS_DIR`` is ``s3://…``."""
+    if base is None and settings.FACTS_URI:
+        from cxloop.facts import published
+
+        return published.location().read_manifest()
     path = (base or root()) / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         raise FactStoreError(f"{path}: unreadable ({error}); run cxloop facts rebuild") from None
+    return parse_manifest(text, where=str(path))
+
+
+def parse_manifest(text: str, *, where: str) -> Manifest:
+    """The manifest in ``text`` (read from ``where``), or FactStoreError saying why not."""
     try:
-        manifest = Manifest.from_dict(data)
+        manifest = Manifest.from_dict(json.loads(text))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FactStoreError(f"{path}: malformed ({error}); run cxloop facts rebuild") from None
+        raise FactStoreError(f"{where}: malformed ({error}); run cxloop facts rebuild") from None
     if manifest.schema not in READABLE_SCHEMAS:
         raise FactStoreError(
-            f"{path}: schema {manifest.schema}, this cxloop writes {SCHEMA_VERSION}; "
+            f"{where}: schema {manifest.schema}, this cxloop writes {SCHEMA_VERSION}; "
             "run cxloop facts rebuild"
         )
     return manifest
+
+
+def manifest_text(manifest: Manifest) -> str:
+    return json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+# The tables written whole under one name (the others are monthly parts).
+WHOLE_FILES = ("customers.parquet", "segments.parquet", "themes.parquet")
+
+
+def named_files(manifest: Manifest, *, exists: Callable[[str], bool]) -> dict[str, list[str]]:
+    """The files ``manifest`` names, by table, as paths relative to the store's root.
+
+    Comments and themes came with schema 3: a store written without them (a synthetic one, a
+    test's) has none, and a month without comments may have no file of them; those are named
+    where ``exists(path)`` says they are.
+    """
+    files = {}
+    for table in MONTHLY:
+        paths = [
+            relative
+            for month, counts in sorted(manifest.months.items())
+            for part in counts.parts[table]
+            for relative in [f"{table}/month={month}/part-{part}.parquet"]
+            if table != "comments" or counts.comments or exists(relative)
+        ]
+        if paths:
+            files[table] = paths
+    for relative in WHOLE_FILES:
+        if relative != "themes.parquet" or exists(relative):
+            files[relative.removesuffix(".parquet")] = [relative]
+    return files
 
 
 def _temporary(path: Path) -> Path:
@@ -288,8 +334,9 @@ class Writer:
     """Files staged under temporary names, put in place together by :meth:`commit`: a failure
     before then leaves every file and the manifest as they were."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, location: "published.Location | None" = None):
         self.base = base
+        self.location = location  # where the store is published, if it is
         self.bytes = 0
         self._staged: list[tuple[Path, Path]] = []
 
@@ -311,6 +358,12 @@ class Writer:
         for temporary, path in self._staged:
             os.replace(temporary, path)
         self._staged.clear()
+        if self.location is not None:
+            from cxloop.facts import published
+
+            # Before the working copy's manifest: if publishing fails, both stay at the
+            # version before, and the files just moved in are swept by the next writer.
+            published.publish(self.location, self.base, manifest)
         write_manifest(manifest, base=self.base)
         try:
             sweep(manifest, base=self.base)
@@ -326,13 +379,21 @@ class Writer:
 
 @contextlib.contextmanager
 def writing(*, base: Path | None = None) -> Iterator[Writer]:
-    """A :class:`Writer` under the store's lock; what was not committed is discarded."""
-    with locked(base=base) as directory:
+    """A :class:`Writer` under the store's lock; what was not committed is discarded. The
+    settings' store, when published (``CXLOOP_FACTS_DIR=s3://…``), is written from the
+    published version, under the lock of every machine's writers, and published at commit."""
+    from cxloop.facts import published
+
+    location = published.location() if base is None else None
+    machines = published.machines_lock() if location else contextlib.nullcontext()
+    with machines, locked(base=base) as directory:
         # Only the lock's holder writes, so temporary files found now were left by a writer
         # that died (killed, or the machine stopped) before it could remove them.
         for leftover in directory.rglob(".*.tmp"):
             leftover.unlink(missing_ok=True)
-        writer = Writer(directory)
+        if location is not None:
+            published.fetch(location, directory)
+        writer = Writer(directory, location)
         try:
             yield writer
         finally:
@@ -345,8 +406,7 @@ def write_manifest(manifest: Manifest, *, base: Path | None = None) -> None:
     temporary = _temporary(path)
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(manifest.to_dict(), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
+            handle.write(manifest_text(manifest))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -48,7 +48,10 @@ import ibis.backends.duckdb.converter  # noqa: F401
 import ibis.expr.types as ir
 
 from cxloop import timeouts
-from cxloop.facts.store import Manifest, month_bounds, read_manifest, root
+from cxloop.facts import published
+from cxloop.facts.published import Location
+from cxloop.facts.schema import MONTHLY
+from cxloop.facts.store import Manifest, month_bounds, named_files, read_manifest, root
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +104,12 @@ class FactStore:
 
     def __init__(
         self,
-        directory: str | Path,
+        directory: str | Path | Location,
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
     ):
-        self.directory = Path(directory)
+        self.directory = directory if isinstance(directory, Location) else Path(directory)
         config: dict[str, Any] = {}
         if threads is not None:
             config["threads"] = int(threads)
@@ -120,6 +123,8 @@ class FactStore:
         self._tables: FactTables | None = None
 
     def manifest(self) -> Manifest | None:
+        if isinstance(self.directory, Location):
+            return self.directory.read_manifest()
         return read_manifest(base=self.directory)
 
     def tables(self, manifest: Manifest | None = None) -> FactTables | None:
@@ -133,7 +138,12 @@ class FactStore:
         return self._tables
 
     def _register(self, manifest: Manifest) -> FactTables:
-        files = _files(self.directory, manifest)
+        if isinstance(self.directory, Location):
+            return self._register_published(self.directory, manifest)
+        files = {
+            name: [str(self.directory / path) for path in paths]
+            for name, paths in _files(self.directory, manifest).items()
+        }
         monthly = {
             name: self.con.read_parquet(
                 paths, table_name=name, hive_partitioning=True, hive_types_autocast=False
@@ -147,6 +157,28 @@ class FactStore:
             if name not in MONTHLY_TABLES
         }
         return FactTables(manifest=manifest, **monthly, **whole)
+
+    def _register_published(self, location: Location, manifest: Manifest) -> FactTables:
+        """Views over the published files, read through pyarrow's S3 filesystem (DuckDB's own
+        S3 reader is an extension it would download)."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        tables = {}
+        for name, paths in _files(location, manifest).items():
+            keys = [location.key(path) for path in paths]
+            if name in MONTHLY_TABLES:
+                month = pa.schema([("month", pa.string())])
+                dataset = ds.dataset(
+                    keys, schema=MONTHLY[name].append(month.field(0)), format="parquet",
+                    filesystem=location.filesystem, partition_base_dir=location.key(name),
+                    partitioning=ds.partitioning(month, flavor="hive"),
+                )  # fmt: skip
+            else:
+                dataset = ds.dataset(keys, format="parquet", filesystem=location.filesystem)
+            self.con.con.register(name, dataset)
+            tables[name] = self.con.table(name)
+        return FactTables(manifest=manifest, **tables)
 
 
 class SparkFactStore(FactStore):
@@ -165,11 +197,11 @@ class SparkFactStore(FactStore):
 
     engine = "spark"
 
-    def __init__(self, directory: str | Path, *, remote: str):
+    def __init__(self, directory: str | Path | Location, *, remote: str):
         from pyspark.sql import SparkSession
         from pyspark.sql.connect.client.retries import DefaultPolicy
 
-        self.directory = Path(directory).resolve()
+        self.directory = directory if isinstance(directory, Location) else Path(directory).resolve()
         self.remote = remote
         self.session = SparkSession.builder.remote(remote).create()
         self.session.client.set_retry_policies([DefaultPolicy(**SPARK_RETRIES)])
@@ -212,15 +244,22 @@ class SparkFactStore(FactStore):
         for name, paths in _files(self.directory, manifest).items():
             reader = self.session.read
             if name in MONTHLY_TABLES:
-                reader = reader.option("basePath", str(self.directory / name))
+                reader = reader.option("basePath", self._address(name))
             view = f"{name}_{suffix}"
-            reader.parquet(*paths).createOrReplaceTempView(view)
+            reader.parquet(*map(self._address, paths)).createOrReplaceTempView(view)
             tables[name] = self.con.table(view)
             views.append(view)
         for old in self._views:
             self.session.catalog.dropTempView(old)
         self._views = views
         return FactTables(manifest=manifest, **tables)
+
+    def _address(self, relative: str) -> str:
+        """A store file's address for the executors: its s3a URL, or its path on the shared
+        file system."""
+        if isinstance(self.directory, Location):
+            return self.directory.url(relative)
+        return str(self.directory / relative)
 
     def interrupt_if_late(self) -> None:
         """Interrupt the session's queries if the watched deadline has passed (the watchdog's
@@ -304,35 +343,21 @@ MONTHLY_TABLES = (
 WHOLE_TABLES = ("customers", "segments", "themes")
 
 
-def _files(directory: Path, manifest: Manifest) -> dict[str, list[str]]:
-    """The files of each table that ``manifest`` describes, by table name.
-
-    Comments and themes came with schema 3: a store written without them (a synthetic one, a
-    test's) has none, and the queries over them answer nothing.
-    """
-    files = {}
-    for name in MONTHLY_TABLES:
-        paths = [
-            path
-            for month, counts in sorted(manifest.months.items())
-            for path in counts.paths(name, month, base=directory)
-            # A month without comments may have no file of them; one with comments must.
-            if name != "comments" or counts.comments or path.exists()
-        ]
-        if paths:
-            files[name] = [str(path) for path in paths]
-    for name in WHOLE_TABLES:
-        path = directory / f"{name}.parquet"
-        if name != "themes" or path.exists():
-            files[name] = [str(path)]
-    return files
+def _files(source: Path | Location, manifest: Manifest) -> dict[str, list[str]]:
+    """The files of each table that ``manifest`` describes, by table name, relative to the
+    store's root (:func:`~cxloop.facts.store.named_files`; a store without comments or themes
+    has queries over them answer nothing)."""
+    if isinstance(source, Location):
+        return named_files(manifest, exists=source.listing().__contains__)
+    return named_files(manifest, exists=lambda path: (source / path).is_file())
 
 
 _local = threading.local()
 
 
 def get_store(directory: str | Path | None = None) -> FactStore:
-    """This thread's store over ``directory`` (default ``settings.FACTS_DIR``), on the engine
+    """This thread's store over ``directory`` (default ``settings.FACTS_DIR``, or the published
+    store where ``CXLOOP_FACTS_DIR`` is ``s3://…``), on the engine
     of ``settings.ANALYTICS_ENGINE``: DuckDB in this process, or the Spark Connect server at
     ``settings.SPARK_REMOTE``.
 
@@ -341,15 +366,21 @@ def get_store(directory: str | Path | None = None) -> FactStore:
     """
     from django.conf import settings
 
-    path = Path(directory) if directory is not None else root()
+    source: Path | Location
+    if directory is None and settings.FACTS_URI:
+        source = published.location()
+        where = source.uri
+    else:
+        source = Path(directory) if directory is not None else root()
+        where = str(source.resolve())
     stores: dict[tuple, FactStore] = getattr(_local, "stores", None) or {}
     _local.stores = stores
-    key = (path.resolve(), settings.ANALYTICS_ENGINE, settings.SPARK_REMOTE)
+    key = (where, settings.ANALYTICS_ENGINE, settings.SPARK_REMOTE)
     if key not in stores:
         if settings.ANALYTICS_ENGINE == "spark":
-            stores[key] = SparkFactStore(path, remote=settings.SPARK_REMOTE)
+            stores[key] = SparkFactStore(source, remote=settings.SPARK_REMOTE)
         else:
-            stores[key] = FactStore(path)
+            stores[key] = FactStore(source)
     return stores[key]
 
 

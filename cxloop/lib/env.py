@@ -175,6 +175,38 @@ def parse_spark_remote(name: str, value: str | None) -> str | None:
     return text
 
 
+def parse_object_store(name: str, value: str | None) -> str | None:
+    """An object-store location, ``s3://bucket[/prefix]`` (normalised without a trailing
+    slash), or None when ``value`` is unset or a plain path."""
+    if value is None or not value.strip().lower().startswith("s3://"):
+        return None
+    text = value.strip()
+    url = urlsplit(text)
+    expected = "a directory path or s3://bucket[/prefix]"
+    if url.scheme != "s3" or not url.netloc or url.query or url.fragment or "@" in url.netloc:
+        raise SettingError(name, expected, value)
+    prefix = url.path.strip("/")
+    if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
+        raise SettingError(name, expected, value)
+    return f"s3://{url.netloc}/{prefix}".rstrip("/")
+
+
+def parse_http_url(name: str, value: str | None) -> str | None:
+    """An ``http(s)://host[:port]`` endpoint (normalised without a trailing slash), or None."""
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip().rstrip("/")
+    url = urlsplit(text)
+    expected = "http(s)://host[:port]"
+    if url.scheme not in ("http", "https") or url.path or url.query or url.fragment:
+        raise SettingError(name, expected, value)
+    user, password, host, port = _split_netloc(url.netloc)
+    if not host or user or password:
+        raise SettingError(name, expected, value)
+    _port(name, port, value, expected)
+    return text
+
+
 def missing_module(name: str) -> bool:
     """Whether ``name`` cannot be imported (an optional extra that is not installed)."""
     import importlib.util
