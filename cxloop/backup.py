@@ -740,7 +740,12 @@ def align_fact_store() -> tuple[tuple[str, ...], bool]:
     or one of another schema, is rebuilt. The months refreshed, and whether it was rebuilt.
 
     The roll-back watch is not told (``facts_refreshed`` is not sent): a restore changes no
-    data, and the worker's next refresh tells it."""
+    data, and the worker's next refresh tells it. A published store (``CXLOOP_FACTS_DIR=s3://…``)
+    is first published as the archive's copy holds it, whatever the bucket held."""
+    if settings.FACTS_URI:
+        from cxloop.facts import published
+
+        published.republish()
     try:
         manifest = fact_store.read_manifest()
     except fact_store.FactStoreError:

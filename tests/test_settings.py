@@ -122,6 +122,8 @@ def _cxloop(*args: str, tmp_path: Path, **variables: str) -> subprocess.Complete
         ("worker", "CXLOOP_REDIS_URL", "http://cache"),
         ("serve", "CXLOOP_ANALYTICS_ENGINE", "presto"),
         ("worker", "CXLOOP_SPARK_REMOTE", "spark://master:7077"),
+        ("worker", "CXLOOP_FACTS_DIR", "s3a://facts/cxloop"),
+        ("serve", "CXLOOP_S3_ENDPOINT", "minio:9000"),
     ],
 )
 def test_it_stops_start_up_with_one_line_naming_the_variable(tmp_path, command, variable, value):
@@ -160,3 +162,13 @@ def test_it_uses_sqlite_in_wal_mode_in_the_data_dir(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "wal"
     assert (tmp_path / "cxloop.sqlite3").exists()
+
+
+def test_an_s3_fact_store_keeps_its_working_copy_in_the_data_dir(tmp_path):
+    probe = "from django.conf import settings; print(settings.FACTS_URI, settings.FACTS_DIR)"
+    result = _cxloop(
+        "shell", "--verbosity", "0", "-c", probe, tmp_path=tmp_path,
+        CXLOOP_FACTS_DIR="s3://facts/cxloop/", CXLOOP_S3_ENDPOINT="http://127.0.0.1:9000",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["s3://facts/cxloop", str((tmp_path / "facts").resolve())]

@@ -79,7 +79,15 @@ class FactStoreError(RuntimeError):
 
 
 def root() -> Path:
+    """The store's folder: the working copy, where the store is published."""
     return Path(settings.FACTS_DIR)
+
+
+def where() -> str:
+    """Where the store is, for people: its folder, or its bucket and working copy."""
+    if settings.FACTS_URI:
+        return f"{settings.FACTS_URI} (working copy {root()})"
+    return str(root())
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
@@ -196,6 +204,10 @@ class Manifest:
     # The digest of the segments table the months' answer_counts were counted with (None:
     # not known, as in a store of schema 4): what a refresh compares the database's with.
     segments: str | None = None
+    # Where a published store keeps each file (the working copy's relative path → the object's
+    # name, which carries a digest of its content: decision 024); empty for a store that was
+    # never published.
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def answers_in(self, first: str | None, last: str | None) -> int:
         """Answers in the months from ``first`` to ``last`` (inclusive; None: unbounded)."""
@@ -227,6 +239,7 @@ class Manifest:
             "written_at": self.written_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
             "segments": self.segments,
             "months": {m: self.months[m].to_dict() for m in sorted(self.months)},
+            **({"files": dict(sorted(self.files.items()))} if self.files else {}),
         }
 
     @classmethod
@@ -240,12 +253,14 @@ class Manifest:
                 for m, c in data["months"].items()
             },
             segments=data.get("segments"),
+            files={str(path): str(name) for path, name in data.get("files", {}).items()},
         )
 
 
 def read_month(table: str, month: str, *, base: Path | None = None) -> pa.Table:
-    """The stored rows of one month of ``table``, all its parts, as the manifest names them."""
-    manifest = read_manifest(base=base)
+    """The stored rows of one month of ``table``, all its parts, as the manifest names them
+    (the working copy's, where the store is published)."""
+    manifest = read_manifest(base=base or root())
     if manifest is None or month not in manifest.months:
         raise FactStoreError(f"the fact store holds no month {month}")
     return manifest.months[month].read(table, month, base=base)
@@ -338,6 +353,7 @@ class Writer:
         self.base = base
         self.location = location  # where the store is published, if it is
         self.bytes = 0
+        self.fetched: published.Found | None = None  # what was published when it began
         self._staged: list[tuple[Path, Path]] = []
 
     def write(self, table: pa.Table, path: Path, *, row_group_size: int = ROW_GROUP_SIZE) -> int:
@@ -355,15 +371,19 @@ class Writer:
     def commit(self, manifest: "Manifest") -> None:
         """Move the staged files into place, then write ``manifest``, then remove the files
         and months it no longer names (:func:`sweep`)."""
+        written = {path.relative_to(self.base).as_posix() for _temporary, path in self._staged}
         for temporary, path in self._staged:
             os.replace(temporary, path)
         self._staged.clear()
         if self.location is not None:
             from cxloop.facts import published
 
-            # Before the working copy's manifest: if publishing fails, both stay at the
-            # version before, and the files just moved in are swept by the next writer.
-            published.publish(self.location, self.base, manifest)
+            # Before the working copy's manifest, which then records where each file was
+            # published: if publishing fails, the published version and the copy's manifest
+            # stay as they were, and the files just moved in are swept by the next writer.
+            manifest = published.publish(
+                self.location, self.base, manifest, written=written, since=self.fetched
+            )
         write_manifest(manifest, base=self.base)
         try:
             sweep(manifest, base=self.base)
@@ -391,9 +411,9 @@ def writing(*, base: Path | None = None) -> Iterator[Writer]:
         # that died (killed, or the machine stopped) before it could remove them.
         for leftover in directory.rglob(".*.tmp"):
             leftover.unlink(missing_ok=True)
-        if location is not None:
-            published.fetch(location, directory)
         writer = Writer(directory, location)
+        if location is not None:
+            writer.fetched = published.fetch(location, directory)
         try:
             yield writer
         finally:

@@ -165,8 +165,8 @@ class FactStore:
         import pyarrow.dataset as ds
 
         tables = {}
-        for name, paths in _files(location, manifest).items():
-            keys = [location.key(path) for path in paths]
+        for name, objects in _files(location, manifest).items():
+            keys = [location.key(path) for path in objects]
             if name in MONTHLY_TABLES:
                 month = pa.schema([("month", pa.string())])
                 dataset = ds.dataset(
@@ -346,9 +346,10 @@ WHOLE_TABLES = ("customers", "segments", "themes")
 def _files(source: Path | Location, manifest: Manifest) -> dict[str, list[str]]:
     """The files of each table that ``manifest`` describes, by table name, relative to the
     store's root (:func:`~cxloop.facts.store.named_files`; a store without comments or themes
-    has queries over them answer nothing)."""
+    has queries over them answer nothing): a published store's objects, as its manifest maps
+    them."""
     if isinstance(source, Location):
-        return named_files(manifest, exists=source.listing().__contains__)
+        return source.objects(manifest)
     return named_files(manifest, exists=lambda path: (source / path).is_file())
 
 
@@ -619,10 +620,14 @@ def run_cached(query: Any, *, store: FactStore | None = None, cache: bool = True
 
 def _superseding(store: FactStore, manifest: Manifest) -> Manifest | None:
     """The store's newer manifest when one was written since ``manifest`` and some file of
-    ``manifest`` is gone; else None (a failure of its own, to be raised)."""
+    ``manifest`` is gone; else None (a failure of its own, to be raised). On object storage,
+    where telling would take a request a file, any newer version: a failure of its own fails
+    again there."""
     newer = store.manifest()
     if newer is None or not newer.months or newer.version == manifest.version:
         return None
+    if isinstance(store.directory, Location):
+        return newer
     named = (
         path
         for month, counts in manifest.months.items()

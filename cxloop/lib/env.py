@@ -176,19 +176,31 @@ def parse_spark_remote(name: str, value: str | None) -> str | None:
 
 
 def parse_object_store(name: str, value: str | None) -> str | None:
-    """An object-store location, ``s3://bucket[/prefix]`` (normalised without a trailing
-    slash), or None when ``value`` is unset or a plain path."""
-    if value is None or not value.strip().lower().startswith("s3://"):
+    """An object-store location, ``s3://bucket/prefix`` (normalised without a trailing slash),
+    or None when ``value`` is unset or a plain path. Another scheme (``s3a://``, ``gs://``…), a
+    bucket name S3 would refuse, or no prefix (the store would share the bucket's root with
+    whatever else is there) is refused."""
+    if value is None or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", value.strip()):
         return None
     text = value.strip()
     url = urlsplit(text)
-    expected = "a directory path or s3://bucket[/prefix]"
-    if url.scheme != "s3" or not url.netloc or url.query or url.fragment or "@" in url.netloc:
-        raise SettingError(name, expected, value)
+    expected = "a directory path or s3://bucket/prefix"
     prefix = url.path.strip("/")
-    if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
+    if (
+        url.scheme != "s3"
+        or not BUCKET.match(url.netloc)
+        or not prefix
+        or url.query
+        or url.fragment
+        or any(part in ("", ".", "..") for part in prefix.split("/"))
+    ):
         raise SettingError(name, expected, value)
-    return f"s3://{url.netloc}/{prefix}".rstrip("/")
+    return f"s3://{url.netloc}/{prefix}"
+
+
+# S3's rules for a bucket's name: 3–63 lower-case letters, digits, dots and hyphens, starting
+# and ending with a letter or digit.
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def parse_http_url(name: str, value: str | None) -> str | None:
@@ -201,7 +213,7 @@ def parse_http_url(name: str, value: str | None) -> str | None:
     if url.scheme not in ("http", "https") or url.path or url.query or url.fragment:
         raise SettingError(name, expected, value)
     user, password, host, port = _split_netloc(url.netloc)
-    if not host or user or password:
+    if not host or user or password or any(c.isspace() for c in host):
         raise SettingError(name, expected, value)
     _port(name, port, value, expected)
     return text

@@ -53,7 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Fact store rebuilt: {written.responses:,} responses, {written.answers:,} answers, "
             f"{len(written.months)} months in {written.seconds:.1f} s, "
-            f"{written.bytes:,} bytes in {store.root()}"
+            f"{written.bytes:,} bytes in {store.where()}"
         )
 
     def _status(self) -> None:
@@ -62,10 +62,10 @@ class Command(BaseCommand):
         except store.FactStoreError as error:
             raise CommandError(str(error)) from None
         if manifest is None:
-            raise CommandError(f"No fact store in {store.root()}; run: cxloop facts rebuild")
+            raise CommandError(f"No fact store in {store.where()}; run: cxloop facts rebuild")
         months = sorted(manifest.months)
         stored = {m: c.responses for m, c in manifest.months.items()}
-        self.stdout.write(f"Fact store: {store.root()}")
+        self.stdout.write(f"Fact store: {store.where()}")
         self.stdout.write(f"Version: {manifest.version}, written {manifest.written_at.isoformat()}")
         span = f"{months[0]} to {months[-1]}" if months else "none"
         self.stdout.write(f"Months: {len(months)} ({span})")
