@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
-from cxloop.facts.schema import MONTHLY, OPTIONAL_BEFORE, READABLE_SCHEMAS, SCHEMA_VERSION
+from cxloop.facts.schema import MONTHLY, OPTIONAL_BEFORE, READABLE_SCHEMAS, SCHEMA_VERSION, WHOLE
 
 if TYPE_CHECKING:
     from cxloop.facts import published
@@ -307,7 +307,7 @@ def manifest_text(manifest: Manifest) -> str:
 
 
 # The tables written whole under one name (the others are monthly parts).
-WHOLE_FILES = ("customers.parquet", "segments.parquet", "themes.parquet")
+WHOLE_FILES = tuple(f"{table}.parquet" for table in WHOLE)
 
 
 def named_files(manifest: Manifest, *, exists: Callable[[str], bool]) -> dict[str, list[str]]:
