@@ -21,7 +21,6 @@ from cxloop.facts.tasks import schedule as refresh_schedule
 from cxloop.feedback.services import Feedback, ingest_many, log_face_to_face
 from cxloop.people.models import Employee, Team
 from cxloop.surveys.announce import announce_pending
-from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Question, Survey
 from cxloop.surveys.services import begin, issue_invitation, save_page
 from tests.surveys.test_respond import make_survey
@@ -29,7 +28,6 @@ from tests.surveys.test_respond import make_survey
 MARCH = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
 APRIL = dt.datetime(2026, 4, 5, 10, tzinfo=dt.UTC)
 REFRESH = "cxloop.facts.tasks.refresh_fact_months"
-ANNOUNCE = "cxloop.surveys.announce.announce_recorded"
 
 
 def run_worker() -> None:
@@ -60,9 +58,8 @@ class RefreshTaskTests(TransactionTestCase):
     def setUp(self):
         self.root = Path(self.enterContext(tempfile.TemporaryDirectory()))
         self.enterContext(override_settings(FACTS_DIR=self.root))
-        for schedule in (refresh_schedule, announce_schedule):
-            schedule.clear()  # other tests of this process may have left keys pending
-            self.addCleanup(setattr, schedule, "clock", schedule.clock)
+        refresh_schedule.clear()  # other tests of this process may have left keys pending
+        self.addCleanup(setattr, refresh_schedule, "clock", refresh_schedule.clock)
         self.customer = Customer.objects.create(external_id="C-1", name="Acme")
         self.survey = make_survey()
         sync.rebuild()  # an empty store, as a running site has
@@ -74,7 +71,6 @@ class RefreshTaskTests(TransactionTestCase):
         )
 
     def test_it_enqueues_one_task_for_many_writes_and_the_worker_brings_the_store_up(self):
-        announce_schedule.clock = Clock(timezone.now())  # the writes take no time
         for score in range(10):
             self.ingest(MARCH, score)
         guide = Survey.objects.create(name_ru="Встреча", name_en="Meeting", kind="interview")
@@ -90,7 +86,7 @@ class RefreshTaskTests(TransactionTestCase):
             language="ru",
             values={nps.pk: 10},
         )
-        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)  # one, for 11 writes
+        self.assertFalse(DBTaskResult.objects.exists())  # the writes ask for nothing
         run_worker()  # announces them: the fact store's refresh is enqueued
         task = refresh_tasks().get()  # one, for eleven responses
         self.assertEqual(task.args_kwargs, {"args": [["2026-03"]], "kwargs": {}})
@@ -150,7 +146,6 @@ class RefreshTaskTests(TransactionTestCase):
         self.assertFalse(DBTaskResult.objects.exists())  # an unfinished response is not stored
         self.assertEqual(announce_pending(), 0)
         save_page(response, [], {}, page=3, language="ru", now=MARCH, finish=True)
-        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
         run_worker()
         self.assertEqual(refresh_tasks().get().args_kwargs["args"], [["2026-03"]])
 

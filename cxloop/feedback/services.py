@@ -1,8 +1,9 @@
 """Write side of feedback: the one way in for responses that arrive whole (the API, imports,
 face-to-face records), which owns their rules — scope, closed and pulse surveys, idempotency,
-clock skew — and asks for their announcement after the commit (:mod:`cxloop.surveys.announce`).
-Respondents' pages save page by page through :mod:`cxloop.surveys.services`, whose completion
-takes the same announcement path. See docs/decisions/012-one-way-in.md.
+clock skew — and leaves them unannounced, for the worker to announce once committed
+(:mod:`cxloop.surveys.announce`). Respondents' pages save page by page through
+:mod:`cxloop.surveys.services`, whose completion takes the same announcement path. See
+docs/decisions/012-one-way-in.md.
 """
 
 import datetime as dt
@@ -20,7 +21,6 @@ from cxloop.people.queries import ORGANISATION_WIDE, may_record_for_team, role_r
 from cxloop.people.services import OutOfScope
 from cxloop.prefetch import attach
 from cxloop.rows import insert, insert_many
-from cxloop.surveys.announce import announce_after_commit, announce_in_transaction
 from cxloop.surveys.models import Answer, Question, Response, ResponseState, Survey, SurveyKind
 from cxloop.surveys.services import (
     AnswerError,
@@ -152,7 +152,6 @@ def log_face_to_face(
             FollowUp(record=record, description=f.description, owner=f.owner, due_on=f.due_on)
             for f in follow_ups
         )
-        announce_after_commit()
     return record
 
 
@@ -220,7 +219,6 @@ def ingest(
             insert(response)
             stored = list(draft_answers(response, survey.questions.all(), values).values())
             insert_many(stored)
-            announce_after_commit()
     except IntegrityError:
         existing = _stored_response(survey, source_key)
         if existing is None:
@@ -293,8 +291,6 @@ def ingest_many(
             for pk, value in cleaned.items()
             if value not in (None, "", [])
         )
-        if fresh:
-            announce_after_commit()
     return IngestedMany(created=len(fresh), unchanged=len(items) - len(fresh))
 
 
@@ -339,10 +335,8 @@ def ingest_each(items: Sequence[Submission], *, by=None) -> list[Outcome]:
     :func:`cxloop.surveys.queries.survey_for_submission`, whose questions are read from memory.
 
     Every item is checked, and its rows prepared, before the transaction; the transaction
-    inserts them together and asks for their announcement once, in the same transaction
-    where the task queue is the database's (:func:`~cxloop.surveys.announce.
-    announce_in_transaction`), so that SQLite's write lock is held for the inserts alone and
-    taken once. 1,000 responses took 65 ms this way and 700 ms through ``ingest`` one by one
+    inserts them together, so that SQLite's write lock is held for the inserts alone and taken
+    once. 1,000 responses took 65 ms this way and 700 ms through ``ingest`` one by one
     (SQLite, two answers each). A writer that stores one of the
     keys after they were looked up makes the insert fail with IntegrityError, having written
     nothing: then the keys are looked up again and the items inserted one at a time, each in
@@ -418,7 +412,7 @@ def _check_scope_once(by, customer_id: int | None, refusals: dict[int | None, st
 def _store(accepted: Sequence[_Accepted], outcomes: list, *, insert) -> None:
     """Fill in the outcomes of ``accepted``: a key stored before is answered with its response,
     a closed survey's other items are refused, the rest are inserted by ``insert`` in one
-    transaction, which asks for their announcement."""
+    transaction."""
     stored = _stored_ids({a.key for a in accepted if a.item.source_key})
     fresh, repeated, claimed = [], [], set()
     for a in accepted:
@@ -439,8 +433,6 @@ def _store(accepted: Sequence[_Accepted], outcomes: list, *, insert) -> None:
         rows = _Rows.of(fresh)
         with transaction.atomic():
             inserted = insert(rows)
-            if any(created for _, created in inserted):
-                announce_in_transaction()
         for a, (response_id, created) in zip(fresh, inserted, strict=True):
             outcomes[a.position] = Outcome(response_id, created=created)
             stored[a.key] = response_id

@@ -2,7 +2,7 @@
 enqueue one task instead of one each (the API takes more than a thousand submissions a second;
 a task row for each would make the queue the bottleneck).
 
-A key (a month to refresh, the one announcement queue) counts as pending from the moment its
+A key (a month to refresh) counts as pending from the moment its
 task is enqueued with ``run_after = now + delay`` until a little before that time: a write
 meanwhile adds nothing, since the task reads the database after the write was committed. Once
 the time has come the task may be running already and miss the write, so the next write
@@ -55,24 +55,6 @@ class PendingRuns:
             self._due = {key: at for key, at in self._due.items() if at > now}  # forget the past
             self._due.update(dict.fromkeys(due, now + delay))
         return due
-
-    def due(self, keys: Iterable[str], delay: dt.timedelta) -> list[str]:
-        """Those of ``keys`` that have no pending task now, as :meth:`run_once` decides, for a
-        caller that enqueues by itself and then calls :meth:`remember`."""
-        with self._lock:
-            now = self.clock()
-            return sorted(
-                key
-                for key in set(keys)
-                if key not in self._due or now >= trusted_until(self._due[key], delay)
-            )
-
-    def remember(self, keys: Iterable[str], runs_at: dt.datetime) -> None:
-        """Count ``keys`` as pending until their task, enqueued to run at ``runs_at``, runs."""
-        with self._lock:
-            now = self.clock()
-            self._due = {key: at for key, at in self._due.items() if at > now}
-            self._due.update(dict.fromkeys(keys, runs_at))
 
     def clear(self) -> None:
         with self._lock:

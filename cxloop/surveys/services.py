@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cxloop.lib.scales import SCORE_RANGES
-from cxloop.surveys.announce import announce_after_commit
 from cxloop.surveys.models import (
     Answer,
     Channel,
@@ -238,8 +237,6 @@ def save_page(
             invitation.filter(started_at=None).update(started_at=now)
             if finish:
                 invitation.update(completed_at=now)
-        if finish:
-            announce_after_commit()
     return True
 
 

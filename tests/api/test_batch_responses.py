@@ -16,10 +16,9 @@ from cxloop.api.services import issue_token
 from cxloop.feedback import services as feedback_services
 from cxloop.people.models import Employee, Team
 from cxloop.surveys.announce import announce_pending
-from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Answer, Response, Survey
 from tests.api.base import WHEN, ApiTestCase
-from tests.feedback.test_intake import ANNOUNCE, Deliveries
+from tests.feedback.test_intake import Deliveries
 from tests.front.test_pulse import make_pulse
 from tests.surveys.test_respond import make_survey
 
@@ -316,36 +315,22 @@ class ScopeTests(BatchTestCase):
 
 class AnnouncementTests(BatchTestCase):
     def setUp(self):
-        announce_schedule.clear()  # other tests of this process may have left it pending
         self.deliveries = Deliveries(self)
 
-    def test_the_stored_items_are_announced_once_after_the_commit(self):
+    def test_the_stored_items_are_announced_once_by_the_worker(self):
         body = [self.item("a"), self.item("b", answers={"1": 11}), self.item("c")]
-        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+        with self.captureOnCommitCallbacks(execute=True):
             items = self.results(body)
-        self.assertEqual(len(callbacks), 1)  # one for the batch, not one per response
-        self.assertFalse(self.deliveries.ids)  # nothing is announced inside the request
+        # The batch asks for nothing (no task row) and nothing is announced inside the request.
+        self.assertFalse(DBTaskResult.objects.exists())
+        self.assertFalse(self.deliveries.ids)
         self.assertEqual(announce_pending(), 2)
         self.assertEqual(self.deliveries.ids, Counter([items[0]["id"], items[2]["id"]]))
-        with self.captureOnCommitCallbacks(execute=True) as callbacks:
-            self.results(body)  # sent again: nothing new
-        self.assertEqual(callbacks, [])
+        self.results(body)  # sent again: nothing new
         self.assertEqual(announce_pending(), 0)
         self.assertEqual(list(self.deliveries.ids.values()), [1, 1])
 
-    def test_a_batch_of_refusals_asks_for_no_announcement(self):
-        with self.captureOnCommitCallbacks(execute=True) as callbacks:
-            self.results([self.item("a", answers={"1": 11})])
-        self.assertEqual(callbacks, [])
-        self.assertFalse(DBTaskResult.objects.exists())
-
-    def test_the_announcement_task_commits_with_the_batch(self):
-        # No on_commit callback runs here (as if the process died just after the commit): the
-        # task row is already in, written by the batch's own transaction.
-        self.results([self.item("a"), self.item("b")])
-        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
-
-    def test_a_batch_rolled_back_leaves_no_task_and_the_next_asks_again(self):
+    def test_a_batch_rolled_back_leaves_nothing_to_announce(self):
         def failing(rows):
             list(rows)
             raise DatabaseError("disk full")
@@ -353,22 +338,8 @@ class AnnouncementTests(BatchTestCase):
         answers_fail = mock.patch.object(feedback_services, "_insert_answer_rows", failing)
         with answers_fail, self.assertRaises(DatabaseError):
             self.send([self.item("a")])
-        self.assertFalse(DBTaskResult.objects.exists())
-        # The rolled-back task is not remembered as pending: the next batch enqueues its own.
-        with self.captureOnCommitCallbacks(execute=True):
-            self.results([self.item("a")])
-        self.assertEqual(DBTaskResult.objects.count(), 1)
-
-    def test_on_a_queue_elsewhere_the_task_is_asked_for_after_the_commit(self):
-        class Elsewhere:  # what is not django-tasks-db's: Redis's, say
-            pass
-
-        with mock.patch("cxloop.surveys.announce.DatabaseBackend", Elsewhere):
-            self.results([self.item("a")])
-            self.assertFalse(DBTaskResult.objects.exists())  # not before the commit
-            with self.captureOnCommitCallbacks(execute=True):
-                self.results([self.item("b")])
-        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
+        self.assertEqual(announce_pending(), 0)
+        self.assertFalse(self.deliveries.ids)
 
 
 class ConcurrentWriterTests(BatchTestCase):

@@ -27,7 +27,6 @@ from cxloop.facts.tasks import schedule as refresh_schedule
 from cxloop.feedback.services import Feedback, ingest, ingest_many, log_face_to_face
 from cxloop.people.models import Employee, Team
 from cxloop.privacy.services import erase_contact
-from cxloop.surveys.announce import schedule as announce_schedule
 from cxloop.surveys.models import Answer, Question, Survey
 from cxloop.surveys.services import begin_open, save_page
 from tests.surveys.test_respond import make_survey
@@ -68,8 +67,7 @@ class EnrichmentThroughTheOneWayInTests(TransactionTestCase):
     def setUp(self):
         self.root = Path(self.enterContext(tempfile.TemporaryDirectory()))
         self.enterContext(override_settings(FACTS_DIR=self.root))
-        for schedule in (refresh_schedule, announce_schedule):
-            schedule.clear()  # other tests of this process may have left keys pending
+        refresh_schedule.clear()  # other tests of this process may have left keys pending
         plant_taxonomy()
         self.customer = Customer.objects.create(external_id="C-1", name="Acme")
         self.survey = make_survey()  # 1 NPS, 2 CSAT, 3 and 4 comments

@@ -8,7 +8,6 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from unittest import mock
 
 from django.core.management import call_command
 from django.db import transaction
@@ -27,14 +26,7 @@ from cxloop.feedback.services import (
     log_face_to_face,
 )
 from cxloop.people.services import OutOfScope
-from cxloop.surveys.announce import (
-    ANNOUNCE_DELAY,
-    QUEUE,
-    _enqueue_announcement,
-    announce_pending,
-    announce_recorded,
-)
-from cxloop.surveys.announce import schedule as announce_schedule
+from cxloop.surveys.announce import announce_pending, announce_recorded
 from cxloop.surveys.models import Question, Response, Survey
 from cxloop.surveys.services import (
     answer_pulse,
@@ -47,8 +39,6 @@ from cxloop.surveys.signals import responses_recorded
 from tests.api.base import WHEN, ApiTestCase
 from tests.cases.test_evaluate import database_url
 from tests.surveys.test_respond import make_survey
-
-ANNOUNCE = "cxloop.surveys.announce.announce_recorded"
 
 
 def pulse_survey() -> Survey:
@@ -77,10 +67,6 @@ class Deliveries:
 
 class ChannelTests(ApiTestCase):
     def setUp(self):
-        announce_schedule.clear()  # other tests of this process may have left it pending
-        self.addCleanup(setattr, announce_schedule, "clock", announce_schedule.clock)
-        now = timezone.now()
-        announce_schedule.clock = lambda: now  # the writes take no time
         self.deliveries = Deliveries(self)
 
     def _every_channel(self) -> list[int]:
@@ -114,12 +100,12 @@ class ChannelTests(ApiTestCase):
         return [api_id, page.pk, link.pk, imported.pk, meeting.response_id]
 
     def test_it_announces_every_channel_once_after_the_commit(self):
-        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+        with self.captureOnCommitCallbacks(execute=True):
             ids = self._every_channel()
-        self.assertEqual(len(callbacks), 5)  # the API, two pages, the import, the meeting
-        # …which enqueue one task between them: a process asks at most once in 0.5 s.
-        self.assertEqual(DBTaskResult.objects.get().task_path, ANNOUNCE)
-        self.assertFalse(self.deliveries.ids)  # nothing is announced inside the request
+        # The writers ask for nothing: no task row, nothing announced inside the request…
+        self.assertFalse(DBTaskResult.objects.exists())
+        self.assertFalse(self.deliveries.ids)
+        # …the worker's round announces what they committed.
         self.assertEqual(announce_pending(), 5)
         self.assertEqual(announce_pending(), 0)  # a second announcer finds nothing
         self.assertEqual(self.deliveries.ids, Counter(ids))
@@ -156,32 +142,11 @@ class ChannelTests(ApiTestCase):
         self.assertEqual(announce_pending(), 1)
         self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
 
-    def test_a_task_whose_writes_a_later_sweep_covered_does_nothing(self):
-        sweep_began = timezone.now()
-        announce_pending()  # the worker's sweep: nothing yet, but its start is remembered
-        late = self.stored()  # committed after the sweep began
-        # A task whose writes were all committed before the sweep read (its window ended
-        # then) leaves the late one to the next task or sweep…
-        self.assertEqual(run_announcement(sweep_began - dt.timedelta(milliseconds=300)), 0)
-        self.assertIsNone(Response.objects.get(pk=late.pk).announced_at)
-        # …a task standing for writes after the sweep announces it.
-        self.assertEqual(run_announcement(sweep_began + ANNOUNCE_DELAY), 1)
-        self.assertEqual(self.deliveries.ids, Counter([late.pk]))
-
-    def test_a_sweep_from_a_clock_set_back_is_not_trusted(self):
-        an_hour_ahead = timezone.now() + dt.timedelta(hours=1)
-        with mock.patch("cxloop.surveys.announce.timezone.now", return_value=an_hour_ahead):
-            announce_pending()  # a sweep while the clock was an hour ahead
+    def test_a_task_queued_before_the_upgrade_announces_as_a_sweep(self):
+        """A site upgraded with announcement tasks still queued: each runs as a sweep."""
         stored = self.stored()
-        self.assertEqual(run_announcement(timezone.now()), 1)
+        self.assertEqual(announce_recorded.call("2026-12-06T12:00:00+00:00"), {"announced": 1})
         self.assertEqual(self.deliveries.ids, Counter([stored.pk]))
-
-
-def run_announcement(run_after: dt.datetime) -> int:
-    """Run the announcement task a write asked for to run at ``run_after``, as the worker
-    would; how many responses it announced."""
-    enqueued = _enqueue_announcement([QUEUE], run_after)
-    return announce_recorded.call(*enqueued.args)["announced"]
 
 
 class RefusalTests(ApiTestCase):

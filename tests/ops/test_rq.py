@@ -3,7 +3,6 @@
 through the one way in reaches the fact store through tasks on Redis."""
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -62,25 +61,6 @@ from rq.registry import StartedJobRegistry
 queue = django_rq.get_queue("default")
 timeout = settings.RQ_QUEUES["default"]["DEFAULT_TIMEOUT"]
 StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + timeout + 120)
-"""
-
-ENQUEUE_ANNOUNCEMENT = """
-import os
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
-django.setup()
-from django.utils import timezone
-from cxloop.surveys.announce import QUEUE, _enqueue_announcement
-print(_enqueue_announcement([QUEUE], timezone.now()).id)
-"""
-
-RESULT = """
-import json, os, sys
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxloop.settings")
-django.setup()
-from cxloop.surveys.announce import announce_recorded
-print(json.dumps(announce_recorded.get_result(sys.argv[1]).return_value))
 """
 
 
@@ -201,15 +181,6 @@ class RedisQueueTests(TransactionTestCase):
         self.assertEqual(worker.returncode, 0, err[-3000:])
         noted = Counter(value for value, _at in self.noted())
         self.assertEqual(noted, Counter({"slow-started": 1, "slow-done": 1}))
-
-    def test_an_announcement_task_the_rounds_sweep_covered_does_nothing(self):
-        # Its writes were made before the worker's round began: the round's sweep announced
-        # them, and Redis's copy of the task still knows it (run_after is gone once it is due).
-        task_id = self.run_python("-c", ENQUEUE_ANNOUNCEMENT).strip()
-        time.sleep(1.5)  # due, and past its window before the worker starts
-        self.workers_at_once(1)
-        result = json.loads(self.run_python("-c", RESULT, task_id))
-        self.assertEqual(result, {"announced": 0, "covered_by_a_sweep": 1})
 
     def test_a_response_reaches_the_fact_store_through_redis(self):
         when = dt.datetime(2026, 3, 5, 10, tzinfo=dt.UTC)
