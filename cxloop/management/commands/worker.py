@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from django_tasks_rq.backend import Job
 
 from cxloop.cases.jobs import run_due
@@ -36,6 +37,10 @@ def run_queued_tasks(verbosity: int, stop: threading.Event | None = None) -> Non
     each task is taken by one worker however many run; the one that holds rq's scheduler lock
     first moves the deferred tasks whose time has come onto the queue."""
     if settings.TASKS_BACKEND == "db":
+        # A look first: in most rounds nothing is due, and db_worker's own look is a write
+        # transaction (its claim), which on SQLite the API's inserts wait for.
+        if not DBTaskResult.objects.ready().exists():
+            return
         call_command(
             "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
         )
