@@ -51,39 +51,49 @@ def send_due(now: dt.datetime, calendars: Calendars | None = None) -> None:
 
 
 def send_instant(now: dt.datetime, calendars: Calendars) -> None:
-    """Queue an e-mail for each instant notification whose time has come."""
+    """Queue an e-mail for each instant notification whose time has come. Each is rendered
+    before the transaction that claims it and queues its e-mail: on SQLite that transaction
+    holds the one write lock, which the API's inserts wait for."""
     due = Notification.objects.filter(
         sent_at__isnull=True, delivery=Delivery.INSTANT, deliver_after__lte=now
     ).select_related("recipient__user", "case__customer")
     for notification in due:
+        recipient = notification.recipient
+        email = None
+        if recipient.user.email and recipient.user.is_active:
+            email = _news_email(notification, calendars)
         with transaction.atomic():
-            if not _claim(Notification.objects.filter(pk=notification.pk), now):
-                continue
-            recipient = notification.recipient
-            if not recipient.user.email or not recipient.user.is_active:
-                continue
-            calendar = calendars.for_team(recipient.team_id)
-            with translation.override(recipient.language), timezone.override(calendar.zone):
-                case = notification.case
-                subject = _(SUBJECTS[notification.kind]).format(
-                    reference=case.reference, title=_one_line(case.label)
+            if _claim(Notification.objects.filter(pk=notification.pk), now) and email:
+                subject, text, html = email
+                enqueue_email(
+                    recipient.user.email,
+                    subject,
+                    text,
+                    html=html,
+                    key=f"case-news:{notification.pk}",
+                    now=now,
                 )
-                context = {
-                    "recipient": recipient,
-                    "news": notification.get_kind_display(),
-                    "case": case,
-                    "link": case_link(case),
-                }
-                text = render_to_string("cases/email/news.txt", context)
-                html = render_to_string("cases/email/news.html", context)
-            enqueue_email(
-                recipient.user.email,
-                subject,
-                text,
-                html=html,
-                key=f"case-news:{notification.pk}",
-                now=now,
-            )
+
+
+def _news_email(notification: Notification, calendars: Calendars) -> tuple[str, str, str]:
+    """An instant notification's subject, text and HTML, in its recipient's language and
+    time zone."""
+    recipient = notification.recipient
+    calendar = calendars.for_team(recipient.team_id)
+    with translation.override(recipient.language), timezone.override(calendar.zone):
+        case = notification.case
+        subject = _(SUBJECTS[notification.kind]).format(
+            reference=case.reference, title=_one_line(case.label)
+        )
+        context = {
+            "recipient": recipient,
+            "news": notification.get_kind_display(),
+            "case": case,
+            "link": case_link(case),
+        }
+        text = render_to_string("cases/email/news.txt", context)
+        html = render_to_string("cases/email/news.html", context)
+    return subject, text, html
 
 
 def _claim(notifications, now: dt.datetime) -> int:
