@@ -54,7 +54,7 @@ from cxloop.ops.prometheus import (
 # Methods outside these are counted as "other", so that a client's invented ones add no series.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A task waits for the worker's next round (about a second) or for a deferred time (minutes),
-# and runs from milliseconds (an announcement) to minutes (a fact-store rebuild).
+# and runs from milliseconds (an e-mail's news) to minutes (a fact-store rebuild).
 TASK_WAIT_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 TASK_RUN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 

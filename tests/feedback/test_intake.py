@@ -102,7 +102,8 @@ class ChannelTests(ApiTestCase):
     def test_it_announces_every_channel_once_after_the_commit(self):
         with self.captureOnCommitCallbacks(execute=True):
             ids = self._every_channel()
-        # The writers ask for nothing: no task row, nothing announced inside the request…
+        # Committed (any callback run), the writers have asked for nothing: no task row, and
+        # nothing was announced inside the request…
         self.assertFalse(DBTaskResult.objects.exists())
         self.assertFalse(self.deliveries.ids)
         # …the worker's round announces what they committed.

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
+from django_tasks import task_backends
 from django_tasks_db.models import DBTaskResult
 from django_tasks_rq.backend import Job
 
@@ -39,7 +40,11 @@ def run_queued_tasks(verbosity: int, stop: threading.Event | None = None) -> Non
     if settings.TASKS_BACKEND == "db":
         # A look first: in most rounds nothing is due, and db_worker's own look is a write
         # transaction (its claim), which on SQLite the API's inserts wait for.
-        if not DBTaskResult.objects.ready().exists():
+        backend = task_backends["default"]
+        ready = DBTaskResult.objects.ready().filter(
+            backend_name=backend.alias, queue_name__in=backend.queues
+        )
+        if not ready.exists():
             return
         call_command(
             "db_worker", batch=True, reload=False, startup_delay=False, verbosity=verbosity
@@ -86,8 +91,8 @@ class Command(BaseCommand):
         # A connection the last round broke (the database restarted) is replaced, as a
         # request's would be.
         close_old_connections()
-        # Responses whose writer died before asking for their announcement (between its
-        # commit and its on_commit) would otherwise wait for the next write: sweep them.
+        # Announce what writers committed since the last round: the one announcer (writers
+        # ask for nothing; decision 012).
         _attempt("announcing new responses", announce_pending)
         # Tasks next (they may queue e-mails), then one pass over the outbox. On SIGTERM the
         # task running finishes and no other starts (db_worker handles the signal itself; on
