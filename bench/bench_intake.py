@@ -100,10 +100,13 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class Load:
-    """Requests sent at a steady rate by ``threads`` threads, each with its own connection."""
+    """Requests sent at a steady rate by ``threads`` threads, each with its own connection;
+    ``name`` keeps the idempotency keys of two loads on one server apart."""
 
-    def __init__(self, port: int, survey: str, token: str, *, rate: float, threads: int):
-        self.port, self.survey, self.token = port, survey, token
+    def __init__(
+        self, port: int, survey: str, token: str, *, rate: float, threads: int, name: str = ""
+    ):
+        self.port, self.survey, self.token, self.name = port, survey, token, name
         self.interval = threads / rate  # each thread's share of the rate
         self.threads = threads
         self.latencies: list[float] = []
@@ -144,7 +147,7 @@ class Load:
             headers = {
                 "Authorization": f"Bearer {self.token}",
                 "Content-Type": "application/json",
-                "Idempotency-Key": f"bench-{n}-{count}",
+                "Idempotency-Key": f"bench{self.name}-{n}-{count}",
             }
             try:
                 connection.request("POST", "/api/responses", body, headers)

@@ -5,10 +5,11 @@ takes a steady rate of submissions (the API's inserts wait for that lock).
 
 Runs ``bench_intake.py`` with its worker wrapped: each write transaction (from its BEGIN
 IMMEDIATE to its COMMIT or ROLLBACK) and each write statement outside one is timed and put down
-to the outermost and innermost cxloop functions that made it; the receivers of the
-announcement's two signals are timed too. Prints the writes grouped by their maker, largest
-total first. SQLite only; the numbers include the waits for the CPU, so compare runs made on a
-quiet machine.
+to the outermost and innermost cxloop functions that made it, with the CPU time the worker's
+thread used meanwhile (the rest of a hold is waiting: for the CPU, which the worker at
+niceness 10 yields to the server, or for the disk); the receivers of the announcement's two
+signals are timed too. Prints the writes grouped by their maker, largest total first. SQLite
+only; compare runs made on a quiet machine.
 """
 
 import argparse
@@ -49,7 +50,7 @@ TRACE = textwrap.dedent(
 
     def timed_begin(self):
         begin(self)
-        self.traced = (time.perf_counter(), maker())
+        self.traced = (time.perf_counter(), time.thread_time(), maker())
 
     wrapper._start_transaction_under_autocommit = timed_begin
 
@@ -57,8 +58,10 @@ TRACE = textwrap.dedent(
         def ended(self):
             end(self)
             if getattr(self, "traced", None):
-                started, by = self.traced
-                writes.append(("transaction", by, time.perf_counter() - started))
+                started, cpu, by = self.traced
+                writes.append(
+                    ("transaction", by, time.perf_counter() - started, time.thread_time() - cpu)
+                )
                 self.traced = None
         return ended
 
@@ -71,9 +74,16 @@ TRACE = textwrap.dedent(
             "INSERT", "UPDATE", "DELETE"
         ):
             return execute(self, query, params)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         result = execute(self, query, params)
-        writes.append(("statement", f"{maker()} {query[:40]}", time.perf_counter() - started))
+        writes.append(
+            (
+                "statement",
+                f"{maker()} {query[:40]}",
+                time.perf_counter() - started,
+                time.thread_time() - cpu,
+            )
+        )
         return result
 
     django_sqlite.SQLiteCursorWrapper.execute = timed_execute
@@ -112,15 +122,20 @@ TRACE = textwrap.dedent(
 
 def report(trace: dict) -> None:
     writes = trace["writes"]
-    held = sum(seconds for _kind, _by, seconds in writes)
-    print(f"the worker's writes: {len(writes):,}, holding the write lock {held:.2f} s in all")
+    held = sum(seconds for _kind, _by, seconds, _cpu in writes)
+    cpu = sum(cpu for _kind, _by, _seconds, cpu in writes)
+    print(
+        f"the worker's writes: {len(writes):,}, holding the write lock {held:.2f} s in all, "
+        f"of which on the CPU {cpu:.2f} s"
+    )
     groups = collections.defaultdict(list)
-    for kind, by, seconds in writes:
-        groups[(kind, by)].append(seconds)
-    for (kind, by), times in sorted(groups.items(), key=lambda item: -sum(item[1])):
-        times.sort()
+    for kind, by, seconds, cpu in writes:
+        groups[(kind, by)].append((seconds, cpu))
+    for (kind, by), holds in sorted(groups.items(), key=lambda item: -sum(s for s, _ in item[1])):
+        times = sorted(seconds for seconds, _cpu in holds)
         print(
-            f"  {len(times):5} {kind:11} {sum(times) * 1000:8.1f} ms in all, p50 "
+            f"  {len(times):5} {kind:11} {sum(times) * 1000:8.1f} ms in all "
+            f"({sum(cpu for _s, cpu in holds) * 1000:.1f} on the CPU), p50 "
             f"{times[len(times) // 2] * 1000:6.2f} ms, max {times[-1] * 1000:7.1f} ms  {by}"
         )
     for name, times in trace["receivers"].items():

@@ -1,4 +1,4 @@
-"""The closed loop's scheduled work, run by the worker each round (:func:`run_due`): a warning
+"""The closed loop's scheduled work, run by the worker (:func:`run_due`): a warning
 before a deadline, the breach when it passes, escalation to the owner's manager at the breach and
 one level higher after one more period, then the e-mails of the news that fell due.
 
@@ -69,11 +69,18 @@ def running() -> QuerySet[Case]:
 
 
 def run_due(now: dt.datetime) -> None:
+    """Every step whose time has come, then every e-mail of news due (instant and summaries)."""
     calendars = Calendars()
     warn(now, calendars)
     breach(now, calendars)
     escalate(now, calendars)
     mail.send_due(now, calendars)
+
+
+def send_instant_news(now: dt.datetime) -> None:
+    """Only the e-mails of instant news due (a case assigned, a customer's reply): what the
+    worker does in its rounds between two of :func:`run_due`."""
+    mail.send_instant(now)
 
 
 def _groups(

@@ -50,10 +50,11 @@ def send_due(now: dt.datetime, calendars: Calendars | None = None) -> None:
     send_summaries(now, calendars)
 
 
-def send_instant(now: dt.datetime, calendars: Calendars) -> None:
+def send_instant(now: dt.datetime, calendars: Calendars | None = None) -> None:
     """Queue an e-mail for each instant notification whose time has come. Each is rendered
     before the transaction that claims it and queues its e-mail: on SQLite that transaction
-    holds the one write lock, which the API's inserts wait for."""
+    holds the one write lock, which the API's inserts wait for. The calendars are read only
+    when something is due (the worker looks every second)."""
     due = Notification.objects.filter(
         sent_at__isnull=True, delivery=Delivery.INSTANT, deliver_after__lte=now
     ).select_related("recipient__user", "case__customer")
@@ -61,6 +62,7 @@ def send_instant(now: dt.datetime, calendars: Calendars) -> None:
         recipient = notification.recipient
         email = None
         if recipient.user.email and recipient.user.is_active:
+            calendars = calendars or Calendars()
             email = _news_email(notification, calendars)
         with transaction.atomic():
             if _claim(Notification.objects.filter(pk=notification.pk), now) and email:

@@ -11,6 +11,11 @@
 - ``cxloop_facts_lag_seconds``: how long the oldest completed response the fact store lacks has
   waited — the first response submitted after the store's last write, by the index
   ``response_state_time`` (0 when the store has every response); the measure of ``/healthz``.
+- ``cxloop_responses_unannounced``: completed responses not yet announced to their consumers
+  (the fact store, the alert rules, enrichment, webhooks), by the partial index
+  ``response_unannounced``. ``cxloop worker`` announces them each round, so it stays near the
+  rate of submissions × a second; growing, it means no worker runs or its announcements fail
+  (which its log says).
 
 A gauge whose query fails is left out of the answer, and the failure logged, so that one broken
 part does not hide the others.
@@ -29,6 +34,7 @@ from django_tasks_db.models import DBTaskResult
 from cxloop.facts.queries import store_lag
 from cxloop.ops.prometheus import GaugeMetricFamily
 from cxloop.outbox.queries import due_backlog
+from cxloop.surveys.queries import unannounced_responses
 from cxloop.webhooks import queries as webhook_queries
 
 logger = logging.getLogger(__name__)
@@ -105,7 +111,17 @@ def facts_lag(now: dt.datetime) -> list[GaugeMetricFamily]:
     ]
 
 
-GAUGES = (task_backlog, outbox_backlog, webhook_backlog, facts_lag)
+def announcement_backlog(now: dt.datetime) -> list[GaugeMetricFamily]:
+    return [
+        GaugeMetricFamily(
+            "cxloop_responses_unannounced",
+            "Completed responses not yet announced to their consumers.",
+            value=unannounced_responses().count(),
+        )
+    ]
+
+
+GAUGES = (task_backlog, outbox_backlog, webhook_backlog, facts_lag, announcement_backlog)
 
 
 class WaitingWork:

@@ -33,7 +33,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from cxloop.lib.months import utc_month
-from cxloop.surveys.models import Response, ResponseState
+from cxloop.surveys.models import Response
+from cxloop.surveys.queries import unannounced_responses
 from cxloop.surveys.signals import responses_pending, responses_recorded
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,11 @@ def announce_pending(*, batch: int = BATCH) -> int:
             return announced
 
 
-def _unannounced():
-    return Response.objects.filter(announced_at=None, state=ResponseState.COMPLETED)
-
-
 def _claim_then_act(batch: int) -> tuple[int, int]:
     """Where rows can be locked: claim a batch, act and mark it in one transaction."""
     with transaction.atomic():
         rows = list(
-            _unannounced()
+            unannounced_responses()
             .select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", "submitted_at")[:batch]
@@ -89,12 +86,12 @@ def _act_then_claim(batch: int) -> tuple[int, int]:
     """Where the database has one writer: act on a batch outside any transaction, then mark
     what no other announcer marked meanwhile, in a transaction that holds the lock for the
     mark alone."""
-    ids = list(_unannounced().order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = list(unannounced_responses().order_by("pk").values_list("pk", flat=True)[:batch])
     if not ids:
         return 0, 0
     responses_pending.send(sender=Response, response_ids=ids)
     with transaction.atomic():
-        rows = list(_unannounced().filter(pk__in=ids).values_list("pk", "submitted_at"))
+        rows = list(unannounced_responses().filter(pk__in=ids).values_list("pk", "submitted_at"))
         if rows:
             _mark(rows)
     return len(ids), len(rows)

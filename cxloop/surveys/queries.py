@@ -29,6 +29,13 @@ from cxloop.surveys.models import (
 from cxloop.surveys.services import open_link_signature
 
 
+def unannounced_responses() -> QuerySet[Response]:
+    """Completed responses not yet announced to their consumers: the announcer's queue, read
+    through the partial index ``response_unannounced`` (a response leaves it within a round of
+    ``cxloop worker``; a queue that grows means no worker runs, or its announcements fail)."""
+    return Response.objects.filter(announced_at=None, state=ResponseState.COMPLETED)
+
+
 def active_surveys() -> QuerySet[Survey]:
     completed = Q(responses__state=ResponseState.COMPLETED)
     return (

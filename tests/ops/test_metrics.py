@@ -32,6 +32,7 @@ from cxloop.ops import gauges, metrics
 from cxloop.ops.prometheus import DIRECTORY
 from cxloop.ops.rq_queue import BurstWorker
 from cxloop.outbox.services import enqueue_email
+from cxloop.surveys.announce import announce_pending
 from cxloop.webhooks import services as webhooks
 from tests.surveys.test_respond import make_survey
 
@@ -152,6 +153,14 @@ class MetricsTests(TestCase):
         }
         self.assertAlmostEqual(later["cxloop_outbox_oldest_due_seconds"], 600, delta=1)
         self.assertAlmostEqual(later["cxloop_facts_lag_seconds"], 600, delta=1)
+
+    def test_the_gauge_of_unannounced_responses_counts_what_the_worker_has_yet_to_announce(self):
+        survey = make_survey()
+        for score in (3, 9):
+            ingest(survey=survey, answers={1: score}, channel="api", submitted_at=timezone.now())
+        self.assertEqual(value(scrape(self.client), "cxloop_responses_unannounced"), 2)
+        self.assertEqual(announce_pending(), 2)
+        self.assertEqual(value(scrape(self.client), "cxloop_responses_unannounced"), 0)
 
     def test_the_gauges_show_the_waiting_webhook_deliveries_of_subscriptions_that_are_on(self):
         now = timezone.now()

@@ -1,7 +1,11 @@
 """A worker's round looks before it claims: in most rounds nothing is due, and a claim is a
-write transaction, which on SQLite the API's inserts wait for."""
+write transaction, which on SQLite the API's inserts wait for. It looks at the SLA clocks every
+few seconds, and sends instant news every round."""
 
 import datetime as dt
+import signal
+import threading
+import time
 
 from django.db import connection
 from django.test import TestCase, TransactionTestCase
@@ -10,10 +14,15 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from cxloop.management.commands.worker import run_queued_tasks
+from cxloop.cases import services
+from cxloop.cases.choices import EventKind, NotificationKind, Origin
+from cxloop.cases.models import CaseEvent, Notification
+from cxloop.management.commands.worker import CLOCKS_EVERY, Command, run_queued_tasks
 from cxloop.outbox.claims import claim_due
 from cxloop.outbox.models import OutboxMessage, State
 from cxloop.outbox.services import enqueue_email
+from cxloop.test import BaseTestCase
+from tests.cases.test_jobs import JobsFixture
 
 NOTED: list[str] = []
 
@@ -67,3 +76,34 @@ class RunReadyTasksTests(TransactionTestCase):
         self.assertEqual(NOTED, ["now"])
         self.assertEqual(DBTaskResult.objects.get(pk=now.id).status, "SUCCESSFUL")
         self.assertEqual(DBTaskResult.objects.get(pk=later.id).status, "READY")
+
+
+class ClockLooksTests(JobsFixture, TransactionTestCase):
+    def setUp(self):
+        BaseTestCase.setUpTestData.__func__(self)
+        self.make_people_and_policy()
+        # A round installs the worker's own handlers of SIGINT and SIGTERM.
+        for name in (signal.SIGINT, signal.SIGTERM):
+            self.addCleanup(signal.signal, name, signal.getsignal(name))
+
+    _user = staticmethod(BaseTestCase._user)
+
+    def test_instant_news_goes_each_round_and_the_clocks_are_looked_at_every_few_seconds(self):
+        case = services.open_case(
+            origin=Origin.MANUAL,
+            title="Invoice twice",
+            now=timezone.now() - dt.timedelta(days=10),  # its first contact long overdue
+            owner=self.teammate.employee,
+            sla_policy=self.policy,
+        )
+        worker = Command()
+        worker.clocks_next = time.monotonic() + 3600  # the clocks were looked at just now
+        worker.round(threading.Event(), 0, lambda signum, frame: None)
+        assigned = Notification.objects.get(case=case, kind=NotificationKind.ASSIGNED)
+        self.assertIsNotNone(assigned.sent_at)
+        self.assertFalse(CaseEvent.objects.filter(case=case, kind=EventKind.BREACHED).exists())
+
+        worker.clocks_next = 0.0
+        worker.round(threading.Event(), 0, lambda signum, frame: None)
+        self.assertTrue(CaseEvent.objects.filter(case=case, kind=EventKind.BREACHED).exists())
+        self.assertGreater(worker.clocks_next, time.monotonic() + CLOCKS_EVERY - 5)
