@@ -13,9 +13,11 @@ serve`` with 2 workers and ``cxloop worker``), and the load goes to one at a tim
 server and worker take no CPU) and continued (SIGCONT) for its next block, so what a tree leaves
 undone at the end of a block (its worker's last round) is done in its own next block. The first
 ``--warm-up`` blocks of each tree are left out (the cases are opened then; a steady state is one
-where most detractors join an open case). It prints, per tree, the client's latency p50/p99 over
-its blocks, the server's own time (granian's access log), the CPU its server and worker used, and
-the ratio of the trees' p99 block pair by pair (A's block and the B block beside it).
+where most detractors join an open case). It prints, per tree, the client's latency and the
+server's own time (granian's access log) over all its blocks; then, block by block, each
+figure's median per tree (client p50/p99, the server's own p50/p99, the CPU its server and
+worker used, the rate answered) and the second tree's ÷ the first's for each pair of blocks
+side by side. ``--out`` keeps the figures of every block (JSON).
 
 A detractor answered near the end of a block waits for its tree's next block for its case, so
 no 201 → case delay is given here (``bench_intake.py`` measures it); the run checks that every
@@ -23,6 +25,7 @@ detractor of both trees has its case trigger in the end.
 """
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -143,9 +146,16 @@ class Block:
         self.site = site
         self.latencies = load.latencies
         self.handled = handled
-        self.server_cpu, self.worker_cpu = cpu
         self.failures = sum(load.failures.values())
-        self.rate = len(load.latencies) / load.elapsed
+        self.figures = {
+            "client p50 (ms)": percentile(load.latencies, 0.5) * 1000,
+            "client p99 (ms)": percentile(load.latencies, 0.99) * 1000,
+            "server's own p50 (ms)": percentile(handled, 0.5),
+            "server's own p99 (ms)": percentile(handled, 0.99),
+            "server CPU (s)": cpu[0],
+            "worker CPU (s)": cpu[1],
+            "answered/s": len(load.latencies) / load.elapsed,
+        }
 
 
 def drive(site: Site, number: int, args) -> Block:
@@ -170,39 +180,33 @@ def order(blocks: int) -> list[int]:
     return [(n + 1) // 2 % 2 for n in range(blocks)]
 
 
-def report(sites: list[Site], blocks: list[Block], warm_up: int) -> None:
+def report(sites: list[Site], blocks: list[Block], warm_up: int) -> dict:
+    """Print each tree's figures over its blocks, and the second tree's against the first's
+    block pair by pair; return them per block."""
     counted = {site: [b for b in blocks if b.site is site][warm_up:] for site in sites}
     for site in sites:
         mine = counted[site]
         latencies = [x for b in mine for x in b.latencies]
-        handled = sorted(x for b in mine for x in b.handled)
+        handled = [x for b in mine for x in b.handled]
         print(
             f"{site.label} ({site.tree}): {len(mine)} blocks, {len(latencies):,} requests, "
-            f"failed {sum(b.failures for b in mine)}, "
-            f"rate {statistics.median(b.rate for b in mine):.0f}/s"
-        )
-        print(
-            f"  client p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 "
+            f"failed {sum(b.failures for b in mine)}; over them all: client p50 "
+            f"{percentile(latencies, 0.5) * 1000:.1f} ms, p99 "
             f"{percentile(latencies, 0.99) * 1000:.1f} ms; server's own p50 "
-            f"{percentile(handled, 0.5):.2f} ms, p99 {percentile(handled, 0.99):.2f} ms; "
-            f"CPU a block: server {statistics.median(b.server_cpu for b in mine):.2f} s, "
-            f"worker {statistics.median(b.worker_cpu for b in mine):.2f} s"
+            f"{percentile(handled, 0.5):.2f} ms, p99 {percentile(handled, 0.99):.2f} ms"
         )
+    first, second = (counted[site] for site in sites)
+    print(f"{'block by block':24} {'A (median)':>11} {'B (median)':>11}  B ÷ A pair by pair")
+    for name in first[0].figures:
+        a = [b.figures[name] for b in first]
+        b = [b.figures[name] for b in second]
+        ratios = sorted(y / x for x, y in zip(a, b, strict=True) if x)
         print(
-            "  client p99 by block (ms): "
-            + " ".join(f"{percentile(b.latencies, 0.99) * 1000:.0f}" for b in mine)
+            f"{name:24} {statistics.median(a):11.2f} {statistics.median(b):11.2f}  median "
+            f"{statistics.median(ratios):.2f} (range {ratios[0]:.2f}–{ratios[-1]:.2f}; "
+            f"{sum(r <= 1.1 for r in ratios)} of {len(ratios)} within +10 %)"
         )
-    if len(sites) == 2:
-        first, second = (counted[site] for site in sites)
-        ratios = sorted(
-            percentile(b.latencies, 0.99) / percentile(a.latencies, 0.99)
-            for a, b in zip(first, second, strict=True)
-        )
-        print(
-            f"{sites[1].label} ÷ {sites[0].label}, client p99 block pair by pair: median "
-            f"{statistics.median(ratios):.2f} (range {ratios[0]:.2f}–{ratios[-1]:.2f}); "
-            f"{sum(r <= 1.1 for r in ratios)} of {len(ratios)} pairs within +10 %"
-        )
+    return {site.label: [b.figures for b in counted[site]] for site in sites}
 
 
 def main() -> None:
@@ -216,6 +220,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--block-seconds", type=float, default=15)
     parser.add_argument("--warm-up", type=int, default=2, help="blocks of each tree left out")
+    parser.add_argument("--out", type=Path, help="a JSON file for the figures of each block")
     args = parser.parse_args()
     sites = [Site(args.tree, "A"), Site(args.against, "B")]
     blocks: list[Block] = []
@@ -238,7 +243,9 @@ def main() -> None:
     finally:
         for site in sites:
             site.stop()
-    report(sites, blocks, args.warm_up)
+    figures = report(sites, blocks, args.warm_up)
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=1))
     for site in sites:
         triggered = site.triggered()
         have = len(set(site.acknowledged) & triggered)
