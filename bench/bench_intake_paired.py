@@ -3,6 +3,7 @@ a host whose speed drifts from minute to minute slows both alike.
 
     python bench/bench_intake_paired.py --tree DIR [--against DIR] [--rate 300]
                                         [--blocks 16] [--block-seconds 15] [--warm-up 2]
+                                        [--no-worker] [--out FILE]
 
 ``bench_intake.py`` compares trees one run after another; on a shared VM whose speed changes
 between minutes (the same tree has needed 21 and 32 CPU-seconds of server for the same run) the
@@ -21,7 +22,8 @@ side by side. ``--out`` keeps the figures of every block (JSON).
 
 A detractor answered near the end of a block waits for its tree's next block for its case, so
 no 201 → case delay is given here (``bench_intake.py`` measures it); the run checks that every
-detractor of both trees has its case trigger in the end.
+detractor of both trees has its case trigger in the end. ``--no-worker`` runs no ``cxloop
+worker`` for either tree: the cost of the request itself, without the loop's work beside it.
 """
 
 import argparse
@@ -44,7 +46,7 @@ from machine import free_port
 class Site:
     """One tree of cxloop served with its own data directory and database, and its worker."""
 
-    def __init__(self, tree: Path, label: str):
+    def __init__(self, tree: Path, label: str, *, with_worker: bool = True):
         self.tree, self.label = tree, label
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"cxloop-bench-paired-{label}-"))
         self.environment = {
@@ -69,9 +71,15 @@ class Site:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        self.worker = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(self.probe)], env=self.environment, cwd=tree
-        )
+        self.processes = [self.server]
+        if with_worker:
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, str(self.probe)],
+                    env=self.environment,
+                    cwd=tree,
+                )
+            )
         self.acknowledged: dict[int, float] = {}
 
     def wait_ready(self) -> None:
@@ -85,7 +93,7 @@ class Site:
 
     def pids(self) -> list[int]:
         """The server (granian and its workers) and the task worker."""
-        return [*descendants(self.server.pid), self.worker.pid]
+        return [*descendants(self.server.pid), *(p.pid for p in self.processes[1:])]
 
     def pause(self) -> None:
         for pid in self.pids():
@@ -96,7 +104,8 @@ class Site:
             os.kill(pid, signal.SIGCONT)
 
     def cpu(self) -> tuple[float, float]:
-        return bench_intake.cpu_seconds(self.server.pid), bench_intake.cpu_seconds(self.worker.pid)
+        server, *worker = (bench_intake.cpu_seconds(p.pid) for p in self.processes)
+        return server, sum(worker)
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -112,9 +121,9 @@ class Site:
 
     def stop(self) -> None:
         self.resume()
-        for process in (self.server, self.worker):
+        for process in self.processes:
             process.terminate()
-        for process in (self.server, self.worker):
+        for process in self.processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -201,6 +210,8 @@ def report(sites: list[Site], blocks: list[Block], warm_up: int) -> dict:
         a = [b.figures[name] for b in first]
         b = [b.figures[name] for b in second]
         ratios = sorted(y / x for x, y in zip(a, b, strict=True) if x)
+        if not ratios:  # the worker's CPU with --no-worker
+            continue
         print(
             f"{name:24} {statistics.median(a):11.2f} {statistics.median(b):11.2f}  median "
             f"{statistics.median(ratios):.2f} (range {ratios[0]:.2f}–{ratios[-1]:.2f}; "
@@ -221,8 +232,16 @@ def main() -> None:
     parser.add_argument("--block-seconds", type=float, default=15)
     parser.add_argument("--warm-up", type=int, default=2, help="blocks of each tree left out")
     parser.add_argument("--out", type=Path, help="a JSON file for the figures of each block")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no cxloop worker for either tree: the request's own cost, the loop's work left out",
+    )
     args = parser.parse_args()
-    sites = [Site(args.tree, "A"), Site(args.against, "B")]
+    sites = [
+        Site(tree, label, with_worker=not args.no_worker)
+        for tree, label in ((args.tree, "A"), (args.against, "B"))
+    ]
     blocks: list[Block] = []
     try:
         for site in sites:
@@ -231,7 +250,7 @@ def main() -> None:
         for number, which in enumerate(order(args.blocks + 2 * args.warm_up)):
             blocks.append(drive(sites[which], number, args))
         # The last announcements, each tree running alone.
-        for site in sites:
+        for site in sites if not args.no_worker else ():
             site.resume()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not set(site.acknowledged) <= set(
@@ -246,7 +265,7 @@ def main() -> None:
     figures = report(sites, blocks, args.warm_up)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=1))
-    for site in sites:
+    for site in sites if not args.no_worker else ():
         triggered = site.triggered()
         have = len(set(site.acknowledged) & triggered)
         print(
