@@ -27,6 +27,7 @@ worker`` for either tree: the cost of the request itself, without the loop's wor
 """
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -121,6 +122,7 @@ class Site:
 
     def stop(self) -> None:
         self.resume()
+        every = self.pids()
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -129,6 +131,10 @@ class Site:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        # granian's workers outlive their master when it is stopped and continued mid-run.
+        for pid in every:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def descendants(pid: int) -> list[int]:
