@@ -31,11 +31,10 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from machine import cpu_name, cpu_seconds, free_port, tree_cpu_seconds
+from machine import cpu_name, cpu_seconds, free_port, tree_cpu_seconds, wait_until_serving
 
 SCORES = (10, 9, 9, 8, 10, 7, 9, 3, 10, 8, 9, 6, 10, 9, 8, 10, 5, 9, 10, 0)
 COMMENTS = ("Quick and friendly.", "Долго ждал ответа оператора, но вопрос решили.")
@@ -296,14 +295,7 @@ def measure(args, environment: dict) -> None:
         port, int(survey), token, threads=args.threads, batch=args.batch, customers=args.customers
     )
     try:
-        ready = 0  # both workers up: each answers one of these
-        deadline = time.monotonic() + 120
-        while ready < 4 and time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5).close()
-                ready += 1
-            except OSError:
-                time.sleep(0.3)
+        wait_until_serving(port, pause=0.3)
         spread = load.connect(server.pid)
         started_at_load = os.getloadavg()
         cpu_before, own_before = tree_cpu_seconds(server.pid), time.process_time()

@@ -37,11 +37,10 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from machine import free_port
+from machine import free_port, tree_cpu_seconds, wait_until_serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # The organisation, the alert rule and the scores the resilience harness uses too.
@@ -210,19 +209,12 @@ def main() -> None:
         ),
     ]
     try:
-        deadline = time.monotonic() + 120  # both workers up: a loaded machine takes a while
-        ready = 0
-        while ready < 4 and time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5).close()
-                ready += 1
-            except OSError:
-                time.sleep(0.5)
+        wait_until_serving(port)
         load = Load(port, survey, token, rate=args.rate, threads=args.threads)
-        cpu_before = [cpu_seconds(process.pid) for process in processes]
+        cpu_before = [tree_cpu_seconds(process.pid) for process in processes]
         own_before = time.process_time()
         load.drive(args.seconds)
-        cpu = [cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before, strict=True)]
+        cpu = [tree_cpu_seconds(p.pid) - b for p, b in zip(processes, cpu_before, strict=True)]
         own_cpu = time.process_time() - own_before
         # The last announcements: until every detractor's has arrived (or a minute), and a
         # moment for their transactions to commit.
@@ -271,26 +263,6 @@ def main() -> None:
         )
     else:
         print("201 → case: no case (a tree without the closed loop, or --no-rule)")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by a process and its descendants (granian's workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    used: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        child = int(stat.parent.name)
-        children.setdefault(int(fields[1]), []).append(child)  # field 4: the parent
-        used[child] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        total += used.get(current, 0.0)
-        stack.extend(children.get(current, ()))
-    return total
 
 
 def _handling_times(log: Path) -> list[float]:

@@ -36,12 +36,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import bench_intake
 from bench_intake import CASES, CUSTOMERS, SETUP, WORKER, Load, percentile, read_probe, run
-from machine import free_port
+from machine import descendants, free_port, tree_cpu_seconds, wait_until_serving
 
 
 class Site:
@@ -83,15 +82,6 @@ class Site:
             )
         self.acknowledged: dict[int, float] = {}
 
-    def wait_ready(self) -> None:
-        deadline, ready = time.monotonic() + 120, 0  # both granian workers answer
-        while ready < 4 and time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/login/", timeout=5).close()
-                ready += 1
-            except OSError:
-                time.sleep(0.5)
-
     def pids(self) -> list[int]:
         """The server (granian and its workers) and the task worker."""
         return [*descendants(self.server.pid), *(p.pid for p in self.processes[1:])]
@@ -105,7 +95,7 @@ class Site:
             os.kill(pid, signal.SIGCONT)
 
     def cpu(self) -> tuple[float, float]:
-        server, *worker = (bench_intake.cpu_seconds(p.pid) for p in self.processes)
+        server, *worker = (tree_cpu_seconds(p.pid) for p in self.processes)
         return server, sum(worker)
 
     def log_size(self) -> int:
@@ -135,23 +125,6 @@ class Site:
         for pid in every:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, ()))
-    return found
 
 
 class Block:
@@ -251,7 +224,7 @@ def main() -> None:
     blocks: list[Block] = []
     try:
         for site in sites:
-            site.wait_ready()
+            wait_until_serving(site.port)
             site.pause()
         for number, which in enumerate(order(args.blocks + 2 * args.warm_up)):
             blocks.append(drive(sites[which], number, args))

@@ -34,7 +34,7 @@ NICENESS = 10
 # The SLA clocks run in working hours and the daily summaries go once a day: a look at them
 # every CLOCKS_EVERY seconds finds a warning, breach or escalation at most that late. Looking
 # every round read every running case, the calendars and the owners of open cases each second
-# (a third of the worker's CPU beside the announcements at 300 submissions/s, bench/README.md);
+# (a sixth of the worker's CPU at 300 submissions/s, in a profile: bench/README.md);
 # instant news (a case assigned, a customer's reply) is still sent each round.
 CLOCKS_EVERY = 10.0
 
