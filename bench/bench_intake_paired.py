@@ -3,7 +3,7 @@ a host whose speed drifts from minute to minute slows both alike.
 
     python bench/bench_intake_paired.py --tree DIR [--against DIR] [--rate 300]
                                         [--blocks 16] [--block-seconds 15] [--warm-up 2]
-                                        [--no-worker] [--out FILE]
+                                        [--no-worker] [--no-rule A|B] [--out FILE]
 
 ``bench_intake.py`` compares trees one run after another; on a shared VM whose speed changes
 between minutes (the same tree has needed 21 and 32 CPU-seconds of server for the same run) the
@@ -24,6 +24,9 @@ A detractor answered near the end of a block waits for its tree's next block for
 no 201 → case delay is given here (``bench_intake.py`` measures it); the run checks that every
 detractor of both trees has its case trigger in the end. ``--no-worker`` runs no ``cxloop
 worker`` for either tree: the cost of the request itself, without the loop's work beside it.
+``--no-rule A`` (or ``B``) sets that tree up without the alert rule: with ``--against`` the same
+tree, the loop's own work (rules, cases, clocks, their e-mails) against none, everything else
+of the tree (the one way in, the other consumers, metrics) in both.
 """
 
 import argparse
@@ -46,7 +49,7 @@ from machine import descendants, free_port, tree_cpu_seconds, wait_until_serving
 class Site:
     """One tree of cxloop served with its own data directory and database, and its worker."""
 
-    def __init__(self, tree: Path, label: str, *, with_worker: bool = True):
+    def __init__(self, tree: Path, label: str, *, with_worker: bool = True, with_rule: bool = True):
         self.tree, self.label = tree, label
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"cxloop-bench-paired-{label}-"))
         self.environment = {
@@ -57,7 +60,7 @@ class Site:
         }
         self.cxloop = [sys.executable, "-m", "cxloop.cli"]
         run([*self.cxloop, "migrate", "-v0"], self.environment, tree)
-        setup = f"CUSTOMERS = {CUSTOMERS}\nWITH_RULE = True\n{SETUP}"
+        setup = f"CUSTOMERS = {CUSTOMERS}\nWITH_RULE = {with_rule}\n{SETUP}"
         self.survey, self.token = run(
             [*self.cxloop, "shell", "-v0", "-c", setup], self.environment, tree
         ).split()
@@ -216,9 +219,14 @@ def main() -> None:
         action="store_true",
         help="no cxloop worker for either tree: the request's own cost, the loop's work left out",
     )
+    parser.add_argument(
+        "--no-rule",
+        choices=("A", "B"),
+        help="no alert rule for this tree: the same tree with and without the loop's work",
+    )
     args = parser.parse_args()
     sites = [
-        Site(tree, label, with_worker=not args.no_worker)
+        Site(tree, label, with_worker=not args.no_worker, with_rule=label != args.no_rule)
         for tree, label in ((args.tree, "A"), (args.against, "B"))
     ]
     blocks: list[Block] = []

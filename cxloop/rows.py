@@ -1,6 +1,8 @@
 """Plain INSERTs of model instances, for the few write paths where the ORM's query compiler
-costs more than the database (the submission path: see bench/README.md), and plain reads of a
-query's rows in batches, for the few read paths that go through millions (exports).
+costs more than the database (the submission path: see bench/README.md); statements prepared
+before the transaction that runs them, for writes made while SQLite's one write lock keeps the
+API waiting (the alert rules' attachments); and plain reads of a query's rows in batches, for
+the few read paths that go through millions (exports).
 
 Values are prepared exactly as the ORM prepares them (``pre_save`` then
 ``get_db_prep_save``), so defaults, ``auto_now_add`` and JSON columns come out the same; the
@@ -10,8 +12,10 @@ statements are built once per model and backend.
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from functools import cache
+from typing import NamedTuple
 
 from django.db import connection, models
+from django.db.models.sql import UpdateQuery
 
 
 @cache
@@ -47,11 +51,40 @@ def insert_many(instances: Sequence[models.Model]) -> None:
     (for rows that are written and replied with, never edited in the same request)."""
     if not instances:
         return
-    sql, fields = _insert_sql(type(instances[0]), connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [_values(instance, fields) for instance in instances])
+    run(inserting(instances))
     for instance in instances:
         instance._state.adding = False
+
+
+class Statement(NamedTuple):
+    """SQL with one list of parameters per execution, ready for :func:`run`."""
+
+    sql: str
+    params: list[list]
+
+
+def inserting(instances: Sequence[models.Model]) -> Statement:
+    """The INSERT of ``instances`` (one model, at least one), their values prepared now."""
+    sql, fields = _insert_sql(type(instances[0]), connection.vendor)
+    return Statement(sql, [_values(instance, fields) for instance in instances])
+
+
+def updating(queryset: models.QuerySet, **values) -> Statement:
+    """``queryset.update(**values)`` compiled now (no signals, no related updates)."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    return Statement(sql, [list(params)])
+
+
+def run(statement: Statement) -> None:
+    """Execute a prepared statement, once per list of parameters (the caller's transaction
+    applies)."""
+    with connection.cursor() as cursor:
+        if len(statement.params) == 1:
+            cursor.execute(statement.sql, statement.params[0])
+        else:
+            cursor.executemany(statement.sql, statement.params)
 
 
 def value_batches(queryset: models.QuerySet, size: int) -> Iterator[list[tuple]]:

@@ -21,6 +21,7 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 
+from cxloop import rows
 from cxloop.cases import services
 from cxloop.cases.choices import OPEN_STATES, EventKind, Origin, OwnerKind, RoutingNote
 from cxloop.cases.conditions import (
@@ -776,11 +777,12 @@ def _attach_all(pairs: list[tuple[int, Match]], *, now: dt.datetime) -> int:
 
 
 def _attach_slice(wanted: list[tuple[int, Match]], *, now: dt.datetime) -> int:
-    """When another worker got there first and a unique constraint refuses the slice, one by
-    one through attach."""
-    try:
-        with transaction.atomic():
-            CaseTrigger.objects.bulk_create(
+    """The statements are built before the transaction, which holds SQLite's write lock for
+    their execution alone (the ORM's compiling took most of each hold). When another worker
+    got there first and a unique constraint refuses the slice, one by one through attach."""
+    statements = [
+        rows.inserting(
+            [
                 CaseTrigger(
                     case_id=case_id,
                     response_id=match.response_id,
@@ -789,8 +791,10 @@ def _attach_slice(wanted: list[tuple[int, Match]], *, now: dt.datetime) -> int:
                     created_at=now,
                 )
                 for case_id, match in wanted
-            )
-            CaseEvent.objects.bulk_create(
+            ]
+        ),
+        rows.inserting(
+            [
                 CaseEvent(
                     case_id=case_id,
                     at=now,
@@ -799,8 +803,16 @@ def _attach_slice(wanted: list[tuple[int, Match]], *, now: dt.datetime) -> int:
                     data={"response": match.response_id, "rule_version": match.key.pk},
                 )
                 for case_id, match in wanted
-            )
-            Case.objects.filter(pk__in={case_id for case_id, _m in wanted}).update(updated_at=now)
+            ]
+        ),
+        rows.updating(
+            Case.objects.filter(pk__in={case_id for case_id, _m in wanted}), updated_at=now
+        ),
+    ]
+    try:
+        with transaction.atomic():
+            for statement in statements:
+                rows.run(statement)
     except IntegrityError:
         return sum(
             services.attach(

@@ -468,6 +468,13 @@ class OpeningTests(BaseTestCase):
         )
         self.assertEqual(other.rule.triggers.count(), 0)
         self.assertEqual(case.events.filter(kind=EventKind.TRIGGER).count(), 1)
+        # The attachment's rows, written by prepared statements, as the ORM would have written them.
+        joined = CaseTrigger.objects.get(response=second)
+        self.assertEqual((joined.case, joined.rule_version, joined.created_at), (case, rule, NOW))
+        event = case.events.get(kind=EventKind.TRIGGER)
+        self.assertEqual((event.at, event.by), (NOW, None))
+        self.assertEqual(event.data, {"response": second.pk, "rule_version": rule.pk})
+        self.assertEqual(Case.objects.get().updated_at, NOW)
         again = evaluate(ids, now=NOW)  # idempotent
         self.assertEqual((again.opened, again.attached), (0, 0))
         self.assertEqual(CaseTrigger.objects.count(), 2)
