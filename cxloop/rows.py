@@ -77,6 +77,14 @@ def updating(queryset: models.QuerySet, **values) -> Statement:
     return Statement(sql, [list(params)])
 
 
+def run_returning(statement: Statement, column: str) -> list:
+    """Execute a prepared UPDATE once, and give ``column`` of each row it changed."""
+    (params,) = statement.params
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement.sql} RETURNING {connection.ops.quote_name(column)}", params)
+        return [value for (value,) in cursor.fetchall()]
+
+
 def run(statement: Statement) -> None:
     """Execute a prepared statement, once per list of parameters (the caller's transaction
     applies)."""

@@ -20,9 +20,10 @@ Before the mark, :data:`~cxloop.surveys.signals.responses_pending` gives the sam
 consumers with long work (the alert rules). On PostgreSQL that happens inside the claiming
 transaction: the rows are locked, the API's INSERTs are not. On SQLite, whose one write lock
 every INSERT of the API waits for, it happens before the transaction, which then holds the lock
-only for the mark: the rules read outside it and write their cases in short transactions of
-their own, and are idempotent, so that ids evaluated twice (an announcer that died before its
-mark, two at once) open nothing twice.
+only for the mark (one UPDATE built beforehand, which gives back the ids it marked) and
+``responses_recorded``: the rules read outside it and write their cases in short transactions
+of their own, and are idempotent, so that ids evaluated twice (an announcer that died before
+its mark, two at once) open nothing twice.
 """
 
 import datetime as dt
@@ -33,6 +34,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from cxloop.lib.months import utc_month
+from cxloop.rows import run_returning, updating
 from cxloop.surveys.models import Response
 from cxloop.surveys.queries import unannounced_responses
 from cxloop.surveys.signals import responses_pending, responses_recorded
@@ -84,22 +86,29 @@ def _claim_then_act(batch: int) -> tuple[int, int]:
 
 def _act_then_claim(batch: int) -> tuple[int, int]:
     """Where the database has one writer: act on a batch outside any transaction, then mark
-    what no other announcer marked meanwhile, in a transaction that holds the lock for the
-    mark alone."""
+    what no other announcer marked meanwhile, in a transaction that holds the lock for one
+    UPDATE built beforehand (its ids come back from it) and ``responses_recorded``."""
     ids = list(unannounced_responses().order_by("pk").values_list("pk", flat=True)[:batch])
     if not ids:
         return 0, 0
     responses_pending.send(sender=Response, response_ids=ids)
+    submitted = dict(Response.objects.filter(pk__in=ids).values_list("pk", "submitted_at"))
+    mark = updating(unannounced_responses().filter(pk__in=ids), announced_at=timezone.now())
     with transaction.atomic():
-        rows = list(unannounced_responses().filter(pk__in=ids).values_list("pk", "submitted_at"))
-        if rows:
-            _mark(rows)
-    return len(ids), len(rows)
+        marked = run_returning(mark, "id")
+        if marked:
+            _recorded([(pk, submitted[pk]) for pk in sorted(marked)])
+    return len(ids), len(marked)
 
 
 def _mark(rows: list[tuple[int, dt.datetime]]) -> None:
+    Response.objects.filter(pk__in=[pk for pk, _ in rows]).update(announced_at=timezone.now())
+    _recorded(rows)
+
+
+def _recorded(rows: list[tuple[int, dt.datetime]]) -> None:
+    """Tell the consumers of ``responses_recorded`` of the responses just marked announced."""
     ids = [pk for pk, _ in rows]
-    Response.objects.filter(pk__in=ids).update(announced_at=timezone.now())
     months = {utc_month(submitted) for _, submitted in rows}
     responses_recorded.send(sender=Response, response_ids=ids, months=months)
     logger.info("announced %d responses", len(ids))
