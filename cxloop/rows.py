@@ -1,8 +1,8 @@
 """Plain INSERTs of model instances, for the few write paths where the ORM's query compiler
 costs more than the database (the submission path: see bench/README.md); statements prepared
 before the transaction that runs them, for writes made while SQLite's one write lock keeps the
-API waiting (the alert rules' attachments); and plain reads of a query's rows in batches, for
-the few read paths that go through millions (exports).
+API waiting (the alert rules' attachments, the announcement's mark); and plain reads of a
+query's rows in batches, for the few read paths that go through millions (exports).
 
 Values are prepared exactly as the ORM prepares them (``pre_save`` then
 ``get_db_prep_save``), so defaults, ``auto_now_add`` and JSON columns come out the same; the
