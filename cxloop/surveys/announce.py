@@ -88,11 +88,13 @@ def _act_then_claim(batch: int) -> tuple[int, int]:
     """Where the database has one writer: act on a batch outside any transaction, then mark
     what no other announcer marked meanwhile, in a transaction that holds the lock for one
     UPDATE built beforehand (its ids come back from it) and ``responses_recorded``."""
-    ids = list(unannounced_responses().order_by("pk").values_list("pk", flat=True)[:batch])
-    if not ids:
+    submitted = dict(
+        unannounced_responses().order_by("pk").values_list("pk", "submitted_at")[:batch]
+    )
+    if not submitted:
         return 0, 0
+    ids = list(submitted)
     responses_pending.send(sender=Response, response_ids=ids)
-    submitted = dict(Response.objects.filter(pk__in=ids).values_list("pk", "submitted_at"))
     mark = updating(unannounced_responses().filter(pk__in=ids), announced_at=timezone.now())
     with transaction.atomic():
         marked = run_returning(mark, "id")
